@@ -1,0 +1,315 @@
+//! Networks and tokens of spec 5.9 (sandbox defaults, configurable) and address validation.
+
+use crate::wire::{NetworkInfo, TokenInfo};
+use sha2::{Digest, Sha256};
+
+/// How addresses on a chain are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressType {
+    /// `0x` + 40 hex digits, any case.
+    Evm,
+    /// Base58check, 34 characters, `T…` (version byte 0x41).
+    Tron,
+}
+
+impl AddressType {
+    /// The `addressType` text of E8.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AddressType::Evm => "EVM",
+            AddressType::Tron => "TRON",
+        }
+    }
+
+    /// Whether `address` is well formed for this chain family.
+    pub fn is_valid(self, address: &str) -> bool {
+        match self {
+            AddressType::Evm => is_evm_address(address),
+            AddressType::Tron => is_tron_address(address),
+        }
+    }
+}
+
+/// A token contract on one network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// Upper case (`USDT`, `USDC`).
+    pub symbol: String,
+    pub token_address: String,
+    /// On-chain decimals (informational; API amounts always use 6).
+    pub decimals: u32,
+}
+
+/// One supported chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    /// `chainId` as the API writes it (`0x2b6653dc`, `1`, `11155111`).
+    pub chain_id: String,
+    /// The `network` value of orders and webhooks (`TRON`, `Ethereum`).
+    pub name: String,
+    /// The short code also accepted as a `chainId` input (`ETH`, `SEPOLIA`).
+    pub code: String,
+    pub address_type: AddressType,
+    pub test_net: bool,
+    pub confirm: u32,
+    pub explorer: String,
+    pub tokens: Vec<Token>,
+}
+
+impl Network {
+    /// The token `symbol` (case-insensitive) on this network.
+    pub fn token(&self, symbol: &str) -> Option<&Token> {
+        self.tokens
+            .iter()
+            .find(|t| t.symbol.eq_ignore_ascii_case(symbol))
+    }
+
+    /// This network as an E8 list item.
+    pub fn info(&self) -> NetworkInfo {
+        NetworkInfo {
+            address_type: self.address_type.as_str().to_owned(),
+            chain_id: self.chain_id.clone(),
+            confirm: self.confirm,
+            explorer: self.explorer.clone(),
+            name: self.name.clone(),
+            network: self.code.clone(),
+            test_net: self.test_net,
+        }
+    }
+}
+
+/// The configured networks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkTable {
+    pub networks: Vec<Network>,
+}
+
+impl Default for NetworkTable {
+    fn default() -> Self {
+        NetworkTable::sandbox()
+    }
+}
+
+impl NetworkTable {
+    /// The sandbox defaults of 5.9.
+    pub fn sandbox() -> NetworkTable {
+        use AddressType::{Evm, Tron};
+        let rows = [
+            (
+                "0x2b6653dc",
+                "TRON",
+                "TRON",
+                Tron,
+                false,
+                20,
+                "https://tronscan.org",
+                6,
+                "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+                "TEkxiTehnzSmSe2XqrBj4w32RUN966rdz8",
+            ),
+            (
+                "1",
+                "Ethereum",
+                "ETH",
+                Evm,
+                false,
+                12,
+                "https://etherscan.io",
+                6,
+                "0xdac17f958d2ee523a2206206994597c13d831ec7",
+                "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48",
+            ),
+            (
+                "56",
+                "BSC",
+                "BSC",
+                Evm,
+                false,
+                15,
+                "https://bscscan.com",
+                18,
+                "0x55d398326f99059ff775485246999027b3197955",
+                "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d",
+            ),
+            (
+                "137",
+                "Polygon",
+                "POLYGON",
+                Evm,
+                false,
+                64,
+                "https://polygonscan.com",
+                6,
+                "0xc2132d05d31c914a87c6611c10748aeb04b58e8f",
+                "0x3c499c542cef5e3811e1192ce70d8cc03d5c3359",
+            ),
+            (
+                "11155111",
+                "Sepolia",
+                "SEPOLIA",
+                Evm,
+                true,
+                3,
+                "https://sepolia.etherscan.io",
+                6,
+                "0x4c664772af8a6a347deab0f2c7767553a66f6100",
+                "0x1c7d4b196cb0c7b01d743fbc6116a902379c7238",
+            ),
+        ];
+        let networks = rows
+            .into_iter()
+            .map(
+                |(id, name, code, kind, test, confirm, explorer, decimals, usdt, usdc)| Network {
+                    chain_id: id.into(),
+                    name: name.into(),
+                    code: code.into(),
+                    address_type: kind,
+                    test_net: test,
+                    confirm,
+                    explorer: explorer.into(),
+                    tokens: [("USDT", usdt), ("USDC", usdc)]
+                        .into_iter()
+                        .map(|(symbol, address)| Token {
+                            symbol: symbol.into(),
+                            token_address: address.into(),
+                            decimals,
+                        })
+                        .collect(),
+                },
+            )
+            .collect();
+        NetworkTable { networks }
+    }
+
+    /// Resolves a `chainId` input: an exact chain id, or a network code case-insensitively.
+    pub fn resolve(&self, chain: &str) -> Option<&Network> {
+        self.networks
+            .iter()
+            .find(|n| n.chain_id == chain)
+            .or_else(|| {
+                self.networks
+                    .iter()
+                    .find(|n| n.code.eq_ignore_ascii_case(chain))
+            })
+    }
+
+    /// The network whose `chainId` is `chain_id` exactly (output side).
+    pub fn by_chain_id(&self, chain_id: &str) -> Option<&Network> {
+        self.networks.iter().find(|n| n.chain_id == chain_id)
+    }
+
+    /// The E7 list, filtered by resolved chain and symbol (either may be absent).
+    pub fn symbol_list(&self, chain: Option<&Network>, symbol: Option<&str>) -> Vec<TokenInfo> {
+        let chain_ok = |n: &Network| chain.is_none_or(|c| c.chain_id == n.chain_id);
+        let symbol_ok = |t: &Token| symbol.is_none_or(|s| t.symbol.eq_ignore_ascii_case(s));
+        self.networks
+            .iter()
+            .filter(|n| chain_ok(n))
+            .flat_map(|n| {
+                n.tokens
+                    .iter()
+                    .filter(|t| symbol_ok(t))
+                    .map(move |t| (n, t))
+            })
+            .map(|(n, t)| TokenInfo {
+                chain_id: n.chain_id.clone(),
+                decimals: t.decimals,
+                network: n.name.clone(),
+                symbol: t.symbol.clone(),
+                token_address: t.token_address.clone(),
+            })
+            .collect()
+    }
+
+    /// The E8 list.
+    pub fn all_networks(&self) -> Vec<NetworkInfo> {
+        self.networks.iter().map(Network::info).collect()
+    }
+}
+
+/// `0x` + 40 hex digits, any case (no EIP-55 checksum check: the provider accepts lower case).
+pub fn is_evm_address(address: &str) -> bool {
+    address
+        .strip_prefix("0x")
+        .is_some_and(|hex| hex.len() == 40 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A TRON base58check address: 34 chars, decodes to 0x41 + 20 bytes + 4-byte double-SHA-256 checksum.
+pub fn is_tron_address(address: &str) -> bool {
+    if address.len() != 34 || !address.starts_with('T') {
+        return false;
+    }
+    let Some(bytes) = base58_decode(address) else {
+        return false;
+    };
+    if bytes.len() != 25 || bytes[0] != 0x41 {
+        return false;
+    }
+    let (payload, checksum) = bytes.split_at(21);
+    let digest = Sha256::digest(Sha256::digest(payload));
+    digest[..4] == *checksum
+}
+
+const BASE58_ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/// Bitcoin-alphabet base58 decoding (leading `1`s become zero bytes).
+fn base58_decode(text: &str) -> Option<Vec<u8>> {
+    let mut bytes: Vec<u8> = Vec::new(); // little-endian big number
+    for c in text.bytes() {
+        let mut carry = BASE58_ALPHABET.iter().position(|&a| a == c)? as u32;
+        for byte in bytes.iter_mut() {
+            carry += u32::from(*byte) * 58;
+            *byte = (carry & 0xff) as u8;
+            carry >>= 8;
+        }
+        while carry > 0 {
+            bytes.push((carry & 0xff) as u8);
+            carry >>= 8;
+        }
+    }
+    let zeros = text.bytes().take_while(|&b| b == b'1').count();
+    bytes.extend(std::iter::repeat_n(0, zeros));
+    bytes.reverse();
+    Some(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert!(is_tron_address("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"));
+        assert!(is_tron_address("TEkxiTehnzSmSe2XqrBj4w32RUN966rdz8"));
+        assert!(!is_tron_address("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6u"));
+        assert!(!is_tron_address(
+            "0xc87dd49427a188bf2b601c1d5cd2aaf36bd553d2"
+        ));
+        assert!(is_evm_address("0xc87dd49427a188bf2b601c1d5cd2aaf36bd553d2"));
+        assert!(is_evm_address("0xC87DD49427A188BF2B601C1D5CD2AAF36BD553D2"));
+        assert!(!is_evm_address("0xc87dd49427a188bf2b601c1d5cd2aaf36bd553d"));
+        assert!(!is_evm_address("c87dd49427a188bf2b601c1d5cd2aaf36bd553d2"));
+        assert!(!is_evm_address(
+            "0xg87dd49427a188bf2b601c1d5cd2aaf36bd553d2"
+        ));
+    }
+
+    #[test]
+    fn resolves_ids_and_codes() {
+        let table = NetworkTable::sandbox();
+        assert_eq!(
+            table.resolve("11155111").map(|n| n.name.as_str()),
+            Some("Sepolia")
+        );
+        assert_eq!(table.resolve("eth").map(|n| n.chain_id.as_str()), Some("1"));
+        assert_eq!(
+            table.resolve("0x2b6653dc").map(|n| n.code.as_str()),
+            Some("TRON")
+        );
+        assert!(table.resolve("5").is_none());
+        let tron = table.resolve("TRON").unwrap();
+        assert_eq!(table.symbol_list(Some(tron), Some("usdc")).len(), 1);
+        assert_eq!(table.symbol_list(None, None).len(), 10);
+        assert_eq!(table.all_networks().len(), 5);
+    }
+}
