@@ -79,7 +79,6 @@ fn every_endpoint_round_trips() {
         cust_no: "C1".into(),
         register_time: NOW_MS,
         way_code: Some("ALI_QR".into()),
-        client_ip: None,
         user_name: None,
         mbr_tel: None,
         id_no: None,

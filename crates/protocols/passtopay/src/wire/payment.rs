@@ -46,7 +46,8 @@ pub struct UnifiedOrderParams {
     pub ext_param: Option<String>,
 }
 
-/// `/api/pay/cashierOrder` parameters (spec 5.2).
+/// `/api/pay/cashierOrder` parameters (spec 5.2). No `clientIp`: the provider does not document
+/// it here, and an undocumented field breaks the real server's signature check (spec 3.5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CashierOrderParams {
@@ -61,8 +62,6 @@ pub struct CashierOrderParams {
     /// Pins `ALI_QR`/`ALI_WAP` on the cashier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub way_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_ip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
