@@ -11,7 +11,9 @@ mod envelope;
 mod fields;
 mod request;
 
-pub use cashier::CashierPage;
+pub use cashier::{
+    CashierPage, DEFAULT_EXPIRE_MINUTES, LANGUAGES, WIDGET_SCRIPT, WIDGET_SCRIPT_PATH,
+};
 pub use envelope::{
     ApiError, HTML_CONTENT_TYPE, HttpResponse, InboundError, JSON_CONTENT_TYPE, WidgetError,
     WidgetErrorCode, code, new_trace,

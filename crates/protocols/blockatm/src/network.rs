@@ -1,7 +1,8 @@
 //! Networks and tokens of spec 5.9 (sandbox defaults, configurable) and address validation.
 
-use crate::wire::{NetworkInfo, TokenInfo};
+use crate::wire::{NetworkDetail, NetworkInfo, TokenInfo};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 /// How addresses on a chain are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,6 +226,22 @@ impl NetworkTable {
     pub fn all_networks(&self) -> Vec<NetworkInfo> {
         self.networks.iter().map(Network::info).collect()
     }
+
+    /// E6 `networkDetail`: every configured chain with its symbols joined by `,`.
+    pub fn network_detail(&self) -> BTreeMap<String, NetworkDetail> {
+        self.networks
+            .iter()
+            .map(|n| {
+                let symbols: Vec<&str> = n.tokens.iter().map(|t| t.symbol.as_str()).collect();
+                let detail = NetworkDetail {
+                    chain_id: n.chain_id.clone(),
+                    currency: symbols.join(","),
+                    network: n.name.clone(),
+                };
+                (n.chain_id.clone(), detail)
+            })
+            .collect()
+    }
 }
 
 /// `0x` + 40 hex digits, any case (no EIP-55 checksum check: the provider accepts lower case).
@@ -311,5 +328,8 @@ mod tests {
         assert_eq!(table.symbol_list(Some(tron), Some("usdc")).len(), 1);
         assert_eq!(table.symbol_list(None, None).len(), 10);
         assert_eq!(table.all_networks().len(), 5);
+        let detail = table.network_detail();
+        assert_eq!(detail["0x2b6653dc"].currency, "USDT,USDC");
+        assert_eq!(detail["11155111"].network, "Sepolia");
     }
 }

@@ -10,6 +10,13 @@ use crate::network::Network;
 use crate::sign::Scheme;
 use crate::sign::widget::{WidgetSignatureError, verify_query};
 
+/// Where the widget loader is served.
+pub const WIDGET_SCRIPT_PATH: &str = "/libs/v2/BlockATM.umd.js";
+/// The widget loader (`generateUrlForSigning`, `init`); serve as `application/javascript`.
+/// The cashier page reports to it with `postMessage({type: "blockatm:finish", status, txId})`
+/// or `{type: "blockatm:cancel"}`.
+pub const WIDGET_SCRIPT: &str = include_str!("BlockATM.umd.js");
+
 /// Default (and minimum) order lifetime of the page, in minutes.
 pub const DEFAULT_EXPIRE_MINUTES: u32 = 15;
 
