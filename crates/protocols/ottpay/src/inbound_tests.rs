@@ -346,3 +346,43 @@ fn rendering_of_rows_14_to_19() {
 
 #[path = "inbound_fields_tests.rs"]
 mod fields;
+
+#[test]
+fn success_data_is_compact_raw_utf8_with_unescaped_slashes() {
+    let data = ResponseData::H5Pay(crate::wire::H5PayResponse {
+        order_id: "1".into(),
+        merchant_id: MID.into(),
+        amount: "5".into(),
+        payinfo: "http://127.0.0.1/cashier/可以".into(),
+        time_zone_id: "Asia/Shanghai".into(),
+    });
+    let expected = r#"{"order_id":"1","merchant_id":"ON00004652","amount":"5","payinfo":"http://127.0.0.1/cashier/可以","time_zone_id":"Asia/Shanghai"}"#;
+    assert_eq!(data.to_json(), expected);
+    let body = render_success(&data, &key()).body;
+    let level1: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let mut keys: Vec<&String> = level1.as_object().expect("object").keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["data", "md5", "rsp_code", "rsp_msg"]);
+    assert!(
+        String::from_utf8_lossy(&body)
+            .starts_with(r#"{"rsp_code":"SUCCESS","rsp_msg":"success","data":""#)
+    );
+    let opened = open_data(
+        level1["data"].as_str().expect("data"),
+        level1["md5"].as_str().expect("md5"),
+        &key(),
+    );
+    assert_eq!(
+        opened.expect("opens").summary_string(),
+        "5ON000046521http://127.0.0.1/cashier/可以Asia/Shanghai"
+    );
+}
+
+#[test]
+fn credentials_debug_hides_the_sign_key() {
+    let shown = format!("{:?}", Credentials::sandbox(MID, key()));
+    assert!(
+        shown.contains(MID) && !shown.contains(V3.sign_key),
+        "{shown}"
+    );
+}

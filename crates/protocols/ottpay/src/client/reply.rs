@@ -27,10 +27,13 @@ impl<T> Reply<T> {
 
     /// The data of a successful, verified answer; otherwise the reason it is not one.
     pub fn into_verified(self) -> Result<T, ClientError> {
+        if !self.is_success() {
+            return Err(ClientError::UnexpectedCode(self.rsp_code));
+        }
         match self.data {
+            None => Err(ClientError::Malformed("data")),
             Some(_) if !self.verified => Err(ClientError::Md5Mismatch),
-            Some(data) if self.is_success() => Ok(data),
-            _ => Err(ClientError::UnexpectedCode(self.rsp_code)),
+            Some(data) => Ok(data),
         }
     }
 }
