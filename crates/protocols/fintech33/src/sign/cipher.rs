@@ -103,7 +103,7 @@ impl BizCipher {
     /// Decrypts and unpads. `None` when the length is not a positive multiple of 16 or the
     /// padding is invalid (last byte 1..=16, all padding bytes equal).
     pub fn decrypt(&self, ciphertext: &[u8]) -> Option<Vec<u8>> {
-        if ciphertext.is_empty() || ciphertext.len() % 16 != 0 {
+        if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(16) {
             return None;
         }
         match self.mode {
