@@ -202,7 +202,7 @@ fn payout_method(obj: &Obj) -> Result<PayoutMethod, ApiError> {
             let account_number = obj.req_text("accountNumber", 1, 34)?.to_owned();
             let bank_code = obj.req_text("bankCode", 1, 20)?.to_owned();
             let payee_name = payee(obj)?;
-            let mode = obj.opt_owned("mode", 4)?;
+            let mode = obj.opt_owned("mode", 255)?;
             if mode
                 .as_deref()
                 .is_some_and(|m| !["IMPS", "NEFT", "RTGS"].contains(&m))
