@@ -132,11 +132,12 @@ impl Endpoint {
         }
     }
 
-    /// The endpoint at `method` + `path` (a known path with another method is unknown too).
+    /// The endpoint at `method` (case-sensitive, as HTTP says) + `path`; a known path with another
+    /// method is unknown too.
     pub fn find(method: &str, path: &str) -> Option<Endpoint> {
         Endpoint::ALL.into_iter().find(|e| {
             let (m, p) = e.route();
-            m.eq_ignore_ascii_case(method) && p == path
+            m == method && p == path
         })
     }
 

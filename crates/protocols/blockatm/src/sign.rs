@@ -41,6 +41,25 @@ impl Scheme {
     }
 }
 
+/// A new API key: `pk_payment_` + 39 base62 characters (3.1).
+pub fn new_api_key() -> String {
+    format!("pk_payment_{}", base62(39))
+}
+
+/// A new Secret Key: `sck_` + 41 base62 characters (3.1).
+pub fn new_secret_key() -> String {
+    format!("sck_{}", base62(41))
+}
+
+fn base62(len: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::rngs::OsRng;
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect()
+}
+
 /// `lowercase_hex(HMAC-SHA256(UTF-8(secret), UTF-8(message)))` (3.3); the secret is used whole,
 /// prefix included.
 pub fn hmac_hex(secret: &str, message: &str) -> String {
@@ -230,5 +249,48 @@ impl<'a> PresentedSignature<'a> {
             Scheme::V2Hmac => hmac_verify(secret, canonical, self.value),
             Scheme::V1Ecdsa => ec_key.is_some_and(|key| key.verify(canonical, self.value)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_keys_have_the_documented_shape() {
+        let (key, secret) = (new_api_key(), new_secret_key());
+        assert_eq!((key.len(), secret.len()), (11 + 39, 4 + 41));
+        assert!(key.starts_with("pk_payment_") && secret.starts_with("sck_"));
+        assert!(
+            key[11..]
+                .bytes()
+                .chain(secret[4..].bytes())
+                .all(|b| b.is_ascii_alphanumeric())
+        );
+        assert_ne!(new_api_key(), key);
+    }
+
+    #[test]
+    fn keys_on_other_curves_are_refused() {
+        // A P-384 SubjectPublicKeyInfo (secp384r1) must not parse as a V1 key.
+        let p384 =
+            EcdsaKeyPair::generate(&aws_lc_rs::signature::ECDSA_P384_SHA384_ASN1_SIGNING).unwrap();
+        let mut spki = hex::decode("3076301006072a8648ce3d020106052b81040022036200").unwrap();
+        spki.extend_from_slice(p384.public_key().as_ref());
+        assert!(EcPublicKey::from_spki_der(&spki).is_err());
+        assert!(EcPublicKey::parse(&STANDARD.encode(&spki)).is_err());
+        assert!(
+            EcSigningKey::parse(&STANDARD.encode(p384.to_pkcs8v1().unwrap().as_ref())).is_err()
+        );
+        assert!(EcPublicKey::parse("not base64!").is_err());
+    }
+
+    #[test]
+    fn generated_key_round_trips() {
+        let key = EcSigningKey::generate().unwrap();
+        let again = EcSigningKey::parse(&key.to_pkcs8_base64().unwrap()).unwrap();
+        let public = again.public_key().unwrap();
+        assert!(public.verify("m", &key.sign("m").unwrap()));
+        assert!(format!("{key:?}").contains("redacted"));
     }
 }
