@@ -1,0 +1,180 @@
+//! The `polypay` binary: serve, migrate, and the operator's merchant commands.
+
+mod merchant;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use polypay_server::{AppState, Config, Overrides};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "polypay",
+    version,
+    about = "A self-hosted payment gateway speaking five providers' protocols"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (SQLite in ./polypay-data by default; sandbox mode).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(DbArgs),
+    /// Create, list and show merchants.
+    #[command(subcommand)]
+    Merchant(merchant::MerchantCommand),
+}
+
+/// Where the data lives; shared by every command that opens the database.
+#[derive(Args, Clone, Default)]
+pub struct DbArgs {
+    /// TOML configuration file (defaults < file < POLYPAY_* env < flags).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Directory for the SQLite database, the master key file and the demo credentials.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// sqlite://path or postgres://user@host/db
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address to listen on.
+    #[arg(long)]
+    listen: Option<String>,
+    /// sandbox or gateway.
+    #[arg(long)]
+    mode: Option<String>,
+    /// The externally visible base URL (for cashier links).
+    #[arg(long)]
+    public_base_url: Option<String>,
+}
+
+impl DbArgs {
+    pub fn load(&self, extra: Overrides) -> anyhow::Result<Config> {
+        let flags = Overrides {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            ..Default::default()
+        };
+        Config::load(self.config.as_deref(), extra.overlay(flags))
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(db) => {
+            let config = db.load(Overrides::default())?;
+            init_tracing(&config);
+            polypay_server::bootstrap(&config).await?;
+            println!(
+                "database is up to date ({})",
+                polypay_store::Backend::from_url(&config.database_url)?.kind()
+            );
+            Ok(())
+        }
+        Command::Merchant(cmd) => merchant::run(cmd).await,
+    }
+}
+
+fn init_tracing(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("POLYPAY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let extra = Overrides {
+        listen: args.listen,
+        mode: args.mode,
+        public_base_url: args.public_base_url,
+        ..Default::default()
+    };
+    let config = args.db.load(extra)?;
+    init_tracing(&config);
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok();
+    let boot = polypay_server::bootstrap(&config).await?;
+    let demo = polypay_server::bootstrap::ensure_demo_merchant(&boot.engine, &config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        mode = config.mode.as_str(),
+        backend = boot.engine.store().backend().kind(),
+        %addr,
+        "polypay listening"
+    );
+    if config.allow_private_callbacks {
+        tracing::warn!(
+            "callbacks to loopback and private addresses are ALLOWED (sandbox default; set POLYPAY_ALLOW_PRIVATE_CALLBACKS=false to refuse)"
+        );
+    }
+    print_banner(&config, &boot, demo.as_ref(), addr);
+    let state = AppState {
+        inner: Arc::new(polypay_server::state::AppInner {
+            engine: boot.engine,
+            config,
+            clock: boot.clock,
+            admin_token: boot.admin_token,
+            metrics,
+        }),
+    };
+    polypay_server::serve(state, listener).await
+}
+
+/// First-start information goes to stdout once (not to the log, which must never hold secrets).
+fn print_banner(
+    config: &Config,
+    boot: &polypay_server::Bootstrapped,
+    demo: Option<&serde_json::Value>,
+    addr: std::net::SocketAddr,
+) {
+    println!(
+        "polypay {} mode on http://{addr}  (health: /healthz, admin API: /admin/v1, metrics: /metrics)",
+        config.mode.as_str()
+    );
+    if boot.master_key_generated {
+        println!(
+            "generated a master key at {} (keep it: it decrypts every stored secret)",
+            config.data_dir.join("master.key").display()
+        );
+    }
+    if boot.admin_token_generated {
+        println!(
+            "admin token (shown once; set POLYPAY_ADMIN_TOKEN to choose your own): {}",
+            boot.admin_token.expose()
+        );
+    }
+    if let Some(demo) = demo {
+        println!(
+            "created the demo merchant; its credentials are in {}:",
+            config.data_dir.join("demo-merchant.json").display()
+        );
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&demo["credentials"]).unwrap_or_default()
+        );
+    }
+}

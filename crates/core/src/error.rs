@@ -1,0 +1,16 @@
+//! The core's error type: illegal transitions and money rule violations.
+
+use crate::money::MoneyError;
+use crate::state::TransitionError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+    #[error("refund of {requested} exceeds the refundable {refundable}")]
+    RefundExceeds { requested: i64, refundable: i64 },
+    #[error("amount must be positive")]
+    NonPositiveAmount,
+}

@@ -1,0 +1,25 @@
+//! The engine's error type: typed business outcomes the protocols render in their own envelopes.
+
+use polypay_core::{CoreError, Payment, Payout, Refund};
+use polypay_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The merchant already has a payment with this order number; nothing new was written.
+    #[error("duplicate merchant order number")]
+    DuplicatePayment(Box<Payment>),
+    #[error("duplicate merchant order number")]
+    DuplicatePayout(Box<Payout>),
+    #[error("duplicate merchant refund number")]
+    DuplicateRefund(Box<Refund>),
+    #[error("insufficient balance: {available} available, {requested} requested")]
+    InsufficientBalance { available: i64, requested: i64 },
+    #[error("another refund of this payment is in progress")]
+    RefundInProgress,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Rule(#[from] CoreError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,184 @@
+//! Merchants: onboarding with freshly issued credentials for every protocol, lookup, rotation,
+//! and the platform's own key pairs.
+
+use crate::error::EngineError;
+use crate::keys::{self, PemPair};
+use crate::{Engine, random_digits, random_hex};
+use base64::Engine as _;
+use polypay_core::merchant::{
+    BlockAtmCredentials, Fintech33Credentials, OttPayCredentials, PassToPayCredentials,
+    V2Sha256Credentials,
+};
+use polypay_core::{Credentials, Merchant, MerchantId, Money, Protocol, Secret};
+
+/// A merchant to onboard.
+#[derive(Debug, Clone, Default)]
+pub struct NewMerchant {
+    pub name: String,
+    pub notify_url: Option<String>,
+    /// Generate merchant-side EC and RSA key pairs and register their public halves (sandbox).
+    pub generate_keys: bool,
+}
+
+/// Merchant-side private keys generated in sandbox mode; shown once, never stored.
+#[derive(Debug, Clone)]
+pub struct SandboxKeys {
+    pub ec: PemPair,
+    pub rsa: PemPair,
+}
+
+/// Fresh credentials in each protocol's documented shape.
+pub fn issue_credentials() -> Credentials {
+    let aes_key = base64::engine::general_purpose::STANDARD.encode(random_bytes::<32>());
+    Credentials {
+        passtopay: PassToPayCredentials {
+            mch_no: format!("M{}", random_digits(13)),
+            app_id: random_hex(12),
+            app_secret: Secret::new(keys::base62(64)),
+        },
+        blockatm: BlockAtmCredentials {
+            api_key: format!("pk_payment_{}", keys::base62(39)),
+            secret_key: Secret::new(format!("sck_{}", keys::base62(41))),
+            cashier_id: random_digits(8),
+            ec_public_key: None,
+        },
+        ottpay: OttPayCredentials {
+            merchant_id: format!("ON{}", random_digits(8)),
+            sign_key: Secret::new(random_hex(8).to_uppercase()),
+            operator_id: format!("{:0>10}", random_digits(4)),
+            shop_id: random_digits(6),
+        },
+        v2sha256: V2Sha256Credentials {
+            app_id: random_hex(16),
+            app_secret: Secret::new(random_hex(32)),
+        },
+        fintech33: Fintech33Credentials {
+            app_id: format!("F{}", random_digits(15)),
+            app_secret: Secret::new(keys::base62(48)),
+            aes_key: Secret::new(aes_key),
+            rsa_public_key: None,
+        },
+    }
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    b
+}
+
+impl Engine {
+    /// Onboards a merchant; returns it with its credentials (and, if asked, its sandbox key pairs).
+    pub async fn create_merchant(
+        &self,
+        new: NewMerchant,
+    ) -> Result<(Merchant, Option<SandboxKeys>), EngineError> {
+        let mut credentials = issue_credentials();
+        let sandbox_keys = if new.generate_keys {
+            let keys = SandboxKeys {
+                ec: keys::generate_ec_p256()?,
+                rsa: keys::generate_rsa_2048()?,
+            };
+            credentials.blockatm.ec_public_key = Some(keys.ec.public_der_base64());
+            credentials.fintech33.rsa_public_key = Some(keys.rsa.public_pem.clone());
+            Some(keys)
+        } else {
+            None
+        };
+        let merchant = Merchant {
+            id: MerchantId::from_random(&random_hex(8)),
+            name: new.name,
+            notify_url: new.notify_url,
+            enabled: true,
+            created_at: self.clock.now(),
+            credentials,
+            settings: serde_json::json!({}),
+        };
+        let m = merchant.clone();
+        self.store
+            .write(move |db| Ok::<_, EngineError>(db.insert_merchant(&m)?))
+            .await?;
+        Ok((merchant, sandbox_keys))
+    }
+
+    pub async fn merchant(&self, id: &MerchantId) -> Result<Merchant, EngineError> {
+        let id = id.clone();
+        self.store
+            .read(move |db| db.merchant(&id)?.ok_or(EngineError::NotFound("merchant")))
+            .await
+    }
+
+    /// The merchant a protocol's public identifier (mchNo, apiKey, merchant_id, appId) belongs to.
+    pub async fn merchant_by_key(
+        &self,
+        protocol: Protocol,
+        key_id: &str,
+    ) -> Result<Merchant, EngineError> {
+        let key = key_id.to_string();
+        self.store
+            .read(move |db| {
+                db.merchant_by_key(protocol, &key)?
+                    .ok_or(EngineError::NotFound("merchant"))
+            })
+            .await
+    }
+
+    pub async fn merchants(&self) -> Result<Vec<Merchant>, EngineError> {
+        self.store.read(|db| Ok(db.merchants()?)).await
+    }
+
+    /// Saves a changed merchant (settings, notify URL, enabled flag, rotated secrets).
+    pub async fn update_merchant(&self, merchant: Merchant) -> Result<Merchant, EngineError> {
+        let m = merchant.clone();
+        self.store
+            .write(move |db| Ok::<_, EngineError>(db.update_merchant(&m)?))
+            .await?;
+        Ok(merchant)
+    }
+
+    /// Every currency balance of a merchant.
+    pub async fn balances(&self, id: &MerchantId) -> Result<Vec<Money>, EngineError> {
+        let id = id.clone();
+        self.store.read(move |db| Ok(db.balances(&id)?)).await
+    }
+
+    /// The platform key pair `name` (`ec_p256` or `rsa_2048`), generated and sealed on first use.
+    /// Concurrent first uses on several nodes agree: the first insert wins, the rest read it.
+    pub async fn platform_key(&self, name: &str) -> Result<PemPair, EngineError> {
+        let key_name = format!("platform_key:{name}");
+        let lookup = key_name.clone();
+        if let Some(bytes) = self
+            .store
+            .read(move |db| db.platform_secret(&lookup))
+            .await?
+        {
+            return decode_pair(&bytes);
+        }
+        let fresh = match name {
+            "ec_p256" => keys::generate_ec_p256()?,
+            _ => keys::generate_rsa_2048()?,
+        };
+        let encoded = format!("{}\n{}", fresh.private_pem, fresh.public_pem).into_bytes();
+        let now = self.clock.now();
+        let stored = self
+            .store
+            .write(move |db| {
+                Ok::<_, EngineError>(db.platform_secret_or_insert(&key_name, &encoded, now)?)
+            })
+            .await?;
+        decode_pair(&stored)
+    }
+}
+
+fn decode_pair(bytes: &[u8]) -> Result<PemPair, EngineError> {
+    let text = String::from_utf8_lossy(bytes);
+    let split = text.find("-----BEGIN PUBLIC KEY-----").ok_or_else(|| {
+        EngineError::Store(polypay_store::StoreError::Corrupt(
+            "platform key pair".into(),
+        ))
+    })?;
+    Ok(PemPair {
+        private_pem: text[..split].to_string(),
+        public_pem: text[split..].to_string(),
+    })
+}

@@ -1,0 +1,174 @@
+//! Pay-ins: create (idempotent per merchant order number), look up, and move through states.
+
+use crate::error::EngineError;
+use crate::{Engine, events, ledger, random_hex};
+use polypay_core::{
+    MerchantId, Money, Payment, PaymentCommand, PaymentId, PaymentState, Protocol, Timestamp,
+};
+use polypay_store::Db;
+
+/// What a protocol front door asks for when a merchant creates a payment.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    pub merchant_id: MerchantId,
+    pub protocol: Protocol,
+    pub merchant_order_no: String,
+    /// The provider-style id shown to the merchant; the caller makes it unique.
+    pub public_id: String,
+    pub amount: Money,
+    pub notify_url: Option<String>,
+    pub return_url: Option<String>,
+    /// Seconds from creation until the payment expires.
+    pub ttl_seconds: i64,
+    /// `created`, or `pending` for protocols whose orders are payable at once.
+    pub initial_state: PaymentState,
+    pub attrs: serde_json::Value,
+}
+
+impl Engine {
+    /// Creates a payment. A second create with the same merchant order number returns
+    /// [`EngineError::DuplicatePayment`] carrying the existing payment and writes nothing.
+    pub async fn create_payment(&self, new: NewPayment) -> Result<Payment, EngineError> {
+        if new.amount.minor <= 0 {
+            return Err(polypay_core::CoreError::NonPositiveAmount.into());
+        }
+        let now = self.clock.now();
+        let payment = Payment {
+            id: PaymentId::from_random(&random_hex(12)),
+            merchant_id: new.merchant_id,
+            protocol: new.protocol,
+            merchant_order_no: new.merchant_order_no,
+            public_id: new.public_id,
+            amount: new.amount,
+            state: new.initial_state,
+            refunded_minor: 0,
+            refund_pending_minor: 0,
+            notify_url: new.notify_url,
+            return_url: new.return_url,
+            cashier_token: random_hex(32),
+            created_at: now,
+            updated_at: now,
+            expires_at: now.plus_seconds(new.ttl_seconds),
+            finished_at: None,
+            channel_order_no: None,
+            error_code: None,
+            error_message: None,
+            attrs: new.attrs,
+        };
+        self.store
+            .write(move |db| insert_payment(db, &payment))
+            .await
+    }
+
+    pub async fn payment(&self, id: &PaymentId) -> Result<Payment, EngineError> {
+        let id = id.clone();
+        self.store
+            .read(move |db| db.payment(&id)?.ok_or(EngineError::NotFound("payment")))
+            .await
+    }
+
+    pub async fn payment_by_order_no(
+        &self,
+        m: &MerchantId,
+        order_no: &str,
+    ) -> Result<Payment, EngineError> {
+        let (m, no) = (m.clone(), order_no.to_string());
+        self.store
+            .read(move |db| {
+                db.payment_by_order_no(&m, &no)?
+                    .ok_or(EngineError::NotFound("payment"))
+            })
+            .await
+    }
+
+    pub async fn payment_by_public_id(&self, public_id: &str) -> Result<Payment, EngineError> {
+        let id = public_id.to_string();
+        self.store
+            .read(move |db| {
+                db.payment_by_public_id(&id)?
+                    .ok_or(EngineError::NotFound("payment"))
+            })
+            .await
+    }
+
+    pub async fn payment_by_cashier_token(&self, token: &str) -> Result<Payment, EngineError> {
+        let token = token.to_string();
+        self.store
+            .read(move |db| {
+                db.payment_by_cashier_token(&token)?
+                    .ok_or(EngineError::NotFound("payment"))
+            })
+            .await
+    }
+
+    /// Applies `cmd` to the payment; a success credits the merchant's balance in the same commit.
+    pub async fn transition_payment(
+        &self,
+        id: &PaymentId,
+        cmd: PaymentCommand,
+    ) -> Result<Payment, EngineError> {
+        let id = id.clone();
+        let clock = self.clock.clone();
+        self.store
+            .write(move |db| transition_payment(db, &id, &cmd, clock.now()))
+            .await
+    }
+
+    /// Expires every open payment due at the engine's current time (at most `limit`); returns them.
+    pub async fn expire_due_payments(&self, limit: i64) -> Result<Vec<Payment>, EngineError> {
+        let now = self.clock.now();
+        let due = self
+            .store
+            .read(move |db| db.payments_due_for_expiry(now, limit))
+            .await?;
+        let mut expired = Vec::with_capacity(due.len());
+        for id in due {
+            match self.transition_payment(&id, PaymentCommand::Expire).await {
+                Ok(p) => expired.push(p),
+                // Paid or closed between the scan and the transition: nothing to expire.
+                Err(EngineError::Rule(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(expired)
+    }
+}
+
+fn insert_payment(db: &mut Db<'_>, payment: &Payment) -> Result<Payment, EngineError> {
+    if !db.insert_payment(payment)? {
+        let existing = db
+            .payment_by_order_no(&payment.merchant_id, &payment.merchant_order_no)?
+            .ok_or(EngineError::NotFound("payment"))?;
+        return Err(EngineError::DuplicatePayment(Box::new(existing)));
+    }
+    let p = payment;
+    events::emit(db, p, p.created_at)?;
+    Ok(payment.clone())
+}
+
+/// The payment transition, usable inside any write job (the cashier and sandbox reuse it).
+pub fn transition_payment(
+    db: &mut Db<'_>,
+    id: &PaymentId,
+    cmd: &PaymentCommand,
+    now: Timestamp,
+) -> Result<Payment, EngineError> {
+    let current = db.payment(id)?.ok_or(EngineError::NotFound("payment"))?;
+    let next = current.apply(cmd, now)?;
+    db.update_payment(&next)?;
+    if next.state == PaymentState::Succeeded {
+        let id = next.id.as_str();
+        ledger::credit(
+            db,
+            &next.merchant_id,
+            "customer",
+            next.amount,
+            "payment",
+            id,
+            now,
+        )?;
+    }
+    let n = &next;
+    events::emit(db, n, now)?;
+    Ok(next)
+}

@@ -1,0 +1,186 @@
+//! Refunds: held against the payment and debited from the balance at creation, settled later.
+
+use crate::error::EngineError;
+use crate::{Engine, events, ledger, random_hex};
+use polypay_core::{Money, Payment, PaymentId, Protocol, Refund, RefundId, RefundState, Timestamp};
+use polypay_store::Db;
+
+/// What a protocol front door asks for when a merchant refunds (part of) a payment.
+#[derive(Debug, Clone)]
+pub struct NewRefund {
+    pub payment_id: PaymentId,
+    pub protocol: Protocol,
+    pub merchant_refund_no: String,
+    pub public_id: String,
+    pub amount: Money,
+    pub reason: Option<String>,
+    pub notify_url: Option<String>,
+    /// Refuse when another refund of the payment is still pending (PassToPay's rule).
+    pub exclusive: bool,
+    pub attrs: serde_json::Value,
+}
+
+const CLEARING: &str = "refund_clearing";
+
+impl Engine {
+    /// Creates a pending refund: never more than is still refundable, and only when the
+    /// merchant's available balance covers it (debited in the same commit).
+    pub async fn create_refund(&self, new: NewRefund) -> Result<(Refund, Payment), EngineError> {
+        let now = self.clock.now();
+        self.store
+            .write(move |db| insert_refund(db, &new, now))
+            .await
+    }
+
+    pub async fn refund(&self, id: &RefundId) -> Result<Refund, EngineError> {
+        let id = id.clone();
+        self.store
+            .read(move |db| db.refund(&id)?.ok_or(EngineError::NotFound("refund")))
+            .await
+    }
+
+    pub async fn refund_by_no(
+        &self,
+        m: &polypay_core::MerchantId,
+        no: &str,
+    ) -> Result<Refund, EngineError> {
+        let (m, no) = (m.clone(), no.to_string());
+        self.store
+            .read(move |db| {
+                db.refund_by_no(&m, &no)?
+                    .ok_or(EngineError::NotFound("refund"))
+            })
+            .await
+    }
+
+    pub async fn refund_by_public_id(&self, public_id: &str) -> Result<Refund, EngineError> {
+        let id = public_id.to_string();
+        self.store
+            .read(move |db| {
+                db.refund_by_public_id(&id)?
+                    .ok_or(EngineError::NotFound("refund"))
+            })
+            .await
+    }
+
+    pub async fn refunds_of_payment(
+        &self,
+        payment: &PaymentId,
+    ) -> Result<Vec<Refund>, EngineError> {
+        let id = payment.clone();
+        self.store
+            .read(move |db| Ok(db.refunds_of_payment(&id)?))
+            .await
+    }
+
+    /// Settles a pending refund: success moves the payment to (partially_)refunded; failure
+    /// releases the hold and credits the balance back.
+    pub async fn settle_refund(
+        &self,
+        id: &RefundId,
+        failure: Option<(String, String)>,
+    ) -> Result<(Refund, Payment), EngineError> {
+        let id = id.clone();
+        let clock = self.clock.clone();
+        self.store
+            .write(move |db| settle_refund(db, &id, failure.clone(), clock.now()))
+            .await
+    }
+}
+
+fn insert_refund(
+    db: &mut Db<'_>,
+    new: &NewRefund,
+    now: Timestamp,
+) -> Result<(Refund, Payment), EngineError> {
+    let payment = db
+        .payment(&new.payment_id)?
+        .ok_or(EngineError::NotFound("payment"))?;
+    if let Some(existing) = db.refund_by_no(&payment.merchant_id, &new.merchant_refund_no)? {
+        return Err(EngineError::DuplicateRefund(Box::new(existing)));
+    }
+    if new.exclusive && payment.refund_pending_minor > 0 {
+        return Err(EngineError::RefundInProgress);
+    }
+    if new.amount.currency != payment.amount.currency {
+        let e = polypay_core::MoneyError::CurrencyMismatch(
+            new.amount.currency,
+            payment.amount.currency,
+        );
+        return Err(polypay_core::CoreError::from(e).into());
+    }
+    let held = payment.hold_refund(new.amount.minor, now)?;
+    let refund = Refund {
+        id: RefundId::from_random(&random_hex(12)),
+        merchant_id: payment.merchant_id.clone(),
+        payment_id: payment.id.clone(),
+        protocol: new.protocol,
+        merchant_refund_no: new.merchant_refund_no.clone(),
+        public_id: new.public_id.clone(),
+        amount: new.amount,
+        state: RefundState::Pending,
+        reason: new.reason.clone(),
+        notify_url: new.notify_url.clone(),
+        created_at: now,
+        updated_at: now,
+        finished_at: None,
+        error_code: None,
+        error_message: None,
+        attrs: new.attrs.clone(),
+    };
+    let r = &refund;
+    ledger::debit(
+        db,
+        &r.merchant_id,
+        CLEARING,
+        r.amount,
+        "refund",
+        r.id.as_str(),
+        now,
+    )?;
+    if !db.insert_refund(r)? {
+        let existing = db.refund_by_no(&r.merchant_id, &r.merchant_refund_no)?;
+        return Err(existing.map_or(EngineError::NotFound("refund"), |e| {
+            EngineError::DuplicateRefund(Box::new(e))
+        }));
+    }
+    db.update_payment(&held)?;
+    events::emit(db, r, now)?;
+    Ok((refund, held))
+}
+
+/// The refund settlement, usable inside any write job.
+pub fn settle_refund(
+    db: &mut Db<'_>,
+    id: &RefundId,
+    failure: Option<(String, String)>,
+    now: Timestamp,
+) -> Result<(Refund, Payment), EngineError> {
+    let refund = db.refund(id)?.ok_or(EngineError::NotFound("refund"))?;
+    let payment = db
+        .payment(&refund.payment_id)?
+        .ok_or(EngineError::NotFound("payment"))?;
+    let succeeded = failure.is_none();
+    let settled = refund.settle(failure, now)?;
+    let payment = payment.settle_refund(refund.amount.minor, succeeded, now)?;
+    db.update_refund(&settled)?;
+    db.update_payment(&payment)?;
+    let r = &settled;
+    if !succeeded {
+        ledger::credit(
+            db,
+            &r.merchant_id,
+            CLEARING,
+            r.amount,
+            "refund_reversal",
+            r.id.as_str(),
+            now,
+        )?;
+    }
+    events::emit(db, r, now)?;
+    if succeeded {
+        let p = &payment;
+        events::emit(db, p, now)?;
+    }
+    Ok((settled, payment))
+}

@@ -1,0 +1,233 @@
+//! Engine behaviour on every backend: idempotent creates, no overdraw, ledger and outbox.
+
+use polypay_core::*;
+use polypay_engine::{Engine, EngineError, NewMerchant, NewPayment, NewPayout, NewRefund};
+use polypay_store::testing::TestDb;
+use std::sync::Arc;
+
+fn engine(db: &TestDb) -> (Engine, Arc<FixedClock>) {
+    let clock = Arc::new(FixedClock::new(Timestamp(1_700_000_000_000)));
+    (Engine::new(db.open().expect("open"), clock.clone()), clock)
+}
+
+async fn shop(e: &Engine) -> Merchant {
+    let new = NewMerchant {
+        name: "shop".into(),
+        notify_url: None,
+        generate_keys: false,
+    };
+    e.create_merchant(new).await.unwrap().0
+}
+
+fn new_payment(m: &Merchant, order_no: &str, minor: i64) -> NewPayment {
+    NewPayment {
+        merchant_id: m.id.clone(),
+        protocol: Protocol::V2sha256,
+        merchant_order_no: order_no.into(),
+        public_id: format!("P{}", polypay_engine::random_digits(19)),
+        amount: Money::new(minor, Currency::USD),
+        notify_url: None,
+        return_url: None,
+        ttl_seconds: 60,
+        initial_state: PaymentState::Created,
+        attrs: serde_json::json!({}),
+    }
+}
+
+async fn paid(e: &Engine, m: &Merchant, order_no: &str, minor: i64) -> Payment {
+    let p = e
+        .create_payment(new_payment(m, order_no, minor))
+        .await
+        .unwrap();
+    let cmd = PaymentCommand::Succeed {
+        channel_order_no: "ch".into(),
+    };
+    e.transition_payment(&p.id, cmd).await.unwrap()
+}
+
+fn new_payout(m: &Merchant, order_no: &str, minor: i64) -> NewPayout {
+    NewPayout {
+        merchant_id: m.id.clone(),
+        protocol: Protocol::V2sha256,
+        merchant_order_no: order_no.into(),
+        public_id: format!("T{}", polypay_engine::random_digits(19)),
+        amount: Money::new(minor, Currency::USD),
+        notify_url: None,
+        start_processing: false,
+        attrs: serde_json::json!({}),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_creates_with_one_order_number_make_one_payment() {
+    for db in TestDb::all() {
+        let (e, _) = engine(&db);
+        let m = shop(&e).await;
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (e, n) = (e.clone(), new_payment(&m, "same-order", 500));
+                tokio::spawn(async move { e.create_payment(n).await })
+            })
+            .collect();
+        let (mut created, mut duplicates) = (Vec::new(), 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(p) => created.push(p),
+                Err(EngineError::DuplicatePayment(existing)) => {
+                    assert_eq!(existing.merchant_order_no, "same-order");
+                    duplicates += 1;
+                }
+                Err(other) => panic!("{}: {other}", db.name),
+            }
+        }
+        assert_eq!((created.len(), duplicates), (1, 15), "{}", db.name);
+        let stored = e.payment_by_order_no(&m.id, "same-order").await.unwrap();
+        assert_eq!(stored.id, created[0].id);
+        let events = e
+            .store()
+            .read(move |d| d.outbox_of_object(stored.id.as_str()))
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1, "{}: one create, one event", db.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_payouts_cannot_overdraw() {
+    for db in TestDb::all() {
+        let (e, _) = engine(&db);
+        let m = shop(&e).await;
+        paid(&e, &m, "in", 1000).await;
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let (e, n) = (e.clone(), new_payout(&m, &format!("out{i}"), 300));
+                tokio::spawn(async move { e.create_payout(n).await })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(EngineError::InsufficientBalance {
+                    requested: 300,
+                    available,
+                }) => assert!(available < 300),
+                Err(other) => panic!("{}: {other}", db.name),
+            }
+        }
+        assert_eq!(ok, 3, "{}", db.name);
+        assert_eq!(
+            e.balances(&m.id).await.unwrap(),
+            vec![Money::new(100, Currency::USD)]
+        );
+        let mid = m.id.clone();
+        let ledger = e
+            .store()
+            .read(move |d| d.ledger_sum(&mid, Currency::USD, "available"))
+            .await
+            .unwrap();
+        assert_eq!(ledger, 100, "{}: ledger and balance agree", db.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_payout_is_reversed() {
+    for db in TestDb::all() {
+        let (e, _) = engine(&db);
+        let m = shop(&e).await;
+        paid(&e, &m, "in", 1000).await;
+        let mut n = new_payout(&m, "p1", 600);
+        n.start_processing = true;
+        let po = e.create_payout(n).await.unwrap();
+        assert_eq!(po.state, PayoutState::Processing);
+        assert_eq!(e.balances(&m.id).await.unwrap()[0].minor, 400);
+        let fail = PayoutCommand::Fail {
+            code: "X".into(),
+            message: "bank said no".into(),
+        };
+        let failed = e.transition_payout(&po.id, fail.clone()).await.unwrap();
+        assert_eq!(failed.state, PayoutState::Failed);
+        assert_eq!(
+            e.balances(&m.id).await.unwrap()[0].minor,
+            1000,
+            "{}",
+            db.name
+        );
+        assert!(matches!(
+            e.transition_payout(&po.id, fail).await,
+            Err(EngineError::Rule(_))
+        ));
+        let dup = e.create_payout(new_payout(&m, "p1", 1)).await;
+        assert!(matches!(dup, Err(EngineError::DuplicatePayout(_))));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refunds_partial_then_full_never_more_than_paid() {
+    for db in TestDb::all() {
+        let (e, _) = engine(&db);
+        let m = shop(&e).await;
+        let p = paid(&e, &m, "in", 1000).await;
+        let refund = |no: &str, minor| NewRefund {
+            payment_id: p.id.clone(),
+            protocol: Protocol::V2sha256,
+            merchant_refund_no: no.into(),
+            public_id: format!("R{}", polypay_engine::random_digits(19)),
+            amount: Money::new(minor, Currency::USD),
+            reason: None,
+            notify_url: None,
+            exclusive: false,
+            attrs: serde_json::json!({}),
+        };
+        let (r1, held) = e.create_refund(refund("r1", 400)).await.unwrap();
+        assert_eq!(held.refundable_minor(), 600);
+        let too_much = e.create_refund(refund("r2", 601)).await;
+        assert!(
+            matches!(
+                too_much,
+                Err(EngineError::Rule(CoreError::RefundExceeds { .. }))
+            ),
+            "{}",
+            db.name
+        );
+        let (_, after) = e.settle_refund(&r1.id, None).await.unwrap();
+        assert_eq!(after.state, PaymentState::PartiallyRefunded);
+        let (r3, _) = e.create_refund(refund("r3", 600)).await.unwrap();
+        let (done, full) = e.settle_refund(&r3.id, None).await.unwrap();
+        assert_eq!(
+            (done.state, full.state),
+            (RefundState::Succeeded, PaymentState::Refunded)
+        );
+        assert_eq!(e.balances(&m.id).await.unwrap()[0].minor, 0);
+        assert!(matches!(
+            e.create_refund(refund("r1", 1)).await,
+            Err(EngineError::DuplicateRefund(_))
+        ));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expiry_follows_the_engine_clock() {
+    for db in TestDb::all() {
+        let (e, clock) = engine(&db);
+        let m = shop(&e).await;
+        let p = e.create_payment(new_payment(&m, "slow", 5)).await.unwrap();
+        assert!(e.expire_due_payments(10).await.unwrap().is_empty());
+        clock.advance(61_000);
+        let expired = e.expire_due_payments(10).await.unwrap();
+        assert_eq!(expired.len(), 1);
+        assert_eq!(
+            e.payment(&p.id).await.unwrap().state,
+            PaymentState::Expired,
+            "{}",
+            db.name
+        );
+        let events = e
+            .store()
+            .read(move |d| d.outbox_of_object(p.id.as_str()))
+            .await
+            .unwrap();
+        let names: Vec<_> = events.iter().map(|e| e.event.as_str()).collect();
+        assert_eq!(names, ["payment.created", "payment.expired"]);
+    }
+}

@@ -1,0 +1,171 @@
+//! The admin API under `/admin/v1`, behind the admin bearer token: merchants for now.
+
+use crate::state::AppState;
+use axum::extract::{Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use polypay_core::{Merchant, MerchantId};
+use polypay_engine::{EngineError, NewMerchant, SandboxKeys};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/admin/v1/merchants",
+            get(list_merchants).post(create_merchant),
+        )
+        .route("/admin/v1/merchants/{id}", get(show_merchant))
+        .layer(axum::middleware::from_fn_with_state(state, require_admin))
+}
+
+/// Rejects requests without `Authorization: Bearer <admin token>` (compared in constant time).
+async fn require_admin(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if s.admin_token_matches(presented) {
+        next.run(req).await
+    } else {
+        error(StatusCode::UNAUTHORIZED, "missing or wrong admin token")
+    }
+}
+
+pub fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": message}))).into_response()
+}
+
+fn engine_error(e: EngineError) -> Response {
+    match e {
+        EngineError::NotFound(what) => error(StatusCode::NOT_FOUND, &format!("{what} not found")),
+        other => {
+            tracing::error!(error = %other, "admin request failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CreateMerchant {
+    name: String,
+    #[serde(default)]
+    notify_url: Option<String>,
+}
+
+async fn create_merchant(
+    State(s): State<AppState>,
+    body: Result<Json<CreateMerchant>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(body)) = body else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "body must be {\"name\": ..., \"notify_url\": ...}",
+        );
+    };
+    if body.name.trim().is_empty() || body.name.len() > 128 {
+        return error(StatusCode::BAD_REQUEST, "name must be 1-128 characters");
+    }
+    let new = NewMerchant {
+        name: body.name,
+        notify_url: body.notify_url,
+        generate_keys: s.mode() == crate::config::Mode::Sandbox,
+    };
+    match s.engine().create_merchant(new).await {
+        Ok((m, keys)) => (
+            StatusCode::CREATED,
+            Json(merchant_created_json(&m, keys.as_ref())),
+        )
+            .into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+async fn list_merchants(State(s): State<AppState>) -> Response {
+    match s.engine().merchants().await {
+        Ok(ms) => Json(json!({"merchants": ms.iter().map(merchant_summary).collect::<Vec<_>>()}))
+            .into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+async fn show_merchant(State(s): State<AppState>, Path(id): Path<String>) -> Response {
+    match s.engine().merchant(&MerchantId(id)).await {
+        Ok(m) => {
+            let balances = s.engine().balances(&m.id).await.unwrap_or_default();
+            let mut v = merchant_summary(&m);
+            v["balances"] = balances
+                .iter()
+                .map(|b| json!({"currency": b.currency.code(), "available": b.to_decimal_string()}))
+                .collect();
+            Json(v).into_response()
+        }
+        Err(e) => engine_error(e),
+    }
+}
+
+/// A merchant without secrets: public identifiers only.
+pub fn merchant_summary(m: &Merchant) -> Value {
+    let c = &m.credentials;
+    json!({
+        "id": m.id,
+        "name": m.name,
+        "notify_url": m.notify_url,
+        "enabled": m.enabled,
+        "created_at": m.created_at.to_rfc3339(),
+        "public_ids": {
+            "passtopay": {"mchNo": c.passtopay.mch_no, "appId": c.passtopay.app_id},
+            "blockatm": {"apiKey": c.blockatm.api_key, "cashierId": c.blockatm.cashier_id},
+            "ottpay": {"merchant_id": c.ottpay.merchant_id, "operator_id": c.ottpay.operator_id, "shop_id": c.ottpay.shop_id},
+            "v2sha256": {"appId": c.v2sha256.app_id},
+            "fintech33": {"appId": c.fintech33.app_id},
+        },
+    })
+}
+
+/// The one-time view of a new merchant: every credential in the specs' field names, and in
+/// sandbox mode the generated merchant-side private keys.
+pub fn merchant_created_json(m: &Merchant, keys: Option<&SandboxKeys>) -> Value {
+    let c = &m.credentials;
+    let mut blockatm = json!({
+        "apiKey": c.blockatm.api_key,
+        "secretKey": c.blockatm.secret_key.expose(),
+        "cashierId": c.blockatm.cashier_id,
+    });
+    let mut fintech33 = json!({
+        "appId": c.fintech33.app_id,
+        "appSecret": c.fintech33.app_secret.expose(),
+        "aesKey": c.fintech33.aes_key.expose(),
+    });
+    if let Some(k) = keys {
+        blockatm["ecPrivateKey"] = json!(k.ec.private_pem);
+        blockatm["ecPublicKey"] = json!(k.ec.public_der_base64());
+        fintech33["rsaPrivateKey"] = json!(k.rsa.private_pem);
+        fintech33["rsaPublicKey"] = json!(k.rsa.public_pem);
+    }
+    json!({
+        "id": m.id,
+        "name": m.name,
+        "credentials": {
+            "passtopay": {
+                "mchNo": c.passtopay.mch_no,
+                "appId": c.passtopay.app_id,
+                "appSecret": c.passtopay.app_secret.expose(),
+            },
+            "blockatm": blockatm,
+            "ottpay": {
+                "merchant_id": c.ottpay.merchant_id,
+                "signKey": c.ottpay.sign_key.expose(),
+                "operator_id": c.ottpay.operator_id,
+                "shop_id": c.ottpay.shop_id,
+            },
+            "v2sha256": {"appId": c.v2sha256.app_id, "appSecret": c.v2sha256.app_secret.expose()},
+            "fintech33": fintech33,
+        },
+    })
+}

@@ -1,0 +1,86 @@
+//! Router composition, the middleware stack, background sweepers and graceful shutdown.
+
+use crate::state::AppState;
+use crate::{admin, health, middleware};
+use axum::Router;
+use axum::routing::get;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// The whole HTTP surface of one node.
+pub fn build_router(state: AppState) -> Router {
+    let config = state.config().clone();
+    let request_id = middleware::REQUEST_ID.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .merge(admin::router(state.clone()))
+        .route_layer(axum::middleware::from_fn(middleware::record_metrics))
+        .with_state(state)
+        .layer(CatchPanicLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_millis(config.request_timeout_ms),
+        ))
+        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, middleware::RandomRequestId))
+}
+
+/// Serves until SIGINT/SIGTERM; in-flight requests finish, then queued writes commit.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let sweeper = tokio::spawn(run_sweeper(state.clone()));
+    let router = build_router(state.clone());
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    sweeper.abort();
+    let store = state.engine().store().clone();
+    tokio::task::spawn_blocking(move || store.close()).await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Moves payments past their expiry to `expired`, on the configured tick.
+async fn run_sweeper(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_millis(
+        state.config().sweep_interval_ms.max(10),
+    ));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state.engine().expire_due_payments(500).await {
+            Ok(expired) if !expired.is_empty() => {
+                tracing::info!(count = expired.len(), "expired payments")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

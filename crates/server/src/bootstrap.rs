@@ -1,0 +1,86 @@
+//! Start-up: data dir, master key, store (migrated), admin token, and the first-start demo merchant.
+
+use crate::config::{Config, Mode};
+use polypay_core::{Secret, SystemClock};
+use polypay_engine::{Engine, NewMerchant};
+use polypay_store::{Store, StoreOptions, Vault};
+use std::sync::Arc;
+
+/// What start-up produced, plus what the operator must be told once.
+pub struct Bootstrapped {
+    pub engine: Engine,
+    pub clock: Arc<SystemClock>,
+    pub admin_token: Secret,
+    /// Set when this start generated the admin token (print it once).
+    pub admin_token_generated: bool,
+    /// Set when this start generated the master key file.
+    pub master_key_generated: bool,
+}
+
+/// Opens everything `serve` and the CLI need.
+pub async fn bootstrap(config: &Config) -> anyhow::Result<Bootstrapped> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        anyhow::anyhow!("cannot create data dir {}: {e}", config.data_dir.display())
+    })?;
+    let env_key = config.master_key.as_ref().map(|s| s.expose().to_string());
+    let (vault, master_key_generated) =
+        Vault::load_or_create(env_key.as_deref(), &config.data_dir)?;
+    let options = StoreOptions {
+        writers: config.store_writers,
+        max_batch: config.store_max_batch,
+        readers: 8,
+    };
+    let store = Store::open(&config.database_url, vault, options)?;
+    let clock = Arc::new(SystemClock::new());
+    let engine = Engine::new(store, clock.clone());
+    let (admin_token, admin_token_generated) = admin_token(&engine, config).await?;
+    Ok(Bootstrapped {
+        engine,
+        clock,
+        admin_token,
+        admin_token_generated,
+        master_key_generated,
+    })
+}
+
+/// `POLYPAY_ADMIN_TOKEN` if given; else the token stored (sealed) at first start; else a new one.
+async fn admin_token(engine: &Engine, config: &Config) -> anyhow::Result<(Secret, bool)> {
+    if let Some(t) = &config.admin_token {
+        return Ok((t.clone(), false));
+    }
+    let fresh = format!("adm_{}", polypay_engine::random_hex(24));
+    let now = engine.clock().now();
+    let store = engine.store().clone();
+    let candidate = fresh.clone().into_bytes();
+    let stored = store
+        .write(move |db| db.platform_secret_or_insert("admin_token", &candidate, now))
+        .await?;
+    let token =
+        String::from_utf8(stored).map_err(|_| anyhow::anyhow!("stored admin token is not text"))?;
+    let generated = token == fresh;
+    Ok((Secret::new(token), generated))
+}
+
+/// On first start with no merchant, creates `demo` (with sandbox keys in sandbox mode) and
+/// writes its credentials to `demo-merchant.json` (0600) in the data dir. Returns that JSON.
+pub async fn ensure_demo_merchant(
+    engine: &Engine,
+    config: &Config,
+) -> anyhow::Result<Option<serde_json::Value>> {
+    if !engine.merchants().await?.is_empty() {
+        return Ok(None);
+    }
+    let new = NewMerchant {
+        name: "demo".into(),
+        notify_url: None,
+        generate_keys: config.mode == Mode::Sandbox,
+    };
+    let (merchant, keys) = engine.create_merchant(new).await?;
+    let json = crate::admin::merchant_created_json(&merchant, keys.as_ref());
+    let path = config.data_dir.join("demo-merchant.json");
+    let text = serde_json::to_string_pretty(&json)?;
+    if !path.exists() {
+        polypay_store::vault::write_private(&path, &text)?;
+    }
+    Ok(Some(json))
+}

@@ -1,0 +1,264 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `POLYPAY_*` environment
+//! variables, then command-line flags; validated once into a typed [`Config`].
+
+use polypay_core::Secret;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Sandbox (cashier actions, control API, generated merchant keys) or gateway (none of those).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Sandbox,
+    Gateway,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Sandbox => "sandbox",
+            Mode::Gateway => "gateway",
+        }
+    }
+
+    fn parse(text: &str) -> anyhow::Result<Mode> {
+        match text {
+            "sandbox" => Ok(Mode::Sandbox),
+            "gateway" => Ok(Mode::Gateway),
+            other => anyhow::bail!("mode must be sandbox or gateway, not {other:?}"),
+        }
+    }
+}
+
+/// The validated configuration every component reads.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub mode: Mode,
+    /// The externally visible base URL (cashier links, QR codes), without a trailing slash.
+    pub public_base_url: String,
+    pub admin_token: Option<Secret>,
+    pub master_key: Option<Secret>,
+    pub body_limit_bytes: usize,
+    pub request_timeout_ms: u64,
+    pub store_writers: usize,
+    pub store_max_batch: usize,
+    /// How often the expiry sweeper runs.
+    pub sweep_interval_ms: u64,
+    /// Allow callbacks to loopback/private addresses (the sandbox default; never in gateway mode by default).
+    pub allow_private_callbacks: bool,
+    pub log_json: bool,
+}
+
+/// Every setting as optional, in the shape of the TOML file; also what env and flags fill in.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub mode: Option<String>,
+    pub public_base_url: Option<String>,
+    pub admin_token: Option<String>,
+    pub master_key: Option<String>,
+    pub body_limit_bytes: Option<usize>,
+    pub request_timeout_ms: Option<u64>,
+    pub store_writers: Option<usize>,
+    pub store_max_batch: Option<usize>,
+    pub sweep_interval_ms: Option<u64>,
+    pub allow_private_callbacks: Option<bool>,
+    pub log_json: Option<bool>,
+}
+
+impl Overrides {
+    /// Later layers win: `self` is overlaid by `other` field by field.
+    pub fn overlay(mut self, other: Overrides) -> Overrides {
+        macro_rules! take { ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* } }
+        take!(
+            listen,
+            data_dir,
+            database_url,
+            mode,
+            public_base_url,
+            admin_token,
+            master_key,
+            body_limit_bytes,
+            request_timeout_ms,
+            store_writers,
+            store_max_batch,
+            sweep_interval_ms,
+            allow_private_callbacks,
+            log_json
+        );
+        self
+    }
+
+    pub fn from_toml_file(path: &Path) -> anyhow::Result<Overrides> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+
+    /// Reads `POLYPAY_<FIELD>` variables through `get` (a closure, so tests need no real env).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Overrides> {
+        let s = |k: &str| get(&format!("POLYPAY_{k}")).filter(|v| !v.is_empty());
+        let num = |k: &str| -> anyhow::Result<Option<u64>> {
+            s(k).map(|v| {
+                v.parse()
+                    .map_err(|_| anyhow::anyhow!("POLYPAY_{k} must be a number"))
+            })
+            .transpose()
+        };
+        let flag = |k: &str| -> anyhow::Result<Option<bool>> {
+            s(k).map(|v| match v.as_str() {
+                "1" | "true" | "yes" => Ok(true),
+                "0" | "false" | "no" => Ok(false),
+                _ => Err(anyhow::anyhow!("POLYPAY_{k} must be true or false")),
+            })
+            .transpose()
+        };
+        Ok(Overrides {
+            listen: s("LISTEN"),
+            data_dir: s("DATA_DIR").map(PathBuf::from),
+            database_url: s("DATABASE_URL"),
+            mode: s("MODE"),
+            public_base_url: s("PUBLIC_BASE_URL"),
+            admin_token: s("ADMIN_TOKEN"),
+            master_key: s("MASTER_KEY"),
+            body_limit_bytes: num("BODY_LIMIT_BYTES")?.map(|v| v as usize),
+            request_timeout_ms: num("REQUEST_TIMEOUT_MS")?,
+            store_writers: num("STORE_WRITERS")?.map(|v| v as usize),
+            store_max_batch: num("STORE_MAX_BATCH")?.map(|v| v as usize),
+            sweep_interval_ms: num("SWEEP_INTERVAL_MS")?,
+            allow_private_callbacks: flag("ALLOW_PRIVATE_CALLBACKS")?,
+            log_json: flag("LOG_JSON")?,
+        })
+    }
+
+    /// Applies defaults and validates.
+    pub fn resolve(self) -> anyhow::Result<Config> {
+        let listen: SocketAddr = self
+            .listen
+            .as_deref()
+            .unwrap_or("127.0.0.1:8080")
+            .parse()
+            .map_err(|_| anyhow::anyhow!("listen must be an address like 127.0.0.1:8080"))?;
+        let data_dir = self
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from("polypay-data"));
+        let database_url = self
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("polypay.db").display()));
+        polypay_store::Backend::from_url(&database_url)?;
+        let mode = Mode::parse(self.mode.as_deref().unwrap_or("sandbox"))?;
+        let public_base_url = self
+            .public_base_url
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_base_url.starts_with("http://") || public_base_url.starts_with("https://")) {
+            anyhow::bail!("public_base_url must start with http:// or https://");
+        }
+        Ok(Config {
+            listen,
+            data_dir,
+            database_url,
+            mode,
+            public_base_url,
+            admin_token: self.admin_token.map(Secret::new),
+            master_key: self.master_key.map(Secret::new),
+            body_limit_bytes: self.body_limit_bytes.unwrap_or(1 << 20),
+            request_timeout_ms: self.request_timeout_ms.unwrap_or(30_000),
+            store_writers: self.store_writers.unwrap_or(4),
+            store_max_batch: self.store_max_batch.unwrap_or(256),
+            sweep_interval_ms: self.sweep_interval_ms.unwrap_or(1_000),
+            allow_private_callbacks: self
+                .allow_private_callbacks
+                .unwrap_or(mode == Mode::Sandbox),
+            log_json: self.log_json.unwrap_or(false),
+        })
+    }
+}
+
+impl Config {
+    /// Defaults < file < environment < flags.
+    pub fn load(file: Option<&Path>, flags: Overrides) -> anyhow::Result<Config> {
+        let file = file
+            .map(Overrides::from_toml_file)
+            .transpose()?
+            .unwrap_or_default();
+        let env = Overrides::from_env(|k| std::env::var(k).ok())?;
+        Overrides::default()
+            .overlay(file)
+            .overlay(env)
+            .overlay(flags)
+            .resolve()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        let file: Overrides =
+            toml::from_str("listen = \"0.0.0.0:1\"\nmode = \"gateway\"\nsweep_interval_ms = 5")
+                .unwrap();
+        let env = Overrides::from_env(|k| (k == "POLYPAY_LISTEN").then(|| "0.0.0.0:2".to_string()))
+            .unwrap();
+        let flags = Overrides {
+            sweep_interval_ms: Some(7),
+            ..Default::default()
+        };
+        let c = Overrides::default()
+            .overlay(file)
+            .overlay(env)
+            .overlay(flags)
+            .resolve()
+            .unwrap();
+        assert_eq!(c.listen.port(), 2);
+        assert_eq!(c.mode, Mode::Gateway);
+        assert_eq!(c.sweep_interval_ms, 7);
+        assert!(
+            !c.allow_private_callbacks,
+            "gateway refuses private callbacks by default"
+        );
+        assert_eq!(c.database_url, "sqlite://polypay-data/polypay.db");
+    }
+
+    #[test]
+    fn bad_values_are_refused_and_secrets_hidden() {
+        assert!(
+            Overrides {
+                listen: Some("nope".into()),
+                ..Default::default()
+            }
+            .resolve()
+            .is_err()
+        );
+        assert!(
+            Overrides {
+                database_url: Some("mysql://x".into()),
+                ..Default::default()
+            }
+            .resolve()
+            .is_err()
+        );
+        assert!(toml::from_str::<Overrides>("typo = 1").is_err());
+        let c = Overrides {
+            admin_token: Some("tok-123".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert!(!format!("{c:?}").contains("tok-123"));
+        assert!(
+            Overrides::from_env(|_| Some("x".into())).is_err(),
+            "non-numeric env is refused"
+        );
+    }
+}

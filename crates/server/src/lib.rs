@@ -1,0 +1,16 @@
+//! The polypay HTTP server: composes the protocol routers, the admin API, health and metrics,
+//! the middleware stack (request id, body limit, timeout, tracing, metrics), background sweepers,
+//! and graceful shutdown.
+
+pub mod admin;
+pub mod app;
+pub mod bootstrap;
+pub mod config;
+pub mod health;
+pub mod middleware;
+pub mod state;
+
+pub use app::{build_router, serve};
+pub use bootstrap::{Bootstrapped, bootstrap};
+pub use config::{Config, Mode, Overrides};
+pub use state::AppState;

@@ -1,0 +1,41 @@
+//! The state every handler shares: engine, configuration, admin token, metrics.
+
+use crate::config::{Config, Mode};
+use polypay_core::{Secret, SystemClock};
+use polypay_engine::Engine;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub inner: Arc<AppInner>,
+}
+
+pub struct AppInner {
+    pub engine: Engine,
+    pub config: Config,
+    /// The sandbox-adjustable clock the engine reads (time travel moves it).
+    pub clock: Arc<SystemClock>,
+    pub admin_token: Secret,
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+impl AppState {
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.inner.config.mode
+    }
+
+    /// Constant-time check of a presented admin bearer token.
+    pub fn admin_token_matches(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let expected = self.inner.admin_token.expose().as_bytes();
+        presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected))
+    }
+}

@@ -1,0 +1,824 @@
+//! Every query polypay runs, written once for both backends, behind intention-revealing methods.
+//!
+//! Inside a write job (`writing`), single-object reads lock the row on PostgreSQL
+//! (`FOR UPDATE`), so a read-modify-write is safe with several nodes on one database.
+//! SQLite has one writer, which already serialises them.
+
+use crate::error::StoreError;
+use crate::sql::{Conn, Dialect, Row, Value};
+use crate::vault::Vault;
+use polypay_core::{
+    Credentials, Currency, Merchant, MerchantId, Money, Payment, PaymentId, PaymentState, Payout,
+    PayoutId, PayoutState, Protocol, Refund, RefundId, RefundState, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+
+/// A connection in use by one job or read, with the vault to seal and open secrets.
+pub struct Db<'a> {
+    conn: &'a mut dyn Conn,
+    vault: &'a Vault,
+    writing: bool,
+    failure: Option<StoreError>,
+}
+
+/// One leg of a double-entry ledger transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub txn_id: String,
+    pub merchant_id: MerchantId,
+    /// `available` (the merchant's balance) or a counter-account (`customer`, `payout_clearing`, …).
+    pub account: String,
+    pub amount: Money,
+    /// What moved the money: `payment`, `payout`, `payout_reversal`, `refund`, `refund_reversal`.
+    pub kind: String,
+    pub object_id: String,
+    pub created_at: Timestamp,
+}
+
+/// A state change, appended in the same transaction as the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEvent {
+    pub id: i64,
+    pub merchant_id: MerchantId,
+    pub protocol: Protocol,
+    /// `payment`, `payout` or `refund`.
+    pub object_kind: String,
+    pub object_id: String,
+    /// e.g. `payment.succeeded`.
+    pub event: String,
+    /// A JSON snapshot of the object after the change.
+    pub payload: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+const PAYMENT_COLS: &str = "id, merchant_id, protocol, merchant_order_no, public_id, currency, amount_minor, state, \
+    refunded_minor, refund_pending_minor, notify_url, return_url, cashier_token, created_at, updated_at, expires_at, \
+    finished_at, channel_order_no, error_code, error_message, attrs";
+const PAYOUT_COLS: &str = "id, merchant_id, protocol, merchant_order_no, public_id, currency, amount_minor, state, \
+    notify_url, created_at, updated_at, finished_at, channel_order_no, error_code, error_message, attrs";
+const REFUND_COLS: &str = "id, merchant_id, payment_id, protocol, merchant_refund_no, public_id, currency, amount_minor, \
+    state, reason, notify_url, created_at, updated_at, finished_at, error_code, error_message, attrs";
+const MERCHANT_COLS: &str =
+    "id, name, notify_url, enabled, created_at, credentials_sealed, settings";
+const OUTBOX_COLS: &str =
+    "id, merchant_id, protocol, object_kind, object_id, event, payload, created_at";
+
+impl<'a> Db<'a> {
+    pub(crate) fn new(conn: &'a mut dyn Conn, vault: &'a Vault, writing: bool) -> Db<'a> {
+        Db {
+            conn,
+            vault,
+            writing,
+            failure: None,
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.conn.dialect()
+    }
+
+    /// The first backend failure seen by this job, if any (the writer then retries the job alone).
+    pub(crate) fn take_failure(&mut self) -> Option<StoreError> {
+        self.failure.take()
+    }
+
+    fn note<T>(&mut self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(e) = &r
+            && matches!(e, StoreError::Backend(_) | StoreError::Retryable(_))
+            && self.failure.is_none()
+        {
+            self.failure = Some(StoreError::Backend(e.to_string()));
+        }
+        r
+    }
+
+    pub(crate) fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        let r = self.conn.execute(sql, params);
+        self.note(r)
+    }
+
+    pub(crate) fn rows(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let r = self.conn.query(sql, params);
+        self.note(r)
+    }
+
+    pub(crate) fn one(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {
+        Ok(self.rows(sql, params)?.into_iter().next())
+    }
+
+    /// ` FOR UPDATE` inside a PostgreSQL write job, else nothing.
+    fn lock(&self) -> &'static str {
+        if self.writing && self.conn.dialect() == Dialect::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        }
+    }
+
+    // ---- merchants -------------------------------------------------------------------------
+
+    /// Inserts a merchant with its sealed credentials and its per-protocol lookup keys.
+    pub fn insert_merchant(&mut self, m: &Merchant) -> Result<(), StoreError> {
+        let sealed = self.vault.seal(&serde_json::to_vec(&m.credentials)?)?;
+        self.exec(
+            &format!("INSERT INTO merchants ({MERCHANT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
+            &[
+                m.id.as_str().into(),
+                m.name.as_str().into(),
+                m.notify_url.clone().into(),
+                i64::from(m.enabled).into(),
+                m.created_at.0.into(),
+                sealed.into(),
+                m.settings.to_string().into(),
+            ],
+        )?;
+        for (protocol, key) in m.credentials.lookup_keys() {
+            self.exec(
+                "INSERT INTO merchant_keys (protocol, key_id, merchant_id) VALUES ($1, $2, $3)",
+                &[protocol.as_str().into(), key.into(), m.id.as_str().into()],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a merchant's credentials (secret rotation) and settings.
+    pub fn update_merchant(&mut self, m: &Merchant) -> Result<(), StoreError> {
+        let sealed = self.vault.seal(&serde_json::to_vec(&m.credentials)?)?;
+        self.exec(
+            "UPDATE merchants SET name = $2, notify_url = $3, enabled = $4, credentials_sealed = $5, settings = $6 \
+             WHERE id = $1",
+            &[
+                m.id.as_str().into(),
+                m.name.as_str().into(),
+                m.notify_url.clone().into(),
+                i64::from(m.enabled).into(),
+                sealed.into(),
+                m.settings.to_string().into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn merchant(&mut self, id: &MerchantId) -> Result<Option<Merchant>, StoreError> {
+        let sql = format!("SELECT {MERCHANT_COLS} FROM merchants WHERE id = $1");
+        self.one(&sql, &[id.as_str().into()])?
+            .map(|r| self.merchant_row(&r))
+            .transpose()
+    }
+
+    /// Finds the merchant a protocol's public identifier (mchNo, apiKey, …) belongs to.
+    pub fn merchant_by_key(
+        &mut self,
+        protocol: Protocol,
+        key_id: &str,
+    ) -> Result<Option<Merchant>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM merchants m JOIN merchant_keys k ON k.merchant_id = m.id \
+             WHERE k.protocol = $1 AND k.key_id = $2",
+            prefixed("m", MERCHANT_COLS)
+        );
+        self.one(&sql, &[protocol.as_str().into(), key_id.into()])?
+            .map(|r| self.merchant_row(&r))
+            .transpose()
+    }
+
+    pub fn merchants(&mut self) -> Result<Vec<Merchant>, StoreError> {
+        let sql = format!("SELECT {MERCHANT_COLS} FROM merchants ORDER BY created_at, id");
+        let rows = self.rows(&sql, &[])?;
+        rows.iter().map(|r| self.merchant_row(r)).collect()
+    }
+
+    fn merchant_row(&self, r: &Row) -> Result<Merchant, StoreError> {
+        let creds: Credentials = serde_json::from_slice(&self.vault.open(&r.text(5)?)?)?;
+        Ok(Merchant {
+            id: MerchantId(r.text(0)?),
+            name: r.text(1)?,
+            notify_url: r.opt_text(2)?,
+            enabled: r.int(3)? != 0,
+            created_at: Timestamp(r.int(4)?),
+            credentials: creds,
+            settings: serde_json::from_str(&r.text(6)?)?,
+        })
+    }
+
+    // ---- payments --------------------------------------------------------------------------
+
+    /// Inserts a payment; `false` when the merchant already has one with that order number.
+    pub fn insert_payment(&mut self, p: &Payment) -> Result<bool, StoreError> {
+        let sql = format!(
+            "INSERT INTO payments ({PAYMENT_COLS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+             ON CONFLICT (merchant_id, merchant_order_no) DO NOTHING"
+        );
+        let n = self.exec(&sql, &payment_values(p))?;
+        Ok(n == 1)
+    }
+
+    pub fn update_payment(&mut self, p: &Payment) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE payments SET state = $2, refunded_minor = $3, refund_pending_minor = $4, updated_at = $5, \
+             finished_at = $6, channel_order_no = $7, error_code = $8, error_message = $9, attrs = $10 WHERE id = $1",
+            &[
+                p.id.as_str().into(),
+                p.state.as_str().into(),
+                p.refunded_minor.into(),
+                p.refund_pending_minor.into(),
+                p.updated_at.0.into(),
+                p.finished_at.map(|t| t.0).into(),
+                p.channel_order_no.clone().into(),
+                p.error_code.clone().into(),
+                p.error_message.clone().into(),
+                p.attrs.to_string().into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn payment(&mut self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
+        self.payment_where("id = $1", &[id.as_str().into()])
+    }
+
+    pub fn payment_by_order_no(
+        &mut self,
+        m: &MerchantId,
+        order_no: &str,
+    ) -> Result<Option<Payment>, StoreError> {
+        self.payment_where(
+            "merchant_id = $1 AND merchant_order_no = $2",
+            &[m.as_str().into(), order_no.into()],
+        )
+    }
+
+    pub fn payment_by_public_id(&mut self, public_id: &str) -> Result<Option<Payment>, StoreError> {
+        self.payment_where("public_id = $1", &[public_id.into()])
+    }
+
+    pub fn payment_by_cashier_token(&mut self, token: &str) -> Result<Option<Payment>, StoreError> {
+        self.payment_where("cashier_token = $1", &[token.into()])
+    }
+
+    fn payment_where(
+        &mut self,
+        cond: &str,
+        params: &[Value],
+    ) -> Result<Option<Payment>, StoreError> {
+        let sql = format!(
+            "SELECT {PAYMENT_COLS} FROM payments WHERE {cond}{}",
+            self.lock()
+        );
+        self.one(&sql, params)?.map(|r| payment_row(&r)).transpose()
+    }
+
+    /// Open payments whose expiry is at or before `now`, oldest first.
+    pub fn payments_due_for_expiry(
+        &mut self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<PaymentId>, StoreError> {
+        let rows = self.rows(
+            "SELECT id FROM payments WHERE state IN ('created', 'pending') AND expires_at <= $1 \
+             ORDER BY expires_at LIMIT $2",
+            &[now.0.into(), limit.into()],
+        )?;
+        rows.iter().map(|r| r.text(0).map(PaymentId)).collect()
+    }
+
+    /// A merchant's payments, newest first (all merchants when `merchant` is None).
+    pub fn payments(
+        &mut self,
+        merchant: Option<&MerchantId>,
+        limit: i64,
+    ) -> Result<Vec<Payment>, StoreError> {
+        let (cond, mut params): (&str, Vec<Value>) = match merchant {
+            Some(m) => ("WHERE merchant_id = $1", vec![m.as_str().into()]),
+            None => ("", vec![]),
+        };
+        params.push(limit.into());
+        let n = params.len();
+        let sql = format!(
+            "SELECT {PAYMENT_COLS} FROM payments {cond} ORDER BY created_at DESC, id LIMIT ${n}"
+        );
+        self.rows(&sql, &params)?.iter().map(payment_row).collect()
+    }
+
+    pub fn count_payments(&mut self) -> Result<i64, StoreError> {
+        self.one("SELECT COUNT(*) FROM payments", &[])?
+            .map_or(Ok(0), |r| r.int(0))
+    }
+
+    // ---- payouts ---------------------------------------------------------------------------
+
+    /// Inserts a payout; `false` when the merchant already has one with that order number.
+    pub fn insert_payout(&mut self, p: &Payout) -> Result<bool, StoreError> {
+        let sql = format!(
+            "INSERT INTO payouts ({PAYOUT_COLS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             ON CONFLICT (merchant_id, merchant_order_no) DO NOTHING"
+        );
+        Ok(self.exec(&sql, &payout_values(p))? == 1)
+    }
+
+    pub fn update_payout(&mut self, p: &Payout) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE payouts SET state = $2, updated_at = $3, finished_at = $4, channel_order_no = $5, \
+             error_code = $6, error_message = $7, attrs = $8 WHERE id = $1",
+            &[
+                p.id.as_str().into(),
+                p.state.as_str().into(),
+                p.updated_at.0.into(),
+                p.finished_at.map(|t| t.0).into(),
+                p.channel_order_no.clone().into(),
+                p.error_code.clone().into(),
+                p.error_message.clone().into(),
+                p.attrs.to_string().into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn payout(&mut self, id: &PayoutId) -> Result<Option<Payout>, StoreError> {
+        self.payout_where("id = $1", &[id.as_str().into()])
+    }
+
+    pub fn payout_by_order_no(
+        &mut self,
+        m: &MerchantId,
+        order_no: &str,
+    ) -> Result<Option<Payout>, StoreError> {
+        self.payout_where(
+            "merchant_id = $1 AND merchant_order_no = $2",
+            &[m.as_str().into(), order_no.into()],
+        )
+    }
+
+    pub fn payout_by_public_id(&mut self, public_id: &str) -> Result<Option<Payout>, StoreError> {
+        self.payout_where("public_id = $1", &[public_id.into()])
+    }
+
+    fn payout_where(&mut self, cond: &str, params: &[Value]) -> Result<Option<Payout>, StoreError> {
+        let sql = format!(
+            "SELECT {PAYOUT_COLS} FROM payouts WHERE {cond}{}",
+            self.lock()
+        );
+        self.one(&sql, params)?.map(|r| payout_row(&r)).transpose()
+    }
+
+    /// Payouts not yet final, oldest first (the sandbox payout processor's work list).
+    pub fn unfinished_payouts(&mut self, limit: i64) -> Result<Vec<Payout>, StoreError> {
+        let sql = format!(
+            "SELECT {PAYOUT_COLS} FROM payouts WHERE state IN ('pending', 'processing') ORDER BY created_at LIMIT $1"
+        );
+        self.rows(&sql, &[limit.into()])?
+            .iter()
+            .map(payout_row)
+            .collect()
+    }
+
+    // ---- refunds ---------------------------------------------------------------------------
+
+    /// Inserts a refund; `false` when the merchant already has one with that refund number.
+    pub fn insert_refund(&mut self, r: &Refund) -> Result<bool, StoreError> {
+        let sql = format!(
+            "INSERT INTO refunds ({REFUND_COLS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             ON CONFLICT (merchant_id, merchant_refund_no) DO NOTHING"
+        );
+        Ok(self.exec(&sql, &refund_values(r))? == 1)
+    }
+
+    pub fn update_refund(&mut self, r: &Refund) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE refunds SET state = $2, updated_at = $3, finished_at = $4, error_code = $5, error_message = $6, \
+             attrs = $7 WHERE id = $1",
+            &[
+                r.id.as_str().into(),
+                r.state.as_str().into(),
+                r.updated_at.0.into(),
+                r.finished_at.map(|t| t.0).into(),
+                r.error_code.clone().into(),
+                r.error_message.clone().into(),
+                r.attrs.to_string().into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn refund(&mut self, id: &RefundId) -> Result<Option<Refund>, StoreError> {
+        self.refund_where("id = $1", &[id.as_str().into()])
+    }
+
+    pub fn refund_by_no(
+        &mut self,
+        m: &MerchantId,
+        refund_no: &str,
+    ) -> Result<Option<Refund>, StoreError> {
+        self.refund_where(
+            "merchant_id = $1 AND merchant_refund_no = $2",
+            &[m.as_str().into(), refund_no.into()],
+        )
+    }
+
+    pub fn refund_by_public_id(&mut self, public_id: &str) -> Result<Option<Refund>, StoreError> {
+        self.refund_where("public_id = $1", &[public_id.into()])
+    }
+
+    fn refund_where(&mut self, cond: &str, params: &[Value]) -> Result<Option<Refund>, StoreError> {
+        let sql = format!(
+            "SELECT {REFUND_COLS} FROM refunds WHERE {cond}{}",
+            self.lock()
+        );
+        self.one(&sql, params)?.map(|r| refund_row(&r)).transpose()
+    }
+
+    pub fn refunds_of_payment(&mut self, payment: &PaymentId) -> Result<Vec<Refund>, StoreError> {
+        let sql = format!(
+            "SELECT {REFUND_COLS} FROM refunds WHERE payment_id = $1 ORDER BY created_at, id"
+        );
+        self.rows(&sql, &[payment.as_str().into()])?
+            .iter()
+            .map(refund_row)
+            .collect()
+    }
+
+    /// Refunds still pending, oldest first.
+    pub fn pending_refunds(&mut self, limit: i64) -> Result<Vec<Refund>, StoreError> {
+        let sql = format!(
+            "SELECT {REFUND_COLS} FROM refunds WHERE state = 'pending' ORDER BY created_at LIMIT $1"
+        );
+        self.rows(&sql, &[limit.into()])?
+            .iter()
+            .map(refund_row)
+            .collect()
+    }
+
+    // ---- balances and ledger ---------------------------------------------------------------
+
+    /// Adds `minor` (which may be negative) to the merchant's available balance, unconditionally.
+    pub fn credit(
+        &mut self,
+        m: &MerchantId,
+        currency: Currency,
+        minor: i64,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO balances (merchant_id, currency, available_minor) VALUES ($1, $2, $3) \
+             ON CONFLICT (merchant_id, currency) DO UPDATE SET available_minor = balances.available_minor + $3",
+            &[m.as_str().into(), currency.code().into(), minor.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Takes `minor` from the available balance only if it covers it; `false` (and no change) if not.
+    /// One conditional UPDATE, so two concurrent debits can never overdraw.
+    pub fn try_debit(
+        &mut self,
+        m: &MerchantId,
+        currency: Currency,
+        minor: i64,
+    ) -> Result<bool, StoreError> {
+        let n = self.exec(
+            "UPDATE balances SET available_minor = available_minor - $3 \
+             WHERE merchant_id = $1 AND currency = $2 AND available_minor >= $3",
+            &[m.as_str().into(), currency.code().into(), minor.into()],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn balance(&mut self, m: &MerchantId, currency: Currency) -> Result<i64, StoreError> {
+        let row = self.one(
+            "SELECT available_minor FROM balances WHERE merchant_id = $1 AND currency = $2",
+            &[m.as_str().into(), currency.code().into()],
+        )?;
+        row.map_or(Ok(0), |r| r.int(0))
+    }
+
+    /// Every currency the merchant has a balance in.
+    pub fn balances(&mut self, m: &MerchantId) -> Result<Vec<Money>, StoreError> {
+        let rows = self.rows(
+            "SELECT currency, available_minor FROM balances WHERE merchant_id = $1 ORDER BY currency",
+            &[m.as_str().into()],
+        )?;
+        rows.iter()
+            .map(|r| Ok(Money::new(r.int(1)?, currency(&r.text(0)?)?)))
+            .collect()
+    }
+
+    pub fn append_ledger(&mut self, entries: &[LedgerEntry]) -> Result<(), StoreError> {
+        for e in entries {
+            self.exec(
+                "INSERT INTO ledger_entries (txn_id, merchant_id, account, currency, amount_minor, kind, object_id, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    e.txn_id.as_str().into(),
+                    e.merchant_id.as_str().into(),
+                    e.account.as_str().into(),
+                    e.amount.currency.code().into(),
+                    e.amount.minor.into(),
+                    e.kind.as_str().into(),
+                    e.object_id.as_str().into(),
+                    e.created_at.0.into(),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The sum of a merchant's ledger entries on one account (the truth the balance table caches).
+    pub fn ledger_sum(
+        &mut self,
+        m: &MerchantId,
+        currency: Currency,
+        account: &str,
+    ) -> Result<i64, StoreError> {
+        let row = self.one(
+            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM ledger_entries \
+             WHERE merchant_id = $1 AND currency = $2 AND account = $3",
+            &[m.as_str().into(), currency.code().into(), account.into()],
+        )?;
+        row.map_or(Ok(0), |r| r.int(0))
+    }
+
+    pub fn ledger_of_object(&mut self, object_id: &str) -> Result<Vec<LedgerEntry>, StoreError> {
+        let rows = self.rows(
+            "SELECT txn_id, merchant_id, account, currency, amount_minor, kind, object_id, created_at \
+             FROM ledger_entries WHERE object_id = $1 ORDER BY id",
+            &[object_id.into()],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(LedgerEntry {
+                    txn_id: r.text(0)?,
+                    merchant_id: MerchantId(r.text(1)?),
+                    account: r.text(2)?,
+                    amount: Money::new(r.int(4)?, currency(&r.text(3)?)?),
+                    kind: r.text(5)?,
+                    object_id: r.text(6)?,
+                    created_at: Timestamp(r.int(7)?),
+                })
+            })
+            .collect()
+    }
+
+    // ---- outbox ----------------------------------------------------------------------------
+
+    /// Appends an event; returns its id (ids grow in commit order per writer).
+    pub fn append_outbox(&mut self, e: &OutboxEvent) -> Result<i64, StoreError> {
+        let row = self.one(
+            "INSERT INTO outbox (merchant_id, protocol, object_kind, object_id, event, payload, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            &[
+                e.merchant_id.as_str().into(),
+                e.protocol.as_str().into(),
+                e.object_kind.as_str().into(),
+                e.object_id.as_str().into(),
+                e.event.as_str().into(),
+                e.payload.to_string().into(),
+                e.created_at.0.into(),
+            ],
+        )?;
+        row.ok_or_else(|| StoreError::Corrupt("INSERT … RETURNING gave no row".into()))?
+            .int(0)
+    }
+
+    pub fn outbox_of_object(&mut self, object_id: &str) -> Result<Vec<OutboxEvent>, StoreError> {
+        let sql = format!("SELECT {OUTBOX_COLS} FROM outbox WHERE object_id = $1 ORDER BY id");
+        self.rows(&sql, &[object_id.into()])?
+            .iter()
+            .map(outbox_row)
+            .collect()
+    }
+
+    /// Events with an id above `after`, in id order.
+    pub fn outbox_after(&mut self, after: i64, limit: i64) -> Result<Vec<OutboxEvent>, StoreError> {
+        let sql = format!("SELECT {OUTBOX_COLS} FROM outbox WHERE id > $1 ORDER BY id LIMIT $2");
+        self.rows(&sql, &[after.into(), limit.into()])?
+            .iter()
+            .map(outbox_row)
+            .collect()
+    }
+
+    // ---- platform secrets and nonces -------------------------------------------------------
+
+    /// Stores a sealed platform value unless one exists; returns the value now stored.
+    pub fn platform_secret_or_insert(
+        &mut self,
+        name: &str,
+        value: &[u8],
+        now: Timestamp,
+    ) -> Result<Vec<u8>, StoreError> {
+        let sealed = self.vault.seal(value)?;
+        self.exec(
+            "INSERT INTO platform_secrets (name, value_sealed, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+            &[name.into(), sealed.into(), now.0.into()],
+        )?;
+        self.platform_secret(name)?
+            .ok_or_else(|| StoreError::Corrupt("platform secret vanished".into()))
+    }
+
+    pub fn platform_secret(&mut self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = self.one(
+            "SELECT value_sealed FROM platform_secrets WHERE name = $1",
+            &[name.into()],
+        )?;
+        row.map(|r| self.vault.open(&r.text(0)?)).transpose()
+    }
+
+    /// Claims a nonce in `scope` until `expires_at`; `false` if it was already claimed and is
+    /// still live. Works across nodes: the primary key decides.
+    pub fn claim_nonce(
+        &mut self,
+        scope: &str,
+        nonce: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.exec(
+            "DELETE FROM nonces WHERE scope = $1 AND nonce = $2 AND expires_at <= $3",
+            &[scope.into(), nonce.into(), now.0.into()],
+        )?;
+        let n = self.exec(
+            "INSERT INTO nonces (scope, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT (scope, nonce) DO NOTHING",
+            &[scope.into(), nonce.into(), expires_at.0.into()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Drops expired nonces; returns how many.
+    pub fn purge_nonces(&mut self, now: Timestamp) -> Result<u64, StoreError> {
+        self.exec("DELETE FROM nonces WHERE expires_at <= $1", &[now.0.into()])
+    }
+}
+
+fn prefixed(alias: &str, cols: &str) -> String {
+    cols.split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn currency(code: &str) -> Result<Currency, StoreError> {
+    Currency::from_code(code).ok_or_else(|| StoreError::Corrupt(format!("unknown currency {code}")))
+}
+
+fn protocol(text: &str) -> Result<Protocol, StoreError> {
+    Protocol::parse(text).ok_or_else(|| StoreError::Corrupt(format!("unknown protocol {text}")))
+}
+
+fn json(text: &str) -> Result<serde_json::Value, StoreError> {
+    Ok(serde_json::from_str(text)?)
+}
+
+fn payment_values(p: &Payment) -> Vec<Value> {
+    vec![
+        p.id.as_str().into(),
+        p.merchant_id.as_str().into(),
+        p.protocol.as_str().into(),
+        p.merchant_order_no.as_str().into(),
+        p.public_id.as_str().into(),
+        p.amount.currency.code().into(),
+        p.amount.minor.into(),
+        p.state.as_str().into(),
+        p.refunded_minor.into(),
+        p.refund_pending_minor.into(),
+        p.notify_url.clone().into(),
+        p.return_url.clone().into(),
+        p.cashier_token.as_str().into(),
+        p.created_at.0.into(),
+        p.updated_at.0.into(),
+        p.expires_at.0.into(),
+        p.finished_at.map(|t| t.0).into(),
+        p.channel_order_no.clone().into(),
+        p.error_code.clone().into(),
+        p.error_message.clone().into(),
+        p.attrs.to_string().into(),
+    ]
+}
+
+fn payment_row(r: &Row) -> Result<Payment, StoreError> {
+    let state = r.text(7)?;
+    Ok(Payment {
+        id: PaymentId(r.text(0)?),
+        merchant_id: MerchantId(r.text(1)?),
+        protocol: protocol(&r.text(2)?)?,
+        merchant_order_no: r.text(3)?,
+        public_id: r.text(4)?,
+        amount: Money::new(r.int(6)?, currency(&r.text(5)?)?),
+        state: PaymentState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("payment state {state}")))?,
+        refunded_minor: r.int(8)?,
+        refund_pending_minor: r.int(9)?,
+        notify_url: r.opt_text(10)?,
+        return_url: r.opt_text(11)?,
+        cashier_token: r.text(12)?,
+        created_at: Timestamp(r.int(13)?),
+        updated_at: Timestamp(r.int(14)?),
+        expires_at: Timestamp(r.int(15)?),
+        finished_at: r.opt_int(16)?.map(Timestamp),
+        channel_order_no: r.opt_text(17)?,
+        error_code: r.opt_text(18)?,
+        error_message: r.opt_text(19)?,
+        attrs: json(&r.text(20)?)?,
+    })
+}
+
+fn payout_values(p: &Payout) -> Vec<Value> {
+    vec![
+        p.id.as_str().into(),
+        p.merchant_id.as_str().into(),
+        p.protocol.as_str().into(),
+        p.merchant_order_no.as_str().into(),
+        p.public_id.as_str().into(),
+        p.amount.currency.code().into(),
+        p.amount.minor.into(),
+        p.state.as_str().into(),
+        p.notify_url.clone().into(),
+        p.created_at.0.into(),
+        p.updated_at.0.into(),
+        p.finished_at.map(|t| t.0).into(),
+        p.channel_order_no.clone().into(),
+        p.error_code.clone().into(),
+        p.error_message.clone().into(),
+        p.attrs.to_string().into(),
+    ]
+}
+
+fn payout_row(r: &Row) -> Result<Payout, StoreError> {
+    let state = r.text(7)?;
+    Ok(Payout {
+        id: PayoutId(r.text(0)?),
+        merchant_id: MerchantId(r.text(1)?),
+        protocol: protocol(&r.text(2)?)?,
+        merchant_order_no: r.text(3)?,
+        public_id: r.text(4)?,
+        amount: Money::new(r.int(6)?, currency(&r.text(5)?)?),
+        state: PayoutState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("payout state {state}")))?,
+        notify_url: r.opt_text(8)?,
+        created_at: Timestamp(r.int(9)?),
+        updated_at: Timestamp(r.int(10)?),
+        finished_at: r.opt_int(11)?.map(Timestamp),
+        channel_order_no: r.opt_text(12)?,
+        error_code: r.opt_text(13)?,
+        error_message: r.opt_text(14)?,
+        attrs: json(&r.text(15)?)?,
+    })
+}
+
+fn refund_values(r: &Refund) -> Vec<Value> {
+    vec![
+        r.id.as_str().into(),
+        r.merchant_id.as_str().into(),
+        r.payment_id.as_str().into(),
+        r.protocol.as_str().into(),
+        r.merchant_refund_no.as_str().into(),
+        r.public_id.as_str().into(),
+        r.amount.currency.code().into(),
+        r.amount.minor.into(),
+        r.state.as_str().into(),
+        r.reason.clone().into(),
+        r.notify_url.clone().into(),
+        r.created_at.0.into(),
+        r.updated_at.0.into(),
+        r.finished_at.map(|t| t.0).into(),
+        r.error_code.clone().into(),
+        r.error_message.clone().into(),
+        r.attrs.to_string().into(),
+    ]
+}
+
+fn refund_row(r: &Row) -> Result<Refund, StoreError> {
+    let state = r.text(8)?;
+    Ok(Refund {
+        id: RefundId(r.text(0)?),
+        merchant_id: MerchantId(r.text(1)?),
+        payment_id: PaymentId(r.text(2)?),
+        protocol: protocol(&r.text(3)?)?,
+        merchant_refund_no: r.text(4)?,
+        public_id: r.text(5)?,
+        amount: Money::new(r.int(7)?, currency(&r.text(6)?)?),
+        state: RefundState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("refund state {state}")))?,
+        reason: r.opt_text(9)?,
+        notify_url: r.opt_text(10)?,
+        created_at: Timestamp(r.int(11)?),
+        updated_at: Timestamp(r.int(12)?),
+        finished_at: r.opt_int(13)?.map(Timestamp),
+        error_code: r.opt_text(14)?,
+        error_message: r.opt_text(15)?,
+        attrs: json(&r.text(16)?)?,
+    })
+}
+
+fn outbox_row(r: &Row) -> Result<OutboxEvent, StoreError> {
+    Ok(OutboxEvent {
+        id: r.int(0)?,
+        merchant_id: MerchantId(r.text(1)?),
+        protocol: protocol(&r.text(2)?)?,
+        object_kind: r.text(3)?,
+        object_id: r.text(4)?,
+        event: r.text(5)?,
+        payload: json(&r.text(6)?)?,
+        created_at: Timestamp(r.int(7)?),
+    })
+}

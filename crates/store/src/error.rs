@@ -1,0 +1,50 @@
+//! The store's error type. Messages never carry row data (which may hold secrets).
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL or options are unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The backend failed; the text is the driver's message (no parameters, no row data).
+    #[error("database: {0}")]
+    Backend(String),
+    /// A conflict the caller may simply try again (deadlock, serialization failure).
+    #[error("database conflict, retry: {0}")]
+    Retryable(String),
+    /// A stored row could not be decoded.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// A sealed secret could not be opened (wrong master key or tampered data).
+    #[error("secret cannot be decrypted: wrong master key?")]
+    Sealed,
+    /// The writer is gone (shutting down).
+    #[error("store is closed")]
+    Closed,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        use postgres::error::SqlState;
+        match e.code() {
+            Some(c)
+                if *c == SqlState::T_R_DEADLOCK_DETECTED
+                    || *c == SqlState::T_R_SERIALIZATION_FAILURE =>
+            {
+                StoreError::Retryable(e.to_string())
+            }
+            _ => StoreError::Backend(e.to_string()),
+        }
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}

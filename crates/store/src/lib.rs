@@ -1,0 +1,23 @@
+//! Persistence for polypay: one [`Store`] over SQLite (embedded default) or PostgreSQL.
+//!
+//! Only this crate knows SQL. Both backends implement the tiny [`sql::Conn`] trait; every query
+//! is written once in [`db::Db`] and runs on either. Writes go through the group-commit
+//! [`writer`]: many callers' jobs share one durable transaction, each isolated by a savepoint and
+//! answered only after the commit that holds it.
+
+pub mod db;
+pub mod error;
+mod migrate;
+mod pg;
+mod pool;
+pub mod sql;
+mod sqlite;
+mod store;
+pub mod testing;
+pub mod vault;
+mod writer;
+
+pub use db::{Db, LedgerEntry, OutboxEvent};
+pub use error::StoreError;
+pub use store::{Backend, Store, StoreOptions};
+pub use vault::Vault;

@@ -1,0 +1,239 @@
+//! The store facade: open by URL, migrate, and run reads and group-committed writes.
+
+use crate::db::Db;
+use crate::error::StoreError;
+use crate::pg::PgConn;
+use crate::pool::Pool;
+use crate::sql::Conn;
+use crate::sqlite::SqliteConn;
+use crate::vault::Vault;
+use crate::writer::{Connect, Job, TypedJob, Writer};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+
+/// Which database a store talks to, parsed from its URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite://relative/path.db` or `sqlite:///absolute/path.db`
+    Sqlite(PathBuf),
+    /// `postgres://…` or `postgresql://…`, handed to the driver as is.
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(StoreError::Config("sqlite:// URL without a path".into()));
+            }
+            Ok(Backend::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres(url.to_string()))
+        } else {
+            Err(StoreError::Config(
+                "database URL must start with sqlite:// or postgres://".into(),
+            ))
+        }
+    }
+
+    /// The backend's name, for logs and health output (never the URL: it may hold a password).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    fn connector(&self) -> Connect {
+        match self.clone() {
+            Backend::Sqlite(path) => {
+                Arc::new(move || Ok(Box::new(SqliteConn::open(&path)?) as Box<dyn Conn>))
+            }
+            Backend::Postgres(url) => {
+                Arc::new(move || Ok(Box::new(PgConn::connect(&url)?) as Box<dyn Conn>))
+            }
+        }
+    }
+}
+
+/// Tuning knobs of a store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Writer threads (SQLite always uses one: it has one writer lock).
+    pub writers: usize,
+    /// Most jobs one transaction carries.
+    pub max_batch: usize,
+    /// Read connections.
+    pub readers: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            writers: 4,
+            max_batch: 256,
+            readers: 8,
+        }
+    }
+}
+
+/// The database, shared by every request. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    jobs: Mutex<Option<Sender<Box<dyn Job>>>>,
+    readers: Pool,
+    vault: Arc<Vault>,
+    backend: Backend,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Store {
+    /// Opens (creating and migrating as needed) the database at `url`.
+    pub fn open(url: &str, vault: Vault, options: StoreOptions) -> Result<Store, StoreError> {
+        let backend = Backend::from_url(url)?;
+        if let Backend::Sqlite(path) = &backend {
+            create_parent(path)?;
+        }
+        let connect = backend.connector();
+        let now = jiff::Timestamp::now().as_millisecond();
+        off_runtime(|| {
+            let mut conn = connect()?;
+            crate::migrate::migrate(conn.as_mut(), now)
+        })?;
+        let vault = Arc::new(vault);
+        let (tx, rx) = std::sync::mpsc::channel::<Box<dyn Job>>();
+        let rx = Arc::new(Mutex::new(rx));
+        let writers = match backend {
+            Backend::Sqlite(_) => 1,
+            Backend::Postgres(_) => options.writers.max(1),
+        };
+        let mut threads = Vec::new();
+        for i in 0..writers {
+            let writer = Writer {
+                connect: connect.clone(),
+                jobs: rx.clone(),
+                vault: vault.clone(),
+                max_batch: options.max_batch.max(1),
+            };
+            let handle = std::thread::Builder::new()
+                .name(format!("polypay-writer-{i}"))
+                .spawn(move || writer.run())
+                .map_err(|e| StoreError::Config(format!("cannot start writer: {e}")))?;
+            threads.push(handle);
+        }
+        let inner = Inner {
+            jobs: Mutex::new(Some(tx)),
+            readers: Pool::new(connect, options.readers.max(1)),
+            vault,
+            backend,
+            threads: Mutex::new(threads),
+        };
+        Ok(Store {
+            inner: Arc::new(inner),
+        })
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.inner.backend
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.inner.vault
+    }
+
+    /// Runs `f` in a group-committed write transaction; resolves after the commit is durable.
+    /// `f` may run more than once (a failed batch is retried job by job), so it must not have
+    /// side effects outside the database.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut Db<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (reply, wait) = tokio::sync::oneshot::channel();
+        let job: Box<dyn Job> = Box::new(TypedJob {
+            f,
+            out: None,
+            reply: Some(reply),
+        });
+        let sent = match self.inner.jobs.lock() {
+            Ok(guard) => guard
+                .as_ref()
+                .map(|tx| tx.send(job).is_ok())
+                .unwrap_or(false),
+            Err(_) => false,
+        };
+        if !sent {
+            return Err(E::from(StoreError::Closed));
+        }
+        wait.await.unwrap_or(Err(E::from(StoreError::Closed)))
+    }
+
+    /// Runs `f` on a read connection (committed data only).
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Db<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let _permit = self
+            .inner
+            .readers
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| E::from(StoreError::Closed))?;
+        let inner = self.inner.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut conn = inner.readers.take().map_err(E::from)?;
+            let mut db = Db::new(conn.as_mut(), &inner.vault, false);
+            let out = f(&mut db);
+            let broken = db.take_failure().is_some();
+            if !broken {
+                inner.readers.give_back(conn);
+            }
+            out
+        })
+        .await;
+        joined.unwrap_or_else(|e| {
+            Err(E::from(StoreError::Backend(format!(
+                "read task failed: {e}"
+            ))))
+        })
+    }
+
+    /// Stops accepting writes and waits until every queued write has committed.
+    pub fn close(&self) {
+        if let Ok(mut jobs) = self.inner.jobs.lock() {
+            jobs.take();
+        }
+        let threads = self
+            .inner
+            .threads
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default();
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs `f` on a plain thread. The synchronous PostgreSQL client runs its own small runtime,
+/// which must never be started (or dropped) on a thread that is inside tokio.
+pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join()).unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+fn create_parent(path: &Path) -> Result<(), StoreError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Config(format!("{}: {e}", dir.display()))),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,83 @@
+//! Throwaway databases for tests: SQLite in a temp dir always, PostgreSQL in a fresh schema
+//! when `POLYPAY_TEST_DATABASE_URL` is set. Used by this crate's and other crates' test suites.
+
+use crate::error::StoreError;
+use crate::store::{Store, StoreOptions};
+use crate::vault::Vault;
+
+/// A database that lives as long as this value.
+pub struct TestDb {
+    pub name: &'static str,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    cleanup: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("polypay.db").display());
+        TestDb {
+            name: "sqlite",
+            url,
+            _dir: Some(dir),
+            cleanup: None,
+        }
+    }
+
+    /// A fresh schema in the PostgreSQL database named by `POLYPAY_TEST_DATABASE_URL`, if set.
+    pub fn postgres() -> Option<TestDb> {
+        let base = std::env::var("POLYPAY_TEST_DATABASE_URL")
+            .ok()
+            .filter(|s| !s.is_empty())?;
+        let schema = format!("t_{}", hex_id());
+        let sql = format!("CREATE SCHEMA {schema}");
+        crate::store::off_runtime(|| {
+            let mut client = postgres::Client::connect(&base, postgres::NoTls)
+                .expect("connect to test PostgreSQL");
+            client.batch_execute(&sql).expect("create schema");
+        });
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+        Some(TestDb {
+            name: "postgres",
+            url,
+            _dir: None,
+            cleanup: Some((base, schema)),
+        })
+    }
+
+    /// Every backend available to this test run.
+    pub fn all() -> Vec<TestDb> {
+        let mut v = vec![TestDb::sqlite()];
+        v.extend(TestDb::postgres());
+        v
+    }
+
+    pub fn open(&self) -> Result<Store, StoreError> {
+        Store::open(&self.url, test_vault(), StoreOptions::default())
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = self.cleanup.take() {
+            crate::store::off_runtime(move || {
+                if let Ok(mut c) = postgres::Client::connect(&base, postgres::NoTls) {
+                    let _ = c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+                }
+            });
+        }
+    }
+}
+
+pub fn test_vault() -> Vault {
+    Vault::from_key_bytes(&[42u8; 32]).expect("32-byte key")
+}
+
+fn hex_id() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -1,0 +1,156 @@
+//! Secrets at rest: AES-256-GCM under the master key.
+//!
+//! The master key comes from `POLYPAY_MASTER_KEY` (64 hex digits or base64 of 32 bytes) or, when
+//! absent, from `master.key` in the data directory, generated on first start with mode 0600.
+//! A sealed value is `v1:` + base64(nonce || ciphertext || tag).
+
+use crate::error::StoreError;
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use std::fmt;
+use std::path::Path;
+
+/// Seals and opens secrets with the master key. Debug never prints the key.
+pub struct Vault {
+    key: LessSafeKey,
+    rng: SystemRandom,
+}
+
+impl fmt::Debug for Vault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Vault(***)")
+    }
+}
+
+impl Vault {
+    pub fn from_key_bytes(bytes: &[u8]) -> Result<Vault, StoreError> {
+        let unbound = UnboundKey::new(&AES_256_GCM, bytes)
+            .map_err(|_| StoreError::Config("master key must be 32 bytes".into()))?;
+        Ok(Vault {
+            key: LessSafeKey::new(unbound),
+            rng: SystemRandom::new(),
+        })
+    }
+
+    /// Parses a master key given as 64 hex digits or as base64 of 32 bytes.
+    pub fn from_text(text: &str) -> Result<Vault, StoreError> {
+        let text = text.trim();
+        let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            (0..32)
+                .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap_or(0))
+                .collect()
+        } else {
+            B64.decode(text)
+                .map_err(|_| StoreError::Config("master key is neither hex nor base64".into()))?
+        };
+        Vault::from_key_bytes(&bytes)
+    }
+
+    /// Loads `POLYPAY_MASTER_KEY`-style text, or the key file in `data_dir`, creating it (0600) if absent.
+    pub fn load_or_create(
+        env_value: Option<&str>,
+        data_dir: &Path,
+    ) -> Result<(Vault, bool), StoreError> {
+        if let Some(text) = env_value {
+            return Ok((Vault::from_text(text)?, false));
+        }
+        let path = data_dir.join("master.key");
+        if path.exists() {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| StoreError::Config(format!("{}: {e}", path.display())))?;
+            return Ok((Vault::from_text(&text)?, false));
+        }
+        let mut key = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut key)
+            .map_err(|_| StoreError::Config("no randomness".into()))?;
+        write_private(&path, &B64.encode(key))?;
+        Ok((Vault::from_key_bytes(&key)?, true))
+    }
+
+    pub fn seal(&self, plaintext: &[u8]) -> Result<String, StoreError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        self.rng
+            .fill(&mut nonce)
+            .map_err(|_| StoreError::Config("no randomness".into()))?;
+        let mut buf = plaintext.to_vec();
+        self.key
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
+            .map_err(|_| StoreError::Sealed)?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&buf);
+        Ok(format!("v1:{}", B64.encode(out)))
+    }
+
+    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, StoreError> {
+        let body = sealed.strip_prefix("v1:").ok_or(StoreError::Sealed)?;
+        let raw = B64.decode(body).map_err(|_| StoreError::Sealed)?;
+        if raw.len() < NONCE_LEN {
+            return Err(StoreError::Sealed);
+        }
+        let (nonce, ct) = raw.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| StoreError::Sealed)?;
+        let mut buf = ct.to_vec();
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::empty(), &mut buf)
+            .map_err(|_| StoreError::Sealed)?;
+        Ok(plain.to_vec())
+    }
+}
+
+/// Writes a file readable only by its owner.
+pub fn write_private(path: &Path, contents: &str) -> Result<(), StoreError> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut f = opts
+        .open(path)
+        .map_err(|e| StoreError::Config(format!("{}: {e}", path.display())))?;
+    f.write_all(contents.as_bytes())
+        .map_err(|e| StoreError::Config(format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_round_trip_and_tamper() {
+        let v = Vault::from_key_bytes(&[7u8; 32]).unwrap();
+        let sealed = v.seal(b"top secret").unwrap();
+        assert!(!sealed.contains("top secret"));
+        assert_eq!(v.open(&sealed).unwrap(), b"top secret");
+        let other = Vault::from_key_bytes(&[8u8; 32]).unwrap();
+        assert!(matches!(other.open(&sealed), Err(StoreError::Sealed)));
+        let mut bad = sealed.clone();
+        bad.pop();
+        bad.push('A');
+        assert!(v.open(&bad).is_err() || bad == sealed);
+    }
+
+    #[test]
+    fn key_file_is_created_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, created) = Vault::load_or_create(None, dir.path()).unwrap();
+        assert!(created);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("master.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let (b, created) = Vault::load_or_create(None, dir.path()).unwrap();
+        assert!(!created);
+        assert_eq!(b.open(&a.seal(b"x").unwrap()).unwrap(), b"x");
+    }
+}

@@ -1,0 +1,186 @@
+//! Group commit: writer threads drain queued jobs into one transaction each.
+//!
+//! A job is a closure over [`Db`]. Each runs inside its own savepoint, so one job's failure
+//! (a duplicate order, an insufficient balance) rolls back only its own writes. The caller is
+//! answered after COMMIT returns, that is after the batch is durable (SQLite `synchronous=FULL`,
+//! PostgreSQL `synchronous_commit=on`). If the commit itself fails, every job of the batch is
+//! run again alone, so one bad job cannot take its neighbours down with it.
+
+use crate::db::Db;
+use crate::error::StoreError;
+use crate::sql::{Conn, Dialect};
+use crate::vault::Vault;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::{Arc, Mutex};
+
+/// A unit of work queued for a writer.
+pub(crate) trait Job: Send {
+    /// Runs inside the open transaction; `false` rolls its savepoint back.
+    fn run(&mut self, db: &mut Db<'_>) -> bool;
+    /// Delivers the result once the batch's fate is known.
+    fn finish(self: Box<Self>, commit: Result<(), StoreError>);
+}
+
+pub(crate) struct TypedJob<F, T, E> {
+    pub f: F,
+    pub out: Option<Result<T, E>>,
+    pub reply: Option<tokio::sync::oneshot::Sender<Result<T, E>>>,
+}
+
+impl<F, T, E> Job for TypedJob<F, T, E>
+where
+    F: FnMut(&mut Db<'_>) -> Result<T, E> + Send,
+    T: Send,
+    E: From<StoreError> + Send,
+{
+    fn run(&mut self, db: &mut Db<'_>) -> bool {
+        let out = (self.f)(db);
+        let ok = out.is_ok();
+        self.out = Some(out);
+        ok
+    }
+
+    fn finish(mut self: Box<Self>, commit: Result<(), StoreError>) {
+        let result = match commit {
+            Ok(()) => self.out.take().unwrap_or(Err(E::from(StoreError::Closed))),
+            Err(e) => Err(E::from(e)),
+        };
+        if let Some(reply) = self.reply.take() {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+pub(crate) type Connect = Arc<dyn Fn() -> Result<Box<dyn Conn>, StoreError> + Send + Sync>;
+
+pub(crate) struct Writer {
+    pub connect: Connect,
+    pub jobs: Arc<Mutex<Receiver<Box<dyn Job>>>>,
+    pub vault: Arc<Vault>,
+    pub max_batch: usize,
+}
+
+impl Writer {
+    /// The writer thread's loop: until every sender is gone, take a batch and commit it.
+    pub fn run(self) {
+        let mut conn: Option<Box<dyn Conn>> = None;
+        while let Some(batch) = self.next_batch() {
+            let c = match conn.take().map_or_else(|| (self.connect)(), Ok) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "writer cannot connect");
+                    finish_all(batch, &e);
+                    continue;
+                }
+            };
+            conn = self.commit_batch(c, batch);
+        }
+    }
+
+    fn next_batch(&self) -> Option<Vec<Box<dyn Job>>> {
+        let rx = self.jobs.lock().ok()?;
+        let first = rx.recv().ok()?;
+        let mut batch = vec![first];
+        while batch.len() < self.max_batch {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        Some(batch)
+    }
+
+    /// Commits one batch; returns the connection if it is still usable.
+    fn commit_batch(
+        &self,
+        mut conn: Box<dyn Conn>,
+        batch: Vec<Box<dyn Job>>,
+    ) -> Option<Box<dyn Conn>> {
+        let solo = batch.len() == 1;
+        match run_in_transaction(conn.as_mut(), &self.vault, batch) {
+            Ok(done) => {
+                metrics::histogram!("polypay_store_batch_size").record(done.len() as f64);
+                done.into_iter().for_each(|j| j.finish(Ok(())));
+                Some(conn)
+            }
+            Err((e, jobs)) if !solo => {
+                tracing::warn!(error = %e, jobs = jobs.len(), "batch commit failed; retrying its jobs one by one");
+                let _ = conn.batch("ROLLBACK");
+                let mut conn = Some(conn);
+                for job in jobs {
+                    let c = conn.take().map_or_else(|| (self.connect)(), Ok);
+                    match c {
+                        Ok(c) => conn = self.commit_batch(c, vec![job]),
+                        Err(e) => job.finish(Err(e)),
+                    }
+                }
+                conn
+            }
+            Err((e, jobs)) => {
+                let _ = conn.batch("ROLLBACK");
+                finish_all(jobs, &e);
+                // A failed connection is replaced; a healthy one is kept.
+                conn.batch("SELECT 1").ok().map(|_| conn)
+            }
+        }
+    }
+}
+
+type BatchFailure = (StoreError, Vec<Box<dyn Job>>);
+
+fn run_in_transaction(
+    conn: &mut dyn Conn,
+    vault: &Vault,
+    mut batch: Vec<Box<dyn Job>>,
+) -> Result<Vec<Box<dyn Job>>, BatchFailure> {
+    let begin = match conn.dialect() {
+        Dialect::Sqlite => "BEGIN IMMEDIATE",
+        Dialect::Postgres => "BEGIN",
+    };
+    if let Err(e) = conn.batch(begin) {
+        return Err((e, batch));
+    }
+    for job in batch.iter_mut() {
+        if let Err(e) = run_isolated(conn, vault, job.as_mut()) {
+            return Err((e, batch));
+        }
+    }
+    match conn.batch("COMMIT") {
+        Ok(()) => Ok(batch),
+        Err(e) => Err((e, batch)),
+    }
+}
+
+/// Runs one job inside a savepoint. A store failure inside the job fails the whole batch
+/// (it will be retried job by job); a domain error just rolls the job's own writes back.
+fn run_isolated(conn: &mut dyn Conn, vault: &Vault, job: &mut dyn Job) -> Result<(), StoreError> {
+    conn.batch("SAVEPOINT job")?;
+    let mut db = Db::new(conn, vault, true);
+    let ok = job.run(&mut db);
+    let failure = db.take_failure();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if ok {
+        conn.batch("RELEASE SAVEPOINT job")
+    } else {
+        conn.batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
+    }
+}
+
+fn finish_all(jobs: Vec<Box<dyn Job>>, e: &StoreError) {
+    for job in jobs {
+        job.finish(Err(clone_error(e)));
+    }
+}
+
+fn clone_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Config(s) => StoreError::Config(s.clone()),
+        StoreError::Backend(s) => StoreError::Backend(s.clone()),
+        StoreError::Retryable(s) => StoreError::Retryable(s.clone()),
+        StoreError::Corrupt(s) => StoreError::Corrupt(s.clone()),
+        StoreError::Sealed => StoreError::Sealed,
+        StoreError::Closed => StoreError::Closed,
+    }
+}

@@ -1,0 +1,348 @@
+//! The store conformance suite: every test runs against SQLite and, when
+//! POLYPAY_TEST_DATABASE_URL is set, against PostgreSQL.
+
+use polypay_core::merchant::*;
+use polypay_core::*;
+use polypay_store::testing::TestDb;
+use polypay_store::{Db, LedgerEntry, OutboxEvent, Store, StoreError};
+
+fn merchant(tag: &str) -> Merchant {
+    Merchant {
+        id: MerchantId::from_random(tag),
+        name: format!("shop {tag}"),
+        notify_url: Some("https://example.com/notify".into()),
+        enabled: true,
+        created_at: Timestamp(1),
+        credentials: Credentials {
+            passtopay: PassToPayCredentials {
+                mch_no: format!("M{tag}"),
+                app_id: format!("app{tag}"),
+                app_secret: Secret::new(format!("p2p-secret-{tag}-9f8e7d")),
+            },
+            blockatm: BlockAtmCredentials {
+                api_key: format!("pk_{tag}"),
+                secret_key: Secret::new(format!("sck_secret_{tag}_4242")),
+                cashier_id: "1".into(),
+                ec_public_key: None,
+            },
+            ottpay: OttPayCredentials {
+                merchant_id: format!("ON{tag}"),
+                sign_key: Secret::new(format!("SIGNKEY{tag}ABCDEF")),
+                operator_id: "1".into(),
+                shop_id: "1".into(),
+            },
+            v2sha256: V2Sha256Credentials {
+                app_id: format!("v2{tag}"),
+                app_secret: Secret::new(format!("v2secret{tag}xyz")),
+            },
+            fintech33: Fintech33Credentials {
+                app_id: format!("F{tag}"),
+                app_secret: Secret::new(format!("f33secret{tag}qq")),
+                aes_key: Secret::new(format!("aeskey{tag}zz")),
+                rsa_public_key: None,
+            },
+        },
+        settings: serde_json::json!({"notify_format": "form"}),
+    }
+}
+
+fn payment(m: &Merchant, order_no: &str, minor: i64) -> Payment {
+    Payment {
+        id: PaymentId::from_random(order_no),
+        merchant_id: m.id.clone(),
+        protocol: Protocol::Passtopay,
+        merchant_order_no: order_no.into(),
+        public_id: format!("P{order_no}"),
+        amount: Money::new(minor, Currency::CNY),
+        state: PaymentState::Created,
+        refunded_minor: 0,
+        refund_pending_minor: 0,
+        notify_url: None,
+        return_url: Some("https://example.com/return".into()),
+        cashier_token: format!("tok{order_no}"),
+        created_at: Timestamp(10),
+        updated_at: Timestamp(10),
+        expires_at: Timestamp(1000),
+        finished_at: None,
+        channel_order_no: None,
+        error_code: None,
+        error_message: None,
+        attrs: serde_json::json!({"wayCode": "ALI_QR", "subject": "商品"}),
+    }
+}
+
+async fn w<T: Send + 'static>(
+    s: &Store,
+    f: impl FnMut(&mut Db<'_>) -> Result<T, StoreError> + Send + 'static,
+) -> T {
+    s.write(f).await.expect("write")
+}
+
+async fn each_backend<F, Fut>(test: F)
+where
+    F: Fn(Store, &'static str) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for db in TestDb::all() {
+        let store = db.open().expect("open store");
+        test(store.clone(), db.name).await;
+        store.close();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn merchants_round_trip_and_secrets_are_sealed() {
+    each_backend(|s, name| async move {
+        let m = merchant("a1");
+        let m2 = m.clone();
+        w(&s, move |db| db.insert_merchant(&m2)).await;
+        let got = s
+            .read(|db| db.merchant(&MerchantId::from_random("a1")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, m, "{name}");
+        for (p, key) in [
+            (Protocol::Passtopay, "Ma1"),
+            (Protocol::Blockatm, "pk_a1"),
+            (Protocol::Fintech33, "Fa1"),
+        ] {
+            let found = s.read(move |db| db.merchant_by_key(p, key)).await.unwrap();
+            assert_eq!(found.map(|m| m.id), Some(m.id.clone()), "{name} {p}");
+        }
+        let none = s
+            .read(|db| db.merchant_by_key(Protocol::Ottpay, "nobody"))
+            .await
+            .unwrap();
+        assert!(none.is_none());
+        if let polypay_store::Backend::Sqlite(path) = s.backend().clone() {
+            s.close();
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes.extend(std::fs::read(path.with_extension("db-wal")).unwrap_or_default());
+            let hay = String::from_utf8_lossy(&bytes);
+            assert!(hay.contains("shop a1"), "the name is stored in clear");
+            for secret in [
+                "p2p-secret-a1-9f8e7d",
+                "sck_secret_a1_4242",
+                "SIGNKEYa1ABCDEF",
+                "v2secreta1xyz",
+            ] {
+                assert!(!hay.contains(secret), "{secret} stored in plain text");
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn payments_insert_once_per_order_number() {
+    each_backend(|s, name| async move {
+        let m = merchant("b1");
+        let (m1, p) = (m.clone(), payment(&m, "o1", 100));
+        let p1 = p.clone();
+        w(&s, move |db| db.insert_merchant(&m1)).await;
+        assert!(w(&s, move |db| db.insert_payment(&p1)).await, "{name}");
+        let mut dup = payment(&m, "o1", 999);
+        dup.id = PaymentId::from_random("other");
+        dup.public_id = "Pother".into();
+        dup.cashier_token = "tokother".into();
+        assert!(
+            !w(&s, move |db| db.insert_payment(&dup)).await,
+            "{name}: duplicate inserted"
+        );
+        let by_no = s
+            .read(move |db| db.payment_by_order_no(&MerchantId::from_random("b1"), "o1"))
+            .await
+            .unwrap();
+        assert_eq!(by_no.as_ref(), Some(&p));
+        let by_token = s
+            .read(|db| db.payment_by_cashier_token("toko1"))
+            .await
+            .unwrap();
+        assert_eq!(by_token.map(|p| p.amount.minor), Some(100));
+        let mut next = p
+            .apply(
+                &PaymentCommand::Succeed {
+                    channel_order_no: "c9".into(),
+                },
+                Timestamp(20),
+            )
+            .unwrap();
+        next.attrs["extra"] = serde_json::json!(1);
+        let n2 = next.clone();
+        w(&s, move |db| db.update_payment(&n2)).await;
+        let got = s.read(|db| db.payment_by_public_id("Po1")).await.unwrap();
+        assert_eq!(got, Some(next));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expiry_scan_sees_only_open_due_payments() {
+    each_backend(|s, _| async move {
+        let m = merchant("c1");
+        let m1 = m.clone();
+        w(&s, move |db| db.insert_merchant(&m1)).await;
+        let mut due = payment(&m, "due", 1);
+        due.expires_at = Timestamp(50);
+        let mut paid = payment(&m, "paid", 1);
+        paid.expires_at = Timestamp(50);
+        paid.state = PaymentState::Succeeded;
+        let later = payment(&m, "later", 1);
+        w(&s, move |db| {
+            for p in [&due, &paid, &later] {
+                db.insert_payment(p)?;
+            }
+            Ok(())
+        })
+        .await;
+        let ids = s
+            .read(|db| db.payments_due_for_expiry(Timestamp(60), 10))
+            .await
+            .unwrap();
+        assert_eq!(ids, vec![PaymentId::from_random("due")]);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conditional_debit_never_overdraws() {
+    each_backend(|s, name| async move {
+        let m = merchant("d1");
+        let m1 = m.clone();
+        w(&s, move |db| db.insert_merchant(&m1)).await;
+        let id = m.id.clone();
+        let (i1, i2, i3) = (id.clone(), id.clone(), id.clone());
+        assert!(
+            !w(&s, move |db| db.try_debit(&i1, Currency::USD, 1)).await,
+            "{name}: debit of empty balance"
+        );
+        w(&s, move |db| db.credit(&i2, Currency::USD, 500)).await;
+        assert!(w(&s, move |db| db.try_debit(&i3, Currency::USD, 300)).await);
+        let i4 = id.clone();
+        assert!(!w(&s, move |db| db.try_debit(&i4, Currency::USD, 201)).await);
+        let i5 = id.clone();
+        let bal = s.read(move |db| db.balances(&i5)).await.unwrap();
+        assert_eq!(bal, vec![Money::new(200, Currency::USD)]);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ledger_outbox_nonces_and_platform_secrets() {
+    each_backend(|s, name| async move {
+        let m = merchant("e1");
+        let m1 = m.clone();
+        w(&s, move |db| db.insert_merchant(&m1)).await;
+        let entry = |account: &str, minor| LedgerEntry {
+            txn_id: "t1".into(),
+            merchant_id: m.id.clone(),
+            account: account.into(),
+            amount: Money::new(minor, Currency::CNY),
+            kind: "payment".into(),
+            object_id: "pay_x".into(),
+            created_at: Timestamp(5),
+        };
+        let entries = vec![entry("available", 100), entry("customer", -100)];
+        let e2 = entries.clone();
+        w(&s, move |db| db.append_ledger(&e2)).await;
+        let (mid, mid2) = (m.id.clone(), m.id.clone());
+        assert_eq!(
+            s.read(move |db| db.ledger_sum(&mid, Currency::CNY, "available"))
+                .await
+                .unwrap(),
+            100
+        );
+        assert_eq!(
+            s.read(|db| db.ledger_of_object("pay_x")).await.unwrap(),
+            entries
+        );
+        let ev = OutboxEvent {
+            id: 0,
+            merchant_id: mid2,
+            protocol: Protocol::Blockatm,
+            object_kind: "payment".into(),
+            object_id: "pay_x".into(),
+            event: "payment.succeeded".into(),
+            payload: serde_json::json!({"a": [1, 2]}),
+            created_at: Timestamp(6),
+        };
+        let (e1, e2) = (ev.clone(), ev.clone());
+        let id1 = w(&s, move |db| db.append_outbox(&e1)).await;
+        let id2 = w(&s, move |db| db.append_outbox(&e2)).await;
+        assert!(id2 > id1, "{name}");
+        let got = s.read(|db| db.outbox_of_object("pay_x")).await.unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].payload, ev.payload);
+        assert_eq!(
+            s.read(move |db| db.outbox_after(id1, 10)).await.unwrap()[0].id,
+            id2
+        );
+
+        let claim = |n: &'static str, now: i64| {
+            move |db: &mut Db<'_>| db.claim_nonce("app1", n, Timestamp(now), Timestamp(now + 100))
+        };
+        assert!(w(&s, claim("n1", 0)).await);
+        assert!(
+            !w(&s, claim("n1", 50)).await,
+            "{name}: replayed nonce accepted"
+        );
+        assert!(
+            w(&s, claim("n1", 150)).await,
+            "{name}: expired nonce not reusable"
+        );
+
+        let first = w(&s, |db| {
+            db.platform_secret_or_insert("k", b"one", Timestamp(1))
+        })
+        .await;
+        let second = w(&s, |db| {
+            db.platform_secret_or_insert("k", b"two", Timestamp(2))
+        })
+        .await;
+        assert_eq!(
+            (first.as_slice(), second.as_slice()),
+            (&b"one"[..], &b"one"[..])
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn group_commit_isolates_a_failing_job() {
+    each_backend(|s, name| async move {
+        let m = merchant("f1");
+        let m1 = m.clone();
+        w(&s, move |db| db.insert_merchant(&m1)).await;
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let s = s.clone();
+            let p = payment(&m, &format!("g{i}"), 10);
+            tasks.push(tokio::spawn(async move {
+                s.write(move |db| {
+                    db.insert_payment(&p)?;
+                    // Every tenth job fails after writing: its insert must vanish, the rest stay.
+                    if i % 10 == 0 {
+                        Err(StoreError::Corrupt("refused".into()))
+                    } else {
+                        Ok(())
+                    }
+                })
+                .await
+            }));
+        }
+        let mut failed = 0;
+        for t in tasks {
+            if t.await.unwrap().is_err() {
+                failed += 1;
+            }
+        }
+        assert_eq!(failed, 20, "{name}");
+        assert_eq!(
+            s.read(|db| db.count_payments()).await.unwrap(),
+            180,
+            "{name}"
+        );
+    })
+    .await;
+}
