@@ -4,17 +4,18 @@
 //! public ([`parse_token_request`], [`parse_bearer`], [`check_grant`], [`parse_pay_body`]) so a
 //! caller whose credential lookup is async can run them around its own lookups.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use std::borrow::Cow;
-use std::fmt;
 use std::sync::Arc;
-use subtle::ConstantTimeEq;
 
-use crate::sign::{self, BizCipher, OpenError, PlatformKeys, RsaPublicKey, SignHash};
+use crate::render;
+use crate::sign::{self, OpenError, PlatformKeys};
 use crate::validate::{BusinessError, JsonObject, validate_service};
 use crate::wire::{PayEnvelope, Service, TokenRequest};
-use crate::{Error, render};
 
+pub use crate::credentials::{
+    CredentialLookup, Credentials, TOKEN_TTL_SECS, TokenGrant, generate_token, token_expiry,
+};
 pub use crate::render::HttpResponse;
 pub use crate::validate::ServiceRequest;
 
@@ -22,67 +23,6 @@ pub const TOKEN_PATH: &str = "/api/v2/auth/token";
 pub const PAY_PATH: &str = "/api/v2/pay";
 /// Body limit [polypay].
 pub const MAX_BODY_BYTES: usize = 1 << 20;
-/// Token lifetime in seconds (§3.1).
-pub const TOKEN_TTL_SECS: u64 = 7200;
-
-/// What the spec gives a merchant: app id and secret, AES key and mode, hash option, and the
-/// merchant's registered RSA public key (already parsed, so verification never re-parses it).
-#[derive(Clone)]
-pub struct Credentials {
-    pub app_id: String,
-    pub app_secret: String,
-    pub cipher: BizCipher,
-    pub sign_hash: SignHash,
-    pub merchant_key: RsaPublicKey,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("app_id", &self.app_id)
-            .field("app_secret", &"<redacted>")
-            .field("cipher", &self.cipher)
-            .field("sign_hash", &self.sign_hash)
-            .field("merchant_key", &self.merchant_key)
-            .finish()
-    }
-}
-
-impl Credentials {
-    /// Constant-time comparison of a presented `appSecret`.
-    pub fn secret_matches(&self, candidate: &str) -> bool {
-        bool::from(self.app_secret.as_bytes().ct_eq(candidate.as_bytes()))
-    }
-}
-
-/// A stored token: whose it is and when it stops being valid.
-#[derive(Debug, Clone)]
-pub struct TokenGrant {
-    pub credentials: Arc<Credentials>,
-    pub expires_at: Timestamp,
-}
-
-/// The store's side of authentication. Token issuance and storage belong to the caller.
-pub trait CredentialLookup {
-    fn by_app_id(&self, app_id: &str) -> Option<Arc<Credentials>>;
-    fn by_token(&self, token: &str) -> Option<TokenGrant>;
-}
-
-/// 32 random bytes, base64url without padding (43 characters), from the system CSPRNG.
-pub fn generate_token() -> Result<String, Error> {
-    use base64::Engine as _;
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::Crypto("random token"))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// When a token issued at `issued_at` expires.
-pub fn token_expiry(issued_at: Timestamp) -> Timestamp {
-    // Only a SignedDuration is added, so the Err case (calendar units) cannot arise.
-    issued_at
-        .saturating_add(SignedDuration::from_secs(TOKEN_TTL_SECS as i64))
-        .unwrap_or(Timestamp::MAX)
-}
 
 /// A request that passed every check before the business logic.
 // One value per request, moved straight into the handler: boxing the large variant would only

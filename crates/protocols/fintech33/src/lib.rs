@@ -2,11 +2,13 @@
 //! served to merchants and spoken by the merchant SDK.
 //!
 //! Layout: [`wire`] (serde types, amounts, times, status mapping), [`sign`] (AES, RSA, keys,
-//! seal/open of an envelope), [`inbound`] (server request parsing in the §3.4 order, error
-//! envelopes), [`validate`] (service field validation of §5), [`render`] (response bytes),
-//! [`notify`] (webhook encoding, ack rule, retry schedule), [`client`] (merchant SDK).
+//! seal/open of an envelope), [`credentials`] (merchant settings, token store interface),
+//! [`inbound`] (server request parsing in the §3.4 order, error envelopes), [`validate`]
+//! (service field validation of §5), [`render`] (response bytes), [`notify`] (webhook encoding,
+//! ack rule, retry schedule), [`client`] (merchant SDK).
 
 pub mod client;
+pub mod credentials;
 pub mod inbound;
 pub mod notify;
 pub mod render;
@@ -15,10 +17,8 @@ pub mod validate;
 pub mod wire;
 
 pub use client::{BusinessFailure, Client, ClientError, MerchantKeys, PreparedRequest, Verified};
-pub use inbound::{
-    CredentialLookup, Credentials, EnvelopeError, Inbound, InboundError, ServiceRequest,
-    TokenGrant, parse_request,
-};
+pub use credentials::{CredentialLookup, Credentials, TokenGrant};
+pub use inbound::{EnvelopeError, Inbound, InboundError, ServiceRequest, parse_request};
 pub use notify::{HttpRequest, encode_webhook, is_ack};
 pub use render::{HttpResponse, render_business_error, render_success, render_token_response};
 pub use sign::{AesMode, BizCipher, PlatformKeys, RsaPrivateKey, RsaPublicKey, SignHash};
@@ -38,6 +38,8 @@ pub enum Error {
     KeyTooSmall(u32),
     #[error("cryptographic operation failed: {0}")]
     Crypto(&'static str),
+    #[error("invalid merchant setting: {0}")]
+    InvalidSetting(&'static str),
     #[error("JSON encoding failed: {0}")]
     Json(#[from] serde_json::Error),
 }

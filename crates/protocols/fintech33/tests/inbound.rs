@@ -392,3 +392,43 @@ fn credentials_debug_redacts_secrets() {
     );
     assert!(text.contains(APP_ID));
 }
+
+#[test]
+fn credentials_from_textual_settings() {
+    use polypay_fintech33::{Credentials, Error};
+    let c = Credentials::from_settings(
+        APP_ID,
+        APP_SECRET,
+        AES_KEY_B64,
+        "CBC",
+        Some(CBC_IV_B64),
+        "SHA1",
+        PUBLIC_KEY_PKCS1_PEM,
+    )
+    .unwrap();
+    assert_eq!(
+        (c.sign_hash, c.cipher.encrypt_b64(P1.as_bytes())),
+        (SignHash::Sha1, F3_CBC.to_owned())
+    );
+    assert!(c.secret_matches(APP_SECRET) && !c.secret_matches("s3cr3t-app-secreT"));
+    let err = |mode, iv, hash, key| {
+        Credentials::from_settings(APP_ID, APP_SECRET, AES_KEY_B64, mode, iv, hash, key)
+            .unwrap_err()
+    };
+    assert!(matches!(
+        err("GCM", None, "SHA256", PUBLIC_KEY_PEM),
+        Error::InvalidSetting(_)
+    ));
+    assert!(matches!(
+        err("CBC", None, "SHA256", PUBLIC_KEY_PEM),
+        Error::InvalidAesIv
+    ));
+    assert!(matches!(
+        err("ECB", None, "SHA512", PUBLIC_KEY_PEM),
+        Error::InvalidSetting(_)
+    ));
+    assert!(matches!(
+        err("ECB", None, "SHA256", PUBLIC_KEY_1024_PEM),
+        Error::KeyTooSmall(1024)
+    ));
+}
