@@ -10,12 +10,15 @@ pub mod ledger;
 pub mod merchant;
 pub mod payment;
 pub mod payout;
+pub mod platform;
+pub mod records;
 pub mod refund;
 
 pub use error::EngineError;
 pub use merchant::{NewMerchant, SandboxKeys};
 pub use payment::NewPayment;
 pub use payout::NewPayout;
+pub use platform::Platform;
 pub use refund::NewRefund;
 
 use polypay_core::Clock;

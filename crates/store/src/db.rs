@@ -51,6 +51,18 @@ pub struct OutboxEvent {
     pub created_at: Timestamp,
 }
 
+/// A record a protocol keeps for itself (payers, tokens, ...), as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtocolRecord {
+    pub protocol: Protocol,
+    /// The owning merchant's id, or `""` for records looked up without one.
+    pub merchant_id: String,
+    pub kind: String,
+    pub key: String,
+    pub value: serde_json::Value,
+    pub updated_at: Timestamp,
+}
+
 const PAYMENT_COLS: &str = "id, merchant_id, protocol, merchant_order_no, public_id, currency, amount_minor, state, \
     refunded_minor, refund_pending_minor, notify_url, return_url, cashier_token, created_at, updated_at, expires_at, \
     finished_at, channel_order_no, error_code, error_message, attrs";
@@ -642,6 +654,85 @@ impl<'a> Db<'a> {
             &[scope.into(), nonce.into(), expires_at.0.into()],
         )?;
         Ok(n == 1)
+    }
+
+    /// Inserts a protocol record; `false` (and no change) if the key exists.
+    pub fn insert_record(&mut self, r: &ProtocolRecord) -> Result<bool, StoreError> {
+        let n = self.exec(
+            "INSERT INTO protocol_records (protocol, merchant_id, kind, record_key, value, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (protocol, merchant_id, kind, record_key) DO NOTHING",
+            &[
+                r.protocol.as_str().into(),
+                r.merchant_id.as_str().into(),
+                r.kind.as_str().into(),
+                r.key.as_str().into(),
+                r.value.to_string().into(),
+                r.updated_at.0.into(),
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Replaces the value of an existing protocol record; `false` if there is none.
+    pub fn update_record(&mut self, r: &ProtocolRecord) -> Result<bool, StoreError> {
+        let n = self.exec(
+            "UPDATE protocol_records SET value = $5, updated_at = $6 \
+             WHERE protocol = $1 AND merchant_id = $2 AND kind = $3 AND record_key = $4",
+            &[
+                r.protocol.as_str().into(),
+                r.merchant_id.as_str().into(),
+                r.kind.as_str().into(),
+                r.key.as_str().into(),
+                r.value.to_string().into(),
+                r.updated_at.0.into(),
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn record(
+        &mut self,
+        protocol: Protocol,
+        merchant_id: &str,
+        kind: &str,
+        key: &str,
+    ) -> Result<Option<ProtocolRecord>, StoreError> {
+        let sql = format!(
+            "SELECT protocol, merchant_id, kind, record_key, value, updated_at FROM protocol_records \
+             WHERE protocol = $1 AND merchant_id = $2 AND kind = $3 AND record_key = $4{}",
+            self.lock()
+        );
+        let row = self.one(
+            &sql,
+            &[
+                protocol.as_str().into(),
+                merchant_id.into(),
+                kind.into(),
+                key.into(),
+            ],
+        )?;
+        row.map(|r| {
+            Ok(ProtocolRecord {
+                protocol: self::protocol(&r.text(0)?)?,
+                merchant_id: r.text(1)?,
+                kind: r.text(2)?,
+                key: r.text(3)?,
+                value: json(&r.text(4)?)?,
+                updated_at: Timestamp(r.int(5)?),
+            })
+        })
+        .transpose()
+    }
+
+    /// The next value of the named sequence, starting at `start` (atomic on both backends).
+    pub fn next_sequence(&mut self, name: &str, start: i64) -> Result<i64, StoreError> {
+        let row = self.one(
+            "INSERT INTO sequences (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
+            &[name.into(), start.into()],
+        )?;
+        row.ok_or_else(|| StoreError::Corrupt("sequence gave no row".into()))?
+            .int(0)
     }
 
     /// Drops expired nonces; returns how many.

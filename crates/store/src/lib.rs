@@ -17,7 +17,7 @@ pub mod testing;
 pub mod vault;
 mod writer;
 
-pub use db::{Db, LedgerEntry, OutboxEvent};
+pub use db::{Db, LedgerEntry, OutboxEvent, ProtocolRecord};
 pub use error::StoreError;
 pub use store::{Backend, Store, StoreOptions};
 pub use vault::Vault;

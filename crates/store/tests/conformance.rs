@@ -346,3 +346,40 @@ async fn group_commit_isolates_a_failing_job() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn protocol_records_and_sequences() {
+    use polypay_store::ProtocolRecord;
+    each_backend(|s, name| async move {
+        let rec = ProtocolRecord {
+            protocol: Protocol::Fintech33,
+            merchant_id: "mch_1".into(),
+            kind: "payer".into(),
+            key: "a@example.com".into(),
+            value: serde_json::json!({"payerID": 10001}),
+            updated_at: Timestamp(3),
+        };
+        let (r1, r2) = (rec.clone(), rec.clone());
+        assert!(w(&s, move |db| db.insert_record(&r1)).await, "{name}");
+        assert!(
+            !w(&s, move |db| db.insert_record(&r2)).await,
+            "{name}: second insert of one key"
+        );
+        let mut changed = rec.clone();
+        changed.value = serde_json::json!({"payerID": 10002});
+        let c2 = changed.clone();
+        assert!(w(&s, move |db| db.update_record(&c2)).await);
+        let got = s
+            .read(|db| db.record(Protocol::Fintech33, "mch_1", "payer", "a@example.com"))
+            .await
+            .unwrap();
+        assert_eq!(got, Some(changed));
+        let seq = |db: &mut Db<'_>| db.next_sequence("payer", 10001);
+        assert_eq!(
+            (w(&s, seq).await, w(&s, seq).await, w(&s, seq).await),
+            (10001, 10002, 10003),
+            "{name}"
+        );
+    })
+    .await;
+}

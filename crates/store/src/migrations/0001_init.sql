@@ -139,3 +139,22 @@ CREATE TABLE nonces (
     PRIMARY KEY (scope, nonce)
 );
 CREATE INDEX nonces_by_expiry ON nonces (expires_at);
+
+-- Protocol-owned records the core model does not know (33 Fintech payers and tokens, ...).
+-- merchant_id is '' for records looked up without a merchant (e.g. a bearer token).
+CREATE TABLE protocol_records (
+    protocol TEXT NOT NULL,
+    merchant_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    record_key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (protocol, merchant_id, kind, record_key)
+);
+
+-- Named counters for provider-style sequential ids.
+CREATE TABLE sequences (
+    name TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+);

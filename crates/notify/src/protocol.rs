@@ -1,0 +1,60 @@
+//! The contract each protocol implements so the dispatcher and the cashier can speak for it.
+
+use polypay_core::{Merchant, Payment, Protocol, Timestamp};
+use polypay_store::OutboxEvent;
+use std::time::Duration;
+
+/// An HTTP request to a merchant, exactly as it will be sent (and recorded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackRequest {
+    pub url: String,
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// One protocol's callback and redirect rules (its spec's notification section).
+///
+/// No default bodies: a protocol that forgets a rule fails to compile.
+pub trait ProtocolNotifier: Send + Sync + 'static {
+    fn protocol(&self) -> Protocol;
+
+    /// Builds the callback for an outbox event of this protocol, or `None` when the spec sends
+    /// none for it (no notify URL, a state that is not notified, a repeat the spec forbids).
+    /// `now` is the time of the first attempt.
+    fn encode(
+        &self,
+        event: &OutboxEvent,
+        merchant: &Merchant,
+        now: Timestamp,
+    ) -> Result<Option<CallbackRequest>, String>;
+
+    /// The request for a later attempt. Protocols whose retries re-send identical bytes return
+    /// `first.clone()`; those that re-sign with a fresh timestamp/nonce rebuild it.
+    fn reencode(
+        &self,
+        first: &CallbackRequest,
+        merchant: &Merchant,
+        attempt: u32,
+        now: Timestamp,
+    ) -> CallbackRequest;
+
+    /// Whether the merchant's response acknowledges the callback.
+    fn is_ack(&self, status: u16, body: &[u8]) -> bool;
+
+    /// When each attempt is due, in milliseconds after the first attempt (`[0, …]`); its
+    /// length is the number of attempts before the delivery is dead.
+    fn attempt_offsets_ms(&self) -> Vec<i64>;
+
+    /// How long one attempt may take.
+    fn attempt_timeout(&self) -> Duration;
+
+    /// Where the customer's browser goes when a payment ends on the cashier page (the
+    /// returnUrl/redirect_url/redirectURL plus the spec's signed parameters), if anywhere.
+    fn redirect_url(
+        &self,
+        payment: &Payment,
+        merchant: &Merchant,
+        now: Timestamp,
+    ) -> Option<String>;
+}
