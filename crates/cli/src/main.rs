@@ -1,5 +1,6 @@
 //! The `polypay` binary: serve, migrate, and the operator's merchant commands.
 
+mod client;
 mod merchant;
 
 use anyhow::Context;
@@ -28,6 +29,9 @@ enum Command {
     /// Create, list and show merchants.
     #[command(subcommand)]
     Merchant(merchant::MerchantCommand),
+    /// Act as a merchant: sign requests for a protocol, send them, verify responses and callbacks.
+    #[command(subcommand)]
+    Client(client::ClientCommand),
 }
 
 /// Where the data lives; shared by every command that opens the database.
@@ -86,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Merchant(cmd) => merchant::run(cmd).await,
+        Command::Client(cmd) => client::run(cmd).await,
     }
 }
 
@@ -116,6 +121,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .ok();
     let boot = polypay_server::bootstrap(&config).await?;
     let demo = polypay_server::bootstrap::ensure_demo_merchant(&boot.engine, &config).await?;
+    let platform = polypay_server::bootstrap::platform(&boot.engine, &config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -138,6 +144,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             config,
             clock: boot.clock,
             admin_token: boot.admin_token,
+            platform,
             metrics,
         }),
     };

@@ -1,7 +1,7 @@
 //! Router composition, the middleware stack, background sweepers and graceful shutdown.
 
 use crate::state::AppState;
-use crate::{admin, health, middleware};
+use crate::{admin, health, middleware, protocols};
 use axum::Router;
 use axum::routing::get;
 use std::time::Duration;
@@ -20,8 +20,9 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .merge(admin::router(state.clone()))
+        .with_state(state.clone())
+        .merge(protocols::routers(state.engine(), &state.inner.platform))
         .route_layer(axum::middleware::from_fn(middleware::record_metrics))
-        .with_state(state)
         .layer(CatchPanicLayer::new())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -2,7 +2,7 @@
 
 use crate::config::{Config, Mode};
 use polypay_core::{Secret, SystemClock};
-use polypay_engine::{Engine, NewMerchant};
+use polypay_engine::{Engine, NewMerchant, Platform};
 use polypay_store::{Store, StoreOptions, Vault};
 use std::sync::Arc;
 
@@ -83,4 +83,14 @@ pub async fn ensure_demo_merchant(
         polypay_store::vault::write_private(&path, &text)?;
     }
     Ok(Some(json))
+}
+
+/// The platform context: base URL, mode, and the platform key pairs (generated on first start).
+pub async fn platform(engine: &Engine, config: &Config) -> anyhow::Result<Arc<Platform>> {
+    Ok(Arc::new(Platform {
+        public_base_url: config.public_base_url.clone(),
+        sandbox: config.mode == Mode::Sandbox,
+        ec_key: engine.platform_key("ec_p256").await?,
+        rsa_key: engine.platform_key("rsa_2048").await?,
+    }))
 }

@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod health;
 pub mod middleware;
+pub mod protocols;
 pub mod state;
 
 pub use app::{build_router, serve};

@@ -2,7 +2,7 @@
 
 use crate::config::{Config, Mode};
 use polypay_core::{Secret, SystemClock};
-use polypay_engine::Engine;
+use polypay_engine::{Engine, Platform};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -16,6 +16,8 @@ pub struct AppInner {
     /// The sandbox-adjustable clock the engine reads (time travel moves it).
     pub clock: Arc<SystemClock>,
     pub admin_token: Secret,
+    /// Base URL, mode and platform key pairs, shared with the protocol front doors.
+    pub platform: Arc<Platform>,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 

@@ -1,0 +1,32 @@
+//! The five protocol front doors, mounted at their specs' paths, and their callback encoders.
+//!
+//! Each protocol crate exports `server::router(Engine, Arc<Platform>) -> Router` and
+//! `server::notifier(Arc<Platform>) -> Arc<dyn ProtocolNotifier>`.
+
+use axum::Router;
+use polypay_engine::{Engine, Platform};
+use polypay_notify::ProtocolNotifier;
+use std::sync::Arc;
+
+/// Every protocol's routes, merged.
+pub fn routers(engine: &Engine, platform: &Arc<Platform>) -> Router {
+    let _ = (engine, platform);
+    Router::new()
+    // passtopay: .merge(polypay_passtopay::server::router(engine.clone(), platform.clone()))
+    // blockatm: .merge(polypay_blockatm::server::router(engine.clone(), platform.clone()))
+    // ottpay: .merge(polypay_ottpay::server::router(engine.clone(), platform.clone()))
+    // v2sha256: .merge(polypay_v2sha256::server::router(engine.clone(), platform.clone()))
+    // fintech33: .merge(polypay_fintech33::server::router(engine.clone(), platform.clone()))
+}
+
+/// Every protocol's callback and redirect encoder.
+pub fn notifiers(platform: &Arc<Platform>) -> Vec<Arc<dyn ProtocolNotifier>> {
+    let _ = platform;
+    vec![
+    // passtopay: polypay_passtopay::server::notifier(platform.clone()),
+    // blockatm: polypay_blockatm::server::notifier(platform.clone()),
+    // ottpay: polypay_ottpay::server::notifier(platform.clone()),
+    // v2sha256: polypay_v2sha256::server::notifier(platform.clone()),
+    // fintech33: polypay_fintech33::server::notifier(platform.clone()),
+    ]
+}
