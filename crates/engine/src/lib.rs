@@ -13,6 +13,7 @@ pub mod payout;
 pub mod platform;
 pub mod records;
 pub mod refund;
+pub mod sandbox;
 
 pub use error::EngineError;
 pub use merchant::{NewMerchant, SandboxKeys};
@@ -20,6 +21,7 @@ pub use payment::NewPayment;
 pub use payout::NewPayout;
 pub use platform::Platform;
 pub use refund::NewRefund;
+pub use sandbox::{Scenario, Scenarios};
 
 use polypay_core::Clock;
 use polypay_store::Store;
@@ -31,11 +33,27 @@ use std::sync::Arc;
 pub struct Engine {
     store: Store,
     clock: Arc<dyn Clock>,
+    /// Sandbox scenarios; `None` in gateway mode.
+    scenarios: Option<Scenarios>,
 }
 
 impl Engine {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Engine {
-        Engine { store, clock }
+        Engine {
+            store,
+            clock,
+            scenarios: None,
+        }
+    }
+
+    /// Turns on sandbox scenarios (amount rules, auto-success).
+    pub fn with_scenarios(mut self, scenarios: Scenarios) -> Engine {
+        self.scenarios = Some(scenarios);
+        self
+    }
+
+    pub fn scenarios(&self) -> Option<Scenarios> {
+        self.scenarios
     }
 
     pub fn store(&self) -> &Store {

@@ -1,6 +1,7 @@
 //! Pay-ins: create (idempotent per merchant order number), look up, and move through states.
 
 use crate::error::EngineError;
+use crate::sandbox::Scenario;
 use crate::{Engine, events, ledger, random_hex};
 use polypay_core::{
     MerchantId, Money, Payment, PaymentCommand, PaymentId, PaymentState, Protocol, Timestamp,
@@ -55,8 +56,20 @@ impl Engine {
             error_message: None,
             attrs: new.attrs,
         };
+        let decline =
+            self.scenarios.and_then(|s| s.for_amount(payment.amount)) == Some(Scenario::Decline);
         self.store
-            .write(move |db| insert_payment(db, &payment))
+            .write(move |db| {
+                let created = insert_payment(db, &payment)?;
+                if !decline {
+                    return Ok(created);
+                }
+                let cmd = PaymentCommand::Fail {
+                    code: "SANDBOX_DECLINED".into(),
+                    message: "declined by a sandbox amount rule".into(),
+                };
+                transition_payment(db, &created.id, &cmd, created.created_at)
+            })
             .await
     }
 

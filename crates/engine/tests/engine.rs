@@ -231,3 +231,43 @@ async fn expiry_follows_the_engine_clock() {
         assert_eq!(names, ["payment.created", "payment.expired"]);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sandbox_scenarios_decline_hold_and_auto_succeed() {
+    use polypay_engine::Scenarios;
+    let db = TestDb::sqlite();
+    let (plain, clock) = engine(&db);
+    let rules = Scenarios {
+        amount_rules: true,
+        auto_succeed_after_ms: Some(60_000),
+    };
+    let e = plain.with_scenarios(rules);
+    let m = shop(&e).await;
+    let declined = e.create_payment(new_payment(&m, "d", 1001)).await.unwrap();
+    assert_eq!(declined.state, PaymentState::Failed);
+    assert_eq!(declined.error_code.as_deref(), Some("SANDBOX_DECLINED"));
+    let held = e.create_payment(new_payment(&m, "h", 1002)).await.unwrap();
+    let quick = e.create_payment(new_payment(&m, "q", 1003)).await.unwrap();
+    let normal = e.create_payment(new_payment(&m, "n", 1000)).await.unwrap();
+    assert!(
+        e.run_auto_success(rules, 100).await.unwrap().is_empty(),
+        "nothing due yet"
+    );
+    clock.advance(5_000);
+    let done = e.run_auto_success(rules, 100).await.unwrap();
+    assert_eq!(
+        done.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
+        vec![quick.id]
+    );
+    clock.advance(55_000);
+    let done = e.run_auto_success(rules, 100).await.unwrap();
+    assert_eq!(
+        done.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
+        vec![normal.id]
+    );
+    assert_eq!(
+        e.payment(&held.id).await.unwrap().state,
+        PaymentState::Created,
+        ".02 stays open"
+    );
+}

@@ -23,7 +23,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 /// Rejects requests without `Authorization: Bearer <admin token>` (compared in constant time).
-async fn require_admin(State(s): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn require_admin(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let presented = req
         .headers()
         .get(header::AUTHORIZATION)

@@ -1,7 +1,7 @@
 //! Router composition, the middleware stack, background sweepers and graceful shutdown.
 
 use crate::state::AppState;
-use crate::{admin, health, middleware, protocols};
+use crate::{admin, health, middleware, protocols, sandbox};
 use axum::Router;
 use axum::routing::get;
 use std::time::Duration;
@@ -20,6 +20,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .merge(admin::router(state.clone()))
+        .merge(sandbox::router(state.clone()))
         .with_state(state.clone())
         .merge(protocols::routers(state.engine(), &state.inner.platform))
         .route_layer(axum::middleware::from_fn(middleware::record_metrics))
@@ -51,20 +52,15 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     Ok(())
 }
 
-/// Moves payments past their expiry to `expired`, on the configured tick.
+/// Runs the background sweep (expiry; sandbox payouts and auto-success) on the configured tick.
 async fn run_sweeper(state: AppState) {
-    let mut tick = tokio::time::interval(Duration::from_millis(
-        state.config().sweep_interval_ms.max(10),
-    ));
+    let period = Duration::from_millis(state.config().sweep_interval_ms.max(10));
+    let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match state.engine().expire_due_payments(500).await {
-            Ok(expired) if !expired.is_empty() => {
-                tracing::info!(count = expired.len(), "expired payments")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
+        if let Err(e) = sandbox::sweep(&state).await {
+            tracing::warn!(error = %e, "sweep failed");
         }
     }
 }

@@ -32,7 +32,10 @@ pub async fn bootstrap(config: &Config) -> anyhow::Result<Bootstrapped> {
     };
     let store = Store::open(&config.database_url, vault, options)?;
     let clock = Arc::new(SystemClock::new());
-    let engine = Engine::new(store, clock.clone());
+    let mut engine = Engine::new(store, clock.clone());
+    if let Some(scenarios) = config.scenarios() {
+        engine = engine.with_scenarios(scenarios);
+    }
     let (admin_token, admin_token_generated) = admin_token(&engine, config).await?;
     Ok(Bootstrapped {
         engine,

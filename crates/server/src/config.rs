@@ -51,6 +51,12 @@ pub struct Config {
     /// Allow callbacks to loopback/private addresses (the sandbox default; never in gateway mode by default).
     pub allow_private_callbacks: bool,
     pub log_json: bool,
+    /// Sandbox: how long a payout stays `processing` before it succeeds by itself.
+    pub payout_delay_ms: i64,
+    /// Sandbox: amounts ending in .01 / .02 / .03 decline / hold / succeed after 5 s.
+    pub amount_rules: bool,
+    /// Sandbox: every open payment succeeds by itself this long after creation.
+    pub auto_succeed_after_ms: Option<i64>,
 }
 
 /// Every setting as optional, in the shape of the TOML file; also what env and flags fill in.
@@ -71,6 +77,9 @@ pub struct Overrides {
     pub sweep_interval_ms: Option<u64>,
     pub allow_private_callbacks: Option<bool>,
     pub log_json: Option<bool>,
+    pub payout_delay_ms: Option<u64>,
+    pub amount_rules: Option<bool>,
+    pub auto_succeed_after_ms: Option<u64>,
 }
 
 impl Overrides {
@@ -135,6 +144,9 @@ impl Overrides {
             sweep_interval_ms: num("SWEEP_INTERVAL_MS")?,
             allow_private_callbacks: flag("ALLOW_PRIVATE_CALLBACKS")?,
             log_json: flag("LOG_JSON")?,
+            payout_delay_ms: num("PAYOUT_DELAY_MS")?,
+            amount_rules: flag("AMOUNT_RULES")?,
+            auto_succeed_after_ms: num("AUTO_SUCCEED_AFTER_MS")?,
         })
     }
 
@@ -179,11 +191,22 @@ impl Overrides {
                 .allow_private_callbacks
                 .unwrap_or(mode == Mode::Sandbox),
             log_json: self.log_json.unwrap_or(false),
+            payout_delay_ms: self.payout_delay_ms.unwrap_or(10_000) as i64,
+            amount_rules: self.amount_rules.unwrap_or(true),
+            auto_succeed_after_ms: self.auto_succeed_after_ms.map(|v| v as i64),
         })
     }
 }
 
 impl Config {
+    /// The sandbox scenarios this configuration asks for (`None` in gateway mode).
+    pub fn scenarios(&self) -> Option<polypay_engine::Scenarios> {
+        (self.mode == Mode::Sandbox).then_some(polypay_engine::Scenarios {
+            amount_rules: self.amount_rules,
+            auto_succeed_after_ms: self.auto_succeed_after_ms,
+        })
+    }
+
     /// Defaults < file < environment < flags.
     pub fn load(file: Option<&Path>, flags: Overrides) -> anyhow::Result<Config> {
         let file = file

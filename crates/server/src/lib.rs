@@ -9,7 +9,9 @@ pub mod config;
 pub mod health;
 pub mod middleware;
 pub mod protocols;
+pub mod sandbox;
 pub mod state;
+pub mod testing;
 
 pub use app::{build_router, serve};
 pub use bootstrap::{Bootstrapped, bootstrap};

@@ -295,6 +295,22 @@ impl<'a> Db<'a> {
         rows.iter().map(|r| r.text(0).map(PaymentId)).collect()
     }
 
+    /// Open payments created at or before `before`, oldest first (sandbox auto-completion).
+    pub fn open_payments_created_before(
+        &mut self,
+        before: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<Payment>, StoreError> {
+        let sql = format!(
+            "SELECT {PAYMENT_COLS} FROM payments WHERE state IN ('created', 'pending') AND created_at <= $1 \
+             ORDER BY created_at LIMIT $2"
+        );
+        self.rows(&sql, &[before.0.into(), limit.into()])?
+            .iter()
+            .map(payment_row)
+            .collect()
+    }
+
     /// A merchant's payments, newest first (all merchants when `merchant` is None).
     pub fn payments(
         &mut self,

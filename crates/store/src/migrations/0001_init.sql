@@ -41,6 +41,7 @@ CREATE TABLE payments (
     UNIQUE (merchant_id, merchant_order_no)
 );
 CREATE INDEX payments_open_by_expiry ON payments (expires_at) WHERE state IN ('created', 'pending');
+CREATE INDEX payments_open_by_created ON payments (created_at) WHERE state IN ('created', 'pending');
 CREATE INDEX payments_by_merchant ON payments (merchant_id, created_at);
 
 CREATE TABLE payouts (

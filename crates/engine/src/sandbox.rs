@@ -1,0 +1,148 @@
+//! Sandbox scenarios: amount rules and automatic completion, so a merchant's automated test
+//! needs no browser. Only active when the engine is built with [`Scenarios`] (sandbox mode).
+
+use crate::error::EngineError;
+use crate::{Engine, random_digits, random_hex};
+use polypay_core::{Currency, Money, Payment, PaymentCommand, Timestamp};
+
+/// What the amount of a payment asks the sandbox to do with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// `.01`: declined at creation (failed, `SANDBOX_DECLINED`).
+    Decline,
+    /// `.02`: stays open until it expires; never completed automatically.
+    HoldUntilExpiry,
+    /// `.03`: succeeds by itself after the given milliseconds.
+    SucceedAfter(i64),
+}
+
+/// Sandbox scenario settings (see README, "Sandbox scenarios").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scenarios {
+    /// Whether the amount rules (.01 / .02 / .03) apply.
+    pub amount_rules: bool,
+    /// When set, every open payment (except `.02`) succeeds by itself this long after creation.
+    pub auto_succeed_after_ms: Option<i64>,
+}
+
+impl Default for Scenarios {
+    fn default() -> Self {
+        Scenarios {
+            amount_rules: true,
+            auto_succeed_after_ms: None,
+        }
+    }
+}
+
+impl Scenarios {
+    /// The rule an amount triggers: its fractional part in major units is exactly .01, .02 or .03.
+    pub fn for_amount(&self, amount: Money) -> Option<Scenario> {
+        if !self.amount_rules || amount.currency.exponent() < 2 {
+            return None;
+        }
+        let cent = 10i64.pow(amount.currency.exponent() - 2);
+        match amount.minor.rem_euclid(cent * 100) {
+            m if m == cent => Some(Scenario::Decline),
+            m if m == 2 * cent => Some(Scenario::HoldUntilExpiry),
+            m if m == 3 * cent => Some(Scenario::SucceedAfter(5_000)),
+            _ => None,
+        }
+    }
+
+    /// When an open payment should succeed by itself, if ever.
+    pub fn auto_success_due(&self, p: &Payment) -> Option<Timestamp> {
+        match self.for_amount(p.amount) {
+            Some(Scenario::HoldUntilExpiry | Scenario::Decline) => None,
+            Some(Scenario::SucceedAfter(ms)) => Some(p.created_at.plus_millis(ms)),
+            None => self
+                .auto_succeed_after_ms
+                .map(|ms| p.created_at.plus_millis(ms)),
+        }
+    }
+}
+
+/// A provider-looking channel reference for a sandbox success: `0x` + 64 hex for stablecoins,
+/// else `yyyyMMdd` + 20 digits.
+pub fn channel_order_no(currency: Currency, now: Timestamp) -> String {
+    if currency == Currency::USDT || currency == Currency::USDC {
+        return format!("0x{}", random_hex(32));
+    }
+    let date = jiff::Timestamp::from_millisecond(now.0)
+        .map(|t| t.strftime("%Y%m%d").to_string())
+        .unwrap_or_else(|_| "19700101".into());
+    format!("{date}{}", random_digits(20))
+}
+
+impl Engine {
+    /// Succeeds every open payment whose scenario says it is due (at most `limit`); returns them.
+    pub async fn run_auto_success(
+        &self,
+        scenarios: Scenarios,
+        limit: i64,
+    ) -> Result<Vec<Payment>, EngineError> {
+        let now = self.clock.now();
+        // Nothing can be due before the shorter of the two delays has passed since creation.
+        let shortest = scenarios
+            .auto_succeed_after_ms
+            .map_or(5_000, |ms| ms.min(5_000));
+        let created_before = now.plus_millis(-shortest);
+        let open = self
+            .store
+            .read(move |db| db.open_payments_created_before(created_before, limit))
+            .await?;
+        let mut done = Vec::new();
+        for p in open {
+            if scenarios.auto_success_due(&p).is_some_and(|due| due <= now) {
+                let cmd = PaymentCommand::Succeed {
+                    channel_order_no: channel_order_no(p.amount.currency, now),
+                };
+                match self.transition_payment(&p.id, cmd).await {
+                    Ok(p) => done.push(p),
+                    Err(EngineError::Rule(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amount_rules_look_at_the_fraction_in_major_units() {
+        let s = Scenarios::default();
+        assert_eq!(
+            s.for_amount(Money::new(1001, Currency::CNY)),
+            Some(Scenario::Decline)
+        );
+        assert_eq!(
+            s.for_amount(Money::new(502, Currency::USD)),
+            Some(Scenario::HoldUntilExpiry)
+        );
+        assert_eq!(
+            s.for_amount(Money::new(3, Currency::INR)),
+            Some(Scenario::SucceedAfter(5_000))
+        );
+        assert_eq!(
+            s.for_amount(Money::new(10_010_000, Currency::USDT)),
+            Some(Scenario::Decline)
+        );
+        assert_eq!(s.for_amount(Money::new(10_010_001, Currency::USDT)), None);
+        assert_eq!(s.for_amount(Money::new(1000, Currency::CNY)), None);
+        let off = Scenarios {
+            amount_rules: false,
+            auto_succeed_after_ms: None,
+        };
+        assert_eq!(off.for_amount(Money::new(1001, Currency::CNY)), None);
+    }
+
+    #[test]
+    fn channel_numbers_look_like_the_providers() {
+        let n = channel_order_no(Currency::CNY, Timestamp(1_622_016_579_000));
+        assert!(n.starts_with("20210526") && n.len() == 28, "{n}");
+        assert_eq!(channel_order_no(Currency::USDT, Timestamp(0)).len(), 66);
+    }
+}

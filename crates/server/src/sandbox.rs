@@ -1,0 +1,252 @@
+//! The sandbox control API (`/sandbox/v1`, admin token, sandbox mode only) and the sandbox's
+//! own background work: payout processing and scenario auto-success.
+//!
+//! Every action enters the engine as a command, exactly like a cashier click would.
+
+use crate::admin::error;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use polypay_core::{PaymentCommand, PaymentId, PayoutCommand, PayoutId, PayoutState, RefundId};
+use polypay_engine::{EngineError, sandbox::channel_order_no};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/sandbox/v1/payments/{reference}/{action}",
+            post(payment_action),
+        )
+        .route(
+            "/sandbox/v1/payouts/{reference}/{action}",
+            post(payout_action),
+        )
+        .route(
+            "/sandbox/v1/refunds/{reference}/{action}",
+            post(refund_action),
+        )
+        .route("/sandbox/v1/clock", get(clock))
+        .route("/sandbox/v1/clock/advance", post(advance_clock))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::admin::require_admin,
+        ))
+}
+
+fn engine_error(e: EngineError) -> Response {
+    match e {
+        EngineError::NotFound(what) => error(StatusCode::NOT_FOUND, &format!("{what} not found")),
+        EngineError::Rule(rule) => error(StatusCode::CONFLICT, &rule.to_string()),
+        other => {
+            tracing::error!(error = %other, "sandbox action failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
+
+fn sandbox_only(s: &AppState) -> Option<Response> {
+    (s.mode() != crate::config::Mode::Sandbox).then(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            "the sandbox API exists only in sandbox mode",
+        )
+    })
+}
+
+/// Resolves a payment by polypay id (`pay_…`) or by the protocol's public id.
+async fn find_payment(s: &AppState, reference: &str) -> Result<polypay_core::Payment, EngineError> {
+    match s.engine().payment(&PaymentId(reference.to_string())).await {
+        Err(EngineError::NotFound(_)) => s.engine().payment_by_public_id(reference).await,
+        other => other,
+    }
+}
+
+/// `succeed`, `fail`, `cancel` or `expire` a payment.
+async fn payment_action(
+    State(s): State<AppState>,
+    Path((reference, action)): Path<(String, String)>,
+) -> Response {
+    if let Some(r) = sandbox_only(&s) {
+        return r;
+    }
+    let payment = match find_payment(&s, &reference).await {
+        Ok(p) => p,
+        Err(e) => return engine_error(e),
+    };
+    let now = s.engine().clock().now();
+    let cmd = match action.as_str() {
+        "succeed" => PaymentCommand::Succeed {
+            channel_order_no: channel_order_no(payment.amount.currency, now),
+        },
+        "fail" => PaymentCommand::Fail {
+            code: "SANDBOX_FAIL".into(),
+            message: "payment failed".into(),
+        },
+        "cancel" => PaymentCommand::Cancel,
+        "expire" => PaymentCommand::Expire,
+        _ => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "action must be succeed, fail, cancel or expire",
+            );
+        }
+    };
+    match s.engine().transition_payment(&payment.id, cmd).await {
+        Ok(p) => Json(p).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+/// `succeed` or `fail` a payout.
+async fn payout_action(
+    State(s): State<AppState>,
+    Path((reference, action)): Path<(String, String)>,
+) -> Response {
+    if let Some(r) = sandbox_only(&s) {
+        return r;
+    }
+    let found = match s.engine().payout(&PayoutId(reference.clone())).await {
+        Err(EngineError::NotFound(_)) => s.engine().payout_by_public_id(&reference).await,
+        other => other,
+    };
+    let payout = match found {
+        Ok(p) => p,
+        Err(e) => return engine_error(e),
+    };
+    let now = s.engine().clock().now();
+    let cmd = match action.as_str() {
+        "succeed" => PayoutCommand::Succeed {
+            channel_order_no: channel_order_no(payout.amount.currency, now),
+        },
+        "fail" => PayoutCommand::Fail {
+            code: "SANDBOX_FAIL".into(),
+            message: "payout failed".into(),
+        },
+        _ => return error(StatusCode::NOT_FOUND, "action must be succeed or fail"),
+    };
+    match s.engine().transition_payout(&payout.id, cmd).await {
+        Ok(p) => Json(p).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+/// `succeed` or `fail` a pending refund.
+async fn refund_action(
+    State(s): State<AppState>,
+    Path((reference, action)): Path<(String, String)>,
+) -> Response {
+    if let Some(r) = sandbox_only(&s) {
+        return r;
+    }
+    let found = match s.engine().refund(&RefundId(reference.clone())).await {
+        Err(EngineError::NotFound(_)) => s.engine().refund_by_public_id(&reference).await,
+        other => other,
+    };
+    let refund = match found {
+        Ok(r) => r,
+        Err(e) => return engine_error(e),
+    };
+    let failure = match action.as_str() {
+        "succeed" => None,
+        "fail" => Some(("SANDBOX_FAIL".to_string(), "refund failed".to_string())),
+        _ => return error(StatusCode::NOT_FOUND, "action must be succeed or fail"),
+    };
+    match s.engine().settle_refund(&refund.id, failure).await {
+        Ok((r, p)) => Json(json!({"refund": r, "payment": p})).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+async fn clock(State(s): State<AppState>) -> Response {
+    let now = s.engine().clock().now();
+    Json(json!({"now": now.to_rfc3339(), "now_ms": now.0, "offset_ms": s.inner.clock.offset_ms()}))
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    #[serde(default)]
+    seconds: i64,
+    #[serde(default)]
+    ms: i64,
+}
+
+/// Time travel: moves the sandbox clock forward; expiries, payout delays and callback
+/// schedules all follow it. The sweepers run at once so the effects are visible on return.
+async fn advance_clock(
+    State(s): State<AppState>,
+    body: Result<Json<Advance>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    if let Some(r) = sandbox_only(&s) {
+        return r;
+    }
+    let Ok(Json(a)) = body else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "body must be {\"seconds\": N} or {\"ms\": N}",
+        );
+    };
+    let delta = a.seconds.saturating_mul(1000).saturating_add(a.ms);
+    if delta <= 0 {
+        return error(StatusCode::BAD_REQUEST, "the clock only moves forward");
+    }
+    s.inner.clock.advance(delta);
+    if let Err(e) = sweep(&s).await {
+        tracing::warn!(error = %e, "sweep after time travel failed");
+    }
+    clock(State(s)).await
+}
+
+/// One pass of the background work: expiry always; in sandbox mode, payout processing and
+/// scenario auto-success too.
+pub async fn sweep(s: &AppState) -> Result<(), EngineError> {
+    let expired = s.engine().expire_due_payments(500).await?;
+    if !expired.is_empty() {
+        tracing::info!(count = expired.len(), "expired payments");
+    }
+    if let Some(scenarios) = s.engine().scenarios() {
+        s.engine().run_auto_success(scenarios, 500).await?;
+        process_payouts(s).await?;
+    }
+    Ok(())
+}
+
+/// Sandbox payout processor: pending -> processing at once; processing -> succeeded after the
+/// configured delay, or failed when its amount ends in .01 (the decline rule).
+async fn process_payouts(s: &AppState) -> Result<(), EngineError> {
+    let now = s.engine().clock().now();
+    let delay = s.config().payout_delay_ms;
+    let payouts = s
+        .engine()
+        .store()
+        .read(|db| db.unfinished_payouts(500))
+        .await?;
+    let scenarios = s.engine().scenarios().unwrap_or_default();
+    for p in payouts {
+        let cmd = match p.state {
+            PayoutState::Pending => PayoutCommand::Process,
+            PayoutState::Processing if p.created_at.plus_millis(delay) <= now => {
+                match scenarios.for_amount(p.amount) {
+                    Some(polypay_engine::Scenario::Decline) => PayoutCommand::Fail {
+                        code: "SANDBOX_DECLINED".into(),
+                        message: "declined by a sandbox amount rule".into(),
+                    },
+                    Some(polypay_engine::Scenario::HoldUntilExpiry) => continue,
+                    _ => PayoutCommand::Succeed {
+                        channel_order_no: channel_order_no(p.amount.currency, now),
+                    },
+                }
+            }
+            _ => continue,
+        };
+        match s.engine().transition_payout(&p.id, cmd).await {
+            Ok(_) | Err(EngineError::Rule(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! A whole polypay node for end-to-end tests: the full router on 127.0.0.1:0 over a fresh
+//! database, a demo merchant with sandbox keys, time travel, sandbox controls, and a local
+//! receiver that records callbacks and return-URL visits. Hermetic: loopback and temp dirs only.
+
+use crate::config::{Config, Overrides};
+use crate::state::{AppInner, AppState};
+use polypay_core::{Merchant, Payment, SystemClock};
+use polypay_engine::{Engine, NewMerchant};
+use polypay_store::testing::TestDb;
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+
+/// A running polypay node.
+pub struct TestServer {
+    /// `http://127.0.0.1:<port>` (also the node's public base URL).
+    pub base_url: String,
+    pub state: AppState,
+    /// A sandbox merchant created for the test (notify URL unset).
+    pub merchant: Merchant,
+    /// Its one-time credentials JSON, as `polypay merchant create --json` prints it (private keys included).
+    pub credentials: Value,
+    pub admin_token: String,
+    http: reqwest::Client,
+    _db: TestDb,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    /// A sandbox node on SQLite in a temp dir.
+    pub async fn start() -> TestServer {
+        TestServer::start_on(TestDb::sqlite(), Overrides::default()).await
+    }
+
+    /// A sandbox node on the given database, with extra configuration.
+    pub async fn start_on(db: TestDb, overrides: Overrides) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let data_dir = tempfile::tempdir().expect("temp dir").keep();
+        let base = Overrides {
+            listen: Some(addr.to_string()),
+            data_dir: Some(data_dir),
+            database_url: Some(db.url.clone()),
+            admin_token: Some("test-admin-token".into()),
+            master_key: Some("00".repeat(32)),
+            ..Default::default()
+        };
+        let config: Config = base.overlay(overrides).resolve().expect("config");
+        let boot = crate::bootstrap(&config).await.expect("bootstrap");
+        let platform = crate::bootstrap::platform(&boot.engine, &config)
+            .await
+            .expect("platform");
+        let new = NewMerchant {
+            name: "e2e shop".into(),
+            notify_url: None,
+            generate_keys: true,
+        };
+        let (merchant, keys) = boot.engine.create_merchant(new).await.expect("merchant");
+        let credentials = crate::admin::merchant_created_json(&merchant, keys.as_ref());
+        let state = AppState {
+            inner: Arc::new(AppInner {
+                engine: boot.engine,
+                config,
+                clock: boot.clock,
+                admin_token: boot.admin_token,
+                platform,
+                metrics: None,
+            }),
+        };
+        let router = crate::build_router(state.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        TestServer {
+            base_url: format!("http://{addr}"),
+            state,
+            merchant,
+            credentials,
+            admin_token: "test-admin-token".into(),
+            http: reqwest::Client::new(),
+            _db: db,
+            _server: server,
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        self.state.engine()
+    }
+
+    /// The node's clock; `advance` it to travel in time (then call [`TestServer::sweep`]).
+    pub fn clock(&self) -> &SystemClock {
+        &self.state.inner.clock
+    }
+
+    /// `credentials.<protocol>` of the test merchant.
+    pub fn credentials_of(&self, protocol: &str) -> &Value {
+        &self.credentials["credentials"][protocol]
+    }
+
+    /// Runs the background sweep once (expiry, sandbox payouts, auto-success).
+    pub async fn sweep(&self) {
+        crate::sandbox::sweep(&self.state).await.expect("sweep");
+    }
+
+    /// POSTs to `/sandbox/v1/<path>` with the admin token, e.g. `payments/P123/succeed`;
+    /// returns the status and the JSON answer.
+    pub async fn sandbox(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/sandbox/v1/{path}", self.base_url))
+            .bearer_auth(&self.admin_token)
+            .json(&body)
+            .send()
+            .await
+            .expect("sandbox call");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Sets the test merchant's per-protocol settings (`settings[<protocol>] = value`).
+    pub async fn set_protocol_settings(&self, protocol: &str, value: Value) {
+        let mut m = self
+            .engine()
+            .merchant(&self.merchant.id)
+            .await
+            .expect("merchant");
+        m.settings[protocol] = value;
+        self.engine()
+            .update_merchant(m)
+            .await
+            .expect("update merchant");
+    }
+
+    /// A payment by the protocol's public id.
+    pub async fn payment(&self, public_id: &str) -> Payment {
+        self.engine()
+            .payment_by_public_id(public_id)
+            .await
+            .expect("payment")
+    }
+}
+
+/// One request the [`Receiver`] got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    /// Path and query as sent.
+    pub uri: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A local HTTP endpoint that records every request and answers with a fixed status and body
+/// (a merchant's notify URL or return URL).
+pub struct Receiver {
+    /// `http://127.0.0.1:<port>`
+    pub url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+    reply: Arc<Mutex<(u16, String)>>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    pub async fn start(status: u16, body: &str) -> Receiver {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let reply = Arc::new(Mutex::new((status, body.to_string())));
+        let (rec, rep) = (received.clone(), reply.clone());
+        let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+            let (rec, rep) = (rec.clone(), rep.clone());
+            async move { record(req, rec, rep).await }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind receiver");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Receiver {
+            url,
+            received,
+            reply,
+            _task: task,
+        }
+    }
+
+    /// Changes what the receiver answers from now on.
+    pub fn reply_with(&self, status: u16, body: &str) {
+        if let Ok(mut r) = self.reply.lock() {
+            *r = (status, body.to_string());
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Received> {
+        self.received.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+async fn record(
+    req: axum::extract::Request,
+    rec: Arc<Mutex<Vec<Received>>>,
+    rep: Arc<Mutex<(u16, String)>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let uri = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    if let Ok(mut r) = rec.lock() {
+        r.push(Received {
+            method: parts.method.to_string(),
+            uri,
+            headers,
+            body,
+        });
+    }
+    let (status, body) = rep
+        .lock()
+        .map(|r| r.clone())
+        .unwrap_or((500, String::new()));
+    let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
+    (status, body).into_response()
+}

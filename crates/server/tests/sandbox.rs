@@ -1,0 +1,116 @@
+//! The sandbox control API and time travel, through HTTP, on a whole node.
+
+use polypay_core::{Currency, Money, PaymentState, PayoutState, Protocol};
+use polypay_engine::{NewPayment, NewPayout};
+use polypay_server::testing::TestServer;
+use serde_json::json;
+
+fn payment(s: &TestServer, order_no: &str, minor: i64, ttl: i64) -> NewPayment {
+    NewPayment {
+        merchant_id: s.merchant.id.clone(),
+        protocol: Protocol::V2sha256,
+        merchant_order_no: order_no.into(),
+        public_id: format!("PUB-{order_no}"),
+        amount: Money::new(minor, Currency::USD),
+        notify_url: None,
+        return_url: None,
+        ttl_seconds: ttl,
+        initial_state: PaymentState::Created,
+        attrs: json!({}),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn control_api_moves_payments_and_needs_the_admin_token() {
+    let s = TestServer::start().await;
+    s.engine()
+        .create_payment(payment(&s, "a", 1000, 600))
+        .await
+        .unwrap();
+    let anonymous = reqwest::Client::new()
+        .post(format!("{}/sandbox/v1/payments/PUB-a/succeed", s.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let (status, body) = s.sandbox("payments/PUB-a/succeed", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "succeeded");
+    assert_eq!(s.payment("PUB-a").await.state, PaymentState::Succeeded);
+    let (status, _) = s.sandbox("payments/PUB-a/cancel", json!({})).await;
+    assert_eq!(status, 409, "a paid order cannot be cancelled");
+    let (status, _) = s.sandbox("payments/nope/succeed", json!({})).await;
+    assert_eq!(status, 404);
+    let balances = s.engine().balances(&s.merchant.id).await.unwrap();
+    assert_eq!(balances, vec![Money::new(1000, Currency::USD)]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn time_travel_expires_unpaid_orders_and_completes_payouts() {
+    let s = TestServer::start().await;
+    s.engine()
+        .create_payment(payment(&s, "slow", 1000, 3600))
+        .await
+        .unwrap();
+    s.sandbox("payments/PUB-slow/succeed", json!({})).await;
+    s.engine()
+        .create_payment(payment(&s, "unpaid", 500, 3600))
+        .await
+        .unwrap();
+    let new_payout = NewPayout {
+        merchant_id: s.merchant.id.clone(),
+        protocol: Protocol::V2sha256,
+        merchant_order_no: "po1".into(),
+        public_id: "PO-1".into(),
+        amount: Money::new(300, Currency::USD),
+        notify_url: None,
+        start_processing: false,
+        attrs: json!({}),
+    };
+    s.engine().create_payout(new_payout).await.unwrap();
+    s.sweep().await;
+    let po = s.engine().payout_by_public_id("PO-1").await.unwrap();
+    assert_eq!(po.state, PayoutState::Processing, "picked up at once");
+    let (status, clock) = s.sandbox("clock/advance", json!({"seconds": 3601})).await;
+    assert_eq!(status, 200, "{clock}");
+    assert!(clock["offset_ms"].as_i64().unwrap() >= 3_601_000);
+    assert_eq!(s.payment("PUB-unpaid").await.state, PaymentState::Expired);
+    assert_eq!(s.payment("PUB-slow").await.state, PaymentState::Succeeded);
+    let po = s.engine().payout_by_public_id("PO-1").await.unwrap();
+    assert_eq!(
+        po.state,
+        PayoutState::Succeeded,
+        "payout delay elapsed in sandbox time"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_payout_by_control_call_restores_the_balance() {
+    let s = TestServer::start().await;
+    s.engine()
+        .create_payment(payment(&s, "in", 1000, 600))
+        .await
+        .unwrap();
+    s.sandbox("payments/PUB-in/succeed", json!({})).await;
+    let new_payout = NewPayout {
+        merchant_id: s.merchant.id.clone(),
+        protocol: Protocol::Passtopay,
+        merchant_order_no: "po".into(),
+        public_id: "PO-X".into(),
+        amount: Money::new(700, Currency::USD),
+        notify_url: None,
+        start_processing: true,
+        attrs: json!({}),
+    };
+    s.engine().create_payout(new_payout).await.unwrap();
+    assert_eq!(
+        s.engine().balances(&s.merchant.id).await.unwrap()[0].minor,
+        300
+    );
+    let (status, body) = s.sandbox("payouts/PO-X/fail", json!({})).await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("failed")));
+    assert_eq!(
+        s.engine().balances(&s.merchant.id).await.unwrap()[0].minor,
+        1000
+    );
+}
