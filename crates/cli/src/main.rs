@@ -144,6 +144,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             config,
             clock: boot.clock,
             admin_token: boot.admin_token,
+            notifiers: polypay_server::protocols::notifiers(&platform),
             platform,
             metrics,
         }),

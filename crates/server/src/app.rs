@@ -1,7 +1,7 @@
 //! Router composition, the middleware stack, background sweepers and graceful shutdown.
 
 use crate::state::AppState;
-use crate::{admin, health, middleware, protocols, sandbox};
+use crate::{admin, cashier, health, middleware, protocols, sandbox};
 use axum::Router;
 use axum::routing::get;
 use std::time::Duration;
@@ -21,6 +21,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .merge(admin::router(state.clone()))
         .merge(sandbox::router(state.clone()))
+        .merge(cashier::router())
         .with_state(state.clone())
         .merge(protocols::routers(state.engine(), &state.inner.platform))
         .route_layer(axum::middleware::from_fn(middleware::record_metrics))

@@ -18,6 +18,8 @@ pub struct AppInner {
     pub admin_token: Secret,
     /// Base URL, mode and platform key pairs, shared with the protocol front doors.
     pub platform: Arc<Platform>,
+    /// Each protocol's callback and redirect encoder.
+    pub notifiers: Vec<Arc<dyn polypay_notify::ProtocolNotifier>>,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
@@ -32,6 +34,17 @@ impl AppState {
 
     pub fn mode(&self) -> Mode {
         self.inner.config.mode
+    }
+
+    /// The encoder of one protocol, if it is mounted.
+    pub fn notifier(
+        &self,
+        protocol: polypay_core::Protocol,
+    ) -> Option<&Arc<dyn polypay_notify::ProtocolNotifier>> {
+        self.inner
+            .notifiers
+            .iter()
+            .find(|n| n.protocol() == protocol)
     }
 
     /// Constant-time check of a presented admin bearer token.

@@ -64,6 +64,7 @@ impl TestServer {
                 config,
                 clock: boot.clock,
                 admin_token: boot.admin_token,
+                notifiers: crate::protocols::notifiers(&platform),
                 platform,
                 metrics: None,
             }),

@@ -1,0 +1,138 @@
+//! The hosted cashier page over HTTP: opening, CSRF, actions, outcome and error pages.
+
+use polypay_core::{Currency, Money, PaymentState, Protocol};
+use polypay_engine::NewPayment;
+use polypay_server::testing::TestServer;
+use serde_json::json;
+
+async fn order(s: &TestServer, no: &str, ttl: i64) -> polypay_core::Payment {
+    let new = NewPayment {
+        merchant_id: s.merchant.id.clone(),
+        protocol: Protocol::Passtopay,
+        merchant_order_no: no.into(),
+        public_id: format!("P-{no}"),
+        amount: Money::new(10031, Currency::CNY),
+        notify_url: None,
+        return_url: None,
+        ttl_seconds: ttl,
+        initial_state: PaymentState::Created,
+        attrs: json!({"wayCode": "ALI_QR"}),
+    };
+    s.engine().create_payment(new).await.unwrap()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn opening_shows_the_order_and_pay_needs_the_csrf_cookie() {
+    let s = TestServer::start().await;
+    let p = order(&s, "c1", 900).await;
+    let url = format!("{}/cashier/{}", s.base_url, p.cashier_token);
+    let page = client().get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let html = page.text().await.unwrap();
+    for needle in [
+        "100.31 CNY",
+        "c1",
+        "Alipay QR",
+        "e2e shop",
+        "<svg",
+        "Time left",
+        "id=\"pay\"",
+    ] {
+        assert!(html.contains(needle), "page lacks {needle}");
+    }
+    assert_eq!(
+        s.payment("P-c1").await.state,
+        PaymentState::Pending,
+        "opening the page"
+    );
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_string();
+    let forged = client()
+        .post(format!("{url}/pay"))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403, "no cookie, no action");
+    let wrong = client()
+        .post(format!("{url}/pay"))
+        .header("cookie", format!("polypay_csrf={}", "0".repeat(32)))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 403, "cookie and form must match");
+    assert_eq!(s.payment("P-c1").await.state, PaymentState::Pending);
+    let paid = client()
+        .post(format!("{url}/pay"))
+        .header("cookie", format!("polypay_csrf={token}"))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 303);
+    assert_eq!(s.payment("P-c1").await.state, PaymentState::Succeeded);
+    let after = client()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(after.contains("Paid") && !after.contains("id=\"pay\""));
+    let qr = client().get(format!("{url}/qr.svg")).send().await.unwrap();
+    assert_eq!(qr.headers()["content-type"], "image/svg+xml");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_and_expired_orders_get_clear_pages() {
+    let s = TestServer::start().await;
+    let unknown = client()
+        .get(format!("{}/cashier/{}", s.base_url, "ab".repeat(32)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert!(unknown.text().await.unwrap().contains("Order not found"));
+    let junk = client()
+        .get(format!("{}/cashier/<script>", s.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(junk.status(), 404);
+    let p = order(&s, "late", 60).await;
+    s.clock().advance(61_000);
+    let html = client()
+        .get(format!("{}/cashier/{}", s.base_url, p.cashier_token))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Order expired"),
+        "expired before the sweeper ran"
+    );
+    s.sweep().await;
+    assert_eq!(s.payment("P-late").await.state, PaymentState::Expired);
+}
