@@ -3,13 +3,16 @@
 //!
 //! Entry points: [`inbound::parse_request`] (server), [`inbound::render_success`] and
 //! [`envelope::OttError::render`] (answers), [`notify::encode_callback`] (callbacks),
-//! [`client::Client`] (merchant SDK).
+//! [`client::Client`] (merchant SDK), [`server::router`] and [`server::notifier`] (the HTTP
+//! front door on the engine and the callback encoder).
 
+pub mod callbacks;
 pub mod client;
 pub mod data;
 pub mod envelope;
 pub mod inbound;
 pub mod notify;
+pub mod server;
 pub mod sign;
 mod validate;
 pub mod wire;

@@ -1,0 +1,143 @@
+//! The [`ProtocolNotifier`] of OTT Pay (spec §7): one encrypted callback when a payment becomes
+//! `succeeded`, identical bytes on every attempt, any 2xx acknowledges; and the unsigned PREPAY
+//! return redirect.
+
+use crate::notify::{self, ATTEMPT_OFFSETS, ATTEMPT_TIMEOUT};
+use crate::server::{MerchantSettings, PaymentAttrs, bizpay_order_id};
+use crate::sign::SignKey;
+use crate::wire::{CallbackData, format_exchange_rate, format_time};
+use polypay_core::{Merchant, Payment, Protocol, Timestamp};
+use polypay_engine::Platform;
+use polypay_notify::{CallbackRequest, ProtocolNotifier};
+use polypay_store::OutboxEvent;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The only event that is notified (spec §7.1: nothing for failure, expiry or refunds).
+const NOTIFIED_EVENT: &str = "payment.succeeded";
+
+pub struct OttNotifier {
+    _platform: Arc<Platform>,
+}
+
+impl OttNotifier {
+    pub fn new(platform: Arc<Platform>) -> OttNotifier {
+        OttNotifier {
+            _platform: platform,
+        }
+    }
+}
+
+impl ProtocolNotifier for OttNotifier {
+    fn protocol(&self) -> Protocol {
+        Protocol::Ottpay
+    }
+
+    fn encode(
+        &self,
+        event: &OutboxEvent,
+        merchant: &Merchant,
+        _now: Timestamp,
+    ) -> Result<Option<CallbackRequest>, String> {
+        if event.protocol != Protocol::Ottpay || event.event != NOTIFIED_EVENT {
+            return Ok(None);
+        }
+        let payment: Payment = serde_json::from_value(event.payload.clone())
+            .map_err(|e| format!("ottpay: payment payload: {e}"))?;
+        let Some(url) = payment.notify_url.clone() else {
+            return Ok(None);
+        };
+        let data = callback_data(&payment, merchant)?;
+        let sign_key = SignKey::new(merchant.credentials.ottpay.sign_key.expose());
+        let request = notify::encode_callback(&url, &data, &sign_key)
+            .map_err(|e| format!("ottpay: callback encoding: {e}"))?;
+        Ok(Some(CallbackRequest {
+            url: request.url,
+            method: request.method.to_owned(),
+            headers: request
+                .headers
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect(),
+            body: request.body,
+        }))
+    }
+
+    fn reencode(
+        &self,
+        first: &CallbackRequest,
+        _merchant: &Merchant,
+        _attempt: u32,
+        _now: Timestamp,
+    ) -> CallbackRequest {
+        // Spec §7.1: identical bytes on every attempt.
+        first.clone()
+    }
+
+    fn is_ack(&self, status: u16, body: &[u8]) -> bool {
+        notify::is_ack(status, body)
+    }
+
+    fn attempt_offsets_ms(&self) -> Vec<i64> {
+        ATTEMPT_OFFSETS
+            .iter()
+            .map(|offset| i64::try_from(offset.as_millis()).unwrap_or(i64::MAX))
+            .collect()
+    }
+
+    fn attempt_timeout(&self) -> Duration {
+        ATTEMPT_TIMEOUT
+    }
+
+    fn redirect_url(
+        &self,
+        payment: &Payment,
+        _merchant: &Merchant,
+        _now: Timestamp,
+    ) -> Option<String> {
+        redirect_url(payment)
+    }
+}
+
+/// The PREPAY synchronous redirect (spec §7.2); ACTIVEPAY/H5PAY payments have none (H5PAY's
+/// `redirect_url` rides on the cashier link itself, spec §5.2).
+pub fn redirect_url(payment: &Payment) -> Option<String> {
+    let attrs = PaymentAttrs::of(payment).filter(PaymentAttrs::is_prepay)?;
+    let prepay = attrs.prepay.as_ref()?;
+    let base = payment.return_url.as_deref()?;
+    let total = u64::try_from(payment.amount.minor).ok()?;
+    let params =
+        notify::redirect_params(total, &attrs.order_id, &prepay.prepay_order_id, payment.state)?;
+    Some(notify::redirect_location(base, &params))
+}
+
+/// The decrypted callback data of a succeeded payment (spec §7.1), in the specified order.
+pub fn callback_data(payment: &Payment, merchant: &Merchant) -> Result<CallbackData, String> {
+    let attrs = PaymentAttrs::of(payment).ok_or("ottpay: payment attrs missing")?;
+    let settings = MerchantSettings::of(merchant);
+    let currency = payment.amount.currency.code();
+    let rate = settings
+        .rates
+        .get(currency)
+        .or_else(|| crate::wire::RateTable::default().get(currency))
+        .map(format_exchange_rate)
+        .unwrap_or_default();
+    let finished = payment.finished_at.unwrap_or(payment.updated_at);
+    let finished = jiff::Timestamp::from_millisecond(finished.millis())
+        .map_err(|_| "ottpay: finish time out of range")?;
+    let prepay = attrs.prepay.as_ref().filter(|_| attrs.is_prepay());
+    let remarks = prepay.and_then(|p| p.remarks.clone()).unwrap_or_default();
+    Ok(CallbackData {
+        amount: attrs.amount.to_string(),
+        bizpay_order_id: bizpay_order_id(payment, &attrs),
+        exchange_rate: rate,
+        tip: attrs.tip.to_string(),
+        merchant_id: merchant.credentials.ottpay.merchant_id.clone(),
+        order_id: attrs.order_id.clone(),
+        finish_time: format_time(finished, &settings.time_zone),
+        remarks,
+        sub_open_id: attrs.sub_open_id.clone(),
+        prepay_order_id: prepay.map(|p| p.prepay_order_id.clone()),
+        sale_num: prepay.map(|p| p.sale_num.clone()),
+    })
+}
