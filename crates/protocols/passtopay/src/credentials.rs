@@ -58,6 +58,46 @@ impl Default for MerchantSettings {
     }
 }
 
+impl MerchantSettings {
+    /// Reads `merchant.settings["passtopay"]`: `lenient_v10`, `enforce_req_time`,
+    /// `req_time_window_secs`, `notify_format` (`form`/`query`/`json`), `rate_limit_per_minute`.
+    /// Absent or malformed members keep the spec default (an operator typo never locks a
+    /// merchant out).
+    pub fn from_json(value: &serde_json::Value) -> Self {
+        let defaults = MerchantSettings::default();
+        let flag = |name: &str, default: bool| {
+            value.get(name).and_then(|v| v.as_bool()).unwrap_or(default)
+        };
+        let notify_format = value
+            .get("notify_format")
+            .and_then(|v| v.as_str())
+            .and_then(NotifyFormat::parse)
+            .unwrap_or(defaults.notify_format);
+        MerchantSettings {
+            lenient_v10: flag("lenient_v10", defaults.lenient_v10),
+            enforce_req_time: flag("enforce_req_time", defaults.enforce_req_time),
+            req_time_window_secs: value
+                .get("req_time_window_secs")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(defaults.req_time_window_secs),
+            notify_format,
+            rate_limit_per_minute: value
+                .get("rate_limit_per_minute")
+                .and_then(|v| v.as_u64())
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n > 0),
+        }
+    }
+
+    /// The settings of a core merchant (`settings["passtopay"]`, absent = defaults).
+    pub fn of_merchant(merchant: &polypay_core::Merchant) -> Self {
+        match merchant.settings.get("passtopay") {
+            Some(v) => MerchantSettings::from_json(v),
+            None => MerchantSettings::default(),
+        }
+    }
+}
+
 /// One application of a merchant: what a request's `mchNo` + `appId` resolve to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -76,6 +116,17 @@ impl Credentials {
             settings: MerchantSettings::default(),
         }
     }
+
+    /// The merchant's PassToPay application (polypay issues one per merchant) with its settings.
+    pub fn of_merchant(merchant: &polypay_core::Merchant) -> Self {
+        let c = &merchant.credentials.passtopay;
+        Credentials {
+            mch_no: c.mch_no.clone(),
+            app_id: c.app_id.clone(),
+            app_secret: AppSecret::new(c.app_secret.expose()),
+            settings: MerchantSettings::of_merchant(merchant),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -88,5 +139,20 @@ mod tests {
         let text = format!("{c:?} {} {:?}", c.app_secret, c.app_secret);
         assert!(!text.contains("top-secret-value"), "{text}");
         assert!(text.contains("M1"));
+    }
+
+    #[test]
+    fn settings_from_json_with_defaults() {
+        let s = MerchantSettings::from_json(&serde_json::json!({
+            "notify_format": "json", "lenient_v10": true, "rate_limit_per_minute": 5
+        }));
+        assert_eq!(s.notify_format, NotifyFormat::Json);
+        assert!(s.lenient_v10 && !s.enforce_req_time);
+        assert_eq!(
+            (s.req_time_window_secs, s.rate_limit_per_minute),
+            (300, Some(5))
+        );
+        let junk = MerchantSettings::from_json(&serde_json::json!({"notify_format": 3}));
+        assert_eq!(junk, MerchantSettings::default());
     }
 }

@@ -7,7 +7,8 @@
 //! - [`wire`]: serde types, paths, enums, status mapping;
 //! - [`validate`]: field formats; [`inbound`]: route → authenticate → validate;
 //! - [`envelope`]: error table and signed success responses;
-//! - [`notify`]: callbacks, ack rule, retries, redirects; [`client`]: the SDK.
+//! - [`notify`]: callbacks, ack rule, retries, redirects; [`client`]: the SDK;
+//! - [`server`]: the HTTP glue on the engine (router, cashier redirects, callback encoder).
 
 pub mod client;
 pub mod credentials;
@@ -15,6 +16,7 @@ pub mod envelope;
 pub mod inbound;
 pub mod notify;
 pub mod params;
+pub mod server;
 pub mod sign;
 pub mod validate;
 pub mod wire;

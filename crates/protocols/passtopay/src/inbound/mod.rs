@@ -8,9 +8,9 @@ mod refund;
 mod transfer;
 
 pub use crate::envelope::{ApiError, HttpResponse, TraceId, render_success};
-pub use payment::{CashierOrder, CryptoOrder, UnifiedOrder};
+pub use payment::{CashierOrder, CryptoOrder, PayerInfo, UnifiedOrder};
 pub use refund::RefundOrder;
-pub use transfer::{TransferChannelExtra, TransferOrder};
+pub use transfer::{ENTRY_TYPE_BANK_CARD, TransferChannelExtra, TransferOrder};
 
 use crate::credentials::Credentials;
 use crate::params::Params;

@@ -196,6 +196,18 @@ pub enum NotifyFormat {
     Json,
 }
 
+impl NotifyFormat {
+    /// The per-merchant setting value: `form`, `query` or `json` (any ASCII case).
+    pub fn parse(text: &str) -> Option<NotifyFormat> {
+        match text.to_ascii_lowercase().as_str() {
+            "form" => Some(NotifyFormat::Form),
+            "query" => Some(NotifyFormat::Query),
+            "json" => Some(NotifyFormat::Json),
+            _ => None,
+        }
+    }
+}
+
 /// The members of a serialized struct without nulls and empty strings, sorted by name (byte
 /// order) — the one place that turns our wire structs into the ordered maps the spec asks for
 /// ("absent values omitted", "names ascending"), independent of serde_json's map type.

@@ -1,0 +1,116 @@
+//! Spec 8's sandbox URLs: the PassToPay-shaped cashier link and QR image paths, served as 302
+//! redirects to the platform's hosted cashier page and its QR image.
+
+use super::Ctx;
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The cashier path (spec 8).
+pub const CASHIER_PATH: &str = "/passtopay/cashier";
+/// The QR image path prefix; `<token>.png` or `<token>.svg` follows.
+pub const QR_PREFIX: &str = "/passtopay/qr/";
+
+/// `{public_base}/passtopay/cashier?payOrderToken=<token>`.
+pub fn cashier_url(base: &str, token: &str) -> String {
+    format!("{base}{CASHIER_PATH}?payOrderToken={token}")
+}
+
+/// `{public_base}/passtopay/qr/<token>.png` (the `codeImgUrl`).
+pub fn qr_png_url(base: &str, token: &str) -> String {
+    format!("{base}{QR_PREFIX}{token}.png")
+}
+
+/// ALI_WAP's `form` payData: an auto-submitting GET form to the cashier.
+pub fn wap_form(base: &str, token: &str) -> String {
+    format!(
+        concat!(
+            r#"<form name="punchout_form" method="get" action="{base}{path}">"#,
+            r#"<input type="hidden" name="payOrderToken" value="{token}"></form>"#,
+            r#"<script>document.forms[0].submit();</script>"#
+        ),
+        base = base,
+        path = CASHIER_PATH,
+        token = token
+    )
+}
+
+/// A payment's cashier token is 64 lower-case hex digits; anything else is not ours.
+fn is_token(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn found(location: String) -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+}
+
+fn readable(method: &Method) -> Result<(), Response> {
+    if method == Method::GET || method == Method::HEAD {
+        Ok(())
+    } else {
+        Err(StatusCode::METHOD_NOT_ALLOWED.into_response())
+    }
+}
+
+/// `GET /passtopay/cashier?payOrderToken=…` → 302 to the hosted cashier page.
+pub(super) async fn cashier(
+    State(ctx): State<Arc<Ctx>>,
+    method: Method,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = readable(&method) {
+        return r;
+    }
+    match query.get("payOrderToken") {
+        Some(token) if is_token(token) => found(ctx.platform.cashier_url(token)),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `GET /passtopay/qr/<token>.png|.svg` → 302 to the platform's QR image of the cashier (SVG;
+/// polypay has no PNG renderer yet, so both names lead to the SVG).
+pub(super) async fn qr(
+    State(ctx): State<Arc<Ctx>>,
+    method: Method,
+    Path(file): Path<String>,
+) -> Response {
+    if let Err(r) = readable(&method) {
+        return r;
+    }
+    let token = file
+        .strip_suffix(".png")
+        .or_else(|| file.strip_suffix(".svg"));
+    match token {
+        Some(t) if is_token(t) => found(ctx.platform.qr_url(t)),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_have_the_spec_shape() {
+        let t = "ab".repeat(32);
+        assert_eq!(
+            cashier_url("https://p.example", &t),
+            format!("https://p.example/passtopay/cashier?payOrderToken={t}")
+        );
+        assert_eq!(
+            qr_png_url("https://p.example", &t),
+            format!("https://p.example/passtopay/qr/{t}.png")
+        );
+        assert_eq!(
+            wap_form("https://p.example", &t),
+            format!(
+                "<form name=\"punchout_form\" method=\"get\" action=\"https://p.example/passtopay/cashier\"><input type=\"hidden\" name=\"payOrderToken\" value=\"{t}\"></form><script>document.forms[0].submit();</script>"
+            )
+        );
+        assert!(is_token(&t));
+        assert!(!is_token(&t.to_uppercase()));
+        assert!(!is_token("ab"));
+    }
+}
