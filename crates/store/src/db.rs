@@ -63,12 +63,12 @@ pub struct ProtocolRecord {
     pub updated_at: Timestamp,
 }
 
-const PAYMENT_COLS: &str = "id, merchant_id, protocol, merchant_order_no, public_id, currency, amount_minor, state, \
+pub(crate) const PAYMENT_COLS: &str = "id, merchant_id, protocol, merchant_order_no, public_id, currency, amount_minor, state, \
     refunded_minor, refund_pending_minor, notify_url, return_url, cashier_token, created_at, updated_at, expires_at, \
     finished_at, channel_order_no, error_code, error_message, attrs";
-const PAYOUT_COLS: &str = "id, merchant_id, protocol, merchant_order_no, public_id, currency, amount_minor, state, \
+pub(crate) const PAYOUT_COLS: &str = "id, merchant_id, protocol, merchant_order_no, public_id, currency, amount_minor, state, \
     notify_url, created_at, updated_at, finished_at, channel_order_no, error_code, error_message, attrs";
-const REFUND_COLS: &str = "id, merchant_id, payment_id, protocol, merchant_refund_no, public_id, currency, amount_minor, \
+pub(crate) const REFUND_COLS: &str = "id, merchant_id, payment_id, protocol, merchant_refund_no, public_id, currency, amount_minor, \
     state, reason, notify_url, created_at, updated_at, finished_at, error_code, error_message, attrs";
 const MERCHANT_COLS: &str =
     "id, name, notify_url, enabled, created_at, credentials_sealed, settings";
@@ -764,7 +764,7 @@ fn prefixed(alias: &str, cols: &str) -> String {
         .join(", ")
 }
 
-fn currency(code: &str) -> Result<Currency, StoreError> {
+pub(crate) fn currency(code: &str) -> Result<Currency, StoreError> {
     Currency::from_code(code).ok_or_else(|| StoreError::Corrupt(format!("unknown currency {code}")))
 }
 
@@ -802,7 +802,7 @@ fn payment_values(p: &Payment) -> Vec<Value> {
     ]
 }
 
-fn payment_row(r: &Row) -> Result<Payment, StoreError> {
+pub(crate) fn payment_row(r: &Row) -> Result<Payment, StoreError> {
     let state = r.text(7)?;
     Ok(Payment {
         id: PaymentId(r.text(0)?),
@@ -850,7 +850,7 @@ fn payout_values(p: &Payout) -> Vec<Value> {
     ]
 }
 
-fn payout_row(r: &Row) -> Result<Payout, StoreError> {
+pub(crate) fn payout_row(r: &Row) -> Result<Payout, StoreError> {
     let state = r.text(7)?;
     Ok(Payout {
         id: PayoutId(r.text(0)?),
@@ -894,7 +894,7 @@ fn refund_values(r: &Refund) -> Vec<Value> {
     ]
 }
 
-fn refund_row(r: &Row) -> Result<Refund, StoreError> {
+pub(crate) fn refund_row(r: &Row) -> Result<Refund, StoreError> {
     let state = r.text(8)?;
     Ok(Refund {
         id: RefundId(r.text(0)?),
