@@ -46,12 +46,8 @@ fn found(location: String) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
-fn readable(method: &Method) -> Result<(), Response> {
-    if method == Method::GET || method == Method::HEAD {
-        Ok(())
-    } else {
-        Err(StatusCode::METHOD_NOT_ALLOWED.into_response())
-    }
+fn readable(method: &Method) -> bool {
+    method == Method::GET || method == Method::HEAD
 }
 
 /// `GET /passtopay/cashier?payOrderToken=…` → 302 to the hosted cashier page.
@@ -60,8 +56,8 @@ pub(super) async fn cashier(
     method: Method,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = readable(&method) {
-        return r;
+    if !readable(&method) {
+        return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
     match query.get("payOrderToken") {
         Some(token) if is_token(token) => found(ctx.platform.cashier_url(token)),
@@ -76,8 +72,8 @@ pub(super) async fn qr(
     method: Method,
     Path(file): Path<String>,
 ) -> Response {
-    if let Err(r) = readable(&method) {
-        return r;
+    if !readable(&method) {
+        return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
     let token = file
         .strip_suffix(".png")
