@@ -1,15 +1,21 @@
 //! BlockATM protocol: wire types, signing, the server's pure front door, webhook encoding and the merchant SDK.
 //!
 //! The contract is `/work/shared/protocols/blockatm.md`; section numbers in comments refer to it.
-//! Everything here is pure except [`client::Client`]'s send methods: clocks are passed in as `now`
-//! (Unix milliseconds) so the server, the notifier and the tests drive time explicitly.
+//! Everything here is pure except [`client::Client`]'s send methods and [`server`] (the HTTP glue
+//! over the engine): clocks are passed in as `now` (Unix milliseconds) so the server, the
+//! notifier and the tests drive time explicitly.
 
 pub mod amount;
+pub mod callbacks;
 pub mod client;
 pub mod inbound;
+pub mod merchant;
 pub mod network;
 pub mod notify;
+pub mod orders;
+pub mod qr;
 pub mod ratelimit;
+pub mod server;
 pub mod sign;
 pub mod wire;
 

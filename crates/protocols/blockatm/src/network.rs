@@ -267,6 +267,42 @@ pub fn is_tron_address(address: &str) -> bool {
     digest[..4] == *checksum
 }
 
+/// The TRON address (base58check of `0x41` + `body` + checksum) of a 20-byte account body.
+pub fn tron_address(body: &[u8; 20]) -> String {
+    let mut bytes = Vec::with_capacity(25);
+    bytes.push(0x41);
+    bytes.extend_from_slice(body);
+    let digest = Sha256::digest(Sha256::digest(&bytes));
+    bytes.extend_from_slice(&digest[..4]);
+    base58_encode(&bytes)
+}
+
+/// Bitcoin-alphabet base58 encoding (leading zero bytes become `1`s).
+fn base58_encode(bytes: &[u8]) -> String {
+    let mut digits: Vec<u8> = Vec::new(); // little-endian base-58 digits
+    for &byte in bytes {
+        let mut carry = u32::from(byte);
+        for digit in digits.iter_mut() {
+            carry += u32::from(*digit) << 8;
+            *digit = (carry % 58) as u8;
+            carry /= 58;
+        }
+        while carry > 0 {
+            digits.push((carry % 58) as u8);
+            carry /= 58;
+        }
+    }
+    let zeros = bytes.iter().take_while(|&&b| b == 0).count();
+    let mut out = "1".repeat(zeros);
+    out.extend(
+        digits
+            .iter()
+            .rev()
+            .map(|&d| char::from(BASE58_ALPHABET[d as usize])),
+    );
+    out
+}
+
 const BASE58_ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
 /// Bitcoin-alphabet base58 decoding (leading `1`s become zero bytes).
@@ -309,6 +345,15 @@ mod tests {
         assert!(!is_evm_address(
             "0xg87dd49427a188bf2b601c1d5cd2aaf36bd553d2"
         ));
+    }
+
+    #[test]
+    fn tron_addresses_round_trip() {
+        let bytes = base58_decode("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t").unwrap();
+        let body: [u8; 20] = bytes[1..21].try_into().unwrap();
+        assert_eq!(tron_address(&body), "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
+        assert!(is_tron_address(&tron_address(&[0u8; 20])));
+        assert!(is_tron_address(&tron_address(&[0xff; 20])));
     }
 
     #[test]

@@ -1,0 +1,197 @@
+//! The BlockATM [`ProtocolNotifier`]: outbox events → signed webhooks (7.2), retries with a fresh
+//! time and signature, the ack rule, and the cashier's return redirect (7.1).
+//!
+//! URL: payment events go to the payment's own notify URL, else `payment_notify_url`, else the
+//! merchant's notify URL; payout events to `payout_notify_url`, else the payment URL (as
+//! before). No URL → nothing is sent. Signature: `settings.blockatm.webhook_scheme == "V1"` →
+//! ECDSA with the platform P-256 key, else HMAC with the merchant's Secret Key.
+
+use crate::merchant::Settings;
+use crate::network::NetworkTable;
+use crate::notify::{
+    ATTEMPT_TIMEOUT, OutboundRequest, RETRY_OFFSETS_FROM_FIRST, WebhookEvent, encode_webhook,
+};
+use crate::orders::{payment_chain, payment_notification, payout_notification};
+use crate::sign::{EcSigningKey, Scheme, Signer};
+use crate::wire::{RedirectParams, RedirectStatus};
+use polypay_core::{Merchant, Payment, Payout, Protocol, Timestamp};
+use polypay_engine::Platform;
+use polypay_notify::{CallbackRequest, ProtocolNotifier};
+use polypay_store::OutboxEvent;
+use std::time::Duration;
+
+/// BlockATM's webhook encoder.
+pub struct BlockAtmNotifier {
+    /// The platform's V1 key, parsed once; `None` if the configured key does not parse.
+    platform_key: Option<EcSigningKey>,
+    networks: NetworkTable,
+}
+
+impl BlockAtmNotifier {
+    pub fn new(platform: &Platform) -> BlockAtmNotifier {
+        let platform_key = match EcSigningKey::parse(&platform.ec_key.private_pem) {
+            Ok(key) => Some(key),
+            Err(_) => {
+                tracing::error!("blockatm: platform EC key does not parse; V1 webhooks disabled");
+                None
+            }
+        };
+        BlockAtmNotifier {
+            platform_key,
+            networks: NetworkTable::default(),
+        }
+    }
+
+    fn signer<'a>(&'a self, merchant: &'a Merchant) -> Result<Signer<'a>, String> {
+        match Settings::of(merchant).webhook_scheme {
+            Scheme::V2Hmac => Ok(Signer::Hmac(
+                merchant.credentials.blockatm.secret_key.expose(),
+            )),
+            Scheme::V1Ecdsa => self
+                .platform_key
+                .as_ref()
+                .map(Signer::Ecdsa)
+                .ok_or_else(|| "platform EC key unavailable for V1 webhooks".to_owned()),
+        }
+    }
+
+    /// The webhook an event announces, with its URL; `None` when nothing is sent.
+    fn webhook(
+        &self,
+        event: &OutboxEvent,
+        merchant: &Merchant,
+    ) -> Result<Option<(String, WebhookEvent)>, String> {
+        let settings = Settings::of(merchant);
+        let payment_url = settings
+            .payment_notify_url
+            .clone()
+            .or_else(|| merchant.notify_url.clone());
+        match event.object_kind.as_str() {
+            "payment" => {
+                let payment: Payment = serde_json::from_value(event.payload.clone())
+                    .map_err(|e| format!("payment payload: {e}"))?;
+                let url = payment.notify_url.clone().or(payment_url);
+                let body = payment_notification(&payment, &self.networks);
+                Ok(url.zip(body.map(WebhookEvent::Payment)))
+            }
+            "payout" => {
+                let payout: Payout = serde_json::from_value(event.payload.clone())
+                    .map_err(|e| format!("payout payload: {e}"))?;
+                let url = payout
+                    .notify_url
+                    .clone()
+                    .or(settings.payout_notify_url)
+                    .or(payment_url);
+                Ok(url.zip(payout_notification(&payout).map(WebhookEvent::Payout)))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+fn to_callback(request: OutboundRequest) -> CallbackRequest {
+    CallbackRequest {
+        url: request.url,
+        method: request.method.to_owned(),
+        headers: request.headers,
+        body: request.body,
+    }
+}
+
+fn millis(now: Timestamp) -> u64 {
+    u64::try_from(now.millis()).unwrap_or(0)
+}
+
+impl ProtocolNotifier for BlockAtmNotifier {
+    fn protocol(&self) -> Protocol {
+        Protocol::Blockatm
+    }
+
+    fn encode(
+        &self,
+        event: &OutboxEvent,
+        merchant: &Merchant,
+        now: Timestamp,
+    ) -> Result<Option<CallbackRequest>, String> {
+        let Some((url, webhook)) = self.webhook(event, merchant)? else {
+            return Ok(None);
+        };
+        let signer = self.signer(merchant)?;
+        encode_webhook(&url, &webhook, &signer, millis(now))
+            .map(|request| Some(to_callback(request)))
+            .map_err(|e| format!("encode webhook: {e}"))
+    }
+
+    /// Same body; a new `BlockATM-Request-Time` and signature (7.2), under the merchant's
+    /// current scheme. Should re-signing fail, the previous attempt is re-sent as it was.
+    fn reencode(
+        &self,
+        first: &CallbackRequest,
+        merchant: &Merchant,
+        _attempt: u32,
+        now: Timestamp,
+    ) -> CallbackRequest {
+        let Ok(signer) = self.signer(merchant) else {
+            return first.clone();
+        };
+        let time = millis(now).to_string();
+        let Ok(body) = crate::sign::parse_body(&first.body) else {
+            return first.clone();
+        };
+        let Ok(signature) = signer.sign(&crate::sign::canonical_post(&body, &time)) else {
+            return first.clone();
+        };
+        let mut headers: Vec<(String, String)> = first
+            .headers
+            .iter()
+            .filter(|(name, _)| {
+                ![
+                    crate::HEADER_REQUEST_TIME,
+                    crate::HEADER_SIGNATURE_V1,
+                    crate::HEADER_SIGNATURE_V2,
+                ]
+                .iter()
+                .any(|h| name.eq_ignore_ascii_case(h))
+            })
+            .cloned()
+            .collect();
+        headers.push((crate::HEADER_REQUEST_TIME.into(), time));
+        headers.push((signer.scheme().header().into(), signature));
+        CallbackRequest {
+            headers,
+            ..first.clone()
+        }
+    }
+
+    fn is_ack(&self, status: u16, body: &[u8]) -> bool {
+        crate::notify::is_ack(status, body)
+    }
+
+    fn attempt_offsets_ms(&self) -> Vec<i64> {
+        std::iter::once(Duration::ZERO)
+            .chain(RETRY_OFFSETS_FROM_FIRST)
+            .map(|d| d.as_millis() as i64)
+            .collect()
+    }
+
+    fn attempt_timeout(&self) -> Duration {
+        ATTEMPT_TIMEOUT
+    }
+
+    fn redirect_url(
+        &self,
+        payment: &Payment,
+        _merchant: &Merchant,
+        _now: Timestamp,
+    ) -> Option<String> {
+        let base = payment.return_url.as_deref()?;
+        let status = RedirectStatus::from_state(payment.state)?;
+        let tx_id = payment_chain(payment, &self.networks)
+            .map(|c| c.tx_id)
+            .unwrap_or_default();
+        Some(crate::notify::redirect_url(
+            base,
+            &RedirectParams { tx_id, status },
+        ))
+    }
+}

@@ -1,0 +1,519 @@
+//! E1's `qrCode`: a QR code (ISO/IEC 18004, byte mode, error correction level M) of the pay URL
+//! as a `data:image/png;base64,…` URI.
+//!
+//! The workspace carries no QR crate and this crate may not add workspace dependencies, so the
+//! encoder is written here, after Project Nayuki's reference algorithm: version chosen by length,
+//! Reed-Solomon over GF(256) with polynomial 0x11D, blocks interleaved, mask chosen by the
+//! run/block/balance penalties (any mask decodes; the penalty only improves scanning).
+//! The PNG is 1-bit grayscale with stored (uncompressed) deflate blocks.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+/// Error-correction codewords per block, level M, by version (index 0 unused).
+const ECC_PER_BLOCK: [u8; 41] = [
+    0, 10, 16, 26, 18, 24, 16, 18, 22, 22, 26, 30, 22, 22, 24, 24, 28, 28, 26, 26, 26, 26, 28, 28,
+    28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+];
+/// Error-correction blocks, level M, by version (index 0 unused).
+const BLOCKS: [u8; 41] = [
+    0, 1, 1, 1, 2, 2, 4, 4, 4, 5, 5, 5, 8, 9, 9, 10, 10, 11, 13, 14, 16, 17, 17, 18, 20, 21, 23,
+    25, 26, 28, 29, 31, 33, 35, 37, 38, 40, 43, 45, 47, 49,
+];
+/// Pixels per module and quiet-zone width (modules) of the PNG.
+const SCALE: usize = 4;
+const QUIET: usize = 4;
+
+/// The PNG data URI of `text`'s QR code; `None` when the text exceeds version 40 (2331 bytes).
+pub fn png_data_uri(text: &str) -> Option<String> {
+    let qr = QrCode::encode(text.as_bytes())?;
+    Some(format!(
+        "data:image/png;base64,{}",
+        STANDARD.encode(qr.to_png())
+    ))
+}
+
+/// A square matrix of modules (`true` = dark).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QrCode {
+    pub version: usize,
+    pub size: usize,
+    modules: Vec<bool>,
+    function: Vec<bool>,
+}
+
+impl QrCode {
+    /// Encodes `data` in byte mode at the smallest version that holds it.
+    pub fn encode(data: &[u8]) -> Option<QrCode> {
+        let version = (1..=40).find(|&v| {
+            let count_bits = if v <= 9 { 8 } else { 16 };
+            4 + count_bits + data.len() * 8 <= data_codewords(v) * 8
+        })?;
+        let codewords = add_ecc_and_interleave(&data_bits(data, version), version);
+        let size = version * 4 + 17;
+        let mut qr = QrCode {
+            version,
+            size,
+            modules: vec![false; size * size],
+            function: vec![false; size * size],
+        };
+        qr.draw_function_patterns();
+        qr.draw_codewords(&codewords);
+        let mask = (0..8)
+            .min_by_key(|&m| {
+                let mut trial = qr.clone();
+                trial.apply_mask(m);
+                trial.draw_format_bits(m);
+                trial.penalty()
+            })
+            .unwrap_or(0);
+        qr.apply_mask(mask);
+        qr.draw_format_bits(mask);
+        Some(qr)
+    }
+
+    /// Whether the module at column `x`, row `y` is dark.
+    pub fn module(&self, x: usize, y: usize) -> bool {
+        self.modules[y * self.size + x]
+    }
+
+    fn set_function(&mut self, x: usize, y: usize, dark: bool) {
+        self.modules[y * self.size + x] = dark;
+        self.function[y * self.size + x] = true;
+    }
+
+    fn draw_function_patterns(&mut self) {
+        let size = self.size;
+        for i in 0..size {
+            self.set_function(6, i, i % 2 == 0);
+            self.set_function(i, 6, i % 2 == 0);
+        }
+        for (x, y) in [(3, 3), (size - 4, 3), (3, size - 4)] {
+            self.draw_finder(x, y);
+        }
+        let positions = alignment_positions(self.version);
+        let n = positions.len();
+        for (i, &ay) in positions.iter().enumerate() {
+            for (j, &ax) in positions.iter().enumerate() {
+                let corner = (i == 0 && (j == 0 || j == n - 1)) || (i == n - 1 && j == 0);
+                if !corner {
+                    self.draw_alignment(ax, ay);
+                }
+            }
+        }
+        self.draw_format_bits(0);
+        self.draw_version();
+    }
+
+    fn draw_finder(&mut self, x: usize, y: usize) {
+        for dy in -4i32..=4 {
+            for dx in -4i32..=4 {
+                let (xx, yy) = (x as i32 + dx, y as i32 + dy);
+                if (0..self.size as i32).contains(&xx) && (0..self.size as i32).contains(&yy) {
+                    let dist = dx.abs().max(dy.abs());
+                    self.set_function(xx as usize, yy as usize, dist != 2 && dist != 4);
+                }
+            }
+        }
+    }
+
+    fn draw_alignment(&mut self, x: usize, y: usize) {
+        for dy in -2i32..=2 {
+            for dx in -2i32..=2 {
+                let dark = dx.abs().max(dy.abs()) != 1;
+                self.set_function((x as i32 + dx) as usize, (y as i32 + dy) as usize, dark);
+            }
+        }
+    }
+
+    fn draw_format_bits(&mut self, mask: u32) {
+        // Level M's format bits are 00.
+        let data = mask;
+        let mut rem = data;
+        for _ in 0..10 {
+            rem = (rem << 1) ^ ((rem >> 9) * 0x537);
+        }
+        let bits = ((data << 10) | rem) ^ 0x5412;
+        let bit = |i: u32| (bits >> i) & 1 != 0;
+        let size = self.size;
+        for i in 0..6 {
+            self.set_function(8, i, bit(i as u32));
+        }
+        self.set_function(8, 7, bit(6));
+        self.set_function(8, 8, bit(7));
+        self.set_function(7, 8, bit(8));
+        for i in 9..15 {
+            self.set_function(14 - i, 8, bit(i as u32));
+        }
+        for i in 0..8 {
+            self.set_function(size - 1 - i, 8, bit(i as u32));
+        }
+        for i in 8..15 {
+            self.set_function(8, size - 15 + i, bit(i as u32));
+        }
+        self.set_function(8, size - 8, true);
+    }
+
+    fn draw_version(&mut self) {
+        if self.version < 7 {
+            return;
+        }
+        let data = self.version as u32;
+        let mut rem = data;
+        for _ in 0..12 {
+            rem = (rem << 1) ^ ((rem >> 11) * 0x1F25);
+        }
+        let bits = (data << 12) | rem;
+        for i in 0..18 {
+            let dark = (bits >> i) & 1 != 0;
+            let (a, b) = (self.size - 11 + i % 3, i / 3);
+            self.set_function(a, b, dark);
+            self.set_function(b, a, dark);
+        }
+    }
+
+    /// Places the codewords in the zig-zag order of the standard.
+    fn draw_codewords(&mut self, data: &[u8]) {
+        let size = self.size as i32;
+        let mut i = 0usize;
+        let mut right = size - 1;
+        while right >= 1 {
+            if right == 6 {
+                right = 5;
+            }
+            for vert in 0..size {
+                for j in 0..2 {
+                    let x = (right - j) as usize;
+                    let upward = (right + 1) & 2 == 0;
+                    let y = if upward { size - 1 - vert } else { vert } as usize;
+                    if !self.function[y * self.size + x] && i < data.len() * 8 {
+                        self.modules[y * self.size + x] = (data[i >> 3] >> (7 - (i & 7))) & 1 != 0;
+                        i += 1;
+                    }
+                }
+            }
+            right -= 2;
+        }
+    }
+
+    fn apply_mask(&mut self, mask: u32) {
+        for y in 0..self.size {
+            for x in 0..self.size {
+                let invert = match mask {
+                    0 => (x + y) % 2 == 0,
+                    1 => y % 2 == 0,
+                    2 => x % 3 == 0,
+                    3 => (x + y) % 3 == 0,
+                    4 => (x / 3 + y / 2) % 2 == 0,
+                    5 => x * y % 2 + x * y % 3 == 0,
+                    6 => (x * y % 2 + x * y % 3) % 2 == 0,
+                    _ => ((x + y) % 2 + x * y % 3) % 2 == 0,
+                };
+                let at = y * self.size + x;
+                self.modules[at] ^= invert && !self.function[at];
+            }
+        }
+    }
+
+    /// Rules N1 (runs of 5+), N2 (2×2 blocks) and N4 (dark/light balance).
+    fn penalty(&self) -> usize {
+        let n = self.size;
+        let mut score = 0;
+        for line in 0..n {
+            for horizontal in [true, false] {
+                let at = |k: usize| {
+                    if horizontal {
+                        self.module(k, line)
+                    } else {
+                        self.module(line, k)
+                    }
+                };
+                let mut run = 1;
+                for k in 1..n {
+                    if at(k) == at(k - 1) {
+                        run += 1;
+                        score += match run {
+                            5 => 3,
+                            r if r > 5 => 1,
+                            _ => 0,
+                        };
+                    } else {
+                        run = 1;
+                    }
+                }
+            }
+        }
+        for y in 0..n - 1 {
+            for x in 0..n - 1 {
+                let c = self.module(x, y);
+                if c == self.module(x + 1, y)
+                    && c == self.module(x, y + 1)
+                    && c == self.module(x + 1, y + 1)
+                {
+                    score += 3;
+                }
+            }
+        }
+        let dark = self.modules.iter().filter(|&&m| m).count();
+        let total = n * n;
+        score
+            + (dark * 20)
+                .abs_diff(total * 10)
+                .div_ceil(total)
+                .saturating_sub(1)
+                * 10
+    }
+
+    /// A 1-bit grayscale PNG with a quiet zone.
+    pub fn to_png(&self) -> Vec<u8> {
+        let width = (self.size + 2 * QUIET) * SCALE;
+        let row_bytes = width.div_ceil(8);
+        let mut raw = Vec::with_capacity((row_bytes + 1) * width);
+        for py in 0..width {
+            raw.push(0); // filter: none
+            let mut row = vec![0xffu8; row_bytes];
+            let my = (py / SCALE).checked_sub(QUIET);
+            for px in 0..width {
+                let mx = (px / SCALE).checked_sub(QUIET);
+                let dark = match (mx, my) {
+                    (Some(mx), Some(my)) if mx < self.size && my < self.size => self.module(mx, my),
+                    _ => false,
+                };
+                if dark {
+                    row[px / 8] &= !(0x80 >> (px % 8));
+                }
+            }
+            raw.extend_from_slice(&row);
+        }
+        let mut ihdr = Vec::with_capacity(13);
+        ihdr.extend_from_slice(&(width as u32).to_be_bytes());
+        ihdr.extend_from_slice(&(width as u32).to_be_bytes());
+        ihdr.extend_from_slice(&[1, 0, 0, 0, 0]);
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png_chunk(&mut png, b"IHDR", &ihdr);
+        png_chunk(&mut png, b"IDAT", &zlib_stored(&raw));
+        png_chunk(&mut png, b"IEND", &[]);
+        png
+    }
+}
+
+fn raw_data_modules(version: usize) -> usize {
+    let mut result = (16 * version + 128) * version + 64;
+    if version >= 2 {
+        let align = version / 7 + 2;
+        result -= (25 * align - 10) * align - 55;
+        if version >= 7 {
+            result -= 36;
+        }
+    }
+    result
+}
+
+fn data_codewords(version: usize) -> usize {
+    raw_data_modules(version) / 8
+        - usize::from(ECC_PER_BLOCK[version]) * usize::from(BLOCKS[version])
+}
+
+fn alignment_positions(version: usize) -> Vec<usize> {
+    if version == 1 {
+        return Vec::new();
+    }
+    let count = version / 7 + 2;
+    let step = (version * 8 + count * 3 + 5) / (count * 4 - 4) * 2;
+    let size = version * 4 + 17;
+    let mut result: Vec<usize> = (0..count - 1).map(|i| size - 7 - i * step).collect();
+    result.push(6);
+    result.reverse();
+    result
+}
+
+/// Mode, count, data, terminator and pad bytes, as codewords.
+fn data_bits(data: &[u8], version: usize) -> Vec<u8> {
+    let capacity = data_codewords(version) * 8;
+    let mut bits: Vec<bool> = Vec::with_capacity(capacity);
+    let mut push = |value: usize, len: usize| {
+        for i in (0..len).rev() {
+            bits.push((value >> i) & 1 != 0);
+        }
+    };
+    push(0b0100, 4);
+    push(data.len(), if version <= 9 { 8 } else { 16 });
+    for &b in data {
+        push(usize::from(b), 8);
+    }
+    let terminator = (capacity - bits.len()).min(4);
+    bits.extend(std::iter::repeat_n(false, terminator));
+    bits.extend(std::iter::repeat_n(false, (8 - bits.len() % 8) % 8));
+    let mut bytes: Vec<u8> = bits
+        .chunks(8)
+        .map(|c| c.iter().fold(0u8, |acc, &b| (acc << 1) | u8::from(b)))
+        .collect();
+    for pad in [0xEC, 0x11].into_iter().cycle() {
+        if bytes.len() >= capacity / 8 {
+            break;
+        }
+        bytes.push(pad);
+    }
+    bytes
+}
+
+fn add_ecc_and_interleave(data: &[u8], version: usize) -> Vec<u8> {
+    let blocks = usize::from(BLOCKS[version]);
+    let ecc_len = usize::from(ECC_PER_BLOCK[version]);
+    let raw = raw_data_modules(version) / 8;
+    let short_blocks = blocks - raw % blocks;
+    let short_len = raw / blocks;
+    let divisor = rs_divisor(ecc_len);
+    let mut all: Vec<Vec<u8>> = Vec::with_capacity(blocks);
+    let mut k = 0;
+    for i in 0..blocks {
+        let len = short_len - ecc_len + usize::from(i >= short_blocks);
+        let mut block = data[k..k + len].to_vec();
+        k += len;
+        let ecc = rs_remainder(&block, &divisor);
+        if i < short_blocks {
+            block.push(0);
+        }
+        block.extend_from_slice(&ecc);
+        all.push(block);
+    }
+    let mut result = Vec::with_capacity(raw);
+    for i in 0..all[0].len() {
+        for (j, block) in all.iter().enumerate() {
+            if i != short_len - ecc_len || j >= short_blocks {
+                result.push(block[i]);
+            }
+        }
+    }
+    result
+}
+
+fn rs_divisor(degree: usize) -> Vec<u8> {
+    let mut result = vec![0u8; degree - 1];
+    result.push(1);
+    let mut root = 1u8;
+    for _ in 0..degree {
+        for j in 0..degree {
+            result[j] = gf_mul(result[j], root);
+            if j + 1 < degree {
+                result[j] ^= result[j + 1];
+            }
+        }
+        root = gf_mul(root, 0x02);
+    }
+    result
+}
+
+fn rs_remainder(data: &[u8], divisor: &[u8]) -> Vec<u8> {
+    let mut result = vec![0u8; divisor.len()];
+    for &b in data {
+        let factor = b ^ result.remove(0);
+        result.push(0);
+        for (x, &y) in result.iter_mut().zip(divisor) {
+            *x ^= gf_mul(y, factor);
+        }
+    }
+    result
+}
+
+fn gf_mul(x: u8, y: u8) -> u8 {
+    let mut z = 0u8;
+    for i in (0..8).rev() {
+        z = (z << 1) ^ ((z >> 7) * 0x1D);
+        z ^= ((y >> i) & 1) * x;
+    }
+    z
+}
+
+fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = crc32(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// zlib stream of stored deflate blocks (no compression).
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    let chunks: Vec<&[u8]> = data.chunks(65_535).collect();
+    if chunks.is_empty() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    for (i, chunk) in chunks.iter().enumerate() {
+        out.push(u8::from(i + 1 == chunks.len()));
+        let len = chunk.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in data {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacities_match_the_standard() {
+        // Level M byte-mode capacities (ISO/IEC 18004 table 7).
+        for (version, bytes) in [(1, 14), (2, 26), (5, 84), (7, 122), (10, 213), (40, 2331)] {
+            let count_bits = if version <= 9 { 8 } else { 16 };
+            assert_eq!((data_codewords(version) * 8 - 4 - count_bits) / 8, bytes);
+        }
+        assert_eq!(alignment_positions(7), vec![6, 22, 38]);
+        assert_eq!(alignment_positions(32), vec![6, 34, 60, 86, 112, 138]);
+    }
+
+    #[test]
+    fn reed_solomon_matches_a_known_codeword() {
+        // "HELLO WORLD" in alphanumeric mode at 1-M, from the well-known worked example.
+        let data = [
+            0x20, 0x5B, 0x0B, 0x78, 0xD1, 0x72, 0xDC, 0x4D, 0x43, 0x40, 0xEC, 0x11, 0xEC, 0x11,
+            0xEC, 0x11,
+        ];
+        let ecc = rs_remainder(&data, &rs_divisor(10));
+        assert_eq!(
+            ecc,
+            [0xC4, 0x23, 0x27, 0x77, 0xEB, 0xD7, 0xE7, 0xE2, 0x5D, 0x17]
+        );
+    }
+
+    #[test]
+    fn png_is_well_formed() {
+        let uri = png_data_uri("http://127.0.0.1:8080/cashier/0123456789abcdef").unwrap();
+        let png = STANDARD
+            .decode(uri.strip_prefix("data:image/png;base64,").unwrap())
+            .unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        assert!(png.ends_with(&[0xAE, 0x42, 0x60, 0x82]), "IEND crc");
+        let qr = QrCode::encode(b"http://127.0.0.1:8080/cashier/0123456789abcdef").unwrap();
+        assert_eq!(qr.version, 4);
+        // Finder pattern corners are dark, the separator light.
+        assert!(qr.module(0, 0) && qr.module(qr.size - 1, 0) && qr.module(0, qr.size - 1));
+        assert!(!qr.module(7, 7));
+        assert!(png_data_uri(&"x".repeat(2400)).is_none());
+    }
+}
