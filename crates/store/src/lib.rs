@@ -7,6 +7,7 @@
 
 pub mod console;
 pub mod db;
+pub mod delivery;
 pub mod error;
 mod migrate;
 mod pg;
@@ -19,6 +20,10 @@ pub mod vault;
 mod writer;
 
 pub use db::{Db, LedgerEntry, OutboxEvent, ProtocolRecord};
+pub use delivery::{
+    AfterAttempt, AttemptOutcome, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryState,
+    FinishedAttempt, LeaseRequest, NewDelivery, StoredRequest,
+};
 pub use error::StoreError;
 pub use store::{Backend, Store, StoreOptions};
 pub use vault::Vault;

@@ -5,7 +5,10 @@
 use crate::error::StoreError;
 use crate::sql::{Conn, Dialect};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_deliveries.sql")),
+];
 
 fn render(sql: &str, dialect: Dialect) -> String {
     let id = match dialect {

@@ -383,3 +383,225 @@ async fn protocol_records_and_sequences() {
     })
     .await;
 }
+
+// ---- callback deliveries -----------------------------------------------------------------
+
+fn new_delivery(outbox_id: i64, merchant: &str, key: &str, at: i64) -> polypay_store::NewDelivery {
+    polypay_store::NewDelivery {
+        outbox_id,
+        merchant_id: MerchantId(merchant.into()),
+        protocol: Protocol::Passtopay,
+        object_kind: "payment".into(),
+        object_id: key.into(),
+        order_key: key.into(),
+        event: "payment.succeeded".into(),
+        state: polypay_store::DeliveryState::Pending,
+        request: Some(polypay_store::StoredRequest {
+            method: "POST".into(),
+            url: "https://example.com/cb".into(),
+            headers: vec![("sign".into(), "abc".into())],
+            body: vec![0xff, 0x00, b'x'],
+        }),
+        schedule_at: Timestamp(at),
+        first_attempt_at: Timestamp(at),
+        note: None,
+        created_at: Timestamp(at),
+    }
+}
+
+fn lease(now: i64, node: &str, per_merchant: i64) -> polypay_store::LeaseRequest {
+    polypay_store::LeaseRequest {
+        now: Timestamp(now),
+        node_id: node.into(),
+        lease_until: Timestamp(now + 1_000),
+        per_merchant,
+        limit: 100,
+    }
+}
+
+fn finished(
+    d: &polypay_store::Delivery,
+    seq: i64,
+    next: polypay_store::AfterAttempt,
+) -> polypay_store::FinishedAttempt {
+    polypay_store::FinishedAttempt {
+        attempt: polypay_store::DeliveryAttempt {
+            id: 0,
+            delivery_id: d.id,
+            attempt: d.attempts + 1,
+            node_id: "n1".into(),
+            started_at: Timestamp(10),
+            request: d.request.clone(),
+            outcome: polypay_store::AttemptOutcome::Rejected,
+            response_status: Some(500),
+            response_body: Some("no".into()),
+            latency_ms: Some(3),
+            error: None,
+        },
+        lease_seq: seq,
+        next,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deliveries_are_ingested_once_per_outbox_event() {
+    each_backend(|s, name| async move {
+        let mut ids = Vec::new();
+        for at in [100, 200, 300] {
+            let ev = OutboxEvent {
+                id: 0,
+                merchant_id: MerchantId("mch_1".into()),
+                protocol: Protocol::Passtopay,
+                object_kind: "payment".into(),
+                object_id: format!("pay_{at}"),
+                event: "payment.succeeded".into(),
+                payload: serde_json::json!({"at": at}),
+                created_at: Timestamp(at),
+            };
+            ids.push(w(&s, move |db| db.append_outbox(&ev)).await);
+        }
+        let todo = s.read(|db| db.outbox_to_ingest(10)).await.unwrap();
+        assert_eq!(todo.iter().map(|e| e.id).collect::<Vec<_>>(), ids, "{name}");
+        let two = vec![
+            new_delivery(ids[0], "mch_1", "pay_100", 100),
+            new_delivery(ids[1], "mch_1", "pay_200", 200),
+        ];
+        let again = two.clone();
+        assert_eq!(w(&s, move |db| db.insert_deliveries(&two)).await, 2);
+        assert_eq!(
+            w(&s, move |db| db.insert_deliveries(&again)).await,
+            0,
+            "{name}: exactly once"
+        );
+        let cursor = w(&s, |db| db.advance_delivery_cursor(Timestamp(250))).await;
+        assert_eq!(
+            cursor, ids[1],
+            "{name}: the cursor stops at the first event not ingested"
+        );
+        let todo = s.read(|db| db.outbox_to_ingest(10)).await.unwrap();
+        assert_eq!(todo.len(), 1);
+        let third = vec![new_delivery(ids[2], "mch_1", "pay_300", 300)];
+        w(&s, move |db| db.insert_deliveries(&third)).await;
+        assert_eq!(
+            w(&s, |db| db.advance_delivery_cursor(Timestamp(250))).await,
+            ids[1],
+            "young events stay above it"
+        );
+        assert_eq!(
+            w(&s, |db| db.advance_delivery_cursor(Timestamp(1_000))).await,
+            ids[2]
+        );
+        assert!(
+            s.read(|db| db.outbox_to_ingest(10))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let d = s
+            .read(|db| {
+                db.deliveries(&polypay_store::DeliveryFilter {
+                    payment: Some("pay_100".into()),
+                    limit: 5,
+                    ..Default::default()
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            d[0].request.as_ref().unwrap().body,
+            vec![0xff, 0x00, b'x'],
+            "binary bodies round-trip"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn leases_are_exclusive_in_order_per_key_fair_and_fenced() {
+    use polypay_store::{AfterAttempt, AttemptOutcome, DeliveryState};
+    each_backend(|s, name| async move {
+        let rows = vec![
+            new_delivery(1, "mch_a", "pay_1", 0),
+            new_delivery(2, "mch_a", "pay_1", 0),
+            new_delivery(3, "mch_a", "pay_2", 0),
+            new_delivery(4, "mch_b", "pay_3", 0),
+        ];
+        w(&s, move |db| db.insert_deliveries(&rows)).await;
+        let first = w(&s, |db| db.lease_deliveries(&lease(0, "n1", 1))).await;
+        let keys: Vec<_> = first.iter().map(|d| d.order_key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["pay_1", "pay_3"],
+            "{name}: one per merchant, pay_1's second waits"
+        );
+        let more = w(&s, |db| db.lease_deliveries(&lease(0, "n2", 1))).await;
+        assert!(
+            more.is_empty(),
+            "{name}: leased rows and busy merchants are skipped"
+        );
+
+        let d1 = first[0].clone();
+        let stale = vec![finished(&d1, d1.lease_seq - 1, AfterAttempt::Acknowledged)];
+        assert_eq!(
+            w(&s, move |db| db.finish_attempts(&stale, Timestamp(20))).await,
+            0,
+            "fenced"
+        );
+        let ok = vec![finished(
+            &d1,
+            d1.lease_seq,
+            AfterAttempt::RetryAt(Timestamp(500)),
+        )];
+        assert_eq!(
+            w(&s, move |db| db.finish_attempts(&ok, Timestamp(20))).await,
+            1
+        );
+        let id = d1.id;
+        let log = s.read(move |db| db.delivery_attempts(id)).await.unwrap();
+        assert_eq!(log.len(), 2, "{name}: both attempts are logged");
+        let next = w(&s, |db| db.lease_deliveries(&lease(100, "n1", 5))).await;
+        assert_eq!(
+            next.iter().map(|d| d.outbox_id).collect::<Vec<_>>(),
+            [3],
+            "pay_1 waits for its retry"
+        );
+
+        // n1 dies holding pay_3 (outbox 4) and pay_2 (outbox 3); after expiry another node
+        // takes them, with pay_1's retry that is now due.
+        let taken = w(&s, |db| db.lease_deliveries(&lease(1_200, "n2", 5))).await;
+        let mut got: Vec<_> = taken.iter().map(|d| d.outbox_id).collect();
+        got.sort();
+        assert_eq!(got, [1, 3, 4], "{name}");
+        let id4 = taken.iter().find(|d| d.outbox_id == 4).unwrap().id;
+        let log = s.read(move |db| db.delivery_attempts(id4)).await.unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(
+            (log[0].outcome, log[0].node_id.as_str()),
+            (AttemptOutcome::Interrupted, "n1")
+        );
+
+        let d4 = taken.iter().find(|d| d.outbox_id == 4).unwrap().clone();
+        let dead = vec![finished(&d4, d4.lease_seq, AfterAttempt::Dead)];
+        w(&s, move |db| db.finish_attempts(&dead, Timestamp(1_300))).await;
+        let state = s.read(move |db| db.delivery(id4)).await.unwrap().unwrap();
+        assert_eq!((state.state, state.attempts), (DeliveryState::Dead, 1));
+        assert!(
+            w(&s, move |db| db.resend_delivery(
+                id4,
+                Timestamp(2_000),
+                None
+            ))
+            .await
+        );
+        let state = s.read(move |db| db.delivery(id4)).await.unwrap().unwrap();
+        assert_eq!(state.state, DeliveryState::Pending);
+        assert_eq!(
+            (state.schedule_start, state.next_attempt_at),
+            (1, Some(Timestamp(2_000)))
+        );
+        assert!(!w(&s, |db| db.resend_delivery(424_242, Timestamp(2_000), None)).await);
+        assert_eq!(s.read(|db| db.pending_delivery_count()).await.unwrap(), 4);
+    })
+    .await;
+}

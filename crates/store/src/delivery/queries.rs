@@ -1,0 +1,364 @@
+//! The delivery queries, written once for both backends: ingestion, leasing, recording and the
+//! operator's reads.
+//!
+//! Leasing is safe with several nodes on PostgreSQL: candidate rows are locked with
+//! `FOR UPDATE SKIP LOCKED` and re-checked against the newest row version before the lease is
+//! written, so two nodes never hold the same delivery. SQLite has one writer, which serialises it.
+
+use super::{
+    ATTEMPT_COLS, AfterAttempt, DELIVERY_COLS, Delivery, DeliveryAttempt, DeliveryFilter,
+    DeliveryState, FinishedAttempt, LeaseRequest, NewDelivery, attempt_row, delivery_row,
+    request_values,
+};
+use crate::db::{Db, OutboxEvent};
+use crate::error::StoreError;
+use crate::sql::{Dialect, Row, Value};
+use polypay_core::{MerchantId, Protocol, Timestamp};
+
+const OUTBOX_COLS: &str =
+    "o.id, o.merchant_id, o.protocol, o.object_kind, o.object_id, o.event, o.payload, o.created_at";
+
+/// Outbox rows above the cursor with no delivery yet (`$1` is the cursor).
+const NOT_INGESTED: &str = "FROM outbox o WHERE o.id > $1 \
+    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = o.id)";
+
+/// Due, unleased, pending deliveries that no earlier pending delivery of the same key blocks,
+/// at most `$2` per merchant counting the leases it already holds; `$1` is now, `$3` the limit.
+const LEASE_CANDIDATES: &str = "SELECT c.id FROM ( \
+    SELECT d.id, d.next_attempt_at, \
+      ROW_NUMBER() OVER (PARTITION BY d.merchant_id ORDER BY d.next_attempt_at, d.id) AS rn, \
+      (SELECT COUNT(*) FROM deliveries b \
+        WHERE b.merchant_id = d.merchant_id AND b.state = 'pending' AND b.lease_until > $1) AS busy \
+    FROM deliveries d \
+    WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
+      AND (d.lease_until IS NULL OR d.lease_until <= $1) \
+      AND NOT EXISTS (SELECT 1 FROM deliveries e \
+        WHERE e.order_key = d.order_key AND e.state = 'pending' AND e.outbox_id < d.outbox_id) \
+  ) c WHERE c.rn + c.busy <= $2 ORDER BY c.next_attempt_at, c.id LIMIT $3";
+
+impl Db<'_> {
+    fn delivery_cursor(&mut self) -> Result<i64, StoreError> {
+        let row = self.one(
+            "SELECT outbox_id FROM delivery_cursor WHERE name = 'outbox'",
+            &[],
+        )?;
+        row.map_or(Ok(0), |r| r.int(0))
+    }
+
+    /// Outbox events that have no delivery yet, in id order.
+    pub fn outbox_to_ingest(&mut self, limit: i64) -> Result<Vec<OutboxEvent>, StoreError> {
+        let cursor = self.delivery_cursor()?;
+        let sql = format!("SELECT {OUTBOX_COLS} {NOT_INGESTED} ORDER BY o.id LIMIT $2");
+        self.rows(&sql, &[cursor.into(), limit.into()])?
+            .iter()
+            .map(outbox_row)
+            .collect()
+    }
+
+    /// One outbox event.
+    pub fn outbox_event(&mut self, id: i64) -> Result<Option<OutboxEvent>, StoreError> {
+        let sql = format!("SELECT {OUTBOX_COLS} FROM outbox o WHERE o.id = $1");
+        self.one(&sql, &[id.into()])?
+            .map(|r| outbox_row(&r))
+            .transpose()
+    }
+
+    /// Creates deliveries, each at most once per outbox event (another node may have won the
+    /// race: its row stays). Returns how many this call created.
+    pub fn insert_deliveries(&mut self, new: &[NewDelivery]) -> Result<u64, StoreError> {
+        let mut created = 0;
+        for d in new {
+            let pending = d.state == DeliveryState::Pending;
+            let [method, url, headers, body, b64] = request_values(d.request.as_ref())?;
+            created += self.exec(
+                "INSERT INTO deliveries (outbox_id, merchant_id, protocol, object_kind, object_id, order_key, event, \
+                 state, method, url, headers, body, body_base64, attempts, schedule_start, schedule_at, \
+                 next_attempt_at, lease_seq, last_error, created_at, updated_at, finished_at) VALUES \
+                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, 0, $14, $15, 0, $16, $17, $17, $18) \
+                 ON CONFLICT (outbox_id) DO NOTHING",
+                &[
+                    d.outbox_id.into(),
+                    d.merchant_id.as_str().into(),
+                    d.protocol.as_str().into(),
+                    d.object_kind.as_str().into(),
+                    d.object_id.as_str().into(),
+                    d.order_key.as_str().into(),
+                    d.event.as_str().into(),
+                    d.state.as_str().into(),
+                    method,
+                    url,
+                    headers,
+                    body,
+                    b64,
+                    d.schedule_at.0.into(),
+                    pending.then_some(d.first_attempt_at.0).into(),
+                    d.note.clone().into(),
+                    d.created_at.0.into(),
+                    (!pending).then_some(d.created_at.0).into(),
+                ],
+            )?;
+        }
+        Ok(created)
+    }
+
+    /// Moves the ingestion cursor over every event that has a delivery, but not past events
+    /// created after `settled_before`: a transaction still in flight on another node may yet
+    /// commit a smaller outbox id. Returns the cursor.
+    pub fn advance_delivery_cursor(
+        &mut self,
+        settled_before: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let cursor = self.delivery_cursor()?;
+        let first_missing = self
+            .one(
+                &format!("SELECT MIN(o.id) {NOT_INGESTED}"),
+                &[cursor.into()],
+            )?
+            .map_or(Ok(None), |r| r.opt_int(0))?;
+        let settled = self
+            .one(
+                "SELECT MAX(id) FROM outbox WHERE id > $1 AND created_at <= $2",
+                &[cursor.into(), settled_before.0.into()],
+            )?
+            .map_or(Ok(None), |r| r.opt_int(0))?;
+        let Some(settled) = settled else {
+            return Ok(cursor);
+        };
+        let next = first_missing.map_or(settled, |m| settled.min(m - 1));
+        if next <= cursor {
+            return Ok(cursor);
+        }
+        self.exec(
+            "UPDATE delivery_cursor SET outbox_id = $1 WHERE name = 'outbox' AND outbox_id < $1",
+            &[next.into()],
+        )?;
+        Ok(next)
+    }
+
+    /// Leases due deliveries to `req.node_id` (oldest due first, fair across merchants, in
+    /// event order per key). A delivery whose previous lease expired unrecorded gets an
+    /// `interrupted` attempt in its log. Returns the leased deliveries as now stored.
+    pub fn lease_deliveries(&mut self, req: &LeaseRequest) -> Result<Vec<Delivery>, StoreError> {
+        let lock = match self.dialect() {
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+            Dialect::Sqlite => "",
+        };
+        let sql = format!(
+            "SELECT {DELIVERY_COLS} FROM deliveries WHERE id IN ({LEASE_CANDIDATES}) \
+             AND state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
+             ORDER BY next_attempt_at, id{lock}"
+        );
+        let params = [req.now.0.into(), req.per_merchant.into(), req.limit.into()];
+        let rows = self.rows(&sql, &params)?;
+        let mut leased = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut d = delivery_row(row)?;
+            if let Some(owner) = d.lease_owner.clone() {
+                self.log_interrupted(&d, &owner, req.now)?;
+            }
+            self.exec(
+                "UPDATE deliveries SET lease_owner = $2, leased_at = $3, lease_until = $4, \
+                 lease_seq = lease_seq + 1 WHERE id = $1",
+                &[
+                    d.id.into(),
+                    req.node_id.as_str().into(),
+                    req.now.0.into(),
+                    req.lease_until.0.into(),
+                ],
+            )?;
+            d.lease_owner = Some(req.node_id.clone());
+            d.leased_at = Some(req.now);
+            d.lease_until = Some(req.lease_until);
+            d.lease_seq += 1;
+            leased.push(d);
+        }
+        Ok(leased)
+    }
+
+    fn log_interrupted(
+        &mut self,
+        d: &Delivery,
+        owner: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let attempt = DeliveryAttempt {
+            id: 0,
+            delivery_id: d.id,
+            attempt: d.attempts + 1,
+            node_id: owner.to_string(),
+            started_at: d.leased_at.unwrap_or(now),
+            request: None,
+            outcome: super::AttemptOutcome::Interrupted,
+            response_status: None,
+            response_body: None,
+            latency_ms: None,
+            error: Some(
+                "interrupted: the node stopped before recording a result and its lease expired"
+                    .into(),
+            ),
+        };
+        self.insert_attempt(&attempt)
+    }
+
+    fn insert_attempt(&mut self, a: &DeliveryAttempt) -> Result<(), StoreError> {
+        let [method, url, headers, body, b64] = request_values(a.request.as_ref())?;
+        self.exec(
+            "INSERT INTO delivery_attempts (delivery_id, attempt, node_id, started_at, method, url, headers, body, \
+             body_base64, outcome, response_status, response_body, latency_ms, error) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            &[
+                a.delivery_id.into(),
+                a.attempt.into(),
+                a.node_id.as_str().into(),
+                a.started_at.0.into(),
+                method,
+                url,
+                headers,
+                body,
+                b64,
+                a.outcome.as_str().into(),
+                a.response_status.into(),
+                a.response_body.clone().into(),
+                a.latency_ms.into(),
+                a.error.clone().into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Logs each attempt and applies its effect (acknowledged, rescheduled, dead) to its
+    /// delivery if the attempt's lease is still the current one. Returns how many were applied.
+    pub fn finish_attempts(
+        &mut self,
+        done: &[FinishedAttempt],
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut applied = 0;
+        for f in done {
+            self.insert_attempt(&f.attempt)?;
+            let (state, next, finished) = match f.next {
+                AfterAttempt::Acknowledged => (DeliveryState::Acknowledged, None, Some(now.0)),
+                AfterAttempt::RetryAt(at) => (DeliveryState::Pending, Some(at.0), None),
+                AfterAttempt::Dead => (DeliveryState::Dead, None, Some(now.0)),
+            };
+            applied += self.exec(
+                "UPDATE deliveries SET attempts = attempts + 1, state = $3, next_attempt_at = $4, \
+                 lease_owner = NULL, leased_at = NULL, lease_until = NULL, last_status = $5, last_error = $6, \
+                 updated_at = $7, finished_at = $8 WHERE id = $1 AND lease_seq = $2 AND state = 'pending'",
+                &[
+                    f.attempt.delivery_id.into(),
+                    f.lease_seq.into(),
+                    state.as_str().into(),
+                    next.into(),
+                    f.attempt.response_status.into(),
+                    f.attempt.error.clone().into(),
+                    now.0.into(),
+                    finished.into(),
+                ],
+            )?;
+        }
+        Ok(applied)
+    }
+
+    /// Makes a delivery due at `now` with a fresh schedule, whatever its state (an in-flight
+    /// attempt's result is then logged but no longer applied). `request` replaces the stored
+    /// one (a delivery that had none). `false` if there is no such delivery.
+    pub fn resend_delivery(
+        &mut self,
+        id: i64,
+        now: Timestamp,
+        request: Option<&super::StoredRequest>,
+    ) -> Result<bool, StoreError> {
+        if let Some(r) = request {
+            let [method, url, headers, body, b64] = request_values(Some(r))?;
+            self.exec(
+                "UPDATE deliveries SET method = $2, url = $3, headers = $4, body = $5, body_base64 = $6 \
+                 WHERE id = $1",
+                &[id.into(), method, url, headers, body, b64],
+            )?;
+        }
+        let n = self.exec(
+            "UPDATE deliveries SET state = 'pending', next_attempt_at = $2, schedule_at = $2, \
+             schedule_start = attempts, lease_owner = NULL, leased_at = NULL, lease_until = NULL, \
+             lease_seq = lease_seq + 1, updated_at = $2, finished_at = NULL WHERE id = $1",
+            &[id.into(), now.0.into()],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn delivery(&mut self, id: i64) -> Result<Option<Delivery>, StoreError> {
+        let sql = format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE id = $1");
+        self.one(&sql, &[id.into()])?
+            .map(|r| delivery_row(&r))
+            .transpose()
+    }
+
+    /// The attempt log of a delivery, oldest first.
+    pub fn delivery_attempts(&mut self, id: i64) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        let sql = format!(
+            "SELECT {ATTEMPT_COLS} FROM delivery_attempts WHERE delivery_id = $1 ORDER BY id"
+        );
+        self.rows(&sql, &[id.into()])?
+            .iter()
+            .map(attempt_row)
+            .collect()
+    }
+
+    /// Deliveries matching `f`, newest first.
+    pub fn deliveries(&mut self, f: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
+        let mut conds: Vec<String> = Vec::new();
+        let mut params: Vec<Value> = Vec::new();
+        if let Some(m) = &f.merchant_id {
+            params.push(m.as_str().into());
+            conds.push(format!("merchant_id = ${}", params.len()));
+        }
+        if let Some(p) = &f.payment {
+            params.push(p.as_str().into());
+            let n = params.len();
+            conds.push(format!("(order_key = ${n} OR object_id = ${n})"));
+        }
+        if let Some(s) = f.state {
+            params.push(s.as_str().into());
+            conds.push(format!("state = ${}", params.len()));
+        }
+        if let Some(before) = f.before_id {
+            params.push(before.into());
+            conds.push(format!("id < ${}", params.len()));
+        }
+        params.push(f.limit.into());
+        let limit = params.len();
+        let cond = if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {DELIVERY_COLS} FROM deliveries {cond} ORDER BY id DESC LIMIT ${limit}"
+        );
+        self.rows(&sql, &params)?.iter().map(delivery_row).collect()
+    }
+
+    /// Deliveries not yet acknowledged, dead or skipped (the queue depth).
+    pub fn pending_delivery_count(&mut self) -> Result<i64, StoreError> {
+        self.one(
+            "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'",
+            &[],
+        )?
+        .map_or(Ok(0), |r| r.int(0))
+    }
+}
+
+fn outbox_row(r: &Row) -> Result<OutboxEvent, StoreError> {
+    let protocol = r.text(2)?;
+    Ok(OutboxEvent {
+        id: r.int(0)?,
+        merchant_id: MerchantId(r.text(1)?),
+        protocol: Protocol::parse(&protocol)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown protocol {protocol}")))?,
+        object_kind: r.text(3)?,
+        object_id: r.text(4)?,
+        event: r.text(5)?,
+        payload: serde_json::from_str(&r.text(6)?)?,
+        created_at: Timestamp(r.int(7)?),
+    })
+}
