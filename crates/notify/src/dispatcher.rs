@@ -1,0 +1,291 @@
+//! The dispatcher: turns outbox events into deliveries, leases the due ones, sends them under a
+//! concurrency bound, records every attempt and reschedules by each protocol's offsets.
+//!
+//! Each phase is one store job for the whole batch (ingest, lease, record), which keeps the
+//! group-commit writer's batches large. Every due time reads the engine's clock, so sandbox time
+//! travel and tests move the schedule; only network timeouts use real time.
+
+use crate::error::NotifyError;
+use crate::protocol::ProtocolNotifier;
+use crate::{attempt, metrics, worker};
+use polypay_core::{Merchant, MerchantId, Protocol};
+use polypay_engine::Engine;
+use polypay_store::{AfterAttempt, AttemptOutcome, Delivery, FinishedAttempt, LeaseRequest};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// Most deliveries leased by one run.
+const LEASE_BATCH: usize = 256;
+
+/// How the dispatcher runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatchConfig {
+    /// Attempts in flight at once on this node.
+    pub concurrency: usize,
+    /// One attempt's time limit (a protocol's own limit wins when smaller).
+    pub default_timeout: Duration,
+    /// Allow callbacks to loopback, private and link-local addresses (sandbox on a laptop).
+    pub allow_private: bool,
+    /// This node's name in leases and the attempt log.
+    pub node_id: String,
+    /// How long a lease lasts (engine-clock ms); an attempt interrupted by a crash is retried
+    /// once it expires. Never shorter than twice the attempt timeout.
+    pub lease_ms: i64,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        DispatchConfig {
+            concurrency: 64,
+            default_timeout: Duration::from_secs(10),
+            allow_private: false,
+            node_id: "node".into(),
+            lease_ms: 60_000,
+        }
+    }
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DispatchReport {
+    /// Outbox events turned into deliveries (by this node).
+    pub ingested: usize,
+    /// Attempts made and recorded.
+    pub attempted: usize,
+    /// Attempts the merchant acknowledged.
+    pub acknowledged: usize,
+    /// Attempts not acknowledged (refused, unreachable, timed out, or another answer).
+    pub failed: usize,
+    /// Deliveries that became dead (their last attempt failed).
+    pub dead: usize,
+}
+
+/// The callback dispatcher of one node. Cheap to clone.
+#[derive(Clone)]
+pub struct Dispatcher {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub engine: Engine,
+    pub notifiers: HashMap<Protocol, Arc<dyn ProtocolNotifier>>,
+    pub config: DispatchConfig,
+    /// The HTTP client, or why it could not be built (every attempt then records that).
+    pub client: Result<reqwest::Client, String>,
+    pub permits: Arc<Semaphore>,
+}
+
+impl Dispatcher {
+    pub fn new(
+        engine: Engine,
+        notifiers: Vec<Arc<dyn ProtocolNotifier>>,
+        config: DispatchConfig,
+    ) -> Dispatcher {
+        metrics::describe();
+        let client = attempt::client(config.allow_private).map_err(|e| e.to_string());
+        let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let notifiers = notifiers.into_iter().map(|n| (n.protocol(), n)).collect();
+        Dispatcher {
+            inner: Arc::new(Inner {
+                engine,
+                notifiers,
+                config,
+                client,
+                permits,
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &DispatchConfig {
+        &self.inner.config
+    }
+
+    /// Ingests new outbox events into deliveries, then sends every delivery due at the engine
+    /// clock's now (respecting per-object order and leases), awaits those attempts and records
+    /// them. Tests call this instead of sleeping.
+    pub async fn run_once(&self) -> Result<DispatchReport, NotifyError> {
+        let mut report = DispatchReport {
+            ingested: self.inner.ingest().await?,
+            ..DispatchReport::default()
+        };
+        let mut inflight = JoinSet::new();
+        self.start_due(&mut inflight, self.lease_ms(Duration::ZERO))
+            .await?;
+        let mut done = Vec::new();
+        while let Some(joined) = inflight.join_next().await {
+            collect(joined, &mut done);
+        }
+        self.record(done, &mut report).await?;
+        Ok(report)
+    }
+
+    /// `run_once` on a tick until `shutdown` resolves, without waiting for slow attempts
+    /// between ticks; on shutdown, stops leasing, lets in-flight attempts finish and records them.
+    pub async fn run(self, tick: Duration, shutdown: impl Future<Output = ()>) {
+        let tick = tick.max(Duration::from_millis(10));
+        let lease_ms = self.lease_ms(tick);
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut inflight = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = interval.tick() => {}
+            }
+            if let Err(e) = self.cycle(&mut inflight, lease_ms).await {
+                tracing::warn!(error = %e, "callback dispatch failed; retrying next tick");
+            }
+        }
+        tracing::info!(
+            in_flight = inflight.len(),
+            "callback dispatcher stopping; finishing attempts in flight"
+        );
+        let mut done = Vec::new();
+        while let Some(joined) = inflight.join_next().await {
+            collect(joined, &mut done);
+        }
+        if let Err(e) = self.record(done, &mut DispatchReport::default()).await {
+            tracing::warn!(error = %e, "could not record the last callback attempts");
+        }
+    }
+
+    /// Makes a delivery due now with a fresh schedule, even if it is dead or acknowledged.
+    pub async fn resend(&self, delivery_id: i64) -> Result<(), NotifyError> {
+        let notifiers: Vec<_> = self.inner.notifiers.values().cloned().collect();
+        crate::operator::resend(&self.inner.engine, &notifiers, delivery_id).await
+    }
+
+    /// One tick of `run`: record what finished, ingest, start what is due.
+    async fn cycle(
+        &self,
+        inflight: &mut JoinSet<FinishedAttempt>,
+        lease_ms: i64,
+    ) -> Result<(), NotifyError> {
+        let mut done = Vec::new();
+        while let Some(joined) = inflight.try_join_next() {
+            collect(joined, &mut done);
+        }
+        self.record(done, &mut DispatchReport::default()).await?;
+        self.inner.ingest().await?;
+        self.start_due(inflight, lease_ms).await
+    }
+
+    /// The lease must outlive an attempt plus the wait until its result is recorded.
+    fn lease_ms(&self, tick: Duration) -> i64 {
+        let floor = 2 * self.inner.config.default_timeout + tick;
+        self.inner
+            .config
+            .lease_ms
+            .max(i64::try_from(floor.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// Leases as many due deliveries as there are free permits and starts their attempts.
+    async fn start_due(
+        &self,
+        inflight: &mut JoinSet<FinishedAttempt>,
+        lease_ms: i64,
+    ) -> Result<(), NotifyError> {
+        let free = self.inner.permits.available_permits().min(LEASE_BATCH);
+        if free == 0 {
+            return Ok(());
+        }
+        let now = self.inner.engine.clock().now();
+        let concurrency = self.inner.config.concurrency.max(1);
+        let req = LeaseRequest {
+            now,
+            node_id: self.inner.config.node_id.clone(),
+            lease_until: now.plus_millis(lease_ms),
+            per_merchant: i64::try_from(concurrency.div_ceil(4)).unwrap_or(i64::MAX),
+            limit: i64::try_from(free).unwrap_or(i64::MAX),
+        };
+        let store = self.inner.engine.store().clone();
+        let leased: Vec<Delivery> = store.write(move |db| db.lease_deliveries(&req)).await?;
+        let merchants = self.merchants_for_retries(&leased).await?;
+        for d in leased {
+            let permit = self
+                .inner
+                .permits
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| NotifyError::Task(e.to_string()))?;
+            let merchant = merchants.get(&d.merchant_id).cloned();
+            inflight.spawn(worker::attempt(self.inner.clone(), d, merchant, permit));
+        }
+        Ok(())
+    }
+
+    /// Merchants of deliveries past their first attempt (retries are re-encoded per protocol).
+    async fn merchants_for_retries(
+        &self,
+        leased: &[Delivery],
+    ) -> Result<HashMap<MerchantId, Merchant>, NotifyError> {
+        let mut ids: Vec<MerchantId> = leased
+            .iter()
+            .filter(|d| d.attempts > 0)
+            .map(|d| d.merchant_id.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let store = self.inner.engine.store().clone();
+        let found = store
+            .read(move |db| {
+                let mut found = HashMap::new();
+                for id in ids {
+                    if let Some(m) = db.merchant(&id)? {
+                        found.insert(id, m);
+                    }
+                }
+                Ok::<_, NotifyError>(found)
+            })
+            .await?;
+        Ok(found)
+    }
+
+    /// Records finished attempts in one store job and counts them.
+    async fn record(
+        &self,
+        done: Vec<FinishedAttempt>,
+        report: &mut DispatchReport,
+    ) -> Result<(), NotifyError> {
+        if done.is_empty() {
+            return Ok(());
+        }
+        for f in &done {
+            report.attempted += 1;
+            if f.attempt.outcome == AttemptOutcome::Acknowledged {
+                report.acknowledged += 1;
+            } else {
+                report.failed += 1;
+            }
+            if f.next == AfterAttempt::Dead {
+                report.dead += 1;
+            }
+        }
+        let now = self.inner.engine.clock().now();
+        let store = self.inner.engine.store().clone();
+        store
+            .write(move |db| db.finish_attempts(&done, now))
+            .await?;
+        Ok(())
+    }
+}
+
+fn collect(
+    joined: Result<FinishedAttempt, tokio::task::JoinError>,
+    done: &mut Vec<FinishedAttempt>,
+) {
+    match joined {
+        Ok(f) => done.push(f),
+        // Its lease expires and the delivery is attempted again.
+        Err(e) => tracing::error!(error = %e, "callback attempt task failed"),
+    }
+}

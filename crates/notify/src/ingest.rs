@@ -1,0 +1,134 @@
+//! Ingestion: outbox events become deliveries, each exactly once across nodes.
+//!
+//! Events and their merchants are read on a read connection, encoded off the async runtime
+//! (signing can be costly), then inserted in one store job with `ON CONFLICT DO NOTHING` on the
+//! outbox id: when two nodes ingest the same event, one row wins and the other node's encoding
+//! is simply dropped. The request is encoded with `now` = the first attempt's time and stored as
+//! it will be sent.
+
+use crate::dispatcher::Inner;
+use crate::error::NotifyError;
+use crate::protocol::ProtocolNotifier;
+use crate::{metrics, schedule};
+use polypay_core::{Merchant, Protocol, Timestamp};
+use polypay_store::{DeliveryState, NewDelivery, OutboxEvent, StoredRequest};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Most events ingested by one run.
+const INGEST_BATCH: i64 = 500;
+/// How long (engine clock) an outbox id may stay uncommitted on another node: the ingestion
+/// cursor never passes events younger than this, so a late commit of a smaller id is not missed.
+const SETTLE_MS: i64 = 60_000;
+
+type Notifiers = HashMap<Protocol, Arc<dyn ProtocolNotifier>>;
+
+impl Inner {
+    /// Ingests up to one batch of new outbox events; returns how many deliveries this node created.
+    pub(crate) async fn ingest(&self) -> Result<usize, NotifyError> {
+        let store = self.engine.store().clone();
+        let (events, merchants, pending) = store
+            .read(|db| {
+                let events = db.outbox_to_ingest(INGEST_BATCH)?;
+                let mut merchants = HashMap::new();
+                for e in &events {
+                    if !merchants.contains_key(&e.merchant_id)
+                        && let Some(m) = db.merchant(&e.merchant_id)?
+                    {
+                        merchants.insert(e.merchant_id.clone(), m);
+                    }
+                }
+                let pending = db.pending_delivery_count()?;
+                Ok::<_, NotifyError>((events, merchants, pending))
+            })
+            .await?;
+        metrics::queue_depth(pending);
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let now = self.engine.clock().now();
+        let notifiers = self.notifiers.clone();
+        let new = tokio::task::spawn_blocking(move || {
+            events
+                .iter()
+                .map(|e| new_delivery(&notifiers, e, merchants.get(&e.merchant_id), now))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| NotifyError::Task(e.to_string()))?;
+        let created = store
+            .write(move |db| {
+                let created = db.insert_deliveries(&new)?;
+                db.advance_delivery_cursor(now.plus_millis(-SETTLE_MS))?;
+                Ok::<_, NotifyError>(created)
+            })
+            .await?;
+        metrics::queue_depth(pending + i64::try_from(created).unwrap_or(0));
+        Ok(usize::try_from(created).unwrap_or(usize::MAX))
+    }
+}
+
+/// The delivery of one event: pending with its encoded request, skipped when the protocol sends
+/// nothing for it, dead when it cannot be encoded (visible, and re-sendable once fixed).
+pub(crate) fn new_delivery(
+    notifiers: &Notifiers,
+    event: &OutboxEvent,
+    merchant: Option<&Merchant>,
+    now: Timestamp,
+) -> NewDelivery {
+    let mut d = NewDelivery {
+        outbox_id: event.id,
+        merchant_id: event.merchant_id.clone(),
+        protocol: event.protocol,
+        object_kind: event.object_kind.clone(),
+        object_id: event.object_id.clone(),
+        order_key: schedule::order_key(event),
+        event: event.event.clone(),
+        state: DeliveryState::Skipped,
+        request: None,
+        schedule_at: now,
+        first_attempt_at: now,
+        note: None,
+        created_at: now,
+    };
+    let Some(notifier) = notifiers.get(&event.protocol) else {
+        d.note = Some(format!(
+            "skipped: no notifier registered for protocol {}",
+            event.protocol
+        ));
+        return d;
+    };
+    let Some(merchant) = merchant else {
+        return dead(d, format!("merchant {} not found", event.merchant_id));
+    };
+    match notifier.encode(event, merchant, now) {
+        Ok(Some(req)) => {
+            let first = schedule::offset(&notifier.attempt_offsets_ms(), 0).unwrap_or(0);
+            d.state = DeliveryState::Pending;
+            d.first_attempt_at = now.plus_millis(first);
+            d.request = Some(StoredRequest {
+                method: req.method,
+                url: req.url,
+                headers: req.headers,
+                body: req.body,
+            });
+            d
+        }
+        Ok(None) => {
+            d.note = Some("skipped: the protocol sends no callback for this event".into());
+            d
+        }
+        Err(e) => dead(d, format!("encoding failed: {e}")),
+    }
+}
+
+fn dead(mut d: NewDelivery, why: String) -> NewDelivery {
+    tracing::warn!(
+        outbox_id = d.outbox_id, merchant = %d.merchant_id, event = %d.event, reason = %why,
+        "callback cannot be delivered"
+    );
+    metrics::dead(d.protocol);
+    d.state = DeliveryState::Dead;
+    d.note = Some(why);
+    d
+}

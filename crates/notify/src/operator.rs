@@ -1,0 +1,171 @@
+//! The operator's surface, shared by the admin API and the CLI: list deliveries, show one with
+//! its attempts, re-send one, and the JSON shape all three are shown in.
+//!
+//! Request headers and bodies are shown here (the operator needs them to debug a merchant's
+//! endpoint and the admin API is behind the admin token); they never go to the logs.
+
+use crate::error::NotifyError;
+use crate::protocol::ProtocolNotifier;
+use base64::Engine as _;
+use polypay_core::Timestamp;
+use polypay_engine::Engine;
+use polypay_store::{Delivery, DeliveryAttempt, DeliveryFilter, StoredRequest};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Most deliveries one listing returns.
+pub const MAX_LIST: i64 = 500;
+
+/// Deliveries matching `filter`, newest first (the limit is clamped to 1..=500).
+pub async fn list_deliveries(
+    engine: &Engine,
+    mut filter: DeliveryFilter,
+) -> Result<Vec<Delivery>, NotifyError> {
+    filter.limit = filter.limit.clamp(1, MAX_LIST);
+    Ok(engine
+        .store()
+        .read(move |db| db.deliveries(&filter))
+        .await?)
+}
+
+/// One delivery and its attempt log (oldest attempt first).
+pub async fn delivery_with_attempts(
+    engine: &Engine,
+    id: i64,
+) -> Result<(Delivery, Vec<DeliveryAttempt>), NotifyError> {
+    engine
+        .store()
+        .read(move |db| {
+            let d = db.delivery(id)?.ok_or(NotifyError::NotFound(id))?;
+            let attempts = db.delivery_attempts(id)?;
+            Ok((d, attempts))
+        })
+        .await
+}
+
+/// Makes a delivery due at the engine clock's now with a fresh schedule, whatever its state.
+/// A delivery stored without a request (skipped, or dead because encoding failed) is encoded
+/// again first; if the protocol still sends nothing for it, that is [`NotifyError::NotSendable`].
+/// The dispatcher (of any node) sends it on its next run.
+pub async fn resend(
+    engine: &Engine,
+    notifiers: &[Arc<dyn ProtocolNotifier>],
+    id: i64,
+) -> Result<(), NotifyError> {
+    let now = engine.clock().now();
+    let store = engine.store().clone();
+    let (d, event, merchant) = store
+        .read(move |db| {
+            let d = db.delivery(id)?.ok_or(NotifyError::NotFound(id))?;
+            if d.request.is_some() {
+                return Ok((d, None, None));
+            }
+            let event = db.outbox_event(d.outbox_id)?;
+            let merchant = db.merchant(&d.merchant_id)?;
+            Ok::<_, NotifyError>((d, event, merchant))
+        })
+        .await?;
+    let request = match d.request {
+        Some(_) => None,
+        None => Some(encode_again(notifiers, &d, event, merchant, now)?),
+    };
+    let found = store
+        .write(move |db| db.resend_delivery(id, now, request.as_ref()))
+        .await?;
+    if !found {
+        return Err(NotifyError::NotFound(id));
+    }
+    tracing::info!(delivery = id, merchant = %d.merchant_id, event = %d.event, "callback re-send requested");
+    Ok(())
+}
+
+fn encode_again(
+    notifiers: &[Arc<dyn ProtocolNotifier>],
+    d: &Delivery,
+    event: Option<polypay_store::OutboxEvent>,
+    merchant: Option<polypay_core::Merchant>,
+    now: Timestamp,
+) -> Result<StoredRequest, NotifyError> {
+    let not_sendable = |why: &str| NotifyError::NotSendable(d.id, why.to_string());
+    let notifier = notifiers
+        .iter()
+        .find(|n| n.protocol() == d.protocol)
+        .ok_or_else(|| not_sendable("no notifier is registered for its protocol"))?;
+    let event = event.ok_or_else(|| not_sendable("its outbox event is gone"))?;
+    let merchant = merchant.ok_or_else(|| not_sendable("its merchant is gone"))?;
+    match notifier.encode(&event, &merchant, now) {
+        Ok(Some(r)) => Ok(StoredRequest {
+            method: r.method,
+            url: r.url,
+            headers: r.headers,
+            body: r.body,
+        }),
+        Ok(None) => Err(not_sendable(
+            "the protocol sends no callback for this event",
+        )),
+        Err(e) => Err(NotifyError::Encode(e)),
+    }
+}
+
+fn time(t: Option<Timestamp>) -> Value {
+    t.map_or(Value::Null, |t| json!(t.to_rfc3339()))
+}
+
+/// A delivery without its request: for listings.
+pub fn delivery_summary_json(d: &Delivery) -> Value {
+    json!({
+        "id": d.id,
+        "outbox_id": d.outbox_id,
+        "merchant_id": d.merchant_id,
+        "protocol": d.protocol,
+        "object_kind": d.object_kind,
+        "object_id": d.object_id,
+        "payment_id": d.order_key,
+        "event": d.event,
+        "state": d.state,
+        "attempts": d.attempts,
+        "next_attempt_at": time(d.next_attempt_at),
+        "leased_by": d.lease_owner,
+        "lease_until": time(d.lease_until),
+        "last_status": d.last_status,
+        "last_error": d.last_error,
+        "url": d.request.as_ref().map(|r| r.url.as_str()),
+        "created_at": time(Some(d.created_at)),
+        "updated_at": time(Some(d.updated_at)),
+        "finished_at": time(d.finished_at),
+    })
+}
+
+/// A delivery with its first request and every attempt as made.
+pub fn delivery_detail_json(d: &Delivery, attempts: &[DeliveryAttempt]) -> Value {
+    let mut v = delivery_summary_json(d);
+    v["request"] = d.request.as_ref().map_or(Value::Null, request_json);
+    v["attempt_log"] = attempts.iter().map(attempt_json).collect();
+    v
+}
+
+pub fn attempt_json(a: &DeliveryAttempt) -> Value {
+    json!({
+        "attempt": a.attempt,
+        "node_id": a.node_id,
+        "started_at": a.started_at.to_rfc3339(),
+        "outcome": a.outcome,
+        "request": a.request.as_ref().map_or(Value::Null, request_json),
+        "response_status": a.response_status,
+        "response_body": a.response_body,
+        "latency_ms": a.latency_ms,
+        "error": a.error,
+    })
+}
+
+fn request_json(r: &StoredRequest) -> Value {
+    let headers: Vec<Value> = r.headers.iter().map(|(n, v)| json!([n, v])).collect();
+    let mut v = json!({"method": r.method, "url": r.url, "headers": headers});
+    match std::str::from_utf8(&r.body) {
+        Ok(text) => v["body"] = json!(text),
+        Err(_) => {
+            v["body_base64"] = json!(base64::engine::general_purpose::STANDARD.encode(&r.body))
+        }
+    }
+    v
+}

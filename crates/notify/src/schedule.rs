@@ -1,0 +1,144 @@
+//! Pure scheduling rules: which key orders a delivery, when attempts are due, what follows one.
+
+use polypay_store::{AfterAttempt, Delivery, OutboxEvent};
+use std::time::Duration;
+
+/// Callbacks with the same key go out in event order: a refund's is its payment's id (so a
+/// refund's callback never overtakes the payment's), every other object's is its own id.
+pub fn order_key(event: &OutboxEvent) -> String {
+    if event.object_kind == "refund"
+        && let Some(payment) = event.payload.get("payment_id").and_then(|v| v.as_str())
+    {
+        return payment.to_string();
+    }
+    event.object_id.clone()
+}
+
+/// The offset of attempt `index` (0-based) of a schedule, if the schedule has one. An empty
+/// schedule still makes one attempt, at once.
+pub fn offset(offsets: &[i64], index: usize) -> Option<i64> {
+    if offsets.is_empty() {
+        return (index == 0).then_some(0);
+    }
+    offsets.get(index).map(|ms| (*ms).max(0))
+}
+
+/// What follows an attempt of `d` (whose counters do not yet include it).
+pub fn after_attempt(d: &Delivery, acknowledged: bool, offsets: &[i64]) -> AfterAttempt {
+    if acknowledged {
+        return AfterAttempt::Acknowledged;
+    }
+    let done = usize::try_from(d.attempts_in_schedule() + 1).unwrap_or(usize::MAX);
+    match offset(offsets, done) {
+        Some(ms) => AfterAttempt::RetryAt(d.schedule_at.plus_millis(ms)),
+        None => AfterAttempt::Dead,
+    }
+}
+
+/// One attempt's time limit: the configured default, or the protocol's own when smaller.
+pub fn attempt_timeout(default: Duration, protocol: Duration) -> Duration {
+    if protocol.is_zero() {
+        default
+    } else {
+        default.min(protocol)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polypay_core::{MerchantId, Protocol, Timestamp};
+    use polypay_store::DeliveryState;
+
+    fn delivery(attempts: i64, schedule_start: i64) -> Delivery {
+        Delivery {
+            id: 1,
+            outbox_id: 1,
+            merchant_id: MerchantId("mch_1".into()),
+            protocol: Protocol::Passtopay,
+            object_kind: "payment".into(),
+            object_id: "pay_1".into(),
+            order_key: "pay_1".into(),
+            event: "payment.succeeded".into(),
+            state: DeliveryState::Pending,
+            request: None,
+            attempts,
+            schedule_start,
+            schedule_at: Timestamp(1_000),
+            next_attempt_at: Some(Timestamp(1_000)),
+            lease_owner: None,
+            leased_at: None,
+            lease_until: None,
+            lease_seq: 0,
+            last_status: None,
+            last_error: None,
+            created_at: Timestamp(1_000),
+            updated_at: Timestamp(1_000),
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn retries_follow_offsets_from_the_schedule_start_then_die() {
+        let offsets = [0, 60_000, 300_000];
+        assert_eq!(
+            after_attempt(&delivery(0, 0), false, &offsets),
+            AfterAttempt::RetryAt(Timestamp(61_000))
+        );
+        assert_eq!(
+            after_attempt(&delivery(1, 0), false, &offsets),
+            AfterAttempt::RetryAt(Timestamp(301_000))
+        );
+        assert_eq!(
+            after_attempt(&delivery(2, 0), false, &offsets),
+            AfterAttempt::Dead
+        );
+        assert_eq!(
+            after_attempt(&delivery(2, 0), true, &offsets),
+            AfterAttempt::Acknowledged
+        );
+    }
+
+    #[test]
+    fn a_resend_restarts_the_schedule() {
+        let offsets = [0, 60_000];
+        assert_eq!(
+            after_attempt(&delivery(5, 5), false, &offsets),
+            AfterAttempt::RetryAt(Timestamp(61_000))
+        );
+        assert_eq!(
+            after_attempt(&delivery(6, 5), false, &offsets),
+            AfterAttempt::Dead
+        );
+        assert_eq!(
+            after_attempt(&delivery(0, 0), false, &[]),
+            AfterAttempt::Dead
+        );
+    }
+
+    #[test]
+    fn refunds_are_ordered_under_their_payment() {
+        let event = |kind: &str, payload| OutboxEvent {
+            id: 1,
+            merchant_id: MerchantId("mch_1".into()),
+            protocol: Protocol::Passtopay,
+            object_kind: kind.into(),
+            object_id: "rf_1".into(),
+            event: format!("{kind}.succeeded"),
+            payload,
+            created_at: Timestamp(0),
+        };
+        let refund = event("refund", serde_json::json!({"payment_id": "pay_9"}));
+        assert_eq!(order_key(&refund), "pay_9");
+        let payout = event("payout", serde_json::json!({"payment_id": "pay_9"}));
+        assert_eq!(order_key(&payout), "rf_1");
+    }
+
+    #[test]
+    fn the_smaller_timeout_wins() {
+        let s = Duration::from_secs;
+        assert_eq!(attempt_timeout(s(10), s(5)), s(5));
+        assert_eq!(attempt_timeout(s(10), s(30)), s(10));
+        assert_eq!(attempt_timeout(s(10), Duration::ZERO), s(10));
+    }
+}

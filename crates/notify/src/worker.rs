@@ -1,0 +1,169 @@
+//! One leased delivery's attempt: build the request (the stored first one, or the protocol's
+//! re-encoding for a retry), send it, judge the answer, and decide what follows.
+//!
+//! Logs name the delivery, merchant, event and outcome; never the URL, headers or bodies
+//! (signatures and merchant tokens live there).
+
+use crate::attempt::{self, Answer, Sent};
+use crate::dispatcher::Inner;
+use crate::protocol::{CallbackRequest, ProtocolNotifier};
+use crate::{metrics, schedule};
+use polypay_core::{Merchant, Timestamp};
+use polypay_store::{
+    AfterAttempt, AttemptOutcome, Delivery, DeliveryAttempt, FinishedAttempt, StoredRequest,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
+
+/// Makes one attempt of `d` while holding `_permit` (the concurrency bound).
+pub(crate) async fn attempt(
+    inner: Arc<Inner>,
+    d: Delivery,
+    merchant: Option<Merchant>,
+    _permit: OwnedSemaphorePermit,
+) -> FinishedAttempt {
+    let started_at = inner.engine.clock().now();
+    let number = d.attempts + 1;
+    let notifier = inner.notifiers.get(&d.protocol).cloned();
+    let (request, sent) = match &notifier {
+        Some(n) => match prepare(n.as_ref(), &d, merchant.as_ref(), number, started_at) {
+            Ok(req) => {
+                let timeout =
+                    schedule::attempt_timeout(inner.config.default_timeout, n.attempt_timeout());
+                let sent = send(&inner, &req, timeout).await;
+                (Some(req), sent)
+            }
+            Err(e) => (None, unsent(e)),
+        },
+        None => (
+            None,
+            unsent(format!(
+                "no notifier registered for protocol {}",
+                d.protocol
+            )),
+        ),
+    };
+    let acknowledged = match (&sent.result, &notifier) {
+        (Ok(a), Some(n)) => n.is_ack(a.status, &a.body),
+        _ => false,
+    };
+    let offsets = notifier
+        .as_ref()
+        .map(|n| n.attempt_offsets_ms())
+        .unwrap_or_default();
+    let next = schedule::after_attempt(&d, acknowledged, &offsets);
+    let attempt = log_entry(&inner, &d, number, started_at, request, &sent, acknowledged);
+    observe(&d, &attempt, next, sent.latency);
+    FinishedAttempt {
+        attempt,
+        lease_seq: d.lease_seq,
+        next,
+    }
+}
+
+/// The request of attempt `number`: the stored one first, then the protocol's re-encoding.
+fn prepare(
+    notifier: &dyn ProtocolNotifier,
+    d: &Delivery,
+    merchant: Option<&Merchant>,
+    number: i64,
+    now: Timestamp,
+) -> Result<CallbackRequest, String> {
+    let stored = d
+        .request
+        .as_ref()
+        .ok_or_else(|| "the delivery has no request".to_string())?;
+    let first = CallbackRequest {
+        url: stored.url.clone(),
+        method: stored.method.clone(),
+        headers: stored.headers.clone(),
+        body: stored.body.clone(),
+    };
+    if number <= 1 {
+        return Ok(first);
+    }
+    let merchant = merchant.ok_or_else(|| format!("merchant {} not found", d.merchant_id))?;
+    let attempt = u32::try_from(number).unwrap_or(u32::MAX);
+    Ok(notifier.reencode(&first, merchant, attempt, now))
+}
+
+async fn send(inner: &Inner, req: &CallbackRequest, timeout: Duration) -> Sent {
+    match &inner.client {
+        Ok(client) => attempt::send(client, req, inner.config.allow_private, timeout).await,
+        Err(e) => unsent(format!("HTTP client unavailable: {e}")),
+    }
+}
+
+fn unsent(error: String) -> Sent {
+    Sent {
+        result: Err(error),
+        latency: Duration::ZERO,
+    }
+}
+
+fn log_entry(
+    inner: &Inner,
+    d: &Delivery,
+    number: i64,
+    started_at: Timestamp,
+    request: Option<CallbackRequest>,
+    sent: &Sent,
+    acknowledged: bool,
+) -> DeliveryAttempt {
+    let (outcome, status, body, error) = match &sent.result {
+        Ok(Answer { status, body }) => (
+            if acknowledged {
+                AttemptOutcome::Acknowledged
+            } else {
+                AttemptOutcome::Rejected
+            },
+            Some(i64::from(*status)),
+            Some(attempt::recorded_prefix(body)),
+            None,
+        ),
+        Err(e) => (AttemptOutcome::Error, None, None, Some(e.clone())),
+    };
+    DeliveryAttempt {
+        id: 0,
+        delivery_id: d.id,
+        attempt: number,
+        node_id: inner.config.node_id.clone(),
+        started_at,
+        request: request.map(|r| StoredRequest {
+            method: r.method,
+            url: r.url,
+            headers: r.headers,
+            body: r.body,
+        }),
+        outcome,
+        response_status: status,
+        response_body: body,
+        latency_ms: Some(i64::try_from(sent.latency.as_millis()).unwrap_or(i64::MAX)),
+        error,
+    }
+}
+
+fn observe(d: &Delivery, a: &DeliveryAttempt, next: AfterAttempt, latency: Duration) {
+    metrics::attempt(d.protocol, a.outcome, latency);
+    let latency_ms = a.latency_ms.unwrap_or(0);
+    match next {
+        AfterAttempt::Acknowledged => tracing::info!(
+            delivery = d.id, merchant = %d.merchant_id, event = %d.event, attempt = a.attempt,
+            status = a.response_status, latency_ms, "callback acknowledged"
+        ),
+        AfterAttempt::RetryAt(at) => tracing::info!(
+            delivery = d.id, merchant = %d.merchant_id, event = %d.event, attempt = a.attempt,
+            status = a.response_status, error = a.error.as_deref(), latency_ms,
+            retry_at = %at.to_rfc3339(), "callback not acknowledged; will retry"
+        ),
+        AfterAttempt::Dead => {
+            metrics::dead(d.protocol);
+            tracing::warn!(
+                delivery = d.id, merchant = %d.merchant_id, event = %d.event, attempt = a.attempt,
+                status = a.response_status, error = a.error.as_deref(), latency_ms,
+                "callback dead after its last attempt"
+            )
+        }
+    }
+}

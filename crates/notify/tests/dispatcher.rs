@@ -1,0 +1,519 @@
+//! The dispatcher against a local receiver, with the clock driven explicitly (no sleeps): on
+//! SQLite always, and on PostgreSQL when POLYPAY_TEST_DATABASE_URL is set.
+
+mod support;
+
+use polypay_notify::{DispatchReport, NotifyError};
+use polypay_store::testing::TestDb;
+use polypay_store::{AttemptOutcome, DeliveryState};
+use serde_json::json;
+use std::sync::Arc;
+use support::{Fixture, Reply, config};
+
+fn report(ingested: usize, attempted: usize, acknowledged: usize, dead: usize) -> DispatchReport {
+    DispatchReport {
+        ingested,
+        attempted,
+        acknowledged,
+        failed: attempted - acknowledged,
+        dead,
+    }
+}
+
+#[tokio::test]
+async fn retry_schedule_is_honoured_and_acknowledged_callbacks_stop() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let d = f.dispatcher(&[0, 60_000, 300_000], config("a"));
+        let m = f.merchant("shop", "/m").await;
+        f.receiver.script(
+            "/m",
+            vec![Reply::Status(500, "busy"), Reply::Status(503, "later")],
+        );
+        let id = f
+            .emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
+            .await;
+
+        assert_eq!(
+            d.run_once().await.unwrap(),
+            report(1, 1, 0, 0),
+            "{}",
+            db.name
+        );
+        assert_eq!(d.run_once().await.unwrap(), report(0, 0, 0, 0));
+        f.at(59_999);
+        assert_eq!(
+            d.run_once().await.unwrap(),
+            report(0, 0, 0, 0),
+            "not due yet"
+        );
+        f.at(60_000);
+        assert_eq!(d.run_once().await.unwrap(), report(0, 1, 0, 0));
+        f.at(299_999);
+        assert_eq!(d.run_once().await.unwrap(), report(0, 0, 0, 0));
+        f.at(300_000);
+        assert_eq!(d.run_once().await.unwrap(), report(0, 1, 1, 0));
+        f.at(100_000_000);
+        assert_eq!(
+            d.run_once().await.unwrap(),
+            report(0, 0, 0, 0),
+            "never again"
+        );
+
+        let got = f.receiver.requests_to("/m");
+        assert_eq!(got.len(), 3);
+        assert_eq!(
+            got[0].header("x-signature"),
+            Some(&*format!("sig-{id}-{}", support::T0.0))
+        );
+        assert_eq!(
+            got[0].header("x-attempt"),
+            None,
+            "the first attempt is sent as stored"
+        );
+        assert_eq!(
+            got[1].header("x-attempt"),
+            Some("2"),
+            "retries are re-encoded"
+        );
+        assert_eq!(got[2].header("x-attempt"), Some("3"));
+
+        let (delivery, log) = f.delivery_of(id).await;
+        assert_eq!(delivery.state, DeliveryState::Acknowledged);
+        assert_eq!(delivery.attempts, 3);
+        let outcomes: Vec<_> = log.iter().map(|a| a.outcome).collect();
+        use AttemptOutcome::*;
+        assert_eq!(outcomes, [Rejected, Rejected, Acknowledged]);
+        let statuses: Vec<_> = log.iter().map(|a| a.response_status).collect();
+        assert_eq!(statuses, [Some(500), Some(503), Some(200)]);
+        assert_eq!(log[0].response_body.as_deref(), Some("busy"));
+        assert_eq!(log[1].started_at, support::T0.plus_millis(60_000));
+        let sent = log[1].request.as_ref().expect("request as sent");
+        assert_eq!(sent.url, f.receiver.url("/m"));
+        assert!(sent.headers.contains(&("x-attempt".into(), "2".into())));
+        assert_eq!(sent.body, got[1].body, "the log holds the bytes sent");
+        assert!(
+            log.iter()
+                .all(|a| a.latency_ms.is_some() && a.node_id == "a")
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_the_protocols_acknowledgement_counts_and_redirects_are_not_followed() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let d = f.dispatcher(&[0, 1_000, 2_000, 3_000], config("a"));
+        let m = f.merchant("shop", "/m").await;
+        f.receiver.script(
+            "/m",
+            vec![
+                Reply::Status(200, "FAIL"),
+                Reply::Redirect(f.receiver.url("/elsewhere")),
+                Reply::Status(201, "success"),
+            ],
+        );
+        let id = f
+            .emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
+            .await;
+        for (at, acked) in [(0, 0), (1_000, 0), (2_000, 0), (3_000, 1)] {
+            f.at(at);
+            let r = d.run_once().await.unwrap();
+            assert_eq!(
+                (r.attempted, r.acknowledged),
+                (1, acked),
+                "{} at {at}",
+                db.name
+            );
+        }
+        assert!(
+            f.receiver.requests_to("/elsewhere").is_empty(),
+            "redirect followed"
+        );
+        let (delivery, log) = f.delivery_of(id).await;
+        assert_eq!(delivery.state, DeliveryState::Acknowledged);
+        let statuses: Vec<_> = log.iter().map(|a| a.response_status).collect();
+        assert_eq!(statuses, [Some(200), Some(302), Some(201), Some(200)]);
+        assert_eq!(
+            log[0].outcome,
+            AttemptOutcome::Rejected,
+            "200 without the ack body"
+        );
+    }
+}
+
+#[tokio::test]
+async fn callbacks_of_one_payment_go_out_in_event_order() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let d = f.dispatcher(&[0, 1_000, 2_000], config("a"));
+        let m = f.merchant("shop", "/m").await;
+        let other = f.merchant("other", "/o").await;
+        f.receiver.script("/m", vec![Reply::Status(500, "no")]);
+        f.emit(&m, "payment", "pay_1", "payment.pending", json!({}))
+            .await;
+        f.emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
+            .await;
+        let refund = json!({"payment_id": "pay_1"});
+        f.emit(&m, "refund", "rf_1", "refund.succeeded", refund)
+            .await;
+        f.emit(&other, "payment", "pay_2", "payment.succeeded", json!({}))
+            .await;
+
+        let r = d.run_once().await.unwrap();
+        assert_eq!(
+            (r.ingested, r.attempted),
+            (4, 2),
+            "{}: pay_1's first and pay_2",
+            db.name
+        );
+        assert_eq!(
+            d.run_once().await.unwrap().attempted,
+            0,
+            "pay_1 waits for its retry"
+        );
+        f.at(1_000);
+        assert_eq!(d.run_once().await.unwrap().acknowledged, 1);
+        assert_eq!(d.run_once().await.unwrap().acknowledged, 1);
+        assert_eq!(d.run_once().await.unwrap().acknowledged, 1);
+        assert_eq!(d.run_once().await.unwrap().attempted, 0);
+
+        let events: Vec<_> = f
+            .receiver
+            .requests_to("/m")
+            .iter()
+            .map(|r| r.json()["event"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            events,
+            [
+                "payment.pending",
+                "payment.pending",
+                "payment.succeeded",
+                "refund.succeeded"
+            ]
+        );
+        assert_eq!(f.receiver.requests_to("/o").len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_dies_after_its_last_attempt_unblocks_the_next_and_can_be_resent() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let d = f.dispatcher(&[0, 1_000, 2_000], config("a"));
+        let m = f.merchant("shop", "/m").await;
+        let no = Reply::Status(500, "down");
+        f.receiver.script("/m", vec![no.clone(), no.clone(), no]);
+        let first = f
+            .emit(&m, "payment", "pay_1", "payment.pending", json!({}))
+            .await;
+        let second = f
+            .emit(&m, "payment", "pay_1", "payment.failed", json!({}))
+            .await;
+
+        assert_eq!(
+            d.run_once().await.unwrap(),
+            report(2, 1, 0, 0),
+            "{}",
+            db.name
+        );
+        f.at(1_000);
+        assert_eq!(d.run_once().await.unwrap(), report(0, 1, 0, 0));
+        f.at(2_000);
+        assert_eq!(d.run_once().await.unwrap(), report(0, 1, 0, 1));
+        let (dead, _) = f.delivery_of(first).await;
+        assert_eq!(dead.state, DeliveryState::Dead);
+        assert_eq!(
+            d.run_once().await.unwrap(),
+            report(0, 1, 1, 0),
+            "next one unblocked"
+        );
+        f.at(50_000_000);
+        assert_eq!(d.run_once().await.unwrap().attempted, 0, "dead stays dead");
+
+        d.resend(dead.id).await.unwrap();
+        assert_eq!(d.run_once().await.unwrap(), report(0, 1, 1, 0));
+        let (resent, log) = f.delivery_of(first).await;
+        assert_eq!(resent.state, DeliveryState::Acknowledged);
+        assert_eq!(log.len(), 4);
+        assert_eq!(log[3].started_at, support::T0.plus_millis(50_000_000));
+
+        let (acked, _) = f.delivery_of(second).await;
+        d.resend(acked.id).await.unwrap();
+        assert_eq!(
+            d.run_once().await.unwrap().acknowledged,
+            1,
+            "acknowledged re-sent too"
+        );
+        assert_eq!(f.receiver.requests_to("/m").len(), 6);
+        assert!(matches!(
+            d.resend(999_999).await,
+            Err(NotifyError::NotFound(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn skipped_events_are_recorded_and_never_sent() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let d = f.dispatcher(&[0], config("a"));
+        let m = f.merchant("shop", "/m").await;
+        let id = f
+            .emit(&m, "payment", "pay_1", "payment.created", json!({}))
+            .await;
+        assert_eq!(
+            d.run_once().await.unwrap(),
+            report(1, 0, 0, 0),
+            "{}",
+            db.name
+        );
+        assert_eq!(
+            d.run_once().await.unwrap(),
+            report(0, 0, 0, 0),
+            "never reconsidered"
+        );
+        let (skipped, log) = f.delivery_of(id).await;
+        assert_eq!(skipped.state, DeliveryState::Skipped);
+        assert!(log.is_empty() && skipped.request.is_none());
+        let err = d.resend(skipped.id).await.unwrap_err();
+        assert!(matches!(err, NotifyError::NotSendable(..)), "{err}");
+        assert!(f.receiver.requests().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn an_interrupted_attempt_is_retried_by_another_dispatcher_after_its_lease_expires() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let m = f.merchant("shop", "/m").await;
+        f.receiver.script("/m", vec![Reply::Hang]);
+        let id = f
+            .emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
+            .await;
+
+        let crashed = f.dispatcher(&[0, 60_000], config("a"));
+        let run = tokio::spawn(async move { crashed.run_once().await });
+        f.receiver.wait_for(1).await;
+        run.abort(); // the node dies mid-attempt: leased, sent, nothing recorded
+        assert!(run.await.unwrap_err().is_cancelled());
+
+        let restarted = f.dispatcher(&[0, 60_000], config("b"));
+        assert_eq!(
+            restarted.run_once().await.unwrap().attempted,
+            0,
+            "{}: lease held",
+            db.name
+        );
+        f.at(29_999);
+        assert_eq!(restarted.run_once().await.unwrap().attempted, 0);
+        f.at(30_000);
+        assert_eq!(restarted.run_once().await.unwrap(), report(0, 1, 1, 0));
+
+        assert_eq!(f.receiver.requests_to("/m").len(), 2);
+        let (delivery, log) = f.delivery_of(id).await;
+        assert_eq!(delivery.state, DeliveryState::Acknowledged);
+        assert_eq!(log.len(), 2);
+        assert_eq!(log[0].outcome, AttemptOutcome::Interrupted);
+        assert_eq!(log[0].node_id, "a");
+        assert_eq!(
+            (log[1].outcome, log[1].node_id.as_str()),
+            (AttemptOutcome::Acknowledged, "b")
+        );
+        assert_eq!(log[1].attempt, 1, "the interrupted attempt is made again");
+    }
+}
+
+#[tokio::test]
+async fn private_addresses_are_refused_with_a_recorded_error_unless_allowed() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let mut strict = config("a");
+        strict.allow_private = false;
+        let d = f.dispatcher(&[0, 1_000], strict);
+        let port = f.receiver.port();
+        let urls = [
+            format!("http://127.0.0.1:{port}/a"),
+            format!("http://localhost:{port}/b"),
+            format!("http://[::1]:{port}/c"),
+            format!("http://10.0.0.1:{port}/d"),
+        ];
+        let mut ids = Vec::new();
+        for (i, url) in urls.iter().enumerate() {
+            let m = f.merchant_at(&format!("shop{i}"), url).await;
+            ids.push(
+                f.emit(
+                    &m,
+                    "payment",
+                    &format!("pay_{i}"),
+                    "payment.succeeded",
+                    json!({}),
+                )
+                .await,
+            );
+        }
+        assert_eq!(
+            d.run_once().await.unwrap(),
+            report(4, 4, 0, 0),
+            "{}",
+            db.name
+        );
+        assert!(
+            f.receiver.requests().is_empty(),
+            "a refused callback reached the receiver"
+        );
+        for id in ids {
+            let (delivery, log) = f.delivery_of(id).await;
+            assert_eq!(
+                delivery.state,
+                DeliveryState::Pending,
+                "refusals retry on schedule"
+            );
+            let error = log[0].error.as_deref().unwrap_or("");
+            assert!(error.starts_with("refused:"), "{error}");
+            assert_eq!(delivery.last_error.as_deref(), Some(error));
+        }
+
+        let allowed = f.dispatcher(&[0, 1_000], config("b"));
+        f.at(1_000);
+        let r = allowed.run_once().await.unwrap();
+        assert_eq!(r.attempted, 4);
+        assert_eq!(
+            f.receiver.requests().len(),
+            2,
+            "loopback reachable once allowed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_hanging_merchant_does_not_delay_another_merchants_callbacks() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let mut c = config("a");
+        c.concurrency = 2;
+        c.default_timeout = std::time::Duration::from_millis(300);
+        let d = f.dispatcher(&[0, 60_000], c);
+        let slow = f.merchant("slow", "/slow").await;
+        let fast = f.merchant("fast", "/fast").await;
+        f.receiver
+            .script("/slow", vec![Reply::Hang, Reply::Hang, Reply::Hang]);
+        for i in 0..3 {
+            f.emit(
+                &slow,
+                "payment",
+                &format!("pay_s{i}"),
+                "payment.succeeded",
+                json!({}),
+            )
+            .await;
+        }
+        let id = f
+            .emit(&fast, "payment", "pay_f", "payment.succeeded", json!({}))
+            .await;
+
+        let r = d.run_once().await.unwrap();
+        assert_eq!(
+            (r.attempted, r.acknowledged, r.failed),
+            (2, 1, 1),
+            "{}",
+            db.name
+        );
+        let (delivery, _) = f.delivery_of(id).await;
+        assert_eq!(delivery.state, DeliveryState::Acknowledged);
+        let slow_errors: Vec<_> = f
+            .engine
+            .store()
+            .read(|db| {
+                db.deliveries(&polypay_store::DeliveryFilter {
+                    limit: 10,
+                    ..Default::default()
+                })
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|d| d.last_error)
+            .collect();
+        assert_eq!(slow_errors, ["timed out after 300 ms"]);
+    }
+}
+
+#[tokio::test]
+async fn run_finishes_attempts_in_flight_before_it_stops() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let d = f.dispatcher(&[0, 60_000], config("a"));
+        let m = f.merchant("shop", "/m").await;
+        let gate = Arc::new(tokio::sync::Notify::new());
+        f.receiver.script("/m", vec![Reply::Gate(gate.clone())]);
+        let id = f
+            .emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
+            .await;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(d.run(std::time::Duration::from_millis(10), async {
+            let _ = stopped.await;
+        }));
+        f.receiver.wait_for(1).await;
+        stop.send(()).unwrap();
+        gate.notify_one();
+        running.await.unwrap();
+        let (delivery, log) = f.delivery_of(id).await;
+        assert_eq!(delivery.state, DeliveryState::Acknowledged, "{}", db.name);
+        assert_eq!(log.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn two_dispatchers_on_one_postgres_never_send_the_same_attempt_twice() {
+    let Some(db) = TestDb::postgres() else {
+        return;
+    };
+    let f = Fixture::new(&db).await;
+    let other_node = polypay_engine::Engine::new(db.open().unwrap(), f.clock.clone());
+    let notifier = support::TestNotifier::shared(&[0, 1_000]);
+    let a = polypay_notify::Dispatcher::new(f.engine.clone(), vec![notifier.clone()], config("a"));
+    let b = polypay_notify::Dispatcher::new(other_node, vec![notifier], config("b"));
+    let mut paths = Vec::new();
+    for i in 0..6 {
+        let m = f.merchant(&format!("shop{i}"), "/unused").await;
+        for j in 0..5 {
+            let path = format!("/{i}/{j}");
+            f.receiver.script(&path, vec![Reply::Status(500, "again")]);
+            let payload = json!({"notify_url": f.receiver.url(&path)});
+            f.emit(
+                &m,
+                "payment",
+                &format!("pay_{i}_{j}"),
+                "payment.succeeded",
+                payload,
+            )
+            .await;
+            paths.push(path);
+        }
+    }
+    let mut total = DispatchReport::default();
+    let mut by_node = [0, 0];
+    for round in 0..40 {
+        if round == 20 {
+            f.at(1_000);
+        }
+        let (ra, rb) = tokio::join!(a.run_once(), b.run_once());
+        for (i, r) in [ra.unwrap(), rb.unwrap()].into_iter().enumerate() {
+            total.ingested += r.ingested;
+            total.attempted += r.attempted;
+            total.acknowledged += r.acknowledged;
+            by_node[i] += r.attempted;
+        }
+    }
+    assert_eq!(total.ingested, 30, "each event ingested exactly once");
+    assert_eq!((total.attempted, total.acknowledged), (60, 30));
+    assert!(
+        by_node[0] > 0 && by_node[1] > 0,
+        "both nodes worked: {by_node:?}"
+    );
+    for path in &paths {
+        assert_eq!(f.receiver.requests_to(path).len(), 2, "{path}");
+    }
+}
