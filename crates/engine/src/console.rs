@@ -42,7 +42,9 @@ impl RotatableSecret {
     }
 
     pub fn parse(text: &str) -> Option<RotatableSecret> {
-        RotatableSecret::ALL.into_iter().find(|s| s.as_str() == text)
+        RotatableSecret::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
     }
 
     /// The slot this secret lives in.

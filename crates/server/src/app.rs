@@ -22,6 +22,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(admin::router(state.clone()))
         .merge(sandbox::router(state.clone()))
         .merge(cashier::router())
+        .merge(crate::console::router(state.clone()))
         .with_state(state.clone())
         .merge(protocols::routers(state.engine(), &state.inner.platform))
         .route_layer(axum::middleware::from_fn(middleware::record_metrics))

@@ -7,6 +7,7 @@ pub mod app;
 pub mod bootstrap;
 pub mod cashier;
 pub mod config;
+pub mod console;
 pub mod health;
 pub mod middleware;
 pub mod protocols;

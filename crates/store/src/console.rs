@@ -152,7 +152,10 @@ impl Db<'_> {
     }
 
     /// How many objects of a listing are in each state, by state name.
-    pub fn console_state_counts(&mut self, kind: Listing) -> Result<Vec<(String, i64)>, StoreError> {
+    pub fn console_state_counts(
+        &mut self,
+        kind: Listing,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
         let sql = format!(
             "SELECT state, COUNT(*) FROM {} GROUP BY state ORDER BY state",
             kind.table()

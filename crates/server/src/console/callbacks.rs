@@ -1,0 +1,357 @@
+//! The callback queue in the console: pending, failing (pending after a failed attempt) and
+//! dead deliveries, one delivery with its attempt log, and "re-send now". Everything goes
+//! through the notifier's operator API (`polypay_notify::operator`), the same one the admin API
+//! and the CLI use; a re-send makes the delivery due at once and any node's dispatcher sends it.
+
+use super::layout::{self, action_button, badge, escape, opt_time, time};
+use super::session::Session;
+use super::{Console, merchant_name};
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use polypay_core::MerchantId;
+use polypay_notify::{NotifyError, operator};
+use polypay_store::{Delivery, DeliveryAttempt, DeliveryFilter, DeliveryState, StoredRequest};
+use serde::Deserialize;
+
+/// Rows per page of the queue.
+const PAGE: i64 = 50;
+/// The queue tabs: name, label.
+const TABS: [(&str, &str); 5] = [
+    ("pending", "Pending"),
+    ("failing", "Failing"),
+    ("dead", "Dead"),
+    ("acknowledged", "Acknowledged"),
+    ("skipped", "Skipped"),
+];
+
+/// A request exactly as stored: request line, headers, blank line, body.
+pub fn request_block(r: &StoredRequest) -> String {
+    let mut text = format!("{} {}\n", r.method, r.url);
+    for (name, value) in &r.headers {
+        text.push_str(&format!("{name}: {value}\n"));
+    }
+    text.push('\n');
+    text.push_str(&String::from_utf8_lossy(&r.body));
+    format!("<pre>{}</pre>", escape(&text))
+}
+
+/// An attempt's request as sent and response as received.
+pub fn attempt_details(a: &DeliveryAttempt) -> String {
+    let request = a
+        .request
+        .as_ref()
+        .map(request_block)
+        .unwrap_or_else(|| "<p class=\"muted\">No request was sent.</p>".into());
+    let response = match a.response_status {
+        Some(status) => format!(
+            "<pre>HTTP {status}\n\n{}</pre>",
+            escape(a.response_body.as_deref().unwrap_or(""))
+        ),
+        None => "<p class=\"muted\">No response.</p>".into(),
+    };
+    let error = a
+        .error
+        .as_deref()
+        .map(|e| format!("<p>Error: {}</p>", escape(e)))
+        .unwrap_or_default();
+    let latency = a
+        .latency_ms
+        .map(|ms| format!(" · {ms} ms"))
+        .unwrap_or_default();
+    format!(
+        "<details><summary>request and response{latency}</summary><p class=\"muted\">sent</p>{request}\
+         <p class=\"muted\">received</p>{response}{error}</details>"
+    )
+}
+
+/// Every delivery of an object (a payment's include its refunds') with its attempts, oldest first.
+pub async fn of_object(c: &Console, key: &str) -> Vec<(Delivery, Vec<DeliveryAttempt>)> {
+    let filter = DeliveryFilter {
+        payment: Some(key.to_string()),
+        limit: operator::MAX_LIST,
+        ..DeliveryFilter::default()
+    };
+    let engine = c.app.engine();
+    let deliveries = match operator::list_deliveries(engine, filter).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "console could not list callbacks");
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::with_capacity(deliveries.len());
+    for d in deliveries.into_iter().rev() {
+        match operator::delivery_with_attempts(engine, d.id).await {
+            Ok(found) => out.push(found),
+            Err(e) => {
+                tracing::warn!(error = %e, delivery = d.id, "console could not read attempts")
+            }
+        }
+    }
+    out
+}
+
+/// How many deliveries a filter finds, up to the listing limit ("500+" beyond).
+async fn count(c: &Console, state: DeliveryState, failing_only: bool) -> String {
+    let filter = DeliveryFilter {
+        state: Some(state),
+        limit: operator::MAX_LIST,
+        ..DeliveryFilter::default()
+    };
+    let list = operator::list_deliveries(c.app.engine(), filter)
+        .await
+        .unwrap_or_default();
+    let n = list
+        .iter()
+        .filter(|d| !failing_only || d.attempts > 0)
+        .count();
+    if list.len() as i64 >= operator::MAX_LIST {
+        format!("{n}+")
+    } else {
+        n.to_string()
+    }
+}
+
+/// The overview's card: the queue's pending, failing and dead counts.
+pub async fn queue_card(c: &Console) -> String {
+    let rows = [
+        ("pending", count(c, DeliveryState::Pending, false).await),
+        ("failing", count(c, DeliveryState::Pending, true).await),
+        ("dead", count(c, DeliveryState::Dead, false).await),
+    ];
+    let rows: String = rows
+        .iter()
+        .map(|(tab, n)| {
+            format!(
+                "<tr><td><a href=\"/console/callbacks?state={tab}\">{}</a></td><td class=\"num\">{n}</td></tr>",
+                badge(tab)
+            )
+        })
+        .collect();
+    format!(
+        "<div class=\"card\"><h2><a href=\"/console/callbacks\">Callbacks</a></h2><table>{rows}</table></div>"
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct QueueQuery {
+    state: String,
+    merchant: String,
+    before: String,
+}
+
+fn tabs(current: &str, merchant: &str) -> String {
+    let m = if merchant.is_empty() {
+        String::new()
+    } else {
+        format!("&merchant={}", layout::url_encode(merchant))
+    };
+    let links: String = TABS
+        .iter()
+        .map(|(tab, label)| {
+            let style = if *tab == current {
+                " style=\"font-weight:700\""
+            } else {
+                ""
+            };
+            format!(
+                "<a href=\"/console/callbacks?state={tab}{m}\" id=\"tab-{tab}\"{style}>{label}</a>"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" · ");
+    format!("<p>{links}</p>")
+}
+
+fn queue_row(s: &Session, d: &Delivery, merchant: &str) -> String {
+    let object = match d.object_kind.as_str() {
+        "payout" => format!("/console/payouts/{}", d.object_id),
+        _ => format!("/console/payments/{}", d.order_key),
+    };
+    let last = match (d.last_status, &d.last_error) {
+        (Some(status), _) => format!("HTTP {status}"),
+        (None, Some(e)) => e.clone(),
+        _ => String::new(),
+    };
+    format!(
+        "<tr><td><a href=\"/console/callbacks/{0}\">#{0}</a></td><td>{1}</td><td>{2}</td><td><a href=\"{3}\">{4}</a></td>\
+         <td>{5}</td><td class=\"num\">{6}</td><td>{7}</td><td class=\"wrap\">{8}</td><td>{9}</td></tr>",
+        d.id,
+        escape(merchant),
+        escape(&d.event),
+        escape(&object),
+        escape(&d.object_id),
+        badge(d.state.as_str()),
+        d.attempts,
+        opt_time(d.next_attempt_at),
+        escape(&last),
+        action_button(
+            s,
+            &format!("/console/callbacks/{}/resend", d.id),
+            "Re-send now",
+            &format!("resend-{}", d.id),
+            ""
+        ),
+    )
+}
+
+/// `GET /console/callbacks?state=pending|failing|dead|acknowledged|skipped&merchant=&before=`.
+pub async fn list(
+    State(c): State<Console>,
+    Extension(s): Extension<Session>,
+    Query(q): Query<QueueQuery>,
+) -> Response {
+    let tab = if q.state.is_empty() {
+        "pending"
+    } else {
+        q.state.as_str()
+    };
+    let failing = tab == "failing";
+    let state = if failing {
+        Some(DeliveryState::Pending)
+    } else {
+        DeliveryState::parse(tab)
+    };
+    let merchant = q.merchant.trim();
+    let filter = DeliveryFilter {
+        merchant_id: Some(merchant)
+            .filter(|m| !m.is_empty())
+            .map(|m| MerchantId(m.to_string())),
+        state,
+        before_id: q.before.parse().ok(),
+        limit: if failing { operator::MAX_LIST } else { PAGE },
+        ..DeliveryFilter::default()
+    };
+    let list = match operator::list_deliveries(c.app.engine(), filter).await {
+        Ok(l) => l,
+        Err(e) => return notify_error(e),
+    };
+    let full = list.len() as i64 >= if failing { operator::MAX_LIST } else { PAGE };
+    let older = list.last().map(|d| d.id).filter(|_| full);
+    let merchants = c.merchants().await;
+    let rows: Vec<String> = list
+        .iter()
+        .filter(|d| !failing || d.attempts > 0)
+        .map(|d| queue_row(&s, d, merchant_name(&merchants, &d.merchant_id)))
+        .collect();
+    let pager = older
+        .map(|id| format!("<div class=\"pager\"><a id=\"older\" href=\"/console/callbacks?state={tab}&merchant={}&before={id}\">older →</a></div>", layout::url_encode(merchant)))
+        .unwrap_or_default();
+    let body = format!(
+        "{}{}{pager}",
+        tabs(tab, merchant),
+        layout::table(
+            &[
+                "Id",
+                "Merchant",
+                "Event",
+                "Object",
+                "State",
+                "Attempts",
+                "Next attempt",
+                "Last result",
+                ""
+            ],
+            &rows,
+            "The queue is empty.",
+        ),
+    );
+    layout::page(&c.frame(&s, "/console/callbacks"), "Callbacks", &body)
+}
+
+fn notify_error(e: NotifyError) -> Response {
+    match e {
+        NotifyError::NotFound(_) => {
+            layout::message(StatusCode::NOT_FOUND, "Not found", "No such callback.")
+        }
+        NotifyError::NotSendable(..) | NotifyError::Encode(_) => {
+            layout::message(StatusCode::CONFLICT, "Cannot re-send", &e.to_string())
+        }
+        other => {
+            tracing::error!(error = %other, "console callback request failed");
+            layout::message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The request failed; the server log has the details.",
+            )
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ShowQuery {
+    resent: String,
+}
+
+/// `GET /console/callbacks/{id}`: the delivery, its request and every attempt.
+pub async fn show(
+    State(c): State<Console>,
+    Extension(s): Extension<Session>,
+    Path(id): Path<i64>,
+    Query(q): Query<ShowQuery>,
+) -> Response {
+    let (d, attempts) = match operator::delivery_with_attempts(c.app.engine(), id).await {
+        Ok(found) => found,
+        Err(e) => return notify_error(e),
+    };
+    let notice = if q.resent.is_empty() {
+        String::new()
+    } else {
+        "<div class=\"notice\" id=\"resent\">Re-send queued: the dispatcher sends it on its next tick.</div>".into()
+    };
+    let request = d
+        .request
+        .as_ref()
+        .map(request_block)
+        .unwrap_or_else(|| "<p class=\"muted\">None stored.</p>".into());
+    let items: String = attempts
+        .iter()
+        .map(|a| {
+            format!(
+                "<li class=\"callback\"><span class=\"muted\">{}</span> attempt {} {} {}</li>",
+                time(a.started_at),
+                a.attempt,
+                badge(a.outcome.as_str()),
+                attempt_details(a)
+            )
+        })
+        .collect();
+    let body = format!(
+        "{notice}<div class=\"card\"><dl><dt>State</dt><dd id=\"callback-state\">{}</dd><dt>Event</dt><dd>{}</dd>\
+         <dt>Object</dt><dd>{} {}</dd><dt>Merchant</dt><dd>{}</dd><dt>Attempts</dt><dd>{}</dd><dt>Next attempt</dt><dd>{}</dd>\
+         <dt>Created</dt><dd>{}</dd></dl><p>{}</p></div><h2>Request</h2>{request}<h2>Attempts</h2>\
+         <div class=\"card\"><ol class=\"timeline\">{items}</ol></div>",
+        badge(d.state.as_str()),
+        escape(&d.event),
+        escape(&d.object_kind),
+        escape(&d.object_id),
+        escape(d.merchant_id.as_str()),
+        d.attempts,
+        opt_time(d.next_attempt_at),
+        time(d.created_at),
+        action_button(
+            &s,
+            &format!("/console/callbacks/{}/resend", d.id),
+            "Re-send now",
+            "resend",
+            "primary"
+        ),
+    );
+    layout::page(
+        &c.frame(&s, "/console/callbacks"),
+        &format!("Callback #{}", d.id),
+        &body,
+    )
+}
+
+/// `POST /console/callbacks/{id}/resend`: due now with a fresh schedule, whatever its state.
+pub async fn resend(State(c): State<Console>, Path(id): Path<i64>) -> Response {
+    match operator::resend(c.app.engine(), &c.app.inner.notifiers, id).await {
+        Ok(()) => Redirect::to(&format!("/console/callbacks/{id}?resent=1")).into_response(),
+        Err(e) => notify_error(e),
+    }
+}

@@ -1,0 +1,226 @@
+//! Merchants in the console: the list, onboarding (credentials shown once, on the page that
+//! answers the form, never again), one merchant's public identifiers and balances, and rotating
+//! one secret (the new value is likewise shown once).
+
+use super::layout::{self, csrf_field, escape, money, time};
+use super::session::Session;
+use super::{Console, engine_error};
+use crate::config::Mode;
+use axum::Extension;
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use polypay_core::{Merchant, MerchantId};
+use polypay_engine::NewMerchant;
+use polypay_engine::console::RotatableSecret;
+use serde::Deserialize;
+
+fn public_ids(m: &Merchant) -> [(&'static str, String); 5] {
+    let c = &m.credentials;
+    [
+        (
+            "PassToPay mchNo / appId",
+            format!("{} / {}", c.passtopay.mch_no, c.passtopay.app_id),
+        ),
+        (
+            "BlockATM apiKey / cashierId",
+            format!("{} / {}", c.blockatm.api_key, c.blockatm.cashier_id),
+        ),
+        ("OTT Pay merchant_id", c.ottpay.merchant_id.clone()),
+        ("V2_SHA256 appId", c.v2sha256.app_id.clone()),
+        ("33 Fintech appId", c.fintech33.app_id.clone()),
+    ]
+}
+
+fn create_form(s: &Session) -> String {
+    format!(
+        "<div class=\"card\"><h2>New merchant</h2><form method=\"post\" action=\"/console/merchants\" class=\"filters\">{}\
+         <label>Name<input name=\"name\" id=\"merchant-name\" required maxlength=\"128\"></label>\
+         <label>Notify URL (optional)<input name=\"notify_url\" id=\"merchant-notify-url\" type=\"url\" size=\"40\"></label>\
+         <button class=\"primary\" type=\"submit\" id=\"merchant-create\">Create</button></form>\
+         <p class=\"muted\">Its credentials are shown once, right after creation; only their public halves can be seen later.</p></div>",
+        csrf_field(s)
+    )
+}
+
+/// `GET /console/merchants`.
+pub async fn list(State(c): State<Console>, Extension(s): Extension<Session>) -> Response {
+    let merchants = match c.app.engine().merchants().await {
+        Ok(m) => m,
+        Err(e) => return engine_error(e),
+    };
+    let rows: Vec<String> = merchants
+        .iter()
+        .rev()
+        .map(|m| {
+            format!(
+                "<tr><td><a href=\"/console/merchants/{0}\">{1}</a></td><td>{0}</td><td>{2}</td><td>{3}</td><td class=\"wrap\">{4}</td></tr>",
+                escape(m.id.as_str()),
+                escape(&m.name),
+                if m.enabled { "yes" } else { "no" },
+                time(m.created_at),
+                escape(m.notify_url.as_deref().unwrap_or("—")),
+            )
+        })
+        .collect();
+    let body = format!(
+        "{}{}",
+        create_form(&s),
+        layout::table(
+            &["Name", "Id", "Enabled", "Created", "Notify URL"],
+            &rows,
+            "No merchants yet."
+        )
+    );
+    layout::page(&c.frame(&s, "/console/merchants"), "Merchants", &body)
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    notify_url: String,
+}
+
+fn valid_url(url: &str) -> bool {
+    (url.starts_with("http://") || url.starts_with("https://")) && url.len() <= 2048
+}
+
+/// `POST /console/merchants`: onboards a merchant and shows its credentials once.
+pub async fn create(
+    State(c): State<Console>,
+    Extension(s): Extension<Session>,
+    Form(f): Form<CreateForm>,
+) -> Response {
+    let name = f.name.trim().to_string();
+    let notify_url = Some(f.notify_url.trim().to_string()).filter(|u| !u.is_empty());
+    if name.is_empty() || name.len() > 128 || notify_url.as_deref().is_some_and(|u| !valid_url(u)) {
+        return layout::message(
+            StatusCode::BAD_REQUEST,
+            "Not created",
+            "The name must be 1-128 characters and the notify URL an http(s) URL.",
+        );
+    }
+    let new = NewMerchant {
+        name,
+        notify_url,
+        generate_keys: c.app.mode() == Mode::Sandbox,
+    };
+    let (m, keys) = match c.app.engine().create_merchant(new).await {
+        Ok(created) => created,
+        Err(e) => return engine_error(e),
+    };
+    tracing::info!(merchant = %m.id, "merchant created from the console");
+    let credentials = crate::admin::merchant_created_json(&m, keys.as_ref());
+    let body = format!(
+        "<div class=\"notice warn\">These credentials are shown <strong>once</strong>: copy them now. \
+         polypay keeps them only encrypted and will show their public halves only.</div>\
+         <div class=\"card\"><dl><dt>Merchant</dt><dd><a href=\"/console/merchants/{0}\" id=\"merchant-link\">{1}</a> ({0})</dd></dl>\
+         <pre id=\"credentials\">{2}</pre></div>",
+        escape(m.id.as_str()),
+        escape(&m.name),
+        escape(&serde_json::to_string_pretty(&credentials).unwrap_or_default()),
+    );
+    layout::page(
+        &c.frame(&s, "/console/merchants"),
+        "Merchant created",
+        &body,
+    )
+}
+
+fn rotate_form(s: &Session, m: &Merchant) -> String {
+    let options: String = RotatableSecret::ALL
+        .iter()
+        .map(|r| format!("<option value=\"{0}\">{0}</option>", r.as_str()))
+        .collect();
+    format!(
+        "<div class=\"card\"><h2>Rotate a secret</h2><form method=\"post\" action=\"/console/merchants/{}/rotate\" class=\"filters\">{}\
+         <label>Secret<select name=\"secret\" id=\"rotate-secret\">{options}</select></label>\
+         <button class=\"danger\" type=\"submit\" id=\"rotate\">Rotate</button></form>\
+         <p class=\"muted\">The old value stops working at once; the new one is shown once.</p></div>",
+        escape(m.id.as_str()),
+        csrf_field(s)
+    )
+}
+
+/// `GET /console/merchants/{id}`.
+pub async fn show(
+    State(c): State<Console>,
+    Extension(s): Extension<Session>,
+    Path(id): Path<String>,
+) -> Response {
+    let id = MerchantId(id);
+    let m = match c.app.engine().merchant(&id).await {
+        Ok(m) => m,
+        Err(e) => return engine_error(e),
+    };
+    let balances = c.app.engine().balances(&id).await.unwrap_or_default();
+    let ids: String = public_ids(&m)
+        .iter()
+        .map(|(k, v)| format!("<dt>{k}</dt><dd>{}</dd>", escape(v)))
+        .collect();
+    let balance_rows: Vec<String> = balances
+        .iter()
+        .map(|b| {
+            format!(
+                "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
+                b.currency.code(),
+                money(b)
+            )
+        })
+        .collect();
+    let q = format!("merchant={}", layout::url_encode(m.id.as_str()));
+    let body = format!(
+        "<div class=\"card\"><dl><dt>Id</dt><dd>{}</dd><dt>Name</dt><dd>{}</dd><dt>Enabled</dt><dd>{}</dd>\
+         <dt>Created</dt><dd>{}</dd><dt>Notify URL</dt><dd>{}</dd>{ids}</dl>\
+         <p><a href=\"/console/payments?{q}\">payments</a> · <a href=\"/console/payouts?{q}\">payouts</a> · \
+         <a href=\"/console/refunds?{q}\">refunds</a> · <a href=\"/console/callbacks?{q}\">callbacks</a></p></div>\
+         <h2>Balances</h2>{}{}",
+        escape(m.id.as_str()),
+        escape(&m.name),
+        if m.enabled { "yes" } else { "no" },
+        time(m.created_at),
+        escape(m.notify_url.as_deref().unwrap_or("—")),
+        layout::table(&["Currency", "Available"], &balance_rows, "No balance yet."),
+        rotate_form(&s, &m),
+    );
+    layout::page(&c.frame(&s, "/console/merchants"), &m.name, &body)
+}
+
+#[derive(Deserialize)]
+pub struct RotateForm {
+    #[serde(default)]
+    secret: String,
+}
+
+/// `POST /console/merchants/{id}/rotate`: issues a new value for one secret and shows it once.
+pub async fn rotate(
+    State(c): State<Console>,
+    Extension(s): Extension<Session>,
+    Path(id): Path<String>,
+    Form(f): Form<RotateForm>,
+) -> Response {
+    let Some(which) = RotatableSecret::parse(&f.secret) else {
+        return layout::message(
+            StatusCode::BAD_REQUEST,
+            "Not rotated",
+            "Choose a secret to rotate.",
+        );
+    };
+    let (m, secret) = match c.app.engine().rotate_secret(&MerchantId(id), which).await {
+        Ok(done) => done,
+        Err(e) => return engine_error(e),
+    };
+    tracing::info!(merchant = %m.id, secret = which.as_str(), "merchant secret rotated from the console");
+    let body = format!(
+        "<div class=\"notice warn\">The new <strong>{0}</strong> of {1} is shown <strong>once</strong>; \
+         the previous value no longer works.</div><div class=\"card\"><pre id=\"new-secret\">{2}</pre>\
+         <p><a href=\"/console/merchants/{3}\">Back to {1}</a></p></div>",
+        which.as_str(),
+        escape(&m.name),
+        escape(secret.expose()),
+        escape(m.id.as_str()),
+    );
+    layout::page(&c.frame(&s, "/console/merchants"), "Secret rotated", &body)
+}

@@ -1,0 +1,254 @@
+//! Console sign-in and sessions: the admin token (compared in constant time) buys a random
+//! session id kept in memory with an expiry, sent back as an HttpOnly, SameSite=Strict cookie
+//! scoped to `/console`. Every POST behind the sign-in must carry the session's CSRF token;
+//! [`require`] checks it before any handler runs, so no form can forget it.
+//!
+//! Sessions live in this node's memory: a restart signs everyone out, and behind a load balancer
+//! the console wants sticky sessions. That is acceptable for an operator tool.
+
+use super::Console;
+use super::layout::{self, escape};
+use axum::body::Body;
+use axum::extract::{Form, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const COOKIE: &str = "polypay_console";
+/// How long a session lasts after sign-in.
+const TTL: Duration = Duration::from_secs(8 * 3600);
+/// Most live sessions; signing in beyond it ends the session closest to expiry.
+const MAX_SESSIONS: usize = 1024;
+/// Largest form body the CSRF check reads (the signature debugger's pasted requests included).
+const MAX_FORM_BYTES: usize = 2 << 20;
+
+/// A signed-in operator's session: its id (the cookie) and its CSRF token.
+#[derive(Clone)]
+pub struct Session {
+    pub id: String,
+    pub csrf: String,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Session(***)")
+    }
+}
+
+struct Entry {
+    csrf: String,
+    expires: Instant,
+}
+
+/// Every live session of this node.
+#[derive(Default)]
+pub struct Sessions {
+    map: Mutex<HashMap<String, Entry>>,
+}
+
+impl Sessions {
+    /// Opens a new session with fresh random id and CSRF token.
+    pub fn open(&self) -> Session {
+        let session = Session {
+            id: polypay_engine::random_hex(32),
+            csrf: polypay_engine::random_hex(16),
+        };
+        let now = Instant::now();
+        if let Ok(mut map) = self.map.lock() {
+            map.retain(|_, e| e.expires > now);
+            if map.len() >= MAX_SESSIONS {
+                let oldest = map
+                    .iter()
+                    .min_by_key(|(_, e)| e.expires)
+                    .map(|(k, _)| k.clone());
+                if let Some(k) = oldest {
+                    map.remove(&k);
+                }
+            }
+            let entry = Entry {
+                csrf: session.csrf.clone(),
+                expires: now + TTL,
+            };
+            map.insert(session.id.clone(), entry);
+        }
+        session
+    }
+
+    /// The live session with this id, if any (an expired one is dropped).
+    pub fn get(&self, id: &str) -> Option<Session> {
+        let mut map = self.map.lock().ok()?;
+        match map.get(id) {
+            Some(e) if e.expires > Instant::now() => Some(Session {
+                id: id.to_string(),
+                csrf: e.csrf.clone(),
+            }),
+            Some(_) => {
+                map.remove(id);
+                None
+            }
+            None => None,
+        }
+    }
+
+    pub fn close(&self, id: &str) {
+        if let Ok(mut map) = self.map.lock() {
+            map.remove(id);
+        }
+    }
+}
+
+/// The value of cookie `name` among the request's `Cookie` headers.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn session_cookie(c: &Console, value: &str, max_age: u64) -> String {
+    let secure = if c.app.inner.platform.public_base_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{COOKIE}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+}
+
+fn login_form(error: Option<&str>) -> String {
+    let error = error
+        .map(|e| {
+            format!(
+                "<div class=\"notice warn\" id=\"login-error\">{}</div>",
+                escape(e)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "{error}<div class=\"card\"><form method=\"post\" action=\"/console/login\">\
+         <label>Admin token<input type=\"password\" name=\"token\" id=\"token\" autocomplete=\"current-password\" required></label>\
+         <p><button class=\"primary\" type=\"submit\" id=\"sign-in\">Sign in</button></p></form>\
+         <p class=\"muted\">The admin token was printed once at first start (or set with POLYPAY_ADMIN_TOKEN).</p></div>"
+    )
+}
+
+/// `GET /console/login`.
+pub async fn login_page(State(c): State<Console>, headers: HeaderMap) -> Response {
+    if cookie(&headers, COOKIE).is_some_and(|id| c.sessions.get(&id).is_some()) {
+        return Redirect::to("/console").into_response();
+    }
+    layout::bare(StatusCode::OK, "Sign in", &login_form(None))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// `POST /console/login`: the admin token opens a session.
+pub async fn login(
+    State(c): State<Console>,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let token = form.map(|Form(f)| f.token).unwrap_or_default();
+    if !c.app.admin_token_matches(token.trim()) {
+        tracing::warn!("console sign-in refused: wrong admin token");
+        let body = login_form(Some("That is not the admin token."));
+        return layout::bare(StatusCode::UNAUTHORIZED, "Sign in", &body);
+    }
+    let session = c.sessions.open();
+    tracing::info!("console sign-in");
+    let cookie = session_cookie(&c, &session.id, TTL.as_secs());
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/console")).into_response()
+}
+
+/// `POST /console/logout`.
+pub async fn logout(
+    State(c): State<Console>,
+    axum::Extension(session): axum::Extension<Session>,
+) -> Response {
+    c.sessions.close(&session.id);
+    let cookie = session_cookie(&c, "", 0);
+    (
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to("/console/login"),
+    )
+        .into_response()
+}
+
+/// The `csrf` field of a form body (hex tokens need no percent-decoding).
+fn form_csrf(body: &[u8]) -> Option<&[u8]> {
+    body.split(|b| *b == b'&')
+        .find_map(|pair| pair.strip_prefix(b"csrf="))
+}
+
+fn csrf_matches(expected: &str, presented: Option<&[u8]>) -> bool {
+    use subtle::ConstantTimeEq;
+    presented.is_some_and(|p| p.len() == expected.len() && bool::from(p.ct_eq(expected.as_bytes())))
+}
+
+/// Lets only signed-in requests through (others go to the sign-in page) and refuses any POST
+/// whose form does not carry the session's CSRF token. The session is handed to handlers as an
+/// extension.
+pub async fn require(State(c): State<Console>, req: Request, next: Next) -> Response {
+    let session = cookie(req.headers(), COOKIE).and_then(|id| c.sessions.get(&id));
+    let Some(session) = session else {
+        return Redirect::to("/console/login").into_response();
+    };
+    let mut req = req;
+    if req.method() == Method::POST {
+        let (parts, body) = req.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+            return layout::message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                "The form is too large.",
+            );
+        };
+        if !csrf_matches(&session.csrf, form_csrf(&bytes)) {
+            tracing::warn!(path = %parts.uri.path(), "console form refused: CSRF token missing or wrong");
+            return layout::message(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form does not belong to your session. Reload the page and try again.",
+            );
+        }
+        req = Request::from_parts(parts, Body::from(bytes));
+    }
+    req.extensions_mut().insert(session);
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_open_find_and_close() {
+        let s = Sessions::default();
+        let a = s.open();
+        assert_eq!(s.get(&a.id).map(|x| x.csrf), Some(a.csrf.clone()));
+        assert!(s.get("nope").is_none());
+        s.close(&a.id);
+        assert!(s.get(&a.id).is_none());
+        assert_eq!(format!("{a:?}"), "Session(***)");
+    }
+
+    #[test]
+    fn csrf_is_read_from_the_form_and_compared_whole() {
+        let body = b"name=x&csrf=abcd&other=1";
+        assert_eq!(form_csrf(body), Some(&b"abcd"[..]));
+        assert!(csrf_matches("abcd", form_csrf(body)));
+        assert!(!csrf_matches("abcde", form_csrf(body)));
+        assert!(!csrf_matches("abcd", form_csrf(b"name=x")));
+    }
+}
