@@ -106,8 +106,12 @@ pub fn redirect_url(payment: &Payment) -> Option<String> {
     let prepay = attrs.prepay.as_ref()?;
     let base = payment.return_url.as_deref()?;
     let total = u64::try_from(payment.amount.minor).ok()?;
-    let params =
-        notify::redirect_params(total, &attrs.order_id, &prepay.prepay_order_id, payment.state)?;
+    let params = notify::redirect_params(
+        total,
+        &attrs.order_id,
+        &prepay.prepay_order_id,
+        payment.state,
+    )?;
     Some(notify::redirect_location(base, &params))
 }
 

@@ -116,7 +116,10 @@ fn sixteen_digits_of(text: &str) -> String {
         return String::from_utf8_lossy(&digits[digits.len() - 16..]).into_owned();
     }
     let hash = Md5::digest(text.as_bytes());
-    hash.iter().take(16).map(|b| char::from(b'0' + b % 10)).collect()
+    hash.iter()
+        .take(16)
+        .map(|b| char::from(b'0' + b % 10))
+        .collect()
 }
 
 /// A core timestamp as `yyyy-MM-dd HH:mm:ss` in the merchant's zone.

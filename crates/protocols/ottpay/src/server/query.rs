@@ -25,7 +25,11 @@ pub async fn prepay_query(call: &Call<'_>, req: PrepayQuery) -> Result<ResponseD
     let Some(prepay) = attrs.prepay.clone().filter(|_| attrs.is_prepay()) else {
         return Err(OttError::OrderNotFound);
     };
-    if req.order_id.as_ref().is_some_and(|id| *id != attrs.order_id) {
+    if req
+        .order_id
+        .as_ref()
+        .is_some_and(|id| *id != attrs.order_id)
+    {
         return Err(OttError::OrderNotFound);
     }
     let tz = &call.settings.time_zone;
@@ -67,7 +71,9 @@ pub async fn status_query(call: &Call<'_>, req: StatusQuery) -> Result<ResponseD
     match engine.payment_by_public_id(&id).await {
         Ok(payment) => {
             if let Some(attrs) = PaymentAttrs::of(&payment) {
-                return Ok(ResponseData::PaymentStatus(payment_status(call, &payment, &attrs)));
+                return Ok(ResponseData::PaymentStatus(payment_status(
+                    call, &payment, &attrs,
+                )));
             }
         }
         Err(EngineError::NotFound(_)) => {}
@@ -75,10 +81,16 @@ pub async fn status_query(call: &Call<'_>, req: StatusQuery) -> Result<ResponseD
     }
     let refund = found_or_not(engine.refund_by_public_id(&id).await)?;
     let attrs = RefundAttrs::of(&refund).ok_or(OttError::OrderNotFound)?;
-    Ok(ResponseData::RefundStatus(refund_status_data(call, &refund, attrs)))
+    Ok(ResponseData::RefundStatus(refund_status_data(
+        call, &refund, attrs,
+    )))
 }
 
-fn payment_status(call: &Call<'_>, payment: &Payment, attrs: &PaymentAttrs) -> PaymentStatusResponse {
+fn payment_status(
+    call: &Call<'_>,
+    payment: &Payment,
+    attrs: &PaymentAttrs,
+) -> PaymentStatusResponse {
     let paid = payment.state.was_paid();
     let total = payment.amount.minor.to_string();
     let trade_time = match payment.finished_at {
@@ -112,7 +124,11 @@ pub fn refund_trade_time(call: &Call<'_>, refund: &Refund) -> String {
     wire_time(at, &call.settings.time_zone)
 }
 
-fn refund_status_data(call: &Call<'_>, refund: &Refund, attrs: RefundAttrs) -> RefundStatusResponse {
+fn refund_status_data(
+    call: &Call<'_>,
+    refund: &Refund,
+    attrs: RefundAttrs,
+) -> RefundStatusResponse {
     RefundStatusResponse {
         order_id: attrs.order_id,
         ori_order_id: attrs.ori_order_id,

@@ -15,10 +15,10 @@ const GENERATE_ATTEMPTS: usize = 5;
 
 pub async fn refund(call: &Call<'_>, req: RefundRequest) -> Result<ResponseData, OttError> {
     // Row 14 (a used refund number) is checked before row 15 (an unknown payment).
-    if let Some(given) = &req.order_id {
-        if refund_no_taken(call, given).await? {
-            return Err(OttError::OrderUsed);
-        }
+    if let Some(given) = &req.order_id
+        && refund_no_taken(call, given).await?
+    {
+        return Err(OttError::OrderUsed);
     }
     let id = public_id(&call.merchant.id, &req.ori_order_id);
     let payment = found_or_not(call.ctx.engine.payment_by_public_id(&id).await)?;
@@ -100,7 +100,12 @@ fn refund_error(err: EngineError) -> OttError {
 }
 
 async fn refund_no_taken(call: &Call<'_>, order_id: &str) -> Result<bool, OttError> {
-    match call.ctx.engine.refund_by_no(&call.merchant.id, order_id).await {
+    match call
+        .ctx
+        .engine
+        .refund_by_no(&call.merchant.id, order_id)
+        .await
+    {
         Ok(_) => Ok(true),
         Err(EngineError::NotFound(_)) => Ok(false),
         Err(err) => Err(internal(err)),

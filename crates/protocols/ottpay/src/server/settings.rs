@@ -75,7 +75,10 @@ impl MerchantSettings {
 }
 
 fn warn(option: &str) {
-    tracing::warn!(option, "ottpay: malformed merchant setting, using the default");
+    tracing::warn!(
+        option,
+        "ottpay: malformed merchant setting, using the default"
+    );
 }
 
 fn one_currency(value: Option<&Value>) -> Option<Currency> {
@@ -104,11 +107,9 @@ fn currencies(value: Option<&Value>) -> Vec<Currency> {
 
 fn operator_ids(value: Option<&Value>) -> Option<Vec<String>> {
     let value = value.filter(|v| !v.is_null())?;
-    let parsed: Option<Vec<String>> = value.as_array().and_then(|list| {
-        list.iter()
-            .map(|v| v.as_str().map(str::to_owned))
-            .collect()
-    });
+    let parsed: Option<Vec<String>> = value
+        .as_array()
+        .and_then(|list| list.iter().map(|v| v.as_str().map(str::to_owned)).collect());
     if parsed.is_none() {
         warn("operator_ids");
     }
