@@ -1,0 +1,157 @@
+//! This protocol's [`ProtocolNotifier`] (§7): which outbox events become webhooks, their signed
+//! encoding (same body bytes on every attempt, fresh timestamp/nonce/sign each time), the ack
+//! rule, the retry schedule, and the signed sync redirect to `returnUrl`.
+
+use crate::notify::{
+    self, ATTEMPT_OFFSETS, ATTEMPT_TIMEOUT, encode_callback, payment_notifies, payout_notifies,
+    redirect_applies, refund_notifies, sign_callback,
+};
+use crate::objects::{payment_data, payout_data, refund_data};
+use crate::settings::{Settings, credentials};
+use crate::sign::fresh_nonce;
+use crate::wire::{Callback, PaymentStatus, PayoutStatus, RedirectParams, RefundStatus};
+use polypay_core::{Merchant, Payment, Payout, Protocol, Refund, Timestamp};
+use polypay_notify::{CallbackRequest, ProtocolNotifier};
+use polypay_store::OutboxEvent;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// The v2sha256 notifier. Stateless: everything comes from the event and the merchant.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Notifier;
+
+impl ProtocolNotifier for Notifier {
+    fn protocol(&self) -> Protocol {
+        Protocol::V2sha256
+    }
+
+    fn encode(
+        &self,
+        event: &OutboxEvent,
+        merchant: &Merchant,
+        now: Timestamp,
+    ) -> Result<Option<CallbackRequest>, String> {
+        if event.protocol != Protocol::V2sha256 {
+            return Ok(None);
+        }
+        let Some((callback, notify_url)) = callback_of(event, &Settings::of(merchant))? else {
+            return Ok(None);
+        };
+        let request = encode_callback(
+            &credentials(merchant),
+            &notify_url,
+            &callback,
+            millis(now),
+            &fresh_nonce(),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(Some(convert(request)))
+    }
+
+    fn reencode(
+        &self,
+        first: &CallbackRequest,
+        merchant: &Merchant,
+        _attempt: u32,
+        now: Timestamp,
+    ) -> CallbackRequest {
+        // Same body bytes, fresh timestamp, nonce and sign (§7.1).
+        let signed = sign_callback(
+            &credentials(merchant),
+            &first.url,
+            first.body.clone(),
+            millis(now),
+            &fresh_nonce(),
+        );
+        signed.map_or_else(|_| first.clone(), convert)
+    }
+
+    fn is_ack(&self, status: u16, body: &[u8]) -> bool {
+        notify::is_ack(status, body)
+    }
+
+    fn attempt_offsets_ms(&self) -> Vec<i64> {
+        ATTEMPT_OFFSETS
+            .iter()
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .collect()
+    }
+
+    fn attempt_timeout(&self) -> Duration {
+        ATTEMPT_TIMEOUT
+    }
+
+    fn redirect_url(
+        &self,
+        payment: &Payment,
+        merchant: &Merchant,
+        now: Timestamp,
+    ) -> Option<String> {
+        let return_url = payment.return_url.as_deref().filter(|u| !u.is_empty())?;
+        let status = PaymentStatus::from_core(payment.state);
+        if !redirect_applies(status) {
+            return None;
+        }
+        let data = payment_data(payment, Settings::of(merchant).offset);
+        let params = RedirectParams {
+            merchant_trade_no: data.merchant_trade_no,
+            payment_no: data.payment_no,
+            status,
+            amount: data.amount,
+            currency: data.currency,
+            merchant_attach: data.merchant_attach,
+            timestamp_ms: millis(now),
+            nonce: fresh_nonce(),
+        };
+        let secret = merchant.credentials.v2sha256.app_secret.expose();
+        Some(notify::redirect_url(return_url, &params, secret))
+    }
+}
+
+/// The webhook an event sends and where, or `None` when §7.1 sends nothing for it.
+pub fn callback_of(
+    event: &OutboxEvent,
+    settings: &Settings,
+) -> Result<Option<(Callback, String)>, String> {
+    let offset = settings.offset;
+    Ok(match event.object_kind.as_str() {
+        "payment" => {
+            let p: Payment = payload(event)?;
+            let notify = payment_notifies(PaymentStatus::from_core(p.state));
+            url(notify, &p.notify_url).map(|u| (Callback::Payment(payment_data(&p, offset)), u))
+        }
+        "payout" => {
+            let p: Payout = payload(event)?;
+            let notify = payout_notifies(PayoutStatus::from_core(p.state));
+            url(notify, &p.notify_url).map(|u| (Callback::Payout(payout_data(&p, offset)), u))
+        }
+        "refund" => {
+            let r: Refund = payload(event)?;
+            let notify = refund_notifies(RefundStatus::from_core(r.state));
+            url(notify, &r.notify_url).map(|u| (Callback::Refund(refund_data(&r, offset)), u))
+        }
+        _ => None,
+    })
+}
+
+fn url(notify: bool, notify_url: &Option<String>) -> Option<String> {
+    notify_url.clone().filter(|u| notify && !u.is_empty())
+}
+
+fn payload<T: DeserializeOwned>(event: &OutboxEvent) -> Result<T, String> {
+    serde_json::from_value(event.payload.clone())
+        .map_err(|e| format!("outbox event {} payload: {e}", event.id))
+}
+
+fn millis(at: Timestamp) -> u64 {
+    u64::try_from(at.millis()).unwrap_or(0)
+}
+
+fn convert(r: notify::CallbackRequest) -> CallbackRequest {
+    CallbackRequest {
+        url: r.url,
+        method: r.method.to_owned(),
+        headers: r.headers,
+        body: r.body,
+    }
+}

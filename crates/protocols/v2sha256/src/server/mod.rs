@@ -1,0 +1,209 @@
+//! The HTTP glue (§2–§5): the axum router at the spec's paths, which runs the pure front door
+//! ([`crate::inbound::handle`]), claims the nonce in the shared store, calls the engine, and
+//! renders the signed answer. [`notifier`] gives the dispatcher this protocol's webhook rules.
+
+mod balance;
+mod errors;
+mod payment;
+mod payout;
+mod refund;
+
+use crate::callbacks::Notifier;
+use crate::envelope::{ApiError, HttpResponse};
+use crate::inbound::{Inbound, MAX_BODY_BYTES, NONCE_TTL_MS, ServerContext, handle};
+use crate::settings::Settings;
+use crate::sign::{AuthorizationHeader, fresh_nonce, single_authorization};
+use crate::validate::ApiRequest;
+use crate::wire::{Endpoint, ResponseData};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
+use axum::routing::any;
+use polypay_core::{Merchant, Protocol};
+use polypay_engine::{Engine, EngineError, Platform};
+use polypay_notify::ProtocolNotifier;
+use std::sync::Arc;
+
+/// Every endpoint of §2, with and without `/pg`. The catch-alls make any other path under
+/// `/v2/` and `/pg/` answer the spec's 404 envelope.
+pub fn router(engine: Engine, platform: Arc<Platform>) -> Router {
+    let gateway = Arc::new(Gateway { engine, platform });
+    Router::new()
+        .route("/v2/{*rest}", any(serve))
+        .route("/pg/{*rest}", any(serve))
+        .with_state(gateway)
+}
+
+/// The webhook encoder, ack rule, retry schedule and sync redirect of §7.
+/// Needs nothing from the platform: webhooks are signed with the merchant's own secret.
+pub fn notifier(platform: Arc<Platform>) -> Arc<dyn ProtocolNotifier> {
+    let _ = platform;
+    Arc::new(Notifier)
+}
+
+/// What every handler shares.
+pub(crate) struct Gateway {
+    pub(crate) engine: Engine,
+    pub(crate) platform: Arc<Platform>,
+}
+
+/// An authenticated merchant, with its options.
+pub(crate) struct Caller {
+    pub(crate) merchant: Merchant,
+    pub(crate) settings: Settings,
+}
+
+async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+    to_axum(gateway.answer(request).await)
+}
+
+impl Gateway {
+    /// §4 order: route → method → size → authentication → JSON → validation → business.
+    async fn answer(&self, request: Request) -> HttpResponse {
+        let (parts, body) = request.into_parts();
+        if Endpoint::from_path(parts.uri.path()).is_none() {
+            return ApiError::unknown_endpoint().render();
+        }
+        if parts.method != Method::POST {
+            return ApiError::method_not_allowed().render();
+        }
+        // A read error is (almost always) the limit: ours, or the server's global one.
+        let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+            return ApiError::too_large().render();
+        };
+        let headers = header_pairs(&parts.headers);
+        let caller = match self.caller(&headers).await {
+            Ok(caller) => caller,
+            Err(e) => return e.render(),
+        };
+        let profile = caller.as_ref().map(|c| c.settings.profile(&c.merchant));
+        let http = crate::inbound::HttpRequest {
+            method: parts.method.as_str(),
+            scheme: "http",
+            path: parts.uri.path(),
+            query: parts.uri.query(),
+            headers: &headers,
+            body: &body,
+        };
+        let ctx = ServerContext {
+            now_ms: self.now_ms(),
+            public_base_url: Some(&self.platform.public_base_url),
+        };
+        let inbound = match handle(&http, &ctx, |_| profile.clone()) {
+            Ok(inbound) => inbound,
+            Err(e) => return e.render(),
+        };
+        match caller {
+            Some(caller) => self.authenticated(inbound, caller).await,
+            // handle() accepted a signature, so the lookup found the merchant.
+            None => ApiError::internal().render(),
+        }
+    }
+
+    /// Claims the nonce (cross-node replay protection), then runs the request.
+    async fn authenticated(&self, inbound: Inbound, caller: Caller) -> HttpResponse {
+        let Inbound { auth, request } = inbound;
+        let scope = format!("v2sha256:{}", auth.nonce.app_id);
+        let claimed = self
+            .engine
+            .claim_nonce(&scope, &auth.nonce.nonce, NONCE_TTL_MS as i64)
+            .await;
+        let result = match claimed {
+            Ok(true) => match request {
+                Ok(request) => self.business(&caller, request).await,
+                Err(e) => Err(e),
+            },
+            Ok(false) => Err(ApiError::nonce_reused()),
+            Err(e) => Err(errors::internal(&e)),
+        };
+        let (now, nonce) = (self.now_ms(), fresh_nonce());
+        match result {
+            Ok(data) => auth.render_ok(&data, now, &nonce),
+            Err(e) => auth.render_error(&e, now, &nonce),
+        }
+    }
+
+    async fn business(
+        &self,
+        caller: &Caller,
+        request: ApiRequest,
+    ) -> Result<ResponseData, ApiError> {
+        match request {
+            ApiRequest::PaymentCreate(r) => self.create_payment(caller, r).await,
+            ApiRequest::PaymentQuery(l) => self.query_payment(caller, &l).await,
+            ApiRequest::PayoutCreate(r) => self.create_payout(caller, r).await,
+            ApiRequest::PayoutQuery(l) => self.query_payout(caller, &l).await,
+            ApiRequest::RefundCreate(r) => self.create_refund(caller, r).await,
+            ApiRequest::RefundQuery(l) => self.query_refund(caller, &l).await,
+            ApiRequest::BalanceQuery(r) => self.query_balance(caller, r).await,
+        }
+    }
+
+    /// The merchant named by the `Authorization` header's appId, if any. Only a store failure
+    /// is an error (answered unsigned: nobody is authenticated yet).
+    async fn caller(&self, headers: &[(String, String)]) -> Result<Option<Caller>, ApiError> {
+        let header = single_authorization(headers).and_then(|v| AuthorizationHeader::parse(v).ok());
+        let Some(header) = header else {
+            return Ok(None);
+        };
+        match self
+            .engine
+            .merchant_by_key(Protocol::V2sha256, &header.app_id)
+            .await
+        {
+            Ok(merchant) if merchant.enabled => {
+                let settings = Settings::of(&merchant);
+                Ok(Some(Caller { merchant, settings }))
+            }
+            Ok(_) | Err(EngineError::NotFound(_)) => Ok(None),
+            Err(e) => Err(errors::internal(&e)),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.engine.clock().now().millis()).unwrap_or(0)
+    }
+
+    /// A provider-style number: prefix, UTC date `yyyyMMdd`, a shared sequence (unique across
+    /// nodes) padded to 10 digits — e.g. `PAY202405140000000001`.
+    pub(crate) async fn next_number(&self, prefix: &str) -> Result<String, ApiError> {
+        let name = format!("v2sha256:{prefix}");
+        let seq = self
+            .engine
+            .next_sequence(&name, 1)
+            .await
+            .map_err(|e| errors::internal(&e))?;
+        let now = self.engine.clock().now();
+        let date = jiff::Timestamp::from_millisecond(now.millis())
+            .map(|t| t.strftime("%Y%m%d").to_string())
+            .unwrap_or_else(|_| "19700101".to_owned());
+        Ok(format!("{prefix}{date}{seq:010}"))
+    }
+}
+
+/// Header (name, value) pairs; a value that is not UTF-8 is kept (lossily) so that a repeated
+/// `Authorization` header is still seen as repeated.
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (n.as_str().to_owned(), value)
+        })
+        .collect()
+}
+
+fn to_axum(r: HttpResponse) -> Response {
+    let mut builder = Response::builder().status(r.status);
+    for (name, value) in &r.headers {
+        builder = builder.header(name, value);
+    }
+    builder.body(Body::from(r.body)).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "v2sha256: response could not be built");
+        let mut fallback = Response::new(Body::empty());
+        *fallback.status_mut() = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+        fallback
+    })
+}
