@@ -15,7 +15,7 @@ pub fn routers(engine: &Engine, platform: &Arc<Platform>) -> Router {
     // passtopay: .merge(polypay_passtopay::server::router(engine.clone(), platform.clone()))
     .merge(polypay_blockatm::server::router(engine.clone(), platform.clone()))
     .merge(polypay_ottpay::server::router(engine.clone(), platform.clone()))
-    // v2sha256: .merge(polypay_v2sha256::server::router(engine.clone(), platform.clone()))
+    .merge(polypay_v2sha256::server::router(engine.clone(), platform.clone()))
     // fintech33: .merge(polypay_fintech33::server::router(engine.clone(), platform.clone()))
 }
 
@@ -26,7 +26,7 @@ pub fn notifiers(platform: &Arc<Platform>) -> Vec<Arc<dyn ProtocolNotifier>> {
     // passtopay: polypay_passtopay::server::notifier(platform.clone()),
     polypay_blockatm::server::notifier(platform.clone()),
     polypay_ottpay::server::notifier(platform.clone()),
-    // v2sha256: polypay_v2sha256::server::notifier(platform.clone()),
+    polypay_v2sha256::server::notifier(platform.clone()),
     // fintech33: polypay_fintech33::server::notifier(platform.clone()),
     ]
 }
