@@ -12,7 +12,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use polypay_core::MerchantId;
 use polypay_notify::{NotifyError, operator};
-use polypay_store::{Delivery, DeliveryAttempt, DeliveryFilter, DeliveryState, StoredRequest};
+use polypay_store::{
+    AttemptOutcome, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryState, StoredRequest,
+};
 use serde::Deserialize;
 
 /// Rows per page of the queue.
@@ -60,8 +62,14 @@ pub fn attempt_details(a: &DeliveryAttempt) -> String {
         .latency_ms
         .map(|ms| format!(" · {ms} ms"))
         .unwrap_or_default();
+    // Failed attempts are what an operator comes to read: shown open.
+    let open = if a.outcome == AttemptOutcome::Acknowledged {
+        ""
+    } else {
+        " open"
+    };
     format!(
-        "<details><summary>request and response{latency}</summary><p class=\"muted\">sent</p>{request}\
+        "<details{open}><summary>request and response{latency}</summary><p class=\"muted\">sent</p>{request}\
          <p class=\"muted\">received</p>{response}{error}</details>"
     )
 }
@@ -177,14 +185,18 @@ fn queue_row(s: &Session, d: &Delivery, merchant: &str) -> String {
         _ => String::new(),
     };
     format!(
-        "<tr><td><a href=\"/console/callbacks/{0}\">#{0}</a></td><td>{1}</td><td>{2}</td><td><a href=\"{3}\">{4}</a></td>\
+        "<tr><td><a href=\"/console/callbacks/{0}\">#{0}</a></td><td>{1}</td><td>{2}</td><td class=\"wrap\"><a href=\"{3}\">{4}</a></td>\
          <td>{5}</td><td class=\"num\">{6}</td><td>{7}</td><td class=\"wrap\">{8}</td><td>{9}</td></tr>",
         d.id,
         escape(merchant),
         escape(&d.event),
         escape(&object),
         escape(&d.object_id),
-        badge(d.state.as_str()),
+        badge(if d.state == DeliveryState::Pending && d.attempts > 0 {
+            "failing"
+        } else {
+            d.state.as_str()
+        }),
         d.attempts,
         opt_time(d.next_attempt_at),
         escape(&last),

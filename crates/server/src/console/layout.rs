@@ -18,7 +18,7 @@ main{max-width:1200px;margin:0 auto;padding:16px 12px}h1{font-size:1.3rem;margin
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e5e7eb;vertical-align:top;white-space:nowrap}\
 th{font-size:.8rem;color:#4b5563;background:#f9fafb}td.wrap{white-space:normal;word-break:break-all}.num{text-align:right;font-variant-numeric:tabular-nums}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 14px;margin:0}dt{color:#6b7280}dd{margin:0;word-break:break-all}\
-form.filters{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-end}label{display:flex;flex-direction:column;font-size:.8rem;color:#4b5563;gap:2px}\
+.filters{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-end}label{display:flex;flex-direction:column;font-size:.8rem;color:#4b5563;gap:2px}\
 input,select,textarea{font:inherit;padding:6px 8px;border:1px solid #d1d5db;border-radius:6px;background:#fff;max-width:100%}textarea{width:100%;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}\
 button{font:inherit;padding:7px 12px;border-radius:6px;border:1px solid #9ca3af;background:#fff;cursor:pointer}button.primary{background:#2563eb;border-color:#2563eb;color:#fff}\
 button.danger{background:#b91c1c;border-color:#b91c1c;color:#fff}form.inline{display:inline-block;margin:2px}\
@@ -28,7 +28,8 @@ ins{background:#bbf7d0;color:#14532d;text-decoration:none}del{background:#fecaca
 .notice{padding:10px 12px;border-radius:8px;background:#eff6ff;border:1px solid #bfdbfe;margin-bottom:12px}.warn{background:#fff7ed;border-color:#fed7aa}\
 .pager{display:flex;gap:12px;margin:10px 0}.muted{color:#6b7280;font-size:.85rem}ol.timeline{list-style:none;padding:0;margin:0}\
 ol.timeline li{border-left:3px solid #d1d5db;padding:4px 0 10px 12px;margin-left:6px}ol.timeline li.ledger{border-color:#60a5fa}ol.timeline li.callback{border-color:#f59e0b}ol.timeline li.state{border-color:#10b981}\
-details summary{cursor:pointer;color:#2563eb}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:12px}";
+details summary{cursor:pointer;color:#2563eb}.card>h2:first-child{margin-top:0}ol.timeline table{width:auto;min-width:260px}\
+@media(min-width:900px){dl.wide{grid-template-columns:max-content 1fr max-content 1fr}}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:12px}";
 
 /// Navigation entries: path, label.
 const NAV: [(&str, &str); 8] = [
@@ -181,7 +182,8 @@ pub fn opt_time(t: Option<Timestamp>) -> String {
 pub fn badge(state: &str) -> String {
     let class = match state {
         "succeeded" | "acknowledged" | "refunded" | "partially_refunded" => "ok",
-        "failed" | "dead" | "expired" | "cancelled" | "failing" => "bad",
+        "failed" | "dead" | "expired" | "cancelled" | "failing" | "rejected" | "error"
+        | "interrupted" => "bad",
         "created" | "pending" | "processing" => "wait",
         _ => "",
     };

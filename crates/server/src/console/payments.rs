@@ -107,7 +107,7 @@ fn details(p: &Payment, merchant: &str, cashier_url: &str) -> String {
     let pending = polypay_core::Money::new(p.refund_pending_minor, p.amount.currency);
     let refunded = polypay_core::Money::new(p.refunded_minor, p.amount.currency);
     format!(
-        "<div class=\"card\"><dl><dt>State</dt><dd id=\"payment-state\">{}</dd>{}{}{}\
+        "<div class=\"card\"><dl class=\"wide\"><dt>State</dt><dd id=\"payment-state\">{}</dd>{}{}{}\
          <dt>Merchant</dt><dd><a href=\"/console/merchants/{}\">{}</a></dd>{}{}{}{}{}{}{}{}{}{}{}\
          <dt>Cashier</dt><dd><a href=\"{}\">{}</a></dd></dl>\
          <details><summary>attributes</summary>{}</details></div>",

@@ -161,7 +161,7 @@ fn details(p: &Payout, merchant: &str) -> String {
         _ => "—".into(),
     };
     format!(
-        "<div class=\"card\"><dl><dt>State</dt><dd id=\"payout-state\">{}</dd>{}{}{}\
+        "<div class=\"card\"><dl class=\"wide\"><dt>State</dt><dd id=\"payout-state\">{}</dd>{}{}{}\
          <dt>Merchant</dt><dd><a href=\"/console/merchants/{}\">{}</a></dd>{}{}{}{}{}{}{}{}</dl>\
          <details><summary>attributes</summary>{}</details></div>",
         badge(p.state.as_str()),

@@ -133,7 +133,7 @@ fn login_form(error: Option<&str>) -> String {
         })
         .unwrap_or_default();
     format!(
-        "{error}<div class=\"card\"><form method=\"post\" action=\"/console/login\">\
+        "{error}<div class=\"card\" style=\"max-width:440px\"><form method=\"post\" action=\"/console/login\">\
          <label>Admin token<input type=\"password\" name=\"token\" id=\"token\" autocomplete=\"current-password\" required></label>\
          <p><button class=\"primary\" type=\"submit\" id=\"sign-in\">Sign in</button></p></form>\
          <p class=\"muted\">The admin token was printed once at first start (or set with POLYPAY_ADMIN_TOKEN).</p></div>"

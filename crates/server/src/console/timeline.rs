@@ -7,7 +7,7 @@ use super::callbacks::{self, request_block};
 use super::layout::{badge, escape, json_block, money, time};
 use polypay_core::Timestamp;
 use polypay_engine::EngineError;
-use polypay_store::{Delivery, DeliveryAttempt, LedgerEntry, OutboxEvent};
+use polypay_store::{Delivery, DeliveryAttempt, DeliveryState, LedgerEntry, OutboxEvent};
 
 /// One line of a timeline.
 pub enum Entry {
@@ -125,8 +125,13 @@ fn queued_item(d: &Delivery) -> String {
             )
         })
         .unwrap_or_default();
+    let what = if d.state == DeliveryState::Skipped {
+        "no callback (the protocol sends none for this event)"
+    } else {
+        "callback queued"
+    };
     format!(
-        "<li class=\"callback\"><span class=\"muted\">{}</span> <strong>callback queued</strong> \
+        "<li class=\"callback\"><span class=\"muted\">{}</span> <strong>{what}</strong> \
          <a href=\"/console/callbacks/{}\">#{}</a> {} {}{request}</li>",
         time(d.created_at),
         d.id,

@@ -329,16 +329,19 @@ pub async fn debug(
     Form(f): Form<DebugForm>,
 ) -> Response {
     let merchants = c.merchants().await;
+    let mut shown = f.clone();
     let result = match Protocol::parse(f.protocol.trim()) {
         Some(protocol) => {
             let p = pasted(&c, &f);
             let report = analyze(&c, protocol, &p, &f.merchant).await;
             tracing::debug!(explanation = %report.summary(), "signature debugger");
+            // A pasted string may hold the real secret: it is shown back only masked.
+            shown.signed = report.pasted.clone().unwrap_or_default();
             render(&report)
         }
         None => "<div class=\"notice warn\">Choose a protocol.</div>".into(),
     };
-    let body = format!("{}{result}", form(&s, &f, &merchants));
+    let body = format!("{result}<h2>Request</h2>{}", form(&s, &shown, &merchants));
     layout::page(
         &c.frame(&s, "/console/signature"),
         "Signature debugger",

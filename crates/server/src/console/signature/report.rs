@@ -76,6 +76,8 @@ pub struct Report {
     pub expected: Option<String>,
     pub implied: Option<Implied>,
     pub notes: Vec<String>,
+    /// What the operator pasted as the signed string, masked (to show it back safely).
+    pub pasted: Option<String>,
 }
 
 impl Report {
@@ -90,6 +92,7 @@ impl Report {
             expected: None,
             implied: None,
             notes: Vec::new(),
+            pasted: None,
         }
     }
 
@@ -116,6 +119,7 @@ impl Report {
         mask: &Masker,
     ) {
         self.signature_ok = Some(ok);
+        self.pasted = pasted.map(|t| mask.mask(t));
         if ok {
             self.verdict = "The signature is valid.".into();
             return;
@@ -128,6 +132,9 @@ impl Report {
             self.implied = Some(Implied { text, how });
         } else if let Some(text) = pasted.filter(|t| !t.is_empty()) {
             let how = if matches(text) {
+                self.verdict.push_str(
+                    " It verifies over the string you pasted: the request differs from what was signed (see where they differ).",
+                );
                 "pasted by you; the signature verifies over it"
             } else {
                 "pasted by you; the signature does not verify over it either (another key?)"

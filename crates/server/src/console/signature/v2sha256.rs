@@ -53,7 +53,8 @@ fn text(bytes: Vec<u8>) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-fn variants(
+/// Usual mistakes over one URL line.
+fn variants_at(
     c: &Credentials,
     p: &Pasted,
     h: &AuthorizationHeader,
@@ -64,12 +65,10 @@ fn variants(
     let content = |m: &str, u: &str, body: &[u8]| text(c.content(m, u, ts, nonce, body));
     let full = content(&method, url, &p.body);
     let crlf = String::from_utf8_lossy(&p.body).replace('\n', "\r\n");
-    let no_secret = format!(
-        "{}\n{method}\n{url}\n{ts}\n{nonce}\n{}\n",
-        c.app_id,
-        String::from_utf8_lossy(&p.body)
-    );
+    let body = String::from_utf8_lossy(&p.body);
+    let no_secret = format!("{}\n{method}\n{url}\n{ts}\n{nonce}\n{body}\n", c.app_id);
     let mut out = vec![
+        ("the request as is".to_string(), full.clone()),
         (
             "the method in lower case".to_string(),
             content(&method.to_ascii_lowercase(), url, &p.body),
@@ -85,17 +84,28 @@ fn variants(
         ("an empty body".to_string(), content(&method, url, b"")),
         ("the appSecret line left out".to_string(), no_secret),
     ];
-    for (how, other) in urls(p).into_iter().skip(1) {
-        out.push((
-            format!("the URL as {how}"),
-            content(&method, &other, &p.body),
-        ));
-    }
     if let Some((path, _)) = url.split_once('?') {
         out.push((
             "the URL without its query".into(),
             content(&method, path, &p.body),
         ));
+    }
+    out
+}
+
+/// The usual mistakes over every URL candidate, the request target's first.
+fn variants(c: &Credentials, p: &Pasted, h: &AuthorizationHeader) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (i, (how, url)) in urls(p).into_iter().enumerate() {
+        for (mistake, text) in variants_at(c, p, h, &url) {
+            let label = match (i, mistake.as_str()) {
+                (0, "the request as is") => continue,
+                (0, _) => mistake,
+                (_, "the request as is") => format!("the URL as {how}"),
+                _ => format!("{mistake}, with the URL as {how}"),
+            };
+            out.push((label, text));
+        }
     }
     out
 }
@@ -171,7 +181,7 @@ pub fn analyze(p: &Pasted, m: &Merchant) -> Report {
     let matches = |t: &str| signs_match(&sha256_hex(t.as_bytes()), &h.sign);
     r.conclude(
         verified.is_some(),
-        variants(&c, p, &h, &url),
+        variants(&c, p, &h),
         matches,
         p.signed.as_deref(),
         &mask,
