@@ -21,6 +21,7 @@ pub struct TestServer {
     pub credentials: Value,
     pub admin_token: String,
     http: reqwest::Client,
+    dispatcher: polypay_notify::Dispatcher,
     _db: TestDb,
     _server: tokio::task::JoinHandle<()>,
 }
@@ -69,6 +70,7 @@ impl TestServer {
                 metrics: None,
             }),
         };
+        let dispatcher = crate::callbacks::dispatcher(&state);
         let router = crate::build_router(state.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -80,6 +82,7 @@ impl TestServer {
             credentials,
             admin_token: "test-admin-token".into(),
             http: reqwest::Client::new(),
+            dispatcher,
             _db: db,
             _server: server,
         }
@@ -97,6 +100,12 @@ impl TestServer {
     /// `credentials.<protocol>` of the test merchant.
     pub fn credentials_of(&self, protocol: &str) -> &Value {
         &self.credentials["credentials"][protocol]
+    }
+
+    /// Delivers every callback due now (ingests new outbox events first) and waits for the
+    /// attempts to be recorded: the test's replacement for waiting on the dispatcher's tick.
+    pub async fn dispatch(&self) -> polypay_notify::DispatchReport {
+        self.dispatcher.run_once().await.expect("dispatch")
     }
 
     /// Runs the background sweep once (expiry, sandbox payouts, auto-success).
