@@ -273,6 +273,13 @@ async fn resend_now_queues_a_failing_callback_again() {
         "{}",
         failing.body
     );
+    let hostile = op
+        .get("/console/callbacks?state=%22%3E%3Cscript%3E&before=1")
+        .await;
+    assert!(
+        !hostile.body.contains("<script>"),
+        "query text is never echoed raw"
+    );
     let filter = DeliveryFilter {
         payment: Some(p.id.to_string()),
         limit: 10,

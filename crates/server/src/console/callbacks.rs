@@ -216,11 +216,12 @@ pub async fn list(
     Extension(s): Extension<Session>,
     Query(q): Query<QueueQuery>,
 ) -> Response {
-    let tab = if q.state.is_empty() {
-        "pending"
-    } else {
-        q.state.as_str()
-    };
+    // Only a known tab name goes back into links; anything else is the pending tab.
+    let tab = TABS
+        .iter()
+        .map(|(name, _)| *name)
+        .find(|name| *name == q.state)
+        .unwrap_or("pending");
     let failing = tab == "failing";
     let state = if failing {
         Some(DeliveryState::Pending)
