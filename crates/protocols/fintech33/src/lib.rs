@@ -6,12 +6,20 @@
 //! [`inbound`] (server request parsing in the §3.4 order, error envelopes), [`validate`]
 //! (service field validation of §5), [`render`] (response bytes), [`notify`] (webhook encoding,
 //! ack rule, retry schedule), [`client`] (merchant SDK).
+//!
+//! Wired to the engine: [`settings`] (per-merchant options and credentials from the core
+//! model), [`order_record`] (what an order keeps in `attrs`), [`server`] (the axum front door)
+//! and [`callbacks`] (the webhook [`polypay_notify::ProtocolNotifier`]).
 
+pub mod callbacks;
 pub mod client;
 pub mod credentials;
 pub mod inbound;
 pub mod notify;
+pub mod order_record;
 pub mod render;
+pub mod server;
+pub mod settings;
 pub mod sign;
 pub mod validate;
 pub mod wire;

@@ -1,0 +1,147 @@
+//! The 33 Fintech [`ProtocolNotifier`]: which outbox events become a `PaymentOrderStatus` webhook
+//! (§7), sealed with the platform key parsed once, and the ack rule and schedule of phase 1.
+//!
+//! Event → status: `payment.pending` Processing, `.succeeded` Paid, `.failed` Failed, `.expired`
+//! Expired, `.cancelled` Cancelled; `refund.pending` RefundRequest, `.succeeded` RefundCompleted,
+//! `.failed` RefundFailed. `payment.created` (New) is not notified, and `payment.refunded` is the
+//! same change as `refund.succeeded`, so it sends nothing.
+
+use polypay_core::{Merchant, Payment, PaymentState, Protocol, Refund, RefundState, Timestamp};
+use polypay_notify::{CallbackRequest, ProtocolNotifier};
+use polypay_store::OutboxEvent;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Error;
+use crate::notify::{ATTEMPT_OFFSETS, ATTEMPT_TIMEOUT, encode_webhook, is_ack};
+use crate::order_record::{OrderFacts, RefundAttrs};
+use crate::settings::{MerchantSettings, credentials_of};
+use crate::sign::PlatformKeys;
+use crate::wire::OrderStatus;
+
+/// Encodes 33 Fintech webhooks with the platform key pair.
+pub struct Fintech33Notifier {
+    /// `None` when the platform key did not parse (logged once at start-up).
+    keys: Option<Arc<PlatformKeys>>,
+}
+
+impl Fintech33Notifier {
+    pub fn new(keys: Option<Arc<PlatformKeys>>) -> Self {
+        Fintech33Notifier { keys }
+    }
+}
+
+/// The order an event describes, the status it reports and the failure count.
+pub fn describe(event: &OutboxEvent) -> Result<Option<(OrderFacts, OrderStatus, u32)>, Error> {
+    if event.protocol != Protocol::Fintech33 {
+        return Ok(None);
+    }
+    match event.object_kind.as_str() {
+        "payment" => {
+            let payment: Payment = serde_json::from_value(event.payload.clone())?;
+            let status = match payment.state {
+                PaymentState::Pending => OrderStatus::Processing,
+                PaymentState::Succeeded => OrderStatus::Paid,
+                PaymentState::Failed => OrderStatus::Failed,
+                PaymentState::Expired => OrderStatus::Expired,
+                PaymentState::Cancelled => OrderStatus::Cancelled,
+                PaymentState::Created
+                | PaymentState::PartiallyRefunded
+                | PaymentState::Refunded => return Ok(None),
+            };
+            // Sandbox: one payment attempt per link, so a failed link failed exactly once.
+            let fail_times = u32::from(payment.state == PaymentState::Failed);
+            Ok(Some((
+                OrderFacts::of_payment(&payment)?,
+                status,
+                fail_times,
+            )))
+        }
+        "refund" => {
+            let refund: Refund = serde_json::from_value(event.payload.clone())?;
+            let status = match refund.state {
+                RefundState::Pending => OrderStatus::RefundRequest,
+                RefundState::Succeeded => OrderStatus::RefundCompleted,
+                RefundState::Failed => OrderStatus::RefundFailed,
+            };
+            Ok(Some((RefundAttrs::of(&refund)?.order, status, 0)))
+        }
+        _ => Ok(None),
+    }
+}
+
+impl ProtocolNotifier for Fintech33Notifier {
+    fn protocol(&self) -> Protocol {
+        Protocol::Fintech33
+    }
+
+    fn encode(
+        &self,
+        event: &OutboxEvent,
+        merchant: &Merchant,
+        _now: Timestamp,
+    ) -> Result<Option<CallbackRequest>, String> {
+        let Some((facts, status, fail_times)) = describe(event).map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let settings = MerchantSettings::of(merchant).map_err(|e| e.to_string())?;
+        let Some(url) = settings.webhook_url(merchant) else {
+            return Ok(None);
+        };
+        let keys = self.keys.as_ref().ok_or("platform RSA key is unusable")?;
+        let credentials = credentials_of(merchant)
+            .map_err(|e| e.to_string())?
+            .ok_or("merchant has no registered RSA public key")?;
+        let notice = facts
+            .notice(status, fail_times)
+            .map_err(|e| e.to_string())?;
+        let request =
+            encode_webhook(url, &notice, &credentials, keys).map_err(|e| e.to_string())?;
+        Ok(Some(CallbackRequest {
+            url: request.url,
+            method: request.method.to_owned(),
+            headers: request
+                .headers
+                .into_iter()
+                .map(|(n, v)| (n.to_owned(), v))
+                .collect(),
+            body: request.body,
+        }))
+    }
+
+    /// Identical bytes on every attempt (§7).
+    fn reencode(
+        &self,
+        first: &CallbackRequest,
+        _merchant: &Merchant,
+        _attempt: u32,
+        _now: Timestamp,
+    ) -> CallbackRequest {
+        first.clone()
+    }
+
+    fn is_ack(&self, status: u16, body: &[u8]) -> bool {
+        is_ack(status, body)
+    }
+
+    fn attempt_offsets_ms(&self) -> Vec<i64> {
+        ATTEMPT_OFFSETS
+            .iter()
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .collect()
+    }
+
+    fn attempt_timeout(&self) -> Duration {
+        ATTEMPT_TIMEOUT
+    }
+
+    /// 33 Fintech documents no redirect: the sandbox cashier ends on its own result page (§7).
+    fn redirect_url(
+        &self,
+        _payment: &Payment,
+        _merchant: &Merchant,
+        _now: Timestamp,
+    ) -> Option<String> {
+        None
+    }
+}

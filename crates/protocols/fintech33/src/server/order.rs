@@ -1,0 +1,195 @@
+//! createOrder / queryOrder / refundOrder (§5.2–§5.4) on the engine's payments and refunds.
+
+use polypay_core::{
+    Currency, Merchant, Money, Payment, PaymentState, Protocol, Refund, RefundState,
+};
+use polypay_engine::{EngineError, NewPayment, NewRefund};
+
+use super::{Ctx, Failure, payer};
+use crate::notify::{FIRST_REQUEST_ID, platform_order_sn};
+use crate::order_record::{OrderAttrs, OrderFacts, RefundAttrs, timestamp, uuid_v4};
+use crate::settings::MerchantSettings;
+use crate::validate::ErrorCode;
+use crate::wire::{
+    CreateOrder, CreateOrderData, OrderRef, OrderStatus, QueryOrderData, RefundOrderData,
+    ResponseData, order_status,
+};
+
+/// Unpaid links expire 15 minutes after creation (§5.2, §8).
+pub const LINK_TTL_SECS: i64 = 15 * 60;
+/// The per-instance `requestID` sequence (§7).
+const REQUEST_SEQUENCE: &str = "fintech33:request";
+
+type Outcome<T> = Result<T, Failure>;
+
+pub(super) async fn create(
+    ctx: &Ctx,
+    merchant: &Merchant,
+    o: CreateOrder,
+) -> Outcome<ResponseData> {
+    let Some(payer) = payer::by_id(ctx, merchant, o.payer_id).await? else {
+        return Err(ErrorCode::PayerNotFound.into());
+    };
+    let region = MerchantSettings::of(merchant)?.region;
+    let link_id = uuid_v4()?;
+    let request_id = ctx
+        .engine
+        .next_sequence(REQUEST_SEQUENCE, FIRST_REQUEST_ID as i64)
+        .await?;
+    let request_id =
+        u64::try_from(request_id).map_err(|_| Failure::System("request sequence".into()))?;
+    let received = timestamp(ctx.engine.clock().now().millis());
+    let attrs = OrderAttrs {
+        // The 5-digit part follows the requestID, so it needs no sequence of its own.
+        platform_order_sn: platform_order_sn(received, (request_id % 100_000) as u32),
+        request_id,
+        region,
+        payer_id: payer.payer_id,
+        payer_email: payer.payer.email,
+        description: o.description,
+        purpose_of_transaction: o.purpose_of_transaction,
+        skip3ds: o.skip3ds,
+        domain: o.domain,
+        product: o.product,
+    };
+    let cents = i64::try_from(o.amount.cents()).map_err(|_| Failure::System("amount".into()))?;
+    let new = NewPayment {
+        merchant_id: merchant.id.clone(),
+        protocol: Protocol::Fintech33,
+        merchant_order_no: o.order_sn,
+        public_id: link_id,
+        amount: Money::new(cents, Currency::USD),
+        // Webhooks go to the merchant's registered URL, never a per-order one (§7).
+        notify_url: None,
+        return_url: None,
+        ttl_seconds: LINK_TTL_SECS,
+        initial_state: PaymentState::Created,
+        attrs: serde_json::to_value(&attrs).map_err(crate::Error::from)?,
+    };
+    let payment = match ctx.engine.create_payment(new).await {
+        Ok(p) => p,
+        Err(EngineError::DuplicatePayment(_)) => return Err(ErrorCode::DuplicateOrder.into()),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(ResponseData::CreateOrder(CreateOrderData {
+        link_id: payment.public_id.clone(),
+        payment_link: ctx.platform.cashier_url(&payment.cashier_token),
+        link_expiry: timestamp(payment.expires_at.millis()),
+        // New, unless a sandbox amount rule already declined it at creation.
+        status: order_status(payment.state, None).unwrap_or(OrderStatus::New),
+    }))
+}
+
+pub(super) async fn query(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outcome<ResponseData> {
+    let payment = resolve(ctx, merchant, r).await?;
+    let refunds = refunds_of(ctx, &payment).await?;
+    let outcome = status(&payment, &refunds)?;
+    Ok(ResponseData::QueryOrder(QueryOrderData { outcome }))
+}
+
+/// Full refund of a `Paid` or `RefundFailed` order, number `<order_sn>#<n>`; completes at once
+/// in the sandbox (no refund delay is configured: RefundRequest then RefundCompleted, §8).
+pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outcome<ResponseData> {
+    let payment = resolve(ctx, merchant, r).await?;
+    let refunds = refunds_of(ctx, &payment).await?;
+    if !matches!(
+        status(&payment, &refunds)?,
+        OrderStatus::Paid | OrderStatus::RefundFailed
+    ) {
+        return Err(ErrorCode::OrderStatusError.into());
+    }
+    let n = u32::try_from(refunds.len() + 1).map_err(|_| Failure::System("refund count".into()))?;
+    let attrs = RefundAttrs {
+        n,
+        order: OrderFacts::of_payment(&payment)?,
+    };
+    let new = NewRefund {
+        payment_id: payment.id.clone(),
+        protocol: Protocol::Fintech33,
+        merchant_refund_no: format!("{}#{n}", payment.merchant_order_no),
+        public_id: format!("{}#{n}", payment.public_id),
+        amount: payment.amount,
+        reason: None,
+        notify_url: None,
+        exclusive: true,
+        attrs: serde_json::to_value(&attrs).map_err(crate::Error::from)?,
+    };
+    let refund = match ctx.engine.create_refund(new).await {
+        Ok((refund, _)) => refund,
+        Err(EngineError::InsufficientBalance { .. }) => {
+            return Err(ErrorCode::InsufficientBalance.into());
+        }
+        // A concurrent refund of the same order won the race (same `#n`, or already pending),
+        // or the order moved on meanwhile.
+        Err(
+            EngineError::DuplicateRefund(_) | EngineError::RefundInProgress | EngineError::Rule(_),
+        ) => {
+            return Err(ErrorCode::OrderStatusError.into());
+        }
+        Err(EngineError::NotFound(_)) => return Err(ErrorCode::OrderNotFound.into()),
+        Err(e) => return Err(e.into()),
+    };
+    let settled = if ctx.platform.sandbox {
+        ctx.engine.settle_refund(&refund.id, None).await.map(|_| ())
+    } else {
+        Ok(())
+    };
+    if let Err(e) = settled {
+        // The refund stays accepted and pending; the sandbox control API can settle it.
+        tracing::error!(refund = %refund.id, error = %e, "fintech33: sandbox refund settlement failed");
+    }
+    Ok(ResponseData::RefundOrder(RefundOrderData::submitted()))
+}
+
+/// The merchant's 33 Fintech order named by `order_sn` and/or `linkID` (both must agree).
+async fn resolve(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outcome<Payment> {
+    let by_sn = match &r.order_sn {
+        Some(sn) => Some(found(
+            ctx.engine.payment_by_order_no(&merchant.id, sn).await,
+        )?),
+        None => None,
+    };
+    let by_link = match &r.link_id {
+        Some(link) => Some(found(ctx.engine.payment_by_public_id(link).await)?),
+        None => None,
+    };
+    let payment = match (by_sn, by_link) {
+        (Some(a), Some(b)) if a.id != b.id => return Err(ErrorCode::OrderNotFound.into()),
+        (Some(p), _) | (None, Some(p)) => p,
+        (None, None) => return Err(ErrorCode::OrderNotFound.into()),
+    };
+    if payment.merchant_id != merchant.id || payment.protocol != Protocol::Fintech33 {
+        return Err(ErrorCode::OrderNotFound.into());
+    }
+    Ok(payment)
+}
+
+fn found(result: Result<Payment, EngineError>) -> Outcome<Payment> {
+    match result {
+        Ok(p) => Ok(p),
+        Err(EngineError::NotFound(_)) => Err(ErrorCode::OrderNotFound.into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The refunds of a paid order (none can exist before it was paid).
+async fn refunds_of(ctx: &Ctx, payment: &Payment) -> Outcome<Vec<Refund>> {
+    if !payment.state.was_paid() {
+        return Ok(Vec::new());
+    }
+    Ok(ctx.engine.refunds_of_payment(&payment.id).await?)
+}
+
+/// §6: the payment's state and its latest refund (a pending one if any, else the highest `#n`).
+fn status(payment: &Payment, refunds: &[Refund]) -> Outcome<OrderStatus> {
+    let latest = refunds
+        .iter()
+        .find(|r| r.state == RefundState::Pending)
+        .or_else(|| {
+            refunds
+                .iter()
+                .max_by_key(|r| (RefundAttrs::of(r).map(|a| a.n).unwrap_or(0), r.created_at))
+        });
+    order_status(payment.state, latest.map(|r| r.state))
+        .ok_or_else(|| Failure::System(format!("order {} is partially refunded", payment.id)))
+}

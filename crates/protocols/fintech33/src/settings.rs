@@ -1,0 +1,165 @@
+//! A merchant's 33 Fintech options (`settings["fintech33"]`, §3.2 and §7) and the credentials
+//! built from them and from the core credential block.
+//!
+//! Recognised keys, all optional strings (absent = the spec's default):
+//! `aes_mode` (`ECB` | `CBC`), `aes_iv` (standard base64 of 16 bytes, required for CBC),
+//! `sign_hash` (`SHA256` | `SHA1`), `region` (webhook `region`, default `HKG`) and
+//! `webhook_url` (overrides the merchant's registered notify URL for this protocol).
+
+use polypay_core::Merchant;
+use serde::Deserialize;
+
+use crate::Error;
+use crate::credentials::Credentials;
+use crate::notify::DEFAULT_REGION;
+use crate::sign::{BizCipher, SignHash};
+
+/// The parsed `settings["fintech33"]` object.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantSettings {
+    #[serde(default = "default_mode")]
+    pub aes_mode: String,
+    #[serde(default)]
+    pub aes_iv: Option<String>,
+    #[serde(default = "default_hash")]
+    pub sign_hash: String,
+    #[serde(default = "default_region")]
+    pub region: String,
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+}
+
+fn default_mode() -> String {
+    "ECB".to_owned()
+}
+
+fn default_hash() -> String {
+    SignHash::Sha256.as_str().to_owned()
+}
+
+fn default_region() -> String {
+    DEFAULT_REGION.to_owned()
+}
+
+impl Default for MerchantSettings {
+    fn default() -> Self {
+        MerchantSettings {
+            aes_mode: default_mode(),
+            aes_iv: None,
+            sign_hash: default_hash(),
+            region: default_region(),
+            webhook_url: None,
+        }
+    }
+}
+
+impl MerchantSettings {
+    /// Reads the merchant's options; an absent or `null` block means every default.
+    pub fn of(merchant: &Merchant) -> Result<Self, Error> {
+        match merchant.settings.get("fintech33") {
+            None | Some(serde_json::Value::Null) => Ok(MerchantSettings::default()),
+            Some(v) => MerchantSettings::deserialize(v)
+                .map_err(|_| Error::InvalidSetting("settings.fintech33 is malformed")),
+        }
+    }
+
+    pub fn sign_hash(&self) -> Result<SignHash, Error> {
+        SignHash::parse(&self.sign_hash)
+            .ok_or(Error::InvalidSetting("sign hash must be SHA256 or SHA1"))
+    }
+
+    /// The IV to use: `None` for ECB, the configured IV for CBC.
+    fn iv(&self) -> Result<Option<&str>, Error> {
+        match self.aes_mode.as_str() {
+            "ECB" => Ok(None),
+            "CBC" => self.aes_iv.as_deref().map(Some).ok_or(Error::InvalidAesIv),
+            _ => Err(Error::InvalidSetting("AES mode must be ECB or CBC")),
+        }
+    }
+
+    /// Where webhooks go: the per-protocol override, else the merchant's registered URL.
+    pub fn webhook_url<'m>(&'m self, merchant: &'m Merchant) -> Option<&'m str> {
+        self.webhook_url
+            .as_deref()
+            .or(merchant.notify_url.as_deref())
+            .filter(|u| !u.is_empty())
+    }
+}
+
+/// The merchant's AES key and mode, and its hash option: enough to seal a response or webhook
+/// even when no RSA public key is registered.
+pub fn cipher_of(merchant: &Merchant) -> Result<(BizCipher, SignHash), Error> {
+    let settings = MerchantSettings::of(merchant)?;
+    let cipher = BizCipher::from_base64(
+        merchant.credentials.fintech33.aes_key.expose(),
+        settings.iv()?,
+    )?;
+    Ok((cipher, settings.sign_hash()?))
+}
+
+/// The full credentials of §3.2; `Ok(None)` when the merchant registered no RSA public key.
+pub fn credentials_of(merchant: &Merchant) -> Result<Option<Credentials>, Error> {
+    let core = &merchant.credentials.fintech33;
+    let Some(public_key) = core.rsa_public_key.as_deref() else {
+        return Ok(None);
+    };
+    let settings = MerchantSettings::of(merchant)?;
+    Credentials::from_settings(
+        &core.app_id,
+        core.app_secret.expose(),
+        core.aes_key.expose(),
+        &settings.aes_mode,
+        settings.aes_iv.as_deref(),
+        &settings.sign_hash,
+        public_key,
+    )
+    .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polypay_core::{MerchantId, Timestamp};
+
+    fn merchant(settings: serde_json::Value) -> Merchant {
+        Merchant {
+            id: MerchantId("mch_1".into()),
+            name: "m".into(),
+            notify_url: Some("http://127.0.0.1/hook".into()),
+            enabled: true,
+            created_at: Timestamp(0),
+            credentials: polypay_engine::merchant::issue_credentials(),
+            settings,
+        }
+    }
+
+    #[test]
+    fn absent_block_means_defaults() {
+        let s = MerchantSettings::of(&merchant(serde_json::json!({}))).unwrap();
+        assert_eq!(s, MerchantSettings::default());
+        assert_eq!(s.sign_hash().unwrap(), SignHash::Sha256);
+        assert_eq!(s.region, "HKG");
+        let m = merchant(serde_json::json!({}));
+        assert_eq!(s.webhook_url(&m), Some("http://127.0.0.1/hook"));
+    }
+
+    #[test]
+    fn cbc_needs_an_iv_and_unknown_keys_are_refused() {
+        let m = merchant(serde_json::json!({"fintech33": {"aes_mode": "CBC"}}));
+        assert!(matches!(cipher_of(&m), Err(Error::InvalidAesIv)));
+        let m = merchant(serde_json::json!({"fintech33": {"aes_mode": "CBC",
+            "aes_iv": "EBESExQVFhcYGRobHB0eHw==", "sign_hash": "SHA1"}}));
+        let (cipher, hash) = cipher_of(&m).unwrap();
+        assert!(matches!(cipher.mode(), crate::AesMode::Cbc { .. }));
+        assert_eq!(hash, SignHash::Sha1);
+        let m = merchant(serde_json::json!({"fintech33": {"aesMode": "CBC"}}));
+        assert!(MerchantSettings::of(&m).is_err());
+    }
+
+    #[test]
+    fn no_registered_key_means_no_credentials() {
+        let m = merchant(serde_json::json!({}));
+        assert!(credentials_of(&m).unwrap().is_none());
+    }
+}
