@@ -1,7 +1,7 @@
 //! Router composition, the middleware stack, background sweepers and graceful shutdown.
 
 use crate::state::AppState;
-use crate::{admin, cashier, health, middleware, protocols, sandbox};
+use crate::{admin, callbacks, cashier, health, middleware, protocols, sandbox};
 use axum::Router;
 use axum::routing::get;
 use std::time::Duration;
@@ -20,6 +20,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .merge(admin::router(state.clone()))
+        .merge(callbacks::router(state.clone()))
         .merge(sandbox::router(state.clone()))
         .merge(cashier::router())
         .merge(crate::console::router(state.clone()))
@@ -43,11 +44,21 @@ pub fn build_router(state: AppState) -> Router {
 /// Serves until SIGINT/SIGTERM; in-flight requests finish, then queued writes commit.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(run_sweeper(state.clone()));
+    let (stop_callbacks, callbacks_stopped) = tokio::sync::oneshot::channel::<()>();
+    let dispatcher = tokio::spawn(callbacks::dispatcher(&state).run(
+        callbacks::DISPATCH_TICK,
+        async {
+            let _ = callbacks_stopped.await;
+        },
+    ));
     let router = build_router(state.clone());
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sweeper.abort();
+    // Callback attempts in flight finish and are recorded before the store closes.
+    let _ = stop_callbacks.send(());
+    let _ = dispatcher.await;
     let store = state.engine().store().clone();
     tokio::task::spawn_blocking(move || store.close()).await?;
     tracing::info!("stopped cleanly");

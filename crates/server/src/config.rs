@@ -50,6 +50,10 @@ pub struct Config {
     pub sweep_interval_ms: u64,
     /// Allow callbacks to loopback/private addresses (the sandbox default; never in gateway mode by default).
     pub allow_private_callbacks: bool,
+    /// Callback attempts in flight at once on this node.
+    pub callback_concurrency: usize,
+    /// One callback attempt's time limit (a protocol's own limit wins when smaller).
+    pub callback_timeout_ms: u64,
     pub log_json: bool,
     /// Sandbox: how long a payout stays `processing` before it succeeds by itself.
     pub payout_delay_ms: i64,
@@ -76,6 +80,8 @@ pub struct Overrides {
     pub store_max_batch: Option<usize>,
     pub sweep_interval_ms: Option<u64>,
     pub allow_private_callbacks: Option<bool>,
+    pub callback_concurrency: Option<usize>,
+    pub callback_timeout_ms: Option<u64>,
     pub log_json: Option<bool>,
     pub payout_delay_ms: Option<u64>,
     pub amount_rules: Option<bool>,
@@ -100,6 +106,8 @@ impl Overrides {
             store_max_batch,
             sweep_interval_ms,
             allow_private_callbacks,
+            callback_concurrency,
+            callback_timeout_ms,
             log_json
         );
         self
@@ -143,6 +151,8 @@ impl Overrides {
             store_max_batch: num("STORE_MAX_BATCH")?.map(|v| v as usize),
             sweep_interval_ms: num("SWEEP_INTERVAL_MS")?,
             allow_private_callbacks: flag("ALLOW_PRIVATE_CALLBACKS")?,
+            callback_concurrency: num("CALLBACK_CONCURRENCY")?.map(|v| v as usize),
+            callback_timeout_ms: num("CALLBACK_TIMEOUT_MS")?,
             log_json: flag("LOG_JSON")?,
             payout_delay_ms: num("PAYOUT_DELAY_MS")?,
             amount_rules: flag("AMOUNT_RULES")?,
@@ -190,6 +200,8 @@ impl Overrides {
             allow_private_callbacks: self
                 .allow_private_callbacks
                 .unwrap_or(mode == Mode::Sandbox),
+            callback_concurrency: self.callback_concurrency.unwrap_or(64).max(1),
+            callback_timeout_ms: self.callback_timeout_ms.unwrap_or(10_000).max(1),
             log_json: self.log_json.unwrap_or(false),
             payout_delay_ms: self.payout_delay_ms.unwrap_or(10_000) as i64,
             amount_rules: self.amount_rules.unwrap_or(true),

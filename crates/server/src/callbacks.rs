@@ -1,0 +1,141 @@
+//! The admin API of merchant callbacks under `/admin/v1/callbacks`, behind the admin token:
+//! list deliveries (filter by merchant, payment, state), show one with its attempts, re-send one.
+
+use crate::admin::{error, require_admin};
+use crate::state::AppState;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use polypay_core::MerchantId;
+use polypay_notify::{NotifyError, operator};
+use polypay_store::{DeliveryFilter, DeliveryState};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/callbacks", get(list))
+        .route("/admin/v1/callbacks/{id}", get(show))
+        .route("/admin/v1/callbacks/{id}/resend", post(resend))
+        .layer(axum::middleware::from_fn_with_state(state, require_admin))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    merchant: Option<String>,
+    payment: Option<String>,
+    state: Option<String>,
+    limit: Option<i64>,
+    /// Paging: only deliveries with a smaller id.
+    before: Option<i64>,
+}
+
+fn notify_error(e: NotifyError) -> Response {
+    match e {
+        NotifyError::NotFound(_) => error(StatusCode::NOT_FOUND, "callback not found"),
+        NotifyError::NotSendable(..) => error(StatusCode::CONFLICT, &e.to_string()),
+        NotifyError::Encode(_) => error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+        other => {
+            tracing::error!(error = %other, "admin callbacks request failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
+
+async fn list(
+    State(s): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = query else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "query: merchant, payment, state, limit, before",
+        );
+    };
+    let state = match q.state.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => match DeliveryState::parse(text) {
+            Some(state) => Some(state),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "state must be pending, acknowledged, dead or skipped",
+                );
+            }
+        },
+    };
+    let filter = DeliveryFilter {
+        merchant_id: q.merchant.filter(|m| !m.is_empty()).map(MerchantId),
+        payment: q.payment.filter(|p| !p.is_empty()),
+        state,
+        before_id: q.before,
+        limit: q.limit.unwrap_or(100),
+    };
+    match operator::list_deliveries(s.engine(), filter).await {
+        Ok(list) => {
+            let callbacks: Vec<_> = list.iter().map(operator::delivery_summary_json).collect();
+            Json(json!({ "callbacks": callbacks })).into_response()
+        }
+        Err(e) => notify_error(e),
+    }
+}
+
+async fn show(State(s): State<AppState>, id: Result<Path<i64>, PathRejection>) -> Response {
+    let Ok(Path(id)) = id else {
+        return error(StatusCode::NOT_FOUND, "callback not found");
+    };
+    match operator::delivery_with_attempts(s.engine(), id).await {
+        Ok((d, attempts)) => Json(operator::delivery_detail_json(&d, &attempts)).into_response(),
+        Err(e) => notify_error(e),
+    }
+}
+
+/// Makes the callback due now with a fresh schedule; the dispatcher sends it on its next tick.
+async fn resend(State(s): State<AppState>, id: Result<Path<i64>, PathRejection>) -> Response {
+    let Ok(Path(id)) = id else {
+        return error(StatusCode::NOT_FOUND, "callback not found");
+    };
+    match operator::resend(s.engine(), &s.inner.notifiers, id).await {
+        Ok(()) => (
+            StatusCode::ACCEPTED,
+            Json(json!({"id": id, "state": "pending", "resend": "queued"})),
+        )
+            .into_response(),
+        Err(e) => notify_error(e),
+    }
+}
+
+/// How often the dispatcher looks for due callbacks.
+pub const DISPATCH_TICK: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// This node's callback dispatcher, configured from the server configuration.
+pub fn dispatcher(state: &AppState) -> polypay_notify::Dispatcher {
+    let c = state.config();
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "polypay".into());
+    let config = polypay_notify::DispatchConfig {
+        concurrency: c.callback_concurrency,
+        default_timeout: std::time::Duration::from_millis(c.callback_timeout_ms),
+        allow_private: c.allow_private_callbacks,
+        node_id: format!(
+            "{host}-{}-{}",
+            std::process::id(),
+            polypay_engine::random_hex(3)
+        ),
+        lease_ms: 60_000,
+    };
+    tracing::info!(
+        node = %config.node_id,
+        concurrency = config.concurrency,
+        timeout_ms = c.callback_timeout_ms,
+        allow_private = config.allow_private,
+        "callback dispatcher started"
+    );
+    polypay_notify::Dispatcher::new(
+        state.engine().clone(),
+        state.inner.notifiers.clone(),
+        config,
+    )
+}
