@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub fn routers(engine: &Engine, platform: &Arc<Platform>) -> Router {
     let _ = (engine, platform);
     Router::new()
-    // passtopay: .merge(polypay_passtopay::server::router(engine.clone(), platform.clone()))
+    .merge(polypay_passtopay::server::router(engine.clone(), platform.clone()))
     .merge(polypay_blockatm::server::router(engine.clone(), platform.clone()))
     .merge(polypay_ottpay::server::router(engine.clone(), platform.clone()))
     .merge(polypay_v2sha256::server::router(engine.clone(), platform.clone()))
@@ -23,7 +23,7 @@ pub fn routers(engine: &Engine, platform: &Arc<Platform>) -> Router {
 pub fn notifiers(platform: &Arc<Platform>) -> Vec<Arc<dyn ProtocolNotifier>> {
     let _ = platform;
     vec![
-    // passtopay: polypay_passtopay::server::notifier(platform.clone()),
+    polypay_passtopay::server::notifier(platform.clone()),
     polypay_blockatm::server::notifier(platform.clone()),
     polypay_ottpay::server::notifier(platform.clone()),
     polypay_v2sha256::server::notifier(platform.clone()),
