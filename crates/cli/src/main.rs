@@ -1,5 +1,6 @@
 //! The `polypay` binary: serve, migrate, and the operator's merchant commands.
 
+mod callbacks;
 mod client;
 mod merchant;
 
@@ -29,6 +30,9 @@ enum Command {
     /// Create, list and show merchants.
     #[command(subcommand)]
     Merchant(merchant::MerchantCommand),
+    /// List merchant callbacks and their attempts, show one, re-send one.
+    #[command(subcommand)]
+    Callbacks(callbacks::CallbacksCommand),
     /// Act as a merchant: sign requests for a protocol, send them, verify responses and callbacks.
     #[command(subcommand)]
     Client(client::ClientCommand),
@@ -90,6 +94,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Merchant(cmd) => merchant::run(cmd).await,
+        Command::Callbacks(cmd) => callbacks::run(cmd).await,
         Command::Client(cmd) => client::run(cmd).await,
     }
 }

@@ -1,0 +1,120 @@
+//! `polypay callbacks list|show|resend`: operate on the database directly (no server needed).
+//! A re-send only makes the callback due now; a running server's dispatcher sends it.
+
+use crate::DbArgs;
+use anyhow::Context;
+use clap::Subcommand;
+use polypay_core::MerchantId;
+use polypay_notify::operator;
+use polypay_server::Overrides;
+use polypay_store::{DeliveryFilter, DeliveryState};
+
+#[derive(Subcommand)]
+pub enum CallbacksCommand {
+    /// List callback deliveries, newest first.
+    List {
+        /// Only this merchant's (mch_…).
+        #[arg(long)]
+        merchant: Option<String>,
+        /// Only this payment's (its own callbacks and its refunds'), or any object id.
+        #[arg(long)]
+        payment: Option<String>,
+        /// pending, acknowledged, dead or skipped.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Print JSON instead of one line per delivery.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Show one delivery with every attempt (requests as sent, responses, errors).
+    Show {
+        id: i64,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Make a delivery due now with a fresh schedule, even if dead or acknowledged.
+    Resend {
+        id: i64,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+pub async fn run(cmd: CallbacksCommand) -> anyhow::Result<()> {
+    match cmd {
+        CallbacksCommand::List {
+            merchant,
+            payment,
+            state,
+            limit,
+            json,
+            db,
+        } => {
+            let state = state
+                .map(|s| {
+                    DeliveryState::parse(&s).with_context(|| {
+                        format!("state must be pending, acknowledged, dead or skipped, not {s:?}")
+                    })
+                })
+                .transpose()?;
+            let filter = DeliveryFilter {
+                merchant_id: merchant.map(MerchantId),
+                payment,
+                state,
+                before_id: None,
+                limit,
+            };
+            let boot = polypay_server::bootstrap(&db.load(Overrides::default())?).await?;
+            let list = operator::list_deliveries(&boot.engine, filter).await?;
+            if json {
+                let v: Vec<_> = list.iter().map(operator::delivery_summary_json).collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+                return Ok(());
+            }
+            for d in &list {
+                let next = d
+                    .next_attempt_at
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default();
+                let last = match (&d.last_status, &d.last_error) {
+                    (_, Some(e)) => e.clone(),
+                    (Some(s), None) => format!("HTTP {s}"),
+                    (None, None) => String::new(),
+                };
+                println!(
+                    "{:>8}  {:<12}  {:<22}  {}  {}  attempts={}  next={next}  {last}",
+                    d.id,
+                    d.state.as_str(),
+                    d.event,
+                    d.merchant_id,
+                    d.object_id,
+                    d.attempts
+                );
+            }
+            Ok(())
+        }
+        CallbacksCommand::Show { id, db } => {
+            let boot = polypay_server::bootstrap(&db.load(Overrides::default())?).await?;
+            let (d, attempts) = operator::delivery_with_attempts(&boot.engine, id).await?;
+            let v = operator::delivery_detail_json(&d, &attempts);
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(())
+        }
+        CallbacksCommand::Resend { id, db } => {
+            let config = db.load(Overrides::default())?;
+            let boot = polypay_server::bootstrap(&config).await?;
+            let platform = polypay_server::bootstrap::platform(&boot.engine, &config).await?;
+            let notifiers = polypay_server::protocols::notifiers(&platform);
+            operator::resend(&boot.engine, &notifiers, id).await?;
+            boot.engine.store().close();
+            println!(
+                "callback {id} is due now; a running polypay server sends it on its next tick"
+            );
+            Ok(())
+        }
+    }
+}
