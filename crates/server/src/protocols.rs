@@ -16,7 +16,7 @@ pub fn routers(engine: &Engine, platform: &Arc<Platform>) -> Router {
     .merge(polypay_blockatm::server::router(engine.clone(), platform.clone()))
     .merge(polypay_ottpay::server::router(engine.clone(), platform.clone()))
     .merge(polypay_v2sha256::server::router(engine.clone(), platform.clone()))
-    // fintech33: .merge(polypay_fintech33::server::router(engine.clone(), platform.clone()))
+    .merge(polypay_fintech33::server::router(engine.clone(), platform.clone()))
 }
 
 /// Every protocol's callback and redirect encoder.
@@ -27,6 +27,6 @@ pub fn notifiers(platform: &Arc<Platform>) -> Vec<Arc<dyn ProtocolNotifier>> {
     polypay_blockatm::server::notifier(platform.clone()),
     polypay_ottpay::server::notifier(platform.clone()),
     polypay_v2sha256::server::notifier(platform.clone()),
-    // fintech33: polypay_fintech33::server::notifier(platform.clone()),
+    polypay_fintech33::server::notifier(platform.clone()),
     ]
 }
