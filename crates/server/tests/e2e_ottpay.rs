@@ -1,0 +1,307 @@
+//! OTT Pay processV2 end to end: the full node (router, cashier, sandbox, dispatcher) driven by
+//! the phase-1 merchant SDK — create, pay on the hosted cashier, callback delivered and
+//! verified, queries, refunds, the PREPAY return redirect, retries and expiry.
+
+use polypay_core::PaymentState;
+use polypay_ottpay::client::{StatusQueryData, parse_redirect};
+use polypay_ottpay::wire::{
+    ActivePayRequest, PrepayInitRequest, PrepayQueryRequest, RefundRequest, StatusQueryRequest,
+};
+use polypay_ottpay::{Client, ClientCredentials, SignKey};
+use polypay_server::testing::{Receiver, TestServer};
+use polypay_store::testing::TestDb;
+use serde_json::json;
+
+fn merchant_client(s: &TestServer) -> Client {
+    let c = s.credentials_of("ottpay");
+    let credentials = ClientCredentials {
+        merchant_id: c["merchant_id"].as_str().expect("merchant_id").to_owned(),
+        sign_key: SignKey::new(c["signKey"].as_str().expect("signKey")),
+    };
+    Client::new(&s.base_url, credentials, reqwest::Client::new())
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Opens the hosted cashier page and presses Pay, as a customer would; answers the response
+/// to the Pay form (a redirect).
+async fn pay_on_cashier(cashier_url: &str) -> reqwest::Response {
+    let page = browser().get(cashier_url).send().await.expect("open");
+    assert_eq!(page.status(), 200);
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    let pair = cookie.split(';').next().unwrap_or_default().to_owned();
+    let token = pair
+        .split_once('=')
+        .map(|(_, t)| t.to_owned())
+        .unwrap_or_default();
+    browser()
+        .post(format!("{cashier_url}/pay"))
+        .header("cookie", pair)
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .expect("pay")
+}
+
+fn active_pay(order_id: &str, callback: &str) -> ActivePayRequest {
+    ActivePayRequest {
+        order_id: Some(order_id.into()),
+        operator_id: "0000000437".into(),
+        amount: "1000".into(),
+        tip: Some("50".into()),
+        biz_type: "WECHATPAY".into(),
+        call_back_url: callback.into(),
+        currency_type: Some("CAD".into()),
+        ..ActivePayRequest::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn active_pay_paid_on_the_cashier_is_notified_queried_and_refunded() {
+    for db in TestDb::all() {
+        let s = TestServer::start_on(db, Default::default()).await;
+        let hook = Receiver::start(200, "SUCCESS").await;
+        let client = merchant_client(&s);
+        let created = client
+            .active_pay(&active_pay("E2E-1", &format!("{}/ott/cb", hook.url)))
+            .await
+            .expect("create")
+            .into_verified()
+            .expect("verified");
+        assert!(
+            created
+                .code_url
+                .starts_with(&format!("{}/cashier/", s.base_url))
+        );
+
+        let paid = pay_on_cashier(&created.code_url).await;
+        assert!(paid.status().is_redirection());
+        let report = s.dispatch().await;
+        assert_eq!(report.acknowledged, 1, "{report:?}");
+        let requests = hook.requests();
+        assert_eq!(requests.len(), 1);
+        let callback = &requests[0];
+        assert_eq!(
+            (callback.method.as_str(), callback.uri.as_str()),
+            ("POST", "/ott/cb")
+        );
+        assert_eq!(
+            callback.header("content-type"),
+            Some("application/json;charset=UTF-8")
+        );
+        let data = client
+            .verify_callback(&[], &callback.body)
+            .expect("verified callback");
+        assert_eq!(
+            (
+                data.order_id.as_str(),
+                data.amount.as_str(),
+                data.tip.as_str()
+            ),
+            ("E2E-1", "1000", "50")
+        );
+        assert_eq!(data.bizpay_order_id, created.bizpay_order_id);
+        assert_eq!(data.exchange_rate, "5.057030");
+
+        let query = StatusQueryRequest {
+            order_id: "E2E-1".into(),
+        };
+        let status = client
+            .status_query(&query)
+            .await
+            .expect("query")
+            .into_verified()
+            .expect("ok");
+        let StatusQueryData::Payment(p) = status else {
+            panic!("payment")
+        };
+        assert_eq!(
+            (p.order_status.as_str(), p.pay_amount.as_str()),
+            ("SUCCESS", "1050")
+        );
+
+        let refund = RefundRequest {
+            order_id: Some("E2E-R1".into()),
+            ori_order_id: "E2E-1".into(),
+            refund_amt: "50".into(),
+            merchant_id: None,
+        };
+        let r = client.refund(&refund).await.expect("refund");
+        assert_eq!(r.rsp_code, "SUCCESS");
+        let again = client.refund(&refund).await.expect("refund");
+        assert_eq!(
+            (again.rsp_code.as_str(), again.rsp_msg.as_str()),
+            ("ORDER_USED", "order_id already used")
+        );
+        let q = client
+            .status_query(&query)
+            .await
+            .expect("query")
+            .into_verified()
+            .expect("ok");
+        let StatusQueryData::Payment(p) = q else {
+            panic!("payment")
+        };
+        assert_eq!(
+            (p.order_status.as_str(), p.refund_amount.as_str()),
+            ("PARTIAL_REFUND", "50")
+        );
+        // Refunds are not notified.
+        s.dispatch().await;
+        assert_eq!(hook.requests().len(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prepay_checkout_redirects_back_and_calls_back_with_the_prepay_fields() {
+    let s = TestServer::start().await;
+    let hook = Receiver::start(200, "").await;
+    let client = merchant_client(&s);
+    let init = PrepayInitRequest {
+        amount: "500".into(),
+        sale_num: "INV-7".into(),
+        operator_id: "0000000696".into(),
+        prepay_order_id: "pp-e2e".into(),
+        biz_type: "PREPAY".into(),
+        merchant_id: String::new(),
+        duration: "600".into(),
+        shop_id: "S1".into(),
+        currency_type: "USD".into(),
+        email: None,
+        remarks: Some("gift".into()),
+        redirect_url: format!("{}/back", hook.url),
+        call_back_url: format!("{}/cb", hook.url),
+    };
+    let created = client
+        .prepay_init(&init)
+        .await
+        .expect("init")
+        .into_verified()
+        .expect("ok");
+    let paid = pay_on_cashier(&created.payinfo).await;
+    assert!(paid.status().is_redirection());
+    let location = paid.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(
+        location.starts_with(&format!("{}/back?total_fee=500&trade_no=", hook.url)),
+        "{location}"
+    );
+    let params = parse_redirect(&location).expect("redirect");
+    assert_eq!(
+        (params.out_trade_no.as_str(), params.trade_status.as_str()),
+        ("pp-e2e", "Trade_Finished")
+    );
+
+    let query = PrepayQueryRequest {
+        prepay_order_id: "pp-e2e".into(),
+        order_id: Some(params.trade_no.clone()),
+        merchant_id: String::new(),
+    };
+    let q = client
+        .prepay_query(&query)
+        .await
+        .expect("query")
+        .into_verified()
+        .expect("ok");
+    assert_eq!(
+        (q.status.as_str(), q.order_id.as_str()),
+        ("SUCCESS", params.trade_no.as_str())
+    );
+
+    assert_eq!(s.dispatch().await.acknowledged, 1);
+    let requests = hook.requests();
+    let callback = requests.iter().find(|r| r.uri == "/cb").expect("callback");
+    let data = client
+        .verify_callback(&[], &callback.body)
+        .expect("verified");
+    assert_eq!(data.order_id, params.trade_no);
+    assert_eq!(
+        (data.prepay_order_id.as_deref(), data.sale_num.as_deref()),
+        (Some("pp-e2e"), Some("INV-7"))
+    );
+    assert_eq!(
+        (data.remarks.as_str(), data.exchange_rate.as_str()),
+        ("gift", "7.100000")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unacknowledged_callbacks_are_retried_with_identical_bytes() {
+    let s = TestServer::start().await;
+    let hook = Receiver::start(500, "busy").await;
+    let client = merchant_client(&s);
+    let created = client
+        .active_pay(&active_pay("E2E-RETRY", &format!("{}/cb", hook.url)))
+        .await
+        .expect("create")
+        .into_verified()
+        .expect("ok");
+    let merchant_id = s.merchant.id.clone();
+    let (status, _) = s
+        .sandbox(
+            &format!("payments/{merchant_id}.E2E-RETRY/succeed"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let first = s.dispatch().await;
+    assert_eq!((first.attempted, first.failed), (1, 1), "{first:?}");
+    // Not due again before the 1-minute offset.
+    s.clock().advance(30_000);
+    assert_eq!(s.dispatch().await.attempted, 0);
+    hook.reply_with(204, "");
+    s.clock().advance(31_000);
+    let second = s.dispatch().await;
+    assert_eq!(second.acknowledged, 1, "{second:?}");
+    let requests = hook.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].body, requests[1].body);
+    let data = client
+        .verify_callback(&[], &requests[1].body)
+        .expect("verified");
+    assert_eq!(data.bizpay_order_id, created.bizpay_order_id);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_order_reads_orderclose_and_is_not_notified() {
+    let s = TestServer::start().await;
+    let hook = Receiver::start(200, "").await;
+    s.set_protocol_settings("ottpay", json!({"payment_lifetime_seconds": 60}))
+        .await;
+    let client = merchant_client(&s);
+    client
+        .active_pay(&active_pay("E2E-EXP", &format!("{}/cb", hook.url)))
+        .await
+        .expect("create")
+        .into_verified()
+        .expect("ok");
+    s.clock().advance(61_000);
+    s.sweep().await;
+    let public_id = format!("{}.E2E-EXP", s.merchant.id);
+    assert_eq!(s.payment(&public_id).await.state, PaymentState::Expired);
+    let query = StatusQueryRequest {
+        order_id: "E2E-EXP".into(),
+    };
+    let q = client
+        .status_query(&query)
+        .await
+        .expect("query")
+        .into_verified()
+        .expect("ok");
+    let StatusQueryData::Payment(p) = q else {
+        panic!("payment")
+    };
+    assert_eq!(p.order_status, "ORDERCLOSE");
+    s.dispatch().await;
+    assert!(hook.requests().is_empty());
+}
