@@ -1,0 +1,304 @@
+//! BlockATM end to end on a whole node: the merchant SDK creates and queries orders and payouts,
+//! the customer goes through the cashier link and the hosted page, the sandbox pays, the
+//! dispatcher delivers signed webhooks to a local receiver, and the SDK verifies them.
+
+use polypay_blockatm::client::{
+    CallbackEvent, Client, ClientCredentials, PreparedRequest, parse_redirect, parse_response,
+};
+use polypay_blockatm::sign::{EcPublicKey, EcSigningKey, Scheme};
+use polypay_blockatm::wire::{
+    CreateOrderRequest, CreatePayoutRequest, PaymentStatus, RedirectStatus,
+};
+use polypay_core::{Clock, PaymentState, PayoutState};
+use polypay_server::testing::{Received, Receiver, TestServer};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The SDK configured from the credentials JSON `polypay merchant create --json` prints.
+fn sdk(s: &TestServer, v1: bool) -> Client {
+    let c = s.credentials_of("blockatm");
+    let text = |name: &str| c[name].as_str().unwrap().to_owned();
+    let platform = &s.state.inner.platform.ec_key.public_pem;
+    let credentials = ClientCredentials {
+        api_key: text("apiKey"),
+        secret_key: text("secretKey"),
+        ec_private_key: v1.then(|| EcSigningKey::parse(&text("ecPrivateKey")).unwrap()),
+        platform_public_key: Some(EcPublicKey::parse(platform).unwrap()),
+    };
+    Client::new(&s.base_url, credentials, no_redirects())
+}
+
+fn order(order_no: &str, amount: &str, redirect: &str) -> CreateOrderRequest {
+    CreateOrderRequest {
+        order_no: order_no.into(),
+        amount: amount.into(),
+        symbol: "USDT".into(),
+        chain_id: Some("ETH".into()),
+        cashier_id: None,
+        cust_no: Some("cust00001".into()),
+        redirect_url: Some(redirect.into()),
+    }
+}
+
+/// The node's time (time travel included), for signing requests after `clock().advance`.
+fn server_ms(s: &TestServer) -> u64 {
+    s.clock().now().millis() as u64
+}
+
+/// Sends a request the SDK prepared (signed at the node's time) and reads the envelope.
+async fn call<T: DeserializeOwned>(client: &Client, prepared: PreparedRequest) -> T {
+    let out = client.outbound(prepared);
+    let mut request = no_redirects().get(&out.url);
+    for (name, value) in &out.headers {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap();
+    parse_response::<T>(status, &bytes).unwrap().data
+}
+
+/// Delivers every due callback; the dispatcher keeps one object's events in order, so a
+/// second event of an order goes out on the next pass.
+async fn drain(s: &TestServer) {
+    for _ in 0..10 {
+        if s.dispatch().await.attempted == 0 {
+            return;
+        }
+    }
+}
+
+fn webhooks(receiver: &Receiver, event: &str) -> Vec<Received> {
+    receiver
+        .requests()
+        .into_iter()
+        .filter(|r| r.header("BlockATM-Event") == Some(event))
+        .collect()
+}
+
+/// Opens the hosted page (which marks the order pending) and presses a button.
+async fn press(s: &TestServer, pay_url: &str, action: &str) -> reqwest::Response {
+    let http = no_redirects();
+    let page = http.get(pay_url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+    let _ = s;
+    http.post(format!("{pay_url}/{action}"))
+        .header("cookie", format!("polypay_csrf={token}"))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pay_in_webhook_redirect_and_payout() {
+    let s = TestServer::start().await;
+    let hooks = Receiver::start(200, "ok").await;
+    s.set_protocol_settings(
+        "blockatm",
+        json!({"payment_notify_url": format!("{}/blockatm", hooks.url)}),
+    )
+    .await;
+    let client = sdk(&s, false);
+
+    let created = client
+        .create_order(&order(
+            "E2E-1",
+            "250",
+            &format!("{}/return?o=E2E-1", hooks.url),
+        ))
+        .await
+        .unwrap()
+        .data;
+    assert!(
+        created
+            .pay_url
+            .starts_with(&format!("{}/cashier/", s.base_url))
+    );
+    assert!(created.qr_code.starts_with("data:image/png;base64,"));
+    let err = client
+        .create_order(&order("E2E-1", "1", "https://x.example"))
+        .await;
+    assert!(matches!(err, Err(polypay_blockatm::Error::Api { ref code, .. }) if code == "000106"));
+
+    // The customer pays on the hosted page and is sent back with txId and status.
+    let paid = press(&s, &created.pay_url, "pay").await;
+    assert_eq!(paid.status(), 303);
+    let back = paid.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        back.starts_with(&format!("{}/return?o=E2E-1&txId=0x", hooks.url)),
+        "{back}"
+    );
+    let redirect = parse_redirect(&back).unwrap();
+    assert_eq!(redirect.status, RedirectStatus::Success);
+
+    let detail = client.payment_detail("E2E-1").await.unwrap().data;
+    assert_eq!(detail.status, PaymentStatus::Success);
+    assert_eq!(detail.tx_id.as_deref(), Some(redirect.tx_id.as_str()));
+    let payment = s.payment(&detail.id.to_string()).await;
+    assert_eq!(
+        detail.tx_id, payment.channel_order_no,
+        "the sandbox hash is the txId"
+    );
+
+    // Webhooks: PENDING (page opened) and SUCCESS, both verified by the SDK.
+    drain(&s).await;
+    let payments = webhooks(&hooks, "Payment");
+    assert_eq!(payments.len(), 2, "{payments:?}");
+    let mut states = Vec::new();
+    for hook in &payments {
+        assert_eq!(hook.uri, "/blockatm");
+        let verified = client.verify_callback(&hook.headers, &hook.body).unwrap();
+        assert_eq!(verified.scheme, Scheme::V2Hmac);
+        let CallbackEvent::Payment(body) = verified.event else {
+            panic!("payment webhook expected");
+        };
+        assert_eq!(body.order_no.as_deref(), Some("E2E-1"));
+        states.push(body.state());
+        if body.state() == Some(PaymentState::Succeeded) {
+            assert_eq!(body.tx_id, detail.tx_id);
+            assert_eq!(body.network.as_deref(), Some("Ethereum"));
+        }
+    }
+    states.sort_by_key(|s| s.map(|s| s.as_str()));
+    assert_eq!(
+        states,
+        [Some(PaymentState::Pending), Some(PaymentState::Succeeded)]
+    );
+
+    // A payout from the credited balance, completed by the sandbox processor.
+    let payout = CreatePayoutRequest {
+        biz_order_no: "PO-E2E".into(),
+        amount: "44".into(),
+        chain_id: "11155111".into(),
+        symbol: "USDT".into(),
+        to_address: "0xc87dd49427a188bf2b601c1d5cd2aaf36bd553d2".into(),
+        cust_no: "473_860001".into(),
+        remark: Some("demo for create payout order".into()),
+        merchant_id: None,
+    };
+    client.create_payout(&payout).await.unwrap();
+    let pending = client.payout_detail("PO-E2E").await.unwrap().data;
+    assert_eq!(pending.status, 0);
+    s.sweep().await;
+    s.clock().advance(s.state.config().payout_delay_ms + 1);
+    s.sweep().await;
+    let prepared = client.build_payout_detail("PO-E2E", server_ms(&s)).unwrap();
+    let done: polypay_blockatm::wire::PayoutDetail = call(&client, prepared).await;
+    assert_eq!(done.status, 1);
+    drain(&s).await;
+    let payouts = webhooks(&hooks, "Payout");
+    assert_eq!(payouts.len(), 1, "final state only");
+    let verified = client
+        .verify_callback(&payouts[0].headers, &payouts[0].body)
+        .unwrap();
+    let CallbackEvent::Payout(body) = verified.event else {
+        panic!("payout webhook expected");
+    };
+    assert_eq!(body.state(), Some(PayoutState::Succeeded));
+    assert_eq!(body.tx_id, done.tx_id);
+    let too_much = CreatePayoutRequest {
+        biz_order_no: "PO-BIG".into(),
+        amount: "1000".into(),
+        ..payout
+    };
+    let prepared = client
+        .build_create_payout(&too_much, server_ms(&s))
+        .unwrap();
+    let out = client.outbound(prepared);
+    let mut request = no_redirects().post(&out.url).body(out.body);
+    for (name, value) in &out.headers {
+        request = request.header(name, value);
+    }
+    let answer: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+    assert_eq!(answer["code"], "000307");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cashier_link_and_v1_webhooks() {
+    let s = TestServer::start().await;
+    let hooks = Receiver::start(200, "").await;
+    s.set_protocol_settings(
+        "blockatm",
+        json!({
+            "payment_notify_url": format!("{}/v1", hooks.url),
+            "webhook_scheme": "V1"
+        }),
+    )
+    .await;
+    let client = sdk(&s, true);
+    let link = client
+        .widget_url(
+            &format!("{}/cashier", s.base_url),
+            &[
+                ("custNo", Some("C86002201")),
+                ("orderNo", Some("W-E2E")),
+                ("amount", Some("9.99")),
+                ("currency", Some("USDC")),
+                ("chainId", Some("TRON")),
+            ],
+        )
+        .unwrap();
+    let opened = no_redirects().get(&link).send().await.unwrap();
+    assert_eq!(opened.status(), 302);
+    let page = opened.headers()["location"].to_str().unwrap().to_owned();
+    assert!(page.starts_with(&format!("{}/cashier/", s.base_url)));
+    let tampered = link.replace("amount=9.99", "amount=0.01");
+    let refused = no_redirects().get(&tampered).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let script = no_redirects()
+        .get(format!("{}/libs/v2/BlockATM.umd.js", s.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 200);
+
+    let cancelled = press(&s, &page, "cancel").await;
+    assert_eq!(cancelled.status(), 303);
+    let detail = client.payment_detail("W-E2E").await.unwrap().data;
+    assert_eq!(detail.status, PaymentStatus::Cancelled);
+    assert_eq!(detail.symbol, "USDC");
+    assert_eq!(detail.network.as_deref(), Some("TRON"));
+    drain(&s).await;
+    let delivered = webhooks(&hooks, "Payment");
+    assert_eq!(delivered.len(), 2, "PENDING and CANCELLED");
+    for hook in &delivered {
+        assert!(hook.header("BlockATM-Signature-V1").is_some());
+        let verified = client.verify_callback(&hook.headers, &hook.body).unwrap();
+        assert_eq!(verified.scheme, Scheme::V1Ecdsa);
+    }
+    // Expiry by time travel announces EXPIRED too.
+    let late = client
+        .create_order(&order("LATE", "1", "https://shop.example/r"))
+        .await
+        .unwrap();
+    assert!(late.data.expire_time > 0);
+    let _ = s.clock().now();
+    s.clock().advance(15 * 60 * 1000 + 1);
+    s.sweep().await;
+    let prepared = client.build_payment_detail("LATE", server_ms(&s)).unwrap();
+    let late: polypay_blockatm::wire::PayOrderDetail = call(&client, prepared).await;
+    assert_eq!(late.status, PaymentStatus::Expired);
+    drain(&s).await;
+    let expired = webhooks(&hooks, "Payment")
+        .into_iter()
+        .filter(|h| String::from_utf8_lossy(&h.body).contains("\"EXPIRED\""))
+        .count();
+    assert_eq!(expired, 1);
+}
