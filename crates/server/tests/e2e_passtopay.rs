@@ -1,0 +1,389 @@
+//! PassToPay end to end: the full node (router, cashier, sandbox, dispatcher) driven by the
+//! phase-1 merchant SDK — create, open the PassToPay cashier link, pay, the signed return
+//! redirect, the one payment notification delivered and verified, refunds, transfers completed
+//! by the sandbox processor, retries with identical bytes, merchant close (silent), sandbox
+//! declines and expiry.
+
+use polypay_passtopay::client::ClientError;
+use polypay_passtopay::notify::CallbackData;
+use polypay_passtopay::wire::*;
+use polypay_passtopay::{AppSecret, Client, Credentials};
+use polypay_server::testing::{Received, Receiver, TestServer};
+
+fn merchant_client(s: &TestServer) -> Client {
+    let c = s.credentials_of("passtopay");
+    let text = |k: &str| c[k].as_str().expect(k).to_owned();
+    Client::new(
+        s.base_url.clone(),
+        Credentials::new(
+            text("mchNo"),
+            text("appId"),
+            AppSecret::new(text("appSecret")),
+        ),
+    )
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Follows the PassToPay cashier link (`/passtopay/cashier?payOrderToken=…`) to the hosted page.
+async fn hosted_cashier(pay_data: &str) -> String {
+    let r = browser().get(pay_data).send().await.expect("cashier link");
+    assert_eq!(r.status(), 302, "{pay_data}");
+    r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned()
+}
+
+/// Opens the hosted cashier page and presses `action`, as a customer would; returns the
+/// response to the form (a redirect).
+async fn act_on_cashier(cashier_url: &str, action: &str) -> reqwest::Response {
+    let page = browser().get(cashier_url).send().await.expect("open");
+    assert_eq!(page.status(), 200);
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    let pair = cookie.split(';').next().unwrap_or_default().to_owned();
+    let token = pair
+        .split_once('=')
+        .map(|(_, t)| t.to_owned())
+        .unwrap_or_default();
+    browser()
+        .post(format!("{cashier_url}/{action}"))
+        .header("cookie", pair)
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .expect("action")
+}
+
+fn unified(no: &str, amount: i64, hook: &Receiver) -> UnifiedOrderParams {
+    UnifiedOrderParams {
+        mch_order_no: no.into(),
+        way_code: "ALI_QR".into(),
+        amount,
+        currency: "cny".into(),
+        subject: "商品".into(),
+        body: "0".into(),
+        client_ip: "210.73.10.148".into(),
+        cust_no: "C200492312".into(),
+        register_time: 1_622_016_572_190,
+        user_name: None,
+        mbr_tel: None,
+        id_no: None,
+        notify_url: Some(format!("{}/notify", hook.url)),
+        return_url: Some(format!("{}/return?from=shop", hook.url)),
+        expired_time: None,
+        channel_extra: None,
+        ext_param: Some("e2e".into()),
+    }
+}
+
+/// Verifies a received notification with the merchant-side SDK.
+fn verify(client: &Client, r: &Received) -> Result<CallbackData, ClientError> {
+    let query = r.uri.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let headers: Vec<(&str, &str)> = r
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    client.verify_callback(query, &headers, &r.body)
+}
+
+fn payment_of(data: CallbackData) -> PaymentNotification {
+    match data {
+        CallbackData::Payment(n) => n,
+        other => panic!("expected a payment notification, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn pay_on_cashier_redirect_notify_and_query() {
+    let s = TestServer::start().await;
+    let hook = Receiver::start(200, "SUCCESS").await;
+    let client = merchant_client(&s);
+    let created = client
+        .create_unified_order(&unified("E1", 1000, &hook))
+        .await
+        .expect("create");
+    assert!(created.signature_verified);
+    assert_eq!(created.data.order_state, 1);
+    let pay_data = created.data.pay_data.expect("payData");
+    assert!(pay_data.starts_with(&format!("{}/passtopay/cashier?payOrderToken=", s.base_url)));
+
+    let cashier = hosted_cashier(&pay_data).await;
+    let paid = act_on_cashier(&cashier, "pay").await;
+    assert!(paid.status().is_redirection());
+    let back = paid.headers()["location"].to_str().expect("location");
+    assert!(
+        back.starts_with(&format!("{}/return?from=shop&amount=1000&", hook.url)),
+        "{back}"
+    );
+    let redirect = client.verify_redirect(back).expect("signed redirect");
+    assert_eq!((redirect.order.state, redirect.order.amount), (2, 1000));
+
+    let report = s.dispatch().await;
+    assert_eq!(report.acknowledged, 1, "{report:?}");
+    let requests = hook.requests();
+    assert_eq!(requests.len(), 1);
+    let r = &requests[0];
+    assert_eq!((r.method.as_str(), r.uri.as_str()), ("POST", "/notify"));
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    let n = payment_of(verify(&client, r).expect("verified"));
+    assert_eq!((n.order.state, n.order.mch_order_no.as_str()), (2, "E1"));
+    assert_eq!(n.order.ext_param.as_deref(), Some("e2e"));
+    let channel = n.order.channel_order_no.clone().expect("channelOrderNo");
+    assert_eq!(channel.len(), 28, "yyyyMMdd + 20 digits: {channel}");
+
+    // Acknowledged: nothing more is sent, ever, for this payment.
+    s.clock().advance(200_000);
+    assert_eq!(s.dispatch().await.attempted, 0);
+
+    let q = client
+        .query_payment(&PayOrderRef::MchOrderNo("E1".into()))
+        .await
+        .expect("query");
+    assert!(q.signature_verified);
+    assert_eq!((q.data.state, q.data.channel_order_no), (2, Some(channel)));
+}
+
+#[tokio::test]
+async fn refund_and_transfer_notify() {
+    let s = TestServer::start().await;
+    let hook = Receiver::start(200, "success").await;
+    let client = merchant_client(&s);
+    let created = client
+        .create_unified_order(&unified("E2", 5000, &hook))
+        .await
+        .expect("create");
+    let (status, _) = s
+        .sandbox(
+            &format!("payments/{}/succeed", created.data.pay_order_id),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    s.dispatch().await;
+    assert_eq!(hook.requests().len(), 1);
+
+    let refund = RefundOrderParams {
+        mch_refund_no: "RF-E2".into(),
+        refund_amount: 5000,
+        currency: "cny".into(),
+        refund_reason: "returned".into(),
+        client_ip: None,
+        notify_url: Some(format!("{}/refund", hook.url)),
+        channel_extra: None,
+        ext_param: None,
+    };
+    let by_no = PayOrderRef::MchOrderNo("E2".into());
+    let r = client.refund(&by_no, &refund).await.expect("refund");
+    assert_eq!(r.data.state, 2, "sandbox refunds complete at once");
+    assert_eq!(s.dispatch().await.acknowledged, 1);
+    let requests = hook.requests();
+    assert_eq!(
+        requests.len(),
+        2,
+        "the refund notifies; the payment is not re-notified"
+    );
+    match verify(&client, &requests[1]).expect("verified") {
+        CallbackData::Refund(n) => {
+            assert_eq!((n.refund.state, n.refund.refund_amount), (2, 5000));
+            assert_eq!(n.refund.pay_order_id, created.data.pay_order_id);
+        }
+        other => panic!("expected a refund notification, got {other:?}"),
+    }
+    let q = client.query_payment(&by_no).await.expect("query");
+    assert_eq!(q.data.state, 5);
+
+    // Refunded to zero: pay again to fund a transfer.
+    let more = client
+        .create_unified_order(&unified("E3", 3000, &hook))
+        .await
+        .expect("create");
+    s.sandbox(
+        &format!("payments/{}/succeed", more.data.pay_order_id),
+        serde_json::json!({}),
+    )
+    .await;
+    let transfer = TransferOrderParams {
+        mch_order_no: "T-E2".into(),
+        entry_type: "BANK_CARD".into(),
+        amount: 2000,
+        currency: "cny".into(),
+        account_no: "6222021234567890123".into(),
+        account_name: Some("张三".into()),
+        bank_name: None,
+        client_ip: "210.73.10.148".into(),
+        transfer_desc: "0".into(),
+        cust_no: "C1".into(),
+        notify_url: Some(format!("{}/transfer", hook.url)),
+        channel_extra: None,
+        extra_param: Some("x".into()),
+    };
+    let t = client.transfer(&transfer).await.expect("transfer");
+    assert_eq!(t.data.state, 1);
+    s.dispatch().await;
+    let before = hook.requests().len();
+    s.clock().advance(s.state.config().payout_delay_ms + 1);
+    s.sweep().await;
+    s.dispatch().await;
+    let requests = hook.requests();
+    assert_eq!(requests.len(), before + 1);
+    let last = requests.last().expect("transfer notification");
+    assert_eq!(last.uri, "/transfer");
+    match verify(&client, last).expect("verified") {
+        CallbackData::Transfer(n) => {
+            assert_eq!((n.transfer.state, n.transfer.amount), (2, 2000));
+            assert!(n.transfer.channel_order_no.is_some());
+        }
+        other => panic!("expected a transfer notification, got {other:?}"),
+    }
+    let q = client
+        .query_transfer(&TransferRef::MchOrderNo("T-E2".into()))
+        .await
+        .expect("query");
+    assert_eq!(q.data.state, 2);
+}
+
+#[tokio::test]
+async fn retries_resend_identical_bytes_in_the_query_format() {
+    let s = TestServer::start().await;
+    s.set_protocol_settings("passtopay", serde_json::json!({"notify_format": "query"}))
+        .await;
+    let hook = Receiver::start(200, "success\n").await;
+    let client = merchant_client(&s);
+    let created = client
+        .create_unified_order(&unified("E4", 1000, &hook))
+        .await
+        .expect("create");
+    s.sandbox(
+        &format!("payments/{}/succeed", created.data.pay_order_id),
+        serde_json::json!({}),
+    )
+    .await;
+    let first = s.dispatch().await;
+    assert_eq!(
+        (first.attempted, first.acknowledged),
+        (1, 0),
+        "untrimmed ack"
+    );
+    s.clock().advance(29_000);
+    assert_eq!(
+        s.dispatch().await.attempted,
+        0,
+        "the next attempt is 30 s later"
+    );
+    hook.reply_with(200, "SUCCESS");
+    s.clock().advance(1_500);
+    assert_eq!(s.dispatch().await.acknowledged, 1);
+    let requests = hook.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].uri, requests[1].uri, "same reqTime and sign");
+    assert!(requests[0].body.is_empty());
+    assert!(requests[0].uri.starts_with("/notify?amount=1000&"));
+    let n = payment_of(verify(&client, &requests[1]).expect("verified"));
+    assert_eq!(n.order.state, 2);
+}
+
+#[tokio::test]
+async fn merchant_close_is_silent_decline_and_expiry_notify() {
+    let s = TestServer::start().await;
+    let hook = Receiver::start(200, "success").await;
+    let client = merchant_client(&s);
+
+    client
+        .create_unified_order(&unified("C1", 1000, &hook))
+        .await
+        .expect("create");
+    let closed = client
+        .close_payment(&PayOrderRef::MchOrderNo("C1".into()))
+        .await
+        .expect("close");
+    assert!(!closed.signature_verified, "empty data carries no sign");
+    s.dispatch().await;
+    assert!(
+        hook.requests().is_empty(),
+        "a merchant close is not notified"
+    );
+
+    // 10.01 CNY: the sandbox amount rule declines at creation, and that is notified.
+    let declined = client
+        .create_unified_order(&unified("C2", 1001, &hook))
+        .await
+        .expect("create");
+    assert_eq!(declined.data.order_state, 3);
+    assert_eq!(declined.data.err_code.as_deref(), Some("SANDBOX_DECLINED"));
+    assert_eq!(declined.data.pay_data, None);
+    s.dispatch().await;
+    let n = payment_of(verify(&client, &hook.requests()[0]).expect("verified"));
+    assert_eq!((n.order.state, n.order.mch_order_no.as_str()), (3, "C2"));
+
+    let mut short = unified("C3", 1000, &hook);
+    short.expired_time = Some(60);
+    client.create_unified_order(&short).await.expect("create");
+    s.clock().advance(61_000);
+    s.sweep().await;
+    s.dispatch().await;
+    let requests = hook.requests();
+    assert_eq!(requests.len(), 2);
+    let n = payment_of(verify(&client, &requests[1]).expect("verified"));
+    assert_eq!((n.order.state, n.order.mch_order_no.as_str()), (6, "C3"));
+}
+
+#[tokio::test]
+async fn cashier_order_opens_to_pending_and_qr_redirects() {
+    let s = TestServer::start().await;
+    let client = merchant_client(&s);
+    let order = CashierOrderParams {
+        mch_order_no: "K1".into(),
+        amount: 1234,
+        currency: "cny".into(),
+        cust_no: "C1".into(),
+        register_time: 1_622_016_572_190,
+        way_code: None,
+        user_name: None,
+        mbr_tel: None,
+        id_no: None,
+        notify_url: None,
+        return_url: None,
+        expired_time: None,
+        ext_param: None,
+        subject: None,
+        body: None,
+    };
+    let created = client.create_cashier_order(&order).await.expect("create");
+    assert_eq!(created.data.order_state, 0);
+    assert_eq!(created.data.pay_data_type.as_deref(), Some("payurl"));
+    let pay_data = created.data.pay_data.expect("payData");
+    let cashier = hosted_cashier(&pay_data).await;
+    let page = browser().get(&cashier).send().await.expect("open");
+    assert_eq!(page.status(), 200);
+    let by_no = PayOrderRef::MchOrderNo("K1".into());
+    let q = client.query_payment(&by_no).await.expect("query");
+    assert_eq!(q.data.state, 1, "opening the cashier moves 0 → 1");
+    assert_eq!(q.data.pay_url.as_deref(), Some(pay_data.as_str()));
+
+    let token = pay_data.rsplit('=').next().expect("token");
+    let qr = browser()
+        .get(format!("{}/passtopay/qr/{token}.png", s.base_url))
+        .send()
+        .await
+        .expect("qr");
+    assert_eq!(qr.status(), 302);
+    let svg = qr.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let image = browser().get(&svg).send().await.expect("svg");
+    assert_eq!(image.status(), 200);
+}
