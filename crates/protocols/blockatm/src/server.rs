@@ -20,6 +20,7 @@ use crate::wire::CashierInfo;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -92,9 +93,13 @@ async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let trace = inbound::new_trace();
+    // A body the HTTP layer refused (too large, broken stream) still gets the envelope.
+    let Ok(body) = body else {
+        return into_response(ApiError::illegal_parameter("body").render(&trace));
+    };
     let headers = header_pairs(&headers);
     let rendered = match serve(&inner, &method, &uri, &headers, &body).await {
         Ok(Answer::Data(data)) => render_success(&data, &trace),
