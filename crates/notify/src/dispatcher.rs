@@ -108,13 +108,16 @@ impl Dispatcher {
     /// clock's now (respecting per-object order and leases), awaits those attempts and records
     /// them. Tests call this instead of sleeping.
     pub async fn run_once(&self) -> Result<DispatchReport, NotifyError> {
+        let ingested = self.inner.ingest().await?;
         let mut report = DispatchReport {
-            ingested: self.inner.ingest().await?,
+            ingested: ingested.created,
             ..DispatchReport::default()
         };
         let mut inflight = JoinSet::new();
-        self.start_due(&mut inflight, self.lease_ms(Duration::ZERO))
-            .await?;
+        if ingested.due {
+            self.start_due(&mut inflight, self.lease_ms(Duration::ZERO))
+                .await?;
+        }
         let mut done = Vec::new();
         while let Some(joined) = inflight.join_next().await {
             collect(joined, &mut done);
@@ -171,8 +174,10 @@ impl Dispatcher {
             collect(joined, &mut done);
         }
         self.record(done, &mut DispatchReport::default()).await?;
-        self.inner.ingest().await?;
-        self.start_due(inflight, lease_ms).await
+        if self.inner.ingest().await?.due {
+            self.start_due(inflight, lease_ms).await?;
+        }
+        Ok(())
     }
 
     /// The lease must outlive an attempt plus the wait until its result is recorded.

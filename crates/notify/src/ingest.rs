@@ -24,11 +24,13 @@ const SETTLE_MS: i64 = 60_000;
 type Notifiers = HashMap<Protocol, Arc<dyn ProtocolNotifier>>;
 
 impl Inner {
-    /// Ingests up to one batch of new outbox events; returns how many deliveries this node created.
-    pub(crate) async fn ingest(&self) -> Result<usize, NotifyError> {
+    /// Ingests up to one batch of new outbox events.
+    pub(crate) async fn ingest(&self) -> Result<Ingested, NotifyError> {
         let store = self.engine.store().clone();
-        let (events, merchants, pending) = store
-            .read(|db| {
+        let now = self.engine.clock().now();
+        let (events, merchants, pending, due) = store
+            .read(move |db| {
+                let due = db.any_delivery_due(now)?;
                 let events = db.outbox_to_ingest(INGEST_BATCH)?;
                 let mut merchants = HashMap::new();
                 for e in &events {
@@ -39,14 +41,13 @@ impl Inner {
                     }
                 }
                 let pending = db.pending_delivery_count()?;
-                Ok::<_, NotifyError>((events, merchants, pending))
+                Ok::<_, NotifyError>((events, merchants, pending, due))
             })
             .await?;
         metrics::queue_depth(pending);
         if events.is_empty() {
-            return Ok(0);
+            return Ok(Ingested { created: 0, due });
         }
-        let now = self.engine.clock().now();
         let notifiers = self.notifiers.clone();
         let new = tokio::task::spawn_blocking(move || {
             events
@@ -64,8 +65,19 @@ impl Inner {
             })
             .await?;
         metrics::queue_depth(pending + i64::try_from(created).unwrap_or(0));
-        Ok(usize::try_from(created).unwrap_or(usize::MAX))
+        Ok(Ingested {
+            created: usize::try_from(created).unwrap_or(usize::MAX),
+            due: due || created > 0,
+        })
     }
+}
+
+/// What an ingestion did, and whether leasing may find work.
+pub(crate) struct Ingested {
+    /// Deliveries this node created.
+    pub created: usize,
+    /// Something was due before, or was just created (maybe due): worth a lease job.
+    pub due: bool,
 }
 
 /// The delivery of one event: pending with its encoded request, skipped when the protocol sends

@@ -338,6 +338,17 @@ impl Db<'_> {
         self.rows(&sql, &params)?.iter().map(delivery_row).collect()
     }
 
+    /// Whether any delivery is due and unleased at `now` (a cheap read before leasing, so an
+    /// idle node queues no write job).
+    pub fn any_delivery_due(&mut self, now: Timestamp) -> Result<bool, StoreError> {
+        let row = self.one(
+            "SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
+             AND (lease_until IS NULL OR lease_until <= $1) LIMIT 1",
+            &[now.0.into()],
+        )?;
+        Ok(row.is_some())
+    }
+
     /// Deliveries not yet acknowledged, dead or skipped (the queue depth).
     pub fn pending_delivery_count(&mut self) -> Result<i64, StoreError> {
         self.one(
