@@ -79,6 +79,14 @@ pub fn parse_request<F>(
 where
     F: FnOnce(&str, &str) -> Option<Credentials>,
 {
+    let (endpoint, params) = route_and_parse(req)?;
+    authenticate_and_validate(endpoint, params, lookup, now)
+}
+
+/// The first half of [`parse_request`]: route → method → body. A server whose credential
+/// lookup is asynchronous reads `mchNo` from the returned map, looks the merchant up, then
+/// calls [`authenticate_and_validate`] — the same check order, one body parse.
+pub fn route_and_parse(req: &HttpRequest<'_>) -> Result<(Endpoint, Params), ApiError> {
     let endpoint = Endpoint::from_path(req.path).ok_or(ApiError::UnknownPath)?;
     if req.method != "POST" {
         return Err(ApiError::MethodNotAllowed);
@@ -86,6 +94,20 @@ where
     let content_type = header(req.headers, "content-type");
     let params = Params::from_request(content_type, req.body, req.query)
         .map_err(|_| ApiError::InvalidBody)?;
+    Ok((endpoint, params))
+}
+
+/// The second half of [`parse_request`]: credentials → `signType` → signature → `reqTime` →
+/// fields.
+pub fn authenticate_and_validate<F>(
+    endpoint: Endpoint,
+    params: Params,
+    lookup: F,
+    now: jiff::Timestamp,
+) -> Result<Inbound, ApiError>
+where
+    F: FnOnce(&str, &str) -> Option<Credentials>,
+{
     let (credentials, common) = authenticate(&params, lookup, now)?;
     let request = validate_fields(endpoint, &params, &credentials)?;
     Ok(Inbound {

@@ -1,8 +1,9 @@
 //! The HTTP glue: PassToPay's nine endpoints on the engine, the spec 8 cashier/QR redirects,
 //! and the callback encoder ([`notifier`]).
 //!
-//! Every request goes: route → method → merchant lookup → [`parse_request`] (auth and fields,
-//! the spec's check order) → rate limit → one engine call → signed envelope. Every failure is
+//! Every request goes: route → method → body → merchant lookup → authentication and fields
+//! (the spec's check order, [`crate::inbound`]) → rate limit → one engine call → signed
+//! envelope. Every failure is
 //! the provider's envelope; engine/store failures are `system error` with nothing internal.
 
 pub mod attrs;
@@ -19,7 +20,7 @@ pub use notifier::PassToPayNotifier;
 
 use crate::credentials::Credentials;
 use crate::envelope::{ApiError, HttpResponse, TraceId, render_success};
-use crate::inbound::{HttpRequest, Inbound, Request, parse_request};
+use crate::inbound::{HttpRequest, Inbound, Request, authenticate_and_validate, route_and_parse};
 use crate::params::Params;
 use crate::wire::Endpoint;
 use axum::Router;
@@ -127,10 +128,6 @@ async fn handle(
     body: &[u8],
     trace: TraceId,
 ) -> Result<HttpResponse, ApiError> {
-    let endpoint = Endpoint::from_path(uri.path()).ok_or(ApiError::UnknownPath)?;
-    if method != Method::POST {
-        return Err(ApiError::MethodNotAllowed);
-    }
     let header_pairs: Vec<(&str, &str)> = headers
         .iter()
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
@@ -142,10 +139,12 @@ async fn handle(
         headers: &header_pairs,
         body,
     };
-    let merchant = lookup_merchant(ctx, &http).await?;
+    let (endpoint, params) = route_and_parse(&http)?;
+    let merchant = lookup_merchant(ctx, &params).await?;
     let now = jiff::Timestamp::from_millisecond(ctx.engine.clock().now().millis())
         .map_err(|_| ApiError::System)?;
-    let inbound = parse_request(&http, |_, app_id| credentials_of(&merchant, app_id), now)?;
+    let lookup = |_: &str, app_id: &str| credentials_of(&merchant, app_id);
+    let inbound = authenticate_and_validate(endpoint, params, lookup, now)?;
     // parse_request only succeeds with credentials, which only exist with a merchant.
     let merchant = merchant.ok_or(ApiError::MerchantNotFound)?;
     if let Some(limit) = inbound.credentials.settings.rate_limit_per_minute {
@@ -181,17 +180,9 @@ async fn dispatch(call: &Call<'_>) -> Result<HttpResponse, ApiError> {
 }
 
 /// The merchant named by `mchNo`, read before authentication because the lookup is async and
-/// [`parse_request`]'s is not. A body that does not parse or has no `mchNo` looks nothing up:
-/// `parse_request` then answers with the spec's error.
-async fn lookup_merchant(ctx: &Ctx, http: &HttpRequest<'_>) -> Result<Option<Merchant>, ApiError> {
-    let content_type = http
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-        .map(|(_, v)| *v);
-    let Ok(params) = Params::from_request(content_type, http.body, http.query) else {
-        return Ok(None);
-    };
+/// the inbound checks are not. No `mchNo`, no lookup: the checks then answer with the spec's
+/// error.
+async fn lookup_merchant(ctx: &Ctx, params: &Params) -> Result<Option<Merchant>, ApiError> {
     let Some(mch_no) = params.text("mchNo") else {
         return Ok(None);
     };
