@@ -1,0 +1,362 @@
+//! 33 Fintech end to end: the full node (router, cashier, sandbox, dispatcher) driven by the
+//! phase-1 merchant SDK — token, payer, order, payment on the hosted cashier, PaymentOrderStatus
+//! webhooks delivered to the registered URL and verified, queries, an immediate sandbox refund
+//! (RefundRequest then RefundCompleted), sandbox failures and expiry, webhook retries with
+//! identical bytes, and the envelopes of the whole app.
+
+use polypay_fintech33::wire::{
+    Amount, CreateOrder, CreateOrderData, OrderRef, OrderStatus, Payer, PaymentOrderStatus,
+};
+use polypay_fintech33::{BizCipher, Client, MerchantKeys, RsaPrivateKey, RsaPublicKey, SignHash};
+use polypay_server::testing::{Received, Receiver, TestServer};
+use polypay_store::testing::TestDb;
+use serde_json::json;
+
+fn merchant_client(s: &TestServer) -> Client {
+    let c = s.credentials_of("fintech33");
+    let text = |k: &str| c[k].as_str().expect(k).to_owned();
+    let keys = MerchantKeys {
+        app_id: text("appId"),
+        app_secret: text("appSecret"),
+        cipher: BizCipher::from_base64(&text("aesKey"), None).expect("aes key"),
+        sign_hash: SignHash::Sha256,
+        private_key: RsaPrivateKey::from_text(&text("rsaPrivateKey")).expect("merchant key"),
+        // What merchants download (§3.2); not part of the credentials JSON.
+        platform_key: RsaPublicKey::from_text(&s.state.inner.platform.rsa_key.public_pem)
+            .expect("platform key"),
+    };
+    Client::new(s.base_url.clone(), keys)
+}
+
+/// Registers the receiver as the merchant's 33 Fintech webhook URL.
+async fn register_webhook(s: &TestServer, hook: &Receiver) {
+    let url = format!("{}/fintech33/webhook", hook.url);
+    s.set_protocol_settings("fintech33", json!({ "webhook_url": url }))
+        .await;
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Opens the hosted cashier page (the order becomes Processing) and presses `action`.
+async fn act_on_cashier(cashier_url: &str, action: &str) -> reqwest::Response {
+    let page = browser().get(cashier_url).send().await.expect("open");
+    assert_eq!(page.status(), 200);
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    let pair = cookie.split(';').next().unwrap_or_default().to_owned();
+    let token = pair
+        .split_once('=')
+        .map(|(_, t)| t.to_owned())
+        .unwrap_or_default();
+    browser()
+        .post(format!("{cashier_url}/{action}"))
+        .header("cookie", pair)
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .expect("act")
+}
+
+fn payer(email: &str) -> Payer {
+    Payer {
+        first_name: "Tai Man".into(),
+        last_name: "Chan".into(),
+        email: email.into(),
+        area_code: 852,
+        phone: "91234567".into(),
+        address: "1 Queens Road".into(),
+        city: "Hong Kong".into(),
+        province: "HK".into(),
+        postcode: "000000".into(),
+        country: "HK".into(),
+    }
+}
+
+fn order(order_sn: &str, payer_id: u64, amount: &str) -> CreateOrder {
+    CreateOrder {
+        order_sn: order_sn.into(),
+        currency: "USD".into(),
+        amount: Amount::parse(amount).expect("amount"),
+        payer_id,
+        purpose_of_transaction: "PAY_FOR_GOODS".into(),
+        description: "E2E order".into(),
+        skip3ds: true,
+        domain: "shop.example.com".into(),
+        product: "T-shirt||Mug".into(),
+    }
+}
+
+fn by_sn(order_sn: &str) -> OrderRef {
+    OrderRef {
+        order_sn: Some(order_sn.into()),
+        link_id: None,
+    }
+}
+
+fn verify(client: &Client, r: &Received) -> PaymentOrderStatus {
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.uri, "/fintech33/webhook");
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json;charset=UTF-8")
+    );
+    assert_eq!(r.header("authorization"), None);
+    client
+        .verify_callback(&[], &r.body)
+        .expect("verified webhook")
+}
+
+/// Runs the dispatcher until nothing more is due now; returns the acknowledged count.
+async fn dispatch_all(s: &TestServer) -> usize {
+    let mut acknowledged = 0;
+    for _ in 0..10 {
+        let report = s.dispatch().await;
+        if report.attempted == 0 {
+            break;
+        }
+        acknowledged += report.acknowledged;
+    }
+    acknowledged
+}
+
+/// Token, one payer, one order.
+async fn setup(
+    s: &TestServer,
+    client: &Client,
+    sn: &str,
+    amount: &str,
+) -> (String, CreateOrderData) {
+    let token = client.token().await.expect("token").token;
+    let email = format!("{}@example.com", sn.to_lowercase());
+    let p = client
+        .create_payer(&token, &payer(&email))
+        .await
+        .expect("payer");
+    assert!(p.signature_valid);
+    let payer_id = p.result.expect("payer").payer_id;
+    let created = client
+        .create_order(&token, &order(sn, payer_id, amount))
+        .await
+        .expect("order");
+    assert!(created.signature_valid);
+    let data = created.result.expect("created");
+    assert!(
+        data.payment_link
+            .starts_with(&format!("{}/cashier/", s.base_url)),
+        "{}",
+        data.payment_link
+    );
+    (token, data)
+}
+
+async fn outcome(client: &Client, token: &str, sn: &str) -> OrderStatus {
+    let q = client.query_order(token, &by_sn(sn)).await.expect("query");
+    assert!(q.signature_valid);
+    q.result.expect("outcome").outcome
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paid_on_the_cashier_notified_and_refunded() {
+    for db in TestDb::all() {
+        let s = TestServer::start_on(db, Default::default()).await;
+        let hook = Receiver::start(200, r#"{"code":0}"#).await;
+        register_webhook(&s, &hook).await;
+        let client = merchant_client(&s);
+        let (token, data) = setup(&s, &client, "E2E-1", "999.33").await;
+        assert_eq!(data.status, OrderStatus::New);
+
+        let paid = act_on_cashier(&data.payment_link, "pay").await;
+        assert!(!paid.status().is_server_error(), "{}", paid.status());
+        assert_eq!(outcome(&client, &token, "E2E-1").await, OrderStatus::Paid);
+        assert_eq!(dispatch_all(&s).await, 2);
+        let sent: Vec<_> = hook.requests().iter().map(|r| verify(&client, r)).collect();
+        let statuses: Vec<_> = sent.iter().map(|n| n.status).collect();
+        assert_eq!(statuses, [OrderStatus::Processing, OrderStatus::Paid]);
+        let paid = &sent[1];
+        assert_eq!(
+            (
+                paid.order_sn.as_str(),
+                paid.link_id.as_str(),
+                paid.amount.to_string()
+            ),
+            ("E2E-1", data.link_id.as_str(), "999.33".to_owned())
+        );
+        assert_eq!(
+            (paid.payer_email.as_str(), paid.region.as_str()),
+            ("e2e-1@example.com", "HKG")
+        );
+        assert_eq!(paid.link_expiry, data.link_expiry);
+        assert!(paid.platform_order_sn.starts_with("SS") && paid.platform_order_sn.len() == 21);
+
+        // Duplicate order_sn: refused, nothing new written.
+        let again = client
+            .create_order(&token, &order("E2E-1", 10001, "1"))
+            .await
+            .expect("duplicate");
+        let failure = again.result.expect_err("duplicate refused");
+        assert_eq!(failure.error_code, "DUPLICATE_ORDER");
+        assert_eq!(s.payment(&data.link_id).await.amount.minor, 99933);
+
+        // Sandbox refund with no delay: accepted, completed at once, two webhooks in order.
+        let refund = client
+            .refund_order(&token, &by_sn("E2E-1"))
+            .await
+            .expect("refund");
+        assert!(refund.signature_valid);
+        assert_eq!(
+            refund.result.expect("refund").message,
+            "Refund request submitted"
+        );
+        assert_eq!(
+            outcome(&client, &token, "E2E-1").await,
+            OrderStatus::RefundCompleted
+        );
+        assert_eq!(dispatch_all(&s).await, 2);
+        let statuses: Vec<_> = hook.requests()[2..]
+            .iter()
+            .map(|r| verify(&client, r).status)
+            .collect();
+        assert_eq!(
+            statuses,
+            [OrderStatus::RefundRequest, OrderStatus::RefundCompleted]
+        );
+        let balances = s.engine().balances(&s.merchant.id).await.expect("balances");
+        assert!(balances.iter().all(|b| b.minor == 0), "{balances:?}");
+        let twice = client
+            .refund_order(&token, &by_sn("E2E-1"))
+            .await
+            .expect("refund");
+        assert_eq!(
+            twice.result.expect_err("refused").error_code,
+            "ORDER_STATUS_ERROR"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sandbox_failures_expiry_and_amount_rules_are_notified() {
+    let s = TestServer::start().await;
+    let hook = Receiver::start(200, r#"{"code":"0"}"#).await;
+    register_webhook(&s, &hook).await;
+    let client = merchant_client(&s);
+
+    // Forced failure through the sandbox control API (by linkID).
+    let (token, failed) = setup(&s, &client, "E2E-F", "20").await;
+    let (status, _) = s
+        .sandbox(&format!("payments/{}/fail", failed.link_id), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(outcome(&client, &token, "E2E-F").await, OrderStatus::Failed);
+    assert_eq!(dispatch_all(&s).await, 1);
+    let n = verify(&client, &hook.requests()[0]);
+    assert_eq!((n.status, n.fail_times), (OrderStatus::Failed, 1));
+
+    // Amount rule .01: declined at creation; the create answer says so.
+    let (token, declined) = setup(&s, &client, "E2E-D", "5.01").await;
+    assert_eq!(declined.status, OrderStatus::Failed);
+    assert_eq!(outcome(&client, &token, "E2E-D").await, OrderStatus::Failed);
+    assert_eq!(dispatch_all(&s).await, 1);
+
+    // Unpaid links expire after 15 minutes.
+    let (token, _) = setup(&s, &client, "E2E-X", "7").await;
+    s.clock().advance(15 * 60 * 1000 + 1);
+    s.sweep().await;
+    assert_eq!(
+        outcome(&client, &token, "E2E-X").await,
+        OrderStatus::Expired
+    );
+    assert_eq!(dispatch_all(&s).await, 1);
+    let last = hook.requests().last().cloned().expect("expiry webhook");
+    assert_eq!(verify(&client, &last).status, OrderStatus::Expired);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unacknowledged_webhooks_are_retried_with_identical_bytes() {
+    let s = TestServer::start().await;
+    // The HTTP status is ignored; only {"code":0} acknowledges.
+    let hook = Receiver::start(200, r#"{"code":1,"msg":"busy"}"#).await;
+    register_webhook(&s, &hook).await;
+    let client = merchant_client(&s);
+    let (_, data) = setup(&s, &client, "E2E-R", "3").await;
+    let (status, _) = s
+        .sandbox(&format!("payments/{}/cancel", data.link_id), json!({}))
+        .await;
+    assert_eq!(status, 200);
+
+    let report = s.dispatch().await;
+    assert_eq!((report.attempted, report.failed), (1, 1), "{report:?}");
+    hook.reply_with(500, r#"{"code":0}"#);
+    assert_eq!(s.dispatch().await.attempted, 0, "the retry waits a minute");
+    s.clock().advance(60_000);
+    let report = s.dispatch().await;
+    assert_eq!(report.acknowledged, 1, "{report:?}");
+    let requests = hook.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].body, requests[1].body);
+    assert_eq!(verify(&client, &requests[1]).status, OrderStatus::Cancelled);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_whole_app_answers_the_protocol_envelopes() {
+    let s = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", s.base_url);
+    let r = http.get(url("/api/v2/pay")).send().await.expect("get");
+    assert_eq!(r.status().as_u16(), 405);
+    let r = http
+        .post(url("/api/v2/pay"))
+        .body("{}")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/json;charset=UTF-8"
+    );
+    assert_eq!(
+        r.text().await.expect("body"),
+        r#"{"statusCode":401,"message":"missing bearer token"}"#
+    );
+    let r = http
+        .post(url("/api/v2/auth/token"))
+        .body("not json")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(
+        r.text().await.expect("body"),
+        r#"{"statusCode":400,"message":"invalid request body"}"#
+    );
+    let r = http
+        .post(url("/api/v2/pay"))
+        .bearer_auth("nope")
+        .body("{}")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(
+        r.text().await.expect("body"),
+        r#"{"statusCode":401,"message":"invalid or expired token"}"#
+    );
+    let token = merchant_client(&s).token().await.expect("token").token;
+    let r = http
+        .post(url("/api/v2/pay"))
+        .bearer_auth(&token)
+        .body(r#"{"service":"createOrder"}"#)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(
+        r.text().await.expect("body"),
+        r#"{"statusCode":4000,"message":"invalid request body"}"#
+    );
+}
