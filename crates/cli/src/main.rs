@@ -1,6 +1,7 @@
 //! The `polypay` binary: serve, migrate, and the operator's merchant commands.
 
 mod callbacks;
+mod bench;
 mod client;
 mod merchant;
 
@@ -35,7 +36,9 @@ enum Command {
     Callbacks(callbacks::CallbacksCommand),
     /// Act as a merchant: sign requests for a protocol, send them, verify responses and callbacks.
     #[command(subcommand)]
-    Client(client::ClientCommand),
+    Client(Box<client::ClientCommand>),
+    /// Measure create-payment throughput and latency per protocol against a bare baseline.
+    Bench(bench::BenchArgs),
 }
 
 /// Where the data lives; shared by every command that opens the database.
@@ -78,10 +81,17 @@ impl DbArgs {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        // The bench builds its own runtimes (server and load generator apart).
+        Command::Bench(args) => bench::run(args),
+        other => tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(other)),
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(db) => {
             let config = db.load(Overrides::default())?;
@@ -95,7 +105,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Merchant(cmd) => merchant::run(cmd).await,
         Command::Callbacks(cmd) => callbacks::run(cmd).await,
-        Command::Client(cmd) => client::run(cmd).await,
+        Command::Client(cmd) => client::run(*cmd).await,
+        Command::Bench(_) => anyhow::bail!("bench starts its own runtimes"),
     }
 }
 
