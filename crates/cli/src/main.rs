@@ -1,7 +1,7 @@
 //! The `polypay` binary: serve, migrate, and the operator's merchant commands.
 
-mod callbacks;
 mod bench;
+mod callbacks;
 mod client;
 mod merchant;
 
@@ -86,7 +86,10 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         // The bench builds its own runtimes (server and load generator apart).
         Command::Bench(args) => bench::run(args),
-        other => tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(other)),
+        other => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(run(other)),
     }
 }
 

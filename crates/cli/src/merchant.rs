@@ -52,7 +52,8 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
                 generate_keys: config.mode == Mode::Sandbox,
             };
             let (m, keys) = boot.engine.create_merchant(new).await?;
-            let out = polypay_server::admin::merchant_created_json(&m, keys.as_ref());
+            let platform = polypay_server::bootstrap::platform(&boot.engine, &config).await?;
+            let out = polypay_server::admin::merchant_created_json(&m, keys.as_ref(), &platform);
             if json {
                 println!("{}", serde_json::to_string(&out)?);
             } else {

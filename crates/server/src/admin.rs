@@ -79,7 +79,7 @@ async fn create_merchant(
     match s.engine().create_merchant(new).await {
         Ok((m, keys)) => (
             StatusCode::CREATED,
-            Json(merchant_created_json(&m, keys.as_ref())),
+            Json(merchant_created_json(&m, keys.as_ref(), &s.inner.platform)),
         )
             .into_response(),
         Err(e) => engine_error(e),
@@ -130,7 +130,11 @@ pub fn merchant_summary(m: &Merchant) -> Value {
 
 /// The one-time view of a new merchant: every credential in the specs' field names, and in
 /// sandbox mode the generated merchant-side private keys.
-pub fn merchant_created_json(m: &Merchant, keys: Option<&SandboxKeys>) -> Value {
+pub fn merchant_created_json(
+    m: &Merchant,
+    keys: Option<&SandboxKeys>,
+    platform: &polypay_engine::Platform,
+) -> Value {
     let c = &m.credentials;
     let mut blockatm = json!({
         "apiKey": c.blockatm.api_key,
@@ -142,6 +146,10 @@ pub fn merchant_created_json(m: &Merchant, keys: Option<&SandboxKeys>) -> Value 
         "appSecret": c.fintech33.app_secret.expose(),
         "aesKey": c.fintech33.aes_key.expose(),
     });
+    // The platform's public keys: BlockATM V1 webhooks and 33 Fintech responses are signed with them.
+    blockatm["platformPublicKey"] =
+        json!(polypay_engine::keys::pem_body(&platform.ec_key.public_pem));
+    fintech33["platformPublicKey"] = json!(platform.rsa_key.public_pem);
     if let Some(k) = keys {
         blockatm["ecPrivateKey"] = json!(k.ec.private_pem);
         blockatm["ecPublicKey"] = json!(k.ec.public_der_base64());

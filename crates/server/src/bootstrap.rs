@@ -79,7 +79,8 @@ pub async fn ensure_demo_merchant(
         generate_keys: config.mode == Mode::Sandbox,
     };
     let (merchant, keys) = engine.create_merchant(new).await?;
-    let json = crate::admin::merchant_created_json(&merchant, keys.as_ref());
+    let platform = platform(engine, config).await?;
+    let json = crate::admin::merchant_created_json(&merchant, keys.as_ref(), &platform);
     let path = config.data_dir.join("demo-merchant.json");
     let text = serde_json::to_string_pretty(&json)?;
     if !path.exists() {

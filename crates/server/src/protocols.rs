@@ -10,23 +10,22 @@ use std::sync::Arc;
 
 /// Every protocol's routes, merged.
 pub fn routers(engine: &Engine, platform: &Arc<Platform>) -> Router {
-    let _ = (engine, platform);
+    let (e, p) = (engine, platform);
     Router::new()
-    .merge(polypay_passtopay::server::router(engine.clone(), platform.clone()))
-    .merge(polypay_blockatm::server::router(engine.clone(), platform.clone()))
-    .merge(polypay_ottpay::server::router(engine.clone(), platform.clone()))
-    .merge(polypay_v2sha256::server::router(engine.clone(), platform.clone()))
-    .merge(polypay_fintech33::server::router(engine.clone(), platform.clone()))
+        .merge(polypay_passtopay::server::router(e.clone(), p.clone()))
+        .merge(polypay_blockatm::server::router(e.clone(), p.clone()))
+        .merge(polypay_ottpay::server::router(e.clone(), p.clone()))
+        .merge(polypay_v2sha256::server::router(e.clone(), p.clone()))
+        .merge(polypay_fintech33::server::router(e.clone(), p.clone()))
 }
 
 /// Every protocol's callback and redirect encoder.
 pub fn notifiers(platform: &Arc<Platform>) -> Vec<Arc<dyn ProtocolNotifier>> {
-    let _ = platform;
     vec![
-    polypay_passtopay::server::notifier(platform.clone()),
-    polypay_blockatm::server::notifier(platform.clone()),
-    polypay_ottpay::server::notifier(platform.clone()),
-    polypay_v2sha256::server::notifier(platform.clone()),
-    polypay_fintech33::server::notifier(platform.clone()),
+        polypay_passtopay::server::notifier(platform.clone()),
+        polypay_blockatm::server::notifier(platform.clone()),
+        polypay_ottpay::server::notifier(platform.clone()),
+        polypay_v2sha256::server::notifier(platform.clone()),
+        polypay_fintech33::server::notifier(platform.clone()),
     ]
 }

@@ -58,7 +58,7 @@ impl TestServer {
             generate_keys: true,
         };
         let (merchant, keys) = boot.engine.create_merchant(new).await.expect("merchant");
-        let credentials = crate::admin::merchant_created_json(&merchant, keys.as_ref());
+        let credentials = crate::admin::merchant_created_json(&merchant, keys.as_ref(), &platform);
         let state = AppState {
             inner: Arc::new(AppInner {
                 engine: boot.engine,

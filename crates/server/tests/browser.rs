@@ -28,18 +28,29 @@ impl Drop for Driver {
 impl Driver {
     async fn start() -> Option<Driver> {
         if !std::path::Path::new(DRIVER).exists() {
-            assert!(std::env::var("POLYPAY_BROWSER_TESTS").is_err(), "chromedriver is missing");
+            assert!(
+                std::env::var("POLYPAY_BROWSER_TESTS").is_err(),
+                "chromedriver is missing"
+            );
             eprintln!("skipped: {DRIVER} not installed");
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
         let child = Command::new(DRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver");
-        let d = Driver { child, url: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+        let d = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+        };
         // Wait for the driver process to listen: bounded, it is an external process starting.
         for _ in 0..100 {
             if d.http.get(format!("{}/status", d.url)).send().await.is_ok() {
@@ -51,7 +62,13 @@ impl Driver {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let r = self.http.request(method, format!("{}{path}", self.url)).json(&body).send().await.expect("webdriver");
+        let r = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("webdriver");
         let v: Value = r.json().await.expect("webdriver json");
         assert!(v["value"]["error"].is_null(), "webdriver {path}: {v}");
         v["value"].clone()
@@ -70,7 +87,9 @@ impl Driver {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn customer_pays_on_the_cashier_and_returns_to_the_merchant() {
-    let Some(driver) = Driver::start().await else { return };
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
     let s = TestServer::start().await;
     let shop = Receiver::start(200, "thanks").await;
     let new = NewPayment {
@@ -90,25 +109,70 @@ async fn customer_pays_on_the_cashier_and_returns_to_the_merchant() {
     let sid = driver.session().await;
     let base = format!("/session/{sid}");
     let cashier = format!("{}/cashier/{}", s.base_url, p.cashier_token);
-    driver.call(reqwest::Method::POST, &format!("{base}/url"), json!({"url": cashier})).await;
-    let shot = driver.call(reqwest::Method::GET, &format!("{base}/screenshot"), json!({})).await;
+    driver
+        .call(
+            reqwest::Method::POST,
+            &format!("{base}/url"),
+            json!({"url": cashier}),
+        )
+        .await;
+    let shot = driver
+        .call(
+            reqwest::Method::GET,
+            &format!("{base}/screenshot"),
+            json!({}),
+        )
+        .await;
     save_png(shot.as_str().unwrap_or_default(), "cashier.png");
     let pay = driver
-        .call(reqwest::Method::POST, &format!("{base}/element"), json!({"using": "css selector", "value": "#pay"}))
+        .call(
+            reqwest::Method::POST,
+            &format!("{base}/element"),
+            json!({"using": "css selector", "value": "#pay"}),
+        )
         .await;
-    let element = pay.as_object().and_then(|o| o.values().next()).and_then(|v| v.as_str()).unwrap().to_string();
-    driver.call(reqwest::Method::POST, &format!("{base}/element/{element}/click"), json!({})).await;
-    let landed = driver.call(reqwest::Method::GET, &format!("{base}/url"), json!({})).await;
+    let element = pay
+        .as_object()
+        .and_then(|o| o.values().next())
+        .and_then(|v| v.as_str())
+        .unwrap()
+        .to_string();
+    driver
+        .call(
+            reqwest::Method::POST,
+            &format!("{base}/element/{element}/click"),
+            json!({}),
+        )
+        .await;
+    let landed = driver
+        .call(reqwest::Method::GET, &format!("{base}/url"), json!({}))
+        .await;
     let landed = landed.as_str().unwrap_or_default().to_string();
     driver.call(reqwest::Method::DELETE, &base, json!({})).await;
 
-    assert_eq!(s.payment("P1000000000000000042").await.state, PaymentState::Succeeded);
-    assert!(landed.starts_with(&format!("{}/return?", shop.url)), "landed on {landed}");
-    let visit = shop.requests().into_iter().find(|r| r.uri.starts_with("/return")).expect("return visit");
-    let secret = s.credentials_of("passtopay")["appSecret"].as_str().unwrap_or_default();
+    assert_eq!(
+        s.payment("P1000000000000000042").await.state,
+        PaymentState::Succeeded
+    );
+    assert!(
+        landed.starts_with(&format!("{}/return?", shop.url)),
+        "landed on {landed}"
+    );
+    let visit = shop
+        .requests()
+        .into_iter()
+        .find(|r| r.uri.starts_with("/return"))
+        .expect("return visit");
+    let secret = s.credentials_of("passtopay")["appSecret"]
+        .as_str()
+        .unwrap_or_default();
     let secret = polypay_passtopay::AppSecret::new(secret);
     let verified = polypay_passtopay::client::verify_redirect_with(&visit.uri, &secret);
-    assert!(verified.is_ok(), "return URL parameters are not correctly signed: {} {verified:?}", visit.uri);
+    assert!(
+        verified.is_ok(),
+        "return URL parameters are not correctly signed: {} {verified:?}",
+        visit.uri
+    );
 }
 
 fn save_png(b64: &str, name: &str) {

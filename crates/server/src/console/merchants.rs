@@ -112,7 +112,7 @@ pub async fn create(
         Err(e) => return engine_error(e),
     };
     tracing::info!(merchant = %m.id, "merchant created from the console");
-    let credentials = crate::admin::merchant_created_json(&m, keys.as_ref());
+    let credentials = crate::admin::merchant_created_json(&m, keys.as_ref(), &c.app.inner.platform);
     let body = format!(
         "<div class=\"notice warn\">These credentials are shown <strong>once</strong>: copy them now. \
          polypay keeps them only encrypted and will show their public halves only.</div>\

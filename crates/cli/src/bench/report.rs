@@ -1,0 +1,34 @@
+//! The bench report: JSON for machines, a Markdown table for people, a PNG chart.
+
+use super::Row;
+use std::path::Path;
+
+pub fn markdown(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| measurement | backend | req/s | ratio to baseline | p50 ms | p90 ms | p99 ms | max ms | requests | errors | note |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} |\n",
+            r.name,
+            r.backend,
+            r.rps,
+            r.ratio_to_baseline,
+            r.p50_ms,
+            r.p90_ms,
+            r.p99_ms,
+            r.max_ms,
+            r.requests,
+            r.errors,
+            r.note
+        ));
+    }
+    out
+}
+
+pub fn write(dir: &Path, rows: &[Row]) -> anyhow::Result<()> {
+    std::fs::write(dir.join("bench.json"), serde_json::to_string_pretty(rows)?)?;
+    std::fs::write(dir.join("bench.md"), markdown(rows))?;
+    Ok(())
+}
