@@ -88,6 +88,9 @@ impl Row {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    // BlockATM's spec-default rate limit (100 requests/min per API key) would refuse a load test.
+    // SAFETY: no other thread exists yet (the runtimes are built below).
+    unsafe { std::env::set_var("POLYPAY_BLOCKATM_RATE_LIMIT_PER_MINUTE", "0") };
     let data_dir = tempfile::tempdir()?;
     let database_url = args
         .database_url

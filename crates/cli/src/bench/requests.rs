@@ -226,7 +226,7 @@ async fn fintech33(c: &Value, base: &str, run: &str, n: usize) -> anyhow::Result
         .token;
     let payer = serde_json::from_value(json!({
         "firstName": "Bench", "lastName": "Payer", "email": format!("bench-{run}@example.com"), "areaCode": 852,
-        "phone": "91234567", "address": "1 Queen's Road", "city": "Hong Kong", "province": "HK", "postcode": "000000",
+        "phone": "91234567", "address": "1 Queens Road", "city": "Hong Kong", "province": "HK", "postcode": "000000",
         "country": "HK",
     }))?;
     let payer_id = client

@@ -34,8 +34,20 @@ const LIMITER_PURGE_AT: usize = 10_000;
 
 /// The router with its state applied: section 2 paths, unknown paths under `/order/` and
 /// `/admin/api/` answered with the 404 envelope, and the widget loader.
+///
+/// The per-API-key limit is the spec's default (100 requests per 60 s) unless
+/// `POLYPAY_BLOCKATM_RATE_LIMIT_PER_MINUTE` sets another; `0` turns it off (load tests).
 pub fn router(engine: Engine, platform: Arc<Platform>) -> Router {
-    router_with(engine, platform, RateLimitConfig::default())
+    router_with(engine, platform, limits_from_env())
+}
+
+fn limits_from_env() -> RateLimitConfig {
+    let configured = std::env::var("POLYPAY_BLOCKATM_RATE_LIMIT_PER_MINUTE").ok();
+    match configured.and_then(|v| v.trim().parse::<u32>().ok()) {
+        Some(0) => RateLimitConfig { limit: u32::MAX, ..RateLimitConfig::default() },
+        Some(limit) => RateLimitConfig { limit, ..RateLimitConfig::default() },
+        None => RateLimitConfig::default(),
+    }
 }
 
 /// [`router`] with explicit rate limits (tests, configuration).
