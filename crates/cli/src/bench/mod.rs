@@ -30,7 +30,7 @@ pub struct BenchArgs {
     /// Pre-signed requests per protocol (default: enough for the duration at 20k/s).
     #[arg(long)]
     requests: Option<usize>,
-    /// Where to write bench.json, bench.md and bench.png.
+    /// Where to write bench.json and bench.md.
     #[arg(long, default_value = "bench-results")]
     out: std::path::PathBuf,
 }

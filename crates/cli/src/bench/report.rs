@@ -1,4 +1,4 @@
-//! The bench report: JSON for machines, a Markdown table for people, a PNG chart.
+//! The bench report: JSON for machines, a Markdown table for people.
 
 use super::Row;
 use std::path::Path;

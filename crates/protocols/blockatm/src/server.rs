@@ -44,8 +44,14 @@ pub fn router(engine: Engine, platform: Arc<Platform>) -> Router {
 fn limits_from_env() -> RateLimitConfig {
     let configured = std::env::var("POLYPAY_BLOCKATM_RATE_LIMIT_PER_MINUTE").ok();
     match configured.and_then(|v| v.trim().parse::<u32>().ok()) {
-        Some(0) => RateLimitConfig { limit: u32::MAX, ..RateLimitConfig::default() },
-        Some(limit) => RateLimitConfig { limit, ..RateLimitConfig::default() },
+        Some(0) => RateLimitConfig {
+            limit: u32::MAX,
+            ..RateLimitConfig::default()
+        },
+        Some(limit) => RateLimitConfig {
+            limit,
+            ..RateLimitConfig::default()
+        },
         None => RateLimitConfig::default(),
     }
 }
