@@ -4,6 +4,7 @@ mod bench;
 mod callbacks;
 mod client;
 mod merchant;
+mod sandbox;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -37,6 +38,8 @@ enum Command {
     /// Act as a merchant: sign requests for a protocol, send them, verify responses and callbacks.
     #[command(subcommand)]
     Client(Box<client::ClientCommand>),
+    /// Drive the sandbox: complete payments, settle payouts and refunds, move the clock.
+    Sandbox(sandbox::SandboxArgs),
     /// Measure create-payment throughput and latency per protocol against a bare baseline.
     Bench(bench::BenchArgs),
 }
@@ -109,6 +112,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Merchant(cmd) => merchant::run(cmd).await,
         Command::Callbacks(cmd) => callbacks::run(cmd).await,
         Command::Client(cmd) => client::run(*cmd).await,
+        Command::Sandbox(args) => sandbox::run(args).await,
         Command::Bench(_) => anyhow::bail!("bench starts its own runtimes"),
     }
 }

@@ -1,0 +1,75 @@
+//! `polypay sandbox …`: the sandbox control API from the command line (complete, fail, cancel or
+//! expire a payment, settle a payout or refund, move the sandbox clock).
+
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+#[derive(Args)]
+pub struct SandboxArgs {
+    /// The polypay server.
+    #[arg(long, default_value = "http://127.0.0.1:8080", global = true)]
+    base_url: String,
+    /// The admin token (printed at first start).
+    #[arg(
+        long,
+        env = "POLYPAY_ADMIN_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    admin_token: Option<String>,
+    #[command(subcommand)]
+    command: SandboxCommand,
+}
+
+#[derive(Subcommand)]
+enum SandboxCommand {
+    /// Act on a payment: succeed, fail, cancel or expire. REF is pay_… or the protocol's order id.
+    Payment { action: String, reference: String },
+    /// Act on a payout: succeed or fail.
+    Payout { action: String, reference: String },
+    /// Act on a pending refund: succeed or fail.
+    Refund { action: String, reference: String },
+    /// Move the sandbox clock forward, e.g. `advance 3600` (seconds).
+    Advance { seconds: i64 },
+    /// Show the sandbox clock.
+    Clock,
+}
+
+pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
+    let token = args
+        .admin_token
+        .ok_or_else(|| anyhow::anyhow!("--admin-token (or POLYPAY_ADMIN_TOKEN) is required"))?;
+    let base = args.base_url.trim_end_matches('/');
+    let http = reqwest::Client::new();
+    let (method, path, body) = match &args.command {
+        SandboxCommand::Payment { action, reference } => {
+            ("POST", format!("payments/{reference}/{action}"), json!({}))
+        }
+        SandboxCommand::Payout { action, reference } => {
+            ("POST", format!("payouts/{reference}/{action}"), json!({}))
+        }
+        SandboxCommand::Refund { action, reference } => {
+            ("POST", format!("refunds/{reference}/{action}"), json!({}))
+        }
+        SandboxCommand::Advance { seconds } => (
+            "POST",
+            "clock/advance".to_string(),
+            json!({"seconds": seconds}),
+        ),
+        SandboxCommand::Clock => ("GET", "clock".to_string(), json!({})),
+    };
+    let url = format!("{base}/sandbox/v1/{path}");
+    let request = if method == "GET" {
+        http.get(&url)
+    } else {
+        http.post(&url).json(&body)
+    };
+    let response = request.bearer_auth(token).send().await?;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    println!("{}", serde_json::to_string_pretty(&answer)?);
+    if !status.is_success() {
+        anyhow::bail!("the sandbox API answered HTTP {status}");
+    }
+    Ok(())
+}
