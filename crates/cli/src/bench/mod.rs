@@ -91,6 +91,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     // BlockATM's spec-default rate limit (100 requests/min per API key) would refuse a load test.
     // SAFETY: no other thread exists yet (the runtimes are built below).
     unsafe { std::env::set_var("POLYPAY_BLOCKATM_RATE_LIMIT_PER_MINUTE", "0") };
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok();
     let data_dir = tempfile::tempdir()?;
     let database_url = args
         .database_url
@@ -110,10 +113,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)?;
     report::write(&args.out, &rows)?;
     println!("{}", report::markdown(&rows));
-    println!(
-        "wrote {}/bench.json, bench.md, bench.png",
-        args.out.display()
-    );
+    println!("wrote {}/bench.json and bench.md", args.out.display());
+    if let Some(h) = &recorder {
+        print_batching(&h.render());
+    }
     let store = state.engine().store().clone();
     drop(gen_rt);
     server_rt.block_on(async move { tokio::task::spawn_blocking(move || store.close()).await })?;
@@ -239,4 +242,24 @@ pub struct RequestSet {
     pub requests: Vec<Prepared>,
     pub ok: load::SuccessCheck,
     pub note: String,
+}
+
+/// Group commit at work: how many write jobs each committed transaction carried, on average.
+fn print_batching(metrics: &str) {
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    if let (Some(sum), Some(count)) = (
+        value("polypay_store_batch_size_sum"),
+        value("polypay_store_batch_size_count"),
+    ) {
+        let mean = sum / count.max(1.0);
+        println!(
+            "group commit: {count:.0} transactions carried {sum:.0} write jobs ({mean:.1} per commit)"
+        );
+    }
 }
