@@ -144,10 +144,19 @@ async fn customer_pays_on_the_cashier_and_returns_to_the_merchant() {
             json!({}),
         )
         .await;
-    let landed = driver
-        .call(reqwest::Method::GET, &format!("{base}/url"), json!({}))
-        .await;
-    let landed = landed.as_str().unwrap_or_default().to_string();
+    // The click returns once the form is submitted, not when the redirect chain has landed:
+    // poll the current URL (bounded) until the browser reaches the merchant.
+    let mut landed = String::new();
+    for _ in 0..100 {
+        let url = driver
+            .call(reqwest::Method::GET, &format!("{base}/url"), json!({}))
+            .await;
+        landed = url.as_str().unwrap_or_default().to_string();
+        if landed.starts_with(&shop.url) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     driver.call(reqwest::Method::DELETE, &base, json!({})).await;
 
     assert_eq!(

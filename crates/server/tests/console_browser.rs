@@ -89,6 +89,15 @@ impl Driver {
                      "--disable-sync", "--window-size=1280,1000"]}}}});
         let v = self.call(reqwest::Method::POST, "/session", caps).await;
         let id = v["sessionId"].as_str().expect("session id").to_string();
+        // A click that submits a form returns before the next page is loaded: element lookups
+        // wait (up to 5 s) for the element to appear instead of racing the navigation.
+        let timeouts = json!({"implicit": 5000, "pageLoad": 10000});
+        self.call(
+            reqwest::Method::POST,
+            &format!("/session/{id}/timeouts"),
+            timeouts,
+        )
+        .await;
         Session {
             driver: self,
             base: format!("/session/{id}"),
