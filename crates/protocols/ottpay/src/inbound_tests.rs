@@ -1,3 +1,4 @@
+//! Unit tests of `inbound.rs`, including the spec's published vectors.
 use super::*;
 use crate::vectors::{self, V1, V3, V4, V7};
 use crate::wire::{ExRateResponse, RefundResponse};

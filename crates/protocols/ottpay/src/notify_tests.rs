@@ -1,3 +1,4 @@
+//! Unit tests of `notify.rs`, including the spec's published vectors.
 use super::*;
 use crate::vectors::{V2, mutate};
 use crate::wire::PATHS;

@@ -1,3 +1,4 @@
+//! Unit tests of `sign.rs`, including the spec's published vectors.
 use super::*;
 use crate::vectors::{self, V1, V2, V3, V4, V7, Vector};
 
