@@ -253,18 +253,18 @@ fn check_signature(
         .map_err(|_| ApiError::illegal_parameter(window_header))?;
     let skew = opts.skew_ms.unwrap_or(window::DEFAULT_SKEW_MS);
     window::check_window(t, now_ms, window_ms, skew).map_err(|e| match e {
-        WindowError::Future => ApiError::illegal_request("request time in the future"),
-        _ => ApiError::illegal_request("request time outside the receive window"),
+        WindowError::Future => ApiError::bad_signature("request time in the future"),
+        _ => ApiError::bad_signature("request time outside the receive window"),
     })?;
     let canonical = match body {
         Some(json) => canonical_post(json, time),
         None => canonical_get(req.query, time),
     };
     if presented.scheme == Scheme::V1Ecdsa && creds.ec_public_key.is_none() {
-        return Err(ApiError::illegal_request("no V1 public key registered"));
+        return Err(ApiError::bad_signature("no V1 public key registered"));
     }
     if !presented.verify(&canonical, &creds.secret_key, creds.ec_public_key.as_ref()) {
-        return Err(ApiError::illegal_request("signature mismatch"));
+        return Err(ApiError::bad_signature("signature mismatch"));
     }
     Ok(Some(presented.scheme))
 }

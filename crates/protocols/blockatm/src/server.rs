@@ -24,7 +24,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use polypay_core::{Merchant, Protocol};
+use polypay_core::{Merchant, Protocol, SignatureRejected};
 use polypay_engine::{Engine, EngineError, Platform};
 use polypay_notify::ProtocolNotifier;
 use std::sync::{Arc, Mutex};
@@ -119,12 +119,17 @@ async fn handle(
         return into_response(ApiError::illegal_parameter("body").render(&trace));
     };
     let headers = header_pairs(&headers);
-    let rendered = match serve(&inner, &method, &uri, &headers, &body).await {
-        Ok(Answer::Data(data)) => render_success(&data, &trace),
-        Ok(Answer::Raw(response)) => response,
-        Err(error) => error.render(&trace),
+    let error = match serve(&inner, &method, &uri, &headers, &body).await {
+        Ok(Answer::Data(data)) => return into_response(render_success(&data, &trace)),
+        Ok(Answer::Raw(response)) => return into_response(response),
+        Err(error) => error,
     };
-    into_response(rendered)
+    let mut response = into_response(error.render(&trace));
+    if matches!(&error, InboundError::Api(e) if e.signature_rejected) {
+        let mark = SignatureRejected(Protocol::Blockatm);
+        response.extensions_mut().insert(mark);
+    }
+    response
 }
 
 async fn serve(

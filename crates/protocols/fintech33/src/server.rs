@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use polypay_core::Merchant;
+use polypay_core::{Merchant, Protocol, SignatureRejected};
 use polypay_engine::{Engine, EngineError, Platform};
 use polypay_notify::ProtocolNotifier;
 use std::sync::Arc;
@@ -88,11 +88,17 @@ async fn pay(
     if method != Method::POST {
         return to_axum(EnvelopeError::MethodNotAllowed.render());
     }
-    let response = match handle_pay(&ctx, &headers, body).await {
-        Ok(response) => response,
-        Err(e) => e.render(),
+    let e = match handle_pay(&ctx, &headers, body).await {
+        Ok(response) => return to_axum(response),
+        Err(e) => e,
     };
-    to_axum(response)
+    let mut response = to_axum(e.render());
+    // 4001 too: bizContent sealed under another AES key fails to decrypt before any signature.
+    if matches!(e, EnvelopeError::Signature | EnvelopeError::Decrypt) {
+        let mark = SignatureRejected(Protocol::Fintech33);
+        response.extensions_mut().insert(mark);
+    }
+    response
 }
 
 /// §3.4 in order: token, body, decryption, signature, JSON, service, then the business logic.

@@ -22,7 +22,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use polypay_core::{Merchant, Protocol};
+use polypay_core::{Merchant, Protocol, SignatureRejected};
 use polypay_engine::{Engine, EngineError, Platform};
 use polypay_notify::ProtocolNotifier;
 use std::cell::RefCell;
@@ -65,11 +65,17 @@ async fn process(State(ctx): State<Arc<Ctx>>, request: Request) -> Response {
     let Ok(body) = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await else {
         return into_response(OttError::TooLarge.render());
     };
-    let answer = match handle(&ctx, &body).await {
-        Ok(answer) => answer,
-        Err(err) => err.render(),
+    let err = match handle(&ctx, &body).await {
+        Ok(answer) => return into_response(answer),
+        Err(err) => err,
     };
-    into_response(answer)
+    let mut response = into_response(err.render());
+    // The AES key derives from the md5 and the signKey: a wrong signKey fails decryption.
+    if matches!(err, OttError::Md5Mismatch | OttError::Undecryptable) {
+        let mark = SignatureRejected(Protocol::Ottpay);
+        response.extensions_mut().insert(mark);
+    }
+    response
 }
 
 async fn handle(ctx: &Ctx, body: &[u8]) -> Result<HttpResponse, OttError> {

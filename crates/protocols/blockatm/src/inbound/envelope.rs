@@ -40,6 +40,9 @@ pub struct ApiError {
     pub msg: String,
     /// `Retry-After` (seconds) of rate-limit answers.
     pub retry_after_secs: Option<u64>,
+    /// Refused by the signature check or its receive window (3.4–3.5), not rendered: the
+    /// server marks the response so the rejection can be explained in its debug log.
+    pub signature_rejected: bool,
 }
 
 impl ApiError {
@@ -49,6 +52,7 @@ impl ApiError {
             code,
             msg,
             retry_after_secs: None,
+            signature_rejected: false,
         }
     }
 
@@ -71,6 +75,14 @@ impl ApiError {
     /// `000105 illegal request: <reason>`.
     pub fn illegal_request(reason: &str) -> ApiError {
         ApiError::new(code::ILLEGAL_REQUEST, format!("illegal request: {reason}"))
+    }
+
+    /// `000105 illegal request: <reason>` from the signature check or its receive window.
+    pub fn bad_signature(reason: &str) -> ApiError {
+        ApiError {
+            signature_rejected: true,
+            ..ApiError::illegal_request(reason)
+        }
     }
 
     /// HTTP 404 `000105 illegal request: unknown path`.
@@ -124,6 +136,7 @@ impl ApiError {
             code: code::TOO_MANY_REQUESTS,
             msg: msg.into(),
             retry_after_secs: decision.retry_after_secs(),
+            signature_rejected: false,
         })
     }
 

@@ -29,7 +29,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::any;
-use polypay_core::{Merchant, Protocol};
+use polypay_core::{Merchant, Protocol, SignatureRejected};
 use polypay_engine::{Engine, EngineError, Platform};
 use polypay_notify::ProtocolNotifier;
 use rate::RateLimiter;
@@ -113,11 +113,17 @@ async fn api(
     body: Bytes,
 ) -> Response {
     let trace = TraceId::random();
-    let response = match handle(&ctx, &method, &uri, &headers, &body, trace).await {
-        Ok(r) => r,
-        Err(e) => e.render(trace),
+    let e = match handle(&ctx, &method, &uri, &headers, &body, trace).await {
+        Ok(r) => return into_axum(r),
+        Err(e) => e,
     };
-    into_axum(response)
+    let mut response = into_axum(e.render(trace));
+    // `request expired` is only reached with a valid signature: not marked.
+    if e == ApiError::SignatureMismatch {
+        let mark = SignatureRejected(Protocol::Passtopay);
+        response.extensions_mut().insert(mark);
+    }
+    response
 }
 
 async fn handle(

@@ -9,7 +9,7 @@ mod payout;
 mod refund;
 
 use crate::callbacks::Notifier;
-use crate::envelope::{ApiError, HttpResponse};
+use crate::envelope::{ApiError, AuthFailure, HttpResponse};
 use crate::inbound::{Inbound, MAX_BODY_BYTES, NONCE_TTL_MS, ServerContext, handle};
 use crate::settings::Settings;
 use crate::sign::{AuthorizationHeader, fresh_nonce, single_authorization};
@@ -21,7 +21,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use axum::routing::any;
-use polypay_core::{Merchant, Protocol};
+use polypay_core::{Merchant, Protocol, SignatureRejected};
 use polypay_engine::{Engine, EngineError, Platform};
 use polypay_notify::ProtocolNotifier;
 use std::sync::Arc;
@@ -56,28 +56,36 @@ pub(crate) struct Caller {
 }
 
 async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
-    to_axum(gateway.answer(request).await)
+    let refused = match gateway.answer(request).await {
+        Ok(answer) => return to_axum(answer),
+        Err(refused) => refused,
+    };
+    let mut response = to_axum(refused.render());
+    let failed = |why| refused == ApiError::unauthorized(why);
+    if failed(AuthFailure::BadSignature) || failed(AuthFailure::TimestampOutOfWindow) {
+        let mark = SignatureRejected(Protocol::V2sha256);
+        response.extensions_mut().insert(mark);
+    }
+    response
 }
 
 impl Gateway {
     /// §4 order: route → method → size → authentication → JSON → validation → business.
-    async fn answer(&self, request: Request) -> HttpResponse {
+    /// `Err` is a refusal before authentication completed, answered unsigned.
+    async fn answer(&self, request: Request) -> Result<HttpResponse, ApiError> {
         let (parts, body) = request.into_parts();
         if Endpoint::from_path(parts.uri.path()).is_none() {
-            return ApiError::unknown_endpoint().render();
+            return Err(ApiError::unknown_endpoint());
         }
         if parts.method != Method::POST {
-            return ApiError::method_not_allowed().render();
+            return Err(ApiError::method_not_allowed());
         }
         // A read error is (almost always) the limit: ours, or the server's global one.
         let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-            return ApiError::too_large().render();
+            return Err(ApiError::too_large());
         };
         let headers = header_pairs(&parts.headers);
-        let caller = match self.caller(&headers).await {
-            Ok(caller) => caller,
-            Err(e) => return e.render(),
-        };
+        let caller = self.caller(&headers).await?;
         let profile = caller.as_ref().map(|c| c.settings.profile(&c.merchant));
         let http = crate::inbound::HttpRequest {
             method: parts.method.as_str(),
@@ -91,14 +99,11 @@ impl Gateway {
             now_ms: self.now_ms(),
             public_base_url: Some(&self.platform.public_base_url),
         };
-        let inbound = match handle(&http, &ctx, |_| profile.clone()) {
-            Ok(inbound) => inbound,
-            Err(e) => return e.render(),
-        };
+        let inbound = handle(&http, &ctx, |_| profile.clone())?;
         match caller {
-            Some(caller) => self.authenticated(inbound, caller).await,
+            Some(caller) => Ok(self.authenticated(inbound, caller).await),
             // handle() accepted a signature, so the lookup found the merchant.
-            None => ApiError::internal().render(),
+            None => Err(ApiError::internal()),
         }
     }
 
