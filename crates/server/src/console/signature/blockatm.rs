@@ -139,6 +139,14 @@ fn window_verdict(p: &Pasted, time: &str) -> (bool, String) {
     }
 }
 
+/// Only the key's type prefix (`pk_payment_…`), as the BlockATM crate logs it: the summary of
+/// a report goes to the log, and the API key is a credential.
+fn redacted(api_key: &str) -> String {
+    api_key
+        .rsplit_once('_')
+        .map_or("…".to_owned(), |(prefix, _)| format!("{prefix}_…"))
+}
+
 pub fn analyze(p: &Pasted, m: &Merchant) -> Report {
     let mut r = Report::new(Protocol::Blockatm, Some(m));
     let creds = &m.credentials.blockatm;
@@ -175,7 +183,7 @@ pub fn analyze(p: &Pasted, m: &Merchant) -> Report {
         .and_then(|k| EcPublicKey::parse(k).ok());
     match presented.scheme {
         Scheme::V2Hmac => r.keys.push(KeyUse::new(
-            format!("V2 secretKey of apiKey {}", creds.api_key),
+            format!("V2 secretKey of apiKey {}", redacted(&creds.api_key)),
             secret.as_bytes(),
         )),
         Scheme::V1Ecdsa => match &ec_key {
