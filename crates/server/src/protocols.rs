@@ -1,14 +1,16 @@
 //! The five protocol front doors, mounted at their specs' paths, and their callback encoders.
 //!
 //! Each protocol crate exports `server::router(Engine, Arc<Platform>) -> Router` and
-//! `server::notifier(Arc<Platform>) -> Arc<dyn ProtocolNotifier>`.
+//! `server::notifier(Arc<Platform>) -> Arc<dyn ProtocolNotifier>`. Their responses pass
+//! through [`crate::signature_log`], which explains refused signatures at debug level.
 
+use crate::signature_log::SignatureLogLayer;
 use axum::Router;
 use polypay_engine::{Engine, Platform};
 use polypay_notify::ProtocolNotifier;
 use std::sync::Arc;
 
-/// Every protocol's routes, merged.
+/// Every protocol's routes, merged; a refused signature is explained in the debug log.
 pub fn routers(engine: &Engine, platform: &Arc<Platform>) -> Router {
     let (e, p) = (engine, platform);
     Router::new()
@@ -17,6 +19,7 @@ pub fn routers(engine: &Engine, platform: &Arc<Platform>) -> Router {
         .merge(polypay_ottpay::server::router(e.clone(), p.clone()))
         .merge(polypay_v2sha256::server::router(e.clone(), p.clone()))
         .merge(polypay_fintech33::server::router(e.clone(), p.clone()))
+        .layer(SignatureLogLayer::new(e.clone(), p.clone()))
 }
 
 /// Every protocol's callback and redirect encoder.

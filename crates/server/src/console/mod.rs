@@ -15,7 +15,7 @@ mod payments;
 mod payouts;
 mod sandbox;
 mod session;
-mod signature;
+pub(crate) mod signature;
 mod timeline;
 
 use crate::state::AppState;

@@ -1,7 +1,9 @@
 //! The signature debugger: paste a request a merchant sent (method, target, headers, body),
 //! choose the protocol, and polypay shows the string it expected to be signed, the one the
 //! request implies, where they differ, the time-window verdict and the key it used (by
-//! fingerprint, never the secret). The same explanation, in short, goes to the debug log.
+//! fingerprint, never the secret). The same explanation, in short, goes to the debug log,
+//! and [`explain`] gives it for live requests a protocol front door refused (see
+//! `crate::signature_log`).
 //!
 //! Each protocol module uses that protocol crate's own signing functions, so the debugger can
 //! never disagree with the front door about what is expected.
@@ -21,6 +23,7 @@ use axum::Extension;
 use axum::extract::{Form, State};
 use axum::response::Response;
 use polypay_core::{Merchant, MerchantId, Protocol};
+use polypay_engine::Engine;
 use report::Report;
 use serde::Deserialize;
 
@@ -118,12 +121,11 @@ fn pasted(c: &Console, f: &DebugForm) -> Pasted {
 
 /// The merchant the request names (or the one chosen in the form), with a note when they differ.
 async fn merchant(
-    c: &Console,
+    engine: &Engine,
     protocol: Protocol,
     p: &Pasted,
     chosen: &str,
 ) -> (Option<Merchant>, Option<String>) {
-    let engine = c.app.engine();
     let named = match protocol {
         Protocol::Passtopay => passtopay::key_id(p),
         Protocol::Blockatm => blockatm::key_id(p),
@@ -160,8 +162,8 @@ async fn merchant(
     }
 }
 
-async fn analyze(c: &Console, protocol: Protocol, p: &Pasted, chosen: &str) -> Report {
-    let (merchant, note) = merchant(c, protocol, p, chosen).await;
+async fn analyze(engine: &Engine, protocol: Protocol, p: &Pasted, chosen: &str) -> Report {
+    let (merchant, note) = merchant(engine, protocol, p, chosen).await;
     let Some(m) = merchant else {
         return Report::new(protocol, None).unchecked(
             "No merchant found: the request does not name a known merchant for this protocol. Choose one in the form.",
@@ -173,12 +175,18 @@ async fn analyze(c: &Console, protocol: Protocol, p: &Pasted, chosen: &str) -> R
         Protocol::Ottpay => ottpay::analyze(p, &m),
         Protocol::V2sha256 => v2sha256::analyze(p, &m),
         Protocol::Fintech33 => {
-            let owner = fintech33::token_owner(c.app.engine(), p).await;
+            let owner = fintech33::token_owner(engine, p).await;
             fintech33::analyze(p, &m, owner.as_ref())
         }
     };
     report.notes.extend(note);
     report
+}
+
+/// The short explanation (as logged by the debugger) of a request received live, checked
+/// against the merchant it names: no secrets, keys by fingerprint only.
+pub(crate) async fn explain(engine: &Engine, protocol: Protocol, p: &Pasted) -> String {
+    analyze(engine, protocol, p, "").await.summary()
 }
 
 fn form(s: &Session, f: &DebugForm, merchants: &[Merchant]) -> String {
@@ -333,8 +341,12 @@ pub async fn debug(
     let result = match Protocol::parse(f.protocol.trim()) {
         Some(protocol) => {
             let p = pasted(&c, &f);
-            let report = analyze(&c, protocol, &p, &f.merchant).await;
-            tracing::debug!(explanation = %report.summary(), "signature debugger");
+            let report = analyze(c.app.engine(), protocol, &p, &f.merchant).await;
+            tracing::debug!(
+                target: crate::signature_log::TARGET,
+                explanation = %report.summary(),
+                "signature debugger"
+            );
             // A pasted string may hold the real secret: it is shown back only masked.
             shown.signed = report.pasted.clone().unwrap_or_default();
             render(&report)
