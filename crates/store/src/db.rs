@@ -19,6 +19,8 @@ pub struct Db<'a> {
     vault: &'a Vault,
     writing: bool,
     failure: Option<StoreError>,
+    /// Whether a statement of this job may have changed data (see [`Db::changed`]).
+    changed: bool,
 }
 
 /// One leg of a double-entry ledger transaction.
@@ -48,6 +50,18 @@ pub struct OutboxEvent {
     pub event: String,
     /// A JSON snapshot of the object after the change.
     pub payload: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+/// An outbox event to append whose payload is already JSON text.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxAppend<'a> {
+    pub merchant_id: &'a MerchantId,
+    pub protocol: Protocol,
+    pub object_kind: &'a str,
+    pub object_id: &'a str,
+    pub event: &'a str,
+    pub payload_json: &'a str,
     pub created_at: Timestamp,
 }
 
@@ -82,7 +96,15 @@ impl<'a> Db<'a> {
             vault,
             writing,
             failure: None,
+            changed: false,
         }
+    }
+
+    /// Whether this job may have changed data: a write statement affected a row, returned a
+    /// row, or failed. Conservative by construction: a `false` is exact, so the writer can let a
+    /// job that failed without changing anything share a transaction without a savepoint.
+    pub(crate) fn changed(&self) -> bool {
+        self.changed
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -106,11 +128,18 @@ impl<'a> Db<'a> {
 
     pub(crate) fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let r = self.conn.execute(sql, params);
+        self.changed |= !matches!(r, Ok(0));
         self.note(r)
     }
 
     pub(crate) fn rows(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let r = self.conn.query(sql, params);
+        // Anything but a plain SELECT (INSERT … RETURNING, UPDATE …) counts as a change.
+        let select = sql
+            .trim_start()
+            .get(..6)
+            .is_some_and(|w| w.eq_ignore_ascii_case("SELECT"));
+        self.changed |= r.is_err() || !select;
         self.note(r)
     }
 
@@ -217,12 +246,19 @@ impl<'a> Db<'a> {
 
     /// Inserts a payment; `false` when the merchant already has one with that order number.
     pub fn insert_payment(&mut self, p: &Payment) -> Result<bool, StoreError> {
-        let sql = format!(
-            "INSERT INTO payments ({PAYMENT_COLS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
-             ON CONFLICT (merchant_id, merchant_order_no) DO NOTHING"
-        );
-        let n = self.exec(&sql, &payment_values(p))?;
+        self.insert_payment_row(&PaymentRow::of(p))
+    }
+
+    /// [`Db::insert_payment`] with the row's values built beforehand (outside the write job).
+    pub fn insert_payment_row(&mut self, row: &PaymentRow) -> Result<bool, StoreError> {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "INSERT INTO payments ({PAYMENT_COLS}) VALUES \
+                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+                 ON CONFLICT (merchant_id, merchant_order_no) DO NOTHING"
+            )
+        });
+        let n = self.exec(&SQL, &row.0)?;
         Ok(n == 1)
     }
 
@@ -591,16 +627,30 @@ impl<'a> Db<'a> {
 
     /// Appends an event; returns its id (ids grow in commit order per writer).
     pub fn append_outbox(&mut self, e: &OutboxEvent) -> Result<i64, StoreError> {
+        let payload = e.payload.to_string();
+        self.append_outbox_json(&OutboxAppend {
+            merchant_id: &e.merchant_id,
+            protocol: e.protocol,
+            object_kind: &e.object_kind,
+            object_id: &e.object_id,
+            event: &e.event,
+            payload_json: &payload,
+            created_at: e.created_at,
+        })
+    }
+
+    /// [`Db::append_outbox`] with the payload already serialised (outside the write job).
+    pub fn append_outbox_json(&mut self, e: &OutboxAppend<'_>) -> Result<i64, StoreError> {
         let row = self.one(
             "INSERT INTO outbox (merchant_id, protocol, object_kind, object_id, event, payload, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             &[
                 e.merchant_id.as_str().into(),
                 e.protocol.as_str().into(),
-                e.object_kind.as_str().into(),
-                e.object_id.as_str().into(),
-                e.event.as_str().into(),
-                e.payload.to_string().into(),
+                e.object_kind.into(),
+                e.object_id.into(),
+                e.event.into(),
+                e.payload_json.into(),
                 e.created_at.0.into(),
             ],
         )?;
@@ -774,6 +824,16 @@ fn protocol(text: &str) -> Result<Protocol, StoreError> {
 
 fn json(text: &str) -> Result<serde_json::Value, StoreError> {
     Ok(serde_json::from_str(text)?)
+}
+
+/// A payment's column values, ready to bind.
+#[derive(Debug, Clone)]
+pub struct PaymentRow(Vec<Value>);
+
+impl PaymentRow {
+    pub fn of(p: &Payment) -> PaymentRow {
+        PaymentRow(payment_values(p))
+    }
 }
 
 fn payment_values(p: &Payment) -> Vec<Value> {

@@ -19,7 +19,7 @@ pub mod testing;
 pub mod vault;
 mod writer;
 
-pub use db::{Db, LedgerEntry, OutboxEvent, ProtocolRecord};
+pub use db::{Db, LedgerEntry, OutboxAppend, OutboxEvent, PaymentRow, ProtocolRecord};
 pub use delivery::{
     AfterAttempt, AttemptOutcome, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryState,
     FinishedAttempt, LeaseRequest, NewDelivery, StoredRequest,

@@ -1,7 +1,11 @@
 //! Group commit: writer threads drain queued jobs into one transaction each.
 //!
-//! A job is a closure over [`Db`]. Each runs inside its own savepoint, so one job's failure
-//! (a duplicate order, an insufficient balance) rolls back only its own writes. The caller is
+//! A job is a closure over [`Db`]. Jobs first run side by side in the transaction; a job that
+//! fails without having changed anything (a duplicate order, an insufficient balance checked
+//! before the debit) simply reports its error. If a job fails *after* writing, the batch is
+//! rolled back and run again with a savepoint per job, so one job's failure rolls back only its
+//! own writes. (Savepoints on every job cost SQLite a sub-journal copy of every page a job
+//! touches that an earlier job of the batch already changed: most of the batch's pages.) The caller is
 //! answered after COMMIT returns, that is after the batch is durable (SQLite `synchronous=FULL`,
 //! PostgreSQL `synchronous_commit=on`). If the commit itself fails, every job of the batch is
 //! run again alone, so one bad job cannot take its neighbours down with it.
@@ -140,15 +144,61 @@ fn run_in_transaction(
     if let Err(e) = conn.batch(begin) {
         return Err((e, batch));
     }
+    // First without savepoints: most jobs succeed, and a job that fails usually fails before it
+    // writes (a duplicate order, an unknown id). Only a job that fails after changing data
+    // needs its own rollback; then the batch starts over with one savepoint per job.
+    let mut dirty = false;
     for job in batch.iter_mut() {
-        if let Err(e) = run_isolated(conn, vault, job.as_mut()) {
+        match run_plain(conn, vault, job.as_mut()) {
+            Ok(Ran::Clean) => {}
+            Ok(Ran::FailedAfterWriting) => {
+                dirty = true;
+                break;
+            }
+            Err(e) => return Err((e, batch)),
+        }
+    }
+    if dirty {
+        if let Err(e) = conn.batch("ROLLBACK") {
             return Err((e, batch));
+        }
+        if batch.len() == 1 {
+            // Alone in its transaction: the rollback was the job's own; its error is its answer.
+            return Ok(batch);
+        }
+        if let Err(e) = conn.batch(begin) {
+            return Err((e, batch));
+        }
+        for job in batch.iter_mut() {
+            if let Err(e) = run_isolated(conn, vault, job.as_mut()) {
+                return Err((e, batch));
+            }
         }
     }
     match conn.batch("COMMIT") {
         Ok(()) => Ok(batch),
         Err(e) => Err((e, batch)),
     }
+}
+
+enum Ran {
+    /// Succeeded, or failed without changing anything.
+    Clean,
+    FailedAfterWriting,
+}
+
+/// Runs one job directly in the open transaction.
+fn run_plain(conn: &mut dyn Conn, vault: &Vault, job: &mut dyn Job) -> Result<Ran, StoreError> {
+    let mut db = Db::new(conn, vault, true);
+    let ok = job.run(&mut db);
+    if let Some(e) = db.take_failure() {
+        return Err(e);
+    }
+    Ok(if ok || !db.changed() {
+        Ran::Clean
+    } else {
+        Ran::FailedAfterWriting
+    })
 }
 
 /// Runs one job inside a savepoint. A store failure inside the job fails the whole batch
@@ -182,5 +232,94 @@ fn clone_error(e: &StoreError) -> StoreError {
         StoreError::Corrupt(s) => StoreError::Corrupt(s.clone()),
         StoreError::Sealed => StoreError::Sealed,
         StoreError::Closed => StoreError::Closed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::{Row, Value};
+    use crate::sqlite::SqliteConn;
+
+    /// A SQLite connection that counts the savepoints it is asked for.
+    struct Counting {
+        inner: SqliteConn,
+        savepoints: usize,
+    }
+
+    impl Conn for Counting {
+        fn dialect(&self) -> Dialect {
+            Dialect::Sqlite
+        }
+        fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+            self.inner.execute(sql, params)
+        }
+        fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+            self.inner.query(sql, params)
+        }
+        fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+            self.savepoints += usize::from(sql.starts_with("SAVEPOINT"));
+            self.inner.batch(sql)
+        }
+    }
+
+    fn conn() -> Counting {
+        let mut inner = SqliteConn::open(std::path::Path::new(":memory:")).unwrap();
+        inner.batch("CREATE TABLE t (k TEXT PRIMARY KEY)").unwrap();
+        Counting {
+            inner,
+            savepoints: 0,
+        }
+    }
+
+    /// Inserts `k`; fails with `fail` after (`true`) or instead of (`false`) changing anything.
+    fn job(k: &'static str, fail: Option<bool>) -> Box<dyn Job> {
+        Box::new(TypedJob {
+            f: move |db: &mut Db<'_>| -> Result<(), StoreError> {
+                let sql = "INSERT INTO t (k) VALUES ($1) ON CONFLICT (k) DO NOTHING";
+                match fail {
+                    Some(false) => {
+                        db.exec(sql, &["a".into()])?; // already there: changes nothing
+                        Err(StoreError::Corrupt("refused before writing".into()))
+                    }
+                    Some(true) => {
+                        db.exec(sql, &[k.into()])?;
+                        Err(StoreError::Corrupt("refused after writing".into()))
+                    }
+                    None => db.exec(sql, &[k.into()]).map(drop),
+                }
+            },
+            out: None,
+            reply: None,
+        })
+    }
+
+    fn keys(c: &mut Counting) -> Vec<String> {
+        let rows = c.query("SELECT k FROM t ORDER BY k", &[]).unwrap();
+        rows.iter().map(|r| r.text(0).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_job_failing_before_it_writes_shares_the_batch_without_savepoints() {
+        let (mut c, vault) = (conn(), Vault::from_key_bytes(&[7; 32]).unwrap());
+        let batch = vec![job("a", None), job("b", Some(false)), job("c", None)];
+        let done = run_in_transaction(&mut c, &vault, batch).ok().unwrap();
+        assert_eq!(done.len(), 3);
+        assert_eq!(c.savepoints, 0);
+        assert_eq!(keys(&mut c), ["a", "c"]);
+    }
+
+    #[test]
+    fn a_job_failing_after_it_writes_is_rolled_back_alone() {
+        let (mut c, vault) = (conn(), Vault::from_key_bytes(&[7; 32]).unwrap());
+        let batch = vec![job("a", None), job("b", Some(true)), job("c", None)];
+        let done = run_in_transaction(&mut c, &vault, batch).ok().unwrap();
+        assert_eq!(done.len(), 3);
+        assert_eq!(c.savepoints, 3, "the batch was run again, a savepoint per job");
+        assert_eq!(keys(&mut c), ["a", "c"]);
+        // Alone in its batch, the failing job's rollback is the transaction's.
+        let done = run_in_transaction(&mut c, &vault, vec![job("d", Some(true))]);
+        assert_eq!(done.ok().map(|d| d.len()), Some(1));
+        assert_eq!(keys(&mut c), ["a", "c"]);
     }
 }
