@@ -71,14 +71,17 @@ impl Engine {
         let mut fresh = issue_credentials();
         let secret = which.slot(&mut fresh).clone();
         let id = id.clone();
-        self.store
+        let rotated = self
+            .store
             .write(move |db| {
                 let mut m = db.merchant(&id)?.ok_or(EngineError::NotFound("merchant"))?;
                 *which.slot(&mut m.credentials) = secret.clone();
                 db.update_merchant(&m)?;
                 Ok((m, secret.clone()))
             })
-            .await
+            .await;
+        self.merchants.clear();
+        rotated
     }
 }
 

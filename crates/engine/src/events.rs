@@ -2,7 +2,7 @@
 
 use crate::error::EngineError;
 use polypay_core::{MerchantId, Payment, Payout, Protocol, Refund, Timestamp};
-use polypay_store::{Db, OutboxEvent, StoreError};
+use polypay_store::{Db, OutboxAppend, StoreError};
 use serde::Serialize;
 
 /// An object whose state changes are published: payments, payouts, refunds.
@@ -40,16 +40,46 @@ tracked!(Refund, "refund");
 
 /// Appends `<kind>.<state>` with a JSON snapshot of the object after the change.
 pub fn emit<T: Tracked>(db: &mut Db<'_>, object: &T, now: Timestamp) -> Result<i64, EngineError> {
-    let payload = serde_json::to_value(object).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let event = OutboxEvent {
-        id: 0,
+    prepare(object, now)?.append(db)
+}
+
+/// An event built (and its snapshot serialised) before the write job that appends it, so the
+/// group-commit writer spends its time on the database only.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    merchant_id: MerchantId,
+    protocol: Protocol,
+    kind: &'static str,
+    object_id: String,
+    event: String,
+    payload_json: String,
+    created_at: Timestamp,
+}
+
+pub fn prepare<T: Tracked>(object: &T, now: Timestamp) -> Result<Prepared, EngineError> {
+    let payload_json =
+        serde_json::to_string(object).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(Prepared {
         merchant_id: object.merchant_id().clone(),
         protocol: object.protocol(),
-        object_kind: T::KIND.to_string(),
+        kind: T::KIND,
         object_id: object.object_id().to_string(),
         event: format!("{}.{}", T::KIND, object.state_name()),
-        payload,
+        payload_json,
         created_at: now,
-    };
-    Ok(db.append_outbox(&event)?)
+    })
+}
+
+impl Prepared {
+    pub fn append(&self, db: &mut Db<'_>) -> Result<i64, EngineError> {
+        Ok(db.append_outbox_json(&OutboxAppend {
+            merchant_id: &self.merchant_id,
+            protocol: self.protocol,
+            object_kind: self.kind,
+            object_id: &self.object_id,
+            event: &self.event,
+            payload_json: &self.payload_json,
+            created_at: self.created_at,
+        })?)
+    }
 }

@@ -63,7 +63,7 @@ pub fn issue_credentials() -> Credentials {
 
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut b);
     b
 }
 
@@ -114,13 +114,20 @@ impl Engine {
         protocol: Protocol,
         key_id: &str,
     ) -> Result<Merchant, EngineError> {
+        let now = std::time::Instant::now();
+        if let Some(m) = self.merchants.get(protocol, key_id, now) {
+            return Ok(m);
+        }
         let key = key_id.to_string();
-        self.store
+        let m = self
+            .store
             .read(move |db| {
                 db.merchant_by_key(protocol, &key)?
                     .ok_or(EngineError::NotFound("merchant"))
             })
-            .await
+            .await?;
+        self.merchants.put(protocol, key_id, &m, now);
+        Ok(m)
     }
 
     pub async fn merchants(&self) -> Result<Vec<Merchant>, EngineError> {
@@ -133,6 +140,7 @@ impl Engine {
         self.store
             .write(move |db| Ok::<_, EngineError>(db.update_merchant(&m)?))
             .await?;
+        self.merchants.clear();
         Ok(merchant)
     }
 

@@ -2,11 +2,11 @@
 
 use crate::error::EngineError;
 use crate::sandbox::Scenario;
-use crate::{Engine, events, ledger, random_hex};
+use crate::{Engine, events, ledger, time_ordered_hex};
 use polypay_core::{
     MerchantId, Money, Payment, PaymentCommand, PaymentId, PaymentState, Protocol, Timestamp,
 };
-use polypay_store::Db;
+use polypay_store::{Db, PaymentRow};
 
 /// What a protocol front door asks for when a merchant creates a payment.
 #[derive(Debug, Clone)]
@@ -35,7 +35,7 @@ impl Engine {
         }
         let now = self.clock.now();
         let payment = Payment {
-            id: PaymentId::from_random(&random_hex(12)),
+            id: PaymentId::from_random(&time_ordered_hex(10)),
             merchant_id: new.merchant_id,
             protocol: new.protocol,
             merchant_order_no: new.merchant_order_no,
@@ -46,7 +46,7 @@ impl Engine {
             refund_pending_minor: 0,
             notify_url: new.notify_url,
             return_url: new.return_url,
-            cashier_token: random_hex(32),
+            cashier_token: time_ordered_hex(26),
             created_at: now,
             updated_at: now,
             expires_at: now.plus_seconds(new.ttl_seconds),
@@ -58,9 +58,12 @@ impl Engine {
         };
         let decline =
             self.scenarios.and_then(|s| s.for_amount(payment.amount)) == Some(Scenario::Decline);
+        // Everything the insert needs is built here, off the writer's critical path.
+        let row = PaymentRow::of(&payment);
+        let created_event = events::prepare(&payment, payment.created_at)?;
         self.store
             .write(move |db| {
-                let created = insert_payment(db, &payment)?;
+                let created = insert_payment(db, &payment, &row, &created_event)?;
                 if !decline {
                     return Ok(created);
                 }
@@ -147,15 +150,19 @@ impl Engine {
     }
 }
 
-fn insert_payment(db: &mut Db<'_>, payment: &Payment) -> Result<Payment, EngineError> {
-    if !db.insert_payment(payment)? {
+fn insert_payment(
+    db: &mut Db<'_>,
+    payment: &Payment,
+    row: &PaymentRow,
+    created: &events::Prepared,
+) -> Result<Payment, EngineError> {
+    if !db.insert_payment_row(row)? {
         let existing = db
             .payment_by_order_no(&payment.merchant_id, &payment.merchant_order_no)?
             .ok_or(EngineError::NotFound("payment"))?;
         return Err(EngineError::DuplicatePayment(Box::new(existing)));
     }
-    let p = payment;
-    events::emit(db, p, p.created_at)?;
+    created.append(db)?;
     Ok(payment.clone())
 }
 

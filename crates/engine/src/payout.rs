@@ -1,7 +1,7 @@
 //! Payouts: debited from the available balance at creation, reversed if they fail.
 
 use crate::error::EngineError;
-use crate::{Engine, events, ledger, random_hex};
+use crate::{Engine, events, ledger, time_ordered_hex};
 use polypay_core::{
     MerchantId, Money, Payout, PayoutCommand, PayoutId, PayoutState, Protocol, Timestamp,
 };
@@ -33,7 +33,7 @@ impl Engine {
         }
         let now = self.clock.now();
         let payout = Payout {
-            id: PayoutId::from_random(&random_hex(12)),
+            id: PayoutId::from_random(&time_ordered_hex(10)),
             merchant_id: new.merchant_id,
             protocol: new.protocol,
             merchant_order_no: new.merchant_order_no,

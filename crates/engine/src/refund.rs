@@ -1,7 +1,7 @@
 //! Refunds: held against the payment and debited from the balance at creation, settled later.
 
 use crate::error::EngineError;
-use crate::{Engine, events, ledger, random_hex};
+use crate::{Engine, events, ledger, time_ordered_hex};
 use polypay_core::{Money, Payment, PaymentId, Protocol, Refund, RefundId, RefundState, Timestamp};
 use polypay_store::Db;
 
@@ -111,7 +111,7 @@ fn insert_refund(
     }
     let held = payment.hold_refund(new.amount.minor, now)?;
     let refund = Refund {
-        id: RefundId::from_random(&random_hex(12)),
+        id: RefundId::from_random(&time_ordered_hex(10)),
         merchant_id: payment.merchant_id.clone(),
         payment_id: payment.id.clone(),
         protocol: new.protocol,
