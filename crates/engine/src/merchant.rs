@@ -102,10 +102,17 @@ impl Engine {
     }
 
     pub async fn merchant(&self, id: &MerchantId) -> Result<Merchant, EngineError> {
-        let id = id.clone();
-        self.store
-            .read(move |db| db.merchant(&id)?.ok_or(EngineError::NotFound("merchant")))
-            .await
+        let now = std::time::Instant::now();
+        if let Some(m) = self.merchants.get(None, id.as_str(), now) {
+            return Ok(m);
+        }
+        let key = id.clone();
+        let m = self
+            .store
+            .read(move |db| db.merchant(&key)?.ok_or(EngineError::NotFound("merchant")))
+            .await?;
+        self.merchants.put(None, id.as_str(), &m, now);
+        Ok(m)
     }
 
     /// The merchant a protocol's public identifier (mchNo, apiKey, merchant_id, appId) belongs to.
@@ -115,7 +122,7 @@ impl Engine {
         key_id: &str,
     ) -> Result<Merchant, EngineError> {
         let now = std::time::Instant::now();
-        if let Some(m) = self.merchants.get(protocol, key_id, now) {
+        if let Some(m) = self.merchants.get(Some(protocol), key_id, now) {
             return Ok(m);
         }
         let key = key_id.to_string();
@@ -126,7 +133,7 @@ impl Engine {
                     .ok_or(EngineError::NotFound("merchant"))
             })
             .await?;
-        self.merchants.put(protocol, key_id, &m, now);
+        self.merchants.put(Some(protocol), key_id, &m, now);
         Ok(m)
     }
 

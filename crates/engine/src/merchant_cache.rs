@@ -1,4 +1,4 @@
-//! A short-lived cache of merchants by protocol key, so a front door does not read the merchant
+//! A short-lived cache of merchants by protocol key (and by id), so a front door does not read the merchant
 //! row and open its sealed credentials (AES-GCM, JSON) on every request.
 //!
 //! Entries live for a bounded time (default one second) and are dropped at once when this node
@@ -16,7 +16,8 @@ const CAPACITY: usize = 10_000;
 
 pub(crate) struct MerchantCache {
     ttl: Duration,
-    entries: RwLock<HashMap<(Protocol, String), (Instant, Merchant)>>,
+    /// By (protocol, key id); `None` for a lookup by merchant id.
+    entries: RwLock<HashMap<(Option<Protocol>, String), (Instant, Merchant)>>,
 }
 
 impl MerchantCache {
@@ -28,7 +29,7 @@ impl MerchantCache {
     }
 
     /// The cached merchant, if fresh.
-    pub fn get(&self, protocol: Protocol, key_id: &str, now: Instant) -> Option<Merchant> {
+    pub fn get(&self, protocol: Option<Protocol>, key_id: &str, now: Instant) -> Option<Merchant> {
         if self.ttl.is_zero() {
             return None;
         }
@@ -37,7 +38,13 @@ impl MerchantCache {
         (now.saturating_duration_since(*at) < self.ttl).then(|| m.clone())
     }
 
-    pub fn put(&self, protocol: Protocol, key_id: &str, merchant: &Merchant, read_at: Instant) {
+    pub fn put(
+        &self,
+        protocol: Option<Protocol>,
+        key_id: &str,
+        merchant: &Merchant,
+        read_at: Instant,
+    ) {
         if self.ttl.is_zero() {
             return;
         }
@@ -78,27 +85,31 @@ mod tests {
     fn entries_expire_after_the_ttl_and_on_clear() {
         let cache = MerchantCache::new(Duration::from_millis(1000));
         let t0 = Instant::now();
-        cache.put(Protocol::Passtopay, "M1", &merchant("a"), t0);
-        let hit = cache.get(Protocol::Passtopay, "M1", t0 + Duration::from_millis(999));
+        cache.put(Some(Protocol::Passtopay), "M1", &merchant("a"), t0);
+        let hit = cache.get(
+            Some(Protocol::Passtopay),
+            "M1",
+            t0 + Duration::from_millis(999),
+        );
         assert_eq!(hit.map(|m| m.name), Some("a".to_string()));
         assert!(
             cache
-                .get(Protocol::Passtopay, "M1", t0 + Duration::from_millis(1000))
+                .get(Some(Protocol::Passtopay), "M1", t0 + Duration::from_millis(1000))
                 .is_none()
         );
         assert!(
-            cache.get(Protocol::Ottpay, "M1", t0).is_none(),
+            cache.get(Some(Protocol::Ottpay), "M1", t0).is_none(),
             "keys are per protocol"
         );
         cache.clear();
-        assert!(cache.get(Protocol::Passtopay, "M1", t0).is_none());
+        assert!(cache.get(Some(Protocol::Passtopay), "M1", t0).is_none());
     }
 
     #[test]
     fn a_zero_ttl_disables_the_cache() {
         let cache = MerchantCache::new(Duration::ZERO);
         let t0 = Instant::now();
-        cache.put(Protocol::Passtopay, "M1", &merchant("a"), t0);
-        assert!(cache.get(Protocol::Passtopay, "M1", t0).is_none());
+        cache.put(Some(Protocol::Passtopay), "M1", &merchant("a"), t0);
+        assert!(cache.get(Some(Protocol::Passtopay), "M1", t0).is_none());
     }
 }

@@ -30,11 +30,54 @@ impl Engine {
     /// Creates a payment. A second create with the same merchant order number returns
     /// [`EngineError::DuplicatePayment`] carrying the existing payment and writes nothing.
     pub async fn create_payment(&self, new: NewPayment) -> Result<Payment, EngineError> {
+        let payment = self.new_payment(new)?;
+        let decline = self.declines(&payment);
+        // Everything the insert needs is built here, off the writer's critical path.
+        let row = PaymentRow::of(&payment);
+        let created_event = events::prepare(&payment, payment.created_at)?;
+        self.store
+            .write(move |db| {
+                let created = insert_payment(db, &payment, &row, &created_event)?;
+                finish_create(db, created, decline)
+            })
+            .await
+    }
+
+    /// Creates a payment whose provider-style number comes from sequence `sequence` (first
+    /// value `start`), drawn in the same write job as the insert: one group commit, not two.
+    /// `number` writes the drawn value into the payment (its `public_id`, its attrs). A
+    /// duplicate order number consumes no value (the job's writes roll back together).
+    pub async fn create_numbered_payment<F>(
+        &self,
+        new: NewPayment,
+        sequence: &str,
+        start: i64,
+        number: F,
+    ) -> Result<Payment, EngineError>
+    where
+        F: Fn(i64, &mut Payment) -> Result<(), EngineError> + Send + 'static,
+    {
+        let template = self.new_payment(new)?;
+        let decline = self.declines(&template);
+        let sequence = sequence.to_string();
+        self.store
+            .write(move |db| {
+                let mut payment = template.clone();
+                number(db.next_sequence(&sequence, start)?, &mut payment)?;
+                let row = PaymentRow::of(&payment);
+                let created_event = events::prepare(&payment, payment.created_at)?;
+                let created = insert_payment(db, &payment, &row, &created_event)?;
+                finish_create(db, created, decline)
+            })
+            .await
+    }
+
+    fn new_payment(&self, new: NewPayment) -> Result<Payment, EngineError> {
         if new.amount.minor <= 0 {
             return Err(polypay_core::CoreError::NonPositiveAmount.into());
         }
         let now = self.clock.now();
-        let payment = Payment {
+        Ok(Payment {
             id: PaymentId::from_random(&time_ordered_hex(10)),
             merchant_id: new.merchant_id,
             protocol: new.protocol,
@@ -55,25 +98,12 @@ impl Engine {
             error_code: None,
             error_message: None,
             attrs: new.attrs,
-        };
-        let decline =
-            self.scenarios.and_then(|s| s.for_amount(payment.amount)) == Some(Scenario::Decline);
-        // Everything the insert needs is built here, off the writer's critical path.
-        let row = PaymentRow::of(&payment);
-        let created_event = events::prepare(&payment, payment.created_at)?;
-        self.store
-            .write(move |db| {
-                let created = insert_payment(db, &payment, &row, &created_event)?;
-                if !decline {
-                    return Ok(created);
-                }
-                let cmd = PaymentCommand::Fail {
-                    code: "SANDBOX_DECLINED".into(),
-                    message: "declined by a sandbox amount rule".into(),
-                };
-                transition_payment(db, &created.id, &cmd, created.created_at)
-            })
-            .await
+        })
+    }
+
+    /// Whether a sandbox amount rule declines this payment at creation.
+    fn declines(&self, payment: &Payment) -> bool {
+        self.scenarios.and_then(|s| s.for_amount(payment.amount)) == Some(Scenario::Decline)
     }
 
     pub async fn payment(&self, id: &PaymentId) -> Result<Payment, EngineError> {
@@ -148,6 +178,18 @@ impl Engine {
         }
         Ok(expired)
     }
+}
+
+/// A created payment, declined at once when a sandbox amount rule says so.
+fn finish_create(db: &mut Db<'_>, created: Payment, decline: bool) -> Result<Payment, EngineError> {
+    if !decline {
+        return Ok(created);
+    }
+    let cmd = PaymentCommand::Fail {
+        code: "SANDBOX_DECLINED".into(),
+        message: "declined by a sandbox amount rule".into(),
+    };
+    transition_payment(db, &created.id, &cmd, created.created_at)
 }
 
 fn insert_payment(

@@ -32,11 +32,8 @@ pub(super) async fn create_payment(
     merchant: &Merchant,
     spec: OrderSpec,
 ) -> Result<Payment, EngineError> {
-    let id = engine
-        .next_sequence(ORDER_ID_SEQUENCE, ORDER_ID_START)
-        .await?;
     let attrs = PaymentAttrs {
-        id,
+        id: 0,
         cashier_id: crate::merchant::Numbers::of(merchant).cashier_id,
         chain_id: spec.chain_id,
         network: spec.network,
@@ -45,18 +42,28 @@ pub(super) async fn create_payment(
         order_no: spec.order_no,
         order_type: ORDER_TYPE_QR,
     };
+    let new = NewPayment {
+        merchant_id: merchant.id.clone(),
+        protocol: Protocol::Blockatm,
+        merchant_order_no: spec.merchant_order_no,
+        public_id: String::new(),
+        amount: spec.amount,
+        notify_url: None,
+        return_url: spec.return_url,
+        ttl_seconds: spec.ttl_seconds,
+        initial_state: PaymentState::Created,
+        attrs: serde_json::Value::Null,
+    };
+    // The platform order id is drawn in the insert's own write job.
     engine
-        .create_payment(NewPayment {
-            merchant_id: merchant.id.clone(),
-            protocol: Protocol::Blockatm,
-            merchant_order_no: spec.merchant_order_no,
-            public_id: id.to_string(),
-            amount: spec.amount,
-            notify_url: None,
-            return_url: spec.return_url,
-            ttl_seconds: spec.ttl_seconds,
-            initial_state: PaymentState::Created,
-            attrs: attrs.to_json(),
+        .create_numbered_payment(new, ORDER_ID_SEQUENCE, ORDER_ID_START, move |id, p| {
+            let attrs = PaymentAttrs {
+                id,
+                ..attrs.clone()
+            };
+            p.public_id = id.to_string();
+            p.attrs = attrs.to_json();
+            Ok(())
         })
         .await
 }

@@ -4,6 +4,7 @@ use polypay_core::{
     Currency, Merchant, Money, Payment, PaymentState, Protocol, Refund, RefundState,
 };
 use polypay_engine::{EngineError, NewPayment, NewRefund};
+use polypay_store::StoreError;
 
 use super::{Ctx, Failure, payer};
 use crate::notify::{FIRST_REQUEST_ID, platform_order_sn};
@@ -32,17 +33,10 @@ pub(super) async fn create(
     };
     let region = MerchantSettings::of(merchant)?.region;
     let link_id = uuid_v4()?;
-    let request_id = ctx
-        .engine
-        .next_sequence(REQUEST_SEQUENCE, FIRST_REQUEST_ID as i64)
-        .await?;
-    let request_id =
-        u64::try_from(request_id).map_err(|_| Failure::System("request sequence".into()))?;
     let received = timestamp(ctx.engine.clock().now().millis());
-    let attrs = OrderAttrs {
-        // The 5-digit part follows the requestID, so it needs no sequence of its own.
-        platform_order_sn: platform_order_sn(received, (request_id % 100_000) as u32),
-        request_id,
+    let template = OrderAttrs {
+        platform_order_sn: String::new(),
+        request_id: 0,
         region,
         payer_id: payer.payer_id,
         payer_email: payer.payer.email,
@@ -64,9 +58,29 @@ pub(super) async fn create(
         return_url: None,
         ttl_seconds: LINK_TTL_SECS,
         initial_state: PaymentState::Created,
-        attrs: serde_json::to_value(&attrs).map_err(crate::Error::from)?,
+        attrs: serde_json::Value::Null,
     };
-    let payment = match ctx.engine.create_payment(new).await {
+    // The requestID is drawn in the insert's own write job (one group commit).
+    let numbered = ctx.engine.create_numbered_payment(
+        new,
+        REQUEST_SEQUENCE,
+        FIRST_REQUEST_ID as i64,
+        move |request_id, p| {
+            let request_id = u64::try_from(request_id)
+                .map_err(|_| EngineError::Store(StoreError::Corrupt("request sequence".into())))?;
+            let attrs = OrderAttrs {
+                // The 5-digit part follows the requestID, so it needs no sequence of its own.
+                platform_order_sn: platform_order_sn(received, (request_id % 100_000) as u32),
+                request_id,
+                ..template.clone()
+            };
+            p.attrs = serde_json::to_value(&attrs).map_err(|e| {
+                EngineError::Store(StoreError::Corrupt(format!("order attrs: {e}")))
+            })?;
+            Ok(())
+        },
+    );
+    let payment = match numbered.await {
         Ok(p) => p,
         Err(EngineError::DuplicatePayment(_)) => return Err(ErrorCode::DuplicateOrder.into()),
         Err(e) => return Err(e.into()),

@@ -174,18 +174,29 @@ impl Gateway {
     /// A provider-style number: prefix, UTC date `yyyyMMdd`, a shared sequence (unique across
     /// nodes) padded to 10 digits — e.g. `PAY202405140000000001`.
     pub(crate) async fn next_number(&self, prefix: &str) -> Result<String, ApiError> {
-        let name = format!("v2sha256:{prefix}");
         let seq = self
             .engine
-            .next_sequence(&name, 1)
+            .next_sequence(&number_sequence(prefix), 1)
             .await
             .map_err(|e| errors::internal(&e))?;
+        Ok(self.numbering(prefix)(seq))
+    }
+
+    /// Formats a drawn value of `prefix`'s sequence as [`Gateway::next_number`] does (the date
+    /// is today's, taken now).
+    pub(crate) fn numbering(&self, prefix: &str) -> impl Fn(i64) -> String + Send + 'static {
         let now = self.engine.clock().now();
         let date = jiff::Timestamp::from_millisecond(now.millis())
             .map(|t| t.strftime("%Y%m%d").to_string())
             .unwrap_or_else(|_| "19700101".to_owned());
-        Ok(format!("{prefix}{date}{seq:010}"))
+        let prefix = prefix.to_owned();
+        move |seq| format!("{prefix}{date}{seq:010}")
     }
+}
+
+/// The sequence behind `prefix`'s numbers.
+pub(crate) fn number_sequence(prefix: &str) -> String {
+    format!("v2sha256:{prefix}")
 }
 
 /// Header (name, value) pairs; a value that is not UTF-8 is kept (lossily) so that a repeated

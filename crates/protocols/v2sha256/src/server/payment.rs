@@ -19,7 +19,6 @@ impl Gateway {
     ) -> Result<ResponseData, ApiError> {
         let req = create.request;
         let currency = currency(&req.currency)?;
-        let public_id = self.next_number("PAY").await?;
         let mut attrs = Map::new();
         attrs.insert(attr::DESCRIPTION.into(), req.description.into());
         if let Some(a) = req.merchant_attach.filter(|a| !a.is_empty()) {
@@ -34,7 +33,7 @@ impl Gateway {
             merchant_id: caller.merchant.id.clone(),
             protocol: Protocol::V2sha256,
             merchant_order_no: req.merchant_trade_no,
-            public_id,
+            public_id: String::new(),
             amount: Money::new(create.amount_minor, currency),
             notify_url: Some(req.notify_url),
             return_url: Some(req.return_url),
@@ -42,9 +41,14 @@ impl Gateway {
             initial_state: PaymentState::Created,
             attrs: Value::Object(attrs),
         };
+        // The payment number is drawn in the insert's own write job (one group commit).
+        let number = self.numbering("PAY");
         let p = self
             .engine
-            .create_payment(new)
+            .create_numbered_payment(new, &super::number_sequence("PAY"), 1, move |seq, p| {
+                p.public_id = number(seq);
+                Ok(())
+            })
             .await
             .map_err(errors::payment)?;
         Ok(ResponseData::PaymentCreate(PaymentCreateData {
