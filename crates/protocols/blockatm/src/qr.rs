@@ -218,43 +218,24 @@ impl QrCode {
     /// Rules N1 (runs of 5+), N2 (2×2 blocks) and N4 (dark/light balance).
     fn penalty(&self) -> usize {
         let n = self.size;
+        let m = &self.modules;
         let mut score = 0;
-        for line in 0..n {
-            for horizontal in [true, false] {
-                let at = |k: usize| {
-                    if horizontal {
-                        self.module(k, line)
-                    } else {
-                        self.module(line, k)
-                    }
-                };
-                let mut run = 1;
-                for k in 1..n {
-                    if at(k) == at(k - 1) {
-                        run += 1;
-                        score += match run {
-                            5 => 3,
-                            r if r > 5 => 1,
-                            _ => 0,
-                        };
-                    } else {
-                        run = 1;
-                    }
-                }
-            }
+        for y in 0..n {
+            score += run_penalty(m[y * n..(y + 1) * n].iter().copied());
+        }
+        for x in 0..n {
+            score += run_penalty((0..n).map(|y| m[y * n + x]));
         }
         for y in 0..n - 1 {
+            let (a, b) = (&m[y * n..(y + 1) * n], &m[(y + 1) * n..(y + 2) * n]);
             for x in 0..n - 1 {
-                let c = self.module(x, y);
-                if c == self.module(x + 1, y)
-                    && c == self.module(x, y + 1)
-                    && c == self.module(x + 1, y + 1)
-                {
+                let c = a[x];
+                if c == a[x + 1] && c == b[x] && c == b[x + 1] {
                     score += 3;
                 }
             }
         }
-        let dark = self.modules.iter().filter(|&&m| m).count();
+        let dark = m.iter().filter(|&&d| d).count();
         let total = n * n;
         score
             + (dark * 20)
@@ -269,18 +250,21 @@ impl QrCode {
         let width = (self.size + 2 * QUIET) * SCALE;
         let row_bytes = width.div_ceil(8);
         let mut raw = Vec::with_capacity((row_bytes + 1) * width);
+        let blank = vec![0xffu8; row_bytes];
+        let mut row = vec![0xffu8; row_bytes];
         for py in 0..width {
             raw.push(0); // filter: none
-            let mut row = vec![0xffu8; row_bytes];
-            let my = (py / SCALE).checked_sub(QUIET);
-            for px in 0..width {
-                let mx = (px / SCALE).checked_sub(QUIET);
-                let dark = match (mx, my) {
-                    (Some(mx), Some(my)) if mx < self.size && my < self.size => self.module(mx, my),
-                    _ => false,
-                };
-                if dark {
-                    row[px / 8] &= !(0x80 >> (px % 8));
+            let my = (py / SCALE).checked_sub(QUIET).filter(|&my| my < self.size);
+            let Some(my) = my else {
+                raw.extend_from_slice(&blank);
+                continue;
+            };
+            if py % SCALE == 0 {
+                row.copy_from_slice(&blank);
+                for mx in (0..self.size).filter(|&mx| self.module(mx, my)) {
+                    for px in (QUIET + mx) * SCALE..(QUIET + mx + 1) * SCALE {
+                        row[px / 8] &= !(0x80 >> (px % 8));
+                    }
                 }
             }
             raw.extend_from_slice(&row);
@@ -295,6 +279,26 @@ impl QrCode {
         png_chunk(&mut png, b"IEND", &[]);
         png
     }
+}
+
+/// Penalty for runs of five or more same-coloured modules in one line: 3 for five, +1 for each
+/// module beyond.
+fn run_penalty(line: impl Iterator<Item = bool>) -> usize {
+    let (mut score, mut run, mut last) = (0, 0, None);
+    for dark in line {
+        if Some(dark) == last {
+            run += 1;
+            score += match run {
+                5 => 3,
+                r if r > 5 => 1,
+                _ => 0,
+            };
+        } else {
+            run = 1;
+            last = Some(dark);
+        }
+    }
+    score
 }
 
 fn raw_data_modules(version: usize) -> usize {
@@ -448,26 +452,44 @@ fn zlib_stored(data: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&(!len).to_le_bytes());
         out.extend_from_slice(chunk);
     }
+    // Adler-32, reduced every 5,552 bytes (the most that cannot overflow u32).
     let (mut a, mut b) = (1u32, 0u32);
-    for &byte in data {
-        a = (a + u32::from(byte)) % 65_521;
-        b = (b + a) % 65_521;
+    for block in data.chunks(5_552) {
+        for &byte in block {
+            a += u32::from(byte);
+            b += a;
+        }
+        a %= 65_521;
+        b %= 65_521;
     }
     out.extend_from_slice(&((b << 16) | a).to_be_bytes());
     out
 }
 
+/// CRC-32 (IEEE), one table lookup per byte.
 fn crc32(data: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut table = [0u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 8 {
+                c = if c & 1 != 0 {
+                    (c >> 1) ^ 0xEDB8_8320
+                } else {
+                    c >> 1
+                };
+                k += 1;
+            }
+            table[i] = c;
+            i += 1;
+        }
+        table
+    };
     let mut crc = !0u32;
     for &byte in data {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
+        crc = TABLE[((crc ^ u32::from(byte)) & 0xff) as usize] ^ (crc >> 8);
     }
     !crc
 }
@@ -515,5 +537,46 @@ mod tests {
         assert!(qr.module(0, 0) && qr.module(qr.size - 1, 0) && qr.module(0, qr.size - 1));
         assert!(!qr.module(7, 7));
         assert!(png_data_uri(&"x".repeat(2400)).is_none());
+    }
+
+    #[test]
+    fn checksums_match_their_check_values() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        let z = zlib_stored(b"Wikipedia");
+        assert_eq!(z[z.len() - 4..], 0x11E6_0398u32.to_be_bytes());
+        // Past the 5,552-byte reduction block.
+        let long: Vec<u8> = (0..20_000u32).map(|i| (i * 7) as u8).collect();
+        let (mut a, mut b) = (1u64, 0u64);
+        for &byte in &long {
+            a = (a + u64::from(byte)) % 65_521;
+            b = (b + a) % 65_521;
+        }
+        let z = zlib_stored(&long);
+        assert_eq!(z[z.len() - 4..], (((b << 16) | a) as u32).to_be_bytes());
+    }
+
+    #[test]
+    fn every_module_is_drawn_as_its_pixels() {
+        let qr = QrCode::encode(b"https://pay.example/cashier/0123456789abcdef").unwrap();
+        let png = qr.to_png();
+        // One IDAT with one stored block: zlib header (2), block header (5), then raw rows.
+        let idat = png.windows(4).position(|w| w == b"IDAT").unwrap() + 4;
+        let raw = &png[idat + 2 + 5..];
+        let width = (qr.size + 2 * QUIET) * SCALE;
+        let row_bytes = width.div_ceil(8);
+        let dark = |px: usize, py: usize| {
+            let row = &raw[py * (row_bytes + 1)..];
+            assert_eq!(row[0], 0, "filter byte");
+            row[1 + px / 8] & (0x80 >> (px % 8)) == 0
+        };
+        for my in 0..qr.size {
+            for mx in 0..qr.size {
+                for (dx, dy) in [(0, 0), (SCALE - 1, SCALE - 1), (1, 2)] {
+                    let (px, py) = ((QUIET + mx) * SCALE + dx, (QUIET + my) * SCALE + dy);
+                    assert_eq!(dark(px, py), qr.module(mx, my), "module {mx},{my}");
+                }
+            }
+        }
+        assert!(!dark(0, 0) && !dark(width - 1, width - 1), "quiet zone");
     }
 }
