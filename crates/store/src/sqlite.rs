@@ -33,10 +33,12 @@ impl SqliteConn {
         let conn = rusqlite::Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         // 16 MiB of page cache per connection (the default is 2 MiB): the indexes' hot pages
-        // stay in memory as the tables grow.
+        // stay in memory as the tables grow. The WAL is checkpointed every 4,096 pages (16 MiB)
+        // instead of 1,000: the pages every commit touches (the right edges of the indexes) are
+        // copied back to the database once per checkpoint, so fewer checkpoints copy less.
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; \
-             PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;",
+             PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=4096;",
         )?;
         conn.set_prepared_statement_cache_capacity(128);
         Ok(SqliteConn {
