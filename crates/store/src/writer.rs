@@ -315,7 +315,10 @@ mod tests {
         let batch = vec![job("a", None), job("b", Some(true)), job("c", None)];
         let done = run_in_transaction(&mut c, &vault, batch).ok().unwrap();
         assert_eq!(done.len(), 3);
-        assert_eq!(c.savepoints, 3, "the batch was run again, a savepoint per job");
+        assert_eq!(
+            c.savepoints, 3,
+            "the batch was run again, a savepoint per job"
+        );
         assert_eq!(keys(&mut c), ["a", "c"]);
         // Alone in its batch, the failing job's rollback is the transaction's.
         let done = run_in_transaction(&mut c, &vault, vec![job("d", Some(true))]);
