@@ -197,45 +197,64 @@ impl QrCode {
     }
 
     fn apply_mask(&mut self, mask: u32) {
-        for y in 0..self.size {
-            for x in 0..self.size {
-                let invert = match mask {
-                    0 => (x + y) % 2 == 0,
-                    1 => y % 2 == 0,
-                    2 => x % 3 == 0,
-                    3 => (x + y) % 3 == 0,
-                    4 => (x / 3 + y / 2) % 2 == 0,
-                    5 => x * y % 2 + x * y % 3 == 0,
-                    6 => (x * y % 2 + x * y % 3) % 2 == 0,
-                    _ => ((x + y) % 2 + x * y % 3) % 2 == 0,
-                };
-                let at = y * self.size + x;
-                self.modules[at] ^= invert && !self.function[at];
+        // One loop per mask, so the pattern is not re-chosen for every module.
+        match mask {
+            0 => self.invert_where(|x, y| (x + y) % 2 == 0),
+            1 => self.invert_where(|_, y| y % 2 == 0),
+            2 => self.invert_where(|x, _| x % 3 == 0),
+            3 => self.invert_where(|x, y| (x + y) % 3 == 0),
+            4 => self.invert_where(|x, y| (x / 3 + y / 2) % 2 == 0),
+            5 => self.invert_where(|x, y| x * y % 2 + x * y % 3 == 0),
+            6 => self.invert_where(|x, y| (x * y % 2 + x * y % 3) % 2 == 0),
+            _ => self.invert_where(|x, y| ((x + y) % 2 + x * y % 3) % 2 == 0),
+        }
+    }
+
+    /// Inverts every data module (not function patterns) where `pattern` holds.
+    fn invert_where(&mut self, pattern: impl Fn(usize, usize) -> bool) {
+        let n = self.size;
+        for y in 0..n {
+            let (modules, function) = (
+                &mut self.modules[y * n..(y + 1) * n],
+                &self.function[y * n..(y + 1) * n],
+            );
+            for x in 0..n {
+                modules[x] ^= pattern(x, y) && !function[x];
             }
         }
     }
 
-    /// Rules N1 (runs of 5+), N2 (2×2 blocks) and N4 (dark/light balance).
+    /// The mask penalty (runs of five or more in rows and columns, 2x2 blocks, dark balance),
+    /// in one pass over the rows: column runs are carried from row to row.
     fn penalty(&self) -> usize {
         let n = self.size;
         let m = &self.modules;
         let mut score = 0;
+        let mut dark = 0;
+        let mut column_runs = vec![0u32; n];
         for y in 0..n {
-            score += run_penalty(m[y * n..(y + 1) * n].iter().copied());
-        }
-        for x in 0..n {
-            score += run_penalty((0..n).map(|y| m[y * n + x]));
-        }
-        for y in 0..n - 1 {
-            let (a, b) = (&m[y * n..(y + 1) * n], &m[(y + 1) * n..(y + 2) * n]);
-            for x in 0..n - 1 {
-                let c = a[x];
-                if c == a[x + 1] && c == b[x] && c == b[x + 1] {
-                    score += 3;
+            let row = &m[y * n..(y + 1) * n];
+            let above = y.checked_sub(1).map(|a| &m[a * n..(a + 1) * n]);
+            let mut run = 0u32;
+            for x in 0..n {
+                let c = row[x];
+                dark += usize::from(c);
+                let same_left = x > 0 && row[x - 1] == c;
+                run = if same_left { run + 1 } else { 1 };
+                score += run_points(run);
+                match above {
+                    Some(above) => {
+                        let same_above = above[x] == c;
+                        column_runs[x] = if same_above { column_runs[x] + 1 } else { 1 };
+                        if same_left && same_above && above[x - 1] == c {
+                            score += 3;
+                        }
+                    }
+                    None => column_runs[x] = 1,
                 }
+                score += run_points(column_runs[x]);
             }
         }
-        let dark = m.iter().filter(|&&d| d).count();
         let total = n * n;
         score
             + (dark * 20)
@@ -281,24 +300,13 @@ impl QrCode {
     }
 }
 
-/// Penalty for runs of five or more same-coloured modules in one line: 3 for five, +1 for each
-/// module beyond.
-fn run_penalty(line: impl Iterator<Item = bool>) -> usize {
-    let (mut score, mut run, mut last) = (0, 0, None);
-    for dark in line {
-        if Some(dark) == last {
-            run += 1;
-            score += match run {
-                5 => 3,
-                r if r > 5 => 1,
-                _ => 0,
-            };
-        } else {
-            run = 1;
-            last = Some(dark);
-        }
+/// Penalty points for the `run`-th module of a run: 3 at five, 1 for each one beyond.
+fn run_points(run: u32) -> usize {
+    match run {
+        5 => 3,
+        r if r > 5 => 1,
+        _ => 0,
     }
-    score
 }
 
 fn raw_data_modules(version: usize) -> usize {
@@ -578,5 +586,71 @@ mod tests {
             }
         }
         assert!(!dark(0, 0) && !dark(width - 1, width - 1), "quiet zone");
+    }
+
+    /// The penalty as the standard states it, line by line (the reference for the one-pass sum).
+    fn reference_penalty(qr: &QrCode) -> usize {
+        let n = qr.size;
+        let mut score = 0;
+        for line in 0..n {
+            for horizontal in [true, false] {
+                let at = |k: usize| {
+                    if horizontal {
+                        qr.module(k, line)
+                    } else {
+                        qr.module(line, k)
+                    }
+                };
+                let mut run = 1;
+                for k in 1..n {
+                    if at(k) == at(k - 1) {
+                        run += 1;
+                        score += match run {
+                            5 => 3,
+                            r if r > 5 => 1,
+                            _ => 0,
+                        };
+                    } else {
+                        run = 1;
+                    }
+                }
+            }
+        }
+        for y in 0..n - 1 {
+            for x in 0..n - 1 {
+                let c = qr.module(x, y);
+                if c == qr.module(x + 1, y)
+                    && c == qr.module(x, y + 1)
+                    && c == qr.module(x + 1, y + 1)
+                {
+                    score += 3;
+                }
+            }
+        }
+        let dark = (0..n * n).filter(|i| qr.module(i % n, i / n)).count();
+        let total = n * n;
+        score
+            + (dark * 20)
+                .abs_diff(total * 10)
+                .div_ceil(total)
+                .saturating_sub(1)
+                * 10
+    }
+
+    #[test]
+    fn the_one_pass_penalty_equals_the_reference_for_every_mask() {
+        for text in [
+            "x",
+            "https://pay.example/cashier/0123456789abcdef",
+            &"long".repeat(90),
+        ] {
+            let mut qr = QrCode::encode(text.as_bytes()).unwrap();
+            for mask in 0..8 {
+                qr.apply_mask(mask);
+                qr.draw_format_bits(mask);
+                assert_eq!(qr.penalty(), reference_penalty(&qr), "{text:?} mask {mask}");
+                qr.apply_mask(mask); // masks are XOR: applying twice restores the code
+            }
+        }
     }
 }
