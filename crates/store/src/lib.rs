@@ -12,6 +12,7 @@ pub mod error;
 mod migrate;
 mod pg;
 mod pool;
+pub mod seed;
 pub mod sql;
 mod sqlite;
 mod store;
