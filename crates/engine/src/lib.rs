@@ -38,6 +38,8 @@ pub struct Engine {
     /// Sandbox scenarios; `None` in gateway mode.
     scenarios: Option<Scenarios>,
     merchants: Arc<merchant_cache::MerchantCache>,
+    /// Sequence values this node reserved and has not used yet (PostgreSQL).
+    numbers: Arc<records::NumberBlocks>,
 }
 
 /// How long a node trusts a merchant it read by key (see `merchant_cache`).
@@ -50,6 +52,7 @@ impl Engine {
             clock,
             scenarios: None,
             merchants: Arc::new(merchant_cache::MerchantCache::new(DEFAULT_MERCHANT_CACHE)),
+            numbers: Arc::default(),
         }
     }
 

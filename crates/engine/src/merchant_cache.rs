@@ -94,7 +94,11 @@ mod tests {
         assert_eq!(hit.map(|m| m.name), Some("a".to_string()));
         assert!(
             cache
-                .get(Some(Protocol::Passtopay), "M1", t0 + Duration::from_millis(1000))
+                .get(
+                    Some(Protocol::Passtopay),
+                    "M1",
+                    t0 + Duration::from_millis(1000)
+                )
                 .is_none()
         );
         assert!(

@@ -31,6 +31,10 @@ impl Engine {
     /// [`EngineError::DuplicatePayment`] carrying the existing payment and writes nothing.
     pub async fn create_payment(&self, new: NewPayment) -> Result<Payment, EngineError> {
         let payment = self.new_payment(new)?;
+        self.insert_new_payment(payment).await
+    }
+
+    async fn insert_new_payment(&self, payment: Payment) -> Result<Payment, EngineError> {
         let decline = self.declines(&payment);
         // Everything the insert needs is built here, off the writer's critical path.
         let row = PaymentRow::of(&payment);
@@ -44,9 +48,15 @@ impl Engine {
     }
 
     /// Creates a payment whose provider-style number comes from sequence `sequence` (first
-    /// value `start`), drawn in the same write job as the insert: one group commit, not two.
-    /// `number` writes the drawn value into the payment (its `public_id`, its attrs). A
-    /// duplicate order number consumes no value (the job's writes roll back together).
+    /// value `start`); `number` writes the drawn value into the payment (its `public_id`, its
+    /// attrs).
+    ///
+    /// On SQLite (one writer) the value is drawn in the insert's own write job: one group
+    /// commit, gapless, and a duplicate order number consumes no value. On PostgreSQL the
+    /// writers run transactions side by side, and a sequence row updated in each would
+    /// serialise them all on its lock; there a node reserves values in blocks
+    /// ([`Engine::draw_number`]): unique across nodes, increasing per node, with gaps (a
+    /// duplicate is looked for first, so a retried create normally burns none).
     pub async fn create_numbered_payment<F>(
         &self,
         new: NewPayment,
@@ -57,11 +67,34 @@ impl Engine {
     where
         F: Fn(i64, &mut Payment) -> Result<(), EngineError> + Send + 'static,
     {
+        if self.store.backend().kind() == "postgres" {
+            // A retried create should not burn a number: look for it first (two racing
+            // duplicates may still leave a gap; the insert refuses the second either way).
+            match self
+                .payment_by_order_no(&new.merchant_id, &new.merchant_order_no)
+                .await
+            {
+                Ok(existing) => return Err(EngineError::DuplicatePayment(Box::new(existing))),
+                Err(EngineError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+            let value = self.draw_number(sequence, start).await?;
+            let mut payment = self.new_payment(new)?;
+            number(value, &mut payment)?;
+            return self.insert_new_payment(payment).await;
+        }
         let template = self.new_payment(new)?;
         let decline = self.declines(&template);
         let sequence = sequence.to_string();
         self.store
             .write(move |db| {
+                // A duplicate is refused before the sequence moves: a clean failure, which
+                // needs no savepoint (see the store's writer).
+                if let Some(existing) =
+                    db.payment_by_order_no(&template.merchant_id, &template.merchant_order_no)?
+                {
+                    return Err(EngineError::DuplicatePayment(Box::new(existing)));
+                }
                 let mut payment = template.clone();
                 number(db.next_sequence(&sequence, start)?, &mut payment)?;
                 let row = PaymentRow::of(&payment);

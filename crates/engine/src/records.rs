@@ -42,6 +42,26 @@ impl Engine {
             .await
     }
 
+    /// The next value of sequence `name` from this node's reserved block, reserving a new block
+    /// of [`NUMBER_BLOCK`] values (one write) when it is used up. Values are unique across the
+    /// nodes sharing the database and increasing on each node; a block's unused values are
+    /// skipped when the node stops.
+    pub async fn draw_number(&self, name: &str, start: i64) -> Result<i64, EngineError> {
+        loop {
+            if let Some(v) = self.numbers.take(name) {
+                return Ok(v);
+            }
+            let key = name.to_string();
+            let first = self
+                .store
+                .write(move |db| {
+                    Ok::<_, EngineError>(db.reserve_sequence(&key, start, NUMBER_BLOCK)?)
+                })
+                .await?;
+            self.numbers.add(name, first, first + NUMBER_BLOCK);
+        }
+    }
+
     /// Claims `nonce` in `scope` for `ttl_ms`; `false` if it is already claimed (a replay),
     /// on this node or any other sharing the database.
     pub async fn claim_nonce(
@@ -55,5 +75,54 @@ impl Engine {
         self.store
             .write(move |db| Ok(db.claim_nonce(&scope, &nonce, now, now.plus_millis(ttl_ms))?))
             .await
+    }
+}
+
+/// Values a node reserves at a time in [`Engine::draw_number`].
+pub const NUMBER_BLOCK: i64 = 100;
+
+/// Each sequence's reserved, not yet used values on this node: ranges `[next, end)`.
+#[derive(Default)]
+pub(crate) struct NumberBlocks {
+    blocks: std::sync::Mutex<std::collections::HashMap<String, Vec<(i64, i64)>>>,
+}
+
+impl NumberBlocks {
+    fn take(&self, name: &str) -> Option<i64> {
+        let mut blocks = self.blocks.lock().ok()?;
+        let ranges = blocks.get_mut(name)?;
+        let (next, end) = ranges.first_mut()?;
+        let v = *next;
+        *next += 1;
+        if *next >= *end {
+            ranges.remove(0);
+        }
+        Some(v)
+    }
+
+    fn add(&self, name: &str, next: i64, end: i64) {
+        if let Ok(mut blocks) = self.blocks.lock() {
+            let ranges = blocks.entry(name.to_string()).or_default();
+            ranges.push((next, end));
+            ranges.sort_unstable();
+        }
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::NumberBlocks;
+
+    #[test]
+    fn blocks_hand_out_each_value_once_in_order() {
+        let b = NumberBlocks::default();
+        assert_eq!(b.take("s"), None);
+        b.add("s", 201, 203);
+        b.add("s", 101, 102);
+        assert_eq!(b.take("s"), Some(101));
+        assert_eq!(b.take("s"), Some(201));
+        assert_eq!(b.take("s"), Some(202));
+        assert_eq!(b.take("s"), None);
+        assert_eq!(b.take("other"), None);
     }
 }

@@ -801,6 +801,25 @@ impl<'a> Db<'a> {
             .int(0)
     }
 
+    /// Reserves `count` consecutive values of sequence `name` (first value `start`); returns the
+    /// first. A node hands them out from memory (see the engine's numbered payments).
+    pub fn reserve_sequence(
+        &mut self,
+        name: &str,
+        start: i64,
+        count: i64,
+    ) -> Result<i64, StoreError> {
+        let row = self.one(
+            "INSERT INTO sequences (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = sequences.value + $3 RETURNING value",
+            &[name.into(), (start + count - 1).into(), count.into()],
+        )?;
+        let last = row
+            .ok_or_else(|| StoreError::Corrupt("sequence gave no row".into()))?
+            .int(0)?;
+        Ok(last - count + 1)
+    }
+
     /// Drops expired nonces; returns how many.
     pub fn purge_nonces(&mut self, now: Timestamp) -> Result<u64, StoreError> {
         self.exec("DELETE FROM nonces WHERE expires_at <= $1", &[now.0.into()])

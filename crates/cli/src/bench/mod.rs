@@ -1,17 +1,29 @@
 //! `polypay bench`: throughput and latency of create-payment for every protocol, each as a ratio
 //! to a bare JSON echo route of the same server measured in the same run with the same
-//! connections, plus the 33 Fintech RSA bound and callback delivery throughput.
+//! connections; the 33 Fintech RSA bound; callback delivery throughput to a local receiver; and
+//! create-payment with 10k vs 1M orders already stored. Writes JSON, Markdown and a PNG chart.
+//!
+//! Each phase gets its own node over an empty database ([`node`]): the protocol rows, the
+//! callback deliveries and the seeded store do not see each other's rows.
 
+mod callbacks;
+mod chart;
 mod load;
+mod node;
 mod report;
 mod requests;
+mod rsa;
+mod stored;
 
 use anyhow::Context;
 use clap::Args;
 use load::{Measured, Prepared};
-use polypay_server::{AppState, Overrides};
+use metrics_exporter_prometheus::PrometheusHandle;
+use node::{Database, Node};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::runtime::Handle;
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -24,15 +36,44 @@ pub struct BenchArgs {
     /// Comma-separated protocols to measure.
     #[arg(long, default_value = "passtopay,blockatm,ottpay,v2sha256,fintech33")]
     protocols: String,
-    /// Database of the server the bench starts (default: SQLite in a temp dir).
+    /// Database of the nodes the bench starts (default: SQLite files in a temp dir; with
+    /// PostgreSQL each phase runs in a scratch schema of this database, dropped afterwards).
     #[arg(long)]
     database_url: Option<String>,
     /// Pre-signed requests per protocol (default: enough for the duration at 20k/s).
     #[arg(long)]
     requests: Option<usize>,
-    /// Where to write bench.json and bench.md.
+    /// Where to write bench.json, bench.md and bench.png.
     #[arg(long, default_value = "bench-results")]
     out: std::path::PathBuf,
+    /// Callbacks to deliver per callback protocol (paid orders whose callbacks go to a local
+    /// receiver), timed from dispatcher start to the last acknowledgement.
+    #[arg(long, default_value_t = 20_000)]
+    callbacks: usize,
+    /// Comma-separated protocols whose callback delivery is measured.
+    #[arg(long, default_value = "passtopay")]
+    callback_protocols: String,
+    /// Stop delivering after this long and report the rate so far (the note says so).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    callback_time_limit: Duration,
+    /// Skip the callback delivery measurement.
+    #[arg(long)]
+    skip_callbacks: bool,
+    /// Stored-order counts at which PassToPay create-payment is measured again, e.g. 10k,1m;
+    /// '' skips it (seeding a million rows takes a while).
+    #[arg(long, default_value = "10k,1m", value_parser = parse_stored)]
+    stored: Counts,
+    /// RSA signatures timed for the 33 Fintech bound.
+    #[arg(long, default_value_t = 2_000)]
+    rsa_signatures: usize,
+}
+
+/// A parsed `--stored` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counts(pub Vec<u64>);
+
+fn parse_stored(text: &str) -> Result<Counts, String> {
+    stored::parse_counts(text).map(Counts)
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -49,11 +90,20 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// One row of the report.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Row {
     pub name: String,
     pub backend: String,
+    /// Requests/s; acknowledged callbacks/s for callback rows; the bound for the RSA row.
     pub rps: f64,
     pub p50_ms: f64,
     pub p90_ms: f64,
@@ -61,7 +111,8 @@ pub struct Row {
     pub max_ms: f64,
     pub requests: u64,
     pub errors: u64,
-    pub ratio_to_baseline: f64,
+    /// `None` where the comparison means nothing (callback delivery).
+    pub ratio_to_baseline: Option<f64>,
     pub note: String,
 }
 
@@ -77,11 +128,7 @@ impl Row {
             max_ms: m.quantile_ms(1.0),
             requests: m.requests,
             errors: m.errors,
-            ratio_to_baseline: if baseline_rps > 0.0 {
-                m.rps() / baseline_rps
-            } else {
-                0.0
-            },
+            ratio_to_baseline: (baseline_rps > 0.0).then(|| m.rps() / baseline_rps),
             note,
         }
     }
@@ -94,147 +141,176 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
-    let data_dir = tempfile::tempdir()?;
-    let database_url = args
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", data_dir.path().join("bench.db").display()));
-    // The server gets its own runtime (2 workers) so the generator's runtime does not starve it.
+    let temp = tempfile::tempdir()?;
+    let db = Database::from_args(args.database_url.as_deref(), temp.path());
+    // The nodes get their own runtime (2 workers) so the generator's runtime does not starve them.
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let (state, addr) = server_rt.block_on(start_server(data_dir.path(), &database_url))?;
     let gen_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let rows = gen_rt.block_on(measure_all(&args, &state, addr))?;
+    let phases = Phases {
+        args: &args,
+        db,
+        temp: temp.path(),
+        server: server_rt.handle().clone(),
+        metrics: recorder.as_ref(),
+    };
+    let rows = gen_rt.block_on(phases.run())?;
     std::fs::create_dir_all(&args.out)?;
     report::write(&args.out, &rows)?;
     println!("{}", report::markdown(&rows));
-    println!("wrote {}/bench.json and bench.md", args.out.display());
-    if let Some(h) = &recorder {
-        print_batching(&h.render());
-    }
-    let store = state.engine().store().clone();
+    println!(
+        "wrote {0}/bench.json, {0}/bench.md and {0}/bench.png",
+        args.out.display()
+    );
     drop(gen_rt);
-    server_rt.block_on(async move { tokio::task::spawn_blocking(move || store.close()).await })?;
+    drop(server_rt);
     Ok(())
 }
 
-async fn start_server(
-    data_dir: &std::path::Path,
-    database_url: &str,
-) -> anyhow::Result<(AppState, std::net::SocketAddr)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let overrides = Overrides {
-        listen: Some(addr.to_string()),
-        data_dir: Some(data_dir.to_path_buf()),
-        database_url: Some(database_url.to_string()),
-        admin_token: Some(polypay_engine::random_hex(16)),
-        amount_rules: Some(false),
-        ..Default::default()
-    };
-    let config = overrides.resolve()?;
-    let boot = polypay_server::bootstrap(&config).await?;
-    let platform = polypay_server::bootstrap::platform(&boot.engine, &config).await?;
-    let state = AppState {
-        inner: Arc::new(polypay_server::state::AppInner {
-            engine: boot.engine,
-            config,
-            clock: boot.clock,
-            admin_token: boot.admin_token,
-            notifiers: polypay_server::protocols::notifiers(&platform),
-            platform,
-            metrics: None,
-        }),
-    };
-    // The baseline route exists only in this process: the same server, minus all the work.
-    let echo = axum::Router::new().route(
-        "/__bench/echo",
-        axum::routing::post(|body: axum::body::Bytes| async move {
-            ([("content-type", "application/json")], body)
-        }),
-    );
-    let router = polypay_server::build_router(state.clone()).merge(echo);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    Ok((state, addr))
+/// Everything the phases share.
+struct Phases<'a> {
+    args: &'a BenchArgs,
+    db: Database,
+    temp: &'a Path,
+    server: Handle,
+    metrics: Option<&'a PrometheusHandle>,
 }
 
-async fn measure_all(
-    args: &BenchArgs,
-    state: &AppState,
-    addr: std::net::SocketAddr,
-) -> anyhow::Result<Vec<Row>> {
-    let backend = state.engine().store().backend().kind();
-    let host = addr.to_string();
-    let n = args
-        .requests
-        .unwrap_or((args.duration.as_secs_f64() * 20_000.0) as usize)
-        .max(1000);
-    let baseline_requests = Arc::new(requests::baseline(n));
-    let ok: load::SuccessCheck = Arc::new(|status, _| status == 200);
-    eprintln!(
-        "measuring baseline (POST /__bench/echo) for {:?} over {} connections",
-        args.duration, args.connections
-    );
-    let base = load::run(
-        addr,
-        &host,
-        baseline_requests,
-        args.connections,
-        args.duration,
-        ok,
-    )
-    .await?;
-    let mut rows = vec![Row::from(
-        "baseline (JSON echo)",
-        backend,
-        &base,
-        base.rps(),
-        String::new(),
-    )];
-    let merchant = requests::merchant(state).await?;
-    for protocol in args
-        .protocols
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        let signing = std::time::Instant::now();
-        let set = requests::create_payments(protocol, state, &merchant, n)
-            .await
-            .with_context(|| format!("preparing {protocol}"))?;
-        eprintln!(
-            "{protocol}: pre-signed {} requests in {:.1?}; measuring",
-            set.requests.len(),
-            signing.elapsed()
-        );
-        let m = load::run(
-            addr,
-            &host,
-            Arc::new(set.requests),
-            args.connections,
-            args.duration,
-            set.ok,
-        )
-        .await?;
-        if let Some(e) = &m.first_error {
-            eprintln!("{protocol}: first error: {e}");
+impl Phases<'_> {
+    async fn run(&self) -> anyhow::Result<Vec<Row>> {
+        let main = self.start("main").await?;
+        let (mut rows, baseline) = self.protocols(&main).await?;
+        if let Some(h) = self.metrics {
+            print_batching(&h.render());
         }
-        rows.push(Row::from(
-            &format!("{protocol} create-payment"),
-            backend,
-            &m,
-            base.rps(),
-            set.note,
-        ));
+        let pem = main.state.inner.platform.rsa_key.private_pem.clone();
+        main.stop().await?;
+        let backend = rows[0].backend.clone();
+        let rsa = self.rsa_bound(pem, &backend, baseline, &mut rows).await?;
+        rows.push(rsa);
+        if !self.args.skip_callbacks && self.args.callbacks > 0 {
+            rows.extend(self.callbacks().await?);
+        }
+        if !self.args.stored.0.is_empty() {
+            let node = self.start("stored").await?;
+            let per_run = self.requests_per_run();
+            let counts = &self.args.stored.0;
+            let (c, d) = (self.args.connections, self.args.duration);
+            let measured = stored::measure(&node, counts, c, d, per_run, baseline).await;
+            node.stop().await?;
+            rows.extend(measured?);
+        }
+        Ok(rows)
     }
-    Ok(rows)
+
+    /// A node on the server runtime over a fresh database for `phase`.
+    async fn start(&self, phase: &'static str) -> anyhow::Result<Node> {
+        let (db, temp) = (self.db.clone(), self.temp.to_path_buf());
+        self.server
+            .spawn(async move { Node::start(&db, phase, &temp).await })
+            .await?
+            .with_context(|| format!("starting the {phase} node"))
+    }
+
+    fn requests_per_run(&self) -> usize {
+        self.args
+            .requests
+            .unwrap_or((self.args.duration.as_secs_f64() * 20_000.0) as usize)
+            .max(1000)
+    }
+
+    /// The baseline row and one create-payment row per protocol; returns the baseline's rate too.
+    async fn protocols(&self, node: &Node) -> anyhow::Result<(Vec<Row>, f64)> {
+        let args = self.args;
+        let backend = node.state.engine().store().backend().kind();
+        let host = node.addr.to_string();
+        let n = self.requests_per_run();
+        let ok: load::SuccessCheck = Arc::new(|status, _| status == 200);
+        eprintln!(
+            "measuring baseline (POST /__bench/echo) for {:?} over {} connections",
+            args.duration, args.connections
+        );
+        let requests = Arc::new(requests::baseline(n));
+        let (c, d) = (args.connections, args.duration);
+        let base = load::run(node.addr, &host, requests, c, d, ok).await?;
+        let baseline = base.rps();
+        let mut rows = vec![Row::from(
+            "baseline (JSON echo)",
+            backend,
+            &base,
+            baseline,
+            String::new(),
+        )];
+        let (_, merchant) = requests::merchant(&node.state, None).await?;
+        for protocol in list(&args.protocols) {
+            let signing = std::time::Instant::now();
+            let set = requests::create_payments(&protocol, &node.state, &merchant, n, None)
+                .await
+                .with_context(|| format!("preparing {protocol}"))?;
+            eprintln!(
+                "{protocol}: pre-signed {} requests in {:.1?}; measuring",
+                set.requests.len(),
+                signing.elapsed()
+            );
+            let m = load::run(node.addr, &host, Arc::new(set.requests), c, d, set.ok).await?;
+            if let Some(e) = &m.first_error {
+                eprintln!("{protocol}: first error: {e}");
+            }
+            let name = format!("{protocol} create-payment");
+            rows.push(Row::from(&name, backend, &m, baseline, set.note));
+        }
+        Ok((rows, baseline))
+    }
+
+    /// The RSA bound row (timed on one thread while no load runs); notes the fintech33 row.
+    async fn rsa_bound(
+        &self,
+        pem: String,
+        backend: &str,
+        baseline: f64,
+        rows: &mut [Row],
+    ) -> anyhow::Result<Row> {
+        let n = self.args.rsa_signatures.max(1);
+        eprintln!("timing {n} RSA-2048 signatures with the platform key");
+        let times = tokio::task::spawn_blocking(move || rsa::measure(&pem, n)).await??;
+        if let Some(r) = rows
+            .iter_mut()
+            .find(|r| r.name == "fintech33 create-payment")
+        {
+            r.note = format!("{}; {}", r.note, rsa::share_note(r.rps, &times));
+        }
+        Ok(rsa::row(&times, backend, baseline))
+    }
+
+    /// One callback-delivery row per callback protocol, on a node of their own.
+    async fn callbacks(&self) -> anyhow::Result<Vec<Row>> {
+        let node = self.start("callbacks").await?;
+        let backend = node.state.engine().store().backend().kind();
+        let mut rows = Vec::new();
+        let mut result = Ok(());
+        for protocol in list(&self.args.callback_protocols) {
+            let plan = callbacks::Plan {
+                protocol: &protocol,
+                n: self.args.callbacks,
+                connections: self.args.connections,
+                time_limit: self.args.callback_time_limit,
+            };
+            match callbacks::measure(&node, &self.server, &plan, self.metrics).await {
+                Ok(d) => rows.push(callbacks::row(&protocol, backend, plan.n, &d)),
+                Err(e) => {
+                    result = Err(e.context(format!("{protocol} callback delivery")));
+                    break;
+                }
+            }
+        }
+        node.stop().await?;
+        result.map(|()| rows)
+    }
 }
 
 /// Pre-built requests of one protocol and the check of its success envelope.
@@ -242,6 +318,19 @@ pub struct RequestSet {
     pub requests: Vec<Prepared>,
     pub ok: load::SuccessCheck,
     pub note: String,
+    /// The merchant order number of each request.
+    pub orders: Vec<String>,
+}
+
+impl RequestSet {
+    fn new(requests: Vec<Prepared>, ok: load::SuccessCheck, note: &str) -> RequestSet {
+        RequestSet {
+            requests,
+            ok,
+            note: note.to_string(),
+            orders: Vec::new(),
+        }
+    }
 }
 
 /// Group commit at work: how many write jobs each committed transaction carried, on average.
@@ -261,5 +350,30 @@ fn print_batching(metrics: &str) {
         println!(
             "group commit: {count:.0} transactions carried {sum:.0} write jobs ({mean:.1} per commit)"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("3s"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("3h").is_err());
+        assert!(parse_duration("s").is_err());
+    }
+
+    #[test]
+    fn lists_skip_blanks() {
+        assert_eq!(
+            list(" passtopay, ,fintech33 "),
+            vec!["passtopay", "fintech33"]
+        );
+        assert!(list("").is_empty());
+        assert_eq!(parse_stored(""), Ok(Counts(vec![])));
     }
 }

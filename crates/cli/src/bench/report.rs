@@ -1,4 +1,4 @@
-//! The bench report: JSON for machines, a Markdown table for people.
+//! The bench report: JSON for machines, a Markdown table and a PNG chart for people.
 
 use super::Row;
 use std::path::Path;
@@ -9,12 +9,15 @@ pub fn markdown(rows: &[Row]) -> String {
          |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for r in rows {
+        let ratio = r
+            .ratio_to_baseline
+            .map_or_else(|| "–".to_string(), |v| format!("{v:.2}"));
         out.push_str(&format!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} |\n",
+            "| {} | {} | {:.0} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} |\n",
             r.name,
             r.backend,
             r.rps,
-            r.ratio_to_baseline,
+            ratio,
             r.p50_ms,
             r.p90_ms,
             r.p99_ms,
@@ -27,8 +30,10 @@ pub fn markdown(rows: &[Row]) -> String {
     out
 }
 
+/// Writes `bench.json`, `bench.md` and `bench.png` into `dir`.
 pub fn write(dir: &Path, rows: &[Row]) -> anyhow::Result<()> {
     std::fs::write(dir.join("bench.json"), serde_json::to_string_pretty(rows)?)?;
     std::fs::write(dir.join("bench.md"), markdown(rows))?;
+    std::fs::write(dir.join("bench.png"), super::chart::render(rows)?)?;
     Ok(())
 }

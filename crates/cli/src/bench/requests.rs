@@ -5,6 +5,7 @@ use super::RequestSet;
 use super::load::{Prepared, SuccessCheck};
 use anyhow::Context;
 use bytes::Bytes;
+use polypay_core::MerchantId;
 use polypay_server::AppState;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -23,19 +24,20 @@ pub fn baseline(n: usize) -> Vec<Prepared> {
         .collect()
 }
 
-/// A fresh sandbox merchant (with generated keys); returns its one-time credentials JSON.
-pub async fn merchant(state: &AppState) -> anyhow::Result<Value> {
+/// A fresh sandbox merchant (with generated keys); returns its id and one-time credentials JSON.
+pub async fn merchant(
+    state: &AppState,
+    notify_url: Option<String>,
+) -> anyhow::Result<(MerchantId, Value)> {
     let new = polypay_engine::NewMerchant {
         name: "bench".into(),
-        notify_url: None,
+        notify_url,
         generate_keys: true,
     };
     let (m, keys) = state.engine().create_merchant(new).await?;
-    Ok(polypay_server::admin::merchant_created_json(
-        &m,
-        keys.as_ref(),
-        &state.inner.platform,
-    ))
+    let credentials =
+        polypay_server::admin::merchant_created_json(&m, keys.as_ref(), &state.inner.platform);
+    Ok((m.id, credentials))
 }
 
 fn now_ms() -> i64 {
@@ -69,26 +71,38 @@ fn prepared(
     }
 }
 
+/// `n` create-payment requests of `protocol` for `merchant` (its credentials JSON), with unique
+/// order numbers. `notify` is the callback URL for protocols that take one per order (the
+/// others use the merchant's notify URL); `None` gives a placeholder no one is sent to.
 pub async fn create_payments(
     protocol: &str,
     state: &AppState,
     merchant: &Value,
     n: usize,
+    notify: Option<&str>,
 ) -> anyhow::Result<RequestSet> {
     let c = &merchant["credentials"][protocol];
     let base = state.config().public_base_url.clone();
-    let run = format!("{:x}", now_ms());
-    match protocol {
-        "passtopay" => passtopay(c, &base, &run, n),
-        "blockatm" => blockatm(c, &base, &run, n),
-        "ottpay" => ottpay(c, &base, &run, n),
-        "v2sha256" => v2sha256(c, &base, &run, n),
-        "fintech33" => fintech33(c, &base, &run, n).await,
+    let run = format!("{:x}{}", now_ms(), polypay_engine::random_hex(2));
+    let orders: Vec<String> = (0..n).map(|i| format!("b{run}-{i}")).collect();
+    let mut set = match protocol {
+        "passtopay" => passtopay(c, &base, &orders, notify),
+        "blockatm" => blockatm(c, &base, &orders),
+        "ottpay" => ottpay(c, &base, &orders, notify),
+        "v2sha256" => v2sha256(c, &base, &orders, notify),
+        "fintech33" => fintech33(c, &base, &run, &orders).await,
         other => anyhow::bail!("unknown protocol {other:?}"),
-    }
+    }?;
+    set.orders = orders;
+    Ok(set)
 }
 
-fn passtopay(c: &Value, base: &str, run: &str, n: usize) -> anyhow::Result<RequestSet> {
+fn passtopay(
+    c: &Value,
+    base: &str,
+    orders: &[String],
+    notify: Option<&str>,
+) -> anyhow::Result<RequestSet> {
     use polypay_passtopay::{AppSecret, Client, Credentials};
     let creds = Credentials::new(
         text(c, "mchNo")?,
@@ -97,13 +111,17 @@ fn passtopay(c: &Value, base: &str, run: &str, n: usize) -> anyhow::Result<Reque
     );
     let client = Client::new(base, creds);
     let t = now_ms();
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let params = serde_json::from_value(json!({
-            "mchOrderNo": format!("b{run}-{i}"), "wayCode": "ALI_QR", "amount": 100 + (i % 50) as i64 * 100,
+    let mut out = Vec::with_capacity(orders.len());
+    for (i, order) in orders.iter().enumerate() {
+        let mut params = json!({
+            "mchOrderNo": order, "wayCode": "ALI_QR", "amount": 100 + (i % 50) as i64 * 100,
             "currency": "cny", "subject": "goods", "body": "0", "clientIp": "210.73.10.148",
             "custNo": "C200492312", "registerTime": t.to_string(),
-        }))?;
+        });
+        if let Some(url) = notify {
+            params["notifyUrl"] = json!(url);
+        }
+        let params = serde_json::from_value(params)?;
         let p = client.build_unified_order(&params, t);
         out.push(prepared(
             p.method,
@@ -112,14 +130,14 @@ fn passtopay(c: &Value, base: &str, run: &str, n: usize) -> anyhow::Result<Reque
             p.body,
         ));
     }
-    Ok(RequestSet {
-        requests: out,
-        ok: body_contains("\"code\":0,"),
-        note: "unifiedOrder, MD5".into(),
-    })
+    Ok(RequestSet::new(
+        out,
+        body_contains("\"code\":0,"),
+        "unifiedOrder, MD5",
+    ))
 }
 
-fn blockatm(c: &Value, base: &str, run: &str, n: usize) -> anyhow::Result<RequestSet> {
+fn blockatm(c: &Value, base: &str, orders: &[String]) -> anyhow::Result<RequestSet> {
     use polypay_blockatm::client::{Client, ClientCredentials};
     let creds = ClientCredentials {
         api_key: text(c, "apiKey")?,
@@ -129,10 +147,10 @@ fn blockatm(c: &Value, base: &str, run: &str, n: usize) -> anyhow::Result<Reques
     };
     let client = Client::new(base, creds, reqwest::Client::new());
     let t = now_ms() as u64;
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
+    let mut out = Vec::with_capacity(orders.len());
+    for (i, order) in orders.iter().enumerate() {
         let req = serde_json::from_value(json!({
-            "orderNo": format!("b{run}-{i}"), "amount": format!("{}.5", 1 + i % 50), "symbol": "USDT",
+            "orderNo": order, "amount": format!("{}.5", 1 + i % 50), "symbol": "USDT",
             "chainId": "0x2b6653dc", "custNo": "C1001",
         }))?;
         let p = client
@@ -140,14 +158,19 @@ fn blockatm(c: &Value, base: &str, run: &str, n: usize) -> anyhow::Result<Reques
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         out.push(prepared(p.method, &p.path, p.headers, p.body));
     }
-    Ok(RequestSet {
-        requests: out,
-        ok: body_contains("\"success\":true"),
-        note: "E1 create order, V2 HMAC-SHA256".into(),
-    })
+    Ok(RequestSet::new(
+        out,
+        body_contains("\"success\":true"),
+        "E1 create order, V2 HMAC-SHA256",
+    ))
 }
 
-fn ottpay(c: &Value, base: &str, run: &str, n: usize) -> anyhow::Result<RequestSet> {
+fn ottpay(
+    c: &Value,
+    base: &str,
+    orders: &[String],
+    notify: Option<&str>,
+) -> anyhow::Result<RequestSet> {
     use polypay_ottpay::client::{Client, ClientCredentials};
     let creds = ClientCredentials {
         merchant_id: text(c, "merchant_id")?,
@@ -155,11 +178,12 @@ fn ottpay(c: &Value, base: &str, run: &str, n: usize) -> anyhow::Result<RequestS
     };
     let client = Client::new(base, creds, reqwest::Client::new());
     let operator = text(c, "operator_id")?;
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
+    let notify = notify.unwrap_or("https://merchant.example/cb");
+    let mut out = Vec::with_capacity(orders.len());
+    for (i, order) in orders.iter().enumerate() {
         let req = serde_json::from_value(json!({
-            "order_id": format!("b{run}-{i}"), "operator_id": operator, "amount": format!("{}", 100 + i % 50 * 100),
-            "biz_type": "ALIPAY", "call_back_url": "https://merchant.example/cb",
+            "order_id": order, "operator_id": operator, "amount": format!("{}", 100 + i % 50 * 100),
+            "biz_type": "ALIPAY", "call_back_url": notify,
         }))?;
         let p = client
             .build_active_pay(&req)
@@ -171,24 +195,30 @@ fn ottpay(c: &Value, base: &str, run: &str, n: usize) -> anyhow::Result<RequestS
             p.body,
         ));
     }
-    Ok(RequestSet {
-        requests: out,
-        ok: body_contains("\"rsp_code\":\"SUCCESS\""),
-        note: "ACTIVEPAY, md5 + AES-128-ECB".into(),
-    })
+    Ok(RequestSet::new(
+        out,
+        body_contains("\"rsp_code\":\"SUCCESS\""),
+        "ACTIVEPAY, md5 + AES-128-ECB",
+    ))
 }
 
-fn v2sha256(c: &Value, base: &str, run: &str, n: usize) -> anyhow::Result<RequestSet> {
+fn v2sha256(
+    c: &Value,
+    base: &str,
+    orders: &[String],
+    notify: Option<&str>,
+) -> anyhow::Result<RequestSet> {
     use polypay_v2sha256::client::Client;
     let creds = polypay_v2sha256::sign::Credentials::new(text(c, "appId")?, text(c, "appSecret")?);
     let client = Client::new(base, creds).map_err(|e| anyhow::anyhow!("{e}"))?;
     let t = now_ms() as u64;
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
+    let notify = notify.unwrap_or("https://merchant.example/notify");
+    let mut out = Vec::with_capacity(orders.len());
+    for (i, order) in orders.iter().enumerate() {
         let req = serde_json::from_value(json!({
-            "merchantTradeNo": format!("b{run}-{i}"), "amount": format!("{}.05", 100 + i % 50), "currency": "INR",
+            "merchantTradeNo": order, "amount": format!("{}.05", 100 + i % 50), "currency": "INR",
             "description": "bench order", "payer": {"userId": "u-1001"}, "payMethod": {"type": "UPI"},
-            "notifyUrl": "https://merchant.example/notify", "returnUrl": "https://merchant.example/return",
+            "notifyUrl": notify, "returnUrl": "https://merchant.example/return",
         }))?;
         let nonce = polypay_engine::random_hex(16);
         let p = client
@@ -196,14 +226,19 @@ fn v2sha256(c: &Value, base: &str, run: &str, n: usize) -> anyhow::Result<Reques
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         out.push(prepared(p.method, &p.path, p.headers, p.body));
     }
-    Ok(RequestSet {
-        requests: out,
-        ok: body_contains("\"code\":\"OK\""),
-        note: "payment/create, SHA-256".into(),
-    })
+    Ok(RequestSet::new(
+        out,
+        body_contains("\"code\":\"OK\""),
+        "payment/create, SHA-256",
+    ))
 }
 
-async fn fintech33(c: &Value, base: &str, run: &str, n: usize) -> anyhow::Result<RequestSet> {
+async fn fintech33(
+    c: &Value,
+    base: &str,
+    run: &str,
+    orders: &[String],
+) -> anyhow::Result<RequestSet> {
     use polypay_fintech33::{
         BizCipher, Client, MerchantKeys, RsaPrivateKey, RsaPublicKey, SignHash,
     };
@@ -238,13 +273,14 @@ async fn fintech33(c: &Value, base: &str, run: &str, n: usize) -> anyhow::Result
         .payer_id;
     // RSA signing costs ~1 ms a request: sign on every core, off the measured path.
     let workers = std::thread::available_parallelism().map_or(2, |p| p.get());
+    let orders = Arc::new(orders.to_vec());
     let mut tasks = Vec::new();
     for w in 0..workers {
-        let (client, token, run) = (client.clone(), token.clone(), run.to_string());
+        let (client, token, orders) = (client.clone(), token.clone(), orders.clone());
         tasks.push(tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Prepared>> {
-            (w..n).step_by(workers).map(|i| {
+            orders.iter().skip(w).step_by(workers).map(|order_sn| {
                 let order = serde_json::from_value(json!({
-                    "order_sn": format!("b{run}-{i}"), "currency": "USD", "amount": 99.99, "payerID": payer_id,
+                    "order_sn": order_sn, "currency": "USD", "amount": 99.99, "payerID": payer_id,
                     "purposeOfTransaction": "PAY_FOR_GOODS", "description": "bench order", "skip3ds": "True",
                     "domain": "shop.example.com", "product": "T-shirt",
                 }))?;
@@ -253,13 +289,13 @@ async fn fintech33(c: &Value, base: &str, run: &str, n: usize) -> anyhow::Result
             }).collect()
         }));
     }
-    let mut out = Vec::with_capacity(n);
+    let mut out = Vec::with_capacity(orders.len());
     for t in tasks {
         out.extend(t.await??);
     }
-    Ok(RequestSet {
-        requests: out,
-        ok: body_contains("\"statusCode\":0"),
-        note: "createOrder, AES + RSA-2048 both ways".into(),
-    })
+    Ok(RequestSet::new(
+        out,
+        body_contains("\"statusCode\":0"),
+        "createOrder, AES + RSA-2048 both ways",
+    ))
 }

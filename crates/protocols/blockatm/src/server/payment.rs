@@ -84,16 +84,8 @@ pub(super) async fn create(
     }
     let amount = money(&order.symbol, order.amount.micros())
         .ok_or_else(|| ApiError::illegal_parameter("amount"))?;
-    // A retried create answers without consuming a platform order id.
-    match inner
-        .engine
-        .payment_by_order_no(&merchant.id, &order.order_no)
-        .await
-    {
-        Ok(_) => return Err(ApiError::duplicate()),
-        Err(EngineError::NotFound(_)) => {}
-        Err(error) => return Err(internal(&error, "payment lookup")),
-    }
+    // A retried create is refused by the insert itself (DuplicatePayment below); on SQLite it
+    // consumes no platform order id (the id is drawn in the insert's job, rolled back with it).
     let spec = OrderSpec {
         merchant_order_no: order.order_no.clone(),
         order_no: Some(order.order_no),
