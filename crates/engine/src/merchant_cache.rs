@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 /// At most this many merchants are cached; past it the cache starts over.
 const CAPACITY: usize = 10_000;
 
+/// (protocol, key id); `None` and the merchant id for a lookup by id.
+type Key = (Option<Protocol>, String);
+
 pub(crate) struct MerchantCache {
     ttl: Duration,
-    /// By (protocol, key id); `None` for a lookup by merchant id.
-    entries: RwLock<HashMap<(Option<Protocol>, String), (Instant, Merchant)>>,
+    entries: RwLock<HashMap<Key, (Instant, Merchant)>>,
 }
 
 impl MerchantCache {
