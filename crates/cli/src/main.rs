@@ -12,6 +12,11 @@ use polypay_server::{AppState, Config, Overrides};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// mimalloc: the request path allocates many small short-lived objects across threads, which
+/// glibc's allocator serves with measurably more CPU (see docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "polypay",
