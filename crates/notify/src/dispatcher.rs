@@ -77,6 +77,8 @@ pub(crate) struct Inner {
     /// The HTTP client, or why it could not be built (every attempt then records that).
     pub client: Result<reqwest::Client, String>,
     pub permits: Arc<Semaphore>,
+    /// The highest outbox id this node has looked at (see `ingest`).
+    pub scanned: std::sync::atomic::AtomicI64,
 }
 
 impl Dispatcher {
@@ -96,6 +98,7 @@ impl Dispatcher {
                 config,
                 client,
                 permits,
+                scanned: std::sync::atomic::AtomicI64::new(0),
             }),
         }
     }
@@ -108,7 +111,7 @@ impl Dispatcher {
     /// clock's now (respecting per-object order and leases), awaits those attempts and records
     /// them. Tests call this instead of sleeping.
     pub async fn run_once(&self) -> Result<DispatchReport, NotifyError> {
-        let ingested = self.inner.ingest().await?;
+        let ingested = self.inner.ingest(true).await?;
         let mut report = DispatchReport {
             ingested: ingested.created,
             ..DispatchReport::default()
@@ -126,29 +129,41 @@ impl Dispatcher {
         Ok(report)
     }
 
-    /// `run_once` on a tick until `shutdown` resolves, without waiting for slow attempts
-    /// between ticks; on shutdown, stops leasing, lets in-flight attempts finish and records them.
+    /// Dispatches until `shutdown` resolves: a cycle (record finished attempts, ingest, lease and
+    /// start what is due) runs on every tick (a full ingestion pass), as soon as an attempt finishes (its permit can take
+    /// the next delivery), and at once again while a cycle found more work than one batch. Slow
+    /// attempts are never waited for between cycles. On shutdown, stops leasing, lets in-flight
+    /// attempts finish and records them.
     pub async fn run(self, tick: Duration, shutdown: impl Future<Output = ()>) {
         let tick = tick.max(Duration::from_millis(10));
         let lease_ms = self.lease_ms(tick);
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut inflight = JoinSet::new();
+        let mut done = Vec::new();
+        let mut more = false;
         tokio::pin!(shutdown);
         loop {
+            let mut full = false;
             tokio::select! {
+                biased;
                 _ = &mut shutdown => break,
-                _ = interval.tick() => {}
+                _ = interval.tick() => full = true,
+                _ = std::future::ready(()), if more => {}
+                Some(joined) = inflight.join_next(), if !inflight.is_empty() => collect(joined, &mut done),
             }
-            if let Err(e) = self.cycle(&mut inflight, lease_ms).await {
-                tracing::warn!(error = %e, "callback dispatch failed; retrying next tick");
-            }
+            more = match self.cycle(&mut inflight, &mut done, lease_ms, full).await {
+                Ok(more) => more,
+                Err(e) => {
+                    tracing::warn!(error = %e, "callback dispatch failed; retrying next tick");
+                    false
+                }
+            };
         }
         tracing::info!(
             in_flight = inflight.len(),
             "callback dispatcher stopping; finishing attempts in flight"
         );
-        let mut done = Vec::new();
         while let Some(joined) = inflight.join_next().await {
             collect(joined, &mut done);
         }
@@ -163,21 +178,27 @@ impl Dispatcher {
         crate::operator::resend(&self.inner.engine, &notifiers, delivery_id).await
     }
 
-    /// One tick of `run`: record what finished, ingest, start what is due.
+    /// One cycle of `run`: record what finished, ingest, start what is due. Returns whether
+    /// there is more to do at once (a full ingest batch, or a full lease batch with permits left).
     async fn cycle(
         &self,
         inflight: &mut JoinSet<FinishedAttempt>,
+        done: &mut Vec<FinishedAttempt>,
         lease_ms: i64,
-    ) -> Result<(), NotifyError> {
-        let mut done = Vec::new();
+        full: bool,
+    ) -> Result<bool, NotifyError> {
         while let Some(joined) = inflight.try_join_next() {
-            collect(joined, &mut done);
+            collect(joined, done);
         }
-        self.record(done, &mut DispatchReport::default()).await?;
-        if self.inner.ingest().await?.due {
-            self.start_due(inflight, lease_ms).await?;
+        self.record(std::mem::take(done), &mut DispatchReport::default())
+            .await?;
+        let ingested = self.inner.ingest(full).await?;
+        let mut more = ingested.fetched >= crate::ingest::INGEST_BATCH as usize;
+        if ingested.due {
+            let leased = self.start_due(inflight, lease_ms).await?;
+            more |= leased == LEASE_BATCH && self.inner.permits.available_permits() > 0;
         }
-        Ok(())
+        Ok(more)
     }
 
     /// The lease must outlive an attempt plus the wait until its result is recorded.
@@ -194,10 +215,10 @@ impl Dispatcher {
         &self,
         inflight: &mut JoinSet<FinishedAttempt>,
         lease_ms: i64,
-    ) -> Result<(), NotifyError> {
+    ) -> Result<usize, NotifyError> {
         let free = self.inner.permits.available_permits().min(LEASE_BATCH);
         if free == 0 {
-            return Ok(());
+            return Ok(0);
         }
         let now = self.inner.engine.clock().now();
         let concurrency = self.inner.config.concurrency.max(1);
@@ -211,6 +232,7 @@ impl Dispatcher {
         let store = self.inner.engine.store().clone();
         let leased: Vec<Delivery> = store.write(move |db| db.lease_deliveries(&req)).await?;
         let merchants = self.merchants_for_retries(&leased).await?;
+        let count = leased.len();
         for d in leased {
             let permit = self
                 .inner
@@ -222,7 +244,7 @@ impl Dispatcher {
             let merchant = merchants.get(&d.merchant_id).cloned();
             inflight.spawn(worker::attempt(self.inner.clone(), d, merchant, permit));
         }
-        Ok(())
+        Ok(count)
     }
 
     /// Merchants of deliveries past their first attempt (retries are re-encoded per protocol).

@@ -14,9 +14,10 @@ use polypay_core::{Merchant, Protocol, Timestamp};
 use polypay_store::{DeliveryState, NewDelivery, OutboxEvent, StoredRequest};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// Most events ingested by one run.
-const INGEST_BATCH: i64 = 500;
+pub(crate) const INGEST_BATCH: i64 = 500;
 /// How long (engine clock) an outbox id may stay uncommitted on another node: the ingestion
 /// cursor never passes events younger than this, so a late commit of a smaller id is not missed.
 const SETTLE_MS: i64 = 60_000;
@@ -25,13 +26,24 @@ type Notifiers = HashMap<Protocol, Arc<dyn ProtocolNotifier>>;
 
 impl Inner {
     /// Ingests up to one batch of new outbox events.
-    pub(crate) async fn ingest(&self) -> Result<Ingested, NotifyError> {
+    ///
+    /// A `full` pass (every tick) scans from the shared cursor, which stays up to a minute
+    /// behind so that an outbox id committed late on another node is not missed, advances that
+    /// cursor and refreshes the queue-depth gauge. In between, a quick pass scans only above the
+    /// highest id this node has already looked at: with a busy outbox, rescanning the last
+    /// minute's events on every cycle cost more than delivering them.
+    pub(crate) async fn ingest(&self, full: bool) -> Result<Ingested, NotifyError> {
         let store = self.engine.store().clone();
         let now = self.engine.clock().now();
+        let after = if full {
+            0
+        } else {
+            self.scanned.load(Ordering::Relaxed)
+        };
         let (events, merchants, pending, due) = store
             .read(move |db| {
                 let due = db.any_delivery_due(now)?;
-                let events = db.outbox_to_ingest(INGEST_BATCH)?;
+                let events = db.outbox_to_ingest(after, INGEST_BATCH)?;
                 let mut merchants = HashMap::new();
                 for e in &events {
                     if !merchants.contains_key(&e.merchant_id)
@@ -40,14 +52,33 @@ impl Inner {
                         merchants.insert(e.merchant_id.clone(), m);
                     }
                 }
-                let pending = db.pending_delivery_count()?;
+                let pending = if full {
+                    Some(db.pending_delivery_count()?)
+                } else {
+                    None
+                };
                 Ok::<_, NotifyError>((events, merchants, pending, due))
             })
             .await?;
-        metrics::queue_depth(pending);
-        if events.is_empty() {
-            return Ok(Ingested { created: 0, due });
+        if let Some(pending) = pending {
+            metrics::queue_depth(pending);
         }
+        if let Some(last) = events.last() {
+            self.scanned.fetch_max(last.id, Ordering::Relaxed);
+        }
+        if events.is_empty() {
+            if full {
+                store
+                    .write(move |db| db.advance_delivery_cursor(now.plus_millis(-SETTLE_MS)))
+                    .await?;
+            }
+            return Ok(Ingested {
+                created: 0,
+                fetched: 0,
+                due,
+            });
+        }
+        let fetched = events.len();
         let notifiers = self.notifiers.clone();
         let new = tokio::task::spawn_blocking(move || {
             events
@@ -60,13 +91,18 @@ impl Inner {
         let created = store
             .write(move |db| {
                 let created = db.insert_deliveries(&new)?;
-                db.advance_delivery_cursor(now.plus_millis(-SETTLE_MS))?;
+                if full {
+                    db.advance_delivery_cursor(now.plus_millis(-SETTLE_MS))?;
+                }
                 Ok::<_, NotifyError>(created)
             })
             .await?;
-        metrics::queue_depth(pending + i64::try_from(created).unwrap_or(0));
+        if let Some(pending) = pending {
+            metrics::queue_depth(pending + i64::try_from(created).unwrap_or(0));
+        }
         Ok(Ingested {
             created: usize::try_from(created).unwrap_or(usize::MAX),
+            fetched,
             due: due || created > 0,
         })
     }
@@ -76,6 +112,8 @@ impl Inner {
 pub(crate) struct Ingested {
     /// Deliveries this node created.
     pub created: usize,
+    /// Outbox events read (a full batch means more may be waiting).
+    pub fetched: usize,
     /// Something was due before, or was just created (maybe due): worth a lease job.
     pub due: bool,
 }

@@ -466,6 +466,37 @@ async fn run_finishes_attempts_in_flight_before_it_stops() {
 }
 
 #[tokio::test]
+async fn run_leases_the_next_delivery_as_soon_as_an_attempt_frees_its_permit() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        // 8 permits, 30 callbacks due, and a tick that never comes again after the first: all
+        // 30 arrive only if finished attempts start the next ones.
+        let d = f.dispatcher(&[0, 60_000], config("a"));
+        let m = f.merchant("shop", "/m").await;
+        for i in 0..30 {
+            f.emit(
+                &m,
+                "payment",
+                &format!("pay_{i}"),
+                "payment.succeeded",
+                json!({}),
+            )
+            .await;
+        }
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let hour = std::time::Duration::from_secs(3600);
+        let running = tokio::spawn(d.run(hour, async {
+            let _ = stopped.await;
+        }));
+        let all = tokio::time::timeout(std::time::Duration::from_secs(30), f.receiver.wait_for(30));
+        assert!(all.await.is_ok(), "{}: waited for a tick", db.name);
+        stop.send(()).unwrap();
+        running.await.unwrap();
+        assert_eq!(f.receiver.requests_to("/m").len(), 30, "{}", db.name);
+    }
+}
+
+#[tokio::test]
 async fn two_dispatchers_on_one_postgres_never_send_the_same_attempt_twice() {
     let Some(db) = TestDb::postgres() else {
         return;

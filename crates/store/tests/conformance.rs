@@ -460,7 +460,7 @@ async fn deliveries_are_ingested_once_per_outbox_event() {
             };
             ids.push(w(&s, move |db| db.append_outbox(&ev)).await);
         }
-        let todo = s.read(|db| db.outbox_to_ingest(10)).await.unwrap();
+        let todo = s.read(|db| db.outbox_to_ingest(0, 10)).await.unwrap();
         assert_eq!(todo.iter().map(|e| e.id).collect::<Vec<_>>(), ids, "{name}");
         let two = vec![
             new_delivery(ids[0], "mch_1", "pay_100", 100),
@@ -478,7 +478,7 @@ async fn deliveries_are_ingested_once_per_outbox_event() {
             cursor, ids[1],
             "{name}: the cursor stops at the first event not ingested"
         );
-        let todo = s.read(|db| db.outbox_to_ingest(10)).await.unwrap();
+        let todo = s.read(|db| db.outbox_to_ingest(0, 10)).await.unwrap();
         assert_eq!(todo.len(), 1);
         let third = vec![new_delivery(ids[2], "mch_1", "pay_300", 300)];
         w(&s, move |db| db.insert_deliveries(&third)).await;
@@ -492,7 +492,7 @@ async fn deliveries_are_ingested_once_per_outbox_event() {
             ids[2]
         );
         assert!(
-            s.read(|db| db.outbox_to_ingest(10))
+            s.read(|db| db.outbox_to_ingest(0, 10))
                 .await
                 .unwrap()
                 .is_empty()

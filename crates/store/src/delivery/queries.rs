@@ -24,15 +24,19 @@ const NOT_INGESTED: &str = "FROM outbox o WHERE o.id > $1 \
 
 /// Due, unleased, pending deliveries that no earlier pending delivery of the same key blocks,
 /// at most `$2` per merchant counting the leases it already holds; `$1` is now, `$3` the limit.
+/// Only the `4 * $3` earliest due deliveries are considered, so the cost of a lease does not grow
+/// with the backlog (a backlog of 21k made it 50-70 ms, on the writer). The price: while one
+/// merchant alone has that many deliveries due before another's, the other waits for them to be
+/// attempted (each attempt either succeeds or moves its delivery later).
 const LEASE_CANDIDATES: &str = "SELECT c.id FROM ( \
     SELECT d.id, d.next_attempt_at, \
       ROW_NUMBER() OVER (PARTITION BY d.merchant_id ORDER BY d.next_attempt_at, d.id) AS rn, \
       (SELECT COUNT(*) FROM deliveries b \
         WHERE b.merchant_id = d.merchant_id AND b.state = 'pending' AND b.lease_until > $1) AS busy \
-    FROM deliveries d \
-    WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
-      AND (d.lease_until IS NULL OR d.lease_until <= $1) \
-      AND NOT EXISTS (SELECT 1 FROM deliveries e \
+    FROM (SELECT * FROM deliveries \
+      WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
+      ORDER BY next_attempt_at, id LIMIT 4 * $3) d \
+    WHERE NOT EXISTS (SELECT 1 FROM deliveries e \
         WHERE e.order_key = d.order_key AND e.state = 'pending' AND e.outbox_id < d.outbox_id) \
   ) c WHERE c.rn + c.busy <= $2 ORDER BY c.next_attempt_at, c.id LIMIT $3";
 
@@ -45,9 +49,13 @@ impl Db<'_> {
         row.map_or(Ok(0), |r| r.int(0))
     }
 
-    /// Outbox events that have no delivery yet, in id order.
-    pub fn outbox_to_ingest(&mut self, limit: i64) -> Result<Vec<OutboxEvent>, StoreError> {
-        let cursor = self.delivery_cursor()?;
+    /// Outbox events above the cursor and above `after` that have no delivery yet, in id order.
+    pub fn outbox_to_ingest(
+        &mut self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxEvent>, StoreError> {
+        let cursor = self.delivery_cursor()?.max(after);
         let sql = format!("SELECT {OUTBOX_COLS} {NOT_INGESTED} ORDER BY o.id LIMIT $2");
         self.rows(&sql, &[cursor.into(), limit.into()])?
             .iter()
