@@ -147,7 +147,7 @@ pub async fn measure(
         "{protocol} callbacks: {n} payments created and succeeded in {setup:.1?}; delivering"
     );
     let before = Counters::read(metrics, protocol);
-    let mut d = deliver(node, server, &receiver, plan.time_limit).await?;
+    let mut d = deliver(node, server, &receiver, n, plan.time_limit).await?;
     let after = Counters::read(metrics, protocol);
     receiver.stop();
     d.setup = setup;
@@ -194,6 +194,7 @@ async fn deliver(
     node: &Node,
     server: &tokio::runtime::Handle,
     receiver: &Receiver,
+    expected: usize,
     limit: Duration,
 ) -> anyhow::Result<Delivered> {
     let dispatcher = polypay_server::callbacks::dispatcher(&node.state);
@@ -209,13 +210,17 @@ async fn deliver(
     let (mut seen, mut progress) = (0, Instant::now());
     let result = loop {
         tokio::time::sleep(POLL).await;
-        let done = store
-            .read(|db| {
-                Ok::<_, polypay_store::StoreError>(
-                    db.outbox_to_ingest(1)?.is_empty() && db.pending_delivery_count()? == 0,
-                )
-            })
-            .await?;
+        // The database is asked only once every callback has arrived: its check scans the
+        // outbox, and polling it would compete with the dispatcher being measured.
+        let arrived = receiver.received.load(Ordering::Relaxed) >= expected as u64;
+        let done = arrived
+            && store
+                .read(|db| {
+                    Ok::<_, polypay_store::StoreError>(
+                        db.outbox_to_ingest(0, 1)?.is_empty() && db.pending_delivery_count()? == 0,
+                    )
+                })
+                .await?;
         if done || started.elapsed() >= limit {
             break Ok((started.elapsed(), done));
         }
