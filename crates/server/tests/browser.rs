@@ -39,16 +39,8 @@ async fn customer_pays_on_the_cashier_and_returns_to_the_merchant() {
         .await;
     b.screenshot("cashier.png").await;
     b.click("#pay").await;
-    // The click returns once the form is submitted, not when the redirect chain has landed:
-    // poll the current URL (bounded) until the browser reaches the merchant.
-    let mut landed = String::new();
-    for _ in 0..100 {
-        landed = b.url().await;
-        if landed.starts_with(&shop.url) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // The click returns once the form is submitted, not when the redirect chain has landed.
+    let landed = b.url_when(|u| u.starts_with(&shop.url)).await;
     b.close().await;
 
     assert_eq!(

@@ -171,12 +171,14 @@ async fn operator_finds_a_payment_reads_its_timeline_resends_its_callback_and_de
     b.screenshot("console-payments.png").await;
     b.type_into("#filter-number", "browser-order-42").await;
     b.click("#filter-apply").await;
+    b.url_when(|u| u.contains("browser-order-42")).await;
     assert_eq!(b.count("a.order").await, 1);
     b.click("a.order").await;
+    let detail = format!("/console/payments/{}", payment.id);
     assert!(
-        b.url()
+        b.url_when(|u| u.ends_with(&detail))
             .await
-            .ends_with(&format!("/console/payments/{}", payment.id))
+            .ends_with(&detail)
     );
 
     // Its timeline: state changes, the ledger posting, the failed callback attempt.

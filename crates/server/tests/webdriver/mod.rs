@@ -168,6 +168,20 @@ impl Session<'_> {
             .to_string()
     }
 
+    /// The current URL once `landed` holds for it: a click returns when the form is submitted,
+    /// not when the next page has loaded (polled, bounded at 5 s; the last URL either way).
+    pub async fn url_when(&self, landed: impl Fn(&str) -> bool) -> String {
+        let mut url = self.url().await;
+        for _ in 0..100 {
+            if landed(&url) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            url = self.url().await;
+        }
+        url
+    }
+
     pub async fn resize(&self, width: u32, height: u32) {
         self.post("/window/rect", json!({"width": width, "height": height}))
             .await;
