@@ -118,7 +118,7 @@ impl Dispatcher {
         };
         let mut inflight = JoinSet::new();
         if ingested.due {
-            self.start_due(&mut inflight, self.lease_ms(Duration::ZERO))
+            self.start_due(&mut inflight, self.lease_ms(Duration::ZERO), Vec::new())
                 .await?;
         }
         let mut done = Vec::new();
@@ -178,7 +178,7 @@ impl Dispatcher {
         crate::operator::resend(&self.inner.engine, &notifiers, delivery_id).await
     }
 
-    /// One cycle of `run`: record what finished, ingest, start what is due. Returns whether
+    /// One cycle of `run`: ingest, record what finished, start what is due. Returns whether
     /// there is more to do at once (a full ingest batch, or a full lease batch with permits left).
     async fn cycle(
         &self,
@@ -187,16 +187,18 @@ impl Dispatcher {
         lease_ms: i64,
         full: bool,
     ) -> Result<bool, NotifyError> {
+        let ingested = self.inner.ingest(full).await?;
+        let mut more = ingested.fetched >= crate::ingest::INGEST_BATCH as usize;
         while let Some(joined) = inflight.try_join_next() {
             collect(joined, done);
         }
-        self.record(std::mem::take(done), &mut DispatchReport::default())
-            .await?;
-        let ingested = self.inner.ingest(full).await?;
-        let mut more = ingested.fetched >= crate::ingest::INGEST_BATCH as usize;
+        let done = std::mem::take(done);
         if ingested.due {
-            let leased = self.start_due(inflight, lease_ms).await?;
+            // Recording and leasing share one store job: one group commit per cycle.
+            let leased = self.start_due(inflight, lease_ms, done).await?;
             more |= leased == LEASE_BATCH && self.inner.permits.available_permits() > 0;
+        } else {
+            self.record(done, &mut DispatchReport::default()).await?;
         }
         Ok(more)
     }
@@ -210,14 +212,18 @@ impl Dispatcher {
             .max(i64::try_from(floor.as_millis()).unwrap_or(i64::MAX))
     }
 
-    /// Leases as many due deliveries as there are free permits and starts their attempts.
+    /// Records `done` (finished attempts), then leases as many due deliveries as there are free
+    /// permits and starts their attempts; both in one store job, recording first (a recorded
+    /// attempt may unblock the next delivery of its key).
     async fn start_due(
         &self,
         inflight: &mut JoinSet<FinishedAttempt>,
         lease_ms: i64,
+        done: Vec<FinishedAttempt>,
     ) -> Result<usize, NotifyError> {
         let free = self.inner.permits.available_permits().min(LEASE_BATCH);
         if free == 0 {
+            self.record(done, &mut DispatchReport::default()).await?;
             return Ok(0);
         }
         let now = self.inner.engine.clock().now();
@@ -230,7 +236,14 @@ impl Dispatcher {
             limit: i64::try_from(free).unwrap_or(i64::MAX),
         };
         let store = self.inner.engine.store().clone();
-        let leased: Vec<Delivery> = store.write(move |db| db.lease_deliveries(&req)).await?;
+        let leased: Vec<Delivery> = store
+            .write(move |db| {
+                if !done.is_empty() {
+                    db.finish_attempts(&done, req.now)?;
+                }
+                db.lease_deliveries(&req)
+            })
+            .await?;
         let merchants = self.merchants_for_retries(&leased).await?;
         let count = leased.len();
         for d in leased {
