@@ -15,7 +15,6 @@ use polypay_blockatm::client::{
 use polypay_blockatm::sign::{EcPublicKey, EcSigningKey};
 use polypay_blockatm::wire::{CreateOrderRequest, CreatePayoutRequest};
 use serde_json::Value;
-use std::io::Read;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -398,15 +397,6 @@ async fn send(client: &Client, prepared: PreparedRequest) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn read_input(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
-    if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf)?;
-        return Ok(buf);
-    }
-    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
-}
-
 /// `Name: value` lines; blank lines and an HTTP request line are skipped.
 fn parse_headers(text: &str) -> Vec<(String, String)> {
     text.lines()
@@ -420,8 +410,8 @@ fn verify_callback(client: &Client, headers: &PathBuf, body: &PathBuf) -> anyhow
     if headers.as_os_str() == "-" && body.as_os_str() == "-" {
         bail!("only one of --headers and --body can be read from stdin");
     }
-    let headers = parse_headers(&String::from_utf8_lossy(&read_input(headers)?));
-    let body = read_input(body)?;
+    let headers = parse_headers(&String::from_utf8_lossy(&super::read_input(headers)?));
+    let body = super::read_input(body)?;
     match client.verify_callback(&headers, &body) {
         Ok(callback) => {
             println!("{}", serde_json::to_string_pretty(&callback.raw)?);

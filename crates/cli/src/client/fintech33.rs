@@ -15,7 +15,6 @@ use polypay_fintech33::wire::{
 use polypay_fintech33::{BizCipher, Client, MerchantKeys, RsaPrivateKey, RsaPublicKey, SignHash};
 use serde::Serialize;
 use serde_json::Value;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -345,7 +344,7 @@ fn refusal(e: ClientError) -> anyhow::Error {
 
 fn verify_callback(keys: Box<KeyArgs>, body: &str, headers: Option<&Path>) -> anyhow::Result<()> {
     let client = Client::new("http://unused", keys.load()?);
-    let body = read_input(body)?;
+    let body = super::read_input(body)?;
     let header_text = match headers {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?,
         None => String::new(),
@@ -362,20 +361,11 @@ fn verify_callback(keys: Box<KeyArgs>, body: &str, headers: Option<&Path>) -> an
     print_verdict(true)
 }
 
-fn read_input(source: &str) -> anyhow::Result<Vec<u8>> {
-    if source == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf)?;
-        return Ok(buf);
-    }
-    std::fs::read(source).with_context(|| source.to_owned())
-}
-
 impl KeyArgs {
     /// Merges the credentials file (if any) with the flags into the SDK's key set.
     fn load(&self) -> anyhow::Result<MerchantKeys> {
         let file = match &self.credentials {
-            Some(path) => fintech33_block(path)?,
+            Some(path) => super::credentials_block(path, "fintech33")?,
             None => Value::Null,
         };
         let from_file = |name: &str| file.get(name).and_then(Value::as_str).map(str::to_owned);
@@ -421,19 +411,4 @@ impl KeyArgs {
             platform_key: RsaPublicKey::from_text(&platform).context("platform public key")?,
         })
     }
-}
-
-/// The `fintech33` object of a credentials file: `{"credentials":{"fintech33":{…}}}`,
-/// `{"fintech33":{…}}` or the object itself.
-fn fintech33_block(path: &Path) -> anyhow::Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-    let v: Value = serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
-    let block = v
-        .pointer("/credentials/fintech33")
-        .or_else(|| v.get("fintech33"))
-        .unwrap_or(&v);
-    if !block.is_object() {
-        bail!("{}: no fintech33 credentials object", path.display());
-    }
-    Ok(block.clone())
 }

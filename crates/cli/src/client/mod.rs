@@ -7,7 +7,11 @@ pub mod ottpay;
 pub mod passtopay;
 pub mod v2sha256;
 
+use anyhow::{Context, bail};
 use clap::Subcommand;
+use serde_json::Value;
+use std::io::Read;
+use std::path::Path;
 
 #[derive(Subcommand)]
 pub enum ClientCommand {
@@ -36,4 +40,30 @@ pub async fn run(cmd: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::V2sha256(c) => v2sha256::run(c).await,
         ClientCommand::Fintech33(c) => fintech33::run(c).await,
     }
+}
+
+/// A request or callback body: the file at `source`, or standard input for `-`.
+pub(crate) fn read_input(source: impl AsRef<Path>) -> anyhow::Result<Vec<u8>> {
+    let source = source.as_ref();
+    if source == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf)?;
+        return Ok(buf);
+    }
+    std::fs::read(source).with_context(|| format!("reading {}", source.display()))
+}
+
+/// `protocol`'s credentials object in a credentials file: the JSON `polypay merchant create
+/// --json` prints (`credentials.<protocol>`), a `{"<protocol>": …}` file, or the bare object.
+pub(crate) fn credentials_block(path: &Path, protocol: &str) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    let v: Value = serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
+    let block = v
+        .pointer(&format!("/credentials/{protocol}"))
+        .or_else(|| v.get(protocol))
+        .unwrap_or(&v);
+    if !block.is_object() {
+        bail!("{}: no {protocol} credentials object", path.display());
+    }
+    Ok(block.clone())
 }

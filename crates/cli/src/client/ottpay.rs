@@ -17,7 +17,6 @@ use polypay_ottpay::wire::{
 use polypay_ottpay::{Client, ClientCredentials, ClientError, Reply, SignKey};
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 const DEFAULT_CALLBACK: &str = "https://merchant.example/ottpay/callback";
@@ -368,7 +367,7 @@ fn verify_callback(keys: &KeyArgs, body: &str, headers: Option<&Path>) -> anyhow
         merchant.credentials,
         reqwest::Client::new(),
     );
-    let body = read_input(body)?;
+    let body = super::read_input(body)?;
     let header_text = match headers {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?,
         None => String::new(),
@@ -391,20 +390,11 @@ fn verify_callback(keys: &KeyArgs, body: &str, headers: Option<&Path>) -> anyhow
     }
 }
 
-fn read_input(source: &str) -> anyhow::Result<Vec<u8>> {
-    if source == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf)?;
-        return Ok(buf);
-    }
-    std::fs::read(source).with_context(|| source.to_owned())
-}
-
 impl KeyArgs {
     /// Merges the credentials file (if any) with the flags.
     fn load(&self) -> anyhow::Result<Merchant> {
         let file = match &self.credentials {
-            Some(path) => ottpay_block(path)?,
+            Some(path) => super::credentials_block(path, "ottpay")?,
             None => Value::Null,
         };
         let pick = |flag: &Option<String>, field: &str| {
@@ -427,19 +417,4 @@ impl KeyArgs {
             shop_id: pick(&self.shop_id, "shop_id").unwrap_or_else(|| "000001".into()),
         })
     }
-}
-
-/// The `ottpay` object of a credentials file: `{"credentials":{"ottpay":{…}}}`,
-/// `{"ottpay":{…}}` or the object itself.
-fn ottpay_block(path: &Path) -> anyhow::Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-    let v: Value = serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
-    let block = v
-        .pointer("/credentials/ottpay")
-        .or_else(|| v.get("ottpay"))
-        .unwrap_or(&v);
-    if !block.is_object() {
-        bail!("{}: no ottpay credentials object", path.display());
-    }
-    Ok(block.clone())
 }

@@ -16,7 +16,6 @@ use polypay_passtopay::wire::{
 };
 use polypay_passtopay::{AppSecret, Client, ClientError, Credentials};
 use serde_json::Value;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 const DEFAULT_NOTIFY: &str = "https://merchant.example/passtopay/notify";
@@ -490,7 +489,7 @@ fn verify_callback(
     url: &str,
 ) -> anyhow::Result<()> {
     let secret = keys.load()?.app_secret;
-    let body = read_input(body)?;
+    let body = super::read_input(body)?;
     let header_text = match headers {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?,
         None => String::new(),
@@ -545,20 +544,11 @@ fn verify_redirect(keys: &KeyArgs, url: &str) -> anyhow::Result<()> {
     }
 }
 
-fn read_input(source: &str) -> anyhow::Result<Vec<u8>> {
-    if source == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf)?;
-        return Ok(buf);
-    }
-    std::fs::read(source).with_context(|| source.to_owned())
-}
-
 impl KeyArgs {
     /// Merges the credentials file (if any) with the flags.
     fn load(&self) -> anyhow::Result<Credentials> {
         let file = match &self.credentials {
-            Some(path) => passtopay_block(path)?,
+            Some(path) => super::credentials_block(path, "passtopay")?,
             None => Value::Null,
         };
         let pick = |flag: &Option<String>, field: &str| {
@@ -574,19 +564,4 @@ impl KeyArgs {
         };
         Ok(Credentials::new(mch_no, app_id, AppSecret::new(secret)))
     }
-}
-
-/// The `passtopay` object of a credentials file: `{"credentials":{"passtopay":{…}}}`,
-/// `{"passtopay":{…}}` or the object itself.
-fn passtopay_block(path: &Path) -> anyhow::Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-    let v: Value = serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
-    let block = v
-        .pointer("/credentials/passtopay")
-        .or_else(|| v.get("passtopay"))
-        .unwrap_or(&v);
-    if !block.is_object() {
-        bail!("{}: no passtopay credentials object", path.display());
-    }
-    Ok(block.clone())
 }

@@ -17,7 +17,6 @@ use polypay_v2sha256::wire::{
 use polypay_v2sha256::{ApiResponse, Client, Credentials};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 const DEFAULT_NOTIFY: &str = "https://merchant.example/v2sha256/notify";
@@ -400,9 +399,9 @@ fn verdict(ok: bool) -> &'static str {
 
 fn verify_callback(keys: &KeyArgs, body: &str, headers: &Path, url: &str) -> anyhow::Result<()> {
     let client = Client::new("http://127.0.0.1", keys.load()?)?;
-    let body = read_input(body)?;
-    let header_text = String::from_utf8(read_input(&headers.to_string_lossy())?)
-        .context("headers are not UTF-8")?;
+    let body = super::read_input(body)?;
+    let header_text =
+        String::from_utf8(super::read_input(headers)?).context("headers are not UTF-8")?;
     let header_pairs: Vec<(&str, &str)> = header_text
         .lines()
         .filter_map(|l| l.split_once(':'))
@@ -453,20 +452,11 @@ fn verify_redirect(keys: &KeyArgs, url: &str) -> anyhow::Result<()> {
     }
 }
 
-fn read_input(source: &str) -> anyhow::Result<Vec<u8>> {
-    if source == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf)?;
-        return Ok(buf);
-    }
-    std::fs::read(source).with_context(|| source.to_owned())
-}
-
 impl KeyArgs {
     /// Merges the credentials file (if any) with the flags.
     fn load(&self) -> anyhow::Result<Credentials> {
         let file = match &self.credentials {
-            Some(path) => v2sha256_block(path)?,
+            Some(path) => super::credentials_block(path, "v2sha256")?,
             None => Value::Null,
         };
         let pick = |flag: &Option<String>, field: &str| {
@@ -481,19 +471,4 @@ impl KeyArgs {
         };
         Ok(Credentials::new(app_id, app_secret))
     }
-}
-
-/// The `v2sha256` object of a credentials file: `{"credentials":{"v2sha256":{…}}}`,
-/// `{"v2sha256":{…}}` or the object itself.
-fn v2sha256_block(path: &Path) -> anyhow::Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-    let v: Value = serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
-    let block = v
-        .pointer("/credentials/v2sha256")
-        .or_else(|| v.get("v2sha256"))
-        .unwrap_or(&v);
-    if !block.is_object() {
-        bail!("{}: no v2sha256 credentials object", path.display());
-    }
-    Ok(block.clone())
 }
