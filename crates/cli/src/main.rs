@@ -10,7 +10,6 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use polypay_server::{AppState, Config, Overrides};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// mimalloc: the request path allocates many small short-lived objects across threads, which
 /// glibc's allocator serves with measurably more CPU (see docs/performance.md).
@@ -166,17 +165,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     print_banner(&config, &boot, demo.as_ref(), addr);
-    let state = AppState {
-        inner: Arc::new(polypay_server::state::AppInner {
-            engine: boot.engine,
-            config,
-            clock: boot.clock,
-            admin_token: boot.admin_token,
-            notifiers: polypay_server::protocols::notifiers(&platform),
-            platform,
-            metrics,
-        }),
-    };
+    let state = AppState::new(boot, config, platform, metrics);
     polypay_server::serve(state, listener).await
 }
 

@@ -67,7 +67,7 @@ impl Engine {
     where
         F: Fn(i64, &mut Payment) -> Result<(), EngineError> + Send + 'static,
     {
-        if self.store.backend().kind() == "postgres" {
+        if matches!(self.store.backend(), polypay_store::Backend::Postgres(_)) {
             // A retried create should not burn a number: look for it first (two racing
             // duplicates may still leave a gap; the insert refuses the second either way).
             match self

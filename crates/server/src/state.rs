@@ -24,6 +24,26 @@ pub struct AppInner {
 }
 
 impl AppState {
+    /// The state of a bootstrapped node, with every protocol's notifier.
+    pub fn new(
+        boot: crate::bootstrap::Bootstrapped,
+        config: Config,
+        platform: Arc<Platform>,
+        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    ) -> AppState {
+        AppState {
+            inner: Arc::new(AppInner {
+                engine: boot.engine,
+                config,
+                clock: boot.clock,
+                admin_token: boot.admin_token,
+                notifiers: crate::protocols::notifiers(&platform),
+                platform,
+                metrics,
+            }),
+        }
+    }
+
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
     }

@@ -3,7 +3,7 @@
 //! receiver that records callbacks and return-URL visits. Hermetic: loopback and temp dirs only.
 
 use crate::config::{Config, Overrides};
-use crate::state::{AppInner, AppState};
+use crate::state::AppState;
 use polypay_core::{Merchant, Payment, SystemClock};
 use polypay_engine::{Engine, NewMerchant};
 use polypay_store::testing::TestDb;
@@ -59,17 +59,7 @@ impl TestServer {
         };
         let (merchant, keys) = boot.engine.create_merchant(new).await.expect("merchant");
         let credentials = crate::admin::merchant_created_json(&merchant, keys.as_ref(), &platform);
-        let state = AppState {
-            inner: Arc::new(AppInner {
-                engine: boot.engine,
-                config,
-                clock: boot.clock,
-                admin_token: boot.admin_token,
-                notifiers: crate::protocols::notifiers(&platform),
-                platform,
-                metrics: None,
-            }),
-        };
+        let state = AppState::new(boot, config, platform, None);
         let dispatcher = crate::callbacks::dispatcher(&state);
         let router = crate::build_router(state.clone());
         let server = tokio::spawn(async move {

@@ -5,7 +5,6 @@
 use polypay_server::{AppState, Overrides};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Where the phases' databases live.
 #[derive(Debug, Clone)]
@@ -126,17 +125,7 @@ async fn serve(data_dir: &Path, database_url: &str) -> anyhow::Result<Served> {
     let config = overrides.resolve()?;
     let boot = polypay_server::bootstrap(&config).await?;
     let platform = polypay_server::bootstrap::platform(&boot.engine, &config).await?;
-    let state = AppState {
-        inner: Arc::new(polypay_server::state::AppInner {
-            engine: boot.engine,
-            config,
-            clock: boot.clock,
-            admin_token: boot.admin_token,
-            notifiers: polypay_server::protocols::notifiers(&platform),
-            platform,
-            metrics: None,
-        }),
-    };
+    let state = AppState::new(boot, config, platform, None);
     // The baseline route exists only in this process: the same server, minus all the work.
     let echo = axum::Router::new().route(
         "/__bench/echo",
