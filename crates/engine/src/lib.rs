@@ -16,6 +16,7 @@ pub mod platform;
 pub mod records;
 pub mod refund;
 pub mod sandbox;
+pub mod snowflake;
 
 pub use error::EngineError;
 pub use merchant::{NewMerchant, SandboxKeys};
@@ -40,6 +41,8 @@ pub struct Engine {
     merchants: Arc<merchant_cache::MerchantCache>,
     /// Sequence values this node reserved and has not used yet (PostgreSQL).
     numbers: Arc<records::NumberBlocks>,
+    /// This node's snowflake worker and sequence ([`Engine::snowflake_id`]).
+    snowflake: Arc<snowflake::Snowflake>,
 }
 
 /// How long a node trusts a merchant it read by key (see `merchant_cache`).
@@ -53,6 +56,7 @@ impl Engine {
             scenarios: None,
             merchants: Arc::new(merchant_cache::MerchantCache::new(DEFAULT_MERCHANT_CACHE)),
             numbers: Arc::default(),
+            snowflake: Arc::default(),
         }
     }
 

@@ -39,12 +39,24 @@ impl Engine {
         // Everything the insert needs is built here, off the writer's critical path.
         let row = PaymentRow::of(&payment);
         let created_event = events::prepare(&payment, payment.created_at)?;
-        self.store
+        let id = payment.id.clone();
+        let key = (
+            payment.merchant_id.clone(),
+            payment.merchant_order_no.clone(),
+        );
+        let created_at = payment.created_at;
+        // The writer answers with the payment only when a decline changed it; otherwise the
+        // caller's own copy is the row (no clone of the attrs on the writer thread).
+        let declined = self
+            .store
             .write(move |db| {
-                let created = insert_payment(db, &payment, &row, &created_event)?;
-                finish_create(db, created, decline)
+                insert_payment_row(db, &key, &row, &created_event)?;
+                decline
+                    .then(|| transition_payment(db, &id, &decline_command(), created_at))
+                    .transpose()
             })
-            .await
+            .await?;
+        Ok(declined.unwrap_or(payment))
     }
 
     /// Creates a payment whose provider-style number comes from sequence `sequence` (first
@@ -218,11 +230,15 @@ fn finish_create(db: &mut Db<'_>, created: Payment, decline: bool) -> Result<Pay
     if !decline {
         return Ok(created);
     }
-    let cmd = PaymentCommand::Fail {
+    transition_payment(db, &created.id, &decline_command(), created.created_at)
+}
+
+/// What a sandbox amount rule's decline does to a payment at creation.
+fn decline_command() -> PaymentCommand {
+    PaymentCommand::Fail {
         code: "SANDBOX_DECLINED".into(),
         message: "declined by a sandbox amount rule".into(),
-    };
-    transition_payment(db, &created.id, &cmd, created.created_at)
+    }
 }
 
 fn insert_payment(
@@ -231,14 +247,30 @@ fn insert_payment(
     row: &PaymentRow,
     created: &events::Prepared,
 ) -> Result<Payment, EngineError> {
+    let key = (
+        payment.merchant_id.clone(),
+        payment.merchant_order_no.clone(),
+    );
+    insert_payment_row(db, &key, row, created)?;
+    Ok(payment.clone())
+}
+
+/// Inserts a payment row and its `created` event; a taken (merchant, order number) is a
+/// [`EngineError::DuplicatePayment`] carrying the existing payment, and writes nothing.
+fn insert_payment_row(
+    db: &mut Db<'_>,
+    (merchant_id, order_no): &(MerchantId, String),
+    row: &PaymentRow,
+    created: &events::Prepared,
+) -> Result<(), EngineError> {
     if !db.insert_payment_row(row)? {
         let existing = db
-            .payment_by_order_no(&payment.merchant_id, &payment.merchant_order_no)?
+            .payment_by_order_no(merchant_id, order_no)?
             .ok_or(EngineError::NotFound("payment"))?;
         return Err(EngineError::DuplicatePayment(Box::new(existing)));
     }
     created.append(db)?;
-    Ok(payment.clone())
+    Ok(())
 }
 
 /// The payment transition, usable inside any write job (the cashier and sandbox reuse it).

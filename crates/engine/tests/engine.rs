@@ -271,3 +271,25 @@ async fn sandbox_scenarios_decline_hold_and_auto_succeed() {
         ".02 stays open"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nodes_sharing_a_database_draw_snowflake_ids_from_different_workers() {
+    use polypay_engine::snowflake::decode_snowflake;
+    for db in TestDb::all() {
+        let (a, _) = engine(&db);
+        let (b, _) = engine(&db);
+        let mut seen = std::collections::HashSet::new();
+        let mut workers = Vec::new();
+        for node in [&a, &b] {
+            let mut previous = 0;
+            for _ in 0..2_000 {
+                let id = node.snowflake_id().await.unwrap();
+                assert!(id > previous, "{}: a node's ids increase", db.name);
+                assert!(seen.insert(id), "{}: ids are unique", db.name);
+                previous = id;
+            }
+            workers.push(decode_snowflake(previous).1);
+        }
+        assert_ne!(workers[0], workers[1], "{}", db.name);
+    }
+}

@@ -6,11 +6,14 @@ use crate::envelope::{ApiError, HttpResponse};
 use crate::inbound::{CashierOrder, CryptoOrder, PayerInfo, UnifiedOrder};
 use crate::wire::{CloseData, CreateOrderData, PayDataType, PayOrderRef, payment_state_code};
 use polypay_core::{Currency, Money, Payment, PaymentCommand, PaymentId, PaymentState, Protocol};
-use polypay_engine::{EngineError, NewPayment, random_digits};
+use polypay_engine::{EngineError, NewPayment};
 
-/// `payOrderId` = `P` + 19 digits (spec 5.1).
-fn new_pay_order_id() -> String {
-    format!("P{}", random_digits(19))
+/// `payOrderId` = `P` + a 19-digit snowflake id, as Jeepay numbers them (spec 5.1).
+pub(super) async fn snowflake_id(call: &Call<'_>, prefix: char) -> Result<String, ApiError> {
+    match call.engine().snowflake_id().await {
+        Ok(id) => Ok(format!("{prefix}{id}")),
+        Err(e) => Err(internal(e, "order id")),
+    }
 }
 
 pub(super) async fn unified_order(
@@ -231,7 +234,8 @@ fn new_payment(
         merchant_id: call.merchant.id.clone(),
         protocol: Protocol::Passtopay,
         merchant_order_no: mch_order_no.to_owned(),
-        public_id: new_pay_order_id(),
+        // Drawn in `create`.
+        public_id: String::new(),
         amount,
         notify_url: notify_url.clone(),
         return_url: return_url.clone(),
@@ -242,6 +246,10 @@ fn new_payment(
 }
 
 async fn create(call: &Call<'_>, new: NewPayment) -> Result<Payment, ApiError> {
+    let new = NewPayment {
+        public_id: snowflake_id(call, 'P').await?,
+        ..new
+    };
     match call.engine().create_payment(new).await {
         Ok(p) => Ok(p),
         Err(EngineError::DuplicatePayment(_)) => Err(ApiError::DuplicateMchOrderNo),

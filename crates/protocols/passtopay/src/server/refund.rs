@@ -8,12 +8,7 @@ use crate::envelope::{ApiError, HttpResponse};
 use crate::inbound::RefundOrder;
 use crate::wire::{RefundOrderData, RefundRef, refund_state_code};
 use polypay_core::{CoreError, Money, Protocol, Refund};
-use polypay_engine::{EngineError, NewRefund, random_digits};
-
-/// `refundOrderId` = `R` + 19 digits (spec 5.6).
-fn new_refund_order_id() -> String {
-    format!("R{}", random_digits(19))
-}
+use polypay_engine::{EngineError, NewRefund};
 
 pub(super) async fn refund_order(
     call: &Call<'_>,
@@ -47,7 +42,8 @@ pub(super) async fn refund_order(
         payment_id: payment.id.clone(),
         protocol: Protocol::Passtopay,
         merchant_refund_no: o.mch_refund_no.clone(),
-        public_id: new_refund_order_id(),
+        // `refundOrderId` = `R` + 19 digits (spec 5.6): a snowflake id, as Jeepay's.
+        public_id: super::payment::snowflake_id(call, 'R').await?,
         amount: Money::new(minor, payment.amount.currency),
         reason: Some(o.refund_reason.clone()),
         notify_url: o.notify_url.clone(),

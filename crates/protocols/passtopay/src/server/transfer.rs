@@ -7,12 +7,7 @@ use crate::envelope::{ApiError, HttpResponse};
 use crate::inbound::{ENTRY_TYPE_BANK_CARD, TransferOrder};
 use crate::wire::{TransferOrderData, TransferRef, payout_state_code};
 use polypay_core::{Currency, Money, Protocol};
-use polypay_engine::{EngineError, NewPayout, random_digits};
-
-/// `transferId` = `T` + 19 digits (spec 5.8).
-fn new_transfer_id() -> String {
-    format!("T{}", random_digits(19))
-}
+use polypay_engine::{EngineError, NewPayout};
 
 pub(super) async fn transfer_order(
     call: &Call<'_>,
@@ -36,7 +31,8 @@ pub(super) async fn transfer_order(
         merchant_id: call.merchant.id.clone(),
         protocol: Protocol::Passtopay,
         merchant_order_no: o.mch_order_no.clone(),
-        public_id: new_transfer_id(),
+        // `transferId` = `T` + 19 digits (spec 5.8): a snowflake id, as Jeepay's.
+        public_id: super::payment::snowflake_id(call, 'T').await?,
         amount: Money::new(o.amount, Currency::CNY),
         notify_url: o.notify_url.clone(),
         start_processing: true,
