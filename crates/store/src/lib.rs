@@ -5,6 +5,7 @@
 //! [`writer`]: many callers' jobs share one durable transaction, each isolated by a savepoint and
 //! answered only after the commit that holds it.
 
+mod checkpoint;
 pub mod console;
 pub mod db;
 pub mod delivery;

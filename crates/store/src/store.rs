@@ -1,5 +1,6 @@
 //! The store facade: open by URL, migrate, and run reads and group-committed writes.
 
+use crate::checkpoint::{self, Commits};
 use crate::db::Db;
 use crate::error::StoreError;
 use crate::pg::PgConn;
@@ -90,6 +91,10 @@ struct Inner {
     vault: Arc<Vault>,
     backend: Backend,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// SQLite: the writer's commit count, watched by the checkpointer thread (which stops
+    /// once every copy is dropped: this one and the writer's).
+    commits: Mutex<Option<Arc<Commits>>>,
+    checkpointer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Store {
@@ -113,12 +118,34 @@ impl Store {
             Backend::Postgres(_) => options.writers.max(1),
         };
         let mut threads = Vec::new();
+        let mut checkpointer = None;
+        let (writer_connect, commits) = match backend {
+            Backend::Sqlite(_) => {
+                let commits = Arc::new(Commits::default());
+                let handle = checkpoint::start(connect.clone(), &commits)
+                    .map_err(|e| StoreError::Config(format!("cannot start checkpointer: {e}")))?;
+                checkpointer = Some(handle);
+                let plain = connect.clone();
+                let writer_connect: Connect = Arc::new(move || {
+                    let mut c = plain()?;
+                    let pragma = format!(
+                        "PRAGMA wal_autocheckpoint={}",
+                        checkpoint::WRITER_AUTOCHECKPOINT
+                    );
+                    c.query(&pragma, &[])?;
+                    Ok(c)
+                });
+                (writer_connect, Some(commits))
+            }
+            Backend::Postgres(_) => (connect.clone(), None),
+        };
         for i in 0..writers {
             let writer = Writer {
-                connect: connect.clone(),
+                connect: writer_connect.clone(),
                 jobs: rx.clone(),
                 vault: vault.clone(),
                 max_batch: options.max_batch.max(1),
+                commits: commits.clone(),
             };
             let handle = std::thread::Builder::new()
                 .name(format!("polypay-writer-{i}"))
@@ -132,6 +159,8 @@ impl Store {
             vault,
             backend,
             threads: Mutex::new(threads),
+            commits: Mutex::new(commits),
+            checkpointer: Mutex::new(checkpointer),
         };
         Ok(Store {
             inner: Arc::new(inner),
@@ -219,6 +248,21 @@ impl Store {
             .map(|mut t| std::mem::take(&mut *t))
             .unwrap_or_default();
         for t in threads {
+            let _ = t.join();
+        }
+        // The writers are done: the last copy of the commit count goes, and the checkpointer
+        // is woken to notice.
+        if let Ok(mut commits) = self.inner.commits.lock() {
+            commits.take();
+        }
+        let checkpointer = self
+            .inner
+            .checkpointer
+            .lock()
+            .ok()
+            .and_then(|mut c| c.take());
+        if let Some(t) = checkpointer {
+            t.thread().unpark();
             let _ = t.join();
         }
     }

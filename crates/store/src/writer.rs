@@ -62,6 +62,8 @@ pub(crate) struct Writer {
     pub jobs: Arc<Mutex<Receiver<Box<dyn Job>>>>,
     pub vault: Arc<Vault>,
     pub max_batch: usize,
+    /// Counts commits for the SQLite checkpointer.
+    pub commits: Option<Arc<crate::checkpoint::Commits>>,
 }
 
 impl Writer {
@@ -103,6 +105,9 @@ impl Writer {
         let solo = batch.len() == 1;
         match run_in_transaction(conn.as_mut(), &self.vault, batch) {
             Ok(done) => {
+                if let Some(commits) = &self.commits {
+                    commits.record();
+                }
                 metrics::histogram!("polypay_store_batch_size").record(done.len() as f64);
                 done.into_iter().for_each(|j| j.finish(Ok(())));
                 Some(conn)
