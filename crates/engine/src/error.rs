@@ -16,6 +16,9 @@ pub enum EngineError {
     InsufficientBalance { available: i64, requested: i64 },
     #[error("another refund of this payment is in progress")]
     RefundInProgress,
+    /// The request's nonce was already claimed (a replay); nothing was written.
+    #[error("nonce already used")]
+    NonceReused,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error(transparent)]

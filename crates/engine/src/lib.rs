@@ -20,7 +20,7 @@ pub mod snowflake;
 
 pub use error::EngineError;
 pub use merchant::{NewMerchant, SandboxKeys};
-pub use payment::NewPayment;
+pub use payment::{NewPayment, NonceClaim};
 pub use payout::NewPayout;
 pub use platform::Platform;
 pub use refund::NewRefund;

@@ -26,15 +26,39 @@ pub struct NewPayment {
     pub attrs: serde_json::Value,
 }
 
+/// A replay guard claimed in the same write as the payment it protects (see
+/// [`Engine::claim_nonce`]): a replayed request is refused with [`EngineError::NonceReused`]
+/// before anything is written, and a refused create leaves the nonce unclaimed.
+#[derive(Debug, Clone)]
+pub struct NonceClaim {
+    pub scope: String,
+    pub nonce: String,
+    pub ttl_ms: i64,
+}
+
+impl NonceClaim {
+    /// Claims the nonce inside a write job; [`EngineError::NonceReused`] if it is taken.
+    fn claim(&self, db: &mut Db<'_>, now: Timestamp) -> Result<(), EngineError> {
+        match db.claim_nonce(&self.scope, &self.nonce, now, now.plus_millis(self.ttl_ms))? {
+            true => Ok(()),
+            false => Err(EngineError::NonceReused),
+        }
+    }
+}
+
 impl Engine {
     /// Creates a payment. A second create with the same merchant order number returns
     /// [`EngineError::DuplicatePayment`] carrying the existing payment and writes nothing.
     pub async fn create_payment(&self, new: NewPayment) -> Result<Payment, EngineError> {
         let payment = self.new_payment(new)?;
-        self.insert_new_payment(payment).await
+        self.insert_new_payment(payment, None).await
     }
 
-    async fn insert_new_payment(&self, payment: Payment) -> Result<Payment, EngineError> {
+    async fn insert_new_payment(
+        &self,
+        payment: Payment,
+        claim: Option<NonceClaim>,
+    ) -> Result<Payment, EngineError> {
         let decline = self.declines(&payment);
         // Everything the insert needs is built here, off the writer's critical path.
         let row = PaymentRow::of(&payment);
@@ -50,6 +74,9 @@ impl Engine {
         let declined = self
             .store
             .write(move |db| {
+                if let Some(claim) = &claim {
+                    claim.claim(db, created_at)?;
+                }
                 insert_payment_row(db, &key, &row, &created_event)?;
                 decline
                     .then(|| transition_payment(db, &id, &decline_command(), created_at))
@@ -79,29 +106,70 @@ impl Engine {
     where
         F: Fn(i64, &mut Payment) -> Result<(), EngineError> + Send + 'static,
     {
+        self.create_numbered(new, sequence, start, number, None)
+            .await
+    }
+
+    /// [`Engine::create_numbered_payment`] that also claims `claim` in the same commit (one
+    /// commit instead of two for a protocol with a nonce per request).
+    pub async fn create_numbered_payment_claiming<F>(
+        &self,
+        new: NewPayment,
+        sequence: &str,
+        start: i64,
+        number: F,
+        claim: NonceClaim,
+    ) -> Result<Payment, EngineError>
+    where
+        F: Fn(i64, &mut Payment) -> Result<(), EngineError> + Send + 'static,
+    {
+        self.create_numbered(new, sequence, start, number, Some(claim))
+            .await
+    }
+
+    async fn create_numbered<F>(
+        &self,
+        new: NewPayment,
+        sequence: &str,
+        start: i64,
+        number: F,
+        claim: Option<NonceClaim>,
+    ) -> Result<Payment, EngineError>
+    where
+        F: Fn(i64, &mut Payment) -> Result<(), EngineError> + Send + 'static,
+    {
         if matches!(self.store.backend(), polypay_store::Backend::Postgres(_)) {
             // A retried create should not burn a number: look for it first (two racing
             // duplicates may still leave a gap; the insert refuses the second either way).
-            match self
-                .payment_by_order_no(&new.merchant_id, &new.merchant_order_no)
-                .await
-            {
-                Ok(existing) => return Err(EngineError::DuplicatePayment(Box::new(existing))),
-                Err(EngineError::NotFound(_)) => {}
-                Err(e) => return Err(e),
+            // With a nonce to claim, the insert answers (a replay must be refused as such,
+            // not as a duplicate).
+            if claim.is_none() {
+                match self
+                    .payment_by_order_no(&new.merchant_id, &new.merchant_order_no)
+                    .await
+                {
+                    Ok(existing) => {
+                        return Err(EngineError::DuplicatePayment(Box::new(existing)));
+                    }
+                    Err(EngineError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
             let value = self.draw_number(sequence, start).await?;
             let mut payment = self.new_payment(new)?;
             number(value, &mut payment)?;
-            return self.insert_new_payment(payment).await;
+            return self.insert_new_payment(payment, claim).await;
         }
         let template = self.new_payment(new)?;
         let decline = self.declines(&template);
         let sequence = sequence.to_string();
         self.store
             .write(move |db| {
+                if let Some(claim) = &claim {
+                    claim.claim(db, template.created_at)?;
+                }
                 // A duplicate is refused before the sequence moves: a clean failure, which
-                // needs no savepoint (see the store's writer).
+                // needs no savepoint (see the store's writer) unless a nonce was claimed.
                 if let Some(existing) =
                     db.payment_by_order_no(&template.merchant_id, &template.merchant_order_no)?
                 {

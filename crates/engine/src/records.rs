@@ -34,6 +34,34 @@ impl Engine {
             .await
     }
 
+    /// A record and, when `next` names one from it (kind, key), the record it points at, read
+    /// together (one trip to a read connection instead of two).
+    pub async fn record_and_target<F>(
+        &self,
+        protocol: Protocol,
+        merchant_id: &str,
+        kind: &str,
+        key: &str,
+        next: F,
+    ) -> Result<(Option<ProtocolRecord>, Option<ProtocolRecord>), EngineError>
+    where
+        F: FnOnce(&ProtocolRecord) -> Option<(String, String)> + Send + 'static,
+    {
+        let (m, k, key) = (merchant_id.to_string(), kind.to_string(), key.to_string());
+        self.store
+            .read(move |db| {
+                let Some(first) = db.record(protocol, &m, &k, &key)? else {
+                    return Ok((None, None));
+                };
+                let second = match next(&first) {
+                    Some((kind, key)) => db.record(protocol, &m, &kind, &key)?,
+                    None => None,
+                };
+                Ok((Some(first), second))
+            })
+            .await
+    }
+
     /// The next value of a named sequence (the first call returns `start`).
     pub async fn next_sequence(&self, name: &str, start: i64) -> Result<i64, EngineError> {
         let name = name.to_string();

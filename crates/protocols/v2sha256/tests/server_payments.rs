@@ -141,6 +141,51 @@ async fn duplicate_trade_no_writes_nothing() {
     }
 }
 
+/// A create claims its nonce in the payment's own commit; a refused create (a duplicate, a bad
+/// amount) claims it on its own, so its replay is refused as a replay either way (§3.3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_creates_consume_their_nonce_too() {
+    for db in TestDb::all() {
+        let h = Harness::new(db).await;
+        let wall = wall_ms() as u64;
+        let ok = h
+            .client
+            .build_payment_create(&payment_request("ORD-N1", "10.00"), wall, &fresh_nonce())
+            .unwrap();
+        let duplicate = h
+            .client
+            .build_payment_create(&payment_request("ORD-N1", "10.00"), wall, &fresh_nonce())
+            .unwrap();
+        let bad_amount = h
+            .client
+            .build_payment_create(&payment_request("ORD-N2", "0.00"), wall, &fresh_nonce())
+            .unwrap();
+        let first = h.client.send::<Value>(&ok).await.unwrap();
+        assert!(first.is_ok(), "{first:?}");
+        let refused = h.client.send::<Value>(&duplicate).await.unwrap();
+        assert_error(
+            &refused,
+            200,
+            "DUPLICATE_TRADE_NO",
+            "duplicate merchantTradeNo",
+        );
+        let invalid = h.client.send::<Value>(&bad_amount).await.unwrap();
+        assert_eq!(invalid.code, "PARAM_ERROR", "{invalid:?}");
+        for prepared in [&ok, &duplicate, &bad_amount] {
+            let replay = h.client.send::<Value>(prepared).await.unwrap();
+            assert_error(&replay, 401, "UNAUTHORIZED", "nonce invalid or reused");
+        }
+        let orders = h
+            .engine()
+            .payment_by_order_no(&h.merchant.id, "ORD-N2")
+            .await;
+        assert!(matches!(
+            orders,
+            Err(polypay_engine::EngineError::NotFound(_))
+        ));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merchant_settings_shape_the_answers() {
     for db in TestDb::all() {

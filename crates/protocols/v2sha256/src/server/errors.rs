@@ -55,6 +55,7 @@ pub(crate) fn payout(e: EngineError) -> ApiError {
 pub(crate) fn payment(e: EngineError) -> ApiError {
     match e {
         EngineError::DuplicatePayment(_) => ApiError::duplicate_trade_no(),
+        EngineError::NonceReused => ApiError::nonce_reused(),
         EngineError::Rule(CoreError::NonPositiveAmount) => {
             ApiError::param("amount", "must be greater than 0")
         }

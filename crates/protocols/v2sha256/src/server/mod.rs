@@ -22,7 +22,7 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use axum::routing::any;
 use polypay_core::{Merchant, Protocol, SignatureRejected};
-use polypay_engine::{Engine, EngineError, Platform};
+use polypay_engine::{Engine, EngineError, NonceClaim, Platform};
 use polypay_notify::ProtocolNotifier;
 use std::sync::Arc;
 
@@ -107,26 +107,52 @@ impl Gateway {
         }
     }
 
-    /// Claims the nonce (cross-node replay protection), then runs the request.
+    /// Claims the nonce (cross-node replay protection), then runs the request. A payment
+    /// create claims it in the commit that writes the payment (one commit, not two); when
+    /// that create is refused, the nonce is claimed on its own before the refusal is sent, so
+    /// every request with a valid signature consumes its nonce (§3.3), whatever its outcome.
     async fn authenticated(&self, inbound: Inbound, caller: Caller) -> HttpResponse {
         let Inbound { auth, request } = inbound;
-        let scope = format!("v2sha256:{}", auth.nonce.app_id);
-        let claimed = self
-            .engine
-            .claim_nonce(&scope, &auth.nonce.nonce, NONCE_TTL_MS as i64)
-            .await;
-        let result = match claimed {
-            Ok(true) => match request {
-                Ok(request) => self.business(&caller, request).await,
-                Err(e) => Err(e),
+        let claim = NonceClaim {
+            scope: format!("v2sha256:{}", auth.nonce.app_id),
+            nonce: auth.nonce.nonce.clone(),
+            ttl_ms: NONCE_TTL_MS as i64,
+        };
+        let result = match request {
+            Ok(ApiRequest::PaymentCreate(r)) => {
+                match self.create_payment(&caller, r, Some(claim.clone())).await {
+                    Err(e) if e != ApiError::nonce_reused() => match self.claim(&claim).await {
+                        Ok(()) => Err(e),
+                        Err(refused) => Err(refused),
+                    },
+                    done => done,
+                }
+            }
+            request => match self.claim(&claim).await {
+                Ok(()) => match request {
+                    Ok(request) => self.business(&caller, request).await,
+                    Err(e) => Err(e),
+                },
+                Err(refused) => Err(refused),
             },
-            Ok(false) => Err(ApiError::nonce_reused()),
-            Err(e) => Err(errors::internal(&e)),
         };
         let (now, nonce) = (self.now_ms(), fresh_nonce());
         match result {
             Ok(data) => auth.render_ok(&data, now, &nonce),
             Err(e) => auth.render_error(&e, now, &nonce),
+        }
+    }
+
+    /// Claims the request's nonce on its own.
+    async fn claim(&self, claim: &NonceClaim) -> Result<(), ApiError> {
+        match self
+            .engine
+            .claim_nonce(&claim.scope, &claim.nonce, claim.ttl_ms)
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ApiError::nonce_reused()),
+            Err(e) => Err(errors::internal(&e)),
         }
     }
 
@@ -136,7 +162,7 @@ impl Gateway {
         request: ApiRequest,
     ) -> Result<ResponseData, ApiError> {
         match request {
-            ApiRequest::PaymentCreate(r) => self.create_payment(caller, r).await,
+            ApiRequest::PaymentCreate(r) => self.create_payment(caller, r, None).await,
             ApiRequest::PaymentQuery(l) => self.query_payment(caller, &l).await,
             ApiRequest::PayoutCreate(r) => self.create_payout(caller, r).await,
             ApiRequest::PayoutQuery(l) => self.query_payout(caller, &l).await,

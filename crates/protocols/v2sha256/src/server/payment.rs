@@ -6,16 +6,17 @@ use crate::objects::{attr, payment_data};
 use crate::validate::{Lookup, PaymentCreate};
 use crate::wire::{Action, PaymentCreateData, PaymentStatus, ResponseData};
 use polypay_core::{Currency, Money, Payment, PaymentState, Protocol};
-use polypay_engine::{EngineError, NewPayment};
+use polypay_engine::{EngineError, NewPayment, NonceClaim};
 use serde_json::{Map, Value};
 
 impl Gateway {
     /// Creates the payment in state `created` (§5.2) with the merchant's lifetime (§8) and
-    /// answers with the hosted cashier URL.
+    /// answers with the hosted cashier URL; `claim`, if given, is claimed in the same commit.
     pub(crate) async fn create_payment(
         &self,
         caller: &Caller,
         create: PaymentCreate,
+        claim: Option<NonceClaim>,
     ) -> Result<ResponseData, ApiError> {
         let req = create.request;
         let currency = currency(&req.currency)?;
@@ -43,14 +44,24 @@ impl Gateway {
         };
         // The payment number is drawn in the insert's own write job (one group commit).
         let number = self.numbering("PAY");
-        let p = self
-            .engine
-            .create_numbered_payment(new, &super::number_sequence("PAY"), 1, move |seq, p| {
-                p.public_id = number(seq);
-                Ok(())
-            })
-            .await
-            .map_err(errors::payment)?;
+        let sequence = super::number_sequence("PAY");
+        let number = move |seq, p: &mut Payment| {
+            p.public_id = number(seq);
+            Ok(())
+        };
+        let created = match claim {
+            Some(claim) => {
+                self.engine
+                    .create_numbered_payment_claiming(new, &sequence, 1, number, claim)
+                    .await
+            }
+            None => {
+                self.engine
+                    .create_numbered_payment(new, &sequence, 1, number)
+                    .await
+            }
+        };
+        let p = created.map_err(errors::payment)?;
         Ok(ResponseData::PaymentCreate(PaymentCreateData {
             payment_no: p.public_id,
             merchant_trade_no: p.merchant_order_no,
