@@ -13,6 +13,7 @@
 
 pub mod callbacks;
 pub mod client;
+mod cpu;
 pub mod credentials;
 pub mod inbound;
 pub mod notify;

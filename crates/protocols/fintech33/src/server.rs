@@ -1,9 +1,9 @@
 //! The HTTP front door: `POST /api/v2/auth/token` and `POST /api/v2/pay` on the engine (§2–§5).
 //!
 //! Each request runs the phase-1 steps of [`crate::inbound`] around async lookups ([`auth`]),
-//! then the service ([`payer`], [`order`]), then renders the sealed answer. Signing costs about
-//! a millisecond of CPU, so sealed responses are rendered on the blocking pool, never on the
-//! async core threads.
+//! then the service ([`payer`], [`order`]), then renders the sealed answer. Signing costs a few
+//! tenths of a millisecond of CPU, so sealed responses are rendered on the signing pool
+//! ([`crate::cpu`]), never on the async core threads.
 
 mod auth;
 mod order;
@@ -37,6 +37,7 @@ pub(crate) struct Ctx {
     /// The platform key pair parsed once; `None` if it did not parse (every call answers 5000).
     pub keys: Option<Arc<PlatformKeys>>,
     pub credentials: auth::CredentialCache,
+    pub tokens: auth::TokenCache,
 }
 
 /// The two endpoints of §2 with their state applied. Other methods on those paths get the
@@ -47,6 +48,7 @@ pub fn router(engine: Engine, platform: Arc<Platform>) -> Router {
         keys: platform_keys(&platform),
         platform,
         credentials: auth::CredentialCache::default(),
+        tokens: auth::TokenCache::default(),
     });
     Router::new()
         .route(TOKEN_PATH, any(token))
@@ -187,15 +189,15 @@ impl From<ErrorCode> for Failure {
     }
 }
 
-/// Renders a signed response on the blocking pool (RSA signing is ~1 ms of CPU).
+/// Renders a signed response on the signing pool ([`crate::cpu`]).
 async fn seal<F>(render: F) -> HttpResponse
 where
     F: FnOnce() -> HttpResponse + Send + 'static,
 {
-    match tokio::task::spawn_blocking(render).await {
-        Ok(response) => response,
-        Err(e) => {
-            tracing::error!(error = %e, "fintech33: response rendering task failed");
+    match crate::cpu::run(render).await {
+        Some(response) => response,
+        None => {
+            tracing::error!("fintech33: response rendering task failed");
             EnvelopeError::Internal.render()
         }
     }

@@ -84,14 +84,22 @@ async fn try_issue_token(ctx: &Ctx, body: &[u8]) -> Result<HttpResponse, Envelop
 
 /// The enabled merchant a live token belongs to; anything else is "invalid or expired".
 pub(super) async fn merchant_for_token(ctx: &Ctx, token: &str) -> Result<Merchant, EnvelopeError> {
-    let record = ctx
-        .engine
-        .record(Protocol::Fintech33, "", TOKEN_KIND, &token_key(token))
-        .await
-        .map_err(|e| internal("token lookup", &e))?
-        .ok_or(EnvelopeError::InvalidToken)?;
-    let value: TokenValue =
-        serde_json::from_value(record.value).map_err(|e| internal("token record", &e))?;
+    let key = token_key(token);
+    let value = match ctx.tokens.get(&key) {
+        Some(value) => value,
+        None => {
+            let record = ctx
+                .engine
+                .record(Protocol::Fintech33, "", TOKEN_KIND, &key)
+                .await
+                .map_err(|e| internal("token lookup", &e))?
+                .ok_or(EnvelopeError::InvalidToken)?;
+            let value: TokenValue =
+                serde_json::from_value(record.value).map_err(|e| internal("token record", &e))?;
+            ctx.tokens.put(key, &value);
+            value
+        }
+    };
     if ctx.engine.clock().now() >= Timestamp(value.expires_at) {
         return Err(EnvelopeError::InvalidToken);
     }
@@ -120,6 +128,37 @@ pub(super) fn unkeyed_failure(body: &[u8], merchant: &Merchant) -> EnvelopeError
 fn internal(what: &str, error: &dyn std::fmt::Display) -> EnvelopeError {
     tracing::error!(error = %error, "fintech33: {what} failed");
     EnvelopeError::Internal
+}
+
+/// Tokens this node has looked up, by [`token_key`]. A token record never changes and is never
+/// revoked before it expires (§3.1: a new token does not revoke older ones), so a node may keep
+/// what it read; the expiry is still checked on every call, against the engine's clock.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    entries: Mutex<HashMap<String, (MerchantId, i64)>>,
+}
+
+/// Bound on cached tokens; past it the cache starts over.
+const MAX_TOKENS: usize = 100_000;
+
+impl TokenCache {
+    fn get(&self, key: &str) -> Option<TokenValue> {
+        let entries = self.entries.lock().ok()?;
+        let (merchant_id, expires_at) = entries.get(key)?;
+        Some(TokenValue {
+            merchant_id: merchant_id.clone(),
+            expires_at: *expires_at,
+        })
+    }
+
+    fn put(&self, key: String, value: &TokenValue) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_TOKENS {
+                entries.clear();
+            }
+            entries.insert(key, (value.merchant_id.clone(), value.expires_at));
+        }
+    }
 }
 
 /// Parsed credentials per merchant, reused while the merchant's key material and settings are

@@ -47,6 +47,11 @@ async fn by_email(ctx: &Ctx, merchant: &Merchant, email_key: &str) -> Outcome<Op
         .engine
         .record(Protocol::Fintech33, merchant.id.as_str(), PAYER, email_key)
         .await?;
+    payer_of(found)
+}
+
+/// The payer a `payer` record holds (a tombstone is no payer).
+fn payer_of(found: Option<ProtocolRecord>) -> Outcome<Option<PayerData>> {
     match found {
         Some(r) if r.value.get("moved").is_none() => {
             Ok(Some(serde_json::from_value(r.value).map_err(|e| {
@@ -63,24 +68,20 @@ pub(super) async fn by_id(
     merchant: &Merchant,
     payer_id: u64,
 ) -> Outcome<Option<PayerData>> {
-    let pointer = ctx
+    let (_, found) = ctx
         .engine
-        .record(
+        .record_and_target(
             Protocol::Fintech33,
             merchant.id.as_str(),
             PAYER_ID,
             &payer_id.to_string(),
+            |pointer| {
+                let email = pointer.value.get("email")?.as_str()?;
+                Some((PAYER.to_owned(), email.to_owned()))
+            },
         )
         .await?;
-    let Some(email) = pointer
-        .as_ref()
-        .and_then(|r| r.value.get("email")?.as_str())
-    else {
-        return Ok(None);
-    };
-    Ok(by_email(ctx, merchant, email)
-        .await?
-        .filter(|p| p.payer_id == payer_id))
+    Ok(payer_of(found)?.filter(|p| p.payer_id == payer_id))
 }
 
 /// Registers `data` under its email: a fresh key, a tombstone, or the same payer's own record.
