@@ -95,7 +95,7 @@ impl Engine {
     /// writers run transactions side by side, and a sequence row updated in each would
     /// serialise them all on its lock; there a node reserves values in blocks
     /// ([`Engine::draw_number`]): unique across nodes, increasing per node, with gaps (a
-    /// duplicate is looked for first, so a retried create normally burns none).
+    /// unused block's values when a node stops, and the value a refused duplicate drew).
     pub async fn create_numbered_payment<F>(
         &self,
         new: NewPayment,
@@ -139,22 +139,9 @@ impl Engine {
         F: Fn(i64, &mut Payment) -> Result<(), EngineError> + Send + 'static,
     {
         if matches!(self.store.backend(), polypay_store::Backend::Postgres(_)) {
-            // A retried create should not burn a number: look for it first (two racing
-            // duplicates may still leave a gap; the insert refuses the second either way).
-            // With a nonce to claim, the insert answers (a replay must be refused as such,
-            // not as a duplicate).
-            if claim.is_none() {
-                match self
-                    .payment_by_order_no(&new.merchant_id, &new.merchant_order_no)
-                    .await
-                {
-                    Ok(existing) => {
-                        return Err(EngineError::DuplicatePayment(Box::new(existing)));
-                    }
-                    Err(EngineError::NotFound(_)) => {}
-                    Err(e) => return Err(e),
-                }
-            }
+            // No read first: a duplicate is refused by the insert, and the number it drew is
+            // skipped (numbers on PostgreSQL have gaps anyway; a read per create to spare the
+            // rare retry its number cost a round trip to the database on every create).
             let value = self.draw_number(sequence, start).await?;
             let mut payment = self.new_payment(new)?;
             number(value, &mut payment)?;
