@@ -59,14 +59,18 @@ impl QrCode {
         };
         qr.draw_function_patterns();
         qr.draw_codewords(&codewords);
-        let mask = (0..8)
-            .min_by_key(|&m| {
-                let mut trial = qr.clone();
-                trial.apply_mask(m);
-                trial.draw_format_bits(m);
-                trial.penalty()
-            })
-            .unwrap_or(0);
+        let mask = if size <= 64 {
+            qr.best_mask_by_rows()
+        } else {
+            (0..8)
+                .min_by_key(|&m| {
+                    let mut trial = qr.clone();
+                    trial.apply_mask(m);
+                    trial.draw_format_bits(m);
+                    trial.penalty()
+                })
+                .unwrap_or(0)
+        };
         qr.apply_mask(mask);
         qr.draw_format_bits(mask);
         Some(qr)
@@ -127,31 +131,43 @@ impl QrCode {
     }
 
     fn draw_format_bits(&mut self, mask: u32) {
-        // Level M's format bits are 00.
-        let data = mask;
-        let mut rem = data;
-        for _ in 0..10 {
-            rem = (rem << 1) ^ ((rem >> 9) * 0x537);
+        for (x, y, dark) in format_cells(self.size, mask) {
+            self.set_function(x, y, dark);
         }
-        let bits = ((data << 10) | rem) ^ 0x5412;
-        let bit = |i: u32| (bits >> i) & 1 != 0;
-        let size = self.size;
-        for i in 0..6 {
-            self.set_function(8, i, bit(i as u32));
-        }
-        self.set_function(8, 7, bit(6));
-        self.set_function(8, 8, bit(7));
-        self.set_function(7, 8, bit(8));
-        for i in 9..15 {
-            self.set_function(14 - i, 8, bit(i as u32));
-        }
-        for i in 0..8 {
-            self.set_function(size - 1 - i, 8, bit(i as u32));
-        }
-        for i in 8..15 {
-            self.set_function(8, size - 15 + i, bit(i as u32));
-        }
-        self.set_function(8, size - 8, true);
+    }
+
+    /// Each row as a bit set (bit `x` = module `x` dark); codes up to 64 modules wide.
+    fn rows(&self, cells: &[bool]) -> Vec<u64> {
+        let n = self.size;
+        (0..n)
+            .map(|y| {
+                cells[y * n..(y + 1) * n]
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |row, (x, &dark)| row | (u64::from(dark) << x))
+            })
+            .collect()
+    }
+
+    /// The mask with the lowest [`penalty_of_rows`] (the first on a tie), trying all eight on
+    /// bit rows: a mask is an XOR of its pattern on the data modules, then that mask's format
+    /// bits. Same choice as applying each mask and scoring it with [`QrCode::penalty`].
+    fn best_mask_by_rows(&self) -> u32 {
+        let n = self.size;
+        let base = self.rows(&self.modules);
+        let function = self.rows(&self.function);
+        let mut trial = vec![0u64; n];
+        (0..8)
+            .min_by_key(|&m| {
+                for (y, row) in trial.iter_mut().enumerate() {
+                    *row = base[y] ^ (mask_row(m, y, n) & !function[y]);
+                }
+                for (x, y, dark) in format_cells(n, m) {
+                    trial[y] = (trial[y] & !(1 << x)) | (u64::from(dark) << x);
+                }
+                penalty_of_rows(&trial, n)
+            })
+            .unwrap_or(0)
     }
 
     fn draw_version(&mut self) {
@@ -298,6 +314,84 @@ impl QrCode {
         png_chunk(&mut png, b"IEND", &[]);
         png
     }
+}
+
+/// The format modules of a level-M code with `mask`: column, row, dark.
+fn format_cells(size: usize, mask: u32) -> impl Iterator<Item = (usize, usize, bool)> {
+    // Level M's format bits are 00.
+    let data = mask;
+    let mut rem = data;
+    for _ in 0..10 {
+        rem = (rem << 1) ^ ((rem >> 9) * 0x537);
+    }
+    let bits = ((data << 10) | rem) ^ 0x5412;
+    let bit = move |i: usize| (bits >> i) & 1 != 0;
+    let first = (0..6)
+        .map(move |i| (8, i, bit(i)))
+        .chain([(8, 7, bit(6)), (8, 8, bit(7)), (7, 8, bit(8))])
+        .chain((9..15).map(move |i| (14 - i, 8, bit(i))));
+    let second = (0..8)
+        .map(move |i| (size - 1 - i, 8, bit(i)))
+        .chain((8..15).map(move |i| (8, size - 15 + i, bit(i))))
+        .chain([(8, size - 8, true)]);
+    first.chain(second)
+}
+
+/// Row `y` of mask pattern `mask` as bits (bit `x` set where the pattern inverts), `n` wide.
+fn mask_row(mask: u32, y: usize, n: usize) -> u64 {
+    let hit = |x: usize| match mask {
+        0 => (x + y) % 2 == 0,
+        1 => y % 2 == 0,
+        2 => x % 3 == 0,
+        3 => (x + y) % 3 == 0,
+        4 => (x / 3 + y / 2) % 2 == 0,
+        5 => x * y % 2 + x * y % 3 == 0,
+        6 => (x * y % 2 + x * y % 3) % 2 == 0,
+        _ => ((x + y) % 2 + x * y % 3) % 2 == 0,
+    };
+    (0..n).fold(0u64, |row, x| row | (u64::from(hit(x)) << x))
+}
+
+/// [`QrCode::penalty`] on bit rows (`n` ≤ 64 wide), a word of 64 modules at a time:
+/// - runs: a window of five equal modules starting at `x` is bit `x` of `w`; a run of `L` ≥ 5
+///   holds `L - 4` windows and scores `3 + (L - 5)` = windows + 2 × (runs that start);
+/// - 2x2 blocks: equal to the right in this row, equal below here and below the right;
+/// - columns: the same window logic over "equal to the row below" words.
+fn penalty_of_rows(rows: &[u64], n: usize) -> usize {
+    let full = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+    let mut score = 0usize;
+    let mut dark = 0usize;
+    // Vertical: e[y] = columns where row y equals row y + 1.
+    let eq_below: Vec<u64> = rows.windows(2).map(|w| !(w[0] ^ w[1]) & full).collect();
+    let mut previous_window = 0u64;
+    for (y, &row) in rows.iter().enumerate() {
+        dark += row.count_ones() as usize;
+        let eq_right = !(row ^ (row >> 1)) & (full >> 1);
+        if n >= 5 {
+            let w = eq_right & (eq_right >> 1) & (eq_right >> 2) & (eq_right >> 3) & (full >> 4);
+            score += w.count_ones() as usize + 2 * (w & !(w << 1)).count_ones() as usize;
+        }
+        if y + 1 < n {
+            let blocks = eq_right & eq_below[y] & (eq_below[y] >> 1) & (full >> 1);
+            score += 3 * blocks.count_ones() as usize;
+        }
+        // Vertical windows of five starting at row y.
+        let window = if y + 4 < n {
+            eq_below[y] & eq_below[y + 1] & eq_below[y + 2] & eq_below[y + 3]
+        } else {
+            0
+        };
+        score +=
+            window.count_ones() as usize + 2 * (window & !previous_window).count_ones() as usize;
+        previous_window = window;
+    }
+    let total = n * n;
+    score
+        + (dark * 20)
+            .abs_diff(total * 10)
+            .div_ceil(total)
+            .saturating_sub(1)
+            * 10
 }
 
 /// Penalty points for the `run`-th module of a run: 3 at five, 1 for each one beyond.
@@ -638,6 +732,43 @@ mod tests {
     }
 
     #[test]
+    fn the_bit_row_mask_choice_is_the_scalar_one() {
+        for len in [1usize, 10, 30, 60, 77, 100, 150, 200] {
+            let text: String = (0..len)
+                .map(|i| char::from(b'!' + (i * 7 % 90) as u8))
+                .collect();
+            let qr = QrCode::encode(text.as_bytes()).unwrap();
+            if qr.size > 64 {
+                continue;
+            }
+            // Rebuild the unmasked code the encoder chose from.
+            let mut unmasked = qr.clone();
+            let chosen = (0..8)
+                .find(|&m| {
+                    let mut t = qr.clone();
+                    t.apply_mask(m);
+                    t.draw_format_bits(0);
+                    t.apply_mask(m);
+                    t.draw_format_bits(m);
+                    t.modules == qr.modules
+                })
+                .unwrap();
+            unmasked.apply_mask(chosen);
+            unmasked.draw_format_bits(0);
+            let scalar = (0..8)
+                .min_by_key(|&m| {
+                    let mut trial = unmasked.clone();
+                    trial.apply_mask(m);
+                    trial.draw_format_bits(m);
+                    trial.penalty()
+                })
+                .unwrap();
+            assert_eq!(unmasked.best_mask_by_rows(), scalar, "length {len}");
+            assert_eq!(chosen, scalar, "length {len}");
+        }
+    }
+
+    #[test]
     fn the_one_pass_penalty_equals_the_reference_for_every_mask() {
         for text in [
             "x",
@@ -649,6 +780,15 @@ mod tests {
                 qr.apply_mask(mask);
                 qr.draw_format_bits(mask);
                 assert_eq!(qr.penalty(), reference_penalty(&qr), "{text:?} mask {mask}");
+                if qr.size <= 64 {
+                    let rows = qr.rows(&qr.modules);
+                    let by_rows = penalty_of_rows(&rows, qr.size);
+                    assert_eq!(
+                        by_rows,
+                        reference_penalty(&qr),
+                        "{text:?} mask {mask} (rows)"
+                    );
+                }
                 qr.apply_mask(mask); // masks are XOR: applying twice restores the code
             }
         }
