@@ -340,14 +340,14 @@ fn format_cells(size: usize, mask: u32) -> impl Iterator<Item = (usize, usize, b
 /// Row `y` of mask pattern `mask` as bits (bit `x` set where the pattern inverts), `n` wide.
 fn mask_row(mask: u32, y: usize, n: usize) -> u64 {
     let hit = |x: usize| match mask {
-        0 => (x + y) % 2 == 0,
-        1 => y % 2 == 0,
-        2 => x % 3 == 0,
-        3 => (x + y) % 3 == 0,
-        4 => (x / 3 + y / 2) % 2 == 0,
+        0 => (x + y).is_multiple_of(2),
+        1 => y.is_multiple_of(2),
+        2 => x.is_multiple_of(3),
+        3 => (x + y).is_multiple_of(3),
+        4 => (x / 3 + y / 2).is_multiple_of(2),
         5 => x * y % 2 + x * y % 3 == 0,
-        6 => (x * y % 2 + x * y % 3) % 2 == 0,
-        _ => ((x + y) % 2 + x * y % 3) % 2 == 0,
+        6 => (x * y % 2 + x * y % 3).is_multiple_of(2),
+        _ => ((x + y) % 2 + x * y % 3).is_multiple_of(2),
     };
     (0..n).fold(0u64, |row, x| row | (u64::from(hit(x)) << x))
 }
