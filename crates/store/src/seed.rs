@@ -5,7 +5,8 @@
 //! Seeded rows go through the real `payments` table, so every index and constraint of the schema
 //! is maintained exactly as for rows the engine writes. Ids and cashier tokens have the engine's
 //! shape (12 hex digits of the creation millisecond, then random hex), public ids PassToPay's
-//! (`P` + 19 digits, the first six random), so each index sees the key order production gives it.
+//! (`P` + a snowflake id of the creation millisecond, see `polypay_engine::snowflake`), so each
+//! index sees the key order production gives it.
 
 use crate::db::{Db, PAYMENT_COLS};
 use crate::error::StoreError;
@@ -27,19 +28,16 @@ struct Fragments {
     ms_hex: &'static str,
     /// `n` random bytes as hex (`{n}` is replaced).
     random_hex: &'static str,
-    /// Six random decimal digits.
-    digits: &'static str,
-    /// `s.i` zero-padded to 13 digits.
-    padded: &'static str,
 }
+
+/// MyBatis-Plus' snowflake epoch (as `polypay_engine::snowflake::SNOWFLAKE_EPOCH_MS`).
+const SNOWFLAKE_EPOCH_MS: i64 = 1_288_834_974_657;
 
 const SQLITE: Fragments = Fragments {
     with: "WITH RECURSIVE s(i) AS (SELECT CAST($1 AS BIGINT) UNION ALL SELECT i + 1 FROM s WHERE i < $2) ",
     from: "s",
     ms_hex: "printf('%012x', {ms})",
     random_hex: "lower(hex(randomblob({n})))",
-    digits: "printf('%06d', abs(random() % 1000000))",
-    padded: "printf('%013d', s.i)",
 };
 
 const POSTGRES: Fragments = Fragments {
@@ -47,8 +45,6 @@ const POSTGRES: Fragments = Fragments {
     from: "generate_series(CAST($1 AS BIGINT), CAST($2 AS BIGINT)) AS s(i)",
     ms_hex: "lpad(to_hex({ms}), 12, '0')",
     random_hex: "substr(md5(random()::text || s.i) || md5(s.i || random()::text), 1, 2 * {n})",
-    digits: "lpad(floor(random() * 1000000)::bigint::text, 6, '0')",
-    padded: "lpad(s.i::text, 13, '0')",
 };
 
 /// The one `INSERT … SELECT` of [`Db::seed_payments`] in `dialect`.
@@ -66,19 +62,22 @@ fn seed_sql(dialect: Dialect) -> String {
     // The engine's shapes: `time_ordered_hex(10)` ids and `time_ordered_hex(26)` tokens.
     let id = format!("'pay_' || {ms} || {}", random(10));
     let token = format!("{ms} || {}", random(26));
+    // A snowflake of the creation millisecond; the row number stands in for worker and sequence
+    // (22 bits), which keeps the ids unique.
+    let public_id = format!(
+        "CAST($4 AS TEXT) || CAST(({created} - {SNOWFLAKE_EPOCH_MS}) * 4194304 + s.i % 4194304 AS TEXT)"
+    );
     let state = "CASE s.i % 10 WHEN 7 THEN 'expired' WHEN 8 THEN 'expired' WHEN 9 THEN 'failed' \
                  ELSE 'succeeded' END";
     format!(
         "{with}INSERT INTO payments ({PAYMENT_COLS}) SELECT {id}, CAST($8 AS TEXT), CAST($9 AS TEXT), \
-         CAST($3 AS TEXT) || CAST(s.i AS TEXT), CAST($4 AS TEXT) || {digits} || {padded}, CAST($10 AS TEXT), \
+         CAST($3 AS TEXT) || CAST(s.i AS TEXT), {public_id}, CAST($10 AS TEXT), \
          CAST($11 AS BIGINT), {state}, 0, 0, CAST($12 AS TEXT), CAST($13 AS TEXT), {token}, \
          {created}, {created} + 60000, {created} + CAST($7 AS BIGINT), {created} + 60000, \
          CASE WHEN s.i % 10 < 7 THEN 'SEED' || CAST(s.i AS TEXT) END, \
          CASE WHEN s.i % 10 = 9 THEN 'SEEDED_FAILURE' END, \
          CASE WHEN s.i % 10 = 9 THEN 'declined (seeded)' END, CAST($14 AS TEXT) FROM {from}",
         with = f.with,
-        digits = f.digits,
-        padded = f.padded,
         from = f.from,
     )
 }

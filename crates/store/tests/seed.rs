@@ -47,7 +47,8 @@ fn merchant() -> Merchant {
 }
 
 fn template(m: &Merchant) -> Payment {
-    let day = 86_400_000;
+    // 2026-11-18: the seeded rows' snowflake public ids need times after the 2010 epoch.
+    let now = 1_795_000_000_000;
     Payment {
         id: PaymentId::from_random("template"),
         merchant_id: m.id.clone(),
@@ -61,9 +62,9 @@ fn template(m: &Merchant) -> Payment {
         notify_url: Some("https://example.com/notify".into()),
         return_url: None,
         cashier_token: "ab".repeat(32),
-        created_at: Timestamp(100 * day),
-        updated_at: Timestamp(100 * day),
-        expires_at: Timestamp(100 * day + 7_200_000),
+        created_at: Timestamp(now),
+        updated_at: Timestamp(now),
+        expires_at: Timestamp(now + 7_200_000),
         finished_at: None,
         channel_order_no: None,
         error_code: None,
@@ -117,7 +118,10 @@ async fn seeding_inserts_exactly_n_queryable_rows() {
         assert_eq!(last.cashier_token.len(), 64);
         assert!(last.cashier_token.starts_with(&ms));
         assert!(last.cashier_token.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_eq!(last.public_id.len(), 20, "P + 19 digits like PassToPay's");
+        // PassToPay's shape: P + a 19-digit snowflake id of the creation millisecond.
+        assert_eq!(last.public_id.len(), 20, "{}", last.public_id);
+        let snowflake: i64 = last.public_id[1..].parse().unwrap();
+        assert_eq!((snowflake >> 22) + 1_288_834_974_657, last.created_at.0);
         assert_ne!(last.cashier_token, first.cashier_token);
         assert!(!last.state.is_open() && !first.state.is_open());
         assert!(first.created_at < last.created_at && last.created_at < t.created_at);
