@@ -213,17 +213,7 @@ impl QrCode {
     }
 
     fn apply_mask(&mut self, mask: u32) {
-        // One loop per mask, so the pattern is not re-chosen for every module.
-        match mask {
-            0 => self.invert_where(|x, y| (x + y) % 2 == 0),
-            1 => self.invert_where(|_, y| y % 2 == 0),
-            2 => self.invert_where(|x, _| x % 3 == 0),
-            3 => self.invert_where(|x, y| (x + y) % 3 == 0),
-            4 => self.invert_where(|x, y| (x / 3 + y / 2) % 2 == 0),
-            5 => self.invert_where(|x, y| x * y % 2 + x * y % 3 == 0),
-            6 => self.invert_where(|x, y| (x * y % 2 + x * y % 3) % 2 == 0),
-            _ => self.invert_where(|x, y| ((x + y) % 2 + x * y % 3) % 2 == 0),
-        }
+        self.invert_where(|x, y| mask_hit(mask, x, y));
     }
 
     /// Inverts every data module (not function patterns) where `pattern` holds.
@@ -271,13 +261,7 @@ impl QrCode {
                 score += run_points(column_runs[x]);
             }
         }
-        let total = n * n;
-        score
-            + (dark * 20)
-                .abs_diff(total * 10)
-                .div_ceil(total)
-                .saturating_sub(1)
-                * 10
+        score + balance_points(dark, n * n)
     }
 
     /// A 1-bit grayscale PNG with a quiet zone.
@@ -337,9 +321,9 @@ fn format_cells(size: usize, mask: u32) -> impl Iterator<Item = (usize, usize, b
     first.chain(second)
 }
 
-/// Row `y` of mask pattern `mask` as bits (bit `x` set where the pattern inverts), `n` wide.
-fn mask_row(mask: u32, y: usize, n: usize) -> u64 {
-    let hit = |x: usize| match mask {
+/// Whether mask pattern `mask` inverts the data module at column `x`, row `y`.
+fn mask_hit(mask: u32, x: usize, y: usize) -> bool {
+    match mask {
         0 => (x + y).is_multiple_of(2),
         1 => y.is_multiple_of(2),
         2 => x.is_multiple_of(3),
@@ -348,8 +332,21 @@ fn mask_row(mask: u32, y: usize, n: usize) -> u64 {
         5 => x * y % 2 + x * y % 3 == 0,
         6 => (x * y % 2 + x * y % 3).is_multiple_of(2),
         _ => ((x + y) % 2 + x * y % 3).is_multiple_of(2),
-    };
-    (0..n).fold(0u64, |row, x| row | (u64::from(hit(x)) << x))
+    }
+}
+
+/// Row `y` of mask pattern `mask` as bits (bit `x` set where the pattern inverts), `n` wide.
+fn mask_row(mask: u32, y: usize, n: usize) -> u64 {
+    (0..n).fold(0u64, |row, x| row | (u64::from(mask_hit(mask, x, y)) << x))
+}
+
+/// Penalty points for the share of dark modules: 10 for each full 5% away from half.
+fn balance_points(dark: usize, total: usize) -> usize {
+    (dark * 20)
+        .abs_diff(total * 10)
+        .div_ceil(total)
+        .saturating_sub(1)
+        * 10
 }
 
 /// [`QrCode::penalty`] on bit rows (`n` ≤ 64 wide), a word of 64 modules at a time:
@@ -385,13 +382,7 @@ fn penalty_of_rows(rows: &[u64], n: usize) -> usize {
             window.count_ones() as usize + 2 * (window & !previous_window).count_ones() as usize;
         previous_window = window;
     }
-    let total = n * n;
-    score
-        + (dark * 20)
-            .abs_diff(total * 10)
-            .div_ceil(total)
-            .saturating_sub(1)
-            * 10
+    score + balance_points(dark, n * n)
 }
 
 /// Penalty points for the `run`-th module of a run: 3 at five, 1 for each one beyond.
