@@ -64,7 +64,7 @@ impl Engine {
         let row = PaymentRow::of(&payment);
         let created_event = events::prepare(&payment, payment.created_at)?;
         let id = payment.id.clone();
-        let key = (
+        let (merchant_id, order_no) = (
             payment.merchant_id.clone(),
             payment.merchant_order_no.clone(),
         );
@@ -77,7 +77,7 @@ impl Engine {
                 if let Some(claim) = &claim {
                     claim.claim(db, created_at)?;
                 }
-                insert_payment_row(db, &key, &row, &created_event)?;
+                insert_payment_row(db, &merchant_id, &order_no, &row, &created_event)?;
                 decline
                     .then(|| transition_payment(db, &id, &decline_command(), created_at))
                     .transpose()
@@ -94,40 +94,12 @@ impl Engine {
     /// commit, gapless, and a duplicate order number consumes no value. On PostgreSQL the
     /// writers run transactions side by side, and a sequence row updated in each would
     /// serialise them all on its lock; there a node reserves values in blocks
-    /// ([`Engine::draw_number`]): unique across nodes, increasing per node, with gaps (a
+    /// ([`Engine::draw_number`]): unique across nodes, increasing per node, with gaps (an
     /// unused block's values when a node stops, and the value a refused duplicate drew).
+    ///
+    /// `claim`, if given, is claimed in the same commit (one commit instead of two for a
+    /// protocol with a nonce per request).
     pub async fn create_numbered_payment<F>(
-        &self,
-        new: NewPayment,
-        sequence: &str,
-        start: i64,
-        number: F,
-    ) -> Result<Payment, EngineError>
-    where
-        F: Fn(i64, &mut Payment) -> Result<(), EngineError> + Send + 'static,
-    {
-        self.create_numbered(new, sequence, start, number, None)
-            .await
-    }
-
-    /// [`Engine::create_numbered_payment`] that also claims `claim` in the same commit (one
-    /// commit instead of two for a protocol with a nonce per request).
-    pub async fn create_numbered_payment_claiming<F>(
-        &self,
-        new: NewPayment,
-        sequence: &str,
-        start: i64,
-        number: F,
-        claim: NonceClaim,
-    ) -> Result<Payment, EngineError>
-    where
-        F: Fn(i64, &mut Payment) -> Result<(), EngineError> + Send + 'static,
-    {
-        self.create_numbered(new, sequence, start, number, Some(claim))
-            .await
-    }
-
-    async fn create_numbered<F>(
         &self,
         new: NewPayment,
         sequence: &str,
@@ -302,11 +274,13 @@ fn insert_payment(
     row: &PaymentRow,
     created: &events::Prepared,
 ) -> Result<Payment, EngineError> {
-    let key = (
-        payment.merchant_id.clone(),
-        payment.merchant_order_no.clone(),
-    );
-    insert_payment_row(db, &key, row, created)?;
+    insert_payment_row(
+        db,
+        &payment.merchant_id,
+        &payment.merchant_order_no,
+        row,
+        created,
+    )?;
     Ok(payment.clone())
 }
 
@@ -314,7 +288,8 @@ fn insert_payment(
 /// [`EngineError::DuplicatePayment`] carrying the existing payment, and writes nothing.
 fn insert_payment_row(
     db: &mut Db<'_>,
-    (merchant_id, order_no): &(MerchantId, String),
+    merchant_id: &MerchantId,
+    order_no: &str,
     row: &PaymentRow,
     created: &events::Prepared,
 ) -> Result<(), EngineError> {

@@ -56,15 +56,21 @@ pub(super) async fn create_payment(
     };
     // The platform order id is drawn in the insert's own write job.
     engine
-        .create_numbered_payment(new, ORDER_ID_SEQUENCE, ORDER_ID_START, move |id, p| {
-            let attrs = PaymentAttrs {
-                id,
-                ..attrs.clone()
-            };
-            p.public_id = id.to_string();
-            p.attrs = attrs.to_json();
-            Ok(())
-        })
+        .create_numbered_payment(
+            new,
+            ORDER_ID_SEQUENCE,
+            ORDER_ID_START,
+            move |id, p| {
+                let attrs = PaymentAttrs {
+                    id,
+                    ..attrs.clone()
+                };
+                p.public_id = id.to_string();
+                p.attrs = attrs.to_json();
+                Ok(())
+            },
+            None,
+        )
         .await
 }
 

@@ -79,6 +79,7 @@ pub(super) async fn create(
             })?;
             Ok(())
         },
+        None,
     );
     let payment = match numbered.await {
         Ok(p) => p,

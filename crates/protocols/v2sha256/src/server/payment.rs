@@ -49,18 +49,10 @@ impl Gateway {
             p.public_id = number(seq);
             Ok(())
         };
-        let created = match claim {
-            Some(claim) => {
-                self.engine
-                    .create_numbered_payment_claiming(new, &sequence, 1, number, claim)
-                    .await
-            }
-            None => {
-                self.engine
-                    .create_numbered_payment(new, &sequence, 1, number)
-                    .await
-            }
-        };
+        let created = self
+            .engine
+            .create_numbered_payment(new, &sequence, 1, number, claim)
+            .await;
         let p = created.map_err(errors::payment)?;
         Ok(ResponseData::PaymentCreate(PaymentCreateData {
             payment_no: p.public_id,
