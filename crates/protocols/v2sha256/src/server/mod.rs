@@ -121,20 +121,17 @@ impl Gateway {
         let result = match request {
             Ok(ApiRequest::PaymentCreate(r)) => {
                 match self.create_payment(&caller, r, Some(claim.clone())).await {
-                    Err(e) if e != ApiError::nonce_reused() => match self.claim(&claim).await {
-                        Ok(()) => Err(e),
-                        Err(refused) => Err(refused),
-                    },
+                    Err(e) if e != ApiError::nonce_reused() => self.claim(&claim).await.and(Err(e)),
                     done => done,
                 }
             }
-            request => match self.claim(&claim).await {
-                Ok(()) => match request {
+            request => {
+                let claimed = self.claim(&claim).await;
+                match claimed.and(request) {
                     Ok(request) => self.business(&caller, request).await,
                     Err(e) => Err(e),
-                },
-                Err(refused) => Err(refused),
-            },
+                }
+            }
         };
         let (now, nonce) = (self.now_ms(), fresh_nonce());
         match result {
