@@ -3,6 +3,11 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The epoch of Jeepay-style snowflake ids (MyBatis-Plus' and Twitter's):
+/// 2010-11-04T01:42:54.657Z in Unix milliseconds. The engine makes such ids, the store's bench
+/// seeding imitates them.
+pub const SNOWFLAKE_EPOCH_MS: u64 = 1_288_834_974_657;
+
 macro_rules! typed_id {
     ($(#[$m:meta])* $name:ident, $prefix:literal) => {
         $(#[$m])*

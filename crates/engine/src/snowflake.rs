@@ -18,8 +18,7 @@ use crate::{Engine, EngineError};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// MyBatis-Plus' (and Twitter's) epoch: 2010-11-04T01:42:54.657Z in Unix milliseconds.
-pub const SNOWFLAKE_EPOCH_MS: u64 = 1_288_834_974_657;
+pub use polypay_core::id::SNOWFLAKE_EPOCH_MS;
 const WORKER_BITS: u32 = 10;
 const SEQUENCE_BITS: u32 = 12;
 const MAX_SEQUENCE: u64 = (1 << SEQUENCE_BITS) - 1;
@@ -71,22 +70,25 @@ impl Engine {
     /// A new snowflake id, unique across the nodes sharing this database (see the module docs).
     /// The first call on a node reserves its worker number (one write).
     pub async fn snowflake_id(&self) -> Result<u64, EngineError> {
-        let store = self.store.clone();
         let worker = *self
             .snowflake
             .worker
-            .get_or_try_init(|| async move {
-                let first = store
-                    .write(|db| Ok::<_, EngineError>(db.reserve_sequence(SEQUENCE, 0, 1)?))
-                    .await?;
-                Ok::<_, EngineError>(first.rem_euclid(1 << WORKER_BITS) as u64)
-            })
+            .get_or_try_init(|| self.reserve_snowflake_worker())
             .await?;
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
         Ok(self.snowflake.next(worker, now_ms))
+    }
+
+    /// This node's worker number: the next value of the shared sequence, mod 1,024.
+    async fn reserve_snowflake_worker(&self) -> Result<u64, EngineError> {
+        let first = self
+            .store
+            .write(|db| Ok::<_, EngineError>(db.reserve_sequence(SEQUENCE, 0, 1)?))
+            .await?;
+        Ok(first.rem_euclid(1 << WORKER_BITS) as u64)
     }
 }
 

@@ -12,6 +12,7 @@ use crate::db::{Db, PAYMENT_COLS};
 use crate::error::StoreError;
 use crate::sql::{Dialect, Value};
 use polypay_core::Payment;
+use polypay_core::id::SNOWFLAKE_EPOCH_MS;
 
 /// Seeded rows are created in the 30 days before the template, one every `STEP_MS` in number
 /// order (a million rows fill the window; further numbers wrap around inside it).
@@ -29,9 +30,6 @@ struct Fragments {
     /// `n` random bytes as hex (`{n}` is replaced).
     random_hex: &'static str,
 }
-
-/// MyBatis-Plus' snowflake epoch (as `polypay_engine::snowflake::SNOWFLAKE_EPOCH_MS`).
-const SNOWFLAKE_EPOCH_MS: i64 = 1_288_834_974_657;
 
 const SQLITE: Fragments = Fragments {
     with: "WITH RECURSIVE s(i) AS (SELECT CAST($1 AS BIGINT) UNION ALL SELECT i + 1 FROM s WHERE i < $2) ",
