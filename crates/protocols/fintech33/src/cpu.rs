@@ -11,12 +11,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 type Task = Box<dyn FnOnce() + Send>;
 
-struct Pool {
-    tasks: Mutex<Sender<Task>>,
-}
-
-fn pool() -> &'static Pool {
-    static POOL: OnceLock<Pool> = OnceLock::new();
+/// The queue the signing threads take their tasks from (started at first use).
+fn pool() -> &'static Sender<Task> {
+    static POOL: OnceLock<Sender<Task>> = OnceLock::new();
     POOL.get_or_init(|| {
         let (tx, rx) = channel::<Task>();
         let rx = Arc::new(Mutex::new(rx));
@@ -30,9 +27,7 @@ fn pool() -> &'static Pool {
                 tracing::error!(error = %e, "fintech33: cannot start a signing thread");
             }
         }
-        Pool {
-            tasks: Mutex::new(tx),
-        }
+        tx
     })
 }
 
@@ -62,15 +57,7 @@ where
     let task: Task = Box::new(move || {
         let _ = reply.send(f());
     });
-    let sent = pool()
-        .tasks
-        .lock()
-        .ok()
-        .map(|tx| tx.send(task).is_ok())
-        .unwrap_or(false);
-    if !sent {
-        return None;
-    }
+    pool().send(task).ok()?;
     answer.await.ok()
 }
 

@@ -21,7 +21,7 @@ use crate::wire::PayEnvelope;
 /// SHA-256 so a copy of the database holds no usable token.
 const TOKEN_KIND: &str = "token";
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct TokenValue {
     merchant_id: MerchantId,
     /// Milliseconds since the epoch.
@@ -135,7 +135,7 @@ fn internal(what: &str, error: &dyn std::fmt::Display) -> EnvelopeError {
 /// what it read; the expiry is still checked on every call, against the engine's clock.
 #[derive(Default)]
 pub(crate) struct TokenCache {
-    entries: Mutex<HashMap<String, (MerchantId, i64)>>,
+    entries: Mutex<HashMap<String, TokenValue>>,
 }
 
 /// Bound on cached tokens; past it the cache starts over.
@@ -143,12 +143,7 @@ const MAX_TOKENS: usize = 100_000;
 
 impl TokenCache {
     fn get(&self, key: &str) -> Option<TokenValue> {
-        let entries = self.entries.lock().ok()?;
-        let (merchant_id, expires_at) = entries.get(key)?;
-        Some(TokenValue {
-            merchant_id: merchant_id.clone(),
-            expires_at: *expires_at,
-        })
+        self.entries.lock().ok()?.get(key).cloned()
     }
 
     fn put(&self, key: String, value: &TokenValue) {
@@ -156,7 +151,7 @@ impl TokenCache {
             if entries.len() >= MAX_TOKENS {
                 entries.clear();
             }
-            entries.insert(key, (value.merchant_id.clone(), value.expires_at));
+            entries.insert(key, value.clone());
         }
     }
 }
