@@ -59,14 +59,13 @@ fn run(connect: Connect, commits: Weak<Commits>) {
         if seen == checkpointed_at {
             continue;
         }
-        let c = match conn.take().map_or_else(|| connect(), Ok) {
+        let mut c = match conn.take().map_or_else(|| connect(), Ok) {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "checkpointer cannot connect");
                 continue;
             }
         };
-        let mut c = c;
         match c.query("PRAGMA wal_checkpoint(PASSIVE)", &[]) {
             Ok(_) => {
                 checkpointed_at = seen;
