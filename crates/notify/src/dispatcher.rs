@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 
 /// Most deliveries leased by one run.
@@ -129,36 +129,106 @@ impl Dispatcher {
         Ok(report)
     }
 
-    /// Dispatches until `shutdown` resolves: a cycle (record finished attempts, ingest, lease and
-    /// start what is due) runs on every tick (a full ingestion pass), as soon as an attempt finishes (its permit can take
-    /// the next delivery), and at once again while a cycle found more work than one batch. Slow
-    /// attempts are never waited for between cycles. On shutdown, stops leasing, lets in-flight
-    /// attempts finish and records them.
+    /// Dispatches until `shutdown` resolves. Two loops share this task and never wait for each
+    /// other, so a large ingestion batch does not hold back recording and leasing:
+    ///
+    /// - ingestion turns outbox events into deliveries: a full pass on every tick (from the
+    ///   shared cursor, with a look whether anything is due, retries included), a quick pass
+    ///   (above what this node has seen) after every delivery cycle, and at once again while a
+    ///   pass read a full batch. It wakes delivery when it created deliveries or found some due;
+    /// - delivery records finished attempts and leases what is due, both in one store job: as
+    ///   soon as an attempt finishes (its permit can take the next delivery), when ingestion
+    ///   wakes it, and at once again while a lease filled a whole batch with permits left.
+    ///
+    /// Slow attempts are never waited for. On shutdown, stops leasing, lets in-flight attempts
+    /// finish and records them.
     pub async fn run(self, tick: Duration, shutdown: impl Future<Output = ()>) {
         let tick = tick.max(Duration::from_millis(10));
-        let lease_ms = self.lease_ms(tick);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let created = Notify::new();
+        let cycled = Notify::new();
+        let stopper = async {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        tokio::join!(
+            stopper,
+            self.ingest_loop(tick, stopped.clone(), &created, &cycled),
+            self.deliver_loop(tick, stopped, &created, &cycled),
+        );
+    }
+
+    /// `run`'s ingestion: wakes `due` when deliveries were created or are due; woken by `cycled`.
+    async fn ingest_loop(
+        &self,
+        tick: Duration,
+        mut stopped: watch::Receiver<bool>,
+        due: &Notify,
+        cycled: &Notify,
+    ) {
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut more = false;
+        loop {
+            let full = tokio::select! {
+                biased;
+                _ = stopped.wait_for(|s| *s) => break,
+                _ = interval.tick() => true,
+                _ = std::future::ready(()), if more => false,
+                _ = cycled.notified() => false,
+            };
+            more = match self.inner.ingest(full).await {
+                Ok(ingested) => {
+                    // A quick pass's `due` says nothing new while delivery is busy; a full pass's
+                    // is how retries that came due are noticed.
+                    if ingested.created > 0 || (full && ingested.due) {
+                        due.notify_one();
+                    }
+                    ingested.fetched >= crate::ingest::INGEST_BATCH as usize
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "callback ingestion failed; retrying next tick");
+                    false
+                }
+            };
+        }
+    }
+
+    /// `run`'s delivery: one record-and-lease store job per cycle; wakes `cycled` after each.
+    async fn deliver_loop(
+        &self,
+        tick: Duration,
+        mut stopped: watch::Receiver<bool>,
+        due: &Notify,
+        cycled: &Notify,
+    ) {
+        let lease_ms = self.lease_ms(tick);
         let mut inflight = JoinSet::new();
         let mut done = Vec::new();
         let mut more = false;
-        tokio::pin!(shutdown);
         loop {
-            let mut full = false;
             tokio::select! {
                 biased;
-                _ = &mut shutdown => break,
-                _ = interval.tick() => full = true,
+                _ = stopped.wait_for(|s| *s) => break,
                 _ = std::future::ready(()), if more => {}
+                _ = due.notified() => {}
                 Some(joined) = inflight.join_next(), if !inflight.is_empty() => collect(joined, &mut done),
             }
-            more = match self.cycle(&mut inflight, &mut done, lease_ms, full).await {
-                Ok(more) => more,
+            while let Some(joined) = inflight.try_join_next() {
+                collect(joined, &mut done);
+            }
+            // Recording and leasing share one store job: one group commit per cycle.
+            more = match self
+                .start_due(&mut inflight, lease_ms, std::mem::take(&mut done))
+                .await
+            {
+                Ok(leased) => leased == LEASE_BATCH && self.inner.permits.available_permits() > 0,
                 Err(e) => {
                     tracing::warn!(error = %e, "callback dispatch failed; retrying next tick");
                     false
                 }
             };
+            cycled.notify_one();
         }
         tracing::info!(
             in_flight = inflight.len(),
@@ -176,31 +246,6 @@ impl Dispatcher {
     pub async fn resend(&self, delivery_id: i64) -> Result<(), NotifyError> {
         let notifiers: Vec<_> = self.inner.notifiers.values().cloned().collect();
         crate::operator::resend(&self.inner.engine, &notifiers, delivery_id).await
-    }
-
-    /// One cycle of `run`: ingest, record what finished, start what is due. Returns whether
-    /// there is more to do at once (a full ingest batch, or a full lease batch with permits left).
-    async fn cycle(
-        &self,
-        inflight: &mut JoinSet<FinishedAttempt>,
-        done: &mut Vec<FinishedAttempt>,
-        lease_ms: i64,
-        full: bool,
-    ) -> Result<bool, NotifyError> {
-        let ingested = self.inner.ingest(full).await?;
-        let mut more = ingested.fetched >= crate::ingest::INGEST_BATCH as usize;
-        while let Some(joined) = inflight.try_join_next() {
-            collect(joined, done);
-        }
-        let done = std::mem::take(done);
-        if ingested.due {
-            // Recording and leasing share one store job: one group commit per cycle.
-            let leased = self.start_due(inflight, lease_ms, done).await?;
-            more |= leased == LEASE_BATCH && self.inner.permits.available_permits() > 0;
-        } else {
-            self.record(done, &mut DispatchReport::default()).await?;
-        }
-        Ok(more)
     }
 
     /// The lease must outlive an attempt plus the wait until its result is recorded.

@@ -577,8 +577,9 @@ async fn leases_are_exclusive_in_order_per_key_fair_and_fenced() {
         let log = s.read(move |db| db.delivery_attempts(id4)).await.unwrap();
         assert_eq!(log.len(), 1);
         assert_eq!(
-            (log[0].outcome, log[0].node_id.as_str()),
-            (AttemptOutcome::Interrupted, "n1")
+            (log[0].outcome, log[0].node_id.as_str(), log[0].started_at),
+            (AttemptOutcome::Interrupted, "n1", Timestamp(0)),
+            "{name}: the interrupted attempt is n1's, started when n1 leased it"
         );
 
         let d4 = taken.iter().find(|d| d.outbox_id == 4).unwrap().clone();

@@ -22,23 +22,18 @@ const OUTBOX_COLS: &str =
 const NOT_INGESTED: &str = "FROM outbox o WHERE o.id > $1 \
     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = o.id)";
 
-/// Due, unleased, pending deliveries that no earlier pending delivery of the same key blocks,
-/// at most `$2` per merchant counting the leases it already holds; `$1` is now, `$3` the limit.
-/// Only the `4 * $3` earliest due deliveries are considered, so the cost of a lease does not grow
-/// with the backlog (a backlog of 21k made it 50-70 ms, on the writer). The price: while one
-/// merchant alone has that many deliveries due before another's, the other waits for them to be
-/// attempted (each attempt either succeeds or moves its delivery later).
-const LEASE_CANDIDATES: &str = "SELECT c.id FROM ( \
-    SELECT d.id, d.next_attempt_at, \
-      ROW_NUMBER() OVER (PARTITION BY d.merchant_id ORDER BY d.next_attempt_at, d.id) AS rn, \
-      (SELECT COUNT(*) FROM deliveries b \
-        WHERE b.merchant_id = d.merchant_id AND b.state = 'pending' AND b.lease_until > $1) AS busy \
-    FROM (SELECT * FROM deliveries \
-      WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
-      ORDER BY next_attempt_at, id LIMIT 4 * $3) d \
-    WHERE NOT EXISTS (SELECT 1 FROM deliveries e \
-        WHERE e.order_key = d.order_key AND e.state = 'pending' AND e.outbox_id < d.outbox_id) \
-  ) c WHERE c.rn + c.busy <= $2 ORDER BY c.next_attempt_at, c.id LIMIT $3";
+/// The earliest due, unleased, pending deliveries: the lease's candidates (`$1` is now, `$2` how
+/// many). Only a bounded window is considered, so the cost of a lease does not grow with the
+/// backlog (a backlog of 21k made an unbounded lease 50-70 ms, on the writer). The price: while
+/// one merchant alone has that many deliveries due before another's, the other waits for them to
+/// be attempted (each attempt either succeeds or moves its delivery later).
+const LEASE_CANDIDATES: &str = "SELECT id, merchant_id, lease_owner, leased_at FROM deliveries \
+    WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
+    ORDER BY next_attempt_at, id LIMIT $2";
+
+/// Leases are held by a merchant's deliveries (`$1` the merchant, `$2` now).
+const LEASES_HELD: &str = "SELECT COUNT(*) FROM deliveries \
+    WHERE merchant_id = $1 AND state = 'pending' AND lease_until > $2";
 
 impl Db<'_> {
     fn delivery_cursor(&mut self) -> Result<i64, StoreError> {
@@ -143,41 +138,75 @@ impl Db<'_> {
         Ok(next)
     }
 
-    /// Leases due deliveries to `req.node_id` (oldest due first, fair across merchants, in
-    /// event order per key). A delivery whose previous lease expired unrecorded gets an
-    /// `interrupted` attempt in its log. Returns the leased deliveries as now stored.
+    /// Leases due deliveries to `req.node_id` (oldest due first, at most `req.per_merchant`
+    /// leases held per merchant, in event order per key). A delivery whose previous lease expired
+    /// unrecorded gets an `interrupted` attempt in its log. Returns the leased deliveries as now
+    /// stored.
+    ///
+    /// The candidates are read first, then each is leased by one conditional `UPDATE … RETURNING`
+    /// that re-checks, on the row's newest version, that it is still due, unleased and not
+    /// blocked by an earlier pending delivery of its key; on PostgreSQL the row is taken
+    /// `FOR UPDATE SKIP LOCKED`, so a row another node is leasing is skipped, not waited for.
+    /// Each merchant's held leases are counted once (an index range of at most its quota), and
+    /// statements are spent only on candidates within their merchant's quota: a merchant at its
+    /// quota costs one count, however many of its deliveries are due.
     pub fn lease_deliveries(&mut self, req: &LeaseRequest) -> Result<Vec<Delivery>, StoreError> {
+        let window = req.limit.saturating_mul(4);
+        let candidates = self.rows(LEASE_CANDIDATES, &[req.now.0.into(), window.into()])?;
         let lock = match self.dialect() {
-            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+            Dialect::Postgres => " FOR UPDATE OF x SKIP LOCKED",
             Dialect::Sqlite => "",
         };
-        let sql = format!(
-            "SELECT {DELIVERY_COLS} FROM deliveries WHERE id IN ({LEASE_CANDIDATES}) \
-             AND state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
-             ORDER BY next_attempt_at, id{lock}"
+        let take = format!(
+            "UPDATE deliveries SET lease_owner = $2, leased_at = $3, lease_until = $4, \
+             lease_seq = lease_seq + 1 WHERE id = (SELECT x.id FROM deliveries x WHERE x.id = $1 \
+             AND x.state = 'pending' AND x.next_attempt_at <= $3 \
+             AND (x.lease_until IS NULL OR x.lease_until <= $3) \
+             AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.order_key = x.order_key \
+               AND e.state = 'pending' AND e.outbox_id < x.outbox_id){lock}) \
+             RETURNING {DELIVERY_COLS}"
         );
-        let params = [req.now.0.into(), req.per_merchant.into(), req.limit.into()];
-        let rows = self.rows(&sql, &params)?;
-        let mut leased = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let mut d = delivery_row(row)?;
-            if let Some(owner) = d.lease_owner.clone() {
-                self.log_interrupted(&d, &owner, req.now)?;
+        // Leases each merchant may still take in this call.
+        let mut quota: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+        let mut leased = Vec::new();
+        for c in &candidates {
+            if i64::try_from(leased.len()).unwrap_or(i64::MAX) >= req.limit {
+                break;
             }
-            self.exec(
-                "UPDATE deliveries SET lease_owner = $2, leased_at = $3, lease_until = $4, \
-                 lease_seq = lease_seq + 1 WHERE id = $1",
+            let merchant = c.text(1)?;
+            let left = match quota.get_mut(&merchant) {
+                Some(left) => left,
+                None => {
+                    let held = self
+                        .one(LEASES_HELD, &[merchant.as_str().into(), req.now.0.into()])?
+                        .map_or(Ok(0), |r| r.int(0))?;
+                    quota.entry(merchant).or_insert(req.per_merchant - held)
+                }
+            };
+            if *left <= 0 {
+                continue;
+            }
+            let Some(row) = self.one(
+                &take,
                 &[
-                    d.id.into(),
+                    c.int(0)?.into(),
                     req.node_id.as_str().into(),
                     req.now.0.into(),
                     req.lease_until.0.into(),
                 ],
-            )?;
-            d.lease_owner = Some(req.node_id.clone());
-            d.leased_at = Some(req.now);
-            d.lease_until = Some(req.lease_until);
-            d.lease_seq += 1;
+            )?
+            else {
+                continue;
+            };
+            *left -= 1;
+            let d = delivery_row(&row)?;
+            // The lease this one replaced expired unrecorded (as read with the candidates: on
+            // SQLite in this transaction; on PostgreSQL a moment before the row was locked).
+            if let Some(owner) = c.opt_text(2)? {
+                let mut before = d.clone();
+                before.leased_at = c.opt_int(3)?.map(Timestamp);
+                self.log_interrupted(&before, &owner, req.now)?;
+            }
             leased.push(d);
         }
         Ok(leased)
