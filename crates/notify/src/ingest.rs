@@ -18,8 +18,9 @@ use std::sync::atomic::Ordering;
 
 /// Most events ingested by one run.
 pub(crate) const INGEST_BATCH: i64 = 500;
-/// How long (engine clock) an outbox id may stay uncommitted on another node: the ingestion
-/// cursor never passes events younger than this, so a late commit of a smaller id is not missed.
+/// How long (engine clock) an outbox id may stay uncommitted on another node: on PostgreSQL the
+/// ingestion cursor never passes events younger than this, so a late commit of a smaller id is
+/// not missed (SQLite commits ids in order and needs no window).
 const SETTLE_MS: i64 = 60_000;
 
 type Notifiers = HashMap<Protocol, Arc<dyn ProtocolNotifier>>;
@@ -27,9 +28,10 @@ type Notifiers = HashMap<Protocol, Arc<dyn ProtocolNotifier>>;
 impl Inner {
     /// Ingests up to one batch of new outbox events.
     ///
-    /// A `full` pass (every tick) scans from the shared cursor, which stays up to a minute
-    /// behind so that an outbox id committed late on another node is not missed, advances that
-    /// cursor and refreshes the queue-depth gauge. In between, a quick pass scans only above the
+    /// A `full` pass (every tick) scans from the shared cursor, which on PostgreSQL stays up to
+    /// a minute behind so that an outbox id committed late on another node is not missed,
+    /// advances that cursor (working out where to on the read connection; the writer only
+    /// stores it) and refreshes the queue-depth gauge. In between, a quick pass scans only above the
     /// highest id this node has already looked at: with a busy outbox, rescanning the last
     /// minute's events on every cycle cost more than delivering them.
     pub(crate) async fn ingest(&self, full: bool) -> Result<Ingested, NotifyError> {
@@ -40,9 +42,16 @@ impl Inner {
         } else {
             self.scanned.load(Ordering::Relaxed)
         };
-        let (events, merchants, pending, due) = store
+        let settled_before = now.plus_millis(-SETTLE_MS);
+        let (events, merchants, pending, due, cursor) = store
             .read(move |db| {
                 let due = db.any_delivery_due(now)?;
+                // Only a full pass moves the shared cursor; where to is read here, off the writer.
+                let cursor = if full {
+                    db.delivery_cursor_target(settled_before)?
+                } else {
+                    None
+                };
                 let events = db.outbox_to_ingest(after, INGEST_BATCH)?;
                 let mut merchants = HashMap::new();
                 for e in &events {
@@ -57,7 +66,7 @@ impl Inner {
                 } else {
                     None
                 };
-                Ok::<_, NotifyError>((events, merchants, pending, due))
+                Ok::<_, NotifyError>((events, merchants, pending, due, cursor))
             })
             .await?;
         if let Some(pending) = pending {
@@ -67,9 +76,9 @@ impl Inner {
             self.scanned.fetch_max(last.id, Ordering::Relaxed);
         }
         if events.is_empty() {
-            if full {
+            if let Some(to) = cursor {
                 store
-                    .write(move |db| db.advance_delivery_cursor(now.plus_millis(-SETTLE_MS)))
+                    .write(move |db| db.advance_delivery_cursor(to))
                     .await?;
             }
             return Ok(Ingested {
@@ -91,8 +100,8 @@ impl Inner {
         let created = store
             .write(move |db| {
                 let created = db.insert_deliveries(&new)?;
-                if full {
-                    db.advance_delivery_cursor(now.plus_millis(-SETTLE_MS))?;
+                if let Some(to) = cursor {
+                    db.advance_delivery_cursor(to)?;
                 }
                 Ok::<_, NotifyError>(created)
             })

@@ -324,9 +324,9 @@ impl<'a> Db<'a> {
         limit: i64,
     ) -> Result<Vec<PaymentId>, StoreError> {
         let rows = self.rows(
-            "SELECT id FROM payments WHERE state IN ('created', 'pending') AND expires_at <= $1 \
-             ORDER BY expires_at LIMIT $2",
-            &[now.0.into(), limit.into()],
+            &format!("SELECT id FROM payments WHERE state IN ('created', 'pending') AND expires_at <= $1 \
+             ORDER BY expires_at LIMIT {limit}"),
+            &[now.0.into()],
         )?;
         rows.iter().map(|r| r.text(0).map(PaymentId)).collect()
     }
@@ -339,9 +339,9 @@ impl<'a> Db<'a> {
     ) -> Result<Vec<Payment>, StoreError> {
         let sql = format!(
             "SELECT {PAYMENT_COLS} FROM payments WHERE state IN ('created', 'pending') AND created_at <= $1 \
-             ORDER BY created_at LIMIT $2"
+             ORDER BY created_at LIMIT {limit}"
         );
-        self.rows(&sql, &[before.0.into(), limit.into()])?
+        self.rows(&sql, &[before.0.into()])?
             .iter()
             .map(payment_row)
             .collect()
@@ -668,8 +668,9 @@ impl<'a> Db<'a> {
 
     /// Events with an id above `after`, in id order.
     pub fn outbox_after(&mut self, after: i64, limit: i64) -> Result<Vec<OutboxEvent>, StoreError> {
-        let sql = format!("SELECT {OUTBOX_COLS} FROM outbox WHERE id > $1 ORDER BY id LIMIT $2");
-        self.rows(&sql, &[after.into(), limit.into()])?
+        let sql =
+            format!("SELECT {OUTBOX_COLS} FROM outbox WHERE id > $1 ORDER BY id LIMIT {limit}");
+        self.rows(&sql, &[after.into()])?
             .iter()
             .map(outbox_row)
             .collect()

@@ -22,14 +22,15 @@ const OUTBOX_COLS: &str =
 const NOT_INGESTED: &str = "FROM outbox o WHERE o.id > $1 \
     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = o.id)";
 
-/// The earliest due, unleased, pending deliveries: the lease's candidates (`$1` is now, `$2` how
-/// many). Only a bounded window is considered, so the cost of a lease does not grow with the
-/// backlog (a backlog of 21k made an unbounded lease 50-70 ms, on the writer). The price: while
-/// one merchant alone has that many deliveries due before another's, the other waits for them to
-/// be attempted (each attempt either succeeds or moves its delivery later).
+/// The earliest due, unleased, pending deliveries: the lease's candidates (`$1` is now; the
+/// window size is appended as a literal, see `lease_deliveries`). Only a bounded window is
+/// considered, so the cost of a lease does not grow with the backlog (a backlog of 21k made an
+/// unbounded lease 50-70 ms, on the writer). The price: while one merchant alone has that many
+/// deliveries due before another's, the other waits for them to be attempted (each attempt
+/// either succeeds or moves its delivery later).
 const LEASE_CANDIDATES: &str = "SELECT id, merchant_id, lease_owner, leased_at FROM deliveries \
     WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
-    ORDER BY next_attempt_at, id LIMIT $2";
+    ORDER BY next_attempt_at, id LIMIT ";
 
 /// Leases are held by a merchant's deliveries (`$1` the merchant, `$2` now).
 const LEASES_HELD: &str = "SELECT COUNT(*) FROM deliveries \
@@ -51,8 +52,8 @@ impl Db<'_> {
         limit: i64,
     ) -> Result<Vec<OutboxEvent>, StoreError> {
         let cursor = self.delivery_cursor()?.max(after);
-        let sql = format!("SELECT {OUTBOX_COLS} {NOT_INGESTED} ORDER BY o.id LIMIT $2");
-        self.rows(&sql, &[cursor.into(), limit.into()])?
+        let sql = format!("SELECT {OUTBOX_COLS} {NOT_INGESTED} ORDER BY o.id LIMIT {limit}");
+        self.rows(&sql, &[cursor.into()])?
             .iter()
             .map(outbox_row)
             .collect()
@@ -104,13 +105,17 @@ impl Db<'_> {
         Ok(created)
     }
 
-    /// Moves the ingestion cursor over every event that has a delivery, but not past events
-    /// created after `settled_before`: a transaction still in flight on another node may yet
-    /// commit a smaller outbox id. Returns the cursor.
-    pub fn advance_delivery_cursor(
+    /// Where the ingestion cursor may move, or `None` when it stays: over every event that has
+    /// a delivery, but on PostgreSQL not past events created after `settled_before`, since a
+    /// transaction still in flight on another node may yet commit a smaller outbox id. SQLite
+    /// has one writer and hands out ids in commit order (`AUTOINCREMENT`), so an id below a
+    /// committed one is never committed later and no window is needed. A read: run it on a
+    /// read connection, then move the cursor with `advance_delivery_cursor`; a stale answer
+    /// is still true later, since deliveries are never removed.
+    pub fn delivery_cursor_target(
         &mut self,
         settled_before: Timestamp,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         let cursor = self.delivery_cursor()?;
         let first_missing = self
             .one(
@@ -118,24 +123,33 @@ impl Db<'_> {
                 &[cursor.into()],
             )?
             .map_or(Ok(None), |r| r.opt_int(0))?;
-        let settled = self
-            .one(
+        let settled = match self.dialect() {
+            Dialect::Postgres => self.one(
                 "SELECT MAX(id) FROM outbox WHERE id > $1 AND created_at <= $2",
                 &[cursor.into(), settled_before.0.into()],
-            )?
-            .map_or(Ok(None), |r| r.opt_int(0))?;
+            )?,
+            Dialect::Sqlite => self.one("SELECT MAX(id) FROM outbox", &[])?,
+        }
+        .map_or(Ok(None), |r| r.opt_int(0))?;
         let Some(settled) = settled else {
-            return Ok(cursor);
+            return Ok(None);
         };
         let next = first_missing.map_or(settled, |m| settled.min(m - 1));
-        if next <= cursor {
-            return Ok(cursor);
-        }
+        Ok((next > cursor).then_some(next))
+    }
+
+    /// Moves the ingestion cursor forward to `to` (never back; see `delivery_cursor_target`).
+    pub fn advance_delivery_cursor(&mut self, to: i64) -> Result<(), StoreError> {
         self.exec(
             "UPDATE delivery_cursor SET outbox_id = $1 WHERE name = 'outbox' AND outbox_id < $1",
-            &[next.into()],
+            &[to.into()],
         )?;
-        Ok(next)
+        Ok(())
+    }
+
+    /// The ingestion cursor: every outbox event at or below it has a delivery.
+    pub fn delivery_cursor_position(&mut self) -> Result<i64, StoreError> {
+        self.delivery_cursor()
     }
 
     /// Leases due deliveries to `req.node_id` (oldest due first, at most `req.per_merchant`
@@ -151,8 +165,11 @@ impl Db<'_> {
     /// statements are spent only on candidates within their merchant's quota: a merchant at its
     /// quota costs one count, however many of its deliveries are due.
     pub fn lease_deliveries(&mut self, req: &LeaseRequest) -> Result<Vec<Delivery>, StoreError> {
-        let window = req.limit.saturating_mul(4);
-        let candidates = self.rows(LEASE_CANDIDATES, &[req.now.0.into(), window.into()])?;
+        // A literal, rounded up to a power of two (a few cached statements): SQLite re-prepares
+        // a statement whose LIMIT is a bound parameter every time it is bound.
+        let window = req.limit.clamp(1, 1 << 20).saturating_mul(4);
+        let window = u64::try_from(window).unwrap_or(4).next_power_of_two();
+        let candidates = self.rows(&format!("{LEASE_CANDIDATES}{window}"), &[req.now.0.into()])?;
         let lock = match self.dialect() {
             Dialect::Postgres => " FOR UPDATE OF x SKIP LOCKED",
             Dialect::Sqlite => "",
