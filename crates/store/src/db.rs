@@ -143,6 +143,25 @@ impl<'a> Db<'a> {
         self.note(r)
     }
 
+    /// Runs `f` with PostgreSQL's bitmap scans off for this transaction, then restores the
+    /// server's setting; on SQLite just runs `f`. For a query whose only good plan walks an
+    /// index in order: with the table's statistics stale (a backlog that grew within seconds),
+    /// the planner can take a bitmap scan of every matching row and a sort for a few rows.
+    pub(crate) fn without_bitmap_scans<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if self.conn.dialect() != Dialect::Postgres {
+            return f(self);
+        }
+        let r = self.conn.batch("SET LOCAL enable_bitmapscan = off");
+        self.note(r)?;
+        let out = f(self);
+        let r = self.conn.batch("RESET enable_bitmapscan");
+        self.note(r)?;
+        out
+    }
+
     pub(crate) fn one(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {
         Ok(self.rows(sql, params)?.into_iter().next())
     }

@@ -36,6 +36,10 @@ const LEASE_CANDIDATES: &str = "SELECT id, merchant_id, lease_owner, leased_at F
 const LEASES_HELD: &str = "SELECT COUNT(*) FROM deliveries \
     WHERE merchant_id = $1 AND state = 'pending' AND lease_until > $2";
 
+/// Deliveries per multi-row `INSERT` (18 parameters each: 576, well inside both backends'
+/// limits).
+const INSERT_CHUNK: usize = 32;
+
 impl Db<'_> {
     fn delivery_cursor(&mut self) -> Result<i64, StoreError> {
         let row = self.one(
@@ -69,40 +73,64 @@ impl Db<'_> {
 
     /// Creates deliveries, each at most once per outbox event (another node may have won the
     /// race: its row stays). Returns how many this call created.
+    ///
+    /// Rows go in multi-row `INSERT`s of `INSERT_CHUNK` (then one by one for the rest): an
+    /// ingestion batch is a few statements, not one round trip per row on PostgreSQL, and the
+    /// statement texts stay few (each is prepared once and cached).
     pub fn insert_deliveries(&mut self, new: &[NewDelivery]) -> Result<u64, StoreError> {
         let mut created = 0;
-        for d in new {
-            let pending = d.state == DeliveryState::Pending;
-            let [method, url, headers, body, b64] = request_values(d.request.as_ref())?;
-            created += self.exec(
-                "INSERT INTO deliveries (outbox_id, merchant_id, protocol, object_kind, object_id, order_key, event, \
-                 state, method, url, headers, body, body_base64, attempts, schedule_start, schedule_at, \
-                 next_attempt_at, lease_seq, last_error, created_at, updated_at, finished_at) VALUES \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, 0, $14, $15, 0, $16, $17, $17, $18) \
-                 ON CONFLICT (outbox_id) DO NOTHING",
-                &[
-                    d.outbox_id.into(),
-                    d.merchant_id.as_str().into(),
-                    d.protocol.as_str().into(),
-                    d.object_kind.as_str().into(),
-                    d.object_id.as_str().into(),
-                    d.order_key.as_str().into(),
-                    d.event.as_str().into(),
-                    d.state.as_str().into(),
-                    method,
-                    url,
-                    headers,
-                    body,
-                    b64,
-                    d.schedule_at.0.into(),
-                    pending.then_some(d.first_attempt_at.0).into(),
-                    d.note.clone().into(),
-                    d.created_at.0.into(),
-                    (!pending).then_some(d.created_at.0).into(),
-                ],
-            )?;
+        let mut chunks = new.chunks_exact(INSERT_CHUNK);
+        for chunk in chunks.by_ref() {
+            created += self.insert_delivery_rows(chunk)?;
+        }
+        for d in chunks.remainder() {
+            created += self.insert_delivery_rows(std::slice::from_ref(d))?;
         }
         Ok(created)
+    }
+
+    fn insert_delivery_rows(&mut self, rows: &[NewDelivery]) -> Result<u64, StoreError> {
+        const COLS: usize = 18;
+        let mut params = Vec::with_capacity(rows.len() * COLS);
+        let mut values = Vec::with_capacity(rows.len());
+        for (i, d) in rows.iter().enumerate() {
+            let pending = d.state == DeliveryState::Pending;
+            let [method, url, headers, body, b64] = request_values(d.request.as_ref())?;
+            params.extend([
+                d.outbox_id.into(),
+                d.merchant_id.as_str().into(),
+                d.protocol.as_str().into(),
+                d.object_kind.as_str().into(),
+                d.object_id.as_str().into(),
+                d.order_key.as_str().into(),
+                d.event.as_str().into(),
+                d.state.as_str().into(),
+                method,
+                url,
+                headers,
+                body,
+                b64,
+                d.schedule_at.0.into(),
+                pending.then_some(d.first_attempt_at.0).into(),
+                d.note.clone().into(),
+                d.created_at.0.into(),
+                (!pending).then_some(d.created_at.0).into(),
+            ]);
+            let p = |k: usize| format!("${}", i * COLS + k);
+            values.push(format!(
+                "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, 0, {}, {}, 0, {}, {}, {}, {})",
+                p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10), p(11), p(12), p(13),
+                p(14), p(15), p(16), p(17), p(17), p(18)
+            ));
+        }
+        let sql = format!(
+            "INSERT INTO deliveries (outbox_id, merchant_id, protocol, object_kind, object_id, order_key, event, \
+             state, method, url, headers, body, body_base64, attempts, schedule_start, schedule_at, \
+             next_attempt_at, lease_seq, last_error, created_at, updated_at, finished_at) VALUES {} \
+             ON CONFLICT (outbox_id) DO NOTHING",
+            values.join(", ")
+        );
+        self.exec(&sql, &params)
     }
 
     /// Where the ingestion cursor may move, or `None` when it stays: over every event that has
@@ -169,7 +197,8 @@ impl Db<'_> {
         // a statement whose LIMIT is a bound parameter every time it is bound.
         let window = req.limit.clamp(1, 1 << 20).saturating_mul(4);
         let window = u64::try_from(window).unwrap_or(4).next_power_of_two();
-        let candidates = self.rows(&format!("{LEASE_CANDIDATES}{window}"), &[req.now.0.into()])?;
+        let sql = format!("{LEASE_CANDIDATES}{window}");
+        let candidates = self.without_bitmap_scans(|db| db.rows(&sql, &[req.now.0.into()]))?;
         let lock = match self.dialect() {
             Dialect::Postgres => " FOR UPDATE OF x SKIP LOCKED",
             Dialect::Sqlite => "",
