@@ -145,24 +145,35 @@ impl Db<'_> {
         settled_before: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
         let cursor = self.delivery_cursor()?;
+        // The highest id it may pass: below the first young event above it on PostgreSQL (an
+        // index walk that stops there: a tick's worth of events, not the last minute's), below
+        // nothing on SQLite.
+        let young = match self.dialect() {
+            Dialect::Postgres => self
+                .one(
+                    "SELECT MIN(id) FROM outbox WHERE id > $1 AND created_at > $2",
+                    &[cursor.into(), settled_before.0.into()],
+                )?
+                .map_or(Ok(None), |r| r.opt_int(0))?,
+            Dialect::Sqlite => None,
+        };
+        let upper = match young {
+            Some(young) => young - 1,
+            None => self
+                .one("SELECT MAX(id) FROM outbox", &[])?
+                .map_or(Ok(None), |r| r.opt_int(0))?
+                .unwrap_or(0),
+        };
+        if upper <= cursor {
+            return Ok(None);
+        }
         let first_missing = self
             .one(
-                &format!("SELECT MIN(o.id) {NOT_INGESTED}"),
-                &[cursor.into()],
+                &format!("SELECT MIN(o.id) {NOT_INGESTED} AND o.id <= $2"),
+                &[cursor.into(), upper.into()],
             )?
             .map_or(Ok(None), |r| r.opt_int(0))?;
-        let settled = match self.dialect() {
-            Dialect::Postgres => self.one(
-                "SELECT MAX(id) FROM outbox WHERE id > $1 AND created_at <= $2",
-                &[cursor.into(), settled_before.0.into()],
-            )?,
-            Dialect::Sqlite => self.one("SELECT MAX(id) FROM outbox", &[])?,
-        }
-        .map_or(Ok(None), |r| r.opt_int(0))?;
-        let Some(settled) = settled else {
-            return Ok(None);
-        };
-        let next = first_missing.map_or(settled, |m| settled.min(m - 1));
+        let next = first_missing.map_or(upper, |m| upper.min(m - 1));
         Ok((next > cursor).then_some(next))
     }
 
