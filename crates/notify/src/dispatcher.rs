@@ -224,7 +224,7 @@ impl Dispatcher {
             {
                 Ok(leased) => leased == LEASE_BATCH && self.inner.permits.available_permits() > 0,
                 Err(e) => {
-                    tracing::warn!(error = %e, "callback dispatch failed; retrying next tick");
+                    tracing::warn!(error = %e, "callback dispatch failed; retrying at the next wake (an attempt finishing, or ingestion's next full pass)");
                     false
                 }
             };

@@ -419,7 +419,7 @@ async fn advance(s: &Store, settled_before: i64) -> i64 {
     if let Some(to) = to {
         w(s, move |db| db.advance_delivery_cursor(to)).await;
     }
-    s.read(|db| db.delivery_cursor_position()).await.unwrap()
+    s.read(|db| db.delivery_cursor()).await.unwrap()
 }
 
 fn lease(now: i64, node: &str, per_merchant: i64) -> polypay_store::LeaseRequest {
@@ -621,6 +621,51 @@ async fn leases_are_exclusive_in_order_per_key_fair_and_fenced() {
         );
         assert!(!w(&s, |db| db.resend_delivery(424_242, Timestamp(2_000), None)).await);
         assert_eq!(s.read(|db| db.pending_delivery_count()).await.unwrap(), 4);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_ingestion_batch_goes_in_whole_and_once() {
+    each_backend(|s, name| async move {
+        // 70 rows: two multi-row statements of 32 and six single rows.
+        let first: Vec<_> = (1..=70)
+            .map(|i| new_delivery(i, "mch_1", &format!("pay_{i}"), i))
+            .collect();
+        assert_eq!(
+            w(&s, move |db| db.insert_deliveries(&first)).await,
+            70,
+            "{name}"
+        );
+        let again: Vec<_> = (1..=80)
+            .map(|i| new_delivery(i, "mch_1", &format!("pay_{i}"), i))
+            .collect();
+        assert_eq!(
+            w(&s, move |db| db.insert_deliveries(&again)).await,
+            10,
+            "{name}: only the new ones"
+        );
+        for key in ["pay_1", "pay_40", "pay_70", "pay_80"] {
+            let found = s
+                .read(move |db| {
+                    db.deliveries(&polypay_store::DeliveryFilter {
+                        payment: Some(key.into()),
+                        limit: 5,
+                        ..Default::default()
+                    })
+                })
+                .await
+                .unwrap();
+            assert_eq!(found.len(), 1, "{name}: {key}");
+            let d = &found[0];
+            let n: i64 = key[4..].parse().unwrap();
+            assert_eq!(
+                (d.outbox_id, d.created_at, d.next_attempt_at),
+                (n, Timestamp(n), Some(Timestamp(n))),
+                "{name}: {key}'s own values, not a neighbour's"
+            );
+            assert_eq!(d.request.as_ref().unwrap().body, vec![0xff, 0x00, b'x']);
+        }
     })
     .await;
 }

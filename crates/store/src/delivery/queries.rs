@@ -14,6 +14,7 @@ use crate::db::{Db, OutboxEvent};
 use crate::error::StoreError;
 use crate::sql::{Dialect, Row, Value};
 use polypay_core::{MerchantId, Protocol, Timestamp};
+use std::sync::LazyLock;
 
 const OUTBOX_COLS: &str =
     "o.id, o.merchant_id, o.protocol, o.object_kind, o.object_id, o.event, o.payload, o.created_at";
@@ -39,9 +40,33 @@ const LEASES_HELD: &str = "SELECT COUNT(*) FROM deliveries \
 /// Deliveries per multi-row `INSERT` (18 parameters each: 576, well inside both backends'
 /// limits).
 const INSERT_CHUNK: usize = 32;
+/// Parameters per delivery in `insert_deliveries_sql`.
+const INSERT_PARAMS: usize = 18;
+
+/// `INSERT` of `rows` deliveries (`INSERT_PARAMS` parameters each), built once per size.
+fn insert_deliveries_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| {
+            let p = |k: usize| format!("${}", i * INSERT_PARAMS + k);
+            format!(
+                "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, 0, {}, {}, 0, {}, {}, {}, {})",
+                p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10), p(11), p(12), p(13),
+                p(14), p(15), p(16), p(17), p(17), p(18)
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO deliveries (outbox_id, merchant_id, protocol, object_kind, object_id, order_key, event, \
+         state, method, url, headers, body, body_base64, attempts, schedule_start, schedule_at, \
+         next_attempt_at, lease_seq, last_error, created_at, updated_at, finished_at) VALUES {} \
+         ON CONFLICT (outbox_id) DO NOTHING",
+        values.join(", ")
+    )
+}
 
 impl Db<'_> {
-    fn delivery_cursor(&mut self) -> Result<i64, StoreError> {
+    /// The ingestion cursor: every outbox event at or below it has a delivery.
+    pub fn delivery_cursor(&mut self) -> Result<i64, StoreError> {
         let row = self.one(
             "SELECT outbox_id FROM delivery_cursor WHERE name = 'outbox'",
             &[],
@@ -78,22 +103,23 @@ impl Db<'_> {
     /// ingestion batch is a few statements, not one round trip per row on PostgreSQL, and the
     /// statement texts stay few (each is prepared once and cached).
     pub fn insert_deliveries(&mut self, new: &[NewDelivery]) -> Result<u64, StoreError> {
+        static CHUNK: LazyLock<String> = LazyLock::new(|| insert_deliveries_sql(INSERT_CHUNK));
+        static ONE: LazyLock<String> = LazyLock::new(|| insert_deliveries_sql(1));
         let mut created = 0;
         let mut chunks = new.chunks_exact(INSERT_CHUNK);
         for chunk in chunks.by_ref() {
-            created += self.insert_delivery_rows(chunk)?;
+            created += self.insert_delivery_rows(&CHUNK, chunk)?;
         }
         for d in chunks.remainder() {
-            created += self.insert_delivery_rows(std::slice::from_ref(d))?;
+            created += self.insert_delivery_rows(&ONE, std::slice::from_ref(d))?;
         }
         Ok(created)
     }
 
-    fn insert_delivery_rows(&mut self, rows: &[NewDelivery]) -> Result<u64, StoreError> {
-        const COLS: usize = 18;
-        let mut params = Vec::with_capacity(rows.len() * COLS);
-        let mut values = Vec::with_capacity(rows.len());
-        for (i, d) in rows.iter().enumerate() {
+    /// Runs `sql` (from `insert_deliveries_sql(rows.len())`) with the values of `rows`.
+    fn insert_delivery_rows(&mut self, sql: &str, rows: &[NewDelivery]) -> Result<u64, StoreError> {
+        let mut params = Vec::with_capacity(rows.len() * INSERT_PARAMS);
+        for d in rows {
             let pending = d.state == DeliveryState::Pending;
             let [method, url, headers, body, b64] = request_values(d.request.as_ref())?;
             params.extend([
@@ -116,21 +142,8 @@ impl Db<'_> {
                 d.created_at.0.into(),
                 (!pending).then_some(d.created_at.0).into(),
             ]);
-            let p = |k: usize| format!("${}", i * COLS + k);
-            values.push(format!(
-                "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, 0, {}, {}, 0, {}, {}, {}, {})",
-                p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10), p(11), p(12), p(13),
-                p(14), p(15), p(16), p(17), p(17), p(18)
-            ));
         }
-        let sql = format!(
-            "INSERT INTO deliveries (outbox_id, merchant_id, protocol, object_kind, object_id, order_key, event, \
-             state, method, url, headers, body, body_base64, attempts, schedule_start, schedule_at, \
-             next_attempt_at, lease_seq, last_error, created_at, updated_at, finished_at) VALUES {} \
-             ON CONFLICT (outbox_id) DO NOTHING",
-            values.join(", ")
-        );
-        self.exec(&sql, &params)
+        self.exec(sql, &params)
     }
 
     /// Where the ingestion cursor may move, or `None` when it stays: over every event that has
@@ -184,11 +197,6 @@ impl Db<'_> {
             &[to.into()],
         )?;
         Ok(())
-    }
-
-    /// The ingestion cursor: every outbox event at or below it has a delivery.
-    pub fn delivery_cursor_position(&mut self) -> Result<i64, StoreError> {
-        self.delivery_cursor()
     }
 
     /// Leases due deliveries to `req.node_id` (oldest due first, at most `req.per_merchant`
