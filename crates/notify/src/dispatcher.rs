@@ -279,6 +279,9 @@ impl Dispatcher {
             lease_until: now.plus_millis(lease_ms),
             per_merchant: i64::try_from(concurrency.div_ceil(4)).unwrap_or(i64::MAX),
             limit: i64::try_from(free).unwrap_or(i64::MAX),
+            // A fair share stays free for a merchant whose callbacks arrive meanwhile; the rest
+            // of the node is lent to merchants with more due than their share.
+            reserve: i64::try_from(concurrency.div_ceil(4)).unwrap_or(i64::MAX),
         };
         let store = self.inner.engine.store().clone();
         let leased: Vec<Delivery> = store

@@ -198,6 +198,11 @@ pub struct LeaseRequest {
     /// cannot take every slot.
     pub per_merchant: i64,
     pub limit: i64,
+    /// Slots a merchant past its `per_merchant` share may not borrow: when merchants within
+    /// their share leave more than `reserve` of `limit` unused, deliveries of merchants with
+    /// more due take the rest, oldest due first, until `reserve` are left free (for a merchant
+    /// whose callbacks arrive meanwhile). `limit` or more: no borrowing.
+    pub reserve: i64,
 }
 
 /// Filters of the operator's delivery list; `None` matches everything.

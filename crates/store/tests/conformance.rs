@@ -429,6 +429,7 @@ fn lease(now: i64, node: &str, per_merchant: i64) -> polypay_store::LeaseRequest
         lease_until: Timestamp(now + 1_000),
         per_merchant,
         limit: 100,
+        reserve: 100,
     }
 }
 
@@ -626,9 +627,159 @@ async fn leases_are_exclusive_in_order_per_key_fair_and_fenced() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_lease_fills_its_quota_past_blocked_deliveries_and_results_land_row_by_row() {
+    use polypay_store::{AfterAttempt, DeliveryState};
+    each_backend(|s, name| async move {
+        // mch_a: pay_1 three times (outbox 1-3: 2 and 3 wait for 1), then pay_4 .. pay_40;
+        // mch_b: pay_41 .. pay_70. Due in outbox order.
+        let rows: Vec<_> = (1..=70)
+            .map(|i| {
+                let key = format!("pay_{}", if i <= 3 { 1 } else { i });
+                let merchant = if i <= 40 { "mch_a" } else { "mch_b" };
+                new_delivery(i, merchant, &key, i)
+            })
+            .collect();
+        w(&s, move |db| db.insert_deliveries(&rows)).await;
+        let mut req = lease(100, "n1", 20);
+        req.limit = 36;
+        let leased = w(&s, move |db| db.lease_deliveries(&req)).await;
+        let got: Vec<i64> = leased.iter().map(|d| d.outbox_id).collect();
+        // mch_a's quota of 20 skips the two blocked pay_1 rows; mch_b fills the rest (16).
+        let want: Vec<i64> = [1].into_iter().chain(4..=22).chain(41..=56).collect();
+        assert_eq!(
+            got, want,
+            "{name}: oldest due first, quota kept, blocked rows passed"
+        );
+
+        // One call records all 36: acknowledged, retried and dead, one under a stale lease.
+        let done: Vec<_> = leased
+            .iter()
+            .enumerate()
+            .map(|(n, d)| {
+                let next = match n % 3 {
+                    0 => AfterAttempt::Acknowledged,
+                    1 => AfterAttempt::RetryAt(Timestamp(10_000 + d.outbox_id)),
+                    _ => AfterAttempt::Dead,
+                };
+                let seq = if d.outbox_id == 5 {
+                    d.lease_seq - 1
+                } else {
+                    d.lease_seq
+                };
+                let mut f = finished(d, seq, next);
+                f.attempt.response_status = Some(200 + d.outbox_id);
+                f.attempt.error = Some(format!("e{}", d.outbox_id));
+                f
+            })
+            .collect();
+        assert_eq!(
+            w(&s, move |db| db.finish_attempts(&done, Timestamp(150))).await,
+            35,
+            "{name}: all but the stale one applied"
+        );
+        for (n, d) in leased.iter().enumerate() {
+            let id = d.id;
+            let now = s.read(move |db| db.delivery(id)).await.unwrap().unwrap();
+            let log = s.read(move |db| db.delivery_attempts(id)).await.unwrap();
+            assert_eq!(log.len(), 1, "{name}: outbox {} logged once", d.outbox_id);
+            assert_eq!(log[0].response_status, Some(200 + d.outbox_id));
+            if d.outbox_id == 5 {
+                assert_eq!(
+                    (now.state, now.attempts),
+                    (DeliveryState::Pending, 0),
+                    "{name}: fenced"
+                );
+                continue;
+            }
+            let (state, next, finished_at) = match n % 3 {
+                0 => (DeliveryState::Acknowledged, None, Some(Timestamp(150))),
+                1 => (
+                    DeliveryState::Pending,
+                    Some(Timestamp(10_000 + d.outbox_id)),
+                    None,
+                ),
+                _ => (DeliveryState::Dead, None, Some(Timestamp(150))),
+            };
+            assert_eq!(
+                (
+                    now.state,
+                    now.next_attempt_at,
+                    now.finished_at,
+                    now.attempts
+                ),
+                (state, next, finished_at, 1),
+                "{name}: outbox {}'s own result",
+                d.outbox_id
+            );
+            assert_eq!(
+                (
+                    now.last_status,
+                    now.last_error.as_deref(),
+                    now.lease_owner.as_deref()
+                ),
+                (
+                    Some(200 + d.outbox_id),
+                    Some(format!("e{}", d.outbox_id).as_str()),
+                    None
+                ),
+                "{name}: outbox {}",
+                d.outbox_id
+            );
+        }
+        // pay_1 was acknowledged: its second delivery is next, with the rest still due.
+        let mut req = lease(200, "n1", 100);
+        req.limit = 100;
+        let next = w(&s, move |db| db.lease_deliveries(&req)).await;
+        assert!(next.iter().any(|d| d.outbox_id == 2), "{name}");
+        assert!(
+            !next.iter().any(|d| d.outbox_id == 3),
+            "{name}: 3 still waits for 2"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_merchant_borrows_spare_slots_but_never_the_reserve() {
+    each_backend(|s, name| async move {
+        // mch_a: 30 due (outbox 1-30); mch_b: 2 due after them (outbox 31, 32).
+        let rows: Vec<_> = (1..=32)
+            .map(|i| {
+                let merchant = if i <= 30 { "mch_a" } else { "mch_b" };
+                new_delivery(i, merchant, &format!("pay_{i}"), i)
+            })
+            .collect();
+        w(&s, move |db| db.insert_deliveries(&rows)).await;
+        let req = |node: &str, limit: i64| {
+            let mut r = lease(100, node, 5);
+            (r.limit, r.reserve) = (limit, 5);
+            r
+        };
+        let at_reserve = req("n0", 5);
+        let fair_only = w(&s, move |db| db.lease_deliveries(&at_reserve)).await;
+        let got: Vec<i64> = fair_only.iter().map(|d| d.outbox_id).collect();
+        assert_eq!(got, [1, 2, 3, 4, 5], "{name}: no spare slots, shares only");
+
+        let first = req("n1", 20);
+        let leased = w(&s, move |db| db.lease_deliveries(&first)).await;
+        let got: Vec<i64> = leased.iter().map(|d| d.outbox_id).collect();
+        // mch_a is at its share (n0 holds 5): mch_b's 2 first, then 13 borrowed, 5 left free.
+        let want: Vec<i64> = (6..=18).chain([31, 32]).collect();
+        assert_eq!(got.len(), 15, "{name}");
+        let mut sorted = got.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted, want,
+            "{name}: borrowed oldest due first, the reserve kept"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_large_ingestion_batch_goes_in_whole_and_once() {
     each_backend(|s, name| async move {
-        // 70 rows: two multi-row statements of 32 and six single rows.
+        // 70 rows: two multi-row statements of 32, then one of 4 and one of 2.
         let first: Vec<_> = (1..=70)
             .map(|i| new_delivery(i, "mch_1", &format!("pay_{i}"), i))
             .collect();

@@ -110,7 +110,15 @@ type Served = (
 async fn serve(data_dir: &Path, database_url: &str) -> anyhow::Result<Served> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    // The store and callback tuning knobs come from the same `POLYPAY_*` variables as
+    // `polypay serve` (so a setting can be measured before it is deployed); where the node
+    // lives and how it is reached are the bench's own.
+    let env = Overrides::from_env(|k| std::env::var(k).ok())?;
     let overrides = Overrides {
+        store_writers: env.store_writers,
+        store_max_batch: env.store_max_batch,
+        callback_concurrency: env.callback_concurrency,
+        callback_timeout_ms: env.callback_timeout_ms,
         listen: Some(addr.to_string()),
         data_dir: Some(data_dir.to_path_buf()),
         database_url: Some(database_url.to_string()),

@@ -14,6 +14,7 @@ use crate::db::{Db, OutboxEvent};
 use crate::error::StoreError;
 use crate::sql::{Dialect, Row, Value};
 use polypay_core::{MerchantId, Protocol, Timestamp};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 const OUTBOX_COLS: &str =
@@ -64,6 +65,114 @@ fn insert_deliveries_sql(rows: usize) -> String {
     )
 }
 
+/// Rows per statement for a batch of `len`: chunks of `INSERT_CHUNK`, then the rest in
+/// falling powers of two (at most six statement texts per kind, each prepared once).
+fn chunk_sizes(len: usize) -> impl Iterator<Item = usize> {
+    let mut left = len;
+    std::iter::from_fn(move || {
+        if left == 0 {
+            return None;
+        }
+        let size = if left >= INSERT_CHUNK {
+            INSERT_CHUNK
+        } else {
+            1 << left.ilog2()
+        };
+        left -= size;
+        Some(size)
+    })
+}
+
+/// The statement sizes `chunk_sizes` uses: 1, 2, 4, … `INSERT_CHUNK`.
+fn statement_sizes() -> impl Iterator<Item = usize> {
+    const { assert!(INSERT_CHUNK.is_power_of_two()) };
+    (0..=INSERT_CHUNK.ilog2()).map(|k| 1 << k)
+}
+
+/// The text for `size` rows from a cache built over `statement_sizes`.
+fn sized(cache: &[String], size: usize) -> &str {
+    &cache[size.ilog2() as usize]
+}
+
+/// Leases `rows` deliveries by id in one `UPDATE … RETURNING` (`$1` node, `$2` now, `$3` lease
+/// end, then the ids), re-checking each on its newest version: still pending, due, unleased,
+/// and not blocked by an earlier pending delivery of its key. `lock` is PostgreSQL's
+/// `FOR UPDATE … SKIP LOCKED` (a row another node is leasing is skipped, not waited for).
+///
+/// The state is tested as `x.state || ''` so that no partial index (all are `WHERE state =
+/// 'pending'`) matches and the id list is the only way in: with statistics gathered while the
+/// table was small, PostgreSQL's generic plan for `x.state = 'pending'` walked `deliveries_due`
+/// over every due row instead (15 ms against 0.3 ms for 32 ids, `EXPLAIN ANALYZE` during a bench
+/// run).
+fn take_sql(rows: usize, lock: &str) -> String {
+    let ids: Vec<String> = (0..rows).map(|i| format!("${}", i + 4)).collect();
+    format!(
+        "UPDATE deliveries SET lease_owner = $1, leased_at = $2, lease_until = $3, \
+         lease_seq = lease_seq + 1 WHERE id IN (SELECT x.id FROM deliveries x WHERE x.id IN ({}) \
+         AND x.state || '' = 'pending' AND x.next_attempt_at <= $2 \
+         AND (x.lease_until IS NULL OR x.lease_until <= $2) \
+         AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.order_key = x.order_key \
+           AND e.state = 'pending' AND e.outbox_id < x.outbox_id){lock}) \
+         RETURNING {DELIVERY_COLS}",
+        ids.join(", ")
+    )
+}
+
+/// `(CAST($n AS type), …)` rows of a `VALUES` list, `types.len()` parameters per row, numbered
+/// from `$(after + 1)`. The casts give PostgreSQL each parameter's type (a bare `VALUES`
+/// parameter would be text); SQLite accepts them too.
+fn typed_values(rows: usize, types: &[&str], after: usize) -> String {
+    let row = |i: usize| {
+        let cols: Vec<String> = types
+            .iter()
+            .enumerate()
+            .map(|(k, ty)| format!("CAST(${} AS {ty})", after + i * types.len() + k + 1))
+            .collect();
+        format!("({})", cols.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
+/// Parameters per attempt in `insert_attempts_sql`.
+const ATTEMPT_PARAMS: usize = 14;
+
+/// `INSERT` of `rows` attempt log entries.
+fn insert_attempts_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| {
+            let p: Vec<String> = (1..=ATTEMPT_PARAMS)
+                .map(|k| format!("${}", i * ATTEMPT_PARAMS + k))
+                .collect();
+            format!("({})", p.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO delivery_attempts (delivery_id, attempt, node_id, started_at, method, url, headers, \
+         body, body_base64, outcome, response_status, response_body, latency_ms, error) VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// The columns of one finished attempt's effect, in `finish_sql`'s `VALUES` order: delivery
+/// id, lease, new state, next attempt, last status, last error, finished at.
+const FINISH_TYPES: [&str; 7] = [
+    "BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT", "TEXT", "BIGINT",
+];
+
+/// Applies `rows` finished attempts in one `UPDATE … FROM (VALUES …)` (`$1` is now; each row's
+/// parameters follow). Only a delivery still pending under the attempt's lease changes.
+fn finish_sql(rows: usize) -> String {
+    let values = typed_values(rows, &FINISH_TYPES, 1);
+    format!(
+        "UPDATE deliveries SET attempts = attempts + 1, state = v.column3, next_attempt_at = v.column4, \
+         lease_owner = NULL, leased_at = NULL, lease_until = NULL, last_status = v.column5, \
+         last_error = v.column6, updated_at = $1, finished_at = v.column7 \
+         FROM (VALUES {values}) AS v \
+         WHERE deliveries.id = v.column1 AND deliveries.lease_seq = v.column2 \
+         AND deliveries.state = 'pending'"
+    )
+}
+
 impl Db<'_> {
     /// The ingestion cursor: every outbox event at or below it has a delivery.
     pub fn delivery_cursor(&mut self) -> Result<i64, StoreError> {
@@ -99,19 +208,18 @@ impl Db<'_> {
     /// Creates deliveries, each at most once per outbox event (another node may have won the
     /// race: its row stays). Returns how many this call created.
     ///
-    /// Rows go in multi-row `INSERT`s of `INSERT_CHUNK` (then one by one for the rest): an
-    /// ingestion batch is a few statements, not one round trip per row on PostgreSQL, and the
-    /// statement texts stay few (each is prepared once and cached).
+    /// Rows go in multi-row `INSERT`s of `INSERT_CHUNK` (then falling powers of two for the
+    /// rest, see `chunk_sizes`): an ingestion batch is a few statements, not one round trip per
+    /// row on PostgreSQL, and the statement texts stay few (each is prepared once and cached).
     pub fn insert_deliveries(&mut self, new: &[NewDelivery]) -> Result<u64, StoreError> {
-        static CHUNK: LazyLock<String> = LazyLock::new(|| insert_deliveries_sql(INSERT_CHUNK));
-        static ONE: LazyLock<String> = LazyLock::new(|| insert_deliveries_sql(1));
+        static SQL: LazyLock<Vec<String>> =
+            LazyLock::new(|| statement_sizes().map(insert_deliveries_sql).collect());
         let mut created = 0;
-        let mut chunks = new.chunks_exact(INSERT_CHUNK);
-        for chunk in chunks.by_ref() {
-            created += self.insert_delivery_rows(&CHUNK, chunk)?;
-        }
-        for d in chunks.remainder() {
-            created += self.insert_delivery_rows(&ONE, std::slice::from_ref(d))?;
+        let mut rest = new;
+        for size in chunk_sizes(new.len()) {
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
+            created += self.insert_delivery_rows(sized(&SQL, size), chunk)?;
         }
         Ok(created)
     }
@@ -202,162 +310,198 @@ impl Db<'_> {
     /// Leases due deliveries to `req.node_id` (oldest due first, at most `req.per_merchant`
     /// leases held per merchant, in event order per key). A delivery whose previous lease expired
     /// unrecorded gets an `interrupted` attempt in its log. Returns the leased deliveries as now
-    /// stored.
+    /// stored, oldest due first.
     ///
-    /// The candidates are read first, then each is leased by one conditional `UPDATE … RETURNING`
-    /// that re-checks, on the row's newest version, that it is still due, unleased and not
-    /// blocked by an earlier pending delivery of its key; on PostgreSQL the row is taken
-    /// `FOR UPDATE SKIP LOCKED`, so a row another node is leasing is skipped, not waited for.
-    /// Each merchant's held leases are counted once (an index range of at most its quota), and
-    /// statements are spent only on candidates within their merchant's quota: a merchant at its
-    /// quota costs one count, however many of its deliveries are due.
+    /// The candidates are read first; each merchant's held leases are counted once (an index
+    /// range of at most its quota), and the candidates within their merchant's quota are then
+    /// taken together by one `UPDATE … RETURNING` per `chunk_sizes` chunk (`take_sql`), which
+    /// re-checks each on its newest version. A candidate that fails the re-check gives its
+    /// merchant's slot back and the next round offers the following candidates, until the
+    /// limit is reached or no candidate is left: a merchant at its quota costs one count,
+    /// however many of its deliveries are due, and a lease of n deliveries is a few statements.
+    /// Then, if more than `req.reserve` of the limit is still unused, the remaining candidates
+    /// borrow it whatever their merchant holds, oldest due first (the fair shares first, spare
+    /// slots after: one busy merchant alone is not held to a quarter of the node).
     pub fn lease_deliveries(&mut self, req: &LeaseRequest) -> Result<Vec<Delivery>, StoreError> {
+        static TAKE_PG: LazyLock<Vec<String>> = LazyLock::new(|| {
+            let lock = " FOR UPDATE OF x SKIP LOCKED";
+            statement_sizes().map(|n| take_sql(n, lock)).collect()
+        });
+        static TAKE_SQLITE: LazyLock<Vec<String>> =
+            LazyLock::new(|| statement_sizes().map(|n| take_sql(n, "")).collect());
         // A literal, rounded up to a power of two (a few cached statements): SQLite re-prepares
         // a statement whose LIMIT is a bound parameter every time it is bound.
         let window = req.limit.clamp(1, 1 << 20).saturating_mul(4);
         let window = u64::try_from(window).unwrap_or(4).next_power_of_two();
         let sql = format!("{LEASE_CANDIDATES}{window}");
         let candidates = self.without_bitmap_scans(|db| db.rows(&sql, &[req.now.0.into()]))?;
-        let lock = match self.dialect() {
-            Dialect::Postgres => " FOR UPDATE OF x SKIP LOCKED",
-            Dialect::Sqlite => "",
+        let take: &[String] = match self.dialect() {
+            Dialect::Postgres => &TAKE_PG,
+            Dialect::Sqlite => &TAKE_SQLITE,
         };
-        let take = format!(
-            "UPDATE deliveries SET lease_owner = $2, leased_at = $3, lease_until = $4, \
-             lease_seq = lease_seq + 1 WHERE id = (SELECT x.id FROM deliveries x WHERE x.id = $1 \
-             AND x.state = 'pending' AND x.next_attempt_at <= $3 \
-             AND (x.lease_until IS NULL OR x.lease_until <= $3) \
-             AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.order_key = x.order_key \
-               AND e.state = 'pending' AND e.outbox_id < x.outbox_id){lock}) \
-             RETURNING {DELIVERY_COLS}"
-        );
+        let limit = usize::try_from(req.limit).unwrap_or(0);
+        let merchants: Vec<String> = candidates
+            .iter()
+            .map(|c| c.text(1))
+            .collect::<Result<_, _>>()?;
         // Leases each merchant may still take in this call.
-        let mut quota: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-        let mut leased = Vec::new();
-        for c in &candidates {
-            if i64::try_from(leased.len()).unwrap_or(i64::MAX) >= req.limit {
-                break;
-            }
-            let merchant = c.text(1)?;
-            let left = match quota.get_mut(&merchant) {
-                Some(left) => left,
-                None => {
-                    let held = self
-                        .one(LEASES_HELD, &[merchant.as_str().into(), req.now.0.into()])?
-                        .map_or(Ok(0), |r| r.int(0))?;
-                    quota.entry(merchant).or_insert(req.per_merchant - held)
+        let mut quota: HashMap<&str, i64> = HashMap::new();
+        let mut offered = vec![false; candidates.len()];
+        // (candidate index, delivery as leased)
+        let mut leased: Vec<(usize, Delivery)> = Vec::new();
+        let borrow_limit = limit.saturating_sub(usize::try_from(req.reserve).unwrap_or(0));
+        let mut borrowing = false;
+        loop {
+            let mut pick: Vec<usize> = Vec::new();
+            let cap = if borrowing { borrow_limit } else { limit };
+            for (i, merchant) in merchants.iter().enumerate() {
+                if leased.len() + pick.len() >= cap {
+                    break;
                 }
-            };
-            if *left <= 0 {
+                if offered[i] {
+                    continue;
+                }
+                if borrowing {
+                    offered[i] = true;
+                    pick.push(i);
+                    continue;
+                }
+                let left = match quota.get_mut(merchant.as_str()) {
+                    Some(left) => left,
+                    None => {
+                        let held = self
+                            .one(LEASES_HELD, &[merchant.as_str().into(), req.now.0.into()])?
+                            .map_or(Ok(0), |r| r.int(0))?;
+                        quota.entry(merchant).or_insert(req.per_merchant - held)
+                    }
+                };
+                if *left <= 0 {
+                    continue;
+                }
+                *left -= 1;
+                offered[i] = true;
+                pick.push(i);
+            }
+            if pick.is_empty() {
+                if borrowing || leased.len() >= borrow_limit {
+                    break;
+                }
+                borrowing = true;
                 continue;
             }
-            let Some(row) = self.one(
-                &take,
-                &[
-                    c.int(0)?.into(),
+            let mut taken: HashMap<i64, Delivery> = HashMap::new();
+            let mut rest = pick.as_slice();
+            for size in chunk_sizes(pick.len()) {
+                let (chunk, tail) = rest.split_at(size);
+                rest = tail;
+                let mut params: Vec<Value> = Vec::with_capacity(3 + size);
+                params.extend([
                     req.node_id.as_str().into(),
                     req.now.0.into(),
                     req.lease_until.0.into(),
-                ],
-            )?
-            else {
-                continue;
-            };
-            *left -= 1;
-            let d = delivery_row(&row)?;
-            // The lease this one replaced expired unrecorded (as read with the candidates: on
-            // SQLite in this transaction; on PostgreSQL a moment before the row was locked).
-            if let Some(owner) = c.opt_text(2)? {
-                let mut before = d.clone();
-                before.leased_at = c.opt_int(3)?.map(Timestamp);
-                self.log_interrupted(&before, &owner, req.now)?;
+                ]);
+                for &i in chunk {
+                    params.push(candidates[i].int(0)?.into());
+                }
+                for row in self.rows(sized(take, size), &params)? {
+                    let d = delivery_row(&row)?;
+                    taken.insert(d.id, d);
+                }
             }
-            leased.push(d);
+            let mut interrupted = Vec::new();
+            for i in pick {
+                let c = &candidates[i];
+                let Some(d) = taken.remove(&c.int(0)?) else {
+                    // Taken by another node, or no longer due: its merchant's slot is free.
+                    if let Some(left) = quota.get_mut(merchants[i].as_str()) {
+                        *left += 1;
+                    }
+                    continue;
+                };
+                // The lease this one replaced expired unrecorded (as read with the candidates:
+                // on SQLite in this transaction; on PostgreSQL a moment before the row was
+                // locked).
+                if let Some(owner) = c.opt_text(2)? {
+                    let started_at = c.opt_int(3)?.map_or(req.now, Timestamp);
+                    interrupted.push(interrupted_attempt(&d, &owner, started_at));
+                }
+                leased.push((i, d));
+            }
+            self.insert_attempts(&interrupted.iter().collect::<Vec<_>>())?;
         }
-        Ok(leased)
+        leased.sort_by_key(|(i, _)| *i);
+        Ok(leased.into_iter().map(|(_, d)| d).collect())
     }
 
-    fn log_interrupted(
-        &mut self,
-        d: &Delivery,
-        owner: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let attempt = DeliveryAttempt {
-            id: 0,
-            delivery_id: d.id,
-            attempt: d.attempts + 1,
-            node_id: owner.to_string(),
-            started_at: d.leased_at.unwrap_or(now),
-            request: None,
-            outcome: super::AttemptOutcome::Interrupted,
-            response_status: None,
-            response_body: None,
-            latency_ms: None,
-            error: Some(
-                "interrupted: the node stopped before recording a result and its lease expired"
-                    .into(),
-            ),
-        };
-        self.insert_attempt(&attempt)
-    }
-
-    fn insert_attempt(&mut self, a: &DeliveryAttempt) -> Result<(), StoreError> {
-        let [method, url, headers, body, b64] = request_values(a.request.as_ref())?;
-        self.exec(
-            "INSERT INTO delivery_attempts (delivery_id, attempt, node_id, started_at, method, url, headers, body, \
-             body_base64, outcome, response_status, response_body, latency_ms, error) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            &[
-                a.delivery_id.into(),
-                a.attempt.into(),
-                a.node_id.as_str().into(),
-                a.started_at.0.into(),
-                method,
-                url,
-                headers,
-                body,
-                b64,
-                a.outcome.as_str().into(),
-                a.response_status.into(),
-                a.response_body.clone().into(),
-                a.latency_ms.into(),
-                a.error.clone().into(),
-            ],
-        )?;
+    /// Appends attempts to the log, in multi-row `INSERT`s (see `chunk_sizes`).
+    fn insert_attempts(&mut self, attempts: &[&DeliveryAttempt]) -> Result<(), StoreError> {
+        static SQL: LazyLock<Vec<String>> =
+            LazyLock::new(|| statement_sizes().map(insert_attempts_sql).collect());
+        let mut rest = attempts;
+        for size in chunk_sizes(attempts.len()) {
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
+            let mut params = Vec::with_capacity(size * ATTEMPT_PARAMS);
+            for a in chunk {
+                let [method, url, headers, body, b64] = request_values(a.request.as_ref())?;
+                params.extend([
+                    a.delivery_id.into(),
+                    a.attempt.into(),
+                    a.node_id.as_str().into(),
+                    a.started_at.0.into(),
+                    method,
+                    url,
+                    headers,
+                    body,
+                    b64,
+                    a.outcome.as_str().into(),
+                    a.response_status.into(),
+                    a.response_body.clone().into(),
+                    a.latency_ms.into(),
+                    a.error.clone().into(),
+                ]);
+            }
+            self.exec(sized(&SQL, size), &params)?;
+        }
         Ok(())
     }
 
     /// Logs each attempt and applies its effect (acknowledged, rescheduled, dead) to its
     /// delivery if the attempt's lease is still the current one. Returns how many were applied.
+    /// A few statements for any number of attempts: the log in multi-row `INSERT`s, the effects
+    /// in one `UPDATE … FROM (VALUES …)` per chunk (`finish_sql`).
     pub fn finish_attempts(
         &mut self,
         done: &[FinishedAttempt],
         now: Timestamp,
     ) -> Result<u64, StoreError> {
+        static SQL: LazyLock<Vec<String>> =
+            LazyLock::new(|| statement_sizes().map(finish_sql).collect());
+        self.insert_attempts(&done.iter().map(|f| &f.attempt).collect::<Vec<_>>())?;
         let mut applied = 0;
-        for f in done {
-            self.insert_attempt(&f.attempt)?;
-            let (state, next, finished) = match f.next {
-                AfterAttempt::Acknowledged => (DeliveryState::Acknowledged, None, Some(now.0)),
-                AfterAttempt::RetryAt(at) => (DeliveryState::Pending, Some(at.0), None),
-                AfterAttempt::Dead => (DeliveryState::Dead, None, Some(now.0)),
-            };
-            applied += self.exec(
-                "UPDATE deliveries SET attempts = attempts + 1, state = $3, next_attempt_at = $4, \
-                 lease_owner = NULL, leased_at = NULL, lease_until = NULL, last_status = $5, last_error = $6, \
-                 updated_at = $7, finished_at = $8 WHERE id = $1 AND lease_seq = $2 AND state = 'pending'",
-                &[
+        let mut rest = done;
+        for size in chunk_sizes(done.len()) {
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
+            let mut params: Vec<Value> = Vec::with_capacity(1 + size * FINISH_TYPES.len());
+            params.push(now.0.into());
+            for f in chunk {
+                let (state, next, finished) = match f.next {
+                    AfterAttempt::Acknowledged => (DeliveryState::Acknowledged, None, Some(now.0)),
+                    AfterAttempt::RetryAt(at) => (DeliveryState::Pending, Some(at.0), None),
+                    AfterAttempt::Dead => (DeliveryState::Dead, None, Some(now.0)),
+                };
+                params.extend([
                     f.attempt.delivery_id.into(),
                     f.lease_seq.into(),
                     state.as_str().into(),
                     next.into(),
                     f.attempt.response_status.into(),
                     f.attempt.error.clone().into(),
-                    now.0.into(),
                     finished.into(),
-                ],
-            )?;
+                ]);
+            }
+            applied += self.exec(sized(&SQL, size), &params)?;
         }
         Ok(applied)
     }
@@ -458,6 +602,25 @@ impl Db<'_> {
             &[],
         )?
         .map_or(Ok(0), |r| r.int(0))
+    }
+}
+
+/// The log entry of a lease that expired unrecorded: `owner` held it from `started_at`.
+fn interrupted_attempt(d: &Delivery, owner: &str, started_at: Timestamp) -> DeliveryAttempt {
+    DeliveryAttempt {
+        id: 0,
+        delivery_id: d.id,
+        attempt: d.attempts + 1,
+        node_id: owner.to_string(),
+        started_at,
+        request: None,
+        outcome: super::AttemptOutcome::Interrupted,
+        response_status: None,
+        response_body: None,
+        latency_ms: None,
+        error: Some(
+            "interrupted: the node stopped before recording a result and its lease expired".into(),
+        ),
     }
 }
 
