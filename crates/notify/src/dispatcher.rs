@@ -79,6 +79,9 @@ pub(crate) struct Inner {
     pub permits: Arc<Semaphore>,
     /// The highest outbox id this node has looked at (see `ingest`).
     pub scanned: std::sync::atomic::AtomicI64,
+    /// The outbox horizon of an earlier full pass, not yet settled (PostgreSQL; see
+    /// `Db::delivery_cursor_target`).
+    pub horizon: std::sync::Mutex<Option<polypay_store::OutboxHorizon>>,
 }
 
 impl Dispatcher {
@@ -99,6 +102,7 @@ impl Dispatcher {
                 client,
                 permits,
                 scanned: std::sync::atomic::AtomicI64::new(0),
+                horizon: std::sync::Mutex::new(None),
             }),
         }
     }

@@ -19,8 +19,8 @@ use std::sync::atomic::Ordering;
 /// Most events ingested by one run.
 pub(crate) const INGEST_BATCH: i64 = 500;
 /// How long (engine clock) an outbox id may stay uncommitted on another node: on PostgreSQL the
-/// ingestion cursor never passes events younger than this, so a late commit of a smaller id is
-/// not missed (SQLite commits ids in order and needs no window).
+/// ingestion cursor passes events younger than this only under a settled outbox horizon, so a
+/// late commit of a smaller id is not missed (SQLite commits ids in order and needs no window).
 const SETTLE_MS: i64 = 60_000;
 
 type Notifiers = HashMap<Protocol, Arc<dyn ProtocolNotifier>>;
@@ -28,10 +28,11 @@ type Notifiers = HashMap<Protocol, Arc<dyn ProtocolNotifier>>;
 impl Inner {
     /// Ingests up to one batch of new outbox events.
     ///
-    /// A `full` pass (every tick) scans from the shared cursor, which on PostgreSQL stays up to
-    /// a minute behind so that an outbox id committed late on another node is not missed,
-    /// advances that cursor (working out where to on the read connection; the writer only
-    /// stores it) and refreshes the queue-depth gauge. In between, a quick pass scans only above the
+    /// A `full` pass (every tick) scans from the shared cursor, which on PostgreSQL stays behind
+    /// until the ids below it are final, so that an outbox id committed late on another node
+    /// is not missed (an outbox horizon read a tick earlier, or at worst a minute: see
+    /// `Db::delivery_cursor_target`), advances that cursor (working out where to on the read
+    /// connection; the writer only stores it) and refreshes the queue-depth gauge. In between, a quick pass scans only above the
     /// highest id this node has already looked at: with a busy outbox, rescanning the last
     /// minute's events on every cycle cost more than delivering them.
     pub(crate) async fn ingest(&self, full: bool) -> Result<Ingested, NotifyError> {
@@ -43,14 +44,17 @@ impl Inner {
             self.scanned.load(Ordering::Relaxed)
         };
         let settled_before = now.plus_millis(-SETTLE_MS);
-        let (events, merchants, pending, due, cursor) = store
+        let horizon = if full { self.horizon() } else { None };
+        let (events, merchants, pending, due, cursor, next_horizon) = store
             .read(move |db| {
                 let due = db.any_delivery_due(now)?;
-                // Only a full pass moves the shared cursor; where to is read here, off the writer.
-                let cursor = if full {
-                    db.delivery_cursor_target(settled_before)?
+                // Only a full pass moves the shared cursor; where to is read here, off the writer,
+                // with the horizon an earlier pass read (a fresh one is read for a later pass).
+                let (cursor, next_horizon) = if full {
+                    let cursor = db.delivery_cursor_target(settled_before, horizon)?;
+                    (cursor, db.outbox_horizon()?)
                 } else {
-                    None
+                    (None, None)
                 };
                 let events = db.outbox_to_ingest(after, INGEST_BATCH)?;
                 let mut merchants = HashMap::new();
@@ -66,9 +70,12 @@ impl Inner {
                 } else {
                     None
                 };
-                Ok::<_, NotifyError>((events, merchants, pending, due, cursor))
+                Ok::<_, NotifyError>((events, merchants, pending, due, cursor, next_horizon))
             })
             .await?;
+        if full {
+            self.keep_horizon(next_horizon);
+        }
         if let Some(pending) = pending {
             metrics::queue_depth(pending);
         }
@@ -114,6 +121,22 @@ impl Inner {
             fetched,
             due: due || created > 0,
         })
+    }
+}
+
+impl Inner {
+    /// The horizon the previous full pass read.
+    fn horizon(&self) -> Option<polypay_store::OutboxHorizon> {
+        *self.horizon.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps the horizon a full pass read for the next one, a tick later. Always the newest:
+    /// it waits for the transactions that had started before it was read, which write
+    /// transactions (milliseconds long) have finished a tick later, and it reaches furthest.
+    /// While a transaction longer than a tick runs, no horizon settles and the time rule moves
+    /// the cursor.
+    fn keep_horizon(&self, read: Option<polypay_store::OutboxHorizon>) {
+        *self.horizon.lock().unwrap_or_else(|e| e.into_inner()) = read;
     }
 }
 

@@ -205,6 +205,18 @@ pub struct LeaseRequest {
     pub reserve: i64,
 }
 
+/// A point the PostgreSQL ingestion cursor may later pass without waiting out the settle
+/// window: every outbox id up to `max_id` is final (committed or never to be) once no
+/// transaction with an xid below `xid` is running. Read by `Db::outbox_horizon`; see
+/// `Db::delivery_cursor_target`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxHorizon {
+    /// The highest outbox id committed when the horizon was read.
+    pub max_id: i64,
+    /// An xid assigned after that read's snapshot was taken.
+    pub xid: i64,
+}
+
 /// Filters of the operator's delivery list; `None` matches everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryFilter {

@@ -24,7 +24,7 @@ mod writer;
 pub use db::{Db, LedgerEntry, OutboxAppend, OutboxEvent, PaymentRow, ProtocolRecord};
 pub use delivery::{
     AfterAttempt, AttemptOutcome, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryState,
-    FinishedAttempt, LeaseRequest, NewDelivery, StoredRequest,
+    FinishedAttempt, LeaseRequest, NewDelivery, OutboxHorizon, StoredRequest,
 };
 pub use error::StoreError;
 pub use store::{Backend, Store, StoreOptions};

@@ -72,7 +72,9 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            writers: 4,
+            // Two: on a 2-core machine PostgreSQL creates ran 17% faster than with four (larger
+            // batches, fewer commits), and one writer was slower still (docs/performance.md).
+            writers: 2,
             max_batch: 256,
             readers: 8,
         }

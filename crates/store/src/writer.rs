@@ -144,7 +144,10 @@ fn run_in_transaction(
 ) -> Result<Vec<Box<dyn Job>>, BatchFailure> {
     let begin = match conn.dialect() {
         Dialect::Sqlite => "BEGIN IMMEDIATE",
-        Dialect::Postgres => "BEGIN",
+        // The xid is taken before anything is written (same round trip): the ingestion
+        // cursor's horizon rule relies on every transaction that draws an outbox id having its
+        // xid already (`Db::delivery_cursor_target`).
+        Dialect::Postgres => "BEGIN; SELECT pg_current_xact_id()",
     };
     if let Err(e) = conn.batch(begin) {
         return Err((e, batch));

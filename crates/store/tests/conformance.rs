@@ -413,7 +413,7 @@ fn new_delivery(outbox_id: i64, merchant: &str, key: &str, at: i64) -> polypay_s
 /// moves it there, and returns where it is.
 async fn advance(s: &Store, settled_before: i64) -> i64 {
     let to = s
-        .read(move |db| db.delivery_cursor_target(Timestamp(settled_before)))
+        .read(move |db| db.delivery_cursor_target(Timestamp(settled_before), None))
         .await
         .unwrap();
     if let Some(to) = to {
@@ -504,7 +504,7 @@ async fn deliveries_are_ingested_once_per_outbox_event() {
         assert_eq!(advance(&s, 250).await, young, "{name}: young events");
         assert_eq!(advance(&s, 1_000).await, ids[2]);
         assert_eq!(
-            s.read(|db| db.delivery_cursor_target(Timestamp(1_000)))
+            s.read(|db| db.delivery_cursor_target(Timestamp(1_000), None))
                 .await
                 .unwrap(),
             None,
@@ -534,6 +534,120 @@ async fn deliveries_are_ingested_once_per_outbox_event() {
         );
     })
     .await;
+}
+
+fn young_event(key: &str) -> OutboxEvent {
+    OutboxEvent {
+        id: 0,
+        merchant_id: MerchantId("mch_1".into()),
+        protocol: Protocol::Passtopay,
+        object_kind: "payment".into(),
+        object_id: key.into(),
+        event: "payment.succeeded".into(),
+        payload: serde_json::json!({}),
+        created_at: Timestamp(1_000),
+    }
+}
+
+/// A raw connection to a test schema on a thread of its own (the synchronous client runs its
+/// own runtime, so it must neither run nor be dropped on the test's), for a transaction that
+/// stays open between statements, like another node's.
+struct RawSession {
+    tx: std::sync::mpsc::Sender<(String, std::sync::mpsc::Sender<Result<(), String>>)>,
+}
+
+impl RawSession {
+    fn connect(url: &str) -> RawSession {
+        let (tx, rx) =
+            std::sync::mpsc::channel::<(String, std::sync::mpsc::Sender<Result<(), String>>)>();
+        let url = url.to_string();
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("raw connection");
+            for (sql, reply) in rx {
+                let _ = reply.send(c.batch_execute(&sql).map_err(|e| e.to_string()));
+            }
+        });
+        RawSession { tx }
+    }
+
+    async fn run(&self, sql: &str) {
+        let (reply, answer) = std::sync::mpsc::channel();
+        self.tx
+            .send((sql.to_string(), reply))
+            .expect("raw session alive");
+        tokio::task::spawn_blocking(move || answer.recv().expect("raw session answered"))
+            .await
+            .unwrap()
+            .expect("raw statement");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_cursor_passes_young_events_once_the_transactions_before_them_ended() {
+    let lite = TestDb::sqlite();
+    let sqlite = lite.open().unwrap();
+    assert_eq!(sqlite.read(|db| db.outbox_horizon()).await.unwrap(), None);
+    sqlite.close();
+    let Some(db) = TestDb::postgres() else {
+        return;
+    };
+    let s = db.open().expect("open store");
+    // Another node's transaction takes its xid and draws an outbox id, and stays open.
+    let raw = RawSession::connect(&db.url);
+    raw.run(
+        "BEGIN; SELECT pg_current_xact_id(); INSERT INTO outbox (merchant_id, protocol, \
+         object_kind, object_id, event, payload, created_at) VALUES ('mch_1', 'passtopay', \
+         'payment', 'pay_late', 'payment.succeeded', '{}', 1000)",
+    )
+    .await;
+    // Two later ids commit and are ingested; every event is young (settle window not over).
+    let a = w(&s, |db| db.append_outbox(&young_event("pay_a"))).await;
+    let b = w(&s, |db| db.append_outbox(&young_event("pay_b"))).await;
+    let rows = vec![
+        new_delivery(a, "mch_1", "pay_a", 1_000),
+        new_delivery(b, "mch_1", "pay_b", 1_000),
+    ];
+    w(&s, move |db| db.insert_deliveries(&rows)).await;
+    let horizon = s.read(|db| db.outbox_horizon()).await.unwrap().unwrap();
+    assert_eq!(horizon.max_id, b);
+    let target = move |s: Store| async move {
+        s.read(move |db| db.delivery_cursor_target(Timestamp(0), Some(horizon)))
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        target(s.clone()).await,
+        None,
+        "the in-flight transaction may still commit an id below the horizon"
+    );
+    assert_eq!(
+        s.read(|db| db.delivery_cursor_target(Timestamp(0), None))
+            .await
+            .unwrap(),
+        None,
+        "without a horizon, young events wait for the settle window"
+    );
+
+    raw.run("COMMIT").await;
+    let late = a - 1;
+    assert_eq!(
+        target(s.clone()).await,
+        None,
+        "the late event has no delivery yet: the cursor stops below it"
+    );
+    let row = vec![new_delivery(late, "mch_1", "pay_late", 1_000)];
+    w(&s, move |db| db.insert_deliveries(&row)).await;
+    // Settled once no transaction older than the horizon runs anywhere in the cluster; other
+    // tests' transactions last milliseconds, so a bounded number of reads sees it.
+    let mut reached = None;
+    for _ in 0..500 {
+        reached = target(s.clone()).await;
+        if reached.is_some() {
+            break;
+        }
+    }
+    assert_eq!(reached, Some(b), "every id up to the horizon is final");
+    s.close();
 }
 
 #[tokio::test(flavor = "multi_thread")]

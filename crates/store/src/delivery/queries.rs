@@ -7,8 +7,8 @@
 
 use super::{
     ATTEMPT_COLS, AfterAttempt, DELIVERY_COLS, Delivery, DeliveryAttempt, DeliveryFilter,
-    DeliveryState, FinishedAttempt, LeaseRequest, NewDelivery, attempt_row, delivery_row,
-    request_values,
+    DeliveryState, FinishedAttempt, LeaseRequest, NewDelivery, OutboxHorizon, attempt_row,
+    delivery_row, request_values,
 };
 use crate::db::{Db, OutboxEvent};
 use crate::error::StoreError;
@@ -255,20 +255,35 @@ impl Db<'_> {
     }
 
     /// Where the ingestion cursor may move, or `None` when it stays: over every event that has
-    /// a delivery, but on PostgreSQL not past events created after `settled_before`, since a
-    /// transaction still in flight on another node may yet commit a smaller outbox id. SQLite
-    /// has one writer and hands out ids in commit order (`AUTOINCREMENT`), so an id below a
-    /// committed one is never committed later and no window is needed. A read: run it on a
-    /// read connection, then move the cursor with `advance_delivery_cursor`; a stale answer
-    /// is still true later, since deliveries are never removed.
+    /// a delivery, but on PostgreSQL not past an id a transaction still in flight may yet
+    /// commit. SQLite has one writer and hands out ids in commit order (`AUTOINCREMENT`), so an
+    /// id below a committed one is never committed later and no window is needed. A read: run
+    /// it on a read connection, then move the cursor with `advance_delivery_cursor`; a stale
+    /// answer is still true later, since deliveries are never removed.
+    ///
+    /// On PostgreSQL an id is final when either rule says so:
+    /// - the time rule: it lies below a visible event created before `settled_before` (a
+    ///   transaction commits within the settle window of drawing its id, and ids are drawn in
+    ///   order);
+    /// - the horizon rule, exact: it is at most `horizon.max_id`, and no transaction with an xid
+    ///   below `horizon.xid` is still running. Outbox ids come from a sequence without a cache,
+    ///   in the order they are drawn, so an id below `max_id` was drawn before the horizon's
+    ///   snapshot; every writer transaction takes its xid at `BEGIN`, before drawing one; so
+    ///   the transaction that drew it had an xid below `horizon.xid`, and has ended. The rule
+    ///   waits only for transactions, not for a minute, but a long transaction anywhere in the
+    ///   cluster holds it back (the time rule still applies meanwhile).
     pub fn delivery_cursor_target(
         &mut self,
         settled_before: Timestamp,
+        horizon: Option<OutboxHorizon>,
     ) -> Result<Option<i64>, StoreError> {
         let cursor = self.delivery_cursor()?;
-        // The highest id it may pass: below the first young event above it on PostgreSQL (an
-        // index walk that stops there: a tick's worth of events, not the last minute's), below
-        // nothing on SQLite.
+        // The highest id it may pass. On PostgreSQL by the time rule: the last visible event
+        // below the first young one (an index walk that stops there: a tick's worth of events,
+        // not the last minute's). That event is old, so every id below it was drawn more than
+        // the settle window ago and is final; an id between it and the first young event may
+        // belong to a transaction still in flight (invisible here), so the cursor stops short
+        // of it, not at `young - 1`. Or up to a settled horizon. On SQLite: everything.
         let young = match self.dialect() {
             Dialect::Postgres => self
                 .one(
@@ -278,13 +293,34 @@ impl Db<'_> {
                 .map_or(Ok(None), |r| r.opt_int(0))?,
             Dialect::Sqlite => None,
         };
-        let upper = match young {
-            Some(young) => young - 1,
+        let mut upper = match young {
+            Some(young) => self
+                .one(
+                    "SELECT MAX(id) FROM outbox WHERE id > $1 AND id < $2",
+                    &[cursor.into(), young.into()],
+                )?
+                .map_or(Ok(None), |r| r.opt_int(0))?
+                .unwrap_or(cursor),
             None => self
                 .one("SELECT MAX(id) FROM outbox", &[])?
                 .map_or(Ok(None), |r| r.opt_int(0))?
                 .unwrap_or(0),
         };
+        if let Some(h) = horizon
+            && young.is_some()
+            && h.max_id > upper
+            && self.dialect() == Dialect::Postgres
+        {
+            let oldest_running = self
+                .one(
+                    "SELECT CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT) AS BIGINT)",
+                    &[],
+                )?
+                .map_or(Ok(None), |r| r.opt_int(0))?;
+            if oldest_running.is_some_and(|x| x >= h.xid) {
+                upper = h.max_id;
+            }
+        }
         if upper <= cursor {
             return Ok(None);
         }
@@ -296,6 +332,27 @@ impl Db<'_> {
             .map_or(Ok(None), |r| r.opt_int(0))?;
         let next = first_missing.map_or(upper, |m| upper.min(m - 1));
         Ok((next > cursor).then_some(next))
+    }
+
+    /// A horizon for `delivery_cursor_target` (PostgreSQL; `None` on SQLite): the highest
+    /// committed outbox id, and an xid drawn after the snapshot that read it (one statement: the
+    /// snapshot is taken when it starts, the xid while it runs). Costs one xid per call.
+    pub fn outbox_horizon(&mut self) -> Result<Option<OutboxHorizon>, StoreError> {
+        if self.dialect() != Dialect::Postgres {
+            return Ok(None);
+        }
+        let Some(row) = self.one(
+            "SELECT (SELECT MAX(id) FROM outbox), \
+             CAST(CAST(pg_current_xact_id() AS TEXT) AS BIGINT)",
+            &[],
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(OutboxHorizon {
+            max_id: row.opt_int(0)?.unwrap_or(0),
+            xid: row.int(1)?,
+        }))
     }
 
     /// Moves the ingestion cursor forward to `to` (never back; see `delivery_cursor_target`).
