@@ -194,7 +194,7 @@ impl Overrides {
             master_key: self.master_key.map(Secret::new),
             body_limit_bytes: self.body_limit_bytes.unwrap_or(2 << 20),
             request_timeout_ms: self.request_timeout_ms.unwrap_or(30_000),
-            store_writers: self.store_writers.unwrap_or(4),
+            store_writers: self.store_writers.unwrap_or(2),
             store_max_batch: self.store_max_batch.unwrap_or(256),
             sweep_interval_ms: self.sweep_interval_ms.unwrap_or(1_000),
             allow_private_callbacks: self
