@@ -333,4 +333,26 @@ mod tests {
         assert_eq!(done.ok().map(|d| d.len()), Some(1));
         assert_eq!(keys(&mut c), ["a", "c"]);
     }
+
+    /// The ingestion cursor's horizon rule needs every PostgreSQL writer transaction to hold
+    /// its xid before its first statement (`Db::delivery_cursor_target`).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_postgres_write_transaction_has_its_xid_before_it_writes() {
+        let Some(db) = crate::testing::TestDb::postgres() else {
+            return;
+        };
+        let store = db.open().unwrap();
+        let xid = store
+            .write(|db| {
+                db.one(
+                    "SELECT CAST(CAST(pg_current_xact_id_if_assigned() AS TEXT) AS BIGINT)",
+                    &[],
+                )?
+                .map_or(Ok(None), |r| r.opt_int(0))
+            })
+            .await
+            .unwrap();
+        assert!(xid.is_some(), "an xid is assigned at BEGIN");
+        store.close();
+    }
 }
