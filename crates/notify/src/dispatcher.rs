@@ -79,7 +79,7 @@ pub(crate) struct Inner {
     pub permits: Arc<Semaphore>,
     /// The highest outbox id this node has looked at (see `ingest`).
     pub scanned: std::sync::atomic::AtomicI64,
-    /// The outbox horizon of an earlier full pass, not yet settled (PostgreSQL; see
+    /// The outbox horizon the last full ingestion pass read, for the next one (PostgreSQL; see
     /// `Db::delivery_cursor_target`).
     pub horizon: std::sync::Mutex<Option<polypay_store::OutboxHorizon>>,
 }
@@ -277,15 +277,17 @@ impl Dispatcher {
         }
         let now = self.inner.engine.clock().now();
         let concurrency = self.inner.config.concurrency.max(1);
+        // A merchant's fair share of this node's attempts.
+        let share = i64::try_from(concurrency.div_ceil(4)).unwrap_or(i64::MAX);
         let req = LeaseRequest {
             now,
             node_id: self.inner.config.node_id.clone(),
             lease_until: now.plus_millis(lease_ms),
-            per_merchant: i64::try_from(concurrency.div_ceil(4)).unwrap_or(i64::MAX),
+            per_merchant: share,
             limit: i64::try_from(free).unwrap_or(i64::MAX),
-            // A fair share stays free for a merchant whose callbacks arrive meanwhile; the rest
-            // of the node is lent to merchants with more due than their share.
-            reserve: i64::try_from(concurrency.div_ceil(4)).unwrap_or(i64::MAX),
+            // A share stays free for a merchant whose callbacks arrive meanwhile; the rest of
+            // the node is lent to merchants with more due than their share.
+            reserve: share,
         };
         let store = self.inner.engine.store().clone();
         let leased: Vec<Delivery> = store

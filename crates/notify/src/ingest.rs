@@ -32,9 +32,10 @@ impl Inner {
     /// until the ids below it are final, so that an outbox id committed late on another node
     /// is not missed (an outbox horizon read a tick earlier, or at worst a minute: see
     /// `Db::delivery_cursor_target`), advances that cursor (working out where to on the read
-    /// connection; the writer only stores it) and refreshes the queue-depth gauge. In between, a quick pass scans only above the
-    /// highest id this node has already looked at: with a busy outbox, rescanning the last
-    /// minute's events on every cycle cost more than delivering them.
+    /// connection; the writer only stores it) and refreshes the queue-depth gauge. In between,
+    /// a quick pass scans only above the highest id this node has already looked at: with a
+    /// busy outbox, rescanning the last minute's events on every cycle cost more than
+    /// delivering them.
     pub(crate) async fn ingest(&self, full: bool) -> Result<Ingested, NotifyError> {
         let store = self.engine.store().clone();
         let now = self.engine.clock().now();
@@ -122,9 +123,7 @@ impl Inner {
             due: due || created > 0,
         })
     }
-}
 
-impl Inner {
     /// The horizon the previous full pass read.
     fn horizon(&self) -> Option<polypay_store::OutboxHorizon> {
         *self.horizon.lock().unwrap_or_else(|e| e.into_inner())

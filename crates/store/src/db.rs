@@ -166,6 +166,16 @@ impl<'a> Db<'a> {
         Ok(self.rows(sql, params)?.into_iter().next())
     }
 
+    /// The integer in the first column of the first row: `None` for no row or a NULL (an
+    /// aggregate over nothing).
+    pub(crate) fn int_of(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Option<i64>, StoreError> {
+        self.one(sql, params)?.map_or(Ok(None), |r| r.opt_int(0))
+    }
+
     /// ` FOR UPDATE` inside a PostgreSQL write job, else nothing.
     fn lock(&self) -> &'static str {
         if self.writing && self.conn.dialect() == Dialect::Postgres {

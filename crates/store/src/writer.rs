@@ -344,11 +344,10 @@ mod tests {
         let store = db.open().unwrap();
         let xid = store
             .write(|db| {
-                db.one(
+                db.int_of(
                     "SELECT CAST(CAST(pg_current_xact_id_if_assigned() AS TEXT) AS BIGINT)",
                     &[],
-                )?
-                .map_or(Ok(None), |r| r.opt_int(0))
+                )
             })
             .await
             .unwrap();

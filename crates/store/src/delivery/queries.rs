@@ -65,25 +65,26 @@ fn insert_deliveries_sql(rows: usize) -> String {
     )
 }
 
-/// Rows per statement for a batch of `len`: chunks of `INSERT_CHUNK`, then the rest in
+/// A batch split into statement-sized chunks: `INSERT_CHUNK` rows each, then the rest in
 /// falling powers of two (at most six statement texts per kind, each prepared once).
-fn chunk_sizes(len: usize) -> impl Iterator<Item = usize> {
-    let mut left = len;
+fn chunked<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
     std::iter::from_fn(move || {
-        if left == 0 {
+        if rest.is_empty() {
             return None;
         }
-        let size = if left >= INSERT_CHUNK {
+        let size = if rest.len() >= INSERT_CHUNK {
             INSERT_CHUNK
         } else {
-            1 << left.ilog2()
+            1 << rest.len().ilog2()
         };
-        left -= size;
-        Some(size)
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        Some(chunk)
     })
 }
 
-/// The statement sizes `chunk_sizes` uses: 1, 2, 4, … `INSERT_CHUNK`.
+/// The chunk sizes `chunked` yields: 1, 2, 4, … `INSERT_CHUNK`.
 fn statement_sizes() -> impl Iterator<Item = usize> {
     const { assert!(INSERT_CHUNK.is_power_of_two()) };
     (0..=INSERT_CHUNK.ilog2()).map(|k| 1 << k)
@@ -118,19 +119,30 @@ fn take_sql(rows: usize, lock: &str) -> String {
     )
 }
 
-/// `(CAST($n AS type), …)` rows of a `VALUES` list, `types.len()` parameters per row, numbered
-/// from `$(after + 1)`. The casts give PostgreSQL each parameter's type (a bare `VALUES`
-/// parameter would be text); SQLite accepts them too.
-fn typed_values(rows: usize, types: &[&str], after: usize) -> String {
+/// `rows` parenthesised rows of `width` parameters each, numbered from `$(after + 1)`, each
+/// written by `col(k, "$n")` for the row's `k`-th column.
+fn value_rows(
+    rows: usize,
+    width: usize,
+    after: usize,
+    col: impl Fn(usize, String) -> String,
+) -> String {
     let row = |i: usize| {
-        let cols: Vec<String> = types
-            .iter()
-            .enumerate()
-            .map(|(k, ty)| format!("CAST(${} AS {ty})", after + i * types.len() + k + 1))
+        let cols: Vec<String> = (0..width)
+            .map(|k| col(k, format!("${}", after + i * width + k + 1)))
             .collect();
         format!("({})", cols.join(", "))
     };
     (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
+/// `(CAST($n AS type), …)` rows of a `VALUES` list, one parameter per type, numbered from
+/// `$(after + 1)`. The casts give PostgreSQL each parameter's type (a bare `VALUES` parameter
+/// would be text); SQLite accepts them too.
+fn typed_values(rows: usize, types: &[&str], after: usize) -> String {
+    value_rows(rows, types.len(), after, |k, p| {
+        format!("CAST({p} AS {})", types[k])
+    })
 }
 
 /// Parameters per attempt in `insert_attempts_sql`.
@@ -138,18 +150,10 @@ const ATTEMPT_PARAMS: usize = 14;
 
 /// `INSERT` of `rows` attempt log entries.
 fn insert_attempts_sql(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|i| {
-            let p: Vec<String> = (1..=ATTEMPT_PARAMS)
-                .map(|k| format!("${}", i * ATTEMPT_PARAMS + k))
-                .collect();
-            format!("({})", p.join(", "))
-        })
-        .collect();
     format!(
         "INSERT INTO delivery_attempts (delivery_id, attempt, node_id, started_at, method, url, headers, \
          body, body_base64, outcome, response_status, response_body, latency_ms, error) VALUES {}",
-        values.join(", ")
+        value_rows(rows, ATTEMPT_PARAMS, 0, |_, p| p)
     )
 }
 
@@ -209,17 +213,14 @@ impl Db<'_> {
     /// race: its row stays). Returns how many this call created.
     ///
     /// Rows go in multi-row `INSERT`s of `INSERT_CHUNK` (then falling powers of two for the
-    /// rest, see `chunk_sizes`): an ingestion batch is a few statements, not one round trip per
+    /// rest, see `chunked`): an ingestion batch is a few statements, not one round trip per
     /// row on PostgreSQL, and the statement texts stay few (each is prepared once and cached).
     pub fn insert_deliveries(&mut self, new: &[NewDelivery]) -> Result<u64, StoreError> {
         static SQL: LazyLock<Vec<String>> =
             LazyLock::new(|| statement_sizes().map(insert_deliveries_sql).collect());
         let mut created = 0;
-        let mut rest = new;
-        for size in chunk_sizes(new.len()) {
-            let (chunk, tail) = rest.split_at(size);
-            rest = tail;
-            created += self.insert_delivery_rows(sized(&SQL, size), chunk)?;
+        for chunk in chunked(new) {
+            created += self.insert_delivery_rows(sized(&SQL, chunk.len()), chunk)?;
         }
         Ok(created)
     }
@@ -285,38 +286,30 @@ impl Db<'_> {
         // belong to a transaction still in flight (invisible here), so the cursor stops short
         // of it, not at `young - 1`. Or up to a settled horizon. On SQLite: everything.
         let young = match self.dialect() {
-            Dialect::Postgres => self
-                .one(
-                    "SELECT MIN(id) FROM outbox WHERE id > $1 AND created_at > $2",
-                    &[cursor.into(), settled_before.0.into()],
-                )?
-                .map_or(Ok(None), |r| r.opt_int(0))?,
+            Dialect::Postgres => self.int_of(
+                "SELECT MIN(id) FROM outbox WHERE id > $1 AND created_at > $2",
+                &[cursor.into(), settled_before.0.into()],
+            )?,
             Dialect::Sqlite => None,
         };
         let mut upper = match young {
             Some(young) => self
-                .one(
+                .int_of(
                     "SELECT MAX(id) FROM outbox WHERE id > $1 AND id < $2",
                     &[cursor.into(), young.into()],
                 )?
-                .map_or(Ok(None), |r| r.opt_int(0))?
                 .unwrap_or(cursor),
-            None => self
-                .one("SELECT MAX(id) FROM outbox", &[])?
-                .map_or(Ok(None), |r| r.opt_int(0))?
-                .unwrap_or(0),
+            None => self.int_of("SELECT MAX(id) FROM outbox", &[])?.unwrap_or(0),
         };
         if let Some(h) = horizon
             && young.is_some()
             && h.max_id > upper
             && self.dialect() == Dialect::Postgres
         {
-            let oldest_running = self
-                .one(
-                    "SELECT CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT) AS BIGINT)",
-                    &[],
-                )?
-                .map_or(Ok(None), |r| r.opt_int(0))?;
+            let oldest_running = self.int_of(
+                "SELECT CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT) AS BIGINT)",
+                &[],
+            )?;
             if oldest_running.is_some_and(|x| x >= h.xid) {
                 upper = h.max_id;
             }
@@ -324,12 +317,10 @@ impl Db<'_> {
         if upper <= cursor {
             return Ok(None);
         }
-        let first_missing = self
-            .one(
-                &format!("SELECT MIN(o.id) {NOT_INGESTED} AND o.id <= $2"),
-                &[cursor.into(), upper.into()],
-            )?
-            .map_or(Ok(None), |r| r.opt_int(0))?;
+        let first_missing = self.int_of(
+            &format!("SELECT MIN(o.id) {NOT_INGESTED} AND o.id <= $2"),
+            &[cursor.into(), upper.into()],
+        )?;
         let next = first_missing.map_or(upper, |m| upper.min(m - 1));
         Ok((next > cursor).then_some(next))
     }
@@ -371,7 +362,7 @@ impl Db<'_> {
     ///
     /// The candidates are read first; each merchant's held leases are counted once (an index
     /// range of at most its quota), and the candidates within their merchant's quota are then
-    /// taken together by one `UPDATE … RETURNING` per `chunk_sizes` chunk (`take_sql`), which
+    /// taken together by one `UPDATE … RETURNING` per `chunked` chunk (`take_sql`), which
     /// re-checks each on its newest version. A candidate that fails the re-check gives its
     /// merchant's slot back and the next round offers the following candidates, until the
     /// limit is reached or no candidate is left: a merchant at its quota costs one count,
@@ -427,8 +418,8 @@ impl Db<'_> {
                     Some(left) => left,
                     None => {
                         let held = self
-                            .one(LEASES_HELD, &[merchant.as_str().into(), req.now.0.into()])?
-                            .map_or(Ok(0), |r| r.int(0))?;
+                            .int_of(LEASES_HELD, &[merchant.as_str().into(), req.now.0.into()])?
+                            .unwrap_or(0);
                         quota.entry(merchant).or_insert(req.per_merchant - held)
                     }
                 };
@@ -447,11 +438,8 @@ impl Db<'_> {
                 continue;
             }
             let mut taken: HashMap<i64, Delivery> = HashMap::new();
-            let mut rest = pick.as_slice();
-            for size in chunk_sizes(pick.len()) {
-                let (chunk, tail) = rest.split_at(size);
-                rest = tail;
-                let mut params: Vec<Value> = Vec::with_capacity(3 + size);
+            for chunk in chunked(&pick) {
+                let mut params: Vec<Value> = Vec::with_capacity(3 + chunk.len());
                 params.extend([
                     req.node_id.as_str().into(),
                     req.now.0.into(),
@@ -460,7 +448,7 @@ impl Db<'_> {
                 for &i in chunk {
                     params.push(candidates[i].int(0)?.into());
                 }
-                for row in self.rows(sized(take, size), &params)? {
+                for row in self.rows(sized(take, chunk.len()), &params)? {
                     let d = delivery_row(&row)?;
                     taken.insert(d.id, d);
                 }
@@ -490,15 +478,12 @@ impl Db<'_> {
         Ok(leased.into_iter().map(|(_, d)| d).collect())
     }
 
-    /// Appends attempts to the log, in multi-row `INSERT`s (see `chunk_sizes`).
+    /// Appends attempts to the log, in multi-row `INSERT`s (see `chunked`).
     fn insert_attempts(&mut self, attempts: &[&DeliveryAttempt]) -> Result<(), StoreError> {
         static SQL: LazyLock<Vec<String>> =
             LazyLock::new(|| statement_sizes().map(insert_attempts_sql).collect());
-        let mut rest = attempts;
-        for size in chunk_sizes(attempts.len()) {
-            let (chunk, tail) = rest.split_at(size);
-            rest = tail;
-            let mut params = Vec::with_capacity(size * ATTEMPT_PARAMS);
+        for chunk in chunked(attempts) {
+            let mut params = Vec::with_capacity(chunk.len() * ATTEMPT_PARAMS);
             for a in chunk {
                 let [method, url, headers, body, b64] = request_values(a.request.as_ref())?;
                 params.extend([
@@ -518,7 +503,7 @@ impl Db<'_> {
                     a.error.clone().into(),
                 ]);
             }
-            self.exec(sized(&SQL, size), &params)?;
+            self.exec(sized(&SQL, chunk.len()), &params)?;
         }
         Ok(())
     }
@@ -536,11 +521,8 @@ impl Db<'_> {
             LazyLock::new(|| statement_sizes().map(finish_sql).collect());
         self.insert_attempts(&done.iter().map(|f| &f.attempt).collect::<Vec<_>>())?;
         let mut applied = 0;
-        let mut rest = done;
-        for size in chunk_sizes(done.len()) {
-            let (chunk, tail) = rest.split_at(size);
-            rest = tail;
-            let mut params: Vec<Value> = Vec::with_capacity(1 + size * FINISH_TYPES.len());
+        for chunk in chunked(done) {
+            let mut params: Vec<Value> = Vec::with_capacity(1 + chunk.len() * FINISH_TYPES.len());
             params.push(now.0.into());
             for f in chunk {
                 let (state, next, finished) = match f.next {
@@ -558,7 +540,7 @@ impl Db<'_> {
                     finished.into(),
                 ]);
             }
-            applied += self.exec(sized(&SQL, size), &params)?;
+            applied += self.exec(sized(&SQL, chunk.len()), &params)?;
         }
         Ok(applied)
     }
