@@ -97,6 +97,13 @@ pub struct Delivered {
     pub setup: Duration,
 }
 
+impl Delivered {
+    /// Acknowledged callbacks per second of the delivery.
+    pub fn rate(&self) -> f64 {
+        self.acknowledged as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
 /// What to deliver and how.
 pub struct Plan<'a> {
     pub protocol: &'a str,
@@ -291,6 +298,17 @@ fn latency_ms(metrics: &str, protocol: &str) -> Option<[f64; 4]> {
     ])
 }
 
+/// The report row of the median of one protocol's delivery runs (`--repeat`), with every run's
+/// rate; `None` without runs.
+pub fn row_of_runs(protocol: &str, backend: &str, n: usize, runs: &[Delivered]) -> Option<Row> {
+    let rates: Vec<f64> = runs.iter().map(Delivered::rate).collect();
+    let mut row = row(protocol, backend, n, runs.get(super::median_index(&rates))?);
+    if runs.len() > 1 {
+        row.runs = rates;
+    }
+    Some(row)
+}
+
 /// The report row of one protocol's callback delivery.
 pub fn row(protocol: &str, backend: &str, n: usize, d: &Delivered) -> Row {
     let [p50, p90, p99, max] = d.latency_ms.unwrap_or_default();
@@ -309,7 +327,7 @@ pub fn row(protocol: &str, backend: &str, n: usize, d: &Delivered) -> Row {
     Row {
         name: format!("{protocol} callback delivery"),
         backend: backend.into(),
-        rps: d.acknowledged as f64 / d.elapsed.as_secs_f64().max(1e-9),
+        rps: d.rate(),
         p50_ms: p50,
         p90_ms: p90,
         p99_ms: p99,
@@ -322,6 +340,7 @@ pub fn row(protocol: &str, backend: &str, n: usize, d: &Delivered) -> Row {
              tick {:?}); latency columns: attempt time",
             polypay_server::callbacks::DISPATCH_TICK,
         ),
+        runs: Vec::new(),
     }
 }
 

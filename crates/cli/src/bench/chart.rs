@@ -61,15 +61,16 @@ fn draw(rgb: &mut [u8], (w, h): (u32, u32), rows: &[Row], bars: &[&Row]) -> Resu
         let right = (LABELS + panel_w + 2 * MARGIN, panel_w);
         let rps: Vec<f64> = bars.iter().map(|r| r.rps).collect();
         let p99: Vec<f64> = bars.iter().map(|r| r.p99_ms).collect();
+        let spreads: Vec<Option<(f64, f64)>> = bars.iter().map(|r| spread(r)).collect();
         panel(
             &root,
             left,
-            "throughput (req/s; callbacks: acks/s)",
-            &rps,
+            "throughput (req/s; callbacks: acks/s; whiskers: lowest-highest run)",
+            (&rps, &spreads),
             bars,
             0,
         )?;
-        panel(&root, right, "p99 latency (ms)", &p99, bars, 2)?;
+        panel(&root, right, "p99 latency (ms)", (&p99, &[]), bars, 2)?;
         for (i, r) in bars.iter().enumerate() {
             let y = row_mid(i);
             root.draw(&Text::new(
@@ -112,12 +113,22 @@ fn title(root: &Area<'_>, rows: &[Row]) -> DrawResult {
     ))
 }
 
-/// One column of horizontal bars, scaled to its largest value.
+/// The lowest and highest rate of a repeated row's runs.
+fn spread(r: &Row) -> Option<(f64, f64)> {
+    (r.runs.len() > 1).then(|| {
+        r.runs
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+    })
+}
+
+/// One column of horizontal bars, scaled to its largest value, each with an optional whisker
+/// from the lowest to the highest of its runs.
 fn panel(
     root: &Area<'_>,
     (x, width): (i32, i32),
     heading: &str,
-    values: &[f64],
+    (values, spreads): (&[f64], &[Option<(f64, f64)>]),
     bars: &[&Row],
     decimals: usize,
 ) -> DrawResult {
@@ -126,7 +137,15 @@ fn panel(
         (x, TOP as i32 - 24),
         text(16.0, BLACK),
     ))?;
-    let max = values.iter().copied().fold(0.0, f64::max).max(1e-9) * 1.25;
+    let highest = spreads.iter().flatten().map(|&(_, hi)| hi);
+    let max = values
+        .iter()
+        .copied()
+        .chain(highest)
+        .fold(0.0, f64::max)
+        .max(1e-9)
+        * 1.25;
+    let at = |v: f64| x + ((v / max) * width as f64).round() as i32;
     let bottom = row_mid(bars.len().max(1) - 1) + ROW_H as i32 / 2;
     root.draw(&PathElement::new(
         vec![(x, TOP as i32 - 4), (x, bottom)],
@@ -140,6 +159,14 @@ fn panel(
             [(x, y - half), (x + len.max(1), y + half)],
             color(r).filled(),
         ))?;
+        let mut label_x = x + len + 6;
+        if let Some(&Some((lo, hi))) = spreads.get(i) {
+            let (a, b, tick) = (at(lo), at(hi), half / 2);
+            root.draw(&PathElement::new(vec![(a, y), (b, y)], BLACK))?;
+            root.draw(&PathElement::new(vec![(a, y - tick), (a, y + tick)], BLACK))?;
+            root.draw(&PathElement::new(vec![(b, y - tick), (b, y + tick)], BLACK))?;
+            label_x = label_x.max(b + 6);
+        }
         let label = if decimals == 0 {
             thousands(*v)
         } else {
@@ -147,7 +174,7 @@ fn panel(
         };
         root.draw(&Text::new(
             label,
-            (x + len + 6, y),
+            (label_x, y),
             text(14.0, BLACK).pos(Pos::new(HPos::Left, VPos::Center)),
         ))?;
     }
@@ -195,6 +222,7 @@ mod tests {
             errors: 0,
             ratio_to_baseline: None,
             note: String::new(),
+            runs: Vec::new(),
         }
     }
 
@@ -224,6 +252,24 @@ mod tests {
             "the create-payment bars are drawn ({bar_blue} px)"
         );
         assert!(dark_text > 500, "labels are drawn ({dark_text} px)");
+    }
+
+    fn black_pixels(rows: &[Row]) -> usize {
+        let decoder = png::Decoder::new(std::io::Cursor::new(render(rows).unwrap()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        reader.next_frame(&mut pixels).unwrap();
+        pixels.chunks(3).filter(|p| p == &[0, 0, 0]).count()
+    }
+
+    #[test]
+    fn a_repeated_row_gets_a_whisker_from_its_lowest_to_its_highest_run() {
+        let once = vec![row("passtopay create-payment", 3_000.0, 10.0)];
+        let mut repeated = once.clone();
+        repeated[0].runs = vec![2_000.0, 3_000.0, 4_000.0];
+        let (plain, whisker) = (black_pixels(&once), black_pixels(&repeated));
+        // The line spans a third of the scale (2k-4k of a 5k axis), plus its two end ticks.
+        assert!(whisker > plain + 150, "{plain} -> {whisker} black pixels");
     }
 
     #[test]

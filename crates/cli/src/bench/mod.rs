@@ -73,6 +73,11 @@ pub struct BenchArgs {
     /// RSA signatures timed for the 33 Fintech bound.
     #[arg(long, default_value_t = 2_000)]
     rsa_signatures: usize,
+    /// Measure the baseline, each create-payment row and each callback row this many times in
+    /// a row (fresh requests and orders each time) and report the median run with every run's
+    /// rate, so the spread between runs is in the report.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    repeat: u32,
 }
 
 /// A parsed `--stored` list.
@@ -121,9 +126,40 @@ pub struct Row {
     /// `None` where the comparison means nothing (callback delivery).
     pub ratio_to_baseline: Option<f64>,
     pub note: String,
+    /// The rate of every run of a repeated row (`--repeat`), in the order they ran; the row's
+    /// other columns come from the median run. Empty for a row measured once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<f64>,
+}
+
+/// The index of the median of `rates` (the lower middle one for an even count).
+pub fn median_index(rates: &[f64]) -> usize {
+    let mut order: Vec<usize> = (0..rates.len()).collect();
+    order.sort_by(|&a, &b| rates[a].total_cmp(&rates[b]));
+    order
+        .get(rates.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or(0)
 }
 
 impl Row {
+    /// The row of the median of `runs` (one or more runs of the same measurement).
+    fn from_runs(
+        name: &str,
+        backend: &str,
+        runs: &[Measured],
+        baseline_rps: f64,
+        note: String,
+    ) -> Row {
+        let rates: Vec<f64> = runs.iter().map(Measured::rps).collect();
+        let median = runs.get(median_index(&rates)).cloned().unwrap_or_default();
+        let mut row = Row::from(name, backend, &median, baseline_rps, note);
+        if runs.len() > 1 {
+            row.runs = rates;
+        }
+        row
+    }
+
     fn from(name: &str, backend: &str, m: &Measured, baseline_rps: f64, note: String) -> Row {
         Row {
             name: name.to_string(),
@@ -137,6 +173,7 @@ impl Row {
             errors: m.errors,
             ratio_to_baseline: (baseline_rps > 0.0).then(|| m.rps() / baseline_rps),
             note,
+            runs: Vec::new(),
         }
     }
 }
@@ -239,24 +276,24 @@ impl Phases<'_> {
         let backend = node.state.engine().store().backend().kind();
         let host = node.addr.to_string();
         let ok: load::SuccessCheck = Arc::new(|status, _| status == 200);
-        eprintln!(
-            "measuring baseline (POST /__bench/echo) for {:?} over {} connections",
-            args.duration, args.connections
-        );
-        let requests = Arc::new(requests::baseline(self.requests_per_run(BASELINE_RATE)));
         let (c, d) = (args.connections, args.duration);
-        let base = load::run(node.addr, &host, requests, c, d, ok).await?;
-        let baseline = base.rps();
-        let mut rows = vec![Row::from(
-            "baseline (JSON echo)",
-            backend,
-            &base,
-            baseline,
-            String::new(),
-        )];
+        let mut base = Vec::new();
+        for run in 1..=args.repeat {
+            eprintln!(
+                "measuring baseline (POST /__bench/echo) for {d:?} over {c} connections{}",
+                self.of_runs(run)
+            );
+            let requests = Arc::new(requests::baseline(self.requests_per_run(BASELINE_RATE)));
+            base.push(load::run(node.addr, &host, requests, c, d, ok.clone()).await?);
+        }
+        let baseline = Row::from_runs("baseline (JSON echo)", backend, &base, 0.0, String::new());
+        let baseline_rps = baseline.rps;
+        let mut rows = vec![Row {
+            ratio_to_baseline: Some(1.0),
+            ..baseline
+        }];
         let (_, merchant) = requests::merchant(&node.state, None).await?;
         for protocol in list(&args.protocols) {
-            let signing = std::time::Instant::now();
             // RSA signing makes 33 Fintech's requests slow to pre-sign and its rate RSA-bound.
             let rate = if protocol == "fintech33" {
                 RSA_RATE
@@ -264,22 +301,38 @@ impl Phases<'_> {
                 CREATE_RATE
             };
             let n = self.requests_per_run(rate);
-            let set = requests::create_payments(&protocol, &node.state, &merchant, n, None)
-                .await
-                .with_context(|| format!("preparing {protocol}"))?;
-            eprintln!(
-                "{protocol}: pre-signed {} requests in {:.1?}; measuring",
-                set.requests.len(),
-                signing.elapsed()
-            );
-            let m = load::run(node.addr, &host, Arc::new(set.requests), c, d, set.ok).await?;
-            if let Some(e) = &m.first_error {
-                eprintln!("{protocol}: first error: {e}");
+            let (mut runs, mut note) = (Vec::new(), String::new());
+            for run in 1..=args.repeat {
+                let signing = std::time::Instant::now();
+                let set = requests::create_payments(&protocol, &node.state, &merchant, n, None)
+                    .await
+                    .with_context(|| format!("preparing {protocol}"))?;
+                eprintln!(
+                    "{protocol}: pre-signed {} requests in {:.1?}; measuring{}",
+                    set.requests.len(),
+                    signing.elapsed(),
+                    self.of_runs(run)
+                );
+                let m = load::run(node.addr, &host, Arc::new(set.requests), c, d, set.ok).await?;
+                if let Some(e) = &m.first_error {
+                    eprintln!("{protocol}: first error: {e}");
+                }
+                runs.push(m);
+                note = set.note;
             }
             let name = format!("{protocol} create-payment");
-            rows.push(Row::from(&name, backend, &m, baseline, set.note));
+            rows.push(Row::from_runs(&name, backend, &runs, baseline_rps, note));
         }
-        Ok((rows, baseline))
+        Ok((rows, baseline_rps))
+    }
+
+    /// " (run i of n)" when rows are repeated.
+    fn of_runs(&self, run: u32) -> String {
+        if self.args.repeat > 1 {
+            format!(" (run {run} of {})", self.args.repeat)
+        } else {
+            String::new()
+        }
     }
 
     /// The RSA bound row (timed on one thread while no load runs); notes the fintech33 row.
@@ -315,13 +368,23 @@ impl Phases<'_> {
                 connections: self.args.connections,
                 time_limit: self.args.callback_time_limit,
             };
-            match callbacks::measure(&node, &self.server, &plan, self.metrics).await {
-                Ok(d) => rows.push(callbacks::row(&protocol, backend, plan.n, &d)),
-                Err(e) => {
-                    result = Err(e.context(format!("{protocol} callback delivery")));
-                    break;
+            let mut runs = Vec::new();
+            for run in 1..=self.args.repeat {
+                if self.args.repeat > 1 {
+                    eprintln!("{protocol} callback delivery{}", self.of_runs(run));
+                }
+                match callbacks::measure(&node, &self.server, &plan, self.metrics).await {
+                    Ok(d) => runs.push(d),
+                    Err(e) => {
+                        result = Err(e.context(format!("{protocol} callback delivery")));
+                        break;
+                    }
                 }
             }
+            if result.is_err() {
+                break;
+            }
+            rows.extend(callbacks::row_of_runs(&protocol, backend, plan.n, &runs));
         }
         node.stop().await?;
         result.map(|()| rows)
@@ -380,6 +443,30 @@ mod tests {
         assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
         assert!(parse_duration("3h").is_err());
         assert!(parse_duration("s").is_err());
+    }
+
+    #[test]
+    fn the_median_run_is_the_middle_rate_or_the_lower_middle_one() {
+        assert_eq!(median_index(&[3.0, 1.0, 2.0]), 2);
+        assert_eq!(median_index(&[5.0, 1.0, 4.0, 2.0]), 3);
+        assert_eq!(median_index(&[7.0]), 0);
+        assert_eq!(median_index(&[]), 0);
+        let runs: Vec<Measured> = [(100, 1000), (300, 1000), (200, 1000)]
+            .into_iter()
+            .map(|(requests, ms)| Measured {
+                requests,
+                elapsed: Duration::from_millis(ms),
+                latencies_us: vec![u32::try_from(requests).unwrap()],
+                ..Measured::default()
+            })
+            .collect();
+        let row = Row::from_runs("r", "sqlite", &runs, 400.0, String::new());
+        assert_eq!(row.rps, 200.0);
+        assert_eq!(row.p99_ms, 0.2, "latencies come from the median run");
+        assert_eq!(row.ratio_to_baseline, Some(0.5));
+        assert_eq!(row.runs, vec![100.0, 300.0, 200.0]);
+        let once = Row::from_runs("r", "sqlite", &runs[..1], 400.0, String::new());
+        assert!(once.runs.is_empty());
     }
 
     #[test]

@@ -111,6 +111,7 @@ pub fn row(t: &RsaTimes, backend: &str, baseline_rps: f64) -> Row {
             t.verify_mean.as_secs_f64() * 1000.0,
             t.bound_with_verify_rps()
         ),
+        runs: Vec::new(),
     }
 }
 
