@@ -61,7 +61,7 @@ fn draw(rgb: &mut [u8], (w, h): (u32, u32), rows: &[Row], bars: &[&Row]) -> Resu
         let right = (LABELS + panel_w + 2 * MARGIN, panel_w);
         let rps: Vec<f64> = bars.iter().map(|r| r.rps).collect();
         let p99: Vec<f64> = bars.iter().map(|r| r.p99_ms).collect();
-        let spreads: Vec<Option<(f64, f64)>> = bars.iter().map(|r| spread(r)).collect();
+        let spreads: Vec<Spread> = bars.iter().map(|r| spread(r)).collect();
         panel(
             &root,
             left,
@@ -113,8 +113,10 @@ fn title(root: &Area<'_>, rows: &[Row]) -> DrawResult {
     ))
 }
 
-/// The lowest and highest rate of a repeated row's runs.
-fn spread(r: &Row) -> Option<(f64, f64)> {
+/// The lowest and highest rate of a repeated row's runs (`None` for a row measured once).
+type Spread = Option<(f64, f64)>;
+
+fn spread(r: &Row) -> Spread {
     (r.runs.len() > 1).then(|| {
         r.runs
             .iter()
@@ -128,7 +130,7 @@ fn panel(
     root: &Area<'_>,
     (x, width): (i32, i32),
     heading: &str,
-    (values, spreads): (&[f64], &[Option<(f64, f64)>]),
+    (values, spreads): (&[f64], &[Spread]),
     bars: &[&Row],
     decimals: usize,
 ) -> DrawResult {
