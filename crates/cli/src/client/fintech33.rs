@@ -354,9 +354,17 @@ fn verify_callback(keys: Box<KeyArgs>, body: &str, headers: Option<&Path>) -> an
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim(), v.trim()))
         .collect();
-    let notice = client
-        .verify_callback(&header_pairs, &body)
-        .map_err(refusal)?;
+    let notice = match client.verify_callback(&header_pairs, &body) {
+        Ok(notice) => notice,
+        Err(e) => {
+            let e = refusal(e);
+            let verifies = |b: &[u8]| client.verify_callback(&header_pairs, b).is_ok();
+            if let Some(hint) = super::newline_hint(&body, verifies) {
+                eprintln!("{hint}");
+            }
+            return Err(e);
+        }
+    };
     println!("{}", serde_json::to_string_pretty(&notice)?);
     print_verdict(true)
 }

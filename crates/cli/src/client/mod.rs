@@ -53,6 +53,20 @@ pub(crate) fn read_input(source: impl AsRef<Path>) -> anyhow::Result<Vec<u8>> {
     std::fs::read(source).with_context(|| format!("reading {}", source.display()))
 }
 
+/// For a callback body that did not verify: when the file ends in a line break and the body
+/// verifies without it, a hint that says so. Editors and `echo` add that line break; the sender
+/// signed the exact bytes it sent, so the check itself stays strict.
+pub(crate) fn newline_hint(body: &[u8], verifies: impl Fn(&[u8]) -> bool) -> Option<&'static str> {
+    let trimmed = body
+        .strip_suffix(b"\r\n")
+        .or_else(|| body.strip_suffix(b"\n"))?;
+    verifies(trimmed).then_some(
+        "hint: the body verifies without the line break at the end of the file; the sender \
+         signed the exact bytes it sent, so save the body without a final newline \
+         (printf '%s' …, or curl -o)",
+    )
+}
+
 /// `protocol`'s credentials object in a credentials file: the JSON `polypay merchant create
 /// --json` prints (`credentials.<protocol>`), a `{"<protocol>": …}` file, or the bare object.
 pub(crate) fn credentials_block(path: &Path, protocol: &str) -> anyhow::Result<Value> {
@@ -66,4 +80,19 @@ pub(crate) fn credentials_block(path: &Path, protocol: &str) -> anyhow::Result<V
         bail!("{}: no {protocol} credentials object", path.display());
     }
     Ok(block.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::newline_hint;
+
+    #[test]
+    fn a_final_line_break_the_sender_did_not_sign_gets_a_hint() {
+        let signed = |b: &[u8]| b == br#"{"a":1}"#;
+        assert!(newline_hint(b"{\"a\":1}\n", signed).is_some());
+        assert!(newline_hint(b"{\"a\":1}\r\n", signed).is_some());
+        // No final line break, or a body that fails without it too: nothing to hint.
+        assert!(newline_hint(b"{\"a\":1}", signed).is_none());
+        assert!(newline_hint(b"{\"a\":2}\n", signed).is_none());
+    }
 }

@@ -514,6 +514,11 @@ fn verify_callback(
         }
         Err(e) => {
             println!("signature: NOT verified");
+            let verifies =
+                |b: &[u8]| client::verify_callback_with(query, &header_pairs, b, &secret).is_ok();
+            if let Some(hint) = super::newline_hint(&body, verifies) {
+                eprintln!("{hint}");
+            }
             bail!("callback rejected: {e}")
         }
     }

@@ -422,6 +422,10 @@ fn verify_callback(keys: &KeyArgs, body: &str, headers: &Path, url: &str) -> any
         }
         Err(e) => {
             println!("signature: NOT verified");
+            let verifies = |b: &[u8]| client.verify_callback(&target, &header_pairs, b).is_ok();
+            if let Some(hint) = super::newline_hint(&body, verifies) {
+                eprintln!("{hint}");
+            }
             Err(anyhow::anyhow!("webhook rejected: {e}"))
         }
     }
