@@ -17,6 +17,10 @@ pub struct NewRefund {
     pub notify_url: Option<String>,
     /// Refuse when another refund of the payment is still pending (PassToPay's rule).
     pub exclusive: bool,
+    /// Sandbox only: settle the refund as succeeded this many milliseconds after it is created
+    /// ([`Engine::settle_due_refunds`], run by the sandbox sweeper). `None`: it stays pending
+    /// until something settles it.
+    pub settle_after_ms: Option<i64>,
     pub attrs: serde_json::Value,
 }
 
@@ -30,6 +34,36 @@ impl Engine {
         self.store
             .write(move |db| insert_refund(db, &new, now))
             .await
+    }
+
+    /// Settles, as succeeded, up to `limit` pending refunds whose scheduled settlement
+    /// ([`NewRefund::settle_after_ms`]) is due; returns the refunds it settled. A refund settled
+    /// meanwhile by other means is skipped.
+    pub async fn settle_due_refunds(&self, limit: i64) -> Result<Vec<Refund>, EngineError> {
+        let now = self.clock.now();
+        let due = self
+            .store
+            .read(move |db| Ok::<_, EngineError>(db.due_refund_settlements(now, limit)?))
+            .await?;
+        let mut settled = Vec::with_capacity(due.len());
+        for id in due {
+            match self.settle_refund(&id, None).await {
+                Ok((refund, _)) => settled.push(refund),
+                // Settled meanwhile (the state test is in the query), or a payment that cannot
+                // take it: unscheduled, so one refund cannot hold the others back every tick.
+                Err(EngineError::Rule(e)) => {
+                    tracing::warn!(refund = %id.as_str(), error = %e, "scheduled refund settlement refused");
+                    let unschedule = id.clone();
+                    self.store
+                        .write(move |db| {
+                            Ok::<_, EngineError>(db.schedule_refund_settlement(&unschedule, None)?)
+                        })
+                        .await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(settled)
     }
 
     pub async fn refund(&self, id: &RefundId) -> Result<Refund, EngineError> {
@@ -143,6 +177,9 @@ fn insert_refund(
         return Err(existing.map_or(EngineError::NotFound("refund"), |e| {
             EngineError::DuplicateRefund(Box::new(e))
         }));
+    }
+    if let Some(ms) = new.settle_after_ms {
+        db.schedule_refund_settlement(&r.id, Some(now.plus_millis(ms.max(0))))?;
     }
     db.update_payment(&held)?;
     events::emit(db, r, now)?;

@@ -177,6 +177,7 @@ async fn refunds_partial_then_full_never_more_than_paid() {
             reason: None,
             notify_url: None,
             exclusive: false,
+            settle_after_ms: None,
             attrs: serde_json::json!({}),
         };
         let (r1, held) = e.create_refund(refund("r1", 400)).await.unwrap();
@@ -203,6 +204,68 @@ async fn refunds_partial_then_full_never_more_than_paid() {
             e.create_refund(refund("r1", 1)).await,
             Err(EngineError::DuplicateRefund(_))
         ));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refund_scheduled_to_settle_is_settled_once_due_and_not_before() {
+    for db in TestDb::all() {
+        let (e, clock) = engine(&db);
+        let m = shop(&e).await;
+        let p = paid(&e, &m, "in", 1000).await;
+        let refund = |no: &str, settle_after_ms| NewRefund {
+            payment_id: p.id.clone(),
+            protocol: Protocol::V2sha256,
+            merchant_refund_no: no.into(),
+            public_id: format!("R{}", polypay_engine::random_digits(19)),
+            amount: Money::new(100, Currency::USD),
+            reason: None,
+            notify_url: None,
+            exclusive: false,
+            settle_after_ms,
+            attrs: serde_json::json!({}),
+        };
+        let (delayed, _) = e.create_refund(refund("r1", Some(30_000))).await.unwrap();
+        let (later, _) = e.create_refund(refund("r2", Some(60_000))).await.unwrap();
+        let (manual, _) = e.create_refund(refund("r3", None)).await.unwrap();
+        assert!(
+            e.settle_due_refunds(500).await.unwrap().is_empty(),
+            "{}",
+            db.name
+        );
+        clock.advance(29_999);
+        assert!(
+            e.settle_due_refunds(500).await.unwrap().is_empty(),
+            "{}",
+            db.name
+        );
+        clock.advance(1);
+        let settled = e.settle_due_refunds(500).await.unwrap();
+        let ids: Vec<_> = settled.iter().map(|r| r.id.clone()).collect();
+        assert_eq!(ids, vec![delayed.id.clone()], "{}", db.name);
+        assert_eq!(settled[0].state, RefundState::Succeeded);
+        assert_eq!(
+            e.payment(&p.id).await.unwrap().state,
+            PaymentState::PartiallyRefunded
+        );
+        // Settled by hand before it is due: the sweeper leaves it alone.
+        e.settle_refund(&later.id, Some(("X".into(), "no".into())))
+            .await
+            .unwrap();
+        clock.advance(3_600_000);
+        assert!(
+            e.settle_due_refunds(500).await.unwrap().is_empty(),
+            "{}",
+            db.name
+        );
+        assert_eq!(
+            e.refund(&later.id).await.unwrap().state,
+            RefundState::Failed
+        );
+        assert_eq!(
+            e.refund(&manual.id).await.unwrap().state,
+            RefundState::Pending
+        );
     }
 }
 

@@ -211,6 +211,8 @@ pub async fn sweep(s: &AppState) -> Result<(), EngineError> {
     if let Some(scenarios) = s.engine().scenarios() {
         s.engine().run_auto_success(scenarios, 500).await?;
         process_payouts(s).await?;
+        // Refunds created with a sandbox settlement delay (OTT Pay, V2_SHA256).
+        s.engine().settle_due_refunds(500).await?;
     }
     Ok(())
 }

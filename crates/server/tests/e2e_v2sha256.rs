@@ -8,7 +8,7 @@ use polypay_store::testing::TestDb;
 use polypay_v2sha256::wire::{
     BalanceQueryRequest, Callback, PayMethod, Payer, PaymentCreateRequest, PaymentQueryRequest,
     PaymentStatus, PayoutCreateRequest, PayoutMethod, PayoutQueryRequest, PayoutStatus,
-    RefundCreateRequest, RefundStatus,
+    RefundCreateRequest, RefundQueryRequest, RefundStatus,
 };
 use polypay_v2sha256::{Client, Credentials};
 use serde_json::{Map, json};
@@ -253,6 +253,81 @@ async fn paid_on_the_cashier_notified_refunded_and_paid_out() {
             ("50.05", "0.00")
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sandbox_refund_delay_leaves_the_refund_pending_until_the_sweeper_settles_it() {
+    let s = TestServer::start().await;
+    s.set_protocol_settings("v2sha256", json!({"refund_delay_ms": 5000}))
+        .await;
+    let hook = Receiver::start(200, r#"{"code":"OK"}"#).await;
+    let client = merchant_client(&s);
+    let created = client
+        .payment_create(&payment_request("E2E-DELAY", "20.00", &hook))
+        .await
+        .expect("create")
+        .data
+        .expect("data");
+    assert!(
+        act_on_cashier(&created.action.url, "pay")
+            .await
+            .status()
+            .is_redirection()
+    );
+    let refund = RefundCreateRequest {
+        merchant_trade_no: "E2E-DELAY-R1".into(),
+        payment_no: Some(created.payment_no.clone()),
+        payment_merchant_trade_no: None,
+        amount: "5.00".into(),
+        reason: None,
+        notify_url: None,
+    };
+    let r = client
+        .refund_create(&refund)
+        .await
+        .expect("refund")
+        .into_verified()
+        .expect("verified")
+        .data
+        .expect("data");
+    assert_eq!(r.status, RefundStatus::Pending);
+    let query = RefundQueryRequest {
+        refund_no: Some(r.refund_no.clone()),
+        merchant_trade_no: None,
+    };
+    let status = || async {
+        let answer = client.refund_query(&query).await.expect("query");
+        answer.data.expect("data").status
+    };
+    // The test server's clock is the system clock plus what the test advanced it by.
+    s.sweep().await;
+    s.clock().advance(2_500);
+    s.sweep().await;
+    assert_eq!(
+        status().await,
+        RefundStatus::Pending,
+        "not before the delay"
+    );
+    s.clock().advance(2_500);
+    s.sweep().await;
+    assert_eq!(status().await, RefundStatus::Refunded, "settled once due");
+    // PAYMENT PAID first, then the refund's webhooks in event order.
+    for _ in 0..4 {
+        s.dispatch().await;
+    }
+    let refunds: Vec<_> = hook
+        .requests()
+        .iter()
+        .filter_map(|r| match verify(&client, r) {
+            Callback::Refund(r) => Some(r.status.as_str().to_owned()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        refunds.last().map(String::as_str),
+        Some("REFUNDED"),
+        "{refunds:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -533,6 +533,36 @@ impl<'a> Db<'a> {
             .collect()
     }
 
+    /// Marks a pending refund to be settled by the sandbox sweeper at `at` (`None`: not).
+    pub fn schedule_refund_settlement(
+        &mut self,
+        id: &RefundId,
+        at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE refunds SET settle_at = $2 WHERE id = $1",
+            &[id.as_str().into(), at.map(|t| t.0).into()],
+        )?;
+        Ok(())
+    }
+
+    /// Pending refunds whose scheduled settlement is due at `now`, earliest first.
+    pub fn due_refund_settlements(
+        &mut self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<RefundId>, StoreError> {
+        let sql = format!(
+            "SELECT id FROM refunds WHERE state = 'pending' AND settle_at IS NOT NULL \
+             AND settle_at <= $1 ORDER BY settle_at, id LIMIT {}",
+            limit.max(1)
+        );
+        self.rows(&sql, &[now.0.into()])?
+            .iter()
+            .map(|r| Ok(RefundId(r.text(0)?)))
+            .collect()
+    }
+
     /// Refunds still pending, oldest first.
     pub fn pending_refunds(&mut self, limit: i64) -> Result<Vec<Refund>, StoreError> {
         let sql = format!(

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_deliveries.sql")),
     (3, include_str!("migrations/0003_deliveries_due_order.sql")),
+    (4, include_str!("migrations/0004_refund_settlement.sql")),
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {

@@ -196,6 +196,34 @@ async fn a_sandbox_refund_delay_leaves_the_refund_pending() {
         .await
         .expect("call");
     assert_eq!(r.rsp_code, "PROCESSING");
+    // The sandbox sweeper's step settles it once the delay has passed, not before.
+    let status = || async {
+        let q = client
+            .status_query(&StatusQueryRequest {
+                order_id: "R1".into(),
+            })
+            .await
+            .expect("call");
+        let StatusQueryData::Refund(r) = q.into_verified().expect("verified") else {
+            panic!("refund");
+        };
+        r.order_status
+    };
+    h.clock.advance(29_999);
+    assert!(
+        h.engine
+            .settle_due_refunds(500)
+            .await
+            .expect("sweep")
+            .is_empty()
+    );
+    assert_eq!(status().await, "PROCESSING");
+    h.clock.advance(1);
+    assert_eq!(
+        h.engine.settle_due_refunds(500).await.expect("sweep").len(),
+        1
+    );
+    assert_eq!(status().await, "SUCCESS");
 }
 
 #[tokio::test]

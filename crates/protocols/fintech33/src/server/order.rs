@@ -127,6 +127,7 @@ pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outc
         reason: None,
         notify_url: None,
         exclusive: true,
+        settle_after_ms: None,
         attrs: serde_json::to_value(&attrs).map_err(crate::Error::from)?,
     };
     let refund = match ctx.engine.create_refund(new).await {
