@@ -45,6 +45,21 @@ async fn paid(e: &Engine, m: &Merchant, order_no: &str, minor: i64) -> Payment {
     e.transition_payment(&p.id, cmd).await.unwrap()
 }
 
+fn new_refund(p: &Payment, no: &str, minor: i64, settle_after_ms: Option<i64>) -> NewRefund {
+    NewRefund {
+        payment_id: p.id.clone(),
+        protocol: Protocol::V2sha256,
+        merchant_refund_no: no.into(),
+        public_id: format!("R{}", polypay_engine::random_digits(19)),
+        amount: Money::new(minor, Currency::USD),
+        reason: None,
+        notify_url: None,
+        exclusive: false,
+        settle_after_ms,
+        attrs: serde_json::json!({}),
+    }
+}
+
 fn new_payout(m: &Merchant, order_no: &str, minor: i64) -> NewPayout {
     NewPayout {
         merchant_id: m.id.clone(),
@@ -168,18 +183,7 @@ async fn refunds_partial_then_full_never_more_than_paid() {
         let (e, _) = engine(&db);
         let m = shop(&e).await;
         let p = paid(&e, &m, "in", 1000).await;
-        let refund = |no: &str, minor| NewRefund {
-            payment_id: p.id.clone(),
-            protocol: Protocol::V2sha256,
-            merchant_refund_no: no.into(),
-            public_id: format!("R{}", polypay_engine::random_digits(19)),
-            amount: Money::new(minor, Currency::USD),
-            reason: None,
-            notify_url: None,
-            exclusive: false,
-            settle_after_ms: None,
-            attrs: serde_json::json!({}),
-        };
+        let refund = |no: &str, minor| new_refund(&p, no, minor, None);
         let (r1, held) = e.create_refund(refund("r1", 400)).await.unwrap();
         assert_eq!(held.refundable_minor(), 600);
         let too_much = e.create_refund(refund("r2", 601)).await;
@@ -213,18 +217,7 @@ async fn a_refund_scheduled_to_settle_is_settled_once_due_and_not_before() {
         let (e, clock) = engine(&db);
         let m = shop(&e).await;
         let p = paid(&e, &m, "in", 1000).await;
-        let refund = |no: &str, settle_after_ms| NewRefund {
-            payment_id: p.id.clone(),
-            protocol: Protocol::V2sha256,
-            merchant_refund_no: no.into(),
-            public_id: format!("R{}", polypay_engine::random_digits(19)),
-            amount: Money::new(100, Currency::USD),
-            reason: None,
-            notify_url: None,
-            exclusive: false,
-            settle_after_ms,
-            attrs: serde_json::json!({}),
-        };
+        let refund = |no: &str, settle_after_ms| new_refund(&p, no, 100, settle_after_ms);
         let (delayed, _) = e.create_refund(refund("r1", Some(30_000))).await.unwrap();
         let (later, _) = e.create_refund(refund("r2", Some(60_000))).await.unwrap();
         let (manual, _) = e.create_refund(refund("r3", None)).await.unwrap();

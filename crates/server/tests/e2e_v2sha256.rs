@@ -6,9 +6,9 @@
 use polypay_server::testing::{Received, Receiver, TestServer};
 use polypay_store::testing::TestDb;
 use polypay_v2sha256::wire::{
-    BalanceQueryRequest, Callback, PayMethod, Payer, PaymentCreateRequest, PaymentQueryRequest,
-    PaymentStatus, PayoutCreateRequest, PayoutMethod, PayoutQueryRequest, PayoutStatus,
-    RefundCreateRequest, RefundQueryRequest, RefundStatus,
+    BalanceQueryRequest, Callback, PayMethod, Payer, PaymentCreateData, PaymentCreateRequest,
+    PaymentQueryRequest, PaymentStatus, PayoutCreateRequest, PayoutMethod, PayoutQueryRequest,
+    PayoutStatus, RefundCreateRequest, RefundQueryRequest, RefundStatus,
 };
 use polypay_v2sha256::{Client, Credentials};
 use serde_json::{Map, json};
@@ -74,6 +74,19 @@ fn payment_request(trade_no: &str, amount: &str, hook: &Receiver) -> PaymentCrea
         notify_url: format!("{}/notify?src=pg", hook.url),
         return_url: "https://shop.example/return?lang=en".into(),
     }
+}
+
+/// A payment created with [`payment_request`]; its answer's data.
+async fn create(
+    client: &Client,
+    trade_no: &str,
+    amount: &str,
+    hook: &Receiver,
+) -> PaymentCreateData {
+    let answer = client
+        .payment_create(&payment_request(trade_no, amount, hook))
+        .await;
+    answer.expect("create").data.expect("data")
 }
 
 fn verify(client: &Client, r: &Received) -> Callback {
@@ -262,12 +275,7 @@ async fn a_sandbox_refund_delay_leaves_the_refund_pending_until_the_sweeper_sett
         .await;
     let hook = Receiver::start(200, r#"{"code":"OK"}"#).await;
     let client = merchant_client(&s);
-    let created = client
-        .payment_create(&payment_request("E2E-DELAY", "20.00", &hook))
-        .await
-        .expect("create")
-        .data
-        .expect("data");
+    let created = create(&client, "E2E-DELAY", "20.00", &hook).await;
     assert!(
         act_on_cashier(&created.action.url, "pay")
             .await
@@ -335,12 +343,7 @@ async fn unacknowledged_webhooks_are_retried_with_the_same_body_and_a_fresh_sign
     let s = TestServer::start().await;
     let hook = Receiver::start(200, "OK").await;
     let client = merchant_client(&s);
-    let created = client
-        .payment_create(&payment_request("E2E-RETRY", "5.00", &hook))
-        .await
-        .expect("create")
-        .data
-        .expect("data");
+    let created = create(&client, "E2E-RETRY", "5.00", &hook).await;
     let failed = act_on_cashier(&created.action.url, "fail").await;
     let location = failed.headers()["location"].to_str().expect("location");
     assert_eq!(

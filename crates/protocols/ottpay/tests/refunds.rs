@@ -6,9 +6,24 @@ mod harness;
 use harness::{Harness, active_pay};
 use polypay_core::{Money, PaymentState, Protocol};
 use polypay_engine::NewPayout;
+use polypay_ottpay::Client;
 use polypay_ottpay::client::StatusQueryData;
-use polypay_ottpay::wire::{RefundRequest, StatusQueryRequest};
+use polypay_ottpay::wire::{RefundRequest, RefundStatusResponse, StatusQueryRequest};
 use polypay_store::testing::TestDb;
+
+/// STATUS_QUERY of a refund, verified.
+async fn refund_status(client: &Client, order_id: &str) -> RefundStatusResponse {
+    let q = client
+        .status_query(&StatusQueryRequest {
+            order_id: order_id.into(),
+        })
+        .await
+        .expect("call");
+    let StatusQueryData::Refund(r) = q.into_verified().expect("verified") else {
+        panic!("refund");
+    };
+    r
+}
 
 fn refund(order_id: Option<&str>, ori: &str, amount: &str) -> RefundRequest {
     RefundRequest {
@@ -119,15 +134,7 @@ async fn sandbox_refunds_succeed_at_once_and_are_queryable() {
             (p.order_status.as_str(), p.refund_amount.as_str()),
             ("REFUND", "120")
         );
-        let q = client
-            .status_query(&StatusQueryRequest {
-                order_id: "R1".into(),
-            })
-            .await
-            .expect("call");
-        let StatusQueryData::Refund(r) = q.into_verified().expect("verified") else {
-            panic!("refund");
-        };
+        let r = refund_status(&client, "R1").await;
         assert_eq!((r.order_id.as_str(), r.ori_order_id.as_str()), ("R1", "P1"));
         assert_eq!(
             (r.order_status.as_str(), r.refund_amt.as_str()),
@@ -167,15 +174,7 @@ async fn outside_the_sandbox_a_refund_is_processing_and_blocks_another() {
             (second.rsp_code.as_str(), second.rsp_msg.as_str()),
             ("FAIL", "order not refundable")
         );
-        let q = client
-            .status_query(&StatusQueryRequest {
-                order_id: "R1".into(),
-            })
-            .await
-            .expect("call");
-        let StatusQueryData::Refund(r) = q.into_verified().expect("verified") else {
-            panic!("refund");
-        };
+        let r = refund_status(&client, "R1").await;
         assert_eq!(r.order_status, "PROCESSING");
     }
 }
@@ -197,18 +196,7 @@ async fn a_sandbox_refund_delay_leaves_the_refund_pending() {
         .expect("call");
     assert_eq!(r.rsp_code, "PROCESSING");
     // The sandbox sweeper's step settles it once the delay has passed, not before.
-    let status = || async {
-        let q = client
-            .status_query(&StatusQueryRequest {
-                order_id: "R1".into(),
-            })
-            .await
-            .expect("call");
-        let StatusQueryData::Refund(r) = q.into_verified().expect("verified") else {
-            panic!("refund");
-        };
-        r.order_status
-    };
+    let status = || async { refund_status(&client, "R1").await.order_status };
     h.clock.advance(29_999);
     assert!(
         h.engine
