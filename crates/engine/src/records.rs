@@ -104,7 +104,30 @@ impl Engine {
             .write(move |db| Ok(db.claim_nonce(&scope, &nonce, now, now.plus_millis(ttl_ms))?))
             .await
     }
+
+    /// Deletes expired nonce claims, [`NONCE_PURGE_BATCH`] per write so the writer is never
+    /// held long, until none is left or `max_batches` ran; returns how many went. Without it
+    /// the replay guard's table would keep every claim ever made (a claim is otherwise only
+    /// replaced when the same nonce comes again).
+    pub async fn purge_expired_nonces(&self, max_batches: usize) -> Result<u64, EngineError> {
+        let mut purged = 0;
+        for _ in 0..max_batches {
+            let now: Timestamp = self.clock.now();
+            let n = self
+                .store
+                .write(move |db| Ok::<_, EngineError>(db.purge_nonces(now, NONCE_PURGE_BATCH)?))
+                .await?;
+            purged += n;
+            if n < NONCE_PURGE_BATCH as u64 {
+                break;
+            }
+        }
+        Ok(purged)
+    }
 }
+
+/// Expired nonce claims deleted per write job by [`Engine::purge_expired_nonces`].
+pub const NONCE_PURGE_BATCH: i64 = 2_000;
 
 /// Values a node reserves at a time in [`Engine::draw_number`].
 pub const NUMBER_BLOCK: i64 = 100;

@@ -263,6 +263,27 @@ async fn a_refund_scheduled_to_settle_is_settled_once_due_and_not_before() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn expired_nonce_claims_are_purged_and_live_ones_kept() {
+    for db in TestDb::all() {
+        let (e, clock) = engine(&db);
+        for n in ["a", "b", "c"] {
+            assert!(e.claim_nonce("app", n, 1_000).await.unwrap());
+        }
+        clock.advance(500);
+        assert!(e.claim_nonce("app", "d", 1_000).await.unwrap());
+        assert_eq!(e.purge_expired_nonces(10).await.unwrap(), 0, "{}", db.name);
+        clock.advance(500);
+        assert_eq!(e.purge_expired_nonces(10).await.unwrap(), 3, "{}", db.name);
+        assert_eq!(e.purge_expired_nonces(10).await.unwrap(), 0, "{}", db.name);
+        assert!(
+            !e.claim_nonce("app", "d", 1_000).await.unwrap(),
+            "{}",
+            db.name
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn expiry_follows_the_engine_clock() {
     for db in TestDb::all() {
         let (e, clock) = engine(&db);

@@ -208,6 +208,11 @@ pub async fn sweep(s: &AppState) -> Result<(), EngineError> {
     if !expired.is_empty() {
         tracing::info!(count = expired.len(), "expired payments");
     }
+    // Replay-guard claims past their window (V2_SHA256 nonces), in both modes.
+    let purged = s.engine().purge_expired_nonces(50).await?;
+    if purged > 0 {
+        tracing::debug!(count = purged, "purged expired nonce claims");
+    }
     if let Some(scenarios) = s.engine().scenarios() {
         s.engine().run_auto_success(scenarios, 500).await?;
         process_payouts(s).await?;

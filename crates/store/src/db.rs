@@ -880,9 +880,14 @@ impl<'a> Db<'a> {
         Ok(last - count + 1)
     }
 
-    /// Drops expired nonces; returns how many.
-    pub fn purge_nonces(&mut self, now: Timestamp) -> Result<u64, StoreError> {
-        self.exec("DELETE FROM nonces WHERE expires_at <= $1", &[now.0.into()])
+    /// Drops up to `limit` expired nonces, earliest expiry first; returns how many.
+    pub fn purge_nonces(&mut self, now: Timestamp, limit: i64) -> Result<u64, StoreError> {
+        let sql = format!(
+            "DELETE FROM nonces WHERE (scope, nonce) IN (SELECT scope, nonce FROM nonces \
+             WHERE expires_at <= $1 ORDER BY expires_at LIMIT {})",
+            limit.max(1)
+        );
+        self.exec(&sql, &[now.0.into()])
     }
 }
 

@@ -291,6 +291,17 @@ async fn ledger_outbox_nonces_and_platform_secrets() {
             w(&s, claim("n1", 150)).await,
             "{name}: expired nonce not reusable"
         );
+        // n1 now lives until 250; n2 and n3 until 100; n4 until 300.
+        assert!(w(&s, claim("n2", 0)).await && w(&s, claim("n3", 0)).await);
+        assert!(w(&s, claim("n4", 200)).await);
+        let purge = |limit| move |db: &mut Db<'_>| db.purge_nonces(Timestamp(260), limit);
+        assert_eq!(w(&s, purge(2)).await, 2, "{name}: the earliest two");
+        assert_eq!(w(&s, purge(2)).await, 1, "{name}: n1");
+        assert_eq!(w(&s, purge(2)).await, 0, "{name}: only live claims left");
+        assert!(
+            !w(&s, claim("n4", 260)).await,
+            "{name}: a live claim was purged"
+        );
 
         let first = w(&s, |db| {
             db.platform_secret_or_insert("k", b"one", Timestamp(1))
