@@ -4,7 +4,7 @@
 use crate::Engine;
 use crate::error::EngineError;
 use polypay_core::{Protocol, Timestamp};
-use polypay_store::ProtocolRecord;
+use polypay_store::{Db, ProtocolRecord};
 
 impl Engine {
     /// Inserts a record; `false` if one with the same key exists (nothing changes then).
@@ -110,15 +110,46 @@ impl Engine {
     /// the replay guard's table would keep every claim ever made (a claim is otherwise only
     /// replaced when the same nonce comes again).
     pub async fn purge_expired_nonces(&self, max_batches: usize) -> Result<u64, EngineError> {
+        self.purge_in_batches(max_batches, |db, now| db.purge_nonces(now, PURGE_BATCH))
+            .await
+    }
+
+    /// Deletes a protocol's records of one `kind` created more than `max_age_ms` ago (its
+    /// expired tokens), [`PURGE_BATCH`] per write, until none is left or `max_batches` ran.
+    pub async fn purge_records(
+        &self,
+        protocol: Protocol,
+        merchant_id: &str,
+        kind: &str,
+        max_age_ms: i64,
+        max_batches: usize,
+    ) -> Result<u64, EngineError> {
+        let (m, k) = (merchant_id.to_string(), kind.to_string());
+        self.purge_in_batches(max_batches, move |db, now| {
+            let before = now.plus_millis(-max_age_ms);
+            db.purge_records(protocol, &m, &k, before, PURGE_BATCH)
+        })
+        .await
+    }
+
+    /// Runs `purge` (one write job each, so the writer is never held long) until a run deletes
+    /// fewer than [`PURGE_BATCH`] rows or `max_batches` ran; returns how many went.
+    async fn purge_in_batches<F>(&self, max_batches: usize, purge: F) -> Result<u64, EngineError>
+    where
+        F: Fn(&mut Db<'_>, Timestamp) -> Result<u64, polypay_store::StoreError>
+            + Clone
+            + Send
+            + 'static,
+    {
         let mut purged = 0;
         for _ in 0..max_batches {
-            let now: Timestamp = self.clock.now();
+            let (now, purge) = (self.clock.now(), purge.clone());
             let n = self
                 .store
-                .write(move |db| Ok::<_, EngineError>(db.purge_nonces(now, NONCE_PURGE_BATCH)?))
+                .write(move |db| Ok::<_, EngineError>(purge(db, now)?))
                 .await?;
             purged += n;
-            if n < NONCE_PURGE_BATCH as u64 {
+            if n < PURGE_BATCH as u64 {
                 break;
             }
         }
@@ -126,8 +157,8 @@ impl Engine {
     }
 }
 
-/// Expired nonce claims deleted per write job by [`Engine::purge_expired_nonces`].
-pub const NONCE_PURGE_BATCH: i64 = 2_000;
+/// Rows deleted per write job by [`Engine::purge_expired_nonces`] and [`Engine::purge_records`].
+pub const PURGE_BATCH: i64 = 2_000;
 
 /// Values a node reserves at a time in [`Engine::draw_number`].
 pub const NUMBER_BLOCK: i64 = 100;

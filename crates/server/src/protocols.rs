@@ -22,6 +22,12 @@ pub fn routers(engine: &Engine, platform: &Arc<Platform>) -> Router {
         .layer(SignatureLogLayer::new(e.clone(), p.clone()))
 }
 
+/// Protocol-owned state past its life, deleted on every node's sweep (both modes): 33 Fintech's
+/// expired tokens. Returns how many records went.
+pub async fn housekeeping(engine: &Engine) -> Result<u64, polypay_engine::EngineError> {
+    polypay_fintech33::server::purge_expired_tokens(engine).await
+}
+
 /// Every protocol's callback and redirect encoder.
 pub fn notifiers(platform: &Arc<Platform>) -> Vec<Arc<dyn ProtocolNotifier>> {
     vec![

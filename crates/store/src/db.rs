@@ -799,6 +799,32 @@ impl<'a> Db<'a> {
         Ok(n == 1)
     }
 
+    /// Deletes up to `limit` records of one kind created at or before `created_before`, oldest
+    /// first (a protocol's expired tokens); returns how many.
+    pub fn purge_records(
+        &mut self,
+        protocol: Protocol,
+        merchant_id: &str,
+        kind: &str,
+        created_before: Timestamp,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        let sql = format!(
+            "DELETE FROM protocol_records WHERE (protocol, merchant_id, kind, record_key) IN \
+             (SELECT protocol, merchant_id, kind, record_key FROM protocol_records \
+              WHERE protocol = $1 AND merchant_id = $2 AND kind = $3 AND created_at <= $4 \
+              ORDER BY created_at LIMIT {})",
+            limit.max(1)
+        );
+        let params = [
+            protocol.as_str().into(),
+            merchant_id.into(),
+            kind.into(),
+            created_before.0.into(),
+        ];
+        self.exec(&sql, &params)
+    }
+
     /// Replaces the value of an existing protocol record; `false` if there is none.
     pub fn update_record(&mut self, r: &ProtocolRecord) -> Result<bool, StoreError> {
         let n = self.exec(

@@ -391,6 +391,31 @@ async fn protocol_records_and_sequences() {
             (10001, 10002, 10003),
             "{name}"
         );
+
+        // Tokens created at 10, 20 and 30; the purge takes those created at 20 or before,
+        // oldest first, and nothing of another kind.
+        for at in [10, 20, 30] {
+            let token = ProtocolRecord {
+                merchant_id: String::new(),
+                kind: "token".into(),
+                key: format!("t{at}"),
+                updated_at: Timestamp(at),
+                ..rec.clone()
+            };
+            assert!(w(&s, move |db| db.insert_record(&token)).await, "{name}");
+        }
+        let purge = |kind: &'static str| {
+            move |db: &mut Db<'_>| db.purge_records(Protocol::Fintech33, "", kind, Timestamp(20), 1)
+        };
+        assert_eq!(w(&s, purge("payer")).await, 0, "{name}: another kind");
+        assert_eq!(w(&s, purge("token")).await, 1, "{name}: t10");
+        assert_eq!(w(&s, purge("token")).await, 1, "{name}: t20");
+        assert_eq!(w(&s, purge("token")).await, 0, "{name}: t30 is younger");
+        let left = |key: &'static str| {
+            move |db: &mut Db<'_>| db.record(Protocol::Fintech33, "", "token", key)
+        };
+        assert!(s.read(left("t10")).await.unwrap().is_none(), "{name}");
+        assert!(s.read(left("t30")).await.unwrap().is_some(), "{name}");
     })
     .await;
 }

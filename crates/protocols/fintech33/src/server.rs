@@ -9,6 +9,8 @@ mod auth;
 mod order;
 mod payer;
 
+pub use auth::purge_expired_tokens;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;

@@ -113,9 +113,14 @@ async fn tokens_are_issued_checked_and_expire() {
                 .await
                 .unwrap(),
         );
+        let purge = || polypay_fintech33::server::purge_expired_tokens(&h.engine);
+        assert_eq!(purge().await.unwrap(), 0, "{}: still valid", h.db_name);
         h.clock.advance(1);
         let r = client.get_payer(&token.token, "nobody@example.com").await;
         assert_eq!(envelope(r).1, 401, "{}", h.db_name);
+        // Expired tokens are deleted, not kept for ever.
+        assert_eq!(purge().await.unwrap(), 1, "{}", h.db_name);
+        assert_eq!(purge().await.unwrap(), 0, "{}", h.db_name);
     }
 }
 

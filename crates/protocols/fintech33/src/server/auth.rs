@@ -2,7 +2,7 @@
 //! (so they survive restarts and work on every node), and the merchant's parsed credentials.
 
 use polypay_core::{Merchant, MerchantId, Protocol, Timestamp};
-use polypay_engine::EngineError;
+use polypay_engine::{Engine, EngineError};
 use polypay_store::ProtocolRecord;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -30,6 +30,15 @@ struct TokenValue {
 
 fn token_key(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Deletes the tokens whose 7200 s are over (each one a record kept until then); returns how
+/// many. Run by every node's sweeper.
+pub async fn purge_expired_tokens(engine: &Engine) -> Result<u64, EngineError> {
+    let max_age_ms = TOKEN_TTL_SECS as i64 * 1000;
+    engine
+        .purge_records(Protocol::Fintech33, "", TOKEN_KIND, max_age_ms, 50)
+        .await
 }
 
 /// `POST /api/v2/auth/token`: checks `appId`/`appSecret` and stores a new token for 7200 s.
