@@ -1,4 +1,5 @@
-//! `polypay merchant create|list|show`: operate on the database directly (no server needed).
+//! `polypay merchant create|list|show|settings`: operate on the database directly (no server
+//! needed; running nodes see a settings change within their one-second merchant cache).
 
 use crate::DbArgs;
 use clap::Subcommand;
@@ -28,9 +29,20 @@ pub enum MerchantCommand {
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Show one merchant with its balances (no secrets).
+    /// Show one merchant with its settings and balances (no secrets).
     Show {
         id: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Print one protocol's settings of a merchant, or replace them with a JSON object (the
+    /// options are in docs/protocols.md; `{}` restores the defaults).
+    Settings {
+        id: String,
+        /// passtopay, blockatm, ottpay, v2sha256 or fintech33.
+        protocol: String,
+        /// The new settings, e.g. '{"refund_delay_ms": 5000}'; without it they are printed.
+        json: Option<String>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -85,6 +97,29 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
                     );
                 }
             }
+            Ok(())
+        }
+        MerchantCommand::Settings {
+            id,
+            protocol,
+            json,
+            db,
+        } => {
+            let boot = polypay_server::bootstrap(&db.load(Overrides::default())?).await?;
+            let mut m = boot.engine.merchant(&MerchantId(id)).await?;
+            if let Some(text) = json {
+                let value: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("settings are not JSON: {e}"))?;
+                polypay_server::admin::set_protocol_settings(&mut m, &protocol, value)
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                m = boot.engine.update_merchant(m).await?;
+            } else if polypay_core::Protocol::parse(&protocol).is_none() {
+                anyhow::bail!("unknown protocol {protocol:?}");
+            }
+            let current = m.settings.get(&protocol).cloned();
+            let current = current.unwrap_or_else(|| serde_json::json!({}));
+            println!("{}", serde_json::to_string_pretty(&current)?);
+            boot.engine.store().close();
             Ok(())
         }
         MerchantCommand::Show { id, db } => {

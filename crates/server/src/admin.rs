@@ -1,13 +1,14 @@
-//! The admin API under `/admin/v1`, behind the admin bearer token: merchants for now.
+//! The admin API under `/admin/v1`, behind the admin bearer token: merchants and their
+//! per-protocol settings.
 
 use crate::state::AppState;
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::{Json, Router};
-use polypay_core::{Merchant, MerchantId};
+use polypay_core::{Merchant, MerchantId, Protocol};
 use polypay_engine::{EngineError, NewMerchant, SandboxKeys};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -19,6 +20,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(list_merchants).post(create_merchant),
         )
         .route("/admin/v1/merchants/{id}", get(show_merchant))
+        .route(
+            "/admin/v1/merchants/{id}/settings/{protocol}",
+            put(put_protocol_settings),
+        )
         .layer(axum::middleware::from_fn_with_state(state, require_admin))
 }
 
@@ -86,6 +91,47 @@ async fn create_merchant(
     }
 }
 
+/// Replaces `protocol`'s block of the merchant's settings with `value` (a JSON object; `{}`
+/// restores the protocol's defaults). The options each protocol reads are in
+/// docs/protocols.md; running nodes see the change within their one-second merchant cache.
+pub fn set_protocol_settings(m: &mut Merchant, protocol: &str, value: Value) -> Result<(), String> {
+    let Some(protocol) = Protocol::parse(protocol) else {
+        return Err(format!(
+            "unknown protocol {protocol:?} (passtopay, blockatm, ottpay, v2sha256, fintech33)"
+        ));
+    };
+    if !value.is_object() {
+        return Err("settings must be a JSON object".into());
+    }
+    if !m.settings.is_object() {
+        m.settings = json!({});
+    }
+    m.settings[protocol.as_str()] = value;
+    Ok(())
+}
+
+/// `PUT /admin/v1/merchants/{id}/settings/{protocol}` with a JSON object body.
+async fn put_protocol_settings(
+    State(s): State<AppState>,
+    Path((id, protocol)): Path<(String, String)>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(value)) = body else {
+        return error(StatusCode::BAD_REQUEST, "body must be a JSON object");
+    };
+    let mut m = match s.engine().merchant(&MerchantId(id)).await {
+        Ok(m) => m,
+        Err(e) => return engine_error(e),
+    };
+    if let Err(message) = set_protocol_settings(&mut m, &protocol, value) {
+        return error(StatusCode::BAD_REQUEST, &message);
+    }
+    match s.engine().update_merchant(m).await {
+        Ok(m) => Json(merchant_summary(&m)).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
 async fn list_merchants(State(s): State<AppState>) -> Response {
     match s.engine().merchants().await {
         Ok(ms) => Json(json!({"merchants": ms.iter().map(merchant_summary).collect::<Vec<_>>()}))
@@ -125,6 +171,7 @@ pub fn merchant_summary(m: &Merchant) -> Value {
             "v2sha256": {"appId": c.v2sha256.app_id},
             "fintech33": {"appId": c.fintech33.app_id},
         },
+        "settings": m.settings,
     })
 }
 

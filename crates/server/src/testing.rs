@@ -106,30 +106,37 @@ impl TestServer {
     /// POSTs to `/sandbox/v1/<path>` with the admin token, e.g. `payments/P123/succeed`;
     /// returns the status and the JSON answer.
     pub async fn sandbox(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}/sandbox/v1/{path}", self.base_url))
+        let url = format!("{}/sandbox/v1/{path}", self.base_url);
+        self.with_admin_token(self.http.post(url), body).await
+    }
+
+    /// Sets the test merchant's per-protocol settings (`settings[<protocol>] = value`) the way
+    /// an operator does, through `PUT /admin/v1/merchants/{id}/settings/{protocol}`.
+    pub async fn set_protocol_settings(&self, protocol: &str, value: Value) {
+        let path = format!("merchants/{}/settings/{protocol}", self.merchant.id);
+        let (status, answer) = self.admin_put(&path, value).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+
+    /// PUTs `body` to `/admin/v1/<path>` with the admin token; the status and the JSON answer.
+    pub async fn admin_put(&self, path: &str, body: Value) -> (u16, Value) {
+        let url = format!("{}/admin/v1/{path}", self.base_url);
+        self.with_admin_token(self.http.put(url), body).await
+    }
+
+    async fn with_admin_token(
+        &self,
+        request: reqwest::RequestBuilder,
+        body: Value,
+    ) -> (u16, Value) {
+        let r = request
             .bearer_auth(&self.admin_token)
             .json(&body)
             .send()
             .await
-            .expect("sandbox call");
+            .expect("admin call");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Sets the test merchant's per-protocol settings (`settings[<protocol>] = value`).
-    pub async fn set_protocol_settings(&self, protocol: &str, value: Value) {
-        let mut m = self
-            .engine()
-            .merchant(&self.merchant.id)
-            .await
-            .expect("merchant");
-        m.settings[protocol] = value;
-        self.engine()
-            .update_merchant(m)
-            .await
-            .expect("update merchant");
     }
 
     /// A payment by the protocol's public id.

@@ -114,3 +114,62 @@ async fn failed_payout_by_control_call_restores_the_balance() {
         1000
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn protocol_settings_are_set_through_the_admin_api() {
+    let s = TestServer::start().await;
+    let id = s.merchant.id.to_string();
+    let path = format!("merchants/{id}/settings/v2sha256");
+    let (status, answer) = s.admin_put(&path, json!({"refund_delay_ms": 5000})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["settings"]["v2sha256"],
+        json!({"refund_delay_ms": 5000})
+    );
+    let stored = s.engine().merchant(&s.merchant.id).await.unwrap();
+    assert_eq!(stored.settings["v2sha256"]["refund_delay_ms"], 5000);
+
+    // Refusals: an unknown protocol, a body that is not an object, an unknown merchant, and
+    // no admin token. None of them changes anything.
+    let (status, answer) = s
+        .admin_put(&format!("merchants/{id}/settings/paypal"), json!({}))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown protocol")
+    );
+    let (status, answer) = s.admin_put(&path, json!([1, 2])).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (400, Some("settings must be a JSON object"))
+    );
+    let (status, _) = s
+        .admin_put("merchants/mch_nobody/settings/v2sha256", json!({}))
+        .await;
+    assert_eq!(status, 404);
+    let anonymous = reqwest::Client::new()
+        .put(format!("{}/admin/v1/{path}", s.base_url))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let stored = s.engine().merchant(&s.merchant.id).await.unwrap();
+    assert_eq!(
+        stored.settings["v2sha256"],
+        json!({"refund_delay_ms": 5000})
+    );
+
+    // `{}` restores the defaults; other protocols' blocks are left alone.
+    s.set_protocol_settings("ottpay", json!({"refund_delay_seconds": 3}))
+        .await;
+    s.set_protocol_settings("v2sha256", json!({})).await;
+    let stored = s.engine().merchant(&s.merchant.id).await.unwrap();
+    assert_eq!(
+        stored.settings,
+        json!({"v2sha256": {}, "ottpay": {"refund_delay_seconds": 3}})
+    );
+}
