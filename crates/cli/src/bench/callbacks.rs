@@ -301,12 +301,11 @@ fn latency_ms(metrics: &str, protocol: &str) -> Option<[f64; 4]> {
 /// The report row of the median of one protocol's delivery runs (`--repeat`), with every run's
 /// rate; `None` without runs.
 pub fn row_of_runs(protocol: &str, backend: &str, n: usize, runs: &[Delivered]) -> Option<Row> {
-    let rates: Vec<f64> = runs.iter().map(Delivered::rate).collect();
-    let mut row = row(protocol, backend, n, runs.get(super::median_index(&rates))?);
-    if runs.len() > 1 {
-        row.runs = rates;
-    }
-    Some(row)
+    let (median, rates) = super::median_run(runs, Delivered::rate)?;
+    Some(Row {
+        runs: rates,
+        ..row(protocol, backend, n, median)
+    })
 }
 
 /// The report row of one protocol's callback delivery.

@@ -61,7 +61,7 @@ fn draw(rgb: &mut [u8], (w, h): (u32, u32), rows: &[Row], bars: &[&Row]) -> Resu
         let right = (LABELS + panel_w + 2 * MARGIN, panel_w);
         let rps: Vec<f64> = bars.iter().map(|r| r.rps).collect();
         let p99: Vec<f64> = bars.iter().map(|r| r.p99_ms).collect();
-        let spreads: Vec<Spread> = bars.iter().map(|r| spread(r)).collect();
+        let spreads: Vec<Spread> = bars.iter().map(|r| r.spread()).collect();
         panel(
             &root,
             left,
@@ -113,16 +113,8 @@ fn title(root: &Area<'_>, rows: &[Row]) -> DrawResult {
     ))
 }
 
-/// The lowest and highest rate of a repeated row's runs (`None` for a row measured once).
+/// A bar's whisker: [`Row::spread`].
 type Spread = Option<(f64, f64)>;
-
-fn spread(r: &Row) -> Spread {
-    (r.runs.len() > 1).then(|| {
-        r.runs
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)))
-    })
-}
 
 /// One column of horizontal bars, scaled to its largest value, each with an optional whisker
 /// from the lowest to the highest of its runs.

@@ -133,7 +133,7 @@ pub struct Row {
 }
 
 /// The index of the median of `rates` (the lower middle one for an even count).
-pub fn median_index(rates: &[f64]) -> usize {
+fn median_index(rates: &[f64]) -> usize {
     let mut order: Vec<usize> = (0..rates.len()).collect();
     order.sort_by(|&a, &b| rates[a].total_cmp(&rates[b]));
     order
@@ -142,22 +142,41 @@ pub fn median_index(rates: &[f64]) -> usize {
         .unwrap_or(0)
 }
 
+/// The median of repeated runs by `rate`, and every run's rate for [`Row::runs`] (empty for a
+/// single run); `None` without runs.
+pub fn median_run<T>(runs: &[T], rate: impl Fn(&T) -> f64) -> Option<(&T, Vec<f64>)> {
+    let rates: Vec<f64> = runs.iter().map(rate).collect();
+    let median = runs.get(median_index(&rates))?;
+    Some((median, if runs.len() > 1 { rates } else { Vec::new() }))
+}
+
 impl Row {
-    /// The row of the median of `runs` (one or more runs of the same measurement).
+    /// The row of the median of `runs` (one or more runs of the same measurement); its ratio
+    /// is to `baseline_rps`, or to its own rate without one (the baseline row itself).
     fn from_runs(
         name: &str,
         backend: &str,
         runs: &[Measured],
-        baseline_rps: f64,
+        baseline_rps: Option<f64>,
         note: String,
     ) -> Row {
-        let rates: Vec<f64> = runs.iter().map(Measured::rps).collect();
-        let median = runs.get(median_index(&rates)).cloned().unwrap_or_default();
-        let mut row = Row::from(name, backend, &median, baseline_rps, note);
-        if runs.len() > 1 {
-            row.runs = rates;
+        let Some((median, rates)) = median_run(runs, Measured::rps) else {
+            return Row::from(name, backend, &Measured::default(), 0.0, note);
+        };
+        let baseline_rps = baseline_rps.unwrap_or_else(|| median.rps());
+        Row {
+            runs: rates,
+            ..Row::from(name, backend, median, baseline_rps, note)
         }
-        row
+    }
+
+    /// The lowest and highest rate of a repeated row's runs (`None` for a row measured once).
+    pub fn spread(&self) -> Option<(f64, f64)> {
+        (self.runs.len() > 1).then(|| {
+            self.runs
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+        })
     }
 
     fn from(name: &str, backend: &str, m: &Measured, baseline_rps: f64, note: String) -> Row {
@@ -286,12 +305,9 @@ impl Phases<'_> {
             let requests = Arc::new(requests::baseline(self.requests_per_run(BASELINE_RATE)));
             base.push(load::run(node.addr, &host, requests, c, d, ok.clone()).await?);
         }
-        let baseline = Row::from_runs("baseline (JSON echo)", backend, &base, 0.0, String::new());
+        let baseline = Row::from_runs("baseline (JSON echo)", backend, &base, None, String::new());
         let baseline_rps = baseline.rps;
-        let mut rows = vec![Row {
-            ratio_to_baseline: Some(1.0),
-            ..baseline
-        }];
+        let mut rows = vec![baseline];
         let (_, merchant) = requests::merchant(&node.state, None).await?;
         for protocol in list(&args.protocols) {
             // RSA signing makes 33 Fintech's requests slow to pre-sign and its rate RSA-bound.
@@ -321,7 +337,13 @@ impl Phases<'_> {
                 note = set.note;
             }
             let name = format!("{protocol} create-payment");
-            rows.push(Row::from_runs(&name, backend, &runs, baseline_rps, note));
+            rows.push(Row::from_runs(
+                &name,
+                backend,
+                &runs,
+                Some(baseline_rps),
+                note,
+            ));
         }
         Ok((rows, baseline_rps))
     }
@@ -368,26 +390,32 @@ impl Phases<'_> {
                 connections: self.args.connections,
                 time_limit: self.args.callback_time_limit,
             };
-            let mut runs = Vec::new();
-            for run in 1..=self.args.repeat {
-                if self.args.repeat > 1 {
-                    eprintln!("{protocol} callback delivery{}", self.of_runs(run));
-                }
-                match callbacks::measure(&node, &self.server, &plan, self.metrics).await {
-                    Ok(d) => runs.push(d),
-                    Err(e) => {
-                        result = Err(e.context(format!("{protocol} callback delivery")));
-                        break;
-                    }
+            match self.callback_runs(&node, &plan).await {
+                Ok(runs) => rows.extend(callbacks::row_of_runs(&protocol, backend, plan.n, &runs)),
+                Err(e) => {
+                    result = Err(e.context(format!("{protocol} callback delivery")));
+                    break;
                 }
             }
-            if result.is_err() {
-                break;
-            }
-            rows.extend(callbacks::row_of_runs(&protocol, backend, plan.n, &runs));
         }
         node.stop().await?;
         result.map(|()| rows)
+    }
+
+    /// `--repeat` deliveries of `plan` on `node`, one after the other.
+    async fn callback_runs(
+        &self,
+        node: &Node,
+        plan: &callbacks::Plan<'_>,
+    ) -> anyhow::Result<Vec<callbacks::Delivered>> {
+        let mut runs = Vec::new();
+        for run in 1..=self.args.repeat {
+            if self.args.repeat > 1 {
+                eprintln!("{} callback delivery{}", plan.protocol, self.of_runs(run));
+            }
+            runs.push(callbacks::measure(node, &self.server, plan, self.metrics).await?);
+        }
+        Ok(runs)
     }
 }
 
@@ -460,13 +488,19 @@ mod tests {
                 ..Measured::default()
             })
             .collect();
-        let row = Row::from_runs("r", "sqlite", &runs, 400.0, String::new());
+        let row = Row::from_runs("r", "sqlite", &runs, Some(400.0), String::new());
         assert_eq!(row.rps, 200.0);
         assert_eq!(row.p99_ms, 0.2, "latencies come from the median run");
         assert_eq!(row.ratio_to_baseline, Some(0.5));
         assert_eq!(row.runs, vec![100.0, 300.0, 200.0]);
-        let once = Row::from_runs("r", "sqlite", &runs[..1], 400.0, String::new());
+        let once = Row::from_runs("r", "sqlite", &runs[..1], Some(400.0), String::new());
         assert!(once.runs.is_empty());
+        let own = Row::from_runs("r", "sqlite", &runs, None, String::new());
+        assert_eq!(
+            own.ratio_to_baseline,
+            Some(1.0),
+            "the baseline row's own ratio"
+        );
     }
 
     #[test]

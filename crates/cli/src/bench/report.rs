@@ -4,7 +4,7 @@ use super::Row;
 use std::path::Path;
 
 pub fn markdown(rows: &[Row]) -> String {
-    let rate_heading = if rows.iter().any(|r| r.runs.len() > 1) {
+    let rate_heading = if rows.iter().any(|r| r.spread().is_some()) {
         "req/s, median run (lowest–highest)"
     } else {
         "req/s"
@@ -17,14 +17,9 @@ pub fn markdown(rows: &[Row]) -> String {
         let ratio = r
             .ratio_to_baseline
             .map_or_else(|| "–".to_string(), |v| format!("{v:.2}"));
-        let rate = if r.runs.len() > 1 {
-            let (lo, hi) = r
-                .runs
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-            format!("{:.0} ({lo:.0}–{hi:.0})", r.rps)
-        } else {
-            format!("{:.0}", r.rps)
+        let rate = match r.spread() {
+            Some((lo, hi)) => format!("{:.0} ({lo:.0}–{hi:.0})", r.rps),
+            None => format!("{:.0}", r.rps),
         };
         out.push_str(&format!(
             "| {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} |\n",
