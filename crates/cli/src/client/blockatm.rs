@@ -422,10 +422,9 @@ fn verify_callback(client: &Client, headers: &PathBuf, body: &PathBuf) -> anyhow
         Err(error) => {
             println!("{}", String::from_utf8_lossy(&body));
             println!("signature: NOT verified");
-            let verifies = |b: &[u8]| client.verify_callback(&headers, b).is_ok();
-            if let Some(hint) = super::newline_hint(&body, verifies) {
-                eprintln!("{hint}");
-            }
+            super::explain_final_newline(&body, |b: &[u8]| {
+                client.verify_callback(&headers, b).is_ok()
+            });
             bail!("webhook not verified: {error}")
         }
     }

@@ -358,10 +358,9 @@ fn verify_callback(keys: Box<KeyArgs>, body: &str, headers: Option<&Path>) -> an
         Ok(notice) => notice,
         Err(e) => {
             let e = refusal(e);
-            let verifies = |b: &[u8]| client.verify_callback(&header_pairs, b).is_ok();
-            if let Some(hint) = super::newline_hint(&body, verifies) {
-                eprintln!("{hint}");
-            }
+            super::explain_final_newline(&body, |b: &[u8]| {
+                client.verify_callback(&header_pairs, b).is_ok()
+            });
             return Err(e);
         }
     };

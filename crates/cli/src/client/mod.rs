@@ -53,10 +53,18 @@ pub(crate) fn read_input(source: impl AsRef<Path>) -> anyhow::Result<Vec<u8>> {
     std::fs::read(source).with_context(|| format!("reading {}", source.display()))
 }
 
+/// For a callback body that did not verify: says on stderr when the file ends in a line break
+/// and the body verifies without it ([`newline_hint`]).
+pub(crate) fn explain_final_newline(body: &[u8], verifies: impl Fn(&[u8]) -> bool) {
+    if let Some(hint) = newline_hint(body, verifies) {
+        eprintln!("{hint}");
+    }
+}
+
 /// For a callback body that did not verify: when the file ends in a line break and the body
 /// verifies without it, a hint that says so. Editors and `echo` add that line break; the sender
 /// signed the exact bytes it sent, so the check itself stays strict.
-pub(crate) fn newline_hint(body: &[u8], verifies: impl Fn(&[u8]) -> bool) -> Option<&'static str> {
+fn newline_hint(body: &[u8], verifies: impl Fn(&[u8]) -> bool) -> Option<&'static str> {
     let trimmed = body
         .strip_suffix(b"\r\n")
         .or_else(|| body.strip_suffix(b"\n"))?;

@@ -385,10 +385,9 @@ fn verify_callback(keys: &KeyArgs, body: &str, headers: Option<&Path>) -> anyhow
         }
         Err(err) => {
             println!("signature: NOT verified");
-            let verifies = |b: &[u8]| client.verify_callback(&header_pairs, b).is_ok();
-            if let Some(hint) = super::newline_hint(&body, verifies) {
-                eprintln!("{hint}");
-            }
+            super::explain_final_newline(&body, |b: &[u8]| {
+                client.verify_callback(&header_pairs, b).is_ok()
+            });
             Err(anyhow::anyhow!("callback rejected: {err}"))
         }
     }

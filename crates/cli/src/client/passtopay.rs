@@ -514,11 +514,9 @@ fn verify_callback(
         }
         Err(e) => {
             println!("signature: NOT verified");
-            let verifies =
-                |b: &[u8]| client::verify_callback_with(query, &header_pairs, b, &secret).is_ok();
-            if let Some(hint) = super::newline_hint(&body, verifies) {
-                eprintln!("{hint}");
-            }
+            super::explain_final_newline(&body, |b: &[u8]| {
+                client::verify_callback_with(query, &header_pairs, b, &secret).is_ok()
+            });
             bail!("callback rejected: {e}")
         }
     }
