@@ -105,18 +105,17 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
             json,
             db,
         } => {
+            use polypay_server::admin::{protocol_named, set_protocol_settings};
+            let protocol = protocol_named(&protocol).map_err(anyhow::Error::msg)?;
             let boot = polypay_server::bootstrap(&db.load(Overrides::default())?).await?;
             let mut m = boot.engine.merchant(&MerchantId(id)).await?;
             if let Some(text) = json {
                 let value: serde_json::Value = serde_json::from_str(&text)
                     .map_err(|e| anyhow::anyhow!("settings are not JSON: {e}"))?;
-                polypay_server::admin::set_protocol_settings(&mut m, &protocol, value)
-                    .map_err(|e| anyhow::anyhow!(e))?;
+                set_protocol_settings(&mut m, protocol, value).map_err(anyhow::Error::msg)?;
                 m = boot.engine.update_merchant(m).await?;
-            } else if polypay_core::Protocol::parse(&protocol).is_none() {
-                anyhow::bail!("unknown protocol {protocol:?}");
             }
-            let current = m.settings.get(&protocol).cloned();
+            let current = m.settings.get(protocol.as_str()).cloned();
             let current = current.unwrap_or_else(|| serde_json::json!({}));
             println!("{}", serde_json::to_string_pretty(&current)?);
             boot.engine.store().close();

@@ -91,15 +91,21 @@ async fn create_merchant(
     }
 }
 
+/// The protocol a settings path or command names, or the message that lists the valid names.
+pub fn protocol_named(name: &str) -> Result<Protocol, String> {
+    Protocol::parse(name).ok_or_else(|| {
+        format!("unknown protocol {name:?} (passtopay, blockatm, ottpay, v2sha256, fintech33)")
+    })
+}
+
 /// Replaces `protocol`'s block of the merchant's settings with `value` (a JSON object; `{}`
 /// restores the protocol's defaults). The options each protocol reads are in
 /// docs/protocols.md; running nodes see the change within their one-second merchant cache.
-pub fn set_protocol_settings(m: &mut Merchant, protocol: &str, value: Value) -> Result<(), String> {
-    let Some(protocol) = Protocol::parse(protocol) else {
-        return Err(format!(
-            "unknown protocol {protocol:?} (passtopay, blockatm, ottpay, v2sha256, fintech33)"
-        ));
-    };
+pub fn set_protocol_settings(
+    m: &mut Merchant,
+    protocol: Protocol,
+    value: Value,
+) -> Result<(), String> {
     if !value.is_object() {
         return Err("settings must be a JSON object".into());
     }
@@ -123,7 +129,9 @@ async fn put_protocol_settings(
         Ok(m) => m,
         Err(e) => return engine_error(e),
     };
-    if let Err(message) = set_protocol_settings(&mut m, &protocol, value) {
+    if let Err(message) = protocol_named(&protocol)
+        .and_then(|protocol| set_protocol_settings(&mut m, protocol, value))
+    {
         return error(StatusCode::BAD_REQUEST, &message);
     }
     match s.engine().update_merchant(m).await {
