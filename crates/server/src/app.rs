@@ -65,17 +65,43 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     Ok(())
 }
 
-/// Runs the background sweep (expiry; sandbox payouts and auto-success) on the configured tick.
+/// How often a node deletes state past its life ([`housekeep`]). Claims live ten minutes and
+/// tokens two hours, so a minute is plenty; each run is a write job even when nothing expired.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Runs the background sweep (expiry; sandbox payouts, auto-success and refund delays) on the
+/// configured tick, and [`housekeep`] once a minute.
 async fn run_sweeper(state: AppState) {
     let period = Duration::from_millis(state.config().sweep_interval_ms.max(10));
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut housekeeping = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+    housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
-        if let Err(e) = sandbox::sweep(&state).await {
-            tracing::warn!(error = %e, "sweep failed");
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = sandbox::sweep(&state).await {
+                    tracing::warn!(error = %e, "sweep failed");
+                }
+            }
+            _ = housekeeping.tick() => {
+                if let Err(e) = housekeep(&state).await {
+                    tracing::warn!(error = %e, "housekeeping failed");
+                }
+            }
         }
     }
+}
+
+/// Deletes state past its life, in both modes: replay-guard claims past their window
+/// (V2_SHA256 nonces) and protocol records such as expired 33 Fintech tokens.
+pub async fn housekeep(s: &AppState) -> Result<(), polypay_engine::EngineError> {
+    let nonces = s.engine().purge_expired_nonces(50).await?;
+    let records = crate::protocols::housekeeping(s.engine()).await?;
+    if nonces + records > 0 {
+        tracing::debug!(nonces, records, "purged expired nonce claims and records");
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -208,17 +208,6 @@ pub async fn sweep(s: &AppState) -> Result<(), EngineError> {
     if !expired.is_empty() {
         tracing::info!(count = expired.len(), "expired payments");
     }
-    // Replay-guard claims past their window (V2_SHA256 nonces) and expired protocol tokens,
-    // in both modes.
-    let purged = s.engine().purge_expired_nonces(50).await?;
-    let records = crate::protocols::housekeeping(s.engine()).await?;
-    if purged + records > 0 {
-        tracing::debug!(
-            nonces = purged,
-            records,
-            "purged expired nonce claims and records"
-        );
-    }
     if let Some(scenarios) = s.engine().scenarios() {
         s.engine().run_auto_success(scenarios, 500).await?;
         process_payouts(s).await?;

@@ -98,9 +98,16 @@ impl TestServer {
         self.dispatcher.run_once().await.expect("dispatch")
     }
 
-    /// Runs the background sweep once (expiry, sandbox payouts, auto-success).
+    /// Runs the background sweep once (expiry, sandbox payouts, auto-success, refund delays).
     pub async fn sweep(&self) {
         crate::sandbox::sweep(&self.state).await.expect("sweep");
+    }
+
+    /// Runs the node's housekeeping once (expired nonce claims and protocol records).
+    pub async fn housekeep(&self) {
+        crate::app::housekeep(&self.state)
+            .await
+            .expect("housekeeping");
     }
 
     /// POSTs to `/sandbox/v1/<path>` with the admin token, e.g. `payments/P123/succeed`;

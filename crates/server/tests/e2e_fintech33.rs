@@ -163,15 +163,19 @@ async fn outcome(client: &Client, token: &str, sn: &str) -> OrderStatus {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_sweeper_deletes_tokens_once_their_two_hours_are_over() {
+async fn housekeeping_deletes_tokens_once_their_two_hours_are_over() {
     let s = TestServer::start().await;
     let client = merchant_client(&s);
     client.token().await.expect("token");
-    s.sweep().await;
+    s.housekeep().await;
     s.clock().advance(7_200_000 + 1_000);
-    s.sweep().await;
+    s.housekeep().await;
     let left = polypay_fintech33::server::purge_expired_tokens(s.engine()).await;
-    assert_eq!(left.expect("purge"), 0, "the sweep left an expired token");
+    assert_eq!(
+        left.expect("purge"),
+        0,
+        "housekeeping left an expired token"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -339,7 +339,7 @@ async fn a_sandbox_refund_delay_leaves_the_refund_pending_until_the_sweeper_sett
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_sweeper_purges_nonce_claims_once_their_window_is_over() {
+async fn housekeeping_purges_nonce_claims_once_their_window_is_over() {
     let s = TestServer::start().await;
     // The client signs with the real time; the server's clock is about to jump ahead.
     s.set_protocol_settings("v2sha256", json!({"time_window": false}))
@@ -348,17 +348,17 @@ async fn the_sweeper_purges_nonce_claims_once_their_window_is_over() {
     let client = merchant_client(&s);
     create(&client, "E2E-NONCE", "1.00", &hook).await;
     // The claim lives ten minutes (twice the timestamp window).
-    s.sweep().await;
+    s.housekeep().await;
     s.clock().advance(9 * 60_000);
-    s.sweep().await;
+    s.housekeep().await;
     s.clock().advance(2 * 60_000);
     let left = s.engine().purge_expired_nonces(1).await.expect("purge");
     assert_eq!(left, 1, "the request's claim expired but was still stored");
     create(&client, "E2E-NONCE-2", "1.00", &hook).await;
     s.clock().advance(11 * 60_000);
-    s.sweep().await;
+    s.housekeep().await;
     let left = s.engine().purge_expired_nonces(1).await.expect("purge");
-    assert_eq!(left, 0, "the sweeper left an expired claim");
+    assert_eq!(left, 0, "housekeeping left an expired claim");
 }
 
 #[tokio::test(flavor = "multi_thread")]
