@@ -4,6 +4,7 @@
 //! (`FOR UPDATE`), so a read-modify-write is safe with several nodes on one database.
 //! SQLite has one writer, which already serialises them.
 
+use crate::claims::Claims;
 use crate::error::StoreError;
 use crate::sql::{Conn, Dialect, Row, Value};
 use crate::vault::Vault;
@@ -21,6 +22,8 @@ pub struct Db<'a> {
     failure: Option<StoreError>,
     /// Whether a statement of this job may have changed data (see [`Db::changed`]).
     changed: bool,
+    /// SQLite's replay guard, in a write job (see [`Db::claim_nonce`]).
+    claims: Option<&'a mut Claims>,
 }
 
 /// One leg of a double-entry ledger transaction.
@@ -97,7 +100,14 @@ impl<'a> Db<'a> {
             writing,
             failure: None,
             changed: false,
+            claims: None,
         }
+    }
+
+    /// A write job's `Db` on SQLite gets the writer's replay guard.
+    pub(crate) fn with_claims(mut self, claims: Option<&'a mut Claims>) -> Db<'a> {
+        self.claims = claims;
+        self
     }
 
     /// Whether this job may have changed data: a write statement affected a row, returned a
@@ -763,7 +773,9 @@ impl<'a> Db<'a> {
     }
 
     /// Claims a nonce in `scope` until `expires_at`; `false` if it was already claimed and is
-    /// still live. Works across nodes: the primary key decides.
+    /// still live. Works across nodes: on PostgreSQL the primary key of `nonces` decides; on
+    /// SQLite the writer's in-memory guard over the append-only `nonce_log` (`claims.rs`), which
+    /// is exact for every process writing the same file.
     pub fn claim_nonce(
         &mut self,
         scope: &str,
@@ -771,6 +783,16 @@ impl<'a> Db<'a> {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<bool, StoreError> {
+        if self.conn.dialect() == Dialect::Sqlite {
+            let Some(claims) = self.claims.as_deref_mut() else {
+                return Err(StoreError::Config(
+                    "nonces are claimed in write jobs only".into(),
+                ));
+            };
+            let r = claims.claim(&mut *self.conn, scope, nonce, now.0, expires_at.0);
+            self.changed |= !matches!(r, Ok(false));
+            return self.note(r);
+        }
         self.exec(
             "DELETE FROM nonces WHERE scope = $1 AND nonce = $2 AND expires_at <= $3",
             &[scope.into(), nonce.into(), now.0.into()],
@@ -908,11 +930,18 @@ impl<'a> Db<'a> {
 
     /// Drops up to `limit` expired nonces, earliest expiry first; returns how many.
     pub fn purge_nonces(&mut self, now: Timestamp, limit: i64) -> Result<u64, StoreError> {
-        let sql = format!(
-            "DELETE FROM nonces WHERE (scope, nonce) IN (SELECT scope, nonce FROM nonces \
-             WHERE expires_at <= $1 ORDER BY expires_at LIMIT {})",
-            limit.max(1)
-        );
+        let sql = match self.conn.dialect() {
+            Dialect::Sqlite => format!(
+                "DELETE FROM nonce_log WHERE id IN (SELECT id FROM nonce_log \
+                 WHERE expires_at <= $1 ORDER BY expires_at LIMIT {})",
+                limit.max(1)
+            ),
+            Dialect::Postgres => format!(
+                "DELETE FROM nonces WHERE (scope, nonce) IN (SELECT scope, nonce FROM nonces \
+                 WHERE expires_at <= $1 ORDER BY expires_at LIMIT {})",
+                limit.max(1)
+            ),
+        };
         self.exec(&sql, &[now.0.into()])
     }
 }

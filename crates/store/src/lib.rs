@@ -6,6 +6,7 @@
 //! answered only after the commit that holds it.
 
 mod checkpoint;
+mod claims;
 pub mod console;
 pub mod db;
 pub mod delivery;

@@ -5,11 +5,26 @@
 use crate::error::StoreError;
 use crate::sql::{Conn, Dialect};
 
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("migrations/0001_init.sql")),
-    (2, include_str!("migrations/0002_deliveries.sql")),
-    (3, include_str!("migrations/0003_deliveries_due_order.sql")),
-    (4, include_str!("migrations/0004_refund_settlement.sql")),
+/// `(version, only on this dialect, SQL)`. A migration for one dialect is recorded as applied
+/// on the other too, so the versions stay one sequence.
+const MIGRATIONS: &[(i64, Option<Dialect>, &str)] = &[
+    (1, None, include_str!("migrations/0001_init.sql")),
+    (2, None, include_str!("migrations/0002_deliveries.sql")),
+    (
+        3,
+        None,
+        include_str!("migrations/0003_deliveries_due_order.sql"),
+    ),
+    (
+        4,
+        None,
+        include_str!("migrations/0004_refund_settlement.sql"),
+    ),
+    (
+        5,
+        Some(Dialect::Sqlite),
+        include_str!("migrations/0005_nonce_log.sql"),
+    ),
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {
@@ -26,26 +41,34 @@ pub fn migrate(conn: &mut dyn Conn, now_ms: i64) -> Result<usize, StoreError> {
     if dialect == Dialect::Postgres {
         conn.batch("SELECT pg_advisory_lock(7201120)")?;
     }
-    let result = apply_pending(conn, now_ms);
+    let result = apply_pending(conn, now_ms, i64::MAX);
     if dialect == Dialect::Postgres {
         conn.batch("SELECT pg_advisory_unlock(7201120)")?;
     }
     result
 }
 
-fn apply_pending(conn: &mut dyn Conn, now_ms: i64) -> Result<usize, StoreError> {
+/// Applies the pending migrations up to `last` (every one in production; tests stop earlier
+/// to upgrade an older schema).
+fn apply_pending(conn: &mut dyn Conn, now_ms: i64, last: i64) -> Result<usize, StoreError> {
     conn.batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )?;
     let done = conn.query("SELECT version FROM schema_migrations", &[])?;
     let done: Vec<i64> = done.iter().map(|r| r.int(0)).collect::<Result<_, _>>()?;
     let mut applied = 0;
-    for (version, sql) in MIGRATIONS {
-        if done.contains(version) {
+    for (version, only, sql) in MIGRATIONS {
+        if done.contains(version) || *version > last {
             continue;
         }
+        let dialect = conn.dialect();
+        let applies = only.is_none_or(|d| d == dialect);
         conn.batch("BEGIN")?;
-        let step = conn.batch(&render(sql, conn.dialect())).and_then(|_| {
+        let step = match applies {
+            true => conn.batch(&render(sql, dialect)),
+            false => Ok(()),
+        };
+        let step = step.and_then(|_| {
             conn.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
                 &[(*version).into(), now_ms.into()],
@@ -62,4 +85,39 @@ fn apply_pending(conn: &mut dyn Conn, now_ms: i64) -> Result<usize, StoreError> 
         applied += 1;
     }
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqlite::SqliteConn;
+
+    #[test]
+    fn sqlite_nonce_claims_move_to_the_log() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = SqliteConn::open(&dir.path().join("m.db")).expect("open");
+        assert_eq!(apply_pending(&mut conn, 0, 4).expect("v4"), 4);
+        conn.execute(
+            "INSERT INTO nonces (scope, nonce, expires_at) VALUES ('s', 'a', 100), ('s', 'b', 50)",
+            &[],
+        )
+        .expect("claims");
+        assert_eq!(migrate(&mut conn, 0).expect("v5"), 1);
+        let rows = conn
+            .query(
+                "SELECT id, nonce, expires_at FROM nonce_log ORDER BY id",
+                &[],
+            )
+            .expect("log");
+        let got: Vec<(i64, String, i64)> = rows
+            .iter()
+            .map(|r| Ok((r.int(0)?, r.text(1)?, r.int(2)?)))
+            .collect::<Result<_, StoreError>>()
+            .expect("rows");
+        assert_eq!(got, [(1, "b".into(), 50), (2, "a".into(), 100)]);
+        assert!(
+            conn.query("SELECT 1 FROM nonces", &[]).is_err(),
+            "nonces dropped"
+        );
+    }
 }

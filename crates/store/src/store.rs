@@ -1,6 +1,7 @@
 //! The store facade: open by URL, migrate, and run reads and group-committed writes.
 
 use crate::checkpoint::{self, Commits};
+use crate::claims::Claims;
 use crate::db::Db;
 use crate::error::StoreError;
 use crate::pg::PgConn;
@@ -148,6 +149,7 @@ impl Store {
                 vault: vault.clone(),
                 max_batch: options.max_batch.max(1),
                 commits: commits.clone(),
+                claims: matches!(backend, Backend::Sqlite(_)).then(Claims::new),
             };
             let handle = std::thread::Builder::new()
                 .name(format!("polypay-writer-{i}"))

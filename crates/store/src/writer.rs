@@ -10,6 +10,7 @@
 //! PostgreSQL `synchronous_commit=on`). If the commit itself fails, every job of the batch is
 //! run again alone, so one bad job cannot take its neighbours down with it.
 
+use crate::claims::Claims;
 use crate::db::Db;
 use crate::error::StoreError;
 use crate::sql::{Conn, Dialect};
@@ -64,11 +65,13 @@ pub(crate) struct Writer {
     pub max_batch: usize,
     /// Counts commits for the SQLite checkpointer.
     pub commits: Option<Arc<crate::checkpoint::Commits>>,
+    /// SQLite: the replay guard's live claims, kept in step with this writer's transactions.
+    pub claims: Option<Claims>,
 }
 
 impl Writer {
     /// The writer thread's loop: until every sender is gone, take a batch and commit it.
-    pub fn run(self) {
+    pub fn run(mut self) {
         let mut conn: Option<Box<dyn Conn>> = None;
         while let Some(batch) = self.next_batch() {
             let c = match conn.take().map_or_else(|| (self.connect)(), Ok) {
@@ -98,13 +101,16 @@ impl Writer {
 
     /// Commits one batch; returns the connection if it is still usable.
     fn commit_batch(
-        &self,
+        &mut self,
         mut conn: Box<dyn Conn>,
         batch: Vec<Box<dyn Job>>,
     ) -> Option<Box<dyn Conn>> {
         let solo = batch.len() == 1;
-        match run_in_transaction(conn.as_mut(), &self.vault, batch) {
+        match run_in_transaction(conn.as_mut(), &self.vault, self.claims.as_mut(), batch) {
             Ok(done) => {
+                if let Some(claims) = &mut self.claims {
+                    claims.commit();
+                }
                 if let Some(commits) = &self.commits {
                     commits.record();
                 }
@@ -115,6 +121,7 @@ impl Writer {
             Err((e, jobs)) if !solo => {
                 tracing::warn!(error = %e, jobs = jobs.len(), "batch commit failed; retrying its jobs one by one");
                 let _ = conn.batch("ROLLBACK");
+                self.forget_claims();
                 let mut conn = Some(conn);
                 for job in jobs {
                     let c = conn.take().map_or_else(|| (self.connect)(), Ok);
@@ -127,10 +134,18 @@ impl Writer {
             }
             Err((e, jobs)) => {
                 let _ = conn.batch("ROLLBACK");
+                self.forget_claims();
                 finish_all(jobs, &e);
                 // A failed connection is replaced; a healthy one is kept.
                 conn.batch("SELECT 1").ok().map(|_| conn)
             }
+        }
+    }
+
+    /// The transaction rolled back, or its commit failed: its claims are not made.
+    fn forget_claims(&mut self) {
+        if let Some(claims) = &mut self.claims {
+            claims.rollback();
         }
     }
 }
@@ -140,6 +155,7 @@ type BatchFailure = (StoreError, Vec<Box<dyn Job>>);
 fn run_in_transaction(
     conn: &mut dyn Conn,
     vault: &Vault,
+    mut claims: Option<&mut Claims>,
     mut batch: Vec<Box<dyn Job>>,
 ) -> Result<Vec<Box<dyn Job>>, BatchFailure> {
     let begin = match conn.dialect() {
@@ -152,12 +168,15 @@ fn run_in_transaction(
     if let Err(e) = conn.batch(begin) {
         return Err((e, batch));
     }
+    if let Some(c) = claims.as_deref_mut() {
+        c.begin();
+    }
     // First without savepoints: most jobs succeed, and a job that fails usually fails before it
     // writes (a duplicate order, an unknown id). Only a job that fails after changing data
     // needs its own rollback; then the batch starts over with one savepoint per job.
     let mut dirty = false;
     for job in batch.iter_mut() {
-        match run_plain(conn, vault, job.as_mut()) {
+        match run_plain(conn, vault, claims.as_deref_mut(), job.as_mut()) {
             Ok(Ran::Clean) => {}
             Ok(Ran::FailedAfterWriting) => {
                 dirty = true;
@@ -170,6 +189,9 @@ fn run_in_transaction(
         if let Err(e) = conn.batch("ROLLBACK") {
             return Err((e, batch));
         }
+        if let Some(c) = claims.as_deref_mut() {
+            c.rollback();
+        }
         if batch.len() == 1 {
             // Alone in its transaction: the rollback was the job's own; its error is its answer.
             return Ok(batch);
@@ -178,7 +200,7 @@ fn run_in_transaction(
             return Err((e, batch));
         }
         for job in batch.iter_mut() {
-            if let Err(e) = run_isolated(conn, vault, job.as_mut()) {
+            if let Err(e) = run_isolated(conn, vault, claims.as_deref_mut(), job.as_mut()) {
                 return Err((e, batch));
             }
         }
@@ -196,8 +218,13 @@ enum Ran {
 }
 
 /// Runs one job directly in the open transaction.
-fn run_plain(conn: &mut dyn Conn, vault: &Vault, job: &mut dyn Job) -> Result<Ran, StoreError> {
-    let mut db = Db::new(conn, vault, true);
+fn run_plain(
+    conn: &mut dyn Conn,
+    vault: &Vault,
+    claims: Option<&mut Claims>,
+    job: &mut dyn Job,
+) -> Result<Ran, StoreError> {
+    let mut db = Db::new(conn, vault, true).with_claims(claims);
     let ok = job.run(&mut db);
     if let Some(e) = db.take_failure() {
         return Err(e);
@@ -211,9 +238,15 @@ fn run_plain(conn: &mut dyn Conn, vault: &Vault, job: &mut dyn Job) -> Result<Ra
 
 /// Runs one job inside a savepoint. A store failure inside the job fails the whole batch
 /// (it will be retried job by job); a domain error just rolls the job's own writes back.
-fn run_isolated(conn: &mut dyn Conn, vault: &Vault, job: &mut dyn Job) -> Result<(), StoreError> {
+fn run_isolated(
+    conn: &mut dyn Conn,
+    vault: &Vault,
+    mut claims: Option<&mut Claims>,
+    job: &mut dyn Job,
+) -> Result<(), StoreError> {
     conn.batch("SAVEPOINT job")?;
-    let mut db = Db::new(conn, vault, true);
+    let mark = claims.as_deref().map_or(0, Claims::mark);
+    let mut db = Db::new(conn, vault, true).with_claims(claims.as_deref_mut());
     let ok = job.run(&mut db);
     let failure = db.take_failure();
     if let Some(e) = failure {
@@ -222,7 +255,11 @@ fn run_isolated(conn: &mut dyn Conn, vault: &Vault, job: &mut dyn Job) -> Result
     if ok {
         conn.batch("RELEASE SAVEPOINT job")
     } else {
-        conn.batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
+        conn.batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")?;
+        if let Some(c) = claims {
+            c.rollback_to(mark);
+        }
+        Ok(())
     }
 }
 
@@ -311,7 +348,9 @@ mod tests {
     fn a_job_failing_before_it_writes_shares_the_batch_without_savepoints() {
         let (mut c, vault) = (conn(), Vault::from_key_bytes(&[7; 32]).unwrap());
         let batch = vec![job("a", None), job("b", Some(false)), job("c", None)];
-        let done = run_in_transaction(&mut c, &vault, batch).ok().unwrap();
+        let done = run_in_transaction(&mut c, &vault, None, batch)
+            .ok()
+            .unwrap();
         assert_eq!(done.len(), 3);
         assert_eq!(c.savepoints, 0);
         assert_eq!(keys(&mut c), ["a", "c"]);
@@ -321,7 +360,9 @@ mod tests {
     fn a_job_failing_after_it_writes_is_rolled_back_alone() {
         let (mut c, vault) = (conn(), Vault::from_key_bytes(&[7; 32]).unwrap());
         let batch = vec![job("a", None), job("b", Some(true)), job("c", None)];
-        let done = run_in_transaction(&mut c, &vault, batch).ok().unwrap();
+        let done = run_in_transaction(&mut c, &vault, None, batch)
+            .ok()
+            .unwrap();
         assert_eq!(done.len(), 3);
         assert_eq!(
             c.savepoints, 3,
@@ -329,7 +370,7 @@ mod tests {
         );
         assert_eq!(keys(&mut c), ["a", "c"]);
         // Alone in its batch, the failing job's rollback is the transaction's.
-        let done = run_in_transaction(&mut c, &vault, vec![job("d", Some(true))]);
+        let done = run_in_transaction(&mut c, &vault, None, vec![job("d", Some(true))]);
         assert_eq!(done.ok().map(|d| d.len()), Some(1));
         assert_eq!(keys(&mut c), ["a", "c"]);
     }

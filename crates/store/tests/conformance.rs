@@ -229,7 +229,7 @@ async fn conditional_debit_never_overdraws() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn ledger_outbox_nonces_and_platform_secrets() {
+async fn ledger_outbox_and_platform_secrets() {
     each_backend(|s, name| async move {
         let m = merchant("e1");
         let m1 = m.clone();
@@ -277,30 +277,6 @@ async fn ledger_outbox_nonces_and_platform_secrets() {
         assert_eq!(
             s.read(move |db| db.outbox_after(id1, 10)).await.unwrap()[0].id,
             id2
-        );
-
-        let claim = |n: &'static str, now: i64| {
-            move |db: &mut Db<'_>| db.claim_nonce("app1", n, Timestamp(now), Timestamp(now + 100))
-        };
-        assert!(w(&s, claim("n1", 0)).await);
-        assert!(
-            !w(&s, claim("n1", 50)).await,
-            "{name}: replayed nonce accepted"
-        );
-        assert!(
-            w(&s, claim("n1", 150)).await,
-            "{name}: expired nonce not reusable"
-        );
-        // n1 now lives until 250; n2 and n3 until 100; n4 until 300.
-        assert!(w(&s, claim("n2", 0)).await && w(&s, claim("n3", 0)).await);
-        assert!(w(&s, claim("n4", 200)).await);
-        let purge = |limit| move |db: &mut Db<'_>| db.purge_nonces(Timestamp(260), limit);
-        assert_eq!(w(&s, purge(2)).await, 2, "{name}: the earliest two");
-        assert_eq!(w(&s, purge(2)).await, 1, "{name}: n1");
-        assert_eq!(w(&s, purge(2)).await, 0, "{name}: only live claims left");
-        assert!(
-            !w(&s, claim("n4", 260)).await,
-            "{name}: a live claim was purged"
         );
 
         let first = w(&s, |db| {
@@ -969,4 +945,102 @@ async fn a_large_ingestion_batch_goes_in_whole_and_once() {
         }
     })
     .await;
+}
+
+fn claim(
+    n: &'static str,
+    now: i64,
+) -> impl FnMut(&mut Db<'_>) -> Result<bool, StoreError> + Send + 'static {
+    move |db| db.claim_nonce("app1", n, Timestamp(now), Timestamp(now + 100))
+}
+
+/// Each store is a node of its own (on SQLite, what another process on the same file would be).
+#[tokio::test(flavor = "multi_thread")]
+async fn nonce_claims_hold_across_nodes_restarts_and_purges() {
+    for db in TestDb::all() {
+        let name = db.name;
+        let (a, b) = (db.open().expect("open"), db.open().expect("open"));
+        assert!(w(&a, claim("n1", 0)).await);
+        assert!(!w(&a, claim("n1", 50)).await, "{name}: replay accepted");
+        assert!(
+            !w(&b, claim("n1", 50)).await,
+            "{name}: replay on another node accepted"
+        );
+        assert!(
+            w(&b, claim("n1", 150)).await,
+            "{name}: expired nonce not reusable"
+        );
+        assert!(
+            !w(&a, claim("n1", 160)).await,
+            "{name}: the other node's new claim missed"
+        );
+        // n1 now lives until 250; n2 and n3 until 100; n4 until 300.
+        assert!(w(&a, claim("n2", 0)).await && w(&b, claim("n3", 0)).await);
+        assert!(w(&a, claim("n4", 200)).await);
+        let purge = |limit| move |db: &mut Db<'_>| db.purge_nonces(Timestamp(260), limit);
+        assert_eq!(w(&a, purge(2)).await, 2, "{name}: at most the limit");
+        let mut purged = 2;
+        loop {
+            match w(&a, purge(2)).await {
+                0 => break,
+                n => purged += n,
+            }
+            assert!(purged < 10, "{name}: purged more than was claimed");
+        }
+        // SQLite's log keeps n1's first claim until purged; PostgreSQL's second claim replaced it.
+        assert!((3..=4).contains(&purged), "{name}: purged {purged}");
+        // A node that starts now loads what is left: the live claim, and nothing expired.
+        let c = db.open().expect("open");
+        assert!(
+            !w(&c, claim("n4", 260)).await,
+            "{name}: a live claim was purged"
+        );
+        assert!(
+            w(&c, claim("n2", 260)).await,
+            "{name}: an expired claim held"
+        );
+        for s in [a, b, c] {
+            s.close();
+        }
+    }
+}
+
+/// A claim is made only with the write job that made it: a job that fails after claiming
+/// releases its nonce, alone or in a batch with others.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_job_releases_its_nonce_claims() {
+    const NONCES: [&str; 12] = [
+        "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11",
+    ];
+    for db in TestDb::all() {
+        let name = db.name;
+        let s = db.open().expect("open");
+        // Spawned together, so that the writer batches them.
+        let jobs: Vec<_> = NONCES
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    s.write(move |db: &mut Db<'_>| {
+                        let claimed = db.claim_nonce("app1", n, Timestamp(0), Timestamp(100))?;
+                        match i % 2 {
+                            0 => Ok(claimed),
+                            _ => Err(StoreError::Config("failed after claiming".into())),
+                        }
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for (i, job) in jobs.into_iter().enumerate() {
+            let out = job.await.expect("join");
+            assert_eq!(out.is_ok(), i % 2 == 0, "{name}: job {i}: {out:?}");
+        }
+        for (i, &n) in NONCES.iter().enumerate() {
+            let again = w(&s, claim(n, 1)).await;
+            assert_eq!(again, i % 2 == 1, "{name}: {n} claimable again: {again}");
+        }
+        s.close();
+    }
 }
