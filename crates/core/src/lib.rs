@@ -11,6 +11,7 @@ pub mod money;
 pub mod payment;
 pub mod payout;
 pub mod refund;
+pub mod settings;
 pub mod signature;
 pub mod state;
 
@@ -22,5 +23,6 @@ pub use money::{Currency, Money, MoneyError};
 pub use payment::{Payment, PaymentCommand};
 pub use payout::{Payout, PayoutCommand};
 pub use refund::Refund;
+pub use settings::SettingsCheck;
 pub use signature::SignatureRejected;
 pub use state::{PaymentState, PayoutState, RefundState, TransitionError};

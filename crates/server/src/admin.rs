@@ -99,7 +99,8 @@ pub fn protocol_named(name: &str) -> Result<Protocol, String> {
 }
 
 /// Replaces `protocol`'s block of the merchant's settings with `value` (a JSON object; `{}`
-/// restores the protocol's defaults). The options each protocol reads are in
+/// restores the protocol's defaults), once the protocol has checked it
+/// ([`crate::protocols::check_settings`]). The options each protocol reads are in
 /// docs/protocols.md; running nodes see the change within their one-second merchant cache.
 pub fn set_protocol_settings(
     m: &mut Merchant,
@@ -109,6 +110,8 @@ pub fn set_protocol_settings(
     if !value.is_object() {
         return Err("settings must be a JSON object".into());
     }
+    crate::protocols::check_settings(protocol, &value)
+        .map_err(|problems| format!("{} settings refused: {problems}", protocol.as_str()))?;
     if !m.settings.is_object() {
         m.settings = json!({});
     }

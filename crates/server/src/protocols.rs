@@ -6,8 +6,10 @@
 
 use crate::signature_log::SignatureLogLayer;
 use axum::Router;
+use polypay_core::Protocol;
 use polypay_engine::{Engine, Platform};
 use polypay_notify::ProtocolNotifier;
+use serde_json::Value;
 use std::sync::Arc;
 
 /// Every protocol's routes, merged; a refused signature is explained in the debug log.
@@ -26,6 +28,18 @@ pub fn routers(engine: &Engine, platform: &Arc<Platform>) -> Router {
 /// expired tokens. Returns how many records went.
 pub async fn housekeeping(engine: &Engine) -> Result<u64, polypay_engine::EngineError> {
     polypay_fintech33::server::purge_expired_tokens(engine).await
+}
+
+/// Checks a new per-merchant settings block of `protocol` before it is stored: unknown options
+/// and values of the wrong shape are refused, each named with what it takes.
+pub fn check_settings(protocol: Protocol, value: &Value) -> Result<(), String> {
+    match protocol {
+        Protocol::Passtopay => polypay_passtopay::MerchantSettings::check(value),
+        Protocol::Blockatm => polypay_blockatm::merchant::Settings::check(value),
+        Protocol::Ottpay => polypay_ottpay::server::MerchantSettings::check(value),
+        Protocol::V2sha256 => polypay_v2sha256::settings::Settings::check(value),
+        Protocol::Fintech33 => polypay_fintech33::settings::MerchantSettings::check(value),
+    }
 }
 
 /// Every protocol's callback and redirect encoder.

@@ -129,8 +129,8 @@ async fn protocol_settings_are_set_through_the_admin_api() {
     let stored = s.engine().merchant(&s.merchant.id).await.unwrap();
     assert_eq!(stored.settings["v2sha256"]["refund_delay_ms"], 5000);
 
-    // Refusals: an unknown protocol, a body that is not an object, an unknown merchant, and
-    // no admin token. None of them changes anything.
+    // Refusals: an unknown protocol, a body that is not an object, options the protocol does
+    // not take, an unknown merchant, and no admin token. None of them changes anything.
     let (status, answer) = s
         .admin_put(&format!("merchants/{id}/settings/paypal"), json!({}))
         .await;
@@ -145,6 +145,34 @@ async fn protocol_settings_are_set_through_the_admin_api() {
     assert_eq!(
         (status, answer["error"].as_str()),
         (400, Some("settings must be a JSON object"))
+    );
+    // Each protocol checks its block: every problem is named, with what the option takes.
+    let (status, answer) = s
+        .admin_put(&path, json!({"refund_delay_ms": -1, "refund_delay": 5}))
+        .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (
+            400,
+            Some(
+                "v2sha256 settings refused: refund_delay_ms must be an integer >= 0 (got -1); \
+                 unknown option refund_delay (options: currencies, utc_offset, \
+                 payment_ttl_seconds, refund_delay_ms, time_window)"
+            )
+        )
+    );
+    let (status, answer) = s
+        .admin_put(
+            &format!("merchants/{id}/settings/fintech33"),
+            json!({"aes_mode": "CBC"}),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (
+            400,
+            Some("fintech33 settings refused: aes_iv is required with aes_mode CBC")
+        )
     );
     let (status, _) = s
         .admin_put("merchants/mch_nobody/settings/v2sha256", json!({}))

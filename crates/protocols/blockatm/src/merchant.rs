@@ -59,6 +59,38 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// Checks a new `settings["blockatm"]` block strictly, before it is stored (the admin API
+    /// and CLI): every option [`Settings::of`] reads, in the shape it reads it.
+    pub fn check(value: &Value) -> Result<(), String> {
+        use polypay_core::settings::{SettingsCheck, is_http_url};
+        let positive_id = |v: &Value| match v {
+            Value::Number(n) => n.as_i64().is_some_and(|n| n > 0),
+            Value::String(t) => {
+                t.bytes().all(|b| b.is_ascii_digit()) && t.parse::<i64>().is_ok_and(|n| n > 0)
+            }
+            _ => false,
+        };
+        let amount = |v: &Value| v.as_str().is_some_and(|t| Amount::parse(t).is_ok());
+        let amount_takes = "a decimal amount as a string, e.g. \"0.5\" (at most 6 decimals)";
+        SettingsCheck::new(value)
+            .option("webhook_scheme", "\"V1\" or \"V2\"", |v| {
+                v.as_str()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("V1") || t.eq_ignore_ascii_case("V2"))
+            })
+            .option("payment_notify_url", "an http(s) URL", is_http_url)
+            .option("payout_notify_url", "an http(s) URL", is_http_url)
+            .option("merchant_id", "a positive integer", positive_id)
+            .option("contract_id", "a positive integer", positive_id)
+            .option("logo", "a non-empty string", |v| {
+                v.as_str().is_some_and(|t| !t.is_empty())
+            })
+            .option("payout_fee", amount_takes, amount)
+            .option("payout_gas_amount", amount_takes, amount)
+            .finish()
+    }
+}
+
 /// The integer ids BlockATM shows (section 8: set at onboarding).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Numbers {
@@ -121,6 +153,29 @@ pub fn credentials(merchant: &Merchant) -> Credentials {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn new_settings_are_checked_strictly() {
+        let all = serde_json::json!({"webhook_scheme": "v1",
+            "payment_notify_url": "https://shop.example/pay", "payout_notify_url": null,
+            "merchant_id": "2001", "contract_id": 3001, "logo": "https://shop.example/l.png",
+            "payout_fee": "0.5", "payout_gas_amount": "1"});
+        assert_eq!(Settings::check(&all), Ok(()));
+        let err = Settings::check(&serde_json::json!({"webhook_scheme": "V3",
+            "payment_notify_url": "shop.example", "merchant_id": "12a", "contract_id": -3,
+            "payout_fee": 0.5, "payout_gas_amount": "0.0000001"}))
+        .unwrap_err();
+        for problem in [
+            "webhook_scheme must be \"V1\" or \"V2\" (got \"V3\")",
+            "payment_notify_url must be an http(s) URL (got \"shop.example\")",
+            "merchant_id must be a positive integer (got \"12a\")",
+            "contract_id must be a positive integer (got -3)",
+            "payout_fee must be a decimal amount as a string, e.g. \"0.5\" (at most 6 decimals) (got 0.5)",
+            "payout_gas_amount must be a decimal amount",
+        ] {
+            assert!(err.contains(problem), "{problem} not in {err}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::Error;
 use crate::credentials::Credentials;
 use crate::notify::DEFAULT_REGION;
-use crate::sign::{BizCipher, SignHash};
+use crate::sign::{BizCipher, SignHash, b64_decode_lenient};
 
 /// The parsed `settings["fintech33"]` object.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -62,6 +62,35 @@ impl MerchantSettings {
             Some(v) => MerchantSettings::deserialize(v)
                 .map_err(|_| Error::InvalidSetting("settings.fintech33 is malformed")),
         }
+    }
+
+    /// Checks a new `settings["fintech33"]` block before it is stored (the admin API and CLI).
+    /// This protocol reads its block strictly ([`MerchantSettings::of`], [`cipher_of`]): a block
+    /// refused here would refuse every request of the merchant, so the check is the same.
+    pub fn check(value: &serde_json::Value) -> Result<(), String> {
+        use polypay_core::settings::{SettingsCheck, is_http_url};
+        let iv = |v: &serde_json::Value| {
+            v.as_str()
+                .and_then(b64_decode_lenient)
+                .is_some_and(|iv| iv.len() == 16)
+        };
+        let cbc_without_iv = (value.get("aes_mode").and_then(|m| m.as_str()) == Some("CBC")
+            && value.get("aes_iv").is_none_or(|v| v.is_null()))
+        .then(|| "aes_iv is required with aes_mode CBC".to_owned());
+        let text = |v: &serde_json::Value| v.as_str().is_some_and(|t| !t.is_empty());
+        SettingsCheck::new(value)
+            .option("aes_iv", "standard base64 of 16 bytes", iv)
+            .option("webhook_url", "an http(s) URL", is_http_url)
+            .null_refused()
+            .option("aes_mode", "\"ECB\" or \"CBC\"", |v| {
+                matches!(v.as_str(), Some("ECB" | "CBC"))
+            })
+            .option("sign_hash", "\"SHA256\" or \"SHA1\"", |v| {
+                v.as_str().and_then(SignHash::parse).is_some()
+            })
+            .option("region", "a non-empty string, e.g. \"HKG\"", text)
+            .rule(cbc_without_iv)
+            .finish()
     }
 
     pub fn sign_hash(&self) -> Result<SignHash, Error> {
@@ -119,6 +148,30 @@ pub fn credentials_of(merchant: &Merchant) -> Result<Option<Credentials>, Error>
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn new_settings_are_checked_as_strictly_as_they_are_read() {
+        let all = serde_json::json!({"aes_mode": "CBC", "aes_iv": "EBESExQVFhcYGRobHB0eHw==",
+            "sign_hash": "SHA1", "region": "SGP", "webhook_url": "https://shop.example/hook"});
+        assert_eq!(MerchantSettings::check(&all), Ok(()));
+        let m = merchant(serde_json::json!({ "fintech33": all }));
+        assert!(cipher_of(&m).is_ok());
+        // Every block refused at run time is refused here first.
+        for bad in [
+            serde_json::json!({"aes_mode": "CBC"}),
+            serde_json::json!({"aes_mode": "CBC", "aes_iv": "EBESExQVFhcYGRobHB0e"}),
+            serde_json::json!({"aes_mode": "cbc", "aes_iv": "EBESExQVFhcYGRobHB0eHw=="}),
+            serde_json::json!({"aes_mode": null}),
+            serde_json::json!({"sign_hash": "MD5"}),
+            serde_json::json!({"aesMode": "ECB"}),
+        ] {
+            assert!(MerchantSettings::check(&bad).is_err(), "{bad}");
+            let m = merchant(serde_json::json!({ "fintech33": bad }));
+            assert!(cipher_of(&m).is_err(), "{bad} is read");
+        }
+        let err = MerchantSettings::check(&serde_json::json!({"webhook_url": "hook"})).unwrap_err();
+        assert_eq!(err, "webhook_url must be an http(s) URL (got \"hook\")");
+    }
+
     use super::*;
     use polypay_core::{MerchantId, Timestamp};
 

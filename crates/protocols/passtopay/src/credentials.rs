@@ -89,6 +89,28 @@ impl MerchantSettings {
         }
     }
 
+    /// Checks a new `settings["passtopay"]` block strictly, before it is stored (the admin API
+    /// and CLI): every option [`MerchantSettings::from_json`] reads, in the shape it reads it.
+    pub fn check(value: &serde_json::Value) -> Result<(), String> {
+        use polypay_core::settings::{SettingsCheck, int_at_least, is_bool};
+        SettingsCheck::new(value)
+            .option("lenient_v10", "true or false", is_bool)
+            .option("enforce_req_time", "true or false", is_bool)
+            .option("req_time_window_secs", "an integer > 0", int_at_least(1))
+            .option("notify_format", "\"form\", \"query\" or \"json\"", |v| {
+                v.as_str().and_then(NotifyFormat::parse).is_some()
+            })
+            .option(
+                "rate_limit_per_minute",
+                "an integer from 1 to 4294967295",
+                |v| {
+                    v.as_u64()
+                        .is_some_and(|n| n > 0 && u32::try_from(n).is_ok())
+                },
+            )
+            .finish()
+    }
+
     /// The settings of a core merchant (`settings["passtopay"]`, absent = defaults).
     pub fn of_merchant(merchant: &polypay_core::Merchant) -> Self {
         match merchant.settings.get("passtopay") {
@@ -131,6 +153,33 @@ impl Credentials {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn new_settings_are_checked_and_what_passes_is_read() {
+        let all = serde_json::json!({"lenient_v10": true, "enforce_req_time": true,
+            "req_time_window_secs": 60, "notify_format": "json", "rate_limit_per_minute": 600});
+        assert_eq!(MerchantSettings::check(&all), Ok(()));
+        assert_eq!(
+            MerchantSettings::from_json(&all),
+            MerchantSettings {
+                lenient_v10: true,
+                enforce_req_time: true,
+                req_time_window_secs: 60,
+                notify_format: NotifyFormat::Json,
+                rate_limit_per_minute: Some(600),
+            }
+        );
+        let err = MerchantSettings::check(&serde_json::json!({"notify_format": "xml",
+            "rate_limit_per_minute": 0, "lenientV10": true, "enforce_req_time": null}))
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "notify_format must be \"form\", \"query\" or \"json\" (got \"xml\"); \
+             rate_limit_per_minute must be an integer from 1 to 4294967295 (got 0); \
+             unknown option lenientV10 (options: lenient_v10, enforce_req_time, \
+             req_time_window_secs, notify_format, rate_limit_per_minute)"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -77,6 +77,30 @@ impl Settings {
         s
     }
 
+    /// Checks a new `settings["v2sha256"]` block strictly, before it is stored (the admin API
+    /// and CLI): every option [`Settings::from_json`] reads, in the shape it reads it (where
+    /// that reader would skip a value or fall back to the default, this refuses it).
+    pub fn check(value: &Value) -> Result<(), String> {
+        use polypay_core::settings::{SettingsCheck, int_at_least, is_bool, non_empty_array_of};
+        let code = |v: &Value| {
+            v.as_str()
+                .is_some_and(|c| Currency::from_code(c).is_some_and(|k| k.code() == c))
+        };
+        SettingsCheck::new(value)
+            .option(
+                "currencies",
+                "a non-empty array of ISO 4217 codes, e.g. [\"INR\"]",
+                non_empty_array_of(code),
+            )
+            .option("utc_offset", "\"+hh:mm\" or \"-hh:mm\"", |v| {
+                v.as_str().and_then(parse_offset).is_some()
+            })
+            .option("payment_ttl_seconds", "an integer > 0", int_at_least(1))
+            .option("refund_delay_ms", "an integer >= 0", int_at_least(0))
+            .option("time_window", "true or false", is_bool)
+            .finish()
+    }
+
     /// What the pure front door needs to authenticate and validate this merchant's requests.
     pub fn profile(&self, merchant: &Merchant) -> MerchantProfile {
         let c = &merchant.credentials.v2sha256;
@@ -119,6 +143,31 @@ pub fn parse_offset(text: &str) -> Option<Offset> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn new_settings_are_checked_and_what_passes_is_read() {
+        let all = json!({"currencies": ["INR", "USD"], "utc_offset": "+05:30",
+            "payment_ttl_seconds": 60, "refund_delay_ms": 5000, "time_window": false});
+        assert_eq!(Settings::check(&all), Ok(()));
+        let s = Settings::from_json(&all);
+        assert_eq!(s.currencies.len(), 2);
+        assert_eq!(s.offset, parse_offset("+05:30").unwrap());
+        assert_eq!(
+            (
+                s.payment_ttl_seconds,
+                s.refund_delay_ms,
+                s.check_time_window
+            ),
+            (60, 5000, false)
+        );
+        // What the lenient reader would skip or replace by the default is refused here.
+        let err = Settings::check(&json!({"currencies": ["INR", "inr"], "utc_offset": "Z",
+            "payment_ttl_seconds": 0, "refund_delay_ms": "0", "time_window": "no"}))
+        .unwrap_err();
+        assert_eq!(err.matches(" must be ").count(), 5, "{err}");
+        assert!(err.starts_with("currencies must be a non-empty array of ISO 4217 codes"));
+        assert!(Settings::check(&json!({"currencies": []})).is_err());
+    }
+
     use super::*;
     use serde_json::json;
 

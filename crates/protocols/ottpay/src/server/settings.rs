@@ -61,6 +61,61 @@ impl MerchantSettings {
         }
     }
 
+    /// Checks a new `settings["ottpay"]` block strictly, before it is stored (the admin API and
+    /// CLI): every option [`MerchantSettings::of`] reads, in the shape it reads it (where that
+    /// reader would fall back to the default, this refuses the value).
+    pub fn check(value: &Value) -> Result<(), String> {
+        use polypay_core::settings::{SettingsCheck, int_at_least, non_empty_array_of};
+        let code = |v: &Value| v.as_str().and_then(Currency::parse).is_some();
+        let codes: Vec<&str> = Currency::ALL.iter().map(|c| c.as_str()).collect();
+        let one_of = format!("one of {}", codes.join(", "));
+        let list_of = format!("a non-empty array of {}", codes.join(", "));
+        let listed = value.get("currencies").and_then(Value::as_array);
+        let default = value.get("default_currency").and_then(Value::as_str);
+        let unlisted = match (listed, default) {
+            (Some(list), Some(d)) if list.iter().all(code) && Currency::parse(d).is_some() => {
+                (!list.iter().any(|c| c.as_str() == Some(d)))
+                    .then(|| format!("default_currency {d} must be one of currencies"))
+            }
+            _ => None,
+        };
+        SettingsCheck::new(value)
+            .option("currencies", &list_of, non_empty_array_of(code))
+            .option("default_currency", &one_of, code)
+            .option(
+                "operator_ids",
+                "an array of operator id strings, or null",
+                |v| v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            )
+            .option(
+                "time_zone",
+                "an IANA time zone name, e.g. \"Asia/Shanghai\"",
+                |v| v.as_str().is_some_and(|name| TimeZone::get(name).is_ok()),
+            )
+            .option(
+                "payment_lifetime_seconds",
+                "an integer > 0",
+                int_at_least(1),
+            )
+            .option(
+                "exchange_rates",
+                &format!(
+                    "an object from currency ({}) to a rate > 0",
+                    codes.join(", ")
+                ),
+                |v| {
+                    v.as_object().is_some_and(|m| {
+                        m.iter().all(|(c, r)| {
+                            Currency::parse(c).is_some() && r.as_u64().is_some_and(|r| r > 0)
+                        })
+                    })
+                },
+            )
+            .option("refund_delay_seconds", "an integer >= 0", int_at_least(0))
+            .rule(unlisted)
+            .finish()
+    }
+
     /// What the inbound validation needs: the merchant's issued credentials plus these options.
     pub fn credentials(&self, merchant: &Merchant) -> Credentials {
         let ott = &merchant.credentials.ottpay;
@@ -151,4 +206,40 @@ fn rates(value: Option<&Value>) -> RateTable {
         warn("exchange_rates");
         RateTable::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn new_settings_are_checked_strictly() {
+        let all = json!({"currencies": ["CAD", "USD"], "default_currency": "USD",
+            "operator_ids": ["1", "2"], "time_zone": "America/Toronto",
+            "payment_lifetime_seconds": 600, "exchange_rates": {"CAD": 505703000},
+            "refund_delay_seconds": 3});
+        assert_eq!(MerchantSettings::check(&all), Ok(()));
+        assert_eq!(
+            MerchantSettings::check(&json!({"operator_ids": null})),
+            Ok(())
+        );
+        let err =
+            MerchantSettings::check(&json!({"currencies": ["CAD"], "default_currency": "USD",
+            "time_zone": "Mars/Base", "exchange_rates": {"XXX": 1}, "refund_delay_seconds": -1}))
+            .unwrap_err();
+        for problem in [
+            "time_zone must be an IANA time zone name",
+            "exchange_rates must be an object from currency",
+            "refund_delay_seconds must be an integer >= 0 (got -1)",
+            "default_currency USD must be one of currencies",
+        ] {
+            assert!(err.contains(problem), "{problem} not in {err}");
+        }
+        let err = MerchantSettings::check(&json!({"currencies": "CAD"})).unwrap_err();
+        assert!(
+            err.starts_with("currencies must be a non-empty array of CAD, "),
+            "{err}"
+        );
+    }
 }
