@@ -22,7 +22,8 @@
 //! housekeeping deletes expired rows (`Db::purge_nonces`, by the expiry index).
 //!
 //! Keys are 128-bit keyed hashes of `(scope, nonce)`, so memory does not depend on what merchants
-//! send (about 60 bytes per live claim, map and expiry queue together). A collision can only refuse a fresh nonce as replayed,
+//! send: about 80 bytes per live claim, map and expiry queue together (76 measured with two
+//! million). A collision can only refuse a fresh nonce as replayed,
 //! never accept a replay, and is far less likely than a corrupted disk.
 
 use crate::error::StoreError;
@@ -37,8 +38,12 @@ const CATCH_UP_ROWS: i64 = 10_000;
 /// burst.
 const EVICT_PER_CLAIM: usize = 4;
 
+/// A claim's key: a 128-bit keyed hash of its scope and nonce (two halves keep it 8-aligned,
+/// which makes an entry 24 bytes instead of 32).
+type Key = [u64; 2];
+
 struct Undo {
-    key: u128,
+    key: Key,
     /// The key's expired claim this one replaced, if memory still held it.
     before: Option<i64>,
     /// The new claim's row in `nonce_log`.
@@ -48,9 +53,9 @@ struct Undo {
 pub(crate) struct Claims {
     hashers: [RandomState; 2],
     /// Claimed keys and when each claim expires.
-    live: HashMap<u128, i64>,
+    live: HashMap<Key, i64>,
     /// Claims in the order they were made, to drop them from `live` once expired.
-    expiry: VecDeque<(i64, u128)>,
+    expiry: VecDeque<(i64, Key)>,
     /// The highest `nonce_log` id known to be committed and in `live`.
     seen: i64,
     /// Whether this transaction has read the log's tail.
@@ -71,9 +76,9 @@ impl Claims {
         }
     }
 
-    fn key(&self, scope: &str, nonce: &str) -> u128 {
+    fn key(&self, scope: &str, nonce: &str) -> Key {
         let [a, b] = &self.hashers;
-        (u128::from(a.hash_one((scope, nonce))) << 64) | u128::from(b.hash_one((scope, nonce)))
+        [a.hash_one((scope, nonce)), b.hash_one((scope, nonce))]
     }
 
     /// Claims `(scope, nonce)` until `expires_at`; `false` if a claim of it is live at `now`.
