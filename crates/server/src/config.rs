@@ -89,10 +89,10 @@ pub struct Overrides {
 }
 
 impl Overrides {
-    /// Later layers win: `self` is overlaid by `other` field by field.
-    pub fn overlay(mut self, other: Overrides) -> Overrides {
-        macro_rules! take { ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* } }
-        take!(
+    /// Later layers win: `self` is overlaid by `other` field by field. Both are taken apart
+    /// field by field, so a setting added to [`Overrides`] cannot be left out here.
+    pub fn overlay(self, other: Overrides) -> Overrides {
+        let Overrides {
             listen,
             data_dir,
             database_url,
@@ -108,9 +108,32 @@ impl Overrides {
             allow_private_callbacks,
             callback_concurrency,
             callback_timeout_ms,
-            log_json
-        );
-        self
+            log_json,
+            payout_delay_ms,
+            amount_rules,
+            auto_succeed_after_ms,
+        } = other;
+        Overrides {
+            listen: listen.or(self.listen),
+            data_dir: data_dir.or(self.data_dir),
+            database_url: database_url.or(self.database_url),
+            mode: mode.or(self.mode),
+            public_base_url: public_base_url.or(self.public_base_url),
+            admin_token: admin_token.or(self.admin_token),
+            master_key: master_key.or(self.master_key),
+            body_limit_bytes: body_limit_bytes.or(self.body_limit_bytes),
+            request_timeout_ms: request_timeout_ms.or(self.request_timeout_ms),
+            store_writers: store_writers.or(self.store_writers),
+            store_max_batch: store_max_batch.or(self.store_max_batch),
+            sweep_interval_ms: sweep_interval_ms.or(self.sweep_interval_ms),
+            allow_private_callbacks: allow_private_callbacks.or(self.allow_private_callbacks),
+            callback_concurrency: callback_concurrency.or(self.callback_concurrency),
+            callback_timeout_ms: callback_timeout_ms.or(self.callback_timeout_ms),
+            log_json: log_json.or(self.log_json),
+            payout_delay_ms: payout_delay_ms.or(self.payout_delay_ms),
+            amount_rules: amount_rules.or(self.amount_rules),
+            auto_succeed_after_ms: auto_succeed_after_ms.or(self.auto_succeed_after_ms),
+        }
     }
 
     pub fn from_toml_file(path: &Path) -> anyhow::Result<Overrides> {
@@ -263,6 +286,27 @@ mod tests {
             "gateway refuses private callbacks by default"
         );
         assert_eq!(c.database_url, "sqlite://polypay-data/polypay.db");
+    }
+
+    /// The sandbox settings went through no layer at all until `overlay` was made exhaustive:
+    /// `POLYPAY_AUTO_SUCCEED_AFTER_MS` and friends were read, then dropped.
+    #[test]
+    fn every_setting_passes_through_the_layers() {
+        let file: Overrides = toml::from_str("payout_delay_ms = 5\namount_rules = false").unwrap();
+        let env = Overrides::from_env(|k| {
+            (k == "POLYPAY_AUTO_SUCCEED_AFTER_MS").then(|| "2500".to_string())
+        })
+        .unwrap();
+        let c = Overrides::default()
+            .overlay(file)
+            .overlay(env)
+            .overlay(Overrides::default())
+            .resolve()
+            .unwrap();
+        assert_eq!(
+            (c.payout_delay_ms, c.amount_rules, c.auto_succeed_after_ms),
+            (5, false, Some(2500))
+        );
     }
 
     #[test]
