@@ -132,6 +132,21 @@ impl Engine {
         .await
     }
 
+    /// Deletes callback history that finished more than `retention_ms` ago: deliveries
+    /// acknowledged, dead or skipped, their attempt logs and their outbox events,
+    /// [`PURGE_BATCH`] deliveries per write, until none is left or `max_batches` ran. Payments,
+    /// payouts, refunds and the ledger are never purged.
+    pub async fn purge_callback_history(
+        &self,
+        retention_ms: i64,
+        max_batches: usize,
+    ) -> Result<u64, EngineError> {
+        self.purge_in_batches(max_batches, move |db, now| {
+            db.purge_finished_deliveries(now.plus_millis(-retention_ms), PURGE_BATCH)
+        })
+        .await
+    }
+
     /// Runs `purge` (one write job each, so the writer is never held long) until a run deletes
     /// fewer than [`PURGE_BATCH`] rows or `max_batches` ran; returns how many went.
     async fn purge_in_batches<F>(&self, max_batches: usize, purge: F) -> Result<u64, EngineError>
@@ -157,7 +172,8 @@ impl Engine {
     }
 }
 
-/// Rows deleted per write job by [`Engine::purge_expired_nonces`] and [`Engine::purge_records`].
+/// Rows deleted per write job by [`Engine::purge_expired_nonces`], [`Engine::purge_records`] and
+/// [`Engine::purge_callback_history`].
 pub const PURGE_BATCH: i64 = 2_000;
 
 /// Values a node reserves at a time in [`Engine::draw_number`].

@@ -94,15 +94,31 @@ async fn run_sweeper(state: AppState) {
 }
 
 /// Deletes state past its life, in both modes: replay-guard claims past their window
-/// (V2_SHA256 nonces) and protocol records such as expired 33 Fintech tokens.
+/// (V2_SHA256 nonces), protocol records such as expired 33 Fintech tokens, and callback history
+/// older than `callback_retention_days` (unless 0).
 pub async fn housekeep(s: &AppState) -> Result<(), polypay_engine::EngineError> {
     let nonces = s.engine().purge_expired_nonces(50).await?;
     let records = crate::protocols::housekeeping(s.engine()).await?;
-    if nonces + records > 0 {
-        tracing::debug!(nonces, records, "purged expired nonce claims and records");
+    let days = s.config().callback_retention_days;
+    let callbacks = match days {
+        0 => 0,
+        days => {
+            let retention_ms = i64::try_from(days.saturating_mul(DAY_MS)).unwrap_or(i64::MAX);
+            s.engine().purge_callback_history(retention_ms, 50).await?
+        }
+    };
+    if nonces + records + callbacks > 0 {
+        tracing::debug!(
+            nonces,
+            records,
+            callbacks,
+            "purged expired nonce claims, records and callback history"
+        );
     }
     Ok(())
 }
+
+const DAY_MS: u64 = 86_400_000;
 
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -54,6 +54,9 @@ pub struct Config {
     pub callback_concurrency: usize,
     /// One callback attempt's time limit (a protocol's own limit wins when smaller).
     pub callback_timeout_ms: u64,
+    /// Callback history (deliveries, attempt logs, their outbox events) is deleted this many
+    /// days after it finished; 0 keeps it for ever.
+    pub callback_retention_days: u64,
     pub log_json: bool,
     /// Sandbox: how long a payout stays `processing` before it succeeds by itself.
     pub payout_delay_ms: i64,
@@ -82,6 +85,7 @@ pub struct Overrides {
     pub allow_private_callbacks: Option<bool>,
     pub callback_concurrency: Option<usize>,
     pub callback_timeout_ms: Option<u64>,
+    pub callback_retention_days: Option<u64>,
     pub log_json: Option<bool>,
     pub payout_delay_ms: Option<u64>,
     pub amount_rules: Option<bool>,
@@ -108,6 +112,7 @@ impl Overrides {
             allow_private_callbacks,
             callback_concurrency,
             callback_timeout_ms,
+            callback_retention_days,
             log_json,
             payout_delay_ms,
             amount_rules,
@@ -129,6 +134,7 @@ impl Overrides {
             allow_private_callbacks: allow_private_callbacks.or(self.allow_private_callbacks),
             callback_concurrency: callback_concurrency.or(self.callback_concurrency),
             callback_timeout_ms: callback_timeout_ms.or(self.callback_timeout_ms),
+            callback_retention_days: callback_retention_days.or(self.callback_retention_days),
             log_json: log_json.or(self.log_json),
             payout_delay_ms: payout_delay_ms.or(self.payout_delay_ms),
             amount_rules: amount_rules.or(self.amount_rules),
@@ -176,6 +182,7 @@ impl Overrides {
             allow_private_callbacks: flag("ALLOW_PRIVATE_CALLBACKS")?,
             callback_concurrency: num("CALLBACK_CONCURRENCY")?.map(|v| v as usize),
             callback_timeout_ms: num("CALLBACK_TIMEOUT_MS")?,
+            callback_retention_days: num("CALLBACK_RETENTION_DAYS")?,
             log_json: flag("LOG_JSON")?,
             payout_delay_ms: num("PAYOUT_DELAY_MS")?,
             amount_rules: flag("AMOUNT_RULES")?,
@@ -225,6 +232,7 @@ impl Overrides {
                 .unwrap_or(mode == Mode::Sandbox),
             callback_concurrency: self.callback_concurrency.unwrap_or(64).max(1),
             callback_timeout_ms: self.callback_timeout_ms.unwrap_or(10_000).max(1),
+            callback_retention_days: self.callback_retention_days.unwrap_or(90),
             log_json: self.log_json.unwrap_or(false),
             payout_delay_ms: self.payout_delay_ms.unwrap_or(10_000) as i64,
             amount_rules: self.amount_rules.unwrap_or(true),

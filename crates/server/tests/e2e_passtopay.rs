@@ -156,6 +156,53 @@ async fn pay_on_cashier_redirect_notify_and_query() {
     assert_eq!((q.data.state, q.data.channel_order_no), (2, Some(channel)));
 }
 
+/// `callback_retention_days` (90 by default): housekeeping deletes an acknowledged callback's
+/// delivery, attempts and event once it finished that long ago; the payment stays.
+#[tokio::test]
+async fn callback_history_goes_after_its_retention_and_the_payment_stays() {
+    let s = TestServer::start().await;
+    assert_eq!(s.state.config().callback_retention_days, 90);
+    let hook = Receiver::start(200, "SUCCESS").await;
+    let client = merchant_client(&s);
+    let created = client
+        .create_unified_order(&unified("R1", 1000, &hook))
+        .await
+        .expect("create");
+    let cashier = hosted_cashier(&created.data.pay_data.expect("payData")).await;
+    act_on_cashier(&cashier, "pay").await;
+    assert_eq!(s.dispatch().await.acknowledged, 1);
+    let history = || async {
+        let store = s.engine().store();
+        let filter = polypay_store::DeliveryFilter {
+            limit: 10,
+            ..Default::default()
+        };
+        let deliveries = store.read(move |db| db.deliveries(&filter)).await.unwrap();
+        let pay_id = s.payment(&created.data.pay_order_id).await.id.to_string();
+        let events = store
+            .read(move |db| db.outbox_of_object(&pay_id))
+            .await
+            .unwrap();
+        (deliveries.len(), events.len())
+    };
+    let kept = history().await;
+    assert!(kept.0 >= 1 && kept.1 >= 2, "{kept:?}");
+    // A running node's dispatcher moves the ingestion cursor past the events meanwhile;
+    // retention never removes an event the cursor has not passed.
+    s.clock().advance(89 * 86_400_000);
+    s.dispatch().await;
+    s.housekeep().await;
+    assert_eq!(history().await, kept, "89 days: kept");
+    s.clock().advance(2 * 86_400_000);
+    s.housekeep().await;
+    assert_eq!(history().await, (0, 0), "91 days: gone");
+    let q = client
+        .query_payment(&PayOrderRef::MchOrderNo("R1".into()))
+        .await
+        .expect("query");
+    assert_eq!(q.data.state, 2, "the payment stays");
+}
+
 #[tokio::test]
 async fn refund_and_transfer_notify() {
     let s = TestServer::start().await;

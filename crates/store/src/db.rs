@@ -187,7 +187,7 @@ impl<'a> Db<'a> {
     }
 
     /// ` FOR UPDATE` inside a PostgreSQL write job, else nothing.
-    fn lock(&self) -> &'static str {
+    pub(crate) fn lock(&self) -> &'static str {
         if self.writing && self.conn.dialect() == Dialect::Postgres {
             " FOR UPDATE"
         } else {

@@ -1044,3 +1044,111 @@ async fn a_failed_job_releases_its_nonce_claims() {
         s.close();
     }
 }
+
+/// Retention: finished deliveries older than the cut go with their attempts and events; pending
+/// ones, young ones and events not yet ingested stay.
+#[tokio::test(flavor = "multi_thread")]
+async fn finished_callback_history_is_purged_after_its_retention() {
+    use polypay_store::{AfterAttempt, DeliveryState};
+    each_backend(|s, name| async move {
+        let mut events = Vec::new();
+        for at in [100, 200, 300, 400, 500] {
+            let ev = OutboxEvent {
+                id: 0,
+                merchant_id: MerchantId("mch_r".into()),
+                protocol: Protocol::Passtopay,
+                object_kind: "payment".into(),
+                object_id: format!("pay_{at}"),
+                event: "payment.succeeded".into(),
+                payload: serde_json::json!({"at": at}),
+                created_at: Timestamp(at),
+            };
+            events.push(w(&s, move |db| db.append_outbox(&ev)).await);
+        }
+        // pay_100 acknowledged at 150, pay_200 pending, pay_300 dead at 350, pay_400 skipped
+        // (finished at ingestion), pay_500 not ingested yet.
+        let mut rows: Vec<_> = [100, 200, 300, 400]
+            .iter()
+            .zip(&events)
+            .map(|(&at, &e)| new_delivery(e, "mch_r", &format!("pay_{at}"), at))
+            .collect();
+        rows[3].state = DeliveryState::Skipped;
+        w(&s, move |db| db.insert_deliveries(&rows)).await;
+        advance(&s, 1_000).await;
+        for (now, key, after) in [
+            (150, "pay_100", AfterAttempt::Acknowledged),
+            (350, "pay_300", AfterAttempt::Dead),
+        ] {
+            let leased = w(&s, move |db| db.lease_deliveries(&lease(now, "n1", 10))).await;
+            let d = leased
+                .iter()
+                .find(|d| d.object_id == key)
+                .expect("due")
+                .clone();
+            let done = vec![finished(&d, d.lease_seq, after)];
+            w(&s, move |db| db.finish_attempts(&done, Timestamp(now))).await;
+        }
+        let all = |s: &Store| {
+            let s = s.clone();
+            async move {
+                let mut d = s
+                    .read(|db| {
+                        db.deliveries(&polypay_store::DeliveryFilter {
+                            limit: 10,
+                            ..Default::default()
+                        })
+                    })
+                    .await
+                    .unwrap();
+                d.sort_by_key(|d| d.id);
+                d
+            }
+        };
+        let before = all(&s).await;
+        let states: Vec<_> = before.iter().map(|d| d.state).collect();
+        use DeliveryState::*;
+        assert_eq!(states, [Acknowledged, Pending, Dead, Skipped], "{name}");
+        let purge = |before: i64, limit: i64| {
+            move |db: &mut Db<'_>| db.purge_finished_deliveries(Timestamp(before), limit)
+        };
+        assert_eq!(w(&s, purge(360, 1)).await, 1, "{name}: at most the limit");
+        assert_eq!(
+            w(&s, purge(360, 10)).await,
+            1,
+            "{name}: pay_300; pay_400 is younger"
+        );
+        let left: Vec<_> = all(&s).await.iter().map(|d| d.object_id.clone()).collect();
+        assert_eq!(left, ["pay_200", "pay_400"], "{name}");
+        for gone in [&before[0], &before[2]] {
+            let id = gone.id;
+            let attempts = s.read(move |db| db.delivery_attempts(id)).await.unwrap();
+            assert!(
+                attempts.is_empty(),
+                "{name}: attempts of {}",
+                gone.object_id
+            );
+        }
+        assert_eq!(w(&s, purge(10_000, 10)).await, 1, "{name}: pay_400");
+        assert_eq!(
+            w(&s, purge(10_000, 10)).await,
+            0,
+            "{name}: only pending left"
+        );
+        for (at, kept) in [
+            (100, false),
+            (200, true),
+            (300, false),
+            (400, false),
+            (500, true),
+        ] {
+            let id = format!("pay_{at}");
+            let n = s
+                .read(move |db| db.outbox_of_object(&id))
+                .await
+                .unwrap()
+                .len();
+            assert_eq!(n == 1, kept, "{name}: pay_{at}'s event");
+        }
+    })
+    .await;
+}

@@ -260,7 +260,8 @@ impl Db<'_> {
     /// commit. SQLite has one writer and hands out ids in commit order (`AUTOINCREMENT`), so an
     /// id below a committed one is never committed later and no window is needed. A read: run
     /// it on a read connection, then move the cursor with `advance_delivery_cursor`; a stale
-    /// answer is still true later, since deliveries are never removed.
+    /// answer is still true later, since deliveries are only removed (with their events) well
+    /// below the cursor, by `purge_finished_deliveries`.
     ///
     /// On PostgreSQL an id is final when either rule says so:
     /// - the time rule: it lies below a visible event created before `settled_before` (a
@@ -632,6 +633,77 @@ impl Db<'_> {
             &[now.0.into()],
         )?;
         Ok(row.is_some())
+    }
+
+    /// Deletes up to `limit` deliveries that finished (acknowledged, dead or skipped) before
+    /// `before`, with their attempt logs and their outbox events; returns how many deliveries
+    /// went. The retention of callback history (`callback_retention_days`).
+    ///
+    /// Walks deliveries in id order, which is the order they were ingested in, and stops at the
+    /// first one created at or after `before` (nothing later can have finished before it), so
+    /// the cost does not grow with the history kept; at most `8 × limit` rows are read per call.
+    /// A delivery still pending (or resent meanwhile: the candidates are locked on PostgreSQL
+    /// and re-checked by the `DELETE`) is passed over, and so is any event above the ingestion
+    /// cursor, which only ever passes events that have a delivery.
+    pub fn purge_finished_deliveries(
+        &mut self,
+        before: Timestamp,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        let limit = limit.max(1);
+        let cursor = self.delivery_cursor()?;
+        let sql = format!(
+            "SELECT id, outbox_id, state, COALESCE(finished_at, updated_at), created_at \
+             FROM deliveries WHERE id > $1 ORDER BY id LIMIT {limit}{}",
+            self.lock()
+        );
+        let (mut after, mut ids) = (0i64, Vec::new());
+        'walk: for _ in 0..8 {
+            let rows = self.rows(&sql, &[after.into()])?;
+            for r in &rows {
+                let (id, outbox_id, state) = (r.int(0)?, r.int(1)?, r.text(2)?);
+                let (finished_at, created_at) = (r.int(3)?, r.int(4)?);
+                if created_at >= before.0 {
+                    break 'walk;
+                }
+                after = id;
+                if state != "pending" && finished_at < before.0 && outbox_id <= cursor {
+                    ids.push(id);
+                    if ids.len() as i64 == limit {
+                        break 'walk;
+                    }
+                }
+            }
+            if (rows.len() as i64) < limit {
+                break;
+            }
+        }
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let list = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        let ids = list(&ids);
+        self.exec(
+            &format!(
+                "DELETE FROM delivery_attempts WHERE delivery_id IN \
+                 (SELECT id FROM deliveries WHERE id IN ({ids}) AND state <> 'pending')"
+            ),
+            &[],
+        )?;
+        let gone = self.rows(
+            &format!(
+                "DELETE FROM deliveries WHERE id IN ({ids}) AND state <> 'pending' RETURNING outbox_id"
+            ),
+            &[],
+        )?;
+        let events: Vec<i64> = gone.iter().map(|r| r.int(0)).collect::<Result<_, _>>()?;
+        if !events.is_empty() {
+            self.exec(
+                &format!("DELETE FROM outbox WHERE id IN ({})", list(&events)),
+                &[],
+            )?;
+        }
+        Ok(gone.len() as u64)
     }
 
     /// Deliveries not yet acknowledged, dead or skipped (the queue depth).
