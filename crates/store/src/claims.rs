@@ -30,9 +30,18 @@ use crate::error::StoreError;
 use crate::sql::Conn;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, RandomState};
+use std::sync::LazyLock;
 
-/// Log rows read per query when catching up (at start: every live claim).
-const CATCH_UP_ROWS: i64 = 10_000;
+/// Log rows read per query when catching up (at start: every live claim); tests page by three.
+const CATCH_UP_ROWS: i64 = if cfg!(test) { 3 } else { 10_000 };
+
+/// The log's rows past `$1`. The LIMIT is a literal: SQLite re-prepares a statement whose LIMIT
+/// is a bound parameter on every bind, and this one runs once per transaction that claims.
+static CATCH_UP_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT id, scope, nonce, expires_at FROM nonce_log WHERE id > $1 ORDER BY id LIMIT {CATCH_UP_ROWS}"
+    )
+});
 
 /// Expired claims dropped from memory per new claim: more than one, so the map shrinks after a
 /// burst.
@@ -122,10 +131,7 @@ impl Claims {
             "catch-up after this transaction's claims"
         );
         loop {
-            let rows = conn.query(
-                "SELECT id, scope, nonce, expires_at FROM nonce_log WHERE id > $1 ORDER BY id LIMIT $2",
-                &[self.seen.into(), CATCH_UP_ROWS.into()],
-            )?;
+            let rows = conn.query(&CATCH_UP_SQL, &[self.seen.into()])?;
             for row in &rows {
                 let (id, expires_at) = (row.int(0)?, row.int(3)?);
                 self.seen = id;
@@ -294,6 +300,31 @@ mod tests {
         one.batch("COMMIT").unwrap();
         late.commit();
         assert_eq!(rows(&mut one), 3, "x, y, and y's new claim");
+    }
+
+    #[test]
+    fn catching_up_reads_the_log_page_by_page() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("claims.db");
+        let mut one = SqliteConn::open(&path).expect("open");
+        crate::migrate::migrate(&mut one, 0).expect("migrate");
+        let mut a = Claims::new();
+        one.batch("BEGIN IMMEDIATE").unwrap();
+        a.begin();
+        for i in 0..7 {
+            assert!(claim(&mut a, &mut one, &format!("p{i}"), 0));
+        }
+        one.batch("COMMIT").unwrap();
+        a.commit();
+        let mut late = Claims::new();
+        one.batch("BEGIN IMMEDIATE").unwrap();
+        late.begin();
+        for i in 0..7 {
+            assert!(!claim(&mut late, &mut one, &format!("p{i}"), 1), "p{i}");
+        }
+        assert_eq!(late.seen, 7);
+        one.batch("ROLLBACK").unwrap();
+        late.rollback();
     }
 
     #[test]
