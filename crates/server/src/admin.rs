@@ -183,7 +183,28 @@ pub fn merchant_summary(m: &Merchant) -> Value {
             "fintech33": {"appId": c.fintech33.app_id},
         },
         "settings": m.settings,
+        "settings_problems": settings_problems(m),
     })
+}
+
+/// What each protocol's check finds wrong with the merchant's stored settings blocks (set before
+/// blocks were checked, or written straight to the database): at run time the protocol falls
+/// back to its default for each such value, or (33 Fintech) refuses the merchant's requests.
+/// An object from protocol name to message; empty when every block passes.
+pub fn settings_problems(m: &Merchant) -> Value {
+    let mut problems = serde_json::Map::new();
+    for protocol in Protocol::ALL {
+        let name = protocol.as_str();
+        match m.settings.get(name) {
+            None | Some(Value::Null) => {}
+            Some(block) => {
+                if let Err(message) = crate::protocols::check_settings(protocol, block) {
+                    problems.insert(name.to_owned(), Value::String(message));
+                }
+            }
+        }
+    }
+    Value::Object(problems)
 }
 
 /// The one-time view of a new merchant: every credential in the specs' field names, and in

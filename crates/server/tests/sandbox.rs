@@ -191,6 +191,23 @@ async fn protocol_settings_are_set_through_the_admin_api() {
         json!({"refund_delay_ms": 5000})
     );
 
+    // A block stored without the check (straight into the database, or before checks existed)
+    // is still read leniently, and the merchant's summary names what its protocol finds wrong.
+    let mut m = s.engine().merchant(&s.merchant.id).await.unwrap();
+    m.settings["passtopay"] = json!({"notify_format": "xml"});
+    let mut m = s.engine().update_merchant(m).await.unwrap();
+    let summary = polypay_server::admin::merchant_summary(&m);
+    assert_eq!(
+        summary["settings_problems"],
+        json!({"passtopay": "notify_format must be \"form\", \"query\" or \"json\" (got \"xml\")"})
+    );
+    m.settings["passtopay"] = json!({});
+    let m = s.engine().update_merchant(m).await.unwrap();
+    assert_eq!(
+        polypay_server::admin::merchant_summary(&m)["settings_problems"],
+        json!({})
+    );
+
     // `{}` restores the defaults; other protocols' blocks are left alone.
     s.set_protocol_settings("ottpay", json!({"refund_delay_seconds": 3}))
         .await;
@@ -198,6 +215,6 @@ async fn protocol_settings_are_set_through_the_admin_api() {
     let stored = s.engine().merchant(&s.merchant.id).await.unwrap();
     assert_eq!(
         stored.settings,
-        json!({"v2sha256": {}, "ottpay": {"refund_delay_seconds": 3}})
+        json!({"v2sha256": {}, "ottpay": {"refund_delay_seconds": 3}, "passtopay": {}})
     );
 }
