@@ -38,13 +38,25 @@ impl Timestamp {
 
 /// A source of the current time.
 pub trait Clock: Send + Sync + 'static {
+    /// The platform's time: what expiries, schedules, delays and every stored time follow. The
+    /// sandbox's time travel moves it.
     fn now(&self) -> Timestamp;
+
+    /// The time a merchant's clock shows: what request authentication checks a signed
+    /// timestamp against, and how long replay claims and access tokens live. Time travel does
+    /// not move it: the merchant's client keeps signing with real time. The same as
+    /// [`Clock::now`] for a clock that is not the wall clock (tests).
+    fn wall(&self) -> Timestamp {
+        self.now()
+    }
 }
 
-/// The real wall clock plus an adjustable offset (the sandbox's time travel).
+/// The real wall clock plus an adjustable offset (the sandbox's time travel): [`Clock::now`] is
+/// the wall clock moved by the offset, [`Clock::wall`] the wall clock alone.
 #[derive(Debug, Default)]
 pub struct SystemClock {
     offset_ms: AtomicI64,
+    elapsed_ms: AtomicI64,
 }
 
 impl SystemClock {
@@ -53,6 +65,7 @@ impl SystemClock {
     }
 
     /// Moves this clock forward (or back) by `ms`; every reader sees the new time at once.
+    /// The wall clock stays where it is: this is time travel, not time passing.
     pub fn advance(&self, ms: i64) {
         self.offset_ms.fetch_add(ms, Ordering::SeqCst);
     }
@@ -60,12 +73,23 @@ impl SystemClock {
     pub fn offset_ms(&self) -> i64 {
         self.offset_ms.load(Ordering::SeqCst)
     }
+
+    /// Moves both clocks by `ms`, as if that much real time had passed: for tests of what
+    /// lives by the merchant's clock (replay claims, tokens, timestamp windows).
+    pub fn elapse(&self, ms: i64) {
+        self.elapsed_ms.fetch_add(ms, Ordering::SeqCst);
+    }
 }
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
+        self.wall()
+            .plus_millis(self.offset_ms.load(Ordering::SeqCst))
+    }
+
+    fn wall(&self) -> Timestamp {
         let real = jiff::Timestamp::now().as_millisecond();
-        Timestamp(real + self.offset_ms.load(Ordering::SeqCst))
+        Timestamp(real + self.elapsed_ms.load(Ordering::SeqCst))
     }
 }
 

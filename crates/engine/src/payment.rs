@@ -34,12 +34,17 @@ pub struct NonceClaim {
     pub scope: String,
     pub nonce: String,
     pub ttl_ms: i64,
+    /// When the request came, by the merchant's clock ([`polypay_core::Clock::wall`]): the
+    /// claim lives `ttl_ms` from then, as the request's timestamp window does, whatever the
+    /// sandbox's time travel did to the platform's clock.
+    pub at: Timestamp,
 }
 
 impl NonceClaim {
     /// Claims the nonce inside a write job; [`EngineError::NonceReused`] if it is taken.
-    fn claim(&self, db: &mut Db<'_>, now: Timestamp) -> Result<(), EngineError> {
-        match db.claim_nonce(&self.scope, &self.nonce, now, now.plus_millis(self.ttl_ms))? {
+    fn claim(&self, db: &mut Db<'_>) -> Result<(), EngineError> {
+        let at = self.at;
+        match db.claim_nonce(&self.scope, &self.nonce, at, at.plus_millis(self.ttl_ms))? {
             true => Ok(()),
             false => Err(EngineError::NonceReused),
         }
@@ -75,7 +80,7 @@ impl Engine {
             .store
             .write(move |db| {
                 if let Some(claim) = &claim {
-                    claim.claim(db, created_at)?;
+                    claim.claim(db)?;
                 }
                 insert_payment_row(db, &merchant_id, &order_no, &row, &created_event)?;
                 decline
@@ -125,7 +130,7 @@ impl Engine {
         self.store
             .write(move |db| {
                 if let Some(claim) = &claim {
-                    claim.claim(db, template.created_at)?;
+                    claim.claim(db)?;
                 }
                 // A duplicate is refused before the sequence moves: a clean failure, which
                 // needs no savepoint (see the store's writer) unless a nonce was claimed.

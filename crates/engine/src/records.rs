@@ -90,8 +90,9 @@ impl Engine {
         }
     }
 
-    /// Claims `nonce` in `scope` for `ttl_ms`; `false` if it is already claimed (a replay),
-    /// on this node or any other sharing the database.
+    /// Claims `nonce` in `scope` for `ttl_ms` from now by the merchant's clock
+    /// ([`polypay_core::Clock::wall`], which time travel does not move); `false` if it is
+    /// already claimed (a replay), on this node or any other sharing the database.
     pub async fn claim_nonce(
         &self,
         scope: &str,
@@ -99,7 +100,7 @@ impl Engine {
         ttl_ms: i64,
     ) -> Result<bool, EngineError> {
         let (scope, nonce) = (scope.to_string(), nonce.to_string());
-        let now: Timestamp = self.clock.now();
+        let now: Timestamp = self.clock.wall();
         self.store
             .write(move |db| Ok(db.claim_nonce(&scope, &nonce, now, now.plus_millis(ttl_ms))?))
             .await
@@ -110,12 +111,16 @@ impl Engine {
     /// the replay guard's table would keep every claim ever made (a claim is otherwise only
     /// replaced when the same nonce comes again).
     pub async fn purge_expired_nonces(&self, max_batches: usize) -> Result<u64, EngineError> {
-        self.purge_in_batches(max_batches, |db, now| db.purge_nonces(now, PURGE_BATCH))
-            .await
+        self.purge_in_batches(max_batches, Time::Wall, |db, now| {
+            db.purge_nonces(now, PURGE_BATCH)
+        })
+        .await
     }
 
-    /// Deletes a protocol's records of one `kind` created more than `max_age_ms` ago (its
-    /// expired tokens), [`PURGE_BATCH`] per write, until none is left or `max_batches` ran.
+    /// Deletes a protocol's records of one `kind` created more than `max_age_ms` ago by the
+    /// wall clock (its expired tokens, which are issued and checked by the merchant's clock:
+    /// [`polypay_core::Clock::wall`]), [`PURGE_BATCH`] per write, until none is left or
+    /// `max_batches` ran.
     pub async fn purge_records(
         &self,
         protocol: Protocol,
@@ -125,7 +130,7 @@ impl Engine {
         max_batches: usize,
     ) -> Result<u64, EngineError> {
         let (m, k) = (merchant_id.to_string(), kind.to_string());
-        self.purge_in_batches(max_batches, move |db, now| {
+        self.purge_in_batches(max_batches, Time::Wall, move |db, now| {
             let before = now.plus_millis(-max_age_ms);
             db.purge_records(protocol, &m, &k, before, PURGE_BATCH)
         })
@@ -141,7 +146,7 @@ impl Engine {
         retention_ms: i64,
         max_batches: usize,
     ) -> Result<u64, EngineError> {
-        self.purge_in_batches(max_batches, move |db, now| {
+        self.purge_in_batches(max_batches, Time::Platform, move |db, now| {
             db.purge_finished_deliveries(now.plus_millis(-retention_ms), PURGE_BATCH)
         })
         .await
@@ -149,7 +154,12 @@ impl Engine {
 
     /// Runs `purge` (one write job each, so the writer is never held long) until a run deletes
     /// fewer than [`PURGE_BATCH`] rows or `max_batches` ran; returns how many went.
-    async fn purge_in_batches<F>(&self, max_batches: usize, purge: F) -> Result<u64, EngineError>
+    async fn purge_in_batches<F>(
+        &self,
+        max_batches: usize,
+        time: Time,
+        purge: F,
+    ) -> Result<u64, EngineError>
     where
         F: Fn(&mut Db<'_>, Timestamp) -> Result<u64, polypay_store::StoreError>
             + Clone
@@ -158,7 +168,11 @@ impl Engine {
     {
         let mut purged = 0;
         for _ in 0..max_batches {
-            let (now, purge) = (self.clock.now(), purge.clone());
+            let now = match time {
+                Time::Platform => self.clock.now(),
+                Time::Wall => self.clock.wall(),
+            };
+            let purge = purge.clone();
             let n = self
                 .store
                 .write(move |db| Ok::<_, EngineError>(purge(db, now)?))
@@ -170,6 +184,14 @@ impl Engine {
         }
         Ok(purged)
     }
+}
+
+/// Which clock a purge reads: the platform's for what follows business time, the wall clock for
+/// what authentication made (nonce claims, tokens), which time travel does not move.
+#[derive(Clone, Copy)]
+enum Time {
+    Platform,
+    Wall,
 }
 
 /// Rows deleted per write job by [`Engine::purge_expired_nonces`], [`Engine::purge_records`] and

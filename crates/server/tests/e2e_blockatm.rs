@@ -47,12 +47,13 @@ fn order(order_no: &str, amount: &str, redirect: &str) -> CreateOrderRequest {
     }
 }
 
-/// The node's time (time travel included), for signing requests after `clock().advance`.
-fn server_ms(s: &TestServer) -> u64 {
-    s.clock().now().millis() as u64
+/// The merchant's clock: real time, which the node's time travel (`clock().advance`) does not
+/// move, so requests signed with it pass the receive window after a jump too.
+fn merchant_ms(s: &TestServer) -> u64 {
+    s.clock().wall().millis() as u64
 }
 
-/// Sends a request the SDK prepared (signed at the node's time) and reads the envelope.
+/// Sends a request the SDK prepared (signed with the merchant's clock) and reads the envelope.
 async fn call<T: DeserializeOwned>(client: &Client, prepared: PreparedRequest) -> T {
     let out = client.outbound(prepared);
     let mut request = no_redirects().get(&out.url);
@@ -199,7 +200,9 @@ async fn pay_in_webhook_redirect_and_payout() {
     s.sweep().await;
     s.clock().advance(s.state.config().payout_delay_ms + 1);
     s.sweep().await;
-    let prepared = client.build_payout_detail("PO-E2E", server_ms(&s)).unwrap();
+    let prepared = client
+        .build_payout_detail("PO-E2E", merchant_ms(&s))
+        .unwrap();
     let done: polypay_blockatm::wire::PayoutDetail = call(&client, prepared).await;
     assert_eq!(done.status, 1);
     drain(&s).await;
@@ -219,7 +222,7 @@ async fn pay_in_webhook_redirect_and_payout() {
         ..payout
     };
     let prepared = client
-        .build_create_payout(&too_much, server_ms(&s))
+        .build_create_payout(&too_much, merchant_ms(&s))
         .unwrap();
     let out = client.outbound(prepared);
     let mut request = no_redirects().post(&out.url).body(out.body);
@@ -292,7 +295,9 @@ async fn cashier_link_and_v1_webhooks() {
     let _ = s.clock().now();
     s.clock().advance(15 * 60 * 1000 + 1);
     s.sweep().await;
-    let prepared = client.build_payment_detail("LATE", server_ms(&s)).unwrap();
+    let prepared = client
+        .build_payment_detail("LATE", merchant_ms(&s))
+        .unwrap();
     let late: polypay_blockatm::wire::PayOrderDetail = call(&client, prepared).await;
     assert_eq!(late.status, PaymentStatus::Expired);
     drain(&s).await;

@@ -341,21 +341,25 @@ async fn a_sandbox_refund_delay_leaves_the_refund_pending_until_the_sweeper_sett
 #[tokio::test(flavor = "multi_thread")]
 async fn housekeeping_purges_nonce_claims_once_their_window_is_over() {
     let s = TestServer::start().await;
-    // The client signs with the real time; the server's clock is about to jump ahead.
+    // The test's client signs with the real time, and the node's clocks are about to be moved
+    // on as if minutes had passed.
     s.set_protocol_settings("v2sha256", json!({"time_window": false}))
         .await;
     let hook = Receiver::start(200, r#"{"code":"OK"}"#).await;
     let client = merchant_client(&s);
     create(&client, "E2E-NONCE", "1.00", &hook).await;
-    // The claim lives ten minutes (twice the timestamp window).
+    // The claim lives ten minutes (twice the timestamp window) by the merchant's clock, which
+    // time travel does not move: a day of it expires nothing.
+    s.clock().advance(86_400_000);
     s.housekeep().await;
-    s.clock().advance(9 * 60_000);
+    assert_eq!(s.engine().purge_expired_nonces(1).await.expect("purge"), 0);
+    s.clock().elapse(9 * 60_000);
     s.housekeep().await;
-    s.clock().advance(2 * 60_000);
+    s.clock().elapse(2 * 60_000);
     let left = s.engine().purge_expired_nonces(1).await.expect("purge");
     assert_eq!(left, 1, "the request's claim expired but was still stored");
     create(&client, "E2E-NONCE-2", "1.00", &hook).await;
-    s.clock().advance(11 * 60_000);
+    s.clock().elapse(11 * 60_000);
     s.housekeep().await;
     let left = s.engine().purge_expired_nonces(1).await.expect("purge");
     assert_eq!(left, 0, "housekeeping left an expired claim");
@@ -443,4 +447,43 @@ async fn the_whole_app_answers_the_protocol_envelopes() {
         .await
         .expect("answer");
     assert!(ok.is_ok() && ok.signature_verified, "{ok:?}");
+}
+
+/// Sandbox time travel moves the platform's clock, not the merchant's: a request signed with
+/// the real time is accepted after a jump, its response is stamped with the real time, and a
+/// replay inside the window is still refused, however far the sandbox travelled meanwhile.
+#[tokio::test(flavor = "multi_thread")]
+async fn time_travel_leaves_request_signatures_and_replay_claims_alone() {
+    use polypay_v2sha256::wire::PaymentCreateData as Data;
+    let s = TestServer::start().await;
+    let hook = Receiver::start(200, r#"{"code":"OK"}"#).await;
+    let client = merchant_client(&s);
+    s.clock().advance(86_400_000);
+    let wall = || polypay_core::Clock::wall(s.clock()).millis() as u64;
+    let prepared = client
+        .build_payment_create(
+            &payment_request("E2E-TRAVEL", "1.00", &hook),
+            wall(),
+            &polypay_v2sha256::sign::fresh_nonce(),
+        )
+        .expect("build");
+    let first = client.send::<Data>(&prepared).await.expect("send");
+    assert_eq!(
+        (
+            first.http_status,
+            first.code.as_str(),
+            first.signature_verified
+        ),
+        (200, "OK", true),
+        "{:?}",
+        first.error_message
+    );
+    s.clock().advance(86_400_000);
+    let replay = client.send::<Data>(&prepared).await.expect("send");
+    assert_eq!(replay.http_status, 401, "{:?}", replay.error_message);
+    // The payment itself lives by the platform's clock: two days of travel, and its 30 minutes
+    // are long over.
+    s.sweep().await;
+    let payment = s.payment(&first.data.expect("data").payment_no).await;
+    assert_eq!(payment.state, polypay_core::PaymentState::Expired);
 }

@@ -95,8 +95,11 @@ impl Inner {
         &self.options.networks
     }
 
+    /// The merchant's clock ([`polypay_core::Clock::wall`]): what request timestamps, signed
+    /// cashier links and the per-key rate limit are judged by. Sandbox time travel does not
+    /// move it.
     fn now_ms(&self) -> u64 {
-        u64::try_from(self.engine.clock().now().millis()).unwrap_or(0)
+        u64::try_from(self.engine.clock().wall().millis()).unwrap_or(0)
     }
 }
 

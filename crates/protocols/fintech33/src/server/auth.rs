@@ -70,7 +70,8 @@ async fn try_issue_token(ctx: &Ctx, body: &[u8]) -> Result<HttpResponse, Envelop
         return Err(EnvelopeError::TokenCredentials);
     }
     let token = generate_token().map_err(|e| internal("token generation", &e))?;
-    let now = ctx.engine.clock().now();
+    // Tokens live by the merchant's clock, which time travel does not move (`Clock::wall`).
+    let now = ctx.engine.clock().wall();
     let value = TokenValue {
         merchant_id: merchant.id.clone(),
         expires_at: now.plus_seconds(TOKEN_TTL_SECS as i64).millis(),
@@ -109,7 +110,7 @@ pub(super) async fn merchant_for_token(ctx: &Ctx, token: &str) -> Result<Merchan
             value
         }
     };
-    if ctx.engine.clock().now() >= Timestamp(value.expires_at) {
+    if ctx.engine.clock().wall() >= Timestamp(value.expires_at) {
         return Err(EnvelopeError::InvalidToken);
     }
     match ctx.engine.merchant(&value.merchant_id).await {

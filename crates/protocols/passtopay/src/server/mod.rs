@@ -147,14 +147,15 @@ async fn handle(
     };
     let (endpoint, params) = route_and_parse(&http)?;
     let merchant = lookup_merchant(ctx, &params).await?;
-    let now = jiff::Timestamp::from_millisecond(ctx.engine.clock().now().millis())
+    // reqTime is checked against the merchant's clock, which time travel does not move.
+    let now = jiff::Timestamp::from_millisecond(ctx.engine.clock().wall().millis())
         .map_err(|_| ApiError::System)?;
     let lookup = |_: &str, app_id: &str| credentials_of(&merchant, app_id);
     let inbound = authenticate_and_validate(endpoint, params, lookup, now)?;
     // parse_request only succeeds with credentials, which only exist with a merchant.
     let merchant = merchant.ok_or(ApiError::MerchantNotFound)?;
     if let Some(limit) = inbound.credentials.settings.rate_limit_per_minute {
-        let now_ms = ctx.engine.clock().now().millis();
+        let now_ms = ctx.engine.clock().wall().millis();
         if !ctx
             .limiter
             .allow(merchant.id.as_str(), endpoint, limit, now_ms)

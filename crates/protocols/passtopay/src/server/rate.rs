@@ -1,6 +1,7 @@
 //! The optional per-merchant rate limit (spec 2): requests per minute per endpoint, counted in
-//! fixed one-minute windows of the engine clock. Counters live in this node's memory, so with
-//! several nodes each enforces the limit on its own share of the traffic.
+//! fixed one-minute windows of the wall clock (`Clock::wall`: time travel does not move it).
+//! Counters live in this node's memory, so with several nodes each enforces the limit on its
+//! own share of the traffic.
 
 use crate::wire::Endpoint;
 use std::collections::HashMap;

@@ -117,6 +117,7 @@ impl Gateway {
             scope: format!("v2sha256:{}", auth.nonce.app_id),
             nonce: auth.nonce.nonce.clone(),
             ttl_ms: NONCE_TTL_MS as i64,
+            at: self.engine.clock().wall(),
         };
         let result = match request {
             Ok(ApiRequest::PaymentCreate(r)) => {
@@ -190,8 +191,10 @@ impl Gateway {
         }
     }
 
+    /// The merchant's clock ([`polypay_core::Clock::wall`]): what the request's timestamp is
+    /// checked against and the response's is set to. Sandbox time travel does not move it.
     fn now_ms(&self) -> u64 {
-        u64::try_from(self.engine.clock().now().millis()).unwrap_or(0)
+        u64::try_from(self.engine.clock().wall().millis()).unwrap_or(0)
     }
 
     /// A provider-style number: prefix, UTC date `yyyyMMdd`, a shared sequence (unique across
