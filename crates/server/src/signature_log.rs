@@ -145,7 +145,7 @@ impl Explainer {
             headers: headers.collect(),
             body: body.to_vec(),
             signed: None,
-            now_ms: self.engine.clock().now().0,
+            now_ms: self.engine.clock().wall().0,
             public_base_url: self.platform.public_base_url.clone(),
         }
     }

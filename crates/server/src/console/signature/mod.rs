@@ -37,6 +37,7 @@ pub struct Pasted {
     pub body: Vec<u8>,
     /// The string the merchant's code says it signed, if pasted.
     pub signed: Option<String>,
+    /// The merchant's clock (`Clock::wall`), which timestamp windows are judged by.
     pub now_ms: i64,
     pub public_base_url: String,
 }
@@ -114,7 +115,7 @@ fn pasted(c: &Console, f: &DebugForm) -> Pasted {
         headers,
         body: lf(&f.body).into_bytes(),
         signed: Some(lf(&f.signed)).filter(|s| !s.is_empty()),
-        now_ms: c.app.engine().clock().now().0,
+        now_ms: c.app.engine().clock().wall().0,
         public_base_url: c.app.inner.platform.public_base_url.clone(),
     }
 }
