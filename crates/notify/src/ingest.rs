@@ -3,8 +3,9 @@
 //! Events and their merchants are read on a read connection, encoded off the async runtime
 //! (signing can be costly), then inserted in one store job with `ON CONFLICT DO NOTHING` on the
 //! outbox id: when two nodes ingest the same event, one row wins and the other node's encoding
-//! is simply dropped. The request is encoded with `now` = the first attempt's time and stored as
-//! it will be sent.
+//! is simply dropped. The request is encoded with the merchant's clock (`Clock::wall`, which
+//! sandbox time travel does not move) as its signing time and stored as it will be sent; its
+//! schedule follows the platform's clock.
 
 use crate::dispatcher::Inner;
 use crate::error::NotifyError;
@@ -38,7 +39,7 @@ impl Inner {
     /// delivering them.
     pub(crate) async fn ingest(&self, full: bool) -> Result<Ingested, NotifyError> {
         let store = self.engine.store().clone();
-        let now = self.engine.clock().now();
+        let (now, wall) = (self.engine.clock().now(), self.engine.clock().wall());
         let after = if full {
             0
         } else {
@@ -100,7 +101,7 @@ impl Inner {
         let new = tokio::task::spawn_blocking(move || {
             events
                 .iter()
-                .map(|e| new_delivery(&notifiers, e, merchants.get(&e.merchant_id), now))
+                .map(|e| new_delivery(&notifiers, e, merchants.get(&e.merchant_id), now, wall))
                 .collect::<Vec<_>>()
         })
         .await
@@ -156,6 +157,7 @@ pub(crate) fn new_delivery(
     event: &OutboxEvent,
     merchant: Option<&Merchant>,
     now: Timestamp,
+    signed_at: Timestamp,
 ) -> NewDelivery {
     let mut d = NewDelivery {
         outbox_id: event.id,
@@ -182,7 +184,7 @@ pub(crate) fn new_delivery(
     let Some(merchant) = merchant else {
         return dead(d, format!("merchant {} not found", event.merchant_id));
     };
-    match notifier.encode(event, merchant, now) {
+    match notifier.encode(event, merchant, signed_at) {
         Ok(Some(req)) => {
             let first = schedule::offset(&notifier.attempt_offsets_ms(), 0).unwrap_or(0);
             d.state = DeliveryState::Pending;

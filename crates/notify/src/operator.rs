@@ -67,7 +67,14 @@ pub async fn resend(
         .await?;
     let request = match d.request {
         Some(_) => None,
-        None => Some(encode_again(notifiers, &d, event, merchant, now)?),
+        // Signed with the merchant's clock, which time travel does not move.
+        None => Some(encode_again(
+            notifiers,
+            &d,
+            event,
+            merchant,
+            engine.clock().wall(),
+        )?),
     };
     let found = store
         .write(move |db| db.resend_delivery(id, now, request.as_ref()))

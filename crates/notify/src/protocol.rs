@@ -21,7 +21,8 @@ pub trait ProtocolNotifier: Send + Sync + 'static {
 
     /// Builds the callback for an outbox event of this protocol, or `None` when the spec sends
     /// none for it (no notify URL, a state that is not notified, a repeat the spec forbids).
-    /// `now` is the time of the first attempt.
+    /// `now` is when it is signed, by the merchant's clock (`Clock::wall`: sandbox time travel
+    /// does not move it); the times the callback reports come from the event.
     fn encode(
         &self,
         event: &OutboxEvent,
@@ -30,7 +31,8 @@ pub trait ProtocolNotifier: Send + Sync + 'static {
     ) -> Result<Option<CallbackRequest>, String>;
 
     /// The request for a later attempt. Protocols whose retries re-send identical bytes return
-    /// `first.clone()`; those that re-sign with a fresh timestamp/nonce rebuild it.
+    /// `first.clone()`; those that re-sign with a fresh timestamp/nonce rebuild it (`now`: the
+    /// merchant's clock, as for [`ProtocolNotifier::encode`]).
     fn reencode(
         &self,
         first: &CallbackRequest,
@@ -50,7 +52,8 @@ pub trait ProtocolNotifier: Send + Sync + 'static {
     fn attempt_timeout(&self) -> Duration;
 
     /// Where the customer's browser goes when a payment ends on the cashier page (the
-    /// returnUrl/redirect_url/redirectURL plus the spec's signed parameters), if anywhere.
+    /// returnUrl/redirect_url/redirectURL plus the spec's signed parameters), if anywhere;
+    /// `now` stamps and signs it, by the merchant's clock as for [`ProtocolNotifier::encode`].
     fn redirect_url(
         &self,
         payment: &Payment,

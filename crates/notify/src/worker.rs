@@ -27,7 +27,15 @@ pub(crate) async fn attempt(
     let number = d.attempts + 1;
     let notifier = inner.notifiers.get(&d.protocol).cloned();
     let (request, sent) = match &notifier {
-        Some(n) => match prepare(n.as_ref(), &d, merchant.as_ref(), number, started_at) {
+        // A re-encoded attempt is signed with the merchant's clock (`Clock::wall`), which time
+        // travel does not move, so a receiver's timestamp window is not thrown by a jump.
+        Some(n) => match prepare(
+            n.as_ref(),
+            &d,
+            merchant.as_ref(),
+            number,
+            inner.engine.clock().wall(),
+        ) {
             Ok(req) => {
                 let timeout =
                     schedule::attempt_timeout(inner.config.default_timeout, n.attempt_timeout());

@@ -486,4 +486,23 @@ async fn time_travel_leaves_request_signatures_and_replay_claims_alone() {
     s.sweep().await;
     let payment = s.payment(&first.data.expect("data").payment_no).await;
     assert_eq!(payment.state, polypay_core::PaymentState::Expired);
+
+    // Callbacks and the signed return redirect are stamped with the merchant's clock too.
+    let paid = create(&client, "E2E-TRAVEL-2", "2.00", &hook).await;
+    let before = wall();
+    let back = act_on_cashier(&paid.action.url, "pay").await;
+    let location = back.headers()["location"].to_str().expect("location");
+    let redirect = client.verify_redirect(location).expect("redirect");
+    s.dispatch().await;
+    let received = hook.requests();
+    let r = received.last().expect("a webhook");
+    let webhook = client
+        .verify_callback(&r.uri, &r.headers, &r.body)
+        .expect("verified");
+    for stamped in [redirect.timestamp_ms, webhook.timestamp_ms] {
+        assert!(
+            stamped >= before && stamped <= wall(),
+            "{stamped} is not the merchant's clock ({before}..)"
+        );
+    }
 }

@@ -180,7 +180,7 @@ async fn finish(s: &AppState, p: &Payment) -> Response {
         s.notifier(p.protocol),
         s.engine().merchant(&p.merchant_id).await,
     ) {
-        (Some(n), Ok(m)) => n.redirect_url(p, &m, s.engine().clock().now()),
+        (Some(n), Ok(m)) => n.redirect_url(p, &m, s.engine().clock().wall()),
         _ => None,
     };
     match target {
