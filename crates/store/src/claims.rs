@@ -304,26 +304,26 @@ mod tests {
 
     #[test]
     fn catching_up_reads_the_log_page_by_page() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("claims.db");
-        let mut one = SqliteConn::open(&path).expect("open");
-        crate::migrate::migrate(&mut one, 0).expect("migrate");
+        let (_d, mut conn) = log();
         let mut a = Claims::new();
-        one.batch("BEGIN IMMEDIATE").unwrap();
+        conn.batch("BEGIN IMMEDIATE").unwrap();
         a.begin();
         for i in 0..7 {
-            assert!(claim(&mut a, &mut one, &format!("p{i}"), 0));
+            assert!(claim(&mut a, conn.as_mut(), &format!("p{i}"), 0));
         }
-        one.batch("COMMIT").unwrap();
+        conn.batch("COMMIT").unwrap();
         a.commit();
         let mut late = Claims::new();
-        one.batch("BEGIN IMMEDIATE").unwrap();
+        conn.batch("BEGIN IMMEDIATE").unwrap();
         late.begin();
         for i in 0..7 {
-            assert!(!claim(&mut late, &mut one, &format!("p{i}"), 1), "p{i}");
+            assert!(
+                !claim(&mut late, conn.as_mut(), &format!("p{i}"), 1),
+                "p{i}"
+            );
         }
         assert_eq!(late.seen, 7);
-        one.batch("ROLLBACK").unwrap();
+        conn.batch("ROLLBACK").unwrap();
         late.rollback();
     }
 

@@ -469,23 +469,29 @@ fn finished(
     }
 }
 
+/// Appends a `payment.succeeded` event of `pay_<at>` created at each of `times`; their ids.
+async fn succeeded_events(s: &Store, merchant: &str, times: &[i64]) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for &at in times {
+        let ev = OutboxEvent {
+            id: 0,
+            merchant_id: MerchantId(merchant.into()),
+            protocol: Protocol::Passtopay,
+            object_kind: "payment".into(),
+            object_id: format!("pay_{at}"),
+            event: "payment.succeeded".into(),
+            payload: serde_json::json!({"at": at}),
+            created_at: Timestamp(at),
+        };
+        ids.push(w(s, move |db| db.append_outbox(&ev)).await);
+    }
+    ids
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn deliveries_are_ingested_once_per_outbox_event() {
     each_backend(|s, name| async move {
-        let mut ids = Vec::new();
-        for at in [100, 200, 300] {
-            let ev = OutboxEvent {
-                id: 0,
-                merchant_id: MerchantId("mch_1".into()),
-                protocol: Protocol::Passtopay,
-                object_kind: "payment".into(),
-                object_id: format!("pay_{at}"),
-                event: "payment.succeeded".into(),
-                payload: serde_json::json!({"at": at}),
-                created_at: Timestamp(at),
-            };
-            ids.push(w(&s, move |db| db.append_outbox(&ev)).await);
-        }
+        let ids = succeeded_events(&s, "mch_1", &[100, 200, 300]).await;
         let todo = s.read(|db| db.outbox_to_ingest(0, 10)).await.unwrap();
         assert_eq!(todo.iter().map(|e| e.id).collect::<Vec<_>>(), ids, "{name}");
         let two = vec![
@@ -1051,20 +1057,7 @@ async fn a_failed_job_releases_its_nonce_claims() {
 async fn finished_callback_history_is_purged_after_its_retention() {
     use polypay_store::{AfterAttempt, DeliveryState};
     each_backend(|s, name| async move {
-        let mut events = Vec::new();
-        for at in [100, 200, 300, 400, 500] {
-            let ev = OutboxEvent {
-                id: 0,
-                merchant_id: MerchantId("mch_r".into()),
-                protocol: Protocol::Passtopay,
-                object_kind: "payment".into(),
-                object_id: format!("pay_{at}"),
-                event: "payment.succeeded".into(),
-                payload: serde_json::json!({"at": at}),
-                created_at: Timestamp(at),
-            };
-            events.push(w(&s, move |db| db.append_outbox(&ev)).await);
-        }
+        let events = succeeded_events(&s, "mch_r", &[100, 200, 300, 400, 500]).await;
         // pay_100 acknowledged at 150, pay_200 pending, pay_300 dead at 350, pay_400 skipped
         // (finished at ingestion), pay_500 not ingested yet.
         let mut rows: Vec<_> = [100, 200, 300, 400]
