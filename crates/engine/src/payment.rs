@@ -237,6 +237,30 @@ impl Engine {
             .await
     }
 
+    /// Applies `cmd` after merging `marks` into the payment's attrs (top-level members), in one
+    /// write job: a protocol's mark on a transition (PassToPay's `closedByMerchant` on a close)
+    /// is never seen without the transition, nor the transition without it.
+    pub async fn transition_payment_marked(
+        &self,
+        id: &PaymentId,
+        cmd: PaymentCommand,
+        marks: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Payment, EngineError> {
+        let id = id.clone();
+        let clock = self.clock.clone();
+        self.store
+            .write(move |db| {
+                let mut current = db.payment(&id)?.ok_or(EngineError::NotFound("payment"))?;
+                match current.attrs.as_object_mut() {
+                    Some(attrs) => attrs.extend(marks.clone()),
+                    None => current.attrs = serde_json::Value::Object(marks.clone()),
+                }
+                db.update_payment(&current)?;
+                transition_payment(db, &id, &cmd, clock.now())
+            })
+            .await
+    }
+
     /// Expires every open payment due at the engine's current time (at most `limit`); returns them.
     pub async fn expire_due_payments(&self, limit: i64) -> Result<Vec<Payment>, EngineError> {
         let now = self.clock.now();

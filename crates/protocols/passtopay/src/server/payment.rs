@@ -5,7 +5,7 @@ use super::{Call, cashier, internal, view};
 use crate::envelope::{ApiError, HttpResponse};
 use crate::inbound::{CashierOrder, CryptoOrder, PayerInfo, UnifiedOrder};
 use crate::wire::{CloseData, CreateOrderData, PayDataType, PayOrderRef, payment_state_code};
-use polypay_core::{Currency, Money, Payment, PaymentCommand, PaymentId, PaymentState, Protocol};
+use polypay_core::{Currency, Money, Payment, PaymentCommand, PaymentState, Protocol};
 use polypay_engine::{EngineError, NewPayment};
 
 /// `payOrderId` = `P` + a 19-digit snowflake id, as Jeepay numbers them (spec 5.1).
@@ -160,12 +160,14 @@ pub(super) async fn close(call: &Call<'_>, r: &PayOrderRef) -> Result<HttpRespon
     if !payment.state.is_open() {
         return Err(ApiError::OrderCannotBeClosed);
     }
-    let id = payment.id.clone();
-    let clock = call.engine().clock().clone();
+    // The mark keeps any member we do not model (e.g. written by the cashier).
+    let mark = serde_json::Map::from_iter([(
+        "closedByMerchant".to_owned(),
+        serde_json::Value::Bool(true),
+    )]);
     let closed = call
         .engine()
-        .store()
-        .write(move |db| close_job(db, &id, clock.now()))
+        .transition_payment_marked(&payment.id, PaymentCommand::Cancel, mark)
         .await;
     match closed {
         Ok(_) => call.ok(&CloseData {}),
@@ -173,25 +175,6 @@ pub(super) async fn close(call: &Call<'_>, r: &PayOrderRef) -> Result<HttpRespon
         Err(EngineError::NotFound(_)) => Err(ApiError::OrderNotFound),
         Err(e) => Err(internal(e, "close payment")),
     }
-}
-
-fn close_job(
-    db: &mut polypay_store::Db<'_>,
-    id: &PaymentId,
-    now: polypay_core::Timestamp,
-) -> Result<Payment, EngineError> {
-    let mut current = db.payment(id)?.ok_or(EngineError::NotFound("payment"))?;
-    let mut attrs = PaymentAttrs::of(&current.attrs);
-    attrs.closed_by_merchant = true;
-    // Keep any member we do not model (e.g. written by the cashier) and add the mark.
-    match current.attrs.as_object_mut() {
-        Some(map) => {
-            map.insert("closedByMerchant".to_owned(), serde_json::Value::Bool(true));
-        }
-        None => current.attrs = attrs::to_value(&attrs),
-    }
-    db.update_payment(&current)?;
-    polypay_engine::payment::transition_payment(db, id, &PaymentCommand::Cancel, now)
 }
 
 /// The payment a `payOrderId`/`mchOrderNo` names, scoped to the requesting merchant and to
