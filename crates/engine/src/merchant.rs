@@ -157,6 +157,18 @@ impl Engine {
         self.store.read(move |db| Ok(db.balances(&id)?)).await
     }
 
+    /// The merchant's payouts in flight (pending or processing), summed per currency: funds it
+    /// has committed that have not left yet (V2_SHA256 reports them as `frozen`).
+    pub async fn unfinished_payout_totals(
+        &self,
+        id: &MerchantId,
+    ) -> Result<Vec<Money>, EngineError> {
+        let id = id.clone();
+        self.store
+            .read(move |db| Ok(db.unfinished_payout_totals(&id)?))
+            .await
+    }
+
     /// The platform key pair `name` (`ec_p256` or `rsa_2048`), generated and sealed on first use.
     /// Concurrent first uses on several nodes agree: the first insert wins, the rest read it.
     pub async fn platform_key(&self, name: &str) -> Result<PemPair, EngineError> {

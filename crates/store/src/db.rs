@@ -477,6 +477,23 @@ impl<'a> Db<'a> {
             .collect()
     }
 
+    /// The merchant's payouts in flight (pending or processing), summed per currency, in
+    /// currency-code order: what it has committed but not yet paid out.
+    pub fn unfinished_payout_totals(
+        &mut self,
+        merchant: &MerchantId,
+    ) -> Result<Vec<Money>, StoreError> {
+        self.rows(
+            "SELECT currency, CAST(SUM(amount_minor) AS BIGINT) FROM payouts \
+             WHERE merchant_id = $1 AND state IN ('pending', 'processing') \
+             GROUP BY currency ORDER BY currency",
+            &[merchant.as_str().into()],
+        )?
+        .iter()
+        .map(|r| Ok(Money::new(r.int(1)?, currency(&r.text(0)?)?)))
+        .collect()
+    }
+
     // ---- refunds ---------------------------------------------------------------------------
 
     /// Inserts a refund; `false` when the merchant already has one with that refund number.

@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, Option<Dialect>, &str)] = &[
         Some(Dialect::Sqlite),
         include_str!("migrations/0005_nonce_log.sql"),
     ),
+    (
+        6,
+        None,
+        include_str!("migrations/0006_payouts_unfinished_by_merchant.sql"),
+    ),
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {
@@ -102,7 +107,7 @@ mod tests {
             &[],
         )
         .expect("claims");
-        assert_eq!(migrate(&mut conn, 0).expect("v5"), 1);
+        assert_eq!(apply_pending(&mut conn, 0, 5).expect("v5"), 1);
         let rows = conn
             .query(
                 "SELECT id, nonce, expires_at FROM nonce_log ORDER BY id",

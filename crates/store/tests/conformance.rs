@@ -1145,3 +1145,63 @@ async fn finished_callback_history_is_purged_after_its_retention() {
     })
     .await;
 }
+
+/// A merchant's payouts in flight, summed per currency; finished ones and other merchants'
+/// are not counted.
+#[tokio::test(flavor = "multi_thread")]
+async fn unfinished_payouts_are_summed_per_merchant_and_currency() {
+    each_backend(|s, name| async move {
+        let (a, b) = (merchant("pa"), merchant("pb"));
+        for m in [a.clone(), b.clone()] {
+            w(&s, move |db| db.insert_merchant(&m)).await;
+        }
+        let rows = [
+            (&a, "1", 100, Currency::USD, PayoutState::Pending),
+            (&a, "2", 250, Currency::USD, PayoutState::Processing),
+            (&a, "3", 40, Currency::CNY, PayoutState::Processing),
+            (&a, "4", 999, Currency::USD, PayoutState::Succeeded),
+            (&a, "5", 999, Currency::CNY, PayoutState::Failed),
+            (&b, "6", 7, Currency::USD, PayoutState::Pending),
+        ];
+        for (m, no, minor, currency, state) in rows {
+            let p = Payout {
+                id: PayoutId::from_random(no),
+                merchant_id: m.id.clone(),
+                protocol: Protocol::V2sha256,
+                merchant_order_no: format!("PO{no}"),
+                public_id: format!("PAYOUT{no}"),
+                amount: Money::new(minor, currency),
+                state,
+                notify_url: None,
+                created_at: Timestamp(1),
+                updated_at: Timestamp(1),
+                finished_at: None,
+                channel_order_no: None,
+                error_code: None,
+                error_message: None,
+                attrs: serde_json::json!({}),
+            };
+            assert!(w(&s, move |db| db.insert_payout(&p)).await);
+        }
+        let id = a.id.clone();
+        let totals = s
+            .read(move |db| db.unfinished_payout_totals(&id))
+            .await
+            .unwrap();
+        assert_eq!(
+            totals,
+            [
+                Money::new(40, Currency::CNY),
+                Money::new(350, Currency::USD)
+            ],
+            "{name}"
+        );
+        let nobody = MerchantId("mch_nobody".into());
+        let none = s
+            .read(move |db| db.unfinished_payout_totals(&nobody))
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "{name}");
+    })
+    .await;
+}
