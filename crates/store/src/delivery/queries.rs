@@ -644,7 +644,9 @@ impl Db<'_> {
     /// the cost does not grow with the history kept; at most `8 × limit` rows are read per call.
     /// A delivery still pending (or resent meanwhile: the candidates are locked on PostgreSQL
     /// and re-checked by the `DELETE`) is passed over, and so is any event above the ingestion
-    /// cursor, which only ever passes events that have a delivery.
+    /// cursor, which only ever passes events that have a delivery. On PostgreSQL a row another
+    /// transaction holds (a dispatcher recording an attempt) is skipped, not waited for: the
+    /// purge never waits on delivery, and a skipped row goes on a later run.
     pub fn purge_finished_deliveries(
         &mut self,
         before: Timestamp,
@@ -652,10 +654,13 @@ impl Db<'_> {
     ) -> Result<u64, StoreError> {
         let limit = limit.max(1);
         let cursor = self.delivery_cursor()?;
+        let lock = match self.lock() {
+            "" => "",
+            _ => " FOR UPDATE SKIP LOCKED",
+        };
         let sql = format!(
             "SELECT id, outbox_id, state, COALESCE(finished_at, updated_at), created_at \
-             FROM deliveries WHERE id > $1 ORDER BY id LIMIT {limit}{}",
-            self.lock()
+             FROM deliveries WHERE id > $1 ORDER BY id LIMIT {limit}{lock}"
         );
         let (mut after, mut ids) = (0i64, Vec::new());
         'walk: for _ in 0..8 {
