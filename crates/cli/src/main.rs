@@ -164,6 +164,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "callbacks to loopback and private addresses are ALLOWED (sandbox default; set POLYPAY_ALLOW_PRIVATE_CALLBACKS=false to refuse)"
         );
     }
+    polypay_server::admin::warn_settings_problems(&boot.engine).await;
     print_banner(&config, &boot, demo.as_ref(), addr);
     let state = AppState::new(boot, config, platform, metrics);
     polypay_server::serve(state, listener).await

@@ -187,6 +187,32 @@ pub fn merchant_summary(m: &Merchant) -> Value {
     })
 }
 
+/// At start: a warning per merchant whose stored settings a protocol's check refuses (blocks
+/// stored before checks existed, or written straight to the database), since each protocol
+/// then falls back to a default, or (33 Fintech) refuses the merchant's requests.
+pub async fn warn_settings_problems(engine: &polypay_engine::Engine) {
+    let merchants = match engine.merchants().await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check the merchants' settings");
+            return;
+        }
+    };
+    // The problems quote the stored values, which stay out of the log: `merchant show` has them.
+    for m in &merchants {
+        if let Value::Object(problems) = settings_problems(m) {
+            for protocol in problems.keys() {
+                tracing::warn!(
+                    merchant = %m.id,
+                    protocol = protocol.as_str(),
+                    "stored settings the protocol does not accept (see `polypay merchant show`; \
+                     fix with `polypay merchant settings`)"
+                );
+            }
+        }
+    }
+}
+
 /// What each protocol's check finds wrong with the merchant's stored settings blocks (set before
 /// blocks were checked, or written straight to the database): at run time the protocol falls
 /// back to its default for each such value, or (33 Fintech) refuses the merchant's requests.
