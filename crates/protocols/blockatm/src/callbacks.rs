@@ -18,6 +18,7 @@ use polypay_core::{Merchant, Payment, Payout, Protocol, Timestamp};
 use polypay_engine::Platform;
 use polypay_notify::{CallbackRequest, ProtocolNotifier};
 use polypay_store::OutboxEvent;
+use serde::Deserialize;
 use std::time::Duration;
 
 /// BlockATM's webhook encoder.
@@ -68,14 +69,14 @@ impl BlockAtmNotifier {
             .or_else(|| merchant.notify_url.clone());
         match event.object_kind.as_str() {
             "payment" => {
-                let payment: Payment = serde_json::from_value(event.payload.clone())
+                let payment = Payment::deserialize(&event.payload)
                     .map_err(|e| format!("payment payload: {e}"))?;
                 let url = payment.notify_url.clone().or(payment_url);
                 let body = payment_notification(&payment, &self.networks);
                 Ok(url.zip(body.map(WebhookEvent::Payment)))
             }
             "payout" => {
-                let payout: Payout = serde_json::from_value(event.payload.clone())
+                let payout = Payout::deserialize(&event.payload)
                     .map_err(|e| format!("payout payload: {e}"))?;
                 let url = payout
                     .notify_url

@@ -9,6 +9,7 @@
 use polypay_core::{Merchant, Payment, PaymentState, Protocol, Refund, RefundState, Timestamp};
 use polypay_notify::{CallbackRequest, ProtocolNotifier};
 use polypay_store::OutboxEvent;
+use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,7 +39,7 @@ pub fn describe(event: &OutboxEvent) -> Result<Option<(OrderFacts, OrderStatus, 
     }
     match event.object_kind.as_str() {
         "payment" => {
-            let payment: Payment = serde_json::from_value(event.payload.clone())?;
+            let payment = Payment::deserialize(&event.payload)?;
             let status = match payment.state {
                 PaymentState::Pending => OrderStatus::Processing,
                 PaymentState::Succeeded => OrderStatus::Paid,
@@ -58,7 +59,7 @@ pub fn describe(event: &OutboxEvent) -> Result<Option<(OrderFacts, OrderStatus, 
             )))
         }
         "refund" => {
-            let refund: Refund = serde_json::from_value(event.payload.clone())?;
+            let refund = Refund::deserialize(&event.payload)?;
             let status = match refund.state {
                 RefundState::Pending => OrderStatus::RefundRequest,
                 RefundState::Succeeded => OrderStatus::RefundCompleted,

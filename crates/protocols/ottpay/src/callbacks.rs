@@ -10,6 +10,7 @@ use polypay_core::{Merchant, Payment, Protocol, Timestamp};
 use polypay_engine::Platform;
 use polypay_notify::{CallbackRequest, ProtocolNotifier};
 use polypay_store::OutboxEvent;
+use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,7 +43,7 @@ impl ProtocolNotifier for OttNotifier {
         if event.protocol != Protocol::Ottpay || event.event != NOTIFIED_EVENT {
             return Ok(None);
         }
-        let payment: Payment = serde_json::from_value(event.payload.clone())
+        let payment = Payment::deserialize(&event.payload)
             .map_err(|e| format!("ottpay: payment payload: {e}"))?;
         let Some(url) = payment.notify_url.clone() else {
             return Ok(None);

@@ -139,8 +139,7 @@ fn url(notify: bool, notify_url: &Option<String>) -> Option<String> {
 }
 
 fn payload<T: DeserializeOwned>(event: &OutboxEvent) -> Result<T, String> {
-    serde_json::from_value(event.payload.clone())
-        .map_err(|e| format!("outbox event {} payload: {e}", event.id))
+    T::deserialize(&event.payload).map_err(|e| format!("outbox event {} payload: {e}", event.id))
 }
 
 fn millis(at: Timestamp) -> u64 {

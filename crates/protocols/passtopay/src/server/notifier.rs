@@ -10,6 +10,7 @@ use crate::wire::{PaymentNotification, RefundNotification, TransferNotification}
 use polypay_core::{Merchant, Payment, Payout, Protocol, Refund, Timestamp};
 use polypay_notify::{CallbackRequest, ProtocolNotifier};
 use polypay_store::OutboxEvent;
+use serde::Deserialize;
 use std::time::Duration;
 
 /// The PassToPay callback encoder (stateless: everything comes from the event and merchant).
@@ -25,11 +26,12 @@ impl PassToPayNotifier {
         merchant: &Merchant,
         req_time: i64,
     ) -> Result<Option<(CallbackData, String)>, String> {
-        let payload = event.payload.clone();
+        // Read in place: the payload is not copied to be parsed.
+        let payload = &event.payload;
         let bad = |e: serde_json::Error| format!("{} payload: {e}", event.object_kind);
         Ok(match event.object_kind.as_str() {
             "payment" => {
-                let p: Payment = serde_json::from_value(payload).map_err(bad)?;
+                let p = Payment::deserialize(payload).map_err(bad)?;
                 let attrs = PaymentAttrs::of(&p.attrs);
                 let Some(url) = p
                     .notify_url
@@ -45,7 +47,7 @@ impl PassToPayNotifier {
                 ))
             }
             "payout" => {
-                let p: Payout = serde_json::from_value(payload).map_err(bad)?;
+                let p = Payout::deserialize(payload).map_err(bad)?;
                 let Some(url) = p.notify_url.clone().filter(|_| p.state.is_final()) else {
                     return Ok(None);
                 };
@@ -56,7 +58,7 @@ impl PassToPayNotifier {
                 ))
             }
             "refund" => {
-                let r: Refund = serde_json::from_value(payload).map_err(bad)?;
+                let r = Refund::deserialize(payload).map_err(bad)?;
                 let Some(url) = r.notify_url.clone().filter(|_| r.state.is_final()) else {
                     return Ok(None);
                 };
