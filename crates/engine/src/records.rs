@@ -106,10 +106,10 @@ impl Engine {
             .await
     }
 
-    /// Deletes expired nonce claims, [`NONCE_PURGE_BATCH`] per write so the writer is never
-    /// held long, until none is left or `max_batches` ran; returns how many went. Without it
-    /// the replay guard's table would keep every claim ever made (a claim is otherwise only
-    /// replaced when the same nonce comes again).
+    /// Deletes expired nonce claims (by the wall clock they were made with), [`PURGE_BATCH`]
+    /// per write so the writer is never held long, until none is left or `max_batches` ran;
+    /// returns how many went. Without it the replay guard's table (PostgreSQL's `nonces`,
+    /// SQLite's `nonce_log`) would keep every claim ever made.
     pub async fn purge_expired_nonces(&self, max_batches: usize) -> Result<u64, EngineError> {
         self.purge_in_batches(max_batches, Time::Wall, |db, now| {
             db.purge_nonces(now, PURGE_BATCH)

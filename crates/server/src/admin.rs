@@ -94,7 +94,8 @@ async fn create_merchant(
 /// The protocol a settings path or command names, or the message that lists the valid names.
 pub fn protocol_named(name: &str) -> Result<Protocol, String> {
     Protocol::parse(name).ok_or_else(|| {
-        format!("unknown protocol {name:?} (passtopay, blockatm, ottpay, v2sha256, fintech33)")
+        let names: Vec<&str> = Protocol::ALL.iter().map(|p| p.as_str()).collect();
+        format!("unknown protocol {name:?} ({})", names.join(", "))
     })
 }
 

@@ -103,7 +103,8 @@ impl TestServer {
         crate::sandbox::sweep(&self.state).await.expect("sweep");
     }
 
-    /// Runs the node's housekeeping once (expired nonce claims and protocol records).
+    /// Runs the node's housekeeping once (expired nonce claims and protocol records, callback
+    /// history past its retention).
     pub async fn housekeep(&self) {
         crate::app::housekeep(&self.state)
             .await
