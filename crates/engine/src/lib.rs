@@ -3,6 +3,7 @@
 //! Every operation is a single group-committed store job: load, apply the core transition,
 //! append ledger entries and outbox events, commit — and only then answer the caller.
 
+pub mod chain;
 pub mod console;
 pub mod error;
 pub mod events;

@@ -10,12 +10,13 @@
 //! therefore shows the same values.
 
 use crate::amount::Amount;
-use crate::network::{AddressType, NetworkTable, tron_address};
+use crate::network::{AddressType, NetworkTable};
 use crate::wire::{
     Decimal, PayOrder, PaymentNotification, PaymentStatus, PayoutDetail, PayoutNotification,
     PayoutStatus, payout_code,
 };
 use polypay_core::{Money, Payment, PaymentState, Payout, PayoutState};
+use polypay_engine::chain::sandbox_address;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -194,13 +195,7 @@ fn is_tx_hash(text: &str) -> bool {
 }
 
 fn from_address(object_id: &str, kind: AddressType) -> String {
-    let digest = Sha256::digest(format!("blockatm:from:{object_id}").as_bytes());
-    let mut body = [0u8; 20];
-    body.copy_from_slice(&digest[..20]);
-    match kind {
-        AddressType::Evm => format!("0x{}", hex::encode(body)),
-        AddressType::Tron => tron_address(&body),
-    }
+    sandbox_address(&format!("blockatm:from:{object_id}"), kind.kind())
 }
 
 /// A payment as E2 (`status` = [`PaymentStatus`]) or E3 (`status` = integer) shows it.
