@@ -8,6 +8,7 @@
 //! acknowledged or dead. [`operator`] is the admin API's and CLI's view of it.
 
 pub mod attempt;
+pub mod cashier;
 pub mod dispatcher;
 pub mod error;
 mod ingest;
@@ -18,6 +19,9 @@ pub mod schedule;
 pub mod ssrf;
 mod worker;
 
+pub use cashier::{
+    CashierAction, CashierChallenge, CashierField, CashierForm, CashierInput, CashierMarks,
+};
 pub use dispatcher::{DispatchConfig, DispatchReport, Dispatcher};
 pub use error::NotifyError;
 pub use protocol::{CallbackRequest, ProtocolNotifier};

@@ -1,5 +1,6 @@
 //! The contract each protocol implements so the dispatcher and the cashier can speak for it.
 
+use crate::cashier::{CashierAction, CashierForm, CashierInput, CashierMarks};
 use polypay_core::{Merchant, Payment, Protocol, Timestamp};
 use polypay_store::OutboxEvent;
 use std::time::Duration;
@@ -60,4 +61,22 @@ pub trait ProtocolNotifier: Send + Sync + 'static {
         merchant: &Merchant,
         now: Timestamp,
     ) -> Option<String>;
+
+    /// What the hosted cashier shows for an open payment beyond amount, order and QR: extra
+    /// details, the inputs before the outcome, a verification step (the spec's sandbox section).
+    /// `link` holds the parameters the cashier URL was opened with, or those carried into a
+    /// posted form.
+    fn cashier_form(&self, payment: &Payment, link: CashierInput<'_>) -> CashierForm;
+
+    /// Checks what the customer submitted with `action` (fields the POST left out already hold
+    /// the page's pre-filled values) and returns what to record on the payment with its
+    /// transition; `Err` is a message for the customer, and nothing changes. `now` is the
+    /// merchant's clock (a card's expiry month).
+    fn cashier_submit(
+        &self,
+        payment: &Payment,
+        action: CashierAction,
+        input: CashierInput<'_>,
+        now: Timestamp,
+    ) -> Result<CashierMarks, String>;
 }

@@ -262,3 +262,58 @@ async fn record(
     let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
     (status, body).into_response()
 }
+
+/// A customer's browser on the hosted cashier: opens a cashier link (with any parameters the
+/// merchant appended), keeps the page's CSRF cookie, and presses buttons. Redirects are not
+/// followed, so a test sees where an action sends the browser.
+pub struct Customer {
+    client: reqwest::Client,
+    /// The page's address without its query: actions post to `{page}/{action}`.
+    page: String,
+    cookie: String,
+    csrf: String,
+    /// The opened page's HTML.
+    pub html: String,
+}
+
+impl Customer {
+    pub async fn open(link: &str) -> Customer {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let r = client.get(link).send().await.expect("open the cashier");
+        assert_eq!(r.status(), 200, "{link}");
+        let set = r.headers()["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .to_owned();
+        let cookie = set.split(';').next().unwrap_or_default().to_owned();
+        let csrf = cookie
+            .split_once('=')
+            .map(|(_, t)| t.to_owned())
+            .unwrap_or_default();
+        let page = link.split('?').next().unwrap_or(link).to_owned();
+        let html = r.text().await.expect("page");
+        Customer {
+            client,
+            page,
+            cookie,
+            csrf,
+            html,
+        }
+    }
+
+    /// Posts `action` (`pay`, `fail`, `cancel`, `continue`) with the CSRF token and `fields`.
+    pub async fn press(&self, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut form = vec![("csrf", self.csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.client
+            .post(format!("{}/{action}", self.page))
+            .header("cookie", &self.cookie)
+            .form(&form)
+            .send()
+            .await
+            .expect("press")
+    }
+}

@@ -10,7 +10,8 @@ use polypay_blockatm::wire::{
     CreateOrderRequest, CreatePayoutRequest, PaymentStatus, RedirectStatus,
 };
 use polypay_core::{Clock, PaymentState, PayoutState};
-use polypay_server::testing::{Received, Receiver, TestServer};
+use polypay_engine::chain::is_evm_address;
+use polypay_server::testing::{Customer, Received, Receiver, TestServer};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
@@ -85,26 +86,8 @@ fn webhooks(receiver: &Receiver, event: &str) -> Vec<Received> {
 }
 
 /// Opens the hosted page (which marks the order pending) and presses a button.
-async fn press(s: &TestServer, pay_url: &str, action: &str) -> reqwest::Response {
-    let http = no_redirects();
-    let page = http.get(pay_url).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let token = cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .split_once('=')
-        .unwrap()
-        .1
-        .to_owned();
-    let _ = s;
-    http.post(format!("{pay_url}/{action}"))
-        .header("cookie", format!("polypay_csrf={token}"))
-        .form(&[("csrf", token.as_str())])
-        .send()
-        .await
-        .unwrap()
+async fn press(_s: &TestServer, pay_url: &str, action: &str) -> reqwest::Response {
+    Customer::open(pay_url).await.press(action, &[]).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -306,4 +289,36 @@ async fn cashier_link_and_v1_webhooks() {
         .filter(|h| String::from_utf8_lossy(&h.body).contains("\"EXPIRED\""))
         .count();
     assert_eq!(expired, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cashier_shows_network_token_and_a_deposit_address() {
+    let s = TestServer::start().await;
+    let created = sdk(&s, false)
+        .create_order(&order("E2E-DEP", "12.5", "https://m.example/back"))
+        .await
+        .unwrap()
+        .data;
+    let page = Customer::open(&created.pay_url).await;
+    let row = |label: &str| {
+        let start = format!("<dt>{label}</dt><dd>");
+        let at = page
+            .html
+            .find(&start)
+            .unwrap_or_else(|| panic!("no {label}"))
+            + start.len();
+        page.html[at..].split('<').next().unwrap().to_owned()
+    };
+    // The order was created on ETH, whose `network` name is Ethereum.
+    assert_eq!(
+        (row("Network"), row("Token")),
+        ("Ethereum".into(), "USDT".into())
+    );
+    let address = row("Deposit address");
+    assert!(is_evm_address(&address), "{address}");
+    let again = Customer::open(&created.pay_url).await;
+    assert!(
+        again.html.contains(&address),
+        "the same address on every visit"
+    );
 }

@@ -8,7 +8,7 @@ use polypay_fintech33::wire::{
     Amount, CreateOrder, CreateOrderData, OrderRef, OrderStatus, Payer, PaymentOrderStatus,
 };
 use polypay_fintech33::{BizCipher, Client, MerchantKeys, RsaPrivateKey, RsaPublicKey, SignHash};
-use polypay_server::testing::{Received, Receiver, TestServer};
+use polypay_server::testing::{Customer, Received, Receiver, TestServer};
 use polypay_store::testing::TestDb;
 use serde_json::json;
 
@@ -35,33 +35,9 @@ async fn register_webhook(s: &TestServer, hook: &Receiver) {
         .await;
 }
 
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
 /// Opens the hosted cashier page (the order becomes Processing) and presses `action`.
 async fn act_on_cashier(cashier_url: &str, action: &str) -> reqwest::Response {
-    let page = browser().get(cashier_url).send().await.expect("open");
-    assert_eq!(page.status(), 200);
-    let cookie = page.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .to_owned();
-    let pair = cookie.split(';').next().unwrap_or_default().to_owned();
-    let token = pair
-        .split_once('=')
-        .map(|(_, t)| t.to_owned())
-        .unwrap_or_default();
-    browser()
-        .post(format!("{cashier_url}/{action}"))
-        .header("cookie", pair)
-        .form(&[("csrf", token.as_str())])
-        .send()
-        .await
-        .expect("act")
+    Customer::open(cashier_url).await.press(action, &[]).await
 }
 
 fn payer(email: &str) -> Payer {
@@ -375,4 +351,66 @@ async fn the_whole_app_answers_the_protocol_envelopes() {
         r.text().await.expect("body"),
         r#"{"statusCode":4000,"message":"invalid request body"}"#
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_order_without_skip3ds_is_paid_after_the_card_form_and_3_d_secure() {
+    let s = TestServer::start().await;
+    let client = merchant_client(&s);
+    let token = client.token().await.expect("token").token;
+    let p = client
+        .create_payer(&token, &payer("tds@example.com"))
+        .await
+        .expect("payer");
+    let payer_id = p.result.expect("payer").payer_id;
+    let order = CreateOrder {
+        skip3ds: false,
+        ..order("TDS-1", payer_id, "10.00")
+    };
+    let created = client.create_order(&token, &order).await.expect("order");
+    let link = created.result.expect("created").payment_link;
+
+    let customer = Customer::open(&link).await;
+    for needle in ["name=\"card_number\"", "id=\"continue\"", "id=\"cancel\""] {
+        assert!(
+            customer.html.contains(needle),
+            "lacks {needle}: {}",
+            customer.html
+        );
+    }
+    assert!(
+        !customer.html.contains("id=\"pay\""),
+        "3-D Secure comes first"
+    );
+    let bad_card = customer
+        .press("continue", &[("card_number", "4242 4242 4242 4241")])
+        .await;
+    assert_eq!(bad_card.status(), 422);
+    let html = bad_card.text().await.expect("page");
+    assert!(html.contains("Enter a valid card number.") && html.contains("4242 4242 4242 4241"));
+
+    let step = customer.press("continue", &[]).await;
+    assert_eq!(step.status(), 200);
+    let html = step.text().await.expect("page");
+    assert!(
+        html.contains("3-D Secure") && html.contains("name=\"otp\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("type=\"hidden\" name=\"card_number\""),
+        "the card rides along"
+    );
+    // Pay without the code (a test posting straight to /pay too) is refused on the step's page.
+    let refused = customer.press("pay", &[]).await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.expect("page");
+    assert!(html.contains("Enter the 6-digit verification code.") && html.contains("name=\"otp\""));
+    assert_eq!(
+        outcome(&client, &token, "TDS-1").await,
+        OrderStatus::Processing
+    );
+
+    let paid = customer.press("pay", &[("otp", "123456")]).await;
+    assert!(paid.status().is_redirection(), "{}", paid.status());
+    assert_eq!(outcome(&client, &token, "TDS-1").await, OrderStatus::Paid);
 }

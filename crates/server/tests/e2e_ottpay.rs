@@ -3,12 +3,16 @@
 //! verified, queries, refunds, the PREPAY return redirect, retries and expiry.
 
 use polypay_core::PaymentState;
-use polypay_ottpay::client::{StatusQueryData, parse_redirect};
+use polypay_ottpay::client::{
+    StatusQueryData, parse_redirect, with_redirect_url, with_selected_method,
+};
+use polypay_ottpay::server::public_id;
 use polypay_ottpay::wire::{
-    ActivePayRequest, PrepayInitRequest, PrepayQueryRequest, RefundRequest, StatusQueryRequest,
+    ActivePayRequest, H5PayRequest, PrepayInitRequest, PrepayQueryRequest, RefundRequest,
+    StatusQueryRequest,
 };
 use polypay_ottpay::{Client, ClientCredentials, SignKey};
-use polypay_server::testing::{Receiver, TestServer};
+use polypay_server::testing::{Customer, Receiver, TestServer};
 use polypay_store::testing::TestDb;
 use serde_json::json;
 
@@ -21,34 +25,10 @@ fn merchant_client(s: &TestServer) -> Client {
     Client::new(&s.base_url, credentials, reqwest::Client::new())
 }
 
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
 /// Opens the hosted cashier page and presses Pay, as a customer would; answers the response
 /// to the Pay form (a redirect).
 async fn pay_on_cashier(cashier_url: &str) -> reqwest::Response {
-    let page = browser().get(cashier_url).send().await.expect("open");
-    assert_eq!(page.status(), 200);
-    let cookie = page.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .to_owned();
-    let pair = cookie.split(';').next().unwrap_or_default().to_owned();
-    let token = pair
-        .split_once('=')
-        .map(|(_, t)| t.to_owned())
-        .unwrap_or_default();
-    browser()
-        .post(format!("{cashier_url}/pay"))
-        .header("cookie", pair)
-        .form(&[("csrf", token.as_str())])
-        .send()
-        .await
-        .expect("pay")
+    Customer::open(cashier_url).await.press("pay", &[]).await
 }
 
 fn active_pay(order_id: &str, callback: &str) -> ActivePayRequest {
@@ -304,4 +284,141 @@ async fn an_expired_order_reads_orderclose_and_is_not_notified() {
     assert_eq!(p.order_status, "ORDERCLOSE");
     s.dispatch().await;
     assert!(hook.requests().is_empty());
+}
+
+fn prepay(order: &str, hook: &Receiver) -> PrepayInitRequest {
+    PrepayInitRequest {
+        amount: "500".into(),
+        sale_num: "INV-8".into(),
+        operator_id: "0000000696".into(),
+        prepay_order_id: order.into(),
+        biz_type: "PREPAY".into(),
+        merchant_id: String::new(),
+        duration: "600".into(),
+        shop_id: "S1".into(),
+        currency_type: "USD".into(),
+        email: None,
+        remarks: None,
+        redirect_url: format!("{}/back", hook.url),
+        call_back_url: format!("{}/cb", hook.url),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_prepay_method_chosen_on_the_cashier_fixes_the_bizpay_order_id() {
+    let s = TestServer::start().await;
+    let hook = Receiver::start(200, "").await;
+    let client = merchant_client(&s);
+    let created = client
+        .prepay_init(&prepay("pp-ali", &hook))
+        .await
+        .expect("init")
+        .into_verified()
+        .expect("ok");
+    // The merchant preselects Alipay; the customer presses Pay without changing it.
+    let customer = Customer::open(&with_selected_method(&created.payinfo, "ALIPAY")).await;
+    assert!(
+        customer.html.contains("value=\"ALIPAY\" required checked"),
+        "{}",
+        customer.html
+    );
+    assert!(
+        customer.html.contains("name=\"selected\" value=\"ALIPAY\""),
+        "carried"
+    );
+    let paid = customer.press("pay", &[("selected", "ALIPAY")]).await;
+    assert!(paid.status().is_redirection());
+    assert_eq!(s.dispatch().await.acknowledged, 1);
+    let requests = hook.requests();
+    let callback = requests.iter().find(|r| r.uri == "/cb").expect("callback");
+    let data = client
+        .verify_callback(&[], &callback.body)
+        .expect("verified");
+    assert!(
+        data.bizpay_order_id.starts_with("AL") && data.bizpay_order_id.len() == 18,
+        "{}",
+        data.bizpay_order_id
+    );
+
+    // `selected=NONE` preselects nothing: Pay needs a choice; UnionPay is then recorded.
+    let created = client
+        .prepay_init(&prepay("pp-none", &hook))
+        .await
+        .expect("init")
+        .into_verified()
+        .expect("ok");
+    let customer = Customer::open(&with_selected_method(&created.payinfo, "NONE")).await;
+    assert!(!customer.html.contains(" checked"), "{}", customer.html);
+    let refused = customer.press("pay", &[("selected", "NONE")]).await;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .text()
+            .await
+            .expect("page")
+            .contains("Choose a payment method.")
+    );
+    let paid = customer.press("pay", &[("method", "UNIONPAY")]).await;
+    assert!(paid.status().is_redirection());
+    let query = PrepayQueryRequest {
+        prepay_order_id: "pp-none".into(),
+        order_id: None,
+        merchant_id: String::new(),
+    };
+    let q = client
+        .prepay_query(&query)
+        .await
+        .expect("query")
+        .into_verified()
+        .expect("ok");
+    let order = s.payment(&public_id(&s.merchant.id, &q.order_id)).await;
+    let bizpay = order.attrs["bizpay_order_id"].as_str().expect("recorded");
+    assert!(bizpay.starts_with("UP"), "{bizpay}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_h5pay_link_with_a_redirect_url_sends_the_browser_there_when_the_payment_ends() {
+    let s = TestServer::start().await;
+    let client = merchant_client(&s);
+    let h5 = |order: &str| H5PayRequest {
+        submit_type: "form".into(),
+        amount: "300".into(),
+        currency_type: "CAD".into(),
+        operator_id: "0000000437".into(),
+        biz_type: "WECHATPAY".into(),
+        order_id: Some(order.into()),
+        call_back_url: "https://m.example/cb".into(),
+        ..H5PayRequest::default()
+    };
+    let created = client
+        .h5_pay(&h5("h5-1"))
+        .await
+        .expect("h5")
+        .into_verified()
+        .expect("ok");
+    let back = "https://m.example/done?order=h5-1";
+    let customer = Customer::open(&with_redirect_url(&created.payinfo, back)).await;
+    let cancelled = customer.press("cancel", &[("redirect_url", back)]).await;
+    assert_eq!(cancelled.status(), 303);
+    assert_eq!(
+        cancelled.headers()["location"],
+        back,
+        "as given, no parameters"
+    );
+
+    // Without one (or with one that is not an http(s) URL) the page shows the outcome.
+    let created = client
+        .h5_pay(&h5("h5-2"))
+        .await
+        .expect("h5")
+        .into_verified()
+        .expect("ok");
+    let link = with_redirect_url(&created.payinfo, "javascript:alert(1)");
+    let customer = Customer::open(&link).await;
+    assert!(!customer.html.contains("javascript:"), "{}", customer.html);
+    let paid = customer
+        .press("pay", &[("redirect_url", "javascript:alert(1)")])
+        .await;
+    let location = paid.headers()["location"].to_str().expect("location");
+    assert!(location.starts_with("/cashier/"), "{location}");
 }

@@ -8,7 +8,7 @@ use polypay_passtopay::client::ClientError;
 use polypay_passtopay::notify::CallbackData;
 use polypay_passtopay::wire::*;
 use polypay_passtopay::{AppSecret, Client, Credentials};
-use polypay_server::testing::{Received, Receiver, TestServer};
+use polypay_server::testing::{Customer, Received, Receiver, TestServer};
 
 fn merchant_client(s: &TestServer) -> Client {
     let c = s.credentials_of("passtopay");
@@ -43,24 +43,7 @@ async fn hosted_cashier(pay_data: &str) -> String {
 /// Opens the hosted cashier page and presses `action`, as a customer would; returns the
 /// response to the form (a redirect).
 async fn act_on_cashier(cashier_url: &str, action: &str) -> reqwest::Response {
-    let page = browser().get(cashier_url).send().await.expect("open");
-    assert_eq!(page.status(), 200);
-    let cookie = page.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .to_owned();
-    let pair = cookie.split(';').next().unwrap_or_default().to_owned();
-    let token = pair
-        .split_once('=')
-        .map(|(_, t)| t.to_owned())
-        .unwrap_or_default();
-    browser()
-        .post(format!("{cashier_url}/{action}"))
-        .header("cookie", pair)
-        .form(&[("csrf", token.as_str())])
-        .send()
-        .await
-        .expect("action")
+    Customer::open(cashier_url).await.press(action, &[]).await
 }
 
 fn unified(no: &str, amount: i64, hook: &Receiver) -> UnifiedOrderParams {
@@ -433,4 +416,146 @@ async fn cashier_order_opens_to_pending_and_qr_redirects() {
         .to_owned();
     let image = browser().get(&svg).send().await.expect("svg");
     assert_eq!(image.status(), 200);
+}
+
+fn cashier_order(
+    no: &str,
+    way_code: Option<&str>,
+    return_url: Option<String>,
+) -> CashierOrderParams {
+    CashierOrderParams {
+        mch_order_no: no.into(),
+        amount: 1234,
+        currency: "cny".into(),
+        cust_no: "C1".into(),
+        register_time: 1_622_016_572_190,
+        way_code: way_code.map(str::to_owned),
+        user_name: None,
+        mbr_tel: None,
+        id_no: None,
+        notify_url: None,
+        return_url,
+        expired_time: None,
+        ext_param: None,
+        subject: None,
+        body: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_customer_chooses_the_method_of_an_unpinned_cashier_order() {
+    let s = TestServer::start().await;
+    let client = merchant_client(&s);
+    let created = client
+        .create_cashier_order(&cashier_order(
+            "M1",
+            None,
+            Some("https://m.example/back".into()),
+        ))
+        .await
+        .expect("create");
+    let page = hosted_cashier(&created.data.pay_data.expect("payData")).await;
+    let customer = Customer::open(&page).await;
+    assert!(
+        customer.html.contains("value=\"ALI_QR\" required checked")
+            && customer.html.contains("value=\"ALI_WAP\" required>"),
+        "both methods offered, Alipay QR preselected: {}",
+        customer.html
+    );
+    let refused = customer.press("pay", &[("wayCode", "WX_NATIVE")]).await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.expect("page");
+    assert!(
+        html.contains("Choose Alipay QR or Alipay (mobile)."),
+        "{html}"
+    );
+    let by_no = PayOrderRef::MchOrderNo("M1".into());
+    assert_eq!(
+        client
+            .query_payment(&by_no)
+            .await
+            .expect("query")
+            .data
+            .state,
+        1
+    );
+
+    let paid = customer.press("pay", &[("wayCode", "ALI_WAP")]).await;
+    assert_eq!(paid.status(), 303);
+    let back = paid.headers()["location"].to_str().expect("location");
+    assert!(
+        back.contains("wayCode=ALI_WAP"),
+        "the return redirect: {back}"
+    );
+    let q = client.query_payment(&by_no).await.expect("query");
+    assert_eq!(
+        (q.data.state, q.data.way_code.as_deref()),
+        (2, Some("ALI_WAP"))
+    );
+
+    // Pinned by the merchant: nothing to choose, and the pin is what is reported.
+    let pinned = client
+        .create_cashier_order(&cashier_order("M2", Some("ALI_WAP"), None))
+        .await
+        .expect("create");
+    let page = hosted_cashier(&pinned.data.pay_data.expect("payData")).await;
+    let customer = Customer::open(&page).await;
+    assert!(
+        !customer.html.contains("name=\"wayCode\""),
+        "{}",
+        customer.html
+    );
+    assert!(customer.press("pay", &[]).await.status().is_redirection());
+    let q = client
+        .query_payment(&PayOrderRef::MchOrderNo("M2".into()))
+        .await
+        .expect("query");
+    assert_eq!(q.data.way_code.as_deref(), Some("ALI_WAP"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crypto_order_shows_its_chain_token_and_deposit_address() {
+    let s = TestServer::start().await;
+    let client = merchant_client(&s);
+    let order = CryptoOrderParams {
+        mch_order_no: "CR1".into(),
+        amount: 10031,
+        currency: "USDT".into(),
+        chain: "0x2b6653dc".into(),
+        subject: "goods".into(),
+        body: "b".into(),
+        client_ip: "203.0.113.9".into(),
+        cust_no: "C1".into(),
+        register_time: 1_622_016_572_190,
+        way_code: None,
+        user_name: None,
+        mbr_tel: None,
+        id_no: None,
+        notify_url: None,
+        return_url: None,
+        expired_time: None,
+        ext_param: None,
+    };
+    let created = client.create_crypto_order(&order).await.expect("create");
+    let page = hosted_cashier(&created.data.pay_data.expect("payData")).await;
+    let first = Customer::open(&page).await;
+    let address = |html: &str| {
+        let at = html
+            .find("<dt>Deposit address</dt><dd>")
+            .expect("address row")
+            + 28;
+        html[at..at + 34].to_owned()
+    };
+    assert!(
+        first
+            .html
+            .contains("<dt>Chain</dt><dd>Tron</dd><dt>Token</dt><dd>USDT</dd>")
+    );
+    let shown = address(&first.html);
+    assert!(polypay_engine::chain::is_tron_address(&shown), "{shown}");
+    assert_eq!(
+        address(&Customer::open(&page).await.html),
+        shown,
+        "the same on every visit"
+    );
 }

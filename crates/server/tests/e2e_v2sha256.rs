@@ -3,7 +3,7 @@
 //! webhooks delivered and verified, queries, an immediate sandbox refund, a payout completed by
 //! the sandbox processor, balances, webhook retries, and the envelopes of the whole app.
 
-use polypay_server::testing::{Received, Receiver, TestServer};
+use polypay_server::testing::{Customer, Received, Receiver, TestServer};
 use polypay_store::testing::TestDb;
 use polypay_v2sha256::wire::{
     BalanceQueryRequest, Callback, PayMethod, Payer, PaymentCreateData, PaymentCreateRequest,
@@ -23,34 +23,10 @@ fn merchant_client(s: &TestServer) -> Client {
     Client::new(&format!("{}/pg", s.base_url), credentials).expect("client")
 }
 
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
 /// Opens the hosted cashier page and presses `action`, as a customer would; answers the
 /// response to the form (a redirect).
 async fn act_on_cashier(cashier_url: &str, action: &str) -> reqwest::Response {
-    let page = browser().get(cashier_url).send().await.expect("open");
-    assert_eq!(page.status(), 200);
-    let cookie = page.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .to_owned();
-    let pair = cookie.split(';').next().unwrap_or_default().to_owned();
-    let token = pair
-        .split_once('=')
-        .map(|(_, t)| t.to_owned())
-        .unwrap_or_default();
-    browser()
-        .post(format!("{cashier_url}/{action}"))
-        .header("cookie", pair)
-        .form(&[("csrf", token.as_str())])
-        .send()
-        .await
-        .expect("act")
+    Customer::open(cashier_url).await.press(action, &[]).await
 }
 
 fn payment_request(trade_no: &str, amount: &str, hook: &Receiver) -> PaymentCreateRequest {
@@ -505,4 +481,28 @@ async fn time_travel_leaves_request_signatures_and_replay_claims_alone() {
             "{stamped} is not the merchant's clock ({before}..)"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_payer_enters_a_upi_id_on_the_cashier() {
+    let s = TestServer::start().await;
+    let hook = Receiver::start(200, "OK").await;
+    let client = merchant_client(&s);
+    let created = create(&client, "E2E-VPA", "5.00", &hook).await;
+    let customer = Customer::open(&created.action.url).await;
+    assert!(
+        customer.html.contains("name=\"vpa\" value=\"payer@upi\""),
+        "{}",
+        customer.html
+    );
+    let refused = customer.press("pay", &[("vpa", "not a vpa")]).await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.expect("page");
+    assert!(html.contains("Enter a UPI ID such as name@bank.") && html.contains("not a vpa"));
+    let paid = customer.press("pay", &[("vpa", "asha@okaxis")]).await;
+    let location = paid.headers()["location"].to_str().expect("location");
+    assert_eq!(
+        client.verify_redirect(location).expect("redirect").status,
+        PaymentStatus::Paid
+    );
 }

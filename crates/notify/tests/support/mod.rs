@@ -8,7 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use polypay_core::{FixedClock, Merchant, Payment, Protocol, Timestamp};
 use polypay_engine::{Engine, NewMerchant};
-use polypay_notify::{CallbackRequest, DispatchConfig, Dispatcher, ProtocolNotifier};
+use polypay_notify::{
+    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, DispatchConfig,
+    Dispatcher, ProtocolNotifier,
+};
 use polypay_store::testing::TestDb;
 use polypay_store::{Delivery, DeliveryAttempt, OutboxEvent};
 use std::collections::{HashMap, VecDeque};
@@ -239,6 +242,20 @@ impl ProtocolNotifier for TestNotifier {
 
     fn redirect_url(&self, _: &Payment, _: &Merchant, _: Timestamp) -> Option<String> {
         None
+    }
+
+    fn cashier_form(&self, _: &Payment, _: CashierInput<'_>) -> CashierForm {
+        CashierForm::default()
+    }
+
+    fn cashier_submit(
+        &self,
+        _: &Payment,
+        _: CashierAction,
+        _: CashierInput<'_>,
+        _: Timestamp,
+    ) -> Result<CashierMarks, String> {
+        Ok(CashierMarks::new())
     }
 }
 

@@ -11,12 +11,15 @@ use crate::network::NetworkTable;
 use crate::notify::{
     ATTEMPT_TIMEOUT, OutboundRequest, RETRY_OFFSETS_FROM_FIRST, WebhookEvent, encode_webhook,
 };
-use crate::orders::{payment_chain, payment_notification, payout_notification};
+use crate::orders::{PaymentAttrs, payment_chain, payment_notification, payout_notification};
 use crate::sign::{EcSigningKey, Scheme, Signer};
 use crate::wire::{RedirectParams, RedirectStatus};
 use polypay_core::{Merchant, Payment, Payout, Protocol, Timestamp};
 use polypay_engine::Platform;
-use polypay_notify::{CallbackRequest, ProtocolNotifier};
+use polypay_engine::chain::sandbox_address;
+use polypay_notify::{
+    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
+};
 use polypay_store::OutboxEvent;
 use serde::Deserialize;
 use std::time::Duration;
@@ -195,4 +198,38 @@ impl ProtocolNotifier for BlockAtmNotifier {
             &RedirectParams { tx_id, status },
         ))
     }
+
+    /// Spec 8: the page shows chain, token and a simulated deposit address beside the amount
+    /// and QR; the customer enters nothing.
+    fn cashier_form(&self, payment: &Payment, _link: CashierInput<'_>) -> CashierForm {
+        CashierForm {
+            details: deposit_details(payment, &self.networks),
+            ..CashierForm::default()
+        }
+    }
+
+    fn cashier_submit(
+        &self,
+        _payment: &Payment,
+        _action: CashierAction,
+        _input: CashierInput<'_>,
+        _now: Timestamp,
+    ) -> Result<CashierMarks, String> {
+        Ok(CashierMarks::new())
+    }
+}
+
+/// Network, token and the order's deposit address (made up, the same on every visit).
+fn deposit_details(payment: &Payment, networks: &NetworkTable) -> Vec<(String, String)> {
+    let attrs = PaymentAttrs::of(payment);
+    let Some(network) = networks.by_chain_id(&attrs.chain_id) else {
+        return Vec::new();
+    };
+    let kind = network.address_type.kind();
+    let seed = format!("blockatm:deposit:{}", payment.id);
+    vec![
+        ("Network".into(), network.name.clone()),
+        ("Token".into(), attrs.symbol),
+        ("Deposit address".into(), sandbox_address(&seed, kind)),
+    ]
 }

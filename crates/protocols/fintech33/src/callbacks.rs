@@ -7,7 +7,9 @@
 //! same change as `refund.succeeded`, so it sends nothing.
 
 use polypay_core::{Merchant, Payment, PaymentState, Protocol, Refund, RefundState, Timestamp};
-use polypay_notify::{CallbackRequest, ProtocolNotifier};
+use polypay_notify::{
+    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
+};
 use polypay_store::OutboxEvent;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -144,5 +146,19 @@ impl ProtocolNotifier for Fintech33Notifier {
         _now: Timestamp,
     ) -> Option<String> {
         None
+    }
+
+    fn cashier_form(&self, payment: &Payment, _link: CashierInput<'_>) -> CashierForm {
+        crate::checkout::form(payment)
+    }
+
+    fn cashier_submit(
+        &self,
+        payment: &Payment,
+        action: CashierAction,
+        input: CashierInput<'_>,
+        now: Timestamp,
+    ) -> Result<CashierMarks, String> {
+        crate::checkout::submit(payment, action, input, now)
     }
 }

@@ -12,6 +12,7 @@
 //! and [`callbacks`] (the webhook [`polypay_notify::ProtocolNotifier`]).
 
 pub mod callbacks;
+mod checkout;
 pub mod client;
 mod cpu;
 pub mod credentials;

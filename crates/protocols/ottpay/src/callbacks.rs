@@ -3,12 +3,14 @@
 //! return redirect.
 
 use crate::notify::{self, ATTEMPT_OFFSETS, ATTEMPT_TIMEOUT};
-use crate::server::{MerchantSettings, PaymentAttrs, bizpay_order_id};
+use crate::server::{MerchantSettings, PaymentAttrs, bizpay_order_id, checkout};
 use crate::sign::SignKey;
-use crate::wire::{CallbackData, format_exchange_rate, format_time};
+use crate::wire::{Action, CallbackData, format_exchange_rate, format_time};
 use polypay_core::{Merchant, Payment, Protocol, Timestamp};
 use polypay_engine::Platform;
-use polypay_notify::{CallbackRequest, ProtocolNotifier};
+use polypay_notify::{
+    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
+};
 use polypay_store::OutboxEvent;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -98,12 +100,32 @@ impl ProtocolNotifier for OttNotifier {
     ) -> Option<String> {
         redirect_url(payment)
     }
+
+    fn cashier_form(&self, payment: &Payment, link: CashierInput<'_>) -> CashierForm {
+        checkout::form(payment, link)
+    }
+
+    fn cashier_submit(
+        &self,
+        payment: &Payment,
+        action: CashierAction,
+        input: CashierInput<'_>,
+        _now: Timestamp,
+    ) -> Result<CashierMarks, String> {
+        checkout::submit(payment, action, input)
+    }
 }
 
-/// The PREPAY synchronous redirect (spec §7.2); ACTIVEPAY/H5PAY payments have none (H5PAY's
-/// `redirect_url` rides on the cashier link itself, spec §5.2).
+/// Where the browser goes when a payment ends on the cashier: PREPAY's synchronous redirect
+/// (spec §7.2); for H5PAY the `redirect_url` its cashier link carried, as given (spec §5.2);
+/// ACTIVEPAY has none.
 pub fn redirect_url(payment: &Payment) -> Option<String> {
-    let attrs = PaymentAttrs::of(payment).filter(PaymentAttrs::is_prepay)?;
+    let attrs = PaymentAttrs::of(payment)?;
+    if !attrs.is_prepay() {
+        return attrs
+            .redirect_url
+            .filter(|_| attrs.action == Action::H5Pay.as_str());
+    }
     let prepay = attrs.prepay.as_ref()?;
     let base = payment.return_url.as_deref()?;
     let total = u64::try_from(payment.amount.minor).ok()?;

@@ -5,6 +5,7 @@
 //! encrypted answer with the merchant's signKey. Every failure is the spec's own envelope.
 
 mod attrs;
+pub mod checkout;
 mod create;
 mod query;
 mod refund;

@@ -11,7 +11,9 @@ use crate::settings::{Settings, credentials};
 use crate::sign::fresh_nonce;
 use crate::wire::{Callback, PaymentStatus, PayoutStatus, RedirectParams, RefundStatus};
 use polypay_core::{Merchant, Payment, Payout, Protocol, Refund, Timestamp};
-use polypay_notify::{CallbackRequest, ProtocolNotifier};
+use polypay_notify::{
+    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
+};
 use polypay_store::OutboxEvent;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -105,6 +107,20 @@ impl ProtocolNotifier for Notifier {
         };
         let secret = merchant.credentials.v2sha256.app_secret.expose();
         Some(notify::redirect_url(return_url, &params, secret))
+    }
+
+    fn cashier_form(&self, _payment: &Payment, _link: CashierInput<'_>) -> CashierForm {
+        crate::checkout::form()
+    }
+
+    fn cashier_submit(
+        &self,
+        _payment: &Payment,
+        action: CashierAction,
+        input: CashierInput<'_>,
+        _now: Timestamp,
+    ) -> Result<CashierMarks, String> {
+        crate::checkout::submit(action, input)
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod amount;
 pub mod callbacks;
+mod checkout;
 pub mod client;
 pub mod envelope;
 pub mod error;

@@ -6,14 +6,16 @@ mod page;
 
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use page::Stage;
 use polypay_core::{Payment, PaymentCommand, PaymentState};
 use polypay_engine::EngineError;
 use polypay_engine::sandbox::channel_order_no;
-use serde::Deserialize;
+use polypay_notify::{CashierAction, CashierForm, CashierInput, CashierMarks};
 
 const CSRF_COOKIE: &str = "polypay_csrf";
 
@@ -55,6 +57,7 @@ async fn payment(s: &AppState, token: &str) -> Result<Payment, Response> {
 async fn show(
     State(s): State<AppState>,
     Path(token): Path<String>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
     let mut p = match payment(&s, &token).await {
@@ -72,30 +75,57 @@ async fn show(
             Err(e) => tracing::warn!(error = %e, "could not open payment"),
         }
     }
-    let merchant = s
-        .engine()
-        .merchant(&p.merchant_id)
-        .await
-        .map(|m| m.name)
-        .unwrap_or_default();
+    // The link's own parameters (OTT Pay's `redirect_url`, `selected`); unreadable ones: none.
+    let link = query.map(|Query(q)| q).unwrap_or_default();
     let csrf = cookie(&headers, CSRF_COOKIE).unwrap_or_else(|| polypay_engine::random_hex(16));
-    let view = page::View {
-        payment: &p,
-        merchant: &merchant,
-        now: s.engine().clock().now(),
-        sandbox: s.inner.platform.sandbox,
-        cashier_url: s.inner.platform.cashier_url(&token),
-        csrf: &csrf,
-    };
+    let form = cashier_form(&s, &p, &link);
+    let page = render(&s, &p, &csrf, &form, &[], None, Stage::Inputs).await;
     let set_cookie = format!("{CSRF_COOKIE}={csrf}; Path=/cashier; HttpOnly; SameSite=Strict");
     (
         [
             (header::SET_COOKIE, set_cookie),
             (header::CACHE_CONTROL, "no-store".into()),
         ],
-        page::cashier(&view),
+        page,
     )
         .into_response()
+}
+
+/// The protocol's inputs for an open payment (none once it is final).
+fn cashier_form(s: &AppState, p: &Payment, link: &[(String, String)]) -> CashierForm {
+    match s.notifier(p.protocol) {
+        Some(n) if p.state.is_open() => n.cashier_form(p, CashierInput(link)),
+        _ => CashierForm::default(),
+    }
+}
+
+async fn render(
+    s: &AppState,
+    p: &Payment,
+    csrf: &str,
+    form: &CashierForm,
+    entered: &[(String, String)],
+    error: Option<&str>,
+    stage: Stage,
+) -> Html<String> {
+    let merchant = s
+        .engine()
+        .merchant(&p.merchant_id)
+        .await
+        .map(|m| m.name)
+        .unwrap_or_default();
+    page::cashier(&page::View {
+        payment: p,
+        merchant: &merchant,
+        now: s.engine().clock().now(),
+        sandbox: s.inner.platform.sandbox,
+        cashier_url: s.inner.platform.cashier_url(&p.cashier_token),
+        csrf,
+        form,
+        values: CashierInput(entered),
+        error,
+        stage,
+    })
 }
 
 async fn qr_svg(State(s): State<AppState>, Path(token): Path<String>) -> Response {
@@ -114,17 +144,13 @@ async fn qr_svg(State(s): State<AppState>, Path(token): Path<String>) -> Respons
         .into_response()
 }
 
-#[derive(Deserialize)]
-struct ActionForm {
-    csrf: String,
-}
-
-/// Pay / Fail / Cancel (sandbox only).
+/// Pay / Fail / Cancel, and Continue to a verification step (sandbox only). The posted form
+/// holds the CSRF token, the link's carried parameters and the protocol's inputs.
 async fn act(
     State(s): State<AppState>,
     Path((token, action)): Path<(String, String)>,
     headers: HeaderMap,
-    form: Result<Form<ActionForm>, axum::extract::rejection::FormRejection>,
+    form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     if !s.inner.platform.sandbox {
         return page::message(
@@ -133,34 +159,74 @@ async fn act(
             "Payment actions exist only in the sandbox.",
         );
     }
-    let presented = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    if !csrf_ok(cookie(&headers, CSRF_COOKIE).as_deref(), &presented) {
+    let mut posted = form.map(|Form(f)| f).unwrap_or_default();
+    let presented = posted
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let Some(csrf) = cookie(&headers, CSRF_COOKIE).filter(|c| csrf_ok(Some(c), &presented)) else {
         return page::message(
             StatusCode::FORBIDDEN,
             "Session expired",
             "Reload the payment page and try again.",
         );
-    }
+    };
+    posted.retain(|(k, _)| k != "csrf");
     let p = match payment(&s, &token).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let now = s.engine().clock().now();
-    let cmd = match action.as_str() {
-        "pay" => PaymentCommand::Succeed {
-            channel_order_no: channel_order_no(p.amount.currency, now),
-        },
-        "fail" => PaymentCommand::Fail {
-            code: "SANDBOX_FAIL".into(),
-            message: "payment failed".into(),
-        },
-        "cancel" => PaymentCommand::Cancel,
+    let action = match action.as_str() {
+        "pay" => CashierAction::Pay,
+        "fail" => CashierAction::Fail,
+        "cancel" => CashierAction::Cancel,
+        "continue" => CashierAction::Verify,
         _ => return page::message(StatusCode::NOT_FOUND, "Not found", "Unknown action."),
     };
+    let now = s.engine().clock().now();
     if p.expires_at <= now && p.state.is_open() {
         return Redirect::to(&format!("/cashier/{token}")).into_response();
     }
-    match s.engine().transition_payment(&p.id, cmd).await {
+    let form = cashier_form(&s, &p, &posted);
+    // Inputs the POST left out take the page's pre-filled values.
+    for f in &form.fields {
+        if let (false, Some(default)) =
+            (posted.iter().any(|(k, _)| k == f.name()), f.default_value())
+        {
+            posted.push((f.name().to_owned(), default.to_owned()));
+        }
+    }
+    let marks = match check(&s, &p, &form, action, &posted) {
+        Ok(marks) => marks,
+        Err((stage, message)) => {
+            let page = render(&s, &p, &csrf, &form, &posted, Some(&message), stage);
+            return (StatusCode::UNPROCESSABLE_ENTITY, page.await).into_response();
+        }
+    };
+    let cmd = match action {
+        CashierAction::Pay => PaymentCommand::Succeed {
+            channel_order_no: channel_order_no(p.amount.currency, now),
+        },
+        CashierAction::Fail => PaymentCommand::Fail {
+            code: "SANDBOX_FAIL".into(),
+            message: "payment failed".into(),
+        },
+        CashierAction::Cancel => PaymentCommand::Cancel,
+        // The first step passed: the verification step comes next.
+        CashierAction::Verify => {
+            let page = render(&s, &p, &csrf, &form, &posted, None, Stage::Challenge);
+            return page.await.into_response();
+        }
+    };
+    let done = if marks.is_empty() {
+        s.engine().transition_payment(&p.id, cmd).await
+    } else {
+        s.engine()
+            .transition_payment_marked(&p.id, cmd, marks)
+            .await
+    };
+    match done {
         Ok(done) => finish(&s, &done).await,
         Err(EngineError::Rule(_)) => Redirect::to(&format!("/cashier/{token}")).into_response(),
         Err(e) => {
@@ -171,6 +237,37 @@ async fn act(
                 "The payment could not be updated.",
             )
         }
+    }
+}
+
+/// The protocol's verdict on the inputs: what to record with the action, or the step to show
+/// again and why. With a verification step, the first step's inputs are checked alone first,
+/// so a refusal shows the page that has them.
+fn check(
+    s: &AppState,
+    p: &Payment,
+    form: &CashierForm,
+    action: CashierAction,
+    input: &[(String, String)],
+) -> Result<CashierMarks, (Stage, String)> {
+    let Some(n) = s.notifier(p.protocol) else {
+        return Ok(CashierMarks::new());
+    };
+    let wall = s.engine().clock().wall();
+    let submit = |a| n.cashier_submit(p, a, CashierInput(input), wall);
+    let stepped = form.challenge.is_some();
+    match action {
+        CashierAction::Cancel => submit(action).map_err(|e| (Stage::Inputs, e)),
+        CashierAction::Verify if !stepped => Err((
+            Stage::Inputs,
+            "This payment has no verification step.".to_owned(),
+        )),
+        CashierAction::Verify => submit(action).map_err(|e| (Stage::Inputs, e)),
+        CashierAction::Pay | CashierAction::Fail if stepped => {
+            submit(CashierAction::Verify).map_err(|e| (Stage::Inputs, e))?;
+            submit(action).map_err(|e| (Stage::Challenge, e))
+        }
+        CashierAction::Pay | CashierAction::Fail => submit(action).map_err(|e| (Stage::Inputs, e)),
     }
 }
 

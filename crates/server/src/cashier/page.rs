@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use polypay_core::{Payment, PaymentState, Protocol, Timestamp};
+use polypay_notify::{CashierField, CashierForm, CashierInput};
 
 pub struct View<'a> {
     pub payment: &'a Payment,
@@ -12,6 +13,22 @@ pub struct View<'a> {
     pub sandbox: bool,
     pub cashier_url: String,
     pub csrf: &'a str,
+    /// The protocol's details, inputs and verification step for this payment.
+    pub form: &'a CashierForm,
+    /// What the customer entered (a re-shown page); fields absent here show their defaults.
+    pub values: CashierInput<'a>,
+    /// Why the last action was refused, for the customer.
+    pub error: Option<&'a str>,
+    pub stage: Stage,
+}
+
+/// Which step of an open payment the page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The inputs, then the outcome buttons (or Continue, when a verification step follows).
+    Inputs,
+    /// The verification step, the inputs carried hidden.
+    Challenge,
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f4f5f7;color:#1c1e21}\
@@ -20,9 +37,12 @@ main{max-width:420px;margin:0 auto;padding:24px 16px}\
 h1{font-size:1.1rem;margin:0 0 4px}.amount{font-size:2rem;font-weight:700;margin:12px 0}\
 dl{display:grid;grid-template-columns:auto 1fr;gap:6px 12px;margin:16px 0;font-size:.9rem}dt{color:#65676b}dd{margin:0;word-break:break-all}\
 .qr{display:flex;justify-content:center;margin:16px 0}.qr svg{width:200px;height:200px}\
-form{display:inline}button{font-size:1rem;padding:12px 18px;border-radius:8px;border:0;margin:4px 4px 0 0;cursor:pointer}\
+form{display:block}h2{font-size:1rem;margin:16px 0 4px}button{font-size:1rem;padding:12px 18px;border-radius:8px;border:0;margin:4px 4px 0 0;cursor:pointer}\
 .pay{background:#1a7f37;color:#fff}.fail{background:#cf222e;color:#fff}.cancel{background:#d0d7de}\
-.note{font-size:.8rem;color:#65676b;margin-top:16px}.badge{display:inline-block;padding:2px 8px;border-radius:10px;background:#fff8c5;font-size:.75rem}";
+.note{font-size:.8rem;color:#65676b;margin-top:16px}.error{background:#ffebe9;color:#82071e;padding:8px 12px;border-radius:8px}\
+fieldset{border:0;padding:0;margin:12px 0}legend,label{display:block;font-size:.9rem;margin:8px 0 4px}\
+input[type=text]{width:100%;box-sizing:border-box;font-size:1rem;padding:10px;border:1px solid #d0d7de;border-radius:8px}\
+fieldset label{display:inline-block;margin-right:16px}small{display:block;color:#65676b;font-size:.75rem;margin-top:2px}.badge{display:inline-block;padding:2px 8px;border-radius:10px;background:#fff8c5;font-size:.75rem}";
 
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -124,12 +144,74 @@ fn time_left(p: &Payment, now: Timestamp) -> String {
 
 fn details(v: &View<'_>) -> String {
     let p = v.payment;
+    let extra: String = v
+        .form
+        .details
+        .iter()
+        .map(|(label, value)| format!("<dt>{}</dt><dd>{}</dd>", escape(label), escape(value)))
+        .collect();
     format!(
-        "<dl><dt>Merchant</dt><dd>{}</dd><dt>Order</dt><dd>{}</dd><dt>Method</dt><dd>{}</dd></dl>",
+        "<dl><dt>Merchant</dt><dd>{}</dd><dt>Order</dt><dd>{}</dd><dt>Method</dt><dd>{}</dd>{extra}</dl>",
         escape(v.merchant),
         escape(&p.merchant_order_no),
         escape(&method_label(p))
     )
+}
+
+fn hidden(name: &str, value: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+        escape(name),
+        escape(value)
+    )
+}
+
+/// One input, showing what the customer entered or else its default.
+fn field(f: &CashierField, values: CashierInput<'_>) -> String {
+    let current = values.get(f.name()).or(f.default_value());
+    match f {
+        CashierField::Choice {
+            name,
+            label,
+            options,
+            ..
+        } => {
+            let radios: String = options
+                .iter()
+                .map(|(value, text)| {
+                    let checked = if current == Some(value.as_str()) { " checked" } else { "" };
+                    format!(
+                        "<label><input type=\"radio\" name=\"{name}\" id=\"{name}-{}\" value=\"{}\" required{checked}> {}</label>",
+                        escape(value),
+                        escape(value),
+                        escape(text)
+                    )
+                })
+                .collect();
+            format!(
+                "<fieldset><legend>{}</legend>{radios}</fieldset>",
+                escape(label)
+            )
+        }
+        CashierField::Text {
+            name,
+            label,
+            hint,
+            autocomplete,
+            ..
+        } => {
+            let hint = if hint.is_empty() {
+                String::new()
+            } else {
+                format!("<small>{}</small>", escape(hint))
+            };
+            format!(
+                "<label for=\"{name}\">{}</label><input type=\"text\" id=\"{name}\" name=\"{name}\" value=\"{}\" autocomplete=\"{autocomplete}\" required>{hint}",
+                escape(label),
+                escape(current.unwrap_or(""))
+            )
+        }
+    }
 }
 
 fn actions(v: &View<'_>) -> String {
@@ -137,19 +219,67 @@ fn actions(v: &View<'_>) -> String {
         return "<p class=\"note\">Scan the code with your payment app to pay.</p>".into();
     }
     let token = &v.payment.cashier_token;
-    let button = |action: &str, label: &str| {
+    let button = |action: &str, label: &str, extra: &str| {
         format!(
-            "<form method=\"post\" action=\"/cashier/{token}/{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <button class=\"{action}\" type=\"submit\" id=\"{action}\">{label}</button></form>",
-            escape(v.csrf)
+            "<button class=\"{}\" type=\"submit\" id=\"{action}\" formaction=\"/cashier/{token}/{action}\"{extra}>{label}</button>",
+            if action == "continue" { "pay" } else { action }
         )
     };
+    let error = v
+        .error
+        .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let carried: String = v.form.carried.iter().map(|(k, x)| hidden(k, x)).collect();
+    let challenge = v.form.challenge.as_ref();
+    let (inputs, buttons) = match (v.stage, challenge) {
+        (Stage::Challenge, Some(c)) => {
+            let kept: String = v
+                .form
+                .fields
+                .iter()
+                .filter_map(|f| {
+                    let value = v.values.get(f.name()).or(f.default_value())?;
+                    Some(hidden(f.name(), value))
+                })
+                .collect();
+            let step = format!(
+                "<h2>{}</h2><p>{}</p>{}",
+                escape(c.title),
+                escape(c.text),
+                field(&c.field, CashierInput(&[]))
+            );
+            let buttons = [
+                button("pay", "Pay", ""),
+                button("fail", "Fail", " formnovalidate"),
+                button("cancel", "Cancel", " formnovalidate"),
+            ];
+            (kept + &step, buttons.concat())
+        }
+        (_, Some(_)) => {
+            let buttons = [
+                button("continue", "Continue", ""),
+                button("cancel", "Cancel", " formnovalidate"),
+            ];
+            (fields(v), buttons.concat())
+        }
+        (_, None) => {
+            let buttons = [
+                button("pay", "Pay", ""),
+                button("fail", "Fail", ""),
+                button("cancel", "Cancel", " formnovalidate"),
+            ];
+            (fields(v), buttons.concat())
+        }
+    };
     format!(
-        "{}{}{}<p class=\"note\"><span class=\"badge\">sandbox</span> No money moves: choose the outcome.</p>",
-        button("pay", "Pay"),
-        button("fail", "Fail"),
-        button("cancel", "Cancel")
+        "{error}<form method=\"post\" action=\"/cashier/{token}/pay\">{}{carried}{inputs}<div>{buttons}</div></form>\
+         <p class=\"note\"><span class=\"badge\">sandbox</span> No money moves: choose the outcome.</p>",
+        hidden("csrf", v.csrf)
     )
+}
+
+fn fields(v: &View<'_>) -> String {
+    v.form.fields.iter().map(|f| field(f, v.values)).collect()
 }
 
 /// The cashier page for a payment in any state.
@@ -173,7 +303,11 @@ pub fn cashier(v: &View<'_>) -> Html<String> {
              <div class=\"qr\">{}</div>{}<p>Time left: <strong id=\"time-left\">{}</strong></p>{}</div>",
             escape(v.merchant),
             escape(&amount(p)),
-            qr_svg(&v.cashier_url),
+            if v.stage == Stage::Inputs {
+                qr_svg(&v.cashier_url)
+            } else {
+                String::new()
+            },
             details(v),
             time_left(p, v.now),
             actions(v)

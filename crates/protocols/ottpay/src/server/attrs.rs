@@ -22,11 +22,16 @@ pub struct PaymentAttrs {
     pub operator_id: String,
     pub shop_id: Option<String>,
     pub terminal_no: Option<String>,
-    /// Assigned at creation for ACTIVEPAY/H5PAY; PREPAY derives it once paid.
+    /// Assigned at creation for ACTIVEPAY/H5PAY; for PREPAY when the payer picks a method on
+    /// the cashier (else derived once paid).
     pub bizpay_order_id: Option<String>,
     /// The payer's wallet id (`sub_openId`, STATUS_QUERY `buyer_login_id`).
     pub sub_open_id: String,
     pub prepay: Option<PrepayAttrs>,
+    /// H5PAY: the `redirect_url` the cashier link carried (spec §5.2), recorded when the
+    /// customer finished on the cashier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
 }
 
 /// The PREPAY_INIT fields (spec §5.3) that PREPAY_QUERY echoes.

@@ -8,6 +8,7 @@
 
 pub mod attrs;
 mod cashier;
+mod checkout;
 mod notifier;
 mod payment;
 mod rate;

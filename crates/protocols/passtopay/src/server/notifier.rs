@@ -8,7 +8,9 @@ use crate::credentials::Credentials;
 use crate::notify::{self, CallbackData, OutgoingRequest};
 use crate::wire::{PaymentNotification, RefundNotification, TransferNotification};
 use polypay_core::{Merchant, Payment, Payout, Protocol, Refund, Timestamp};
-use polypay_notify::{CallbackRequest, ProtocolNotifier};
+use polypay_notify::{
+    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
+};
 use polypay_store::OutboxEvent;
 use serde::Deserialize;
 use std::time::Duration;
@@ -137,6 +139,20 @@ impl ProtocolNotifier for PassToPayNotifier {
             &notification,
             &creds.app_secret,
         ))
+    }
+
+    fn cashier_form(&self, payment: &Payment, _link: CashierInput<'_>) -> CashierForm {
+        super::checkout::form(payment)
+    }
+
+    fn cashier_submit(
+        &self,
+        payment: &Payment,
+        action: CashierAction,
+        input: CashierInput<'_>,
+        _now: Timestamp,
+    ) -> Result<CashierMarks, String> {
+        super::checkout::submit(payment, action, input)
     }
 }
 
