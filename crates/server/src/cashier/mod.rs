@@ -185,7 +185,8 @@ async fn act(
         _ => return page::message(StatusCode::NOT_FOUND, "Not found", "Unknown action."),
     };
     let now = s.engine().clock().now();
-    if p.expires_at <= now && p.state.is_open() {
+    // Finished (in another tab, by the merchant) or expired meanwhile: the page says which.
+    if !p.state.is_open() || p.expires_at <= now {
         return Redirect::to(&format!("/cashier/{token}")).into_response();
     }
     let form = cashier_form(&s, &p, &posted);
