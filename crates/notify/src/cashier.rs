@@ -95,11 +95,13 @@ impl CashierInput<'_> {
 /// Top-level `attrs` members to merge into the payment with the transition.
 pub type CashierMarks = Map<String, Value>;
 
-/// Whether `text` is an absolute http(s) URL a browser may be sent to.
-pub fn is_redirect_target(text: &str) -> bool {
-    text.len() <= 2048
-        && reqwest::Url::parse(text)
-            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+/// `text` as an absolute http(s) URL a browser may be sent to (normalised: characters a
+/// `Location` header cannot carry are percent-encoded), or `None`.
+pub fn redirect_target(text: &str) -> Option<String> {
+    let url = reqwest::Url::parse(text)
+        .ok()
+        .filter(|_| text.len() <= 2048)?;
+    (matches!(url.scheme(), "http" | "https") && url.host().is_some()).then(|| url.into())
 }
 
 #[cfg(test)]
@@ -130,8 +132,12 @@ mod tests {
 
     #[test]
     fn redirect_targets_are_http_urls() {
-        assert!(is_redirect_target("https://m.example/back?x=1"));
-        assert!(is_redirect_target("http://127.0.0.1:9000/r"));
+        let ok = "https://m.example/back?x=1";
+        assert_eq!(redirect_target(ok).as_deref(), Some(ok));
+        assert_eq!(
+            redirect_target("http://127.0.0.1:9000/r é").as_deref(),
+            Some("http://127.0.0.1:9000/r%20%C3%A9")
+        );
         for bad in [
             "javascript:alert(1)",
             "/relative",
@@ -139,11 +145,11 @@ mod tests {
             "https://",
             "",
         ] {
-            assert!(!is_redirect_target(bad), "{bad}");
+            assert_eq!(redirect_target(bad), None, "{bad}");
         }
-        assert!(!is_redirect_target(&format!(
-            "https://h/{}",
-            "a".repeat(2048)
-        )));
+        assert_eq!(
+            redirect_target(&format!("https://h/{}", "a".repeat(2048))),
+            None
+        );
     }
 }

@@ -123,7 +123,7 @@ async fn pay_in_webhook_redirect_and_payout() {
 
     // The customer pays on the hosted page and is sent back with txId and status.
     let paid = press(&s, &created.pay_url, "pay").await;
-    assert_eq!(paid.status(), 303);
+    assert_eq!(paid.status(), 302);
     let back = paid.headers()["location"].to_str().unwrap().to_owned();
     assert!(
         back.starts_with(&format!("{}/return?o=E2E-1&txId=0x", hooks.url)),

@@ -399,7 +399,7 @@ async fn an_h5pay_link_with_a_redirect_url_sends_the_browser_there_when_the_paym
     let back = "https://m.example/done?order=h5-1";
     let customer = Customer::open(&with_redirect_url(&created.payinfo, back)).await;
     let cancelled = customer.press("cancel", &[("redirect_url", back)]).await;
-    assert_eq!(cancelled.status(), 303);
+    assert_eq!(cancelled.status(), 302);
     assert_eq!(
         cancelled.headers()["location"],
         back,

@@ -481,7 +481,7 @@ async fn the_customer_chooses_the_method_of_an_unpinned_cashier_order() {
     );
 
     let paid = customer.press("pay", &[("wayCode", "ALI_WAP")]).await;
-    assert_eq!(paid.status(), 303);
+    assert_eq!(paid.status(), 302);
     let back = paid.headers()["location"].to_str().expect("location");
     assert!(
         back.contains("wayCode=ALI_WAP"),

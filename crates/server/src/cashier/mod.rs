@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use page::Stage;
@@ -272,7 +272,8 @@ fn check(
     }
 }
 
-/// After an action: to the merchant's return URL in the protocol's format, or the outcome page.
+/// After an action: to the merchant's return URL in the protocol's format (HTTP 302), or the
+/// outcome page.
 async fn finish(s: &AppState, p: &Payment) -> Response {
     let target = match (
         s.notifier(p.protocol),
@@ -281,8 +282,10 @@ async fn finish(s: &AppState, p: &Payment) -> Response {
         (Some(n), Ok(m)) => n.redirect_url(p, &m, s.engine().clock().wall()),
         _ => None,
     };
-    match target {
-        Some(url) => Redirect::to(&url).into_response(),
+    // The specs' return redirects are 302s (a browser follows them with a GET after the form
+    // POST, as it does a 303); a URL that cannot be a header value shows the outcome page.
+    match target.and_then(|url| HeaderValue::try_from(url).ok()) {
+        Some(url) => (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
         None => Redirect::to(&format!("/cashier/{}", p.cashier_token)).into_response(),
     }
 }

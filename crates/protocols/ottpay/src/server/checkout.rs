@@ -7,7 +7,7 @@ use super::attrs::PaymentAttrs;
 use crate::wire::Action;
 use polypay_core::Payment;
 use polypay_engine::random_digits;
-use polypay_notify::cashier::is_redirect_target;
+use polypay_notify::cashier::redirect_target;
 use polypay_notify::{CashierAction, CashierField, CashierForm, CashierInput, CashierMarks};
 
 /// The form field of the PREPAY method.
@@ -61,10 +61,10 @@ pub fn form(payment: &Payment, link: CashierInput<'_>) -> CashierForm {
             ..CashierForm::default()
         };
     }
-    let redirect = link.get(REDIRECT_URL).filter(|u| is_redirect_target(u));
-    if attrs.action == Action::H5Pay.as_str() && redirect.is_some() {
+    let redirect = link.get(REDIRECT_URL).and_then(redirect_target);
+    if let Some(url) = redirect.filter(|_| attrs.action == Action::H5Pay.as_str()) {
         return CashierForm {
-            carried: carried(link, REDIRECT_URL).into_iter().collect(),
+            carried: vec![(REDIRECT_URL.to_owned(), url)],
             ..CashierForm::default()
         };
     }
@@ -83,7 +83,7 @@ pub fn submit(
         return Ok(marks);
     };
     if attrs.action == Action::H5Pay.as_str() {
-        if let Some(url) = input.get(REDIRECT_URL).filter(|u| is_redirect_target(u)) {
+        if let Some(url) = input.get(REDIRECT_URL).and_then(redirect_target) {
             marks.insert(REDIRECT_URL.into(), url.into());
         }
         return Ok(marks);
