@@ -7,7 +7,7 @@
 
 use crate::error::NotifyError;
 use crate::protocol::ProtocolNotifier;
-use crate::{attempt, metrics, worker};
+use crate::{attempt, metrics, schedule, worker};
 use polypay_core::{Merchant, MerchantId, Protocol};
 use polypay_engine::Engine;
 use polypay_store::{AfterAttempt, AttemptOutcome, Delivery, FinishedAttempt, LeaseRequest};
@@ -26,8 +26,8 @@ const LEASE_BATCH: usize = 256;
 pub struct DispatchConfig {
     /// Attempts in flight at once on this node.
     pub concurrency: usize,
-    /// One attempt's time limit (a protocol's own limit wins when smaller).
-    pub default_timeout: Duration,
+    /// A cap on one attempt's time limit; `None`: each protocol's own (its spec's).
+    pub timeout_cap: Option<Duration>,
     /// Allow callbacks to loopback, private and link-local addresses (sandbox on a laptop).
     pub allow_private: bool,
     /// This node's name in leases and the attempt log.
@@ -41,7 +41,7 @@ impl Default for DispatchConfig {
     fn default() -> Self {
         DispatchConfig {
             concurrency: 64,
-            default_timeout: Duration::from_secs(10),
+            timeout_cap: None,
             allow_private: false,
             node_id: "node".into(),
             lease_ms: 60_000,
@@ -254,7 +254,14 @@ impl Dispatcher {
 
     /// The lease must outlive an attempt plus the wait until its result is recorded.
     fn lease_ms(&self, tick: Duration) -> i64 {
-        let floor = 2 * self.inner.config.default_timeout + tick;
+        let longest = self
+            .inner
+            .notifiers
+            .values()
+            .map(|n| schedule::attempt_timeout(self.inner.config.timeout_cap, n.attempt_timeout()))
+            .max()
+            .unwrap_or(schedule::FALLBACK_TIMEOUT);
+        let floor = 2 * longest + tick;
         self.inner
             .config
             .lease_ms

@@ -35,13 +35,18 @@ pub fn after_attempt(d: &Delivery, acknowledged: bool, offsets: &[i64]) -> After
     }
 }
 
-/// One attempt's time limit: the configured default, or the protocol's own when smaller.
-pub fn attempt_timeout(default: Duration, protocol: Duration) -> Duration {
-    if protocol.is_zero() {
-        default
+/// A protocol that names no limit of its own gets this one.
+pub const FALLBACK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One attempt's time limit: the protocol's own (its spec's), under the operator's cap if one
+/// is set.
+pub fn attempt_timeout(cap: Option<Duration>, protocol: Duration) -> Duration {
+    let own = if protocol.is_zero() {
+        FALLBACK_TIMEOUT
     } else {
-        default.min(protocol)
-    }
+        protocol
+    };
+    cap.map_or(own, |cap| own.min(cap))
 }
 
 #[cfg(test)]
@@ -135,10 +140,12 @@ mod tests {
     }
 
     #[test]
-    fn the_smaller_timeout_wins() {
+    fn the_protocol_limit_holds_under_the_operator_cap() {
         let s = Duration::from_secs;
-        assert_eq!(attempt_timeout(s(10), s(5)), s(5));
-        assert_eq!(attempt_timeout(s(10), s(30)), s(10));
-        assert_eq!(attempt_timeout(s(10), Duration::ZERO), s(10));
+        assert_eq!(attempt_timeout(None, s(20)), s(20), "PassToPay's 20 s");
+        assert_eq!(attempt_timeout(None, Duration::ZERO), FALLBACK_TIMEOUT);
+        assert_eq!(attempt_timeout(Some(s(10)), s(5)), s(5));
+        assert_eq!(attempt_timeout(Some(s(10)), s(30)), s(10));
+        assert_eq!(attempt_timeout(Some(s(10)), Duration::ZERO), s(10));
     }
 }

@@ -38,7 +38,7 @@ pub(crate) async fn attempt(
         ) {
             Ok(req) => {
                 let timeout =
-                    schedule::attempt_timeout(inner.config.default_timeout, n.attempt_timeout());
+                    schedule::attempt_timeout(inner.config.timeout_cap, n.attempt_timeout());
                 let sent = send(&inner, &req, timeout).await;
                 (Some(req), sent)
             }

@@ -393,7 +393,7 @@ async fn a_hanging_merchant_does_not_delay_another_merchants_callbacks() {
         let f = Fixture::new(&db).await;
         let mut c = config("a");
         c.concurrency = 2;
-        c.default_timeout = std::time::Duration::from_millis(300);
+        c.timeout_cap = Some(std::time::Duration::from_millis(300));
         let d = f.dispatcher(&[0, 60_000], c);
         let slow = f.merchant("slow", "/slow").await;
         let fast = f.merchant("fast", "/fast").await;

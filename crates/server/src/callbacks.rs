@@ -117,7 +117,7 @@ pub fn dispatcher(state: &AppState) -> polypay_notify::Dispatcher {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "polypay".into());
     let config = polypay_notify::DispatchConfig {
         concurrency: c.callback_concurrency,
-        default_timeout: std::time::Duration::from_millis(c.callback_timeout_ms),
+        timeout_cap: c.callback_timeout_ms.map(std::time::Duration::from_millis),
         allow_private: c.allow_private_callbacks,
         node_id: format!(
             "{host}-{}-{}",
@@ -129,7 +129,7 @@ pub fn dispatcher(state: &AppState) -> polypay_notify::Dispatcher {
     tracing::info!(
         node = %config.node_id,
         concurrency = config.concurrency,
-        timeout_ms = c.callback_timeout_ms,
+        timeout_cap_ms = c.callback_timeout_ms,
         allow_private = config.allow_private,
         "callback dispatcher started"
     );

@@ -52,8 +52,9 @@ pub struct Config {
     pub allow_private_callbacks: bool,
     /// Callback attempts in flight at once on this node.
     pub callback_concurrency: usize,
-    /// One callback attempt's time limit (a protocol's own limit wins when smaller).
-    pub callback_timeout_ms: u64,
+    /// A cap on one callback attempt's time limit; unset, each protocol's own (its spec's:
+    /// 20 s for PassToPay, 10 s for the others).
+    pub callback_timeout_ms: Option<u64>,
     /// Callback history (deliveries, attempt logs, their outbox events) is deleted this many
     /// days after it finished; 0 keeps it for ever.
     pub callback_retention_days: u64,
@@ -231,7 +232,7 @@ impl Overrides {
                 .allow_private_callbacks
                 .unwrap_or(mode == Mode::Sandbox),
             callback_concurrency: self.callback_concurrency.unwrap_or(64).max(1),
-            callback_timeout_ms: self.callback_timeout_ms.unwrap_or(10_000).max(1),
+            callback_timeout_ms: self.callback_timeout_ms.map(|ms| ms.max(1)),
             callback_retention_days: self.callback_retention_days.unwrap_or(90),
             log_json: self.log_json.unwrap_or(false),
             payout_delay_ms: self.payout_delay_ms.unwrap_or(10_000) as i64,

@@ -500,7 +500,7 @@ async fn the_payer_enters_a_upi_id_on_the_cashier() {
     let html = refused.text().await.expect("page");
     assert!(html.contains("Enter a UPI ID such as name@bank.") && html.contains("not a vpa"));
     let paid = customer.press("pay", &[("vpa", "asha@okaxis")]).await;
-    assert_eq!(paid.status(), 302, "spec §7.3: HTTP 302 to returnUrl");
+    assert_eq!(paid.status(), 302, "the spec: HTTP 302 to returnUrl");
     let location = paid.headers()["location"].to_str().expect("location");
     assert_eq!(
         client.verify_redirect(location).expect("redirect").status,

@@ -355,7 +355,7 @@ impl Fixture {
 pub fn config(node: &str) -> DispatchConfig {
     DispatchConfig {
         concurrency: 8,
-        default_timeout: Duration::from_secs(2),
+        timeout_cap: Some(Duration::from_secs(2)),
         allow_private: true,
         node_id: node.into(),
         lease_ms: 30_000,
