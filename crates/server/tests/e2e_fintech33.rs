@@ -414,3 +414,72 @@ async fn an_order_without_skip3ds_is_paid_after_the_card_form_and_3_d_secure() {
     assert!(paid.status().is_redirection(), "{}", paid.status());
     assert_eq!(outcome(&client, &token, "TDS-1").await, OrderStatus::Paid);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refund_delay_lets_the_control_api_fail_a_refund_before_it_completes() {
+    let s = TestServer::start().await;
+    let hook = Receiver::start(200, r#"{"code":0}"#).await;
+    let url = format!("{}/fintech33/webhook", hook.url);
+    s.set_protocol_settings(
+        "fintech33",
+        json!({"webhook_url": url, "refund_delay_ms": 5000}),
+    )
+    .await;
+    let client = merchant_client(&s);
+    let (token, data) = setup(&s, &client, "DELAY-1", "20.00").await;
+    assert!(
+        act_on_cashier(&data.payment_link, "pay")
+            .await
+            .status()
+            .is_redirection()
+    );
+    let refund = || async {
+        let r = client
+            .refund_order(&token, &by_sn("DELAY-1"))
+            .await
+            .expect("refund");
+        r.result.expect("accepted");
+    };
+    refund().await;
+    assert_eq!(
+        outcome(&client, &token, "DELAY-1").await,
+        OrderStatus::RefundRequest
+    );
+    let first = format!("refunds/{}%231/fail", data.link_id);
+    let (status, answer) = s.sandbox(&first, json!({})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        outcome(&client, &token, "DELAY-1").await,
+        OrderStatus::RefundFailed
+    );
+
+    refund().await;
+    s.sweep().await;
+    assert_eq!(
+        outcome(&client, &token, "DELAY-1").await,
+        OrderStatus::RefundRequest
+    );
+    s.clock().advance(5_000);
+    s.sweep().await;
+    assert_eq!(
+        outcome(&client, &token, "DELAY-1").await,
+        OrderStatus::RefundCompleted
+    );
+    dispatch_all(&s).await;
+    let statuses: Vec<_> = hook
+        .requests()
+        .iter()
+        .map(|r| verify(&client, r).status)
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            OrderStatus::Processing,
+            OrderStatus::Paid,
+            OrderStatus::RefundRequest,
+            OrderStatus::RefundFailed,
+            OrderStatus::RefundRequest,
+            OrderStatus::RefundCompleted,
+        ]
+    );
+}

@@ -1,10 +1,11 @@
 //! A merchant's 33 Fintech options (`settings["fintech33"]`, §3.2 and §7) and the credentials
 //! built from them and from the core credential block.
 //!
-//! Recognised keys, all optional strings (absent = the spec's default):
-//! `aes_mode` (`ECB` | `CBC`), `aes_iv` (standard base64 of 16 bytes, required for CBC),
-//! `sign_hash` (`SHA256` | `SHA1`), `region` (webhook `region`, default `HKG`) and
-//! `webhook_url` (overrides the merchant's registered notify URL for this protocol).
+//! Recognised keys, all optional (absent = the spec's default): the strings `aes_mode` (`ECB` |
+//! `CBC`), `aes_iv` (standard base64 of 16 bytes, required for CBC), `sign_hash` (`SHA256` |
+//! `SHA1`), `region` (webhook `region`, default `HKG`) and `webhook_url` (overrides the
+//! merchant's registered notify URL for this protocol); and the integer `refund_delay_ms` (§8's
+//! sandbox refund delay, default 0: a refund completes within refundOrder).
 
 use polypay_core::Merchant;
 use serde::Deserialize;
@@ -28,6 +29,9 @@ pub struct MerchantSettings {
     pub region: String,
     #[serde(default)]
     pub webhook_url: Option<String>,
+    /// Sandbox: how long a refund stays `RefundRequest` before it completes (§8); 0 = at once.
+    #[serde(default)]
+    pub refund_delay_ms: u32,
 }
 
 fn default_mode() -> String {
@@ -50,6 +54,7 @@ impl Default for MerchantSettings {
             sign_hash: default_hash(),
             region: default_region(),
             webhook_url: None,
+            refund_delay_ms: 0,
         }
     }
 }
@@ -89,6 +94,9 @@ impl MerchantSettings {
                 v.as_str().and_then(SignHash::parse).is_some()
             })
             .option("region", "a non-empty string, e.g. \"HKG\"", text)
+            .option("refund_delay_ms", "an integer from 0 to 4294967295", |v| {
+                v.as_u64().is_some_and(|n| n <= u64::from(u32::MAX))
+            })
             .rule(cbc_without_iv)
             .finish()
     }

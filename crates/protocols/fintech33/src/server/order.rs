@@ -102,8 +102,10 @@ pub(super) async fn query(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outco
     Ok(ResponseData::QueryOrder(QueryOrderData { outcome }))
 }
 
-/// Full refund of a `Paid` or `RefundFailed` order, number `<order_sn>#<n>`; completes at once
-/// in the sandbox (no refund delay is configured: RefundRequest then RefundCompleted, §8).
+/// Full refund of a `Paid` or `RefundFailed` order, number `<order_sn>#<n>`. In the sandbox it
+/// completes within the call (RefundRequest then RefundCompleted, §8), or with the merchant's
+/// `refund_delay_ms` stays RefundRequest that long (the sweeper completes it; the control API
+/// can complete or fail it first).
 pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outcome<ResponseData> {
     let payment = resolve(ctx, merchant, r).await?;
     let refunds = refunds_of(ctx, &payment).await?;
@@ -114,6 +116,8 @@ pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outc
         return Err(ErrorCode::OrderStatusError.into());
     }
     let n = u32::try_from(refunds.len() + 1).map_err(|_| Failure::System("refund count".into()))?;
+    let delay_ms = i64::from(MerchantSettings::of(merchant)?.refund_delay_ms);
+    let delayed = ctx.platform.sandbox && delay_ms > 0;
     let attrs = RefundAttrs {
         n,
         order: OrderFacts::of_payment(&payment)?,
@@ -127,7 +131,7 @@ pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outc
         reason: None,
         notify_url: None,
         exclusive: true,
-        settle_after_ms: None,
+        settle_after_ms: delayed.then_some(delay_ms),
         attrs: serde_json::to_value(&attrs).map_err(crate::Error::from)?,
     };
     let refund = match ctx.engine.create_refund(new).await {
@@ -145,7 +149,7 @@ pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outc
         Err(EngineError::NotFound(_)) => return Err(ErrorCode::OrderNotFound.into()),
         Err(e) => return Err(e.into()),
     };
-    let settled = if ctx.platform.sandbox {
+    let settled = if ctx.platform.sandbox && !delayed {
         ctx.engine.settle_refund(&refund.id, None).await.map(|_| ())
     } else {
         Ok(())
