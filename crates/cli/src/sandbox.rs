@@ -2,6 +2,7 @@
 //! expire a payment, settle a payout or refund, move the sandbox clock).
 
 use clap::{Args, Subcommand};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
 #[derive(Args)]
@@ -25,9 +26,10 @@ pub struct SandboxArgs {
 enum SandboxCommand {
     /// Act on a payment: succeed, fail, cancel or expire. REF is pay_… or the protocol's order id.
     Payment { action: String, reference: String },
-    /// Act on a payout: succeed or fail.
+    /// Act on a payout: succeed, fail, or lock (pending -> processing; BlockATM's status 3).
     Payout { action: String, reference: String },
-    /// Act on a pending refund: succeed or fail.
+    /// Act on a pending refund: succeed or fail. REF is rf_… or the protocol's refund id (33
+    /// Fintech's `<linkID>#<n>` as it is: the command encodes it).
     Refund { action: String, reference: String },
     /// Move the sandbox clock forward, e.g. `advance 3600` (seconds).
     Advance { seconds: i64 },
@@ -41,16 +43,13 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("--admin-token (or POLYPAY_ADMIN_TOKEN) is required"))?;
     let base = args.base_url.trim_end_matches('/');
     let http = reqwest::Client::new();
+    let act = |kind: &str, reference: &str, action: &str| {
+        ("POST", control_path(kind, reference, action), json!({}))
+    };
     let (method, path, body) = match &args.command {
-        SandboxCommand::Payment { action, reference } => {
-            ("POST", format!("payments/{reference}/{action}"), json!({}))
-        }
-        SandboxCommand::Payout { action, reference } => {
-            ("POST", format!("payouts/{reference}/{action}"), json!({}))
-        }
-        SandboxCommand::Refund { action, reference } => {
-            ("POST", format!("refunds/{reference}/{action}"), json!({}))
-        }
+        SandboxCommand::Payment { action, reference } => act("payments", reference, action),
+        SandboxCommand::Payout { action, reference } => act("payouts", reference, action),
+        SandboxCommand::Refund { action, reference } => act("refunds", reference, action),
         SandboxCommand::Advance { seconds } => (
             "POST",
             "clock/advance".to_string(),
@@ -72,4 +71,26 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         anyhow::bail!("the sandbox API answered HTTP {status}");
     }
     Ok(())
+}
+
+/// `payments/{ref}/{action}` and the like, the reference one path segment even when it holds
+/// `#` or `/` (33 Fintech refunds are `<linkID>#<n>`).
+fn control_path(kind: &str, reference: &str, action: &str) -> String {
+    let reference = utf8_percent_encode(reference, NON_ALPHANUMERIC);
+    format!("{kind}/{reference}/{action}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn references_are_one_segment() {
+        assert_eq!(
+            super::control_path("refunds", "4b1e-9c#2", "fail"),
+            "refunds/4b1e%2D9c%232/fail"
+        );
+        assert_eq!(
+            super::control_path("payouts", "PO/1", "lock"),
+            "payouts/PO%2F1/lock"
+        );
+    }
 }

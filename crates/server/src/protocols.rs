@@ -32,6 +32,18 @@ pub async fn housekeeping(engine: &Engine) -> Result<u64, polypay_engine::Engine
 
 /// Checks a new per-merchant settings block of `protocol` before it is stored: unknown options
 /// and values of the wrong shape are refused, each named with what it takes.
+/// Whether the sandbox moves a new payout to processing at once (the specs' sandbox sections):
+/// V2_SHA256's worker picks payouts up immediately and PassToPay's transfers are processing
+/// from creation, while a BlockATM payout stays pending until it succeeds (its processing
+/// status reads "locked", which only the control API or a rule sets). OTT Pay and 33 Fintech
+/// make no payouts.
+pub fn sandbox_processes_payouts(protocol: Protocol) -> bool {
+    match protocol {
+        Protocol::Blockatm => false,
+        Protocol::Passtopay | Protocol::V2sha256 | Protocol::Ottpay | Protocol::Fintech33 => true,
+    }
+}
+
 pub fn check_settings(protocol: Protocol, value: &Value) -> Result<(), String> {
     match protocol {
         Protocol::Passtopay => polypay_passtopay::MerchantSettings::check(value),

@@ -126,7 +126,14 @@ async fn payout_action(
             code: "SANDBOX_FAIL".into(),
             message: "payout failed".into(),
         },
-        _ => return error(StatusCode::NOT_FOUND, "action must be succeed or fail"),
+        // Pending -> processing, which BlockATM reports as "locked" (status 3).
+        "lock" | "process" => PayoutCommand::Process,
+        _ => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "action must be succeed, fail or lock (process)",
+            );
+        }
     };
     match s.engine().transition_payout(&payout.id, cmd).await {
         Ok(p) => Json(p).into_response(),
@@ -217,8 +224,9 @@ pub async fn sweep(s: &AppState) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// Sandbox payout processor: pending -> processing at once; processing -> succeeded after the
-/// configured delay, or failed when its amount ends in .01 (the decline rule).
+/// Sandbox payout processor: pending -> processing at once (where the protocol's sandbox does
+/// that, [`crate::protocols::sandbox_processes_payouts`]); then, after the configured delay,
+/// succeeded, or failed when its amount ends in .01 (the decline rule).
 async fn process_payouts(s: &AppState) -> Result<(), EngineError> {
     let now = s.engine().clock().now();
     let delay = s.config().payout_delay_ms;
@@ -229,9 +237,14 @@ async fn process_payouts(s: &AppState) -> Result<(), EngineError> {
         .await?;
     let scenarios = s.engine().scenarios().unwrap_or_default();
     for p in payouts {
+        let processes = crate::protocols::sandbox_processes_payouts(p.protocol);
         let cmd = match p.state {
-            PayoutState::Pending => PayoutCommand::Process,
-            PayoutState::Processing if p.created_at.plus_millis(delay) <= now => {
+            PayoutState::Pending if processes => PayoutCommand::Process,
+            // A BlockATM payout that was locked stays locked until the control API acts.
+            PayoutState::Pending | PayoutState::Processing
+                if (p.state == PayoutState::Processing) == processes
+                    && p.created_at.plus_millis(delay) <= now =>
+            {
                 match scenarios.for_amount(p.amount) {
                     Some(polypay_engine::Scenario::Decline) => PayoutCommand::Fail {
                         code: "SANDBOX_DECLINED".into(),

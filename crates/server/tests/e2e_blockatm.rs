@@ -181,6 +181,31 @@ async fn pay_in_webhook_redirect_and_payout() {
     let pending = client.payout_detail("PO-E2E").await.unwrap().data;
     assert_eq!(pending.status, 0);
     s.sweep().await;
+    let swept = client.payout_detail("PO-E2E").await.unwrap().data;
+    assert_eq!(
+        swept.status, 0,
+        "pending until the delay, not locked (3) by the sweeper"
+    );
+    // Another payout locked by the control API stays locked until the control API acts.
+    let locked = CreatePayoutRequest {
+        biz_order_no: "PO-LOCK".into(),
+        amount: "1".into(),
+        ..payout.clone()
+    };
+    client.create_payout(&locked).await.unwrap();
+    let plat = client
+        .payout_detail("PO-LOCK")
+        .await
+        .unwrap()
+        .data
+        .plat_order_no
+        .unwrap();
+    let (status, answer) = s.sandbox(&format!("payouts/{plat}/lock"), json!({})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        client.payout_detail("PO-LOCK").await.unwrap().data.status,
+        3
+    );
     s.clock().advance(s.state.config().payout_delay_ms + 1);
     s.sweep().await;
     let prepared = client
@@ -188,6 +213,11 @@ async fn pay_in_webhook_redirect_and_payout() {
         .unwrap();
     let done: polypay_blockatm::wire::PayoutDetail = call(&client, prepared).await;
     assert_eq!(done.status, 1);
+    let prepared = client
+        .build_payout_detail("PO-LOCK", merchant_ms(&s))
+        .unwrap();
+    let still: polypay_blockatm::wire::PayoutDetail = call(&client, prepared).await;
+    assert_eq!(still.status, 3, "locked past the delay");
     drain(&s).await;
     let payouts = webhooks(&hooks, "Payout");
     assert_eq!(payouts.len(), 1, "final state only");
@@ -199,6 +229,12 @@ async fn pay_in_webhook_redirect_and_payout() {
     };
     assert_eq!(body.state(), Some(PayoutState::Succeeded));
     assert_eq!(body.tx_id, done.tx_id);
+    let (status, _) = s.sandbox(&format!("payouts/{plat}/fail"), json!({})).await;
+    assert_eq!(status, 200, "the control API refuses the locked payout");
+    assert_eq!(
+        client.payout_detail("PO-LOCK").await.unwrap().data.status,
+        2
+    );
     let too_much = CreatePayoutRequest {
         biz_order_no: "PO-BIG".into(),
         amount: "1000".into(),
