@@ -507,3 +507,32 @@ async fn the_payer_enters_a_upi_id_on_the_cashier() {
         PaymentStatus::Paid
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_order_that_expires_with_the_page_open_sends_the_browser_back_expired() {
+    let s = TestServer::start().await;
+    let hook = Receiver::start(200, r#"{"code":"OK"}"#).await;
+    let client = merchant_client(&s);
+    let created = create(&client, "E2E-EXP", "5.00", &hook).await;
+    let customer = Customer::open(&created.action.url).await;
+    let back = format!("{}/return", created.action.url);
+    // Reloads itself a second after its 30 minutes are up (a few ms have passed since creation).
+    let url = back.trim_start_matches(&s.base_url);
+    let refresh = |secs: u32| format!("http-equiv=\"refresh\" content=\"{secs};url={url}\"");
+    assert!(customer.html.contains(&refresh(1800)) || customer.html.contains(&refresh(1801)));
+
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let early = browser.get(&back).send().await.expect("early");
+    assert_eq!(early.status(), 303, "not due: back to the page");
+    s.clock().advance(1_800_000);
+    let late = browser.get(&back).send().await.expect("late");
+    assert_eq!(late.status(), 302);
+    let location = late.headers()["location"].to_str().expect("location");
+    assert_eq!(
+        client.verify_redirect(location).expect("redirect").status,
+        PaymentStatus::Expired
+    );
+}

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/cashier/{token}", get(show))
         .route("/cashier/{token}/qr.svg", get(qr_svg))
+        .route("/cashier/{token}/return", get(returned))
         .route("/cashier/{token}/{action}", post(act))
 }
 
@@ -269,6 +270,37 @@ fn check(
             submit(action).map_err(|e| (Stage::Challenge, e))
         }
         CashierAction::Pay | CashierAction::Fail => submit(action).map_err(|e| (Stage::Inputs, e)),
+    }
+}
+
+/// Where an open page sends itself when its time is up (a meta refresh): an order that
+/// expired while the customer had the page open ends there too, so the browser goes to the
+/// merchant's return URL as after Pay/Fail/Cancel (the specs: "EXPIRED while the page is
+/// open"). Not yet due: back to the page.
+async fn returned(State(s): State<AppState>, Path(token): Path<String>) -> Response {
+    let p = match payment(&s, &token).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let page = || Redirect::to(&format!("/cashier/{token}")).into_response();
+    if !p.state.is_open() {
+        return finish(&s, &p).await;
+    }
+    if p.expires_at > s.engine().clock().now() {
+        return page();
+    }
+    match s
+        .engine()
+        .transition_payment(&p.id, PaymentCommand::Expire)
+        .await
+    {
+        Ok(expired) => finish(&s, &expired).await,
+        // The sweeper (or an action) finished it first: the page says how.
+        Err(EngineError::Rule(_)) => page(),
+        Err(e) => {
+            tracing::error!(error = %e, "cashier expiry failed");
+            page()
+        }
     }
 }
 

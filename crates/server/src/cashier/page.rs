@@ -60,9 +60,14 @@ pub fn escape(text: &str) -> String {
 }
 
 fn document(title: &str, body: &str) -> String {
+    document_with(title, "", body)
+}
+
+/// A page with extra `<head>` markup (already escaped).
+fn document_with(title: &str, head: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">{head}\
          <title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
         escape(title)
     )
@@ -319,7 +324,17 @@ pub fn cashier(v: &View<'_>) -> Html<String> {
         PaymentState::Expired => outcome("Order expired", "This order can no longer be paid."),
         PaymentState::Cancelled => outcome("Order cancelled", "This order was cancelled."),
     };
-    Html(document("Cashier", &body))
+    // An open order reloads itself a second after its time is up, through the route that
+    // expires it and sends the browser back to the merchant.
+    let refresh = match p.state {
+        PaymentState::Created | PaymentState::Pending if p.expires_at > v.now => format!(
+            "<meta http-equiv=\"refresh\" content=\"{};url=/cashier/{}/return\">",
+            (p.expires_at.0 - v.now.0) / 1000 + 1,
+            escape(&p.cashier_token)
+        ),
+        _ => String::new(),
+    };
+    Html(document_with("Cashier", &refresh, &body))
 }
 
 #[cfg(test)]
