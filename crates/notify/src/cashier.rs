@@ -32,6 +32,24 @@ pub enum CashierField {
 }
 
 impl CashierField {
+    /// Radio buttons from `(value, label)` pairs.
+    pub fn choice(
+        name: &'static str,
+        label: &'static str,
+        options: &[(&str, &str)],
+        selected: Option<&str>,
+    ) -> CashierField {
+        CashierField::Choice {
+            name,
+            label,
+            options: options
+                .iter()
+                .map(|(v, l)| ((*v).to_owned(), (*l).to_owned()))
+                .collect(),
+            selected: selected.map(str::to_owned),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             CashierField::Choice { name, .. } | CashierField::Text { name, .. } => name,

@@ -8,8 +8,8 @@ use polypay_ottpay::client::{
 };
 use polypay_ottpay::server::public_id;
 use polypay_ottpay::wire::{
-    ActivePayRequest, H5PayRequest, PrepayInitRequest, PrepayQueryRequest, RefundRequest,
-    StatusQueryRequest,
+    ActivePayRequest, H5PayRequest, PrepayInitRequest, PrepayInitResponse, PrepayQueryRequest,
+    RefundRequest, StatusQueryRequest,
 };
 use polypay_ottpay::{Client, ClientCredentials, SignKey};
 use polypay_server::testing::{Customer, Receiver, TestServer};
@@ -304,17 +304,17 @@ fn prepay(order: &str, hook: &Receiver) -> PrepayInitRequest {
     }
 }
 
+async fn init(client: &Client, request: &PrepayInitRequest) -> PrepayInitResponse {
+    let reply = client.prepay_init(request).await.expect("init");
+    reply.into_verified().expect("ok")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_prepay_method_chosen_on_the_cashier_fixes_the_bizpay_order_id() {
     let s = TestServer::start().await;
     let hook = Receiver::start(200, "").await;
     let client = merchant_client(&s);
-    let created = client
-        .prepay_init(&prepay("pp-ali", &hook))
-        .await
-        .expect("init")
-        .into_verified()
-        .expect("ok");
+    let created = init(&client, &prepay("pp-ali", &hook)).await;
     // The merchant preselects Alipay; the customer presses Pay without changing it.
     let customer = Customer::open(&with_selected_method(&created.payinfo, "ALIPAY")).await;
     assert!(
@@ -341,12 +341,7 @@ async fn the_prepay_method_chosen_on_the_cashier_fixes_the_bizpay_order_id() {
     );
 
     // `selected=NONE` preselects nothing: Pay needs a choice; UnionPay is then recorded.
-    let created = client
-        .prepay_init(&prepay("pp-none", &hook))
-        .await
-        .expect("init")
-        .into_verified()
-        .expect("ok");
+    let created = init(&client, &prepay("pp-none", &hook)).await;
     let customer = Customer::open(&with_selected_method(&created.payinfo, "NONE")).await;
     assert!(!customer.html.contains(" checked"), "{}", customer.html);
     let refused = customer.press("pay", &[("selected", "NONE")]).await;

@@ -374,23 +374,7 @@ async fn merchant_close_is_silent_decline_and_expiry_notify() {
 async fn cashier_order_opens_to_pending_and_qr_redirects() {
     let s = TestServer::start().await;
     let client = merchant_client(&s);
-    let order = CashierOrderParams {
-        mch_order_no: "K1".into(),
-        amount: 1234,
-        currency: "cny".into(),
-        cust_no: "C1".into(),
-        register_time: 1_622_016_572_190,
-        way_code: None,
-        user_name: None,
-        mbr_tel: None,
-        id_no: None,
-        notify_url: None,
-        return_url: None,
-        expired_time: None,
-        ext_param: None,
-        subject: None,
-        body: None,
-    };
+    let order = cashier_order("K1", None, None);
     let created = client.create_cashier_order(&order).await.expect("create");
     assert_eq!(created.data.order_state, 0);
     assert_eq!(created.data.pay_data_type.as_deref(), Some("payurl"));

@@ -46,17 +46,11 @@ pub fn form(payment: &Payment, link: CashierInput<'_>) -> CashierForm {
         return CashierForm::default();
     };
     if attrs.is_prepay() {
-        let options = METHODS
-            .iter()
-            .map(|(v, l, _)| (v.to_string(), l.to_string()))
-            .collect();
+        let options: Vec<_> = METHODS.iter().map(|(v, l, _)| (*v, *l)).collect();
+        let selected = preselected(link);
+        let choice = CashierField::choice(METHOD, "Payment method", &options, selected.as_deref());
         return CashierForm {
-            fields: vec![CashierField::Choice {
-                name: METHOD,
-                label: "Payment method",
-                options,
-                selected: preselected(link),
-            }],
+            fields: vec![choice],
             carried: carried(link, SELECTED).into_iter().collect(),
             ..CashierForm::default()
         };

@@ -21,17 +21,9 @@ fn chooses_method(attrs: &PaymentAttrs) -> bool {
 pub fn form(payment: &Payment) -> CashierForm {
     let attrs = PaymentAttrs::of(&payment.attrs);
     if chooses_method(&attrs) {
-        let options = METHODS
-            .iter()
-            .map(|(v, l)| (v.to_string(), l.to_string()))
-            .collect();
+        let choice = CashierField::choice(WAY_CODE, "Payment method", &METHODS, Some(METHODS[0].0));
         return CashierForm {
-            fields: vec![CashierField::Choice {
-                name: WAY_CODE,
-                label: "Payment method",
-                options,
-                selected: Some(METHODS[0].0.to_owned()),
-            }],
+            fields: vec![choice],
             ..CashierForm::default()
         };
     }
