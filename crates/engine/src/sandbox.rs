@@ -2,8 +2,9 @@
 //! needs no browser. Only active when the engine is built with [`Scenarios`] (sandbox mode).
 
 use crate::error::EngineError;
+use crate::payment::transition_payment;
 use crate::{Engine, random_digits, random_hex};
-use polypay_core::{Currency, Money, Payment, PaymentCommand, Timestamp};
+use polypay_core::{Currency, Money, Payment, PaymentCommand, PaymentId, PaymentState, Timestamp};
 
 /// What the amount of a payment asks the sandbox to do with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +75,61 @@ pub fn channel_order_no(currency: Currency, now: Timestamp) -> String {
 }
 
 impl Engine {
+    /// A payment paid on a chain, in the sandbox: merges `marks` (the transfer's hash, sender
+    /// and block time) into its attrs, moves it to pending if it was created (so the
+    /// `payment.pending` event carries them), and schedules its success `after_ms` later
+    /// ([`Engine::succeed_due_payments`], run by the sandbox sweeper), all in one write job. The
+    /// expiry sweep leaves it alone meanwhile: the customer has paid.
+    pub async fn confirm_payment_later(
+        &self,
+        id: &PaymentId,
+        marks: serde_json::Map<String, serde_json::Value>,
+        after_ms: i64,
+    ) -> Result<Payment, EngineError> {
+        let id = id.clone();
+        let now = self.clock.now();
+        self.store
+            .write(move |db| {
+                let mut current = db.payment(&id)?.ok_or(EngineError::NotFound("payment"))?;
+                match current.attrs.as_object_mut() {
+                    Some(attrs) => attrs.extend(marks.clone()),
+                    None => current.attrs = serde_json::Value::Object(marks.clone()),
+                }
+                db.update_payment(&current)?;
+                if current.state != PaymentState::Pending {
+                    // Created: opened now, the event carrying the marks; final: refused by the
+                    // state machine (and the job's writes undone).
+                    current = transition_payment(db, &id, &PaymentCommand::Open, now)?;
+                }
+                db.schedule_payment_success(&id, now.plus_millis(after_ms.max(0)))?;
+                Ok(current)
+            })
+            .await
+    }
+
+    /// Succeeds up to `limit` open payments whose scheduled success
+    /// ([`Engine::confirm_payment_later`]) is due; returns them. One finished meanwhile by
+    /// other means is skipped.
+    pub async fn succeed_due_payments(&self, limit: i64) -> Result<Vec<Payment>, EngineError> {
+        let now = self.clock.now();
+        let due = self
+            .store
+            .read(move |db| Ok::<_, EngineError>(db.due_payment_successes(now, limit)?))
+            .await?;
+        let mut done = Vec::with_capacity(due.len());
+        for id in due {
+            let cmd = PaymentCommand::Succeed {
+                channel_order_no: channel_order_no(Currency::USDT, now),
+            };
+            match self.transition_payment(&id, cmd).await {
+                Ok(p) => done.push(p),
+                Err(EngineError::Rule(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    }
+
     /// Succeeds every open payment whose scenario says it is due (at most `limit`); returns them.
     pub async fn run_auto_success(
         &self,

@@ -84,6 +84,15 @@ pub struct CashierForm {
     /// `redirect_url` and `selected`).
     pub carried: Vec<(String, String)>,
     pub challenge: Option<CashierChallenge>,
+    /// Opening the page leaves the payment `created` (BlockATM: nothing happens on the chain
+    /// until the customer pays); other protocols' payments become `pending` when it opens.
+    pub stays_created: bool,
+    /// Pay leaves the payment `pending` (the transfer seen on the chain, the submitted marks
+    /// recorded) and succeeds it this much later: the sandbox's confirmation delay.
+    pub confirm_after_ms: Option<i64>,
+    /// Shown instead of the buttons while the payment waits (for confirmations); the page
+    /// then reloads itself every few seconds until the payment ends.
+    pub waiting: Option<String>,
 }
 
 /// What the customer pressed.

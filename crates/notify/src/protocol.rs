@@ -66,12 +66,17 @@ pub trait ProtocolNotifier: Send + Sync + 'static {
     /// details, the inputs before the outcome, a verification step (the spec's sandbox section).
     /// `link` holds the parameters the cashier URL was opened with, or those carried into a
     /// posted form.
-    fn cashier_form(&self, payment: &Payment, link: CashierInput<'_>) -> CashierForm;
+    fn cashier_form(
+        &self,
+        payment: &Payment,
+        merchant: &Merchant,
+        link: CashierInput<'_>,
+    ) -> CashierForm;
 
     /// Checks what the customer submitted with `action` (fields the POST left out already hold
     /// the page's pre-filled values) and returns what to record on the payment with its
     /// transition; `Err` is a message for the customer, and nothing changes. `now` is the
-    /// merchant's clock (a card's expiry month).
+    /// engine's clock (a card's expiry month, a block time).
     fn cashier_submit(
         &self,
         payment: &Payment,

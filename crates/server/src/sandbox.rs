@@ -218,8 +218,10 @@ pub async fn sweep(s: &AppState) -> Result<(), EngineError> {
     if let Some(scenarios) = s.engine().scenarios() {
         s.engine().run_auto_success(scenarios, 500).await?;
         process_payouts(s).await?;
-        // Refunds created with a sandbox settlement delay (OTT Pay, V2_SHA256).
+        // Refunds created with a sandbox settlement delay (OTT Pay, V2_SHA256, 33 Fintech).
         s.engine().settle_due_refunds(500).await?;
+        // Chain transfers that have gathered their confirmations (BlockATM).
+        s.engine().succeed_due_payments(500).await?;
     }
     Ok(())
 }

@@ -121,27 +121,60 @@ async fn pay_in_webhook_redirect_and_payout() {
         .await;
     assert!(matches!(err, Err(polypay_blockatm::Error::Api { ref code, .. }) if code == "000106"));
 
-    // The customer pays on the hosted page and is sent back with txId and status.
-    let paid = press(&s, &created.pay_url, "pay").await;
-    assert_eq!(paid.status(), 302);
-    let back = paid.headers()["location"].to_str().unwrap().to_owned();
+    // The customer opens the hosted page (the order still WAITING_PAYMENT) and pays: the
+    // transfer is seen (PENDING with its txId); SUCCESS follows the confirmation delay (§8).
+    let customer = Customer::open(&created.pay_url).await;
+    let status = || async { client.payment_detail("E2E-1").await.unwrap().data };
+    assert_eq!(status().await.status, PaymentStatus::WaitingPayment);
+    let paid = customer.press("pay", &[]).await;
+    assert_eq!(paid.status(), 303, "back to the page, which waits");
+    let waiting = Customer::open(&created.pay_url).await;
+    assert!(waiting.html.contains("waiting for its confirmations"));
+    assert!(
+        waiting
+            .html
+            .contains("http-equiv=\"refresh\" content=\"3;url=")
+    );
+    let pending = status().await;
+    assert_eq!(pending.status, PaymentStatus::Pending);
+    let tx = pending.tx_id.clone().expect("the txId while pending");
+    assert!(tx.starts_with("0x") && tx.len() == 66, "{tx}");
+    assert!(
+        pending
+            .from_address
+            .as_deref()
+            .is_some_and(|a| a.len() == 42)
+    );
+    s.sweep().await;
+    assert_eq!(
+        status().await.status,
+        PaymentStatus::Pending,
+        "not before the delay"
+    );
+    s.clock().advance(5_000);
+    s.sweep().await;
+    // The waiting page reloads itself and is sent back with txId and status.
+    let returned = no_redirects()
+        .get(format!("{}/return", created.pay_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(returned.status(), 302);
+    let back = returned.headers()["location"].to_str().unwrap().to_owned();
     assert!(
         back.starts_with(&format!("{}/return?o=E2E-1&txId=0x", hooks.url)),
         "{back}"
     );
     let redirect = parse_redirect(&back).unwrap();
     assert_eq!(redirect.status, RedirectStatus::Success);
+    assert_eq!(redirect.tx_id, tx);
 
-    let detail = client.payment_detail("E2E-1").await.unwrap().data;
+    let detail = status().await;
     assert_eq!(detail.status, PaymentStatus::Success);
-    assert_eq!(detail.tx_id.as_deref(), Some(redirect.tx_id.as_str()));
-    let payment = s.payment(&detail.id.to_string()).await;
-    assert_eq!(
-        detail.tx_id, payment.channel_order_no,
-        "the sandbox hash is the txId"
-    );
+    assert_eq!(detail.tx_id.as_deref(), Some(tx.as_str()));
+    assert_eq!(detail.from_address, pending.from_address);
 
-    // Webhooks: PENDING (page opened) and SUCCESS, both verified by the SDK.
+    // Webhooks: PENDING (the transfer seen) and SUCCESS, both with its txId, verified by the SDK.
     drain(&s).await;
     let payments = webhooks(&hooks, "Payment");
     assert_eq!(payments.len(), 2, "{payments:?}");
@@ -155,10 +188,8 @@ async fn pay_in_webhook_redirect_and_payout() {
         };
         assert_eq!(body.order_no.as_deref(), Some("E2E-1"));
         states.push(body.state());
-        if body.state() == Some(PaymentState::Succeeded) {
-            assert_eq!(body.tx_id, detail.tx_id);
-            assert_eq!(body.network.as_deref(), Some("Ethereum"));
-        }
+        assert_eq!(body.tx_id, detail.tx_id);
+        assert_eq!(body.network.as_deref(), Some("Ethereum"));
     }
     states.sort_by_key(|s| s.map(|s| s.as_str()));
     assert_eq!(
@@ -299,7 +330,11 @@ async fn cashier_link_and_v1_webhooks() {
     assert_eq!(detail.network.as_deref(), Some("TRON"));
     drain(&s).await;
     let delivered = webhooks(&hooks, "Payment");
-    assert_eq!(delivered.len(), 2, "PENDING and CANCELLED");
+    assert_eq!(
+        delivered.len(),
+        1,
+        "CANCELLED only: opening the page is not a transfer"
+    );
     for hook in &delivered {
         assert!(hook.header("BlockATM-Signature-V1").is_some());
         let verified = client.verify_callback(&hook.headers, &hook.body).unwrap();

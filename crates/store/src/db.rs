@@ -364,7 +364,7 @@ impl<'a> Db<'a> {
     ) -> Result<Vec<PaymentId>, StoreError> {
         let rows = self.rows(
             &format!("SELECT id FROM payments WHERE state IN ('created', 'pending') AND expires_at <= $1 \
-             ORDER BY expires_at LIMIT {limit}"),
+             AND succeed_at IS NULL ORDER BY expires_at LIMIT {limit}"),
             &[now.0.into()],
         )?;
         rows.iter().map(|r| r.text(0).map(PaymentId)).collect()
@@ -557,6 +557,37 @@ impl<'a> Db<'a> {
         self.rows(&sql, &[payment.as_str().into()])?
             .iter()
             .map(refund_row)
+            .collect()
+    }
+
+    /// Marks an open payment to be succeeded by the sandbox sweeper at `at` (a transfer
+    /// gathering confirmations); the expiry sweep passes it by meanwhile.
+    pub fn schedule_payment_success(
+        &mut self,
+        id: &PaymentId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE payments SET succeed_at = $2 WHERE id = $1",
+            &[id.as_str().into(), at.0.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Open payments whose scheduled success is due at `now`, earliest first.
+    pub fn due_payment_successes(
+        &mut self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<PaymentId>, StoreError> {
+        let sql = format!(
+            "SELECT id FROM payments WHERE state IN ('created', 'pending') AND succeed_at IS NOT NULL \
+             AND succeed_at <= $1 ORDER BY succeed_at, id LIMIT {}",
+            limit.max(1)
+        );
+        self.rows(&sql, &[now.0.into()])?
+            .iter()
+            .map(|r| Ok(PaymentId(r.text(0)?)))
             .collect()
     }
 

@@ -30,6 +30,11 @@ const MIGRATIONS: &[(i64, Option<Dialect>, &str)] = &[
         None,
         include_str!("migrations/0006_payouts_unfinished_by_merchant.sql"),
     ),
+    (
+        7,
+        None,
+        include_str!("migrations/0007_payment_confirmation.sql"),
+    ),
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {

@@ -206,6 +206,46 @@ async fn expiry_scan_sees_only_open_due_payments() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_payment_waiting_for_confirmations_is_due_to_succeed_not_to_expire() {
+    each_backend(|s, _| async move {
+        let m = merchant("cf");
+        let m1 = m.clone();
+        w(&s, move |db| db.insert_merchant(&m1)).await;
+        let mut paying = payment(&m, "paying", 1);
+        paying.expires_at = Timestamp(50);
+        let mut other = payment(&m, "other", 1);
+        other.expires_at = Timestamp(50);
+        let (a, b) = (paying.id.clone(), other.id.clone());
+        w(&s, move |db| {
+            db.insert_payment(&paying)?;
+            db.insert_payment(&other)?;
+            db.schedule_payment_success(&a, Timestamp(70))
+        })
+        .await;
+        let expiring = s
+            .read(|db| db.payments_due_for_expiry(Timestamp(60), 10))
+            .await
+            .unwrap();
+        assert_eq!(expiring, vec![b.clone()], "the paid one is not expired");
+        let due = |at| s.read(move |db| db.due_payment_successes(Timestamp(at), 10));
+        assert!(due(69).await.unwrap().is_empty(), "not before its time");
+        assert_eq!(
+            due(70).await.unwrap(),
+            vec![PaymentId::from_random("paying")]
+        );
+        let done = PaymentId::from_random("paying");
+        w(&s, move |db| {
+            let mut p = db.payment(&done)?.expect("payment");
+            p.state = PaymentState::Succeeded;
+            db.update_payment(&p)
+        })
+        .await;
+        assert!(due(80).await.unwrap().is_empty(), "finished: no longer due");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn conditional_debit_never_overdraws() {
     each_backend(|s, name| async move {
         let m = merchant("d1");

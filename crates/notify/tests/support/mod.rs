@@ -244,7 +244,7 @@ impl ProtocolNotifier for TestNotifier {
         None
     }
 
-    fn cashier_form(&self, _: &Payment, _: CashierInput<'_>) -> CashierForm {
+    fn cashier_form(&self, _: &Payment, _: &Merchant, _: CashierInput<'_>) -> CashierForm {
         CashierForm::default()
     }
 

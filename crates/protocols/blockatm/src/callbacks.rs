@@ -7,6 +7,7 @@
 //! ECDSA with the platform P-256 key, else HMAC with the merchant's Secret Key.
 
 use crate::merchant::Settings;
+use crate::network::AddressType;
 use crate::network::NetworkTable;
 use crate::notify::{
     ATTEMPT_TIMEOUT, OutboundRequest, RETRY_OFFSETS_FROM_FIRST, WebhookEvent, encode_webhook,
@@ -200,22 +201,58 @@ impl ProtocolNotifier for BlockAtmNotifier {
     }
 
     /// Spec 8: the page shows chain, token and a simulated deposit address beside the amount
-    /// and QR; the customer enters nothing.
-    fn cashier_form(&self, payment: &Payment, _link: CashierInput<'_>) -> CashierForm {
+    /// and QR; the customer enters nothing. Opening it changes nothing (WAITING_PAYMENT until
+    /// the transfer); Pay is the transfer seen on the chain: PENDING with its txId, then
+    /// SUCCESS after the merchant's confirmation delay.
+    fn cashier_form(
+        &self,
+        payment: &Payment,
+        merchant: &Merchant,
+        _link: CashierInput<'_>,
+    ) -> CashierForm {
+        let attrs = PaymentAttrs::of(payment);
+        let network = self.networks.by_chain_id(&attrs.chain_id);
+        let waiting = payment_chain(payment, &self.networks)
+            .filter(|_| payment.state.is_open())
+            .map(|_| {
+                let name = network.map_or(attrs.network.as_str(), |n| n.name.as_str());
+                format!("Transfer received on {name}: waiting for its confirmations.")
+            });
         CashierForm {
             details: deposit_details(payment, &self.networks),
+            stays_created: true,
+            confirm_after_ms: Some(Settings::of(merchant).confirmation_delay_ms),
+            waiting,
             ..CashierForm::default()
         }
     }
 
+    /// Pay: the transfer's hash, the payer's wallet and the block time (section 8).
     fn cashier_submit(
         &self,
-        _payment: &Payment,
-        _action: CashierAction,
+        payment: &Payment,
+        action: CashierAction,
         _input: CashierInput<'_>,
-        _now: Timestamp,
+        now: Timestamp,
     ) -> Result<CashierMarks, String> {
-        Ok(CashierMarks::new())
+        let mut marks = CashierMarks::new();
+        if action != CashierAction::Pay {
+            return Ok(marks);
+        }
+        let attrs = PaymentAttrs::of(payment);
+        let kind = self
+            .networks
+            .by_chain_id(&attrs.chain_id)
+            .map_or(AddressType::Evm, |n| n.address_type)
+            .kind();
+        let wallet = sandbox_address(&polypay_engine::random_hex(16), kind);
+        marks.insert(
+            "txId".into(),
+            format!("0x{}", polypay_engine::random_hex(32)).into(),
+        );
+        marks.insert("fromAddress".into(), wallet.into());
+        marks.insert("blockTime".into(), now.millis().into());
+        Ok(marks)
     }
 }
 

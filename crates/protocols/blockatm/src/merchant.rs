@@ -4,7 +4,8 @@
 //! Options (all optional): `webhook_scheme` (`"V2"` default, or `"V1"`: ECDSA with the platform
 //! key), `payment_notify_url`, `payout_notify_url` (7.2; default the payment URL, then the
 //! merchant's notify URL), `merchant_id`, `contract_id` (section 8 ids; defaults below), `logo`
-//! (E6), `payout_fee`, `payout_gas_amount` (decimal text, default 0, informational).
+//! (E6), `payout_fee`, `payout_gas_amount` (decimal text, default 0, informational),
+//! `confirmation_delay_ms` (section 8: a paid order is PENDING this long before SUCCESS; 5000).
 
 use crate::amount::Amount;
 use crate::inbound::Credentials;
@@ -24,7 +25,11 @@ pub struct Settings {
     pub logo: Option<String>,
     pub payout_fee: Amount,
     pub payout_gas_amount: Amount,
+    pub confirmation_delay_ms: i64,
 }
+
+/// Section 8's default confirmation delay.
+pub const CONFIRMATION_DELAY_MS: i64 = 5_000;
 
 impl Settings {
     pub fn of(merchant: &Merchant) -> Settings {
@@ -55,6 +60,11 @@ impl Settings {
             logo: text("logo"),
             payout_fee: amount("payout_fee"),
             payout_gas_amount: amount("payout_gas_amount"),
+            confirmation_delay_ms: s
+                .get("confirmation_delay_ms")
+                .and_then(Value::as_i64)
+                .filter(|ms| *ms >= 0)
+                .unwrap_or(CONFIRMATION_DELAY_MS),
         }
     }
 }
@@ -63,7 +73,7 @@ impl Settings {
     /// Checks a new `settings["blockatm"]` block strictly, before it is stored (the admin API
     /// and CLI): every option [`Settings::of`] reads, in the shape it reads it.
     pub fn check(value: &Value) -> Result<(), String> {
-        use polypay_core::settings::{SettingsCheck, is_http_url};
+        use polypay_core::settings::{SettingsCheck, int_at_least, is_http_url};
         let positive_id = |v: &Value| match v {
             Value::Number(n) => n.as_i64().is_some_and(|n| n > 0),
             Value::String(t) => {
@@ -87,6 +97,7 @@ impl Settings {
             })
             .option("payout_fee", amount_takes, amount)
             .option("payout_gas_amount", amount_takes, amount)
+            .option("confirmation_delay_ms", "an integer >= 0", int_at_least(0))
             .finish()
     }
 }

@@ -150,12 +150,13 @@ pub struct ChainData {
     pub block_time: i64,
 }
 
-/// The chain data of a payment, once it was paid (see the module doc for the derivation).
+/// The chain data of a payment once its transfer was seen (the cashier's Pay records it while
+/// it gathers confirmations) or it was paid otherwise (see the module doc for the derivation).
 pub fn payment_chain(payment: &Payment, networks: &NetworkTable) -> Option<ChainData> {
-    if !payment.state.was_paid() {
+    let a = &payment.attrs;
+    if !payment.state.was_paid() && text(a, "txId").is_none() {
         return None;
     }
-    let a = &payment.attrs;
     let id = payment.id.as_str();
     let address_type = text(a, "chainId")
         .and_then(|c| networks.by_chain_id(&c).map(|n| n.address_type))

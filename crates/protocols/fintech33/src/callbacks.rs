@@ -148,7 +148,12 @@ impl ProtocolNotifier for Fintech33Notifier {
         None
     }
 
-    fn cashier_form(&self, payment: &Payment, _link: CashierInput<'_>) -> CashierForm {
+    fn cashier_form(
+        &self,
+        payment: &Payment,
+        _merchant: &Merchant,
+        _link: CashierInput<'_>,
+    ) -> CashierForm {
         crate::checkout::form(payment)
     }
 

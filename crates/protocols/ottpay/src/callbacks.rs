@@ -101,7 +101,12 @@ impl ProtocolNotifier for OttNotifier {
         redirect_url(payment)
     }
 
-    fn cashier_form(&self, payment: &Payment, link: CashierInput<'_>) -> CashierForm {
+    fn cashier_form(
+        &self,
+        payment: &Payment,
+        _merchant: &Merchant,
+        link: CashierInput<'_>,
+    ) -> CashierForm {
         checkout::form(payment, link)
     }
 

@@ -109,7 +109,12 @@ impl ProtocolNotifier for Notifier {
         Some(notify::redirect_url(return_url, &params, secret))
     }
 
-    fn cashier_form(&self, _payment: &Payment, _link: CashierInput<'_>) -> CashierForm {
+    fn cashier_form(
+        &self,
+        _payment: &Payment,
+        _merchant: &Merchant,
+        _link: CashierInput<'_>,
+    ) -> CashierForm {
         crate::checkout::form()
     }
 

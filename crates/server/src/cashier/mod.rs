@@ -65,8 +65,13 @@ async fn show(
         Ok(p) => p,
         Err(r) => return r,
     };
-    // Opening the page is the customer arriving: created -> pending (specs' "cashier opened").
-    if p.state == PaymentState::Created && p.expires_at > s.engine().clock().now() {
+    // The link's own parameters (OTT Pay's `redirect_url`, `selected`); unreadable ones: none.
+    let link = query.map(|Query(q)| q).unwrap_or_default();
+    let form = cashier_form(&s, &p, &link).await;
+    // Opening the page is the customer arriving: created -> pending (specs' "cashier opened"),
+    // except where the protocol waits for the payment itself (BlockATM).
+    let arriving = p.state == PaymentState::Created && !form.stays_created;
+    if arriving && p.expires_at > s.engine().clock().now() {
         match s
             .engine()
             .transition_payment(&p.id, PaymentCommand::Open)
@@ -76,10 +81,7 @@ async fn show(
             Err(e) => tracing::warn!(error = %e, "could not open payment"),
         }
     }
-    // The link's own parameters (OTT Pay's `redirect_url`, `selected`); unreadable ones: none.
-    let link = query.map(|Query(q)| q).unwrap_or_default();
     let csrf = cookie(&headers, CSRF_COOKIE).unwrap_or_else(|| polypay_engine::random_hex(16));
-    let form = cashier_form(&s, &p, &link);
     let page = render(&s, &p, &csrf, &form, &[], None, Stage::Inputs).await;
     let set_cookie = format!("{CSRF_COOKIE}={csrf}; Path=/cashier; HttpOnly; SameSite=Strict");
     (
@@ -93,10 +95,16 @@ async fn show(
 }
 
 /// The protocol's inputs for an open payment (none once it is final).
-fn cashier_form(s: &AppState, p: &Payment, link: &[(String, String)]) -> CashierForm {
-    match s.notifier(p.protocol) {
-        Some(n) if p.state.is_open() => n.cashier_form(p, CashierInput(link)),
-        _ => CashierForm::default(),
+async fn cashier_form(s: &AppState, p: &Payment, link: &[(String, String)]) -> CashierForm {
+    let Some(n) = s.notifier(p.protocol).filter(|_| p.state.is_open()) else {
+        return CashierForm::default();
+    };
+    match s.engine().merchant(&p.merchant_id).await {
+        Ok(m) => n.cashier_form(p, &m, CashierInput(link)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cashier: merchant lookup failed");
+            CashierForm::default()
+        }
     }
 }
 
@@ -190,7 +198,11 @@ async fn act(
     if !p.state.is_open() || p.expires_at <= now {
         return Redirect::to(&format!("/cashier/{token}")).into_response();
     }
-    let form = cashier_form(&s, &p, &posted);
+    let form = cashier_form(&s, &p, &posted).await;
+    // Paid, waiting for confirmations: nothing left to press.
+    if form.waiting.is_some() {
+        return Redirect::to(&format!("/cashier/{token}")).into_response();
+    }
     // Inputs the POST left out take the page's pre-filled values.
     for f in &form.fields {
         if let (false, Some(default)) =
@@ -221,7 +233,10 @@ async fn act(
             return page.await.into_response();
         }
     };
-    let done = if marks.is_empty() {
+    let done = if let (PaymentCommand::Succeed { .. }, Some(ms)) = (&cmd, form.confirm_after_ms) {
+        // The transfer is seen; it succeeds once confirmed (the sandbox sweeper).
+        s.engine().confirm_payment_later(&p.id, marks, ms).await
+    } else if marks.is_empty() {
         s.engine().transition_payment(&p.id, cmd).await
     } else {
         s.engine()
@@ -255,8 +270,8 @@ fn check(
     let Some(n) = s.notifier(p.protocol) else {
         return Ok(CashierMarks::new());
     };
-    let wall = s.engine().clock().wall();
-    let submit = |a| n.cashier_submit(p, a, CashierInput(input), wall);
+    let now = s.engine().clock().now();
+    let submit = |a| n.cashier_submit(p, a, CashierInput(input), now);
     let stepped = form.challenge.is_some();
     match action {
         CashierAction::Cancel => submit(action).map_err(|e| (Stage::Inputs, e)),
@@ -286,7 +301,9 @@ async fn returned(State(s): State<AppState>, Path(token): Path<String>) -> Respo
     if !p.state.is_open() {
         return finish(&s, &p).await;
     }
-    if p.expires_at > s.engine().clock().now() {
+    // Not due yet, or paid and waiting for confirmations (which outlast the expiry).
+    let waiting = cashier_form(&s, &p, &[]).await.waiting.is_some();
+    if waiting || p.expires_at > s.engine().clock().now() {
         return page();
     }
     match s

@@ -220,6 +220,9 @@ fn field(f: &CashierField, values: CashierInput<'_>) -> String {
 }
 
 fn actions(v: &View<'_>) -> String {
+    if let Some(text) = &v.form.waiting {
+        return format!("<p class=\"note\" id=\"waiting\">{}</p>", escape(text));
+    }
     if !v.sandbox {
         return "<p class=\"note\">Scan the code with your payment app to pay.</p>".into();
     }
@@ -300,7 +303,9 @@ pub fn cashier(v: &View<'_>) -> Html<String> {
         )
     };
     let body = match p.state {
-        PaymentState::Created | PaymentState::Pending if p.expires_at <= v.now => {
+        PaymentState::Created | PaymentState::Pending
+            if p.expires_at <= v.now && v.form.waiting.is_none() =>
+        {
             outcome("Order expired", "This order can no longer be paid.")
         }
         PaymentState::Created | PaymentState::Pending => format!(
@@ -327,6 +332,10 @@ pub fn cashier(v: &View<'_>) -> Html<String> {
     // An open order reloads itself a second after its time is up, through the route that
     // expires it and sends the browser back to the merchant.
     let refresh = match p.state {
+        PaymentState::Created | PaymentState::Pending if v.form.waiting.is_some() => format!(
+            "<meta http-equiv=\"refresh\" content=\"3;url=/cashier/{}/return\">",
+            escape(&p.cashier_token)
+        ),
         PaymentState::Created | PaymentState::Pending if p.expires_at > v.now => format!(
             "<meta http-equiv=\"refresh\" content=\"{};url=/cashier/{}/return\">",
             (p.expires_at.0 - v.now.0) / 1000 + 1,

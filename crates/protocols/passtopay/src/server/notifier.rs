@@ -141,7 +141,12 @@ impl ProtocolNotifier for PassToPayNotifier {
         ))
     }
 
-    fn cashier_form(&self, payment: &Payment, _link: CashierInput<'_>) -> CashierForm {
+    fn cashier_form(
+        &self,
+        payment: &Payment,
+        _merchant: &Merchant,
+        _link: CashierInput<'_>,
+    ) -> CashierForm {
         super::checkout::form(payment)
     }
 
