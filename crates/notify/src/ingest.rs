@@ -159,13 +159,15 @@ pub(crate) fn new_delivery(
     now: Timestamp,
     signed_at: Timestamp,
 ) -> NewDelivery {
+    let notifier = notifiers.get(&event.protocol);
+    let independent = notifier.is_some_and(|n| n.independent_deliveries());
     let mut d = NewDelivery {
         outbox_id: event.id,
         merchant_id: event.merchant_id.clone(),
         protocol: event.protocol,
         object_kind: event.object_kind.clone(),
         object_id: event.object_id.clone(),
-        order_key: schedule::order_key(event),
+        order_key: schedule::order_key(event, independent),
         event: event.event.clone(),
         state: DeliveryState::Skipped,
         request: None,
@@ -174,7 +176,7 @@ pub(crate) fn new_delivery(
         note: None,
         created_at: now,
     };
-    let Some(notifier) = notifiers.get(&event.protocol) else {
+    let Some(notifier) = notifier else {
         d.note = Some(format!(
             "skipped: no notifier registered for protocol {}",
             event.protocol

@@ -127,7 +127,7 @@ pub fn delivery_summary_json(d: &Delivery) -> Value {
         "protocol": d.protocol,
         "object_kind": d.object_kind,
         "object_id": d.object_id,
-        "payment_id": d.order_key,
+        "payment_id": crate::schedule::keyed_object(&d.order_key),
         "event": d.event,
         "state": d.state,
         "attempts": d.attempts,

@@ -52,6 +52,11 @@ pub trait ProtocolNotifier: Send + Sync + 'static {
     /// How long one attempt may take.
     fn attempt_timeout(&self) -> Duration;
 
+    /// Whether the spec delivers the events of one object independently (BlockATM), so a
+    /// callback still being retried holds back none of the later ones; otherwise they go out
+    /// in event order ([`crate::schedule::order_key`]).
+    fn independent_deliveries(&self) -> bool;
+
     /// Where the customer's browser goes when a payment ends on the cashier page (the
     /// returnUrl/redirect_url/redirectURL plus the spec's signed parameters), if anywhere;
     /// `now` stamps and signs it, by the merchant's clock as for [`ProtocolNotifier::encode`].

@@ -4,14 +4,24 @@ use polypay_store::{AfterAttempt, Delivery, OutboxEvent};
 use std::time::Duration;
 
 /// Callbacks with the same key go out in event order: a refund's is its payment's id (so a
-/// refund's callback never overtakes the payment's), every other object's is its own id.
-pub fn order_key(event: &OutboxEvent) -> String {
-    if event.object_kind == "refund"
-        && let Some(payment) = event.payload.get("payment_id").and_then(|v| v.as_str())
-    {
-        return payment.to_string();
+/// refund's callback never overtakes the payment's), every other object's is its own id. A
+/// protocol that delivers events independently gets a key of their own,
+/// `<that id>#<outbox id>`.
+pub fn order_key(event: &OutboxEvent, independent: bool) -> String {
+    let object = match event.payload.get("payment_id").and_then(|v| v.as_str()) {
+        Some(payment) if event.object_kind == "refund" => payment,
+        _ => event.object_id.as_str(),
+    };
+    if independent {
+        format!("{object}#{}", event.id)
+    } else {
+        object.to_owned()
     }
-    event.object_id.clone()
+}
+
+/// The object a delivery's order key names (its payment for a refund).
+pub fn keyed_object(order_key: &str) -> &str {
+    order_key.split('#').next().unwrap_or(order_key)
 }
 
 /// The offset of attempt `index` (0-based) of a schedule, if the schedule has one. An empty
@@ -134,9 +144,9 @@ mod tests {
             created_at: Timestamp(0),
         };
         let refund = event("refund", serde_json::json!({"payment_id": "pay_9"}));
-        assert_eq!(order_key(&refund), "pay_9");
+        assert_eq!(order_key(&refund, false), "pay_9");
         let payout = event("payout", serde_json::json!({"payment_id": "pay_9"}));
-        assert_eq!(order_key(&payout), "rf_1");
+        assert_eq!(order_key(&payout, false), "rf_1");
     }
 
     #[test]

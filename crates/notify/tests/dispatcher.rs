@@ -143,6 +143,47 @@ async fn only_the_protocols_acknowledgement_counts_and_redirects_are_not_followe
 }
 
 #[tokio::test]
+async fn a_protocol_with_independent_deliveries_does_not_hold_later_events_back() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let d = f.independent_dispatcher(&[0, 60_000], config("a"));
+        let m = f.merchant("shop", "/m").await;
+        f.receiver.script("/fail", vec![Reply::Status(500, "no")]);
+        let failing = json!({"notify_url": f.receiver.url("/fail")});
+        f.emit(&m, "payment", "pay_1", "payment.pending", failing)
+            .await;
+        f.emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
+            .await;
+        let r = d.run_once().await.unwrap();
+        assert_eq!(
+            (r.ingested, r.attempted, r.acknowledged),
+            (2, 2, 1),
+            "{}: both at once; the later one acknowledged while the first waits",
+            db.name
+        );
+        assert_eq!(f.receiver.requests_to("/m").len(), 1);
+        let listed = f
+            .engine
+            .store()
+            .read(|db| {
+                let filter = polypay_store::DeliveryFilter {
+                    payment: Some("pay_1".into()),
+                    limit: 10,
+                    ..Default::default()
+                };
+                db.deliveries(&filter)
+            })
+            .await
+            .unwrap();
+        let summary = polypay_notify::operator::delivery_summary_json(&listed[0]);
+        assert_eq!(
+            summary["payment_id"], "pay_1",
+            "the key's object, not the key"
+        );
+    }
+}
+
+#[tokio::test]
 async fn callbacks_of_one_payment_go_out_in_event_order() {
     for db in TestDb::all() {
         let f = Fixture::new(&db).await;

@@ -169,6 +169,7 @@ async fn handle(State(s): State<Arc<Inner>>, req: Request) -> Response {
 pub struct TestNotifier {
     pub offsets: Vec<i64>,
     pub timeout: Duration,
+    pub independent: bool,
 }
 
 impl TestNotifier {
@@ -176,6 +177,7 @@ impl TestNotifier {
         Arc::new(TestNotifier {
             offsets: offsets.to_vec(),
             timeout: Duration::from_secs(5),
+            independent: false,
         })
     }
 }
@@ -240,6 +242,10 @@ impl ProtocolNotifier for TestNotifier {
         self.timeout
     }
 
+    fn independent_deliveries(&self) -> bool {
+        self.independent
+    }
+
     fn redirect_url(&self, _: &Payment, _: &Merchant, _: Timestamp) -> Option<String> {
         None
     }
@@ -283,6 +289,16 @@ impl Fixture {
             vec![TestNotifier::shared(offsets)],
             config,
         )
+    }
+
+    /// A dispatcher whose protocol delivers one object's events independently.
+    pub fn independent_dispatcher(&self, offsets: &[i64], config: DispatchConfig) -> Dispatcher {
+        let notifier = TestNotifier {
+            offsets: offsets.to_vec(),
+            timeout: Duration::from_secs(5),
+            independent: true,
+        };
+        Dispatcher::new(self.engine.clone(), vec![Arc::new(notifier)], config)
     }
 
     /// A merchant whose callbacks go to `path` on the receiver.

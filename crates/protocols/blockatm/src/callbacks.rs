@@ -183,6 +183,11 @@ impl ProtocolNotifier for BlockAtmNotifier {
         ATTEMPT_TIMEOUT
     }
 
+    /// Spec 7.2: "events of one order delivered independently".
+    fn independent_deliveries(&self) -> bool {
+        true
+    }
+
     fn redirect_url(
         &self,
         payment: &Payment,

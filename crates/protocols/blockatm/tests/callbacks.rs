@@ -323,6 +323,10 @@ fn schedule_timeout_and_ack() {
         [0, 60_000, 300_000, 1_800_000, 7_200_000, 86_400_000]
     );
     assert_eq!(notifier.attempt_timeout().as_secs(), 10);
+    assert!(
+        notifier.independent_deliveries(),
+        "spec 7.2: one order's events independently"
+    );
     assert!(notifier.is_ack(200, b"whatever"));
     assert!(!notifier.is_ack(204, b""));
     assert_eq!(notifier.protocol(), polypay_core::Protocol::Blockatm);

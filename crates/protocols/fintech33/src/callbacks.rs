@@ -138,6 +138,10 @@ impl ProtocolNotifier for Fintech33Notifier {
         ATTEMPT_TIMEOUT
     }
 
+    fn independent_deliveries(&self) -> bool {
+        false
+    }
+
     /// 33 Fintech documents no redirect: the sandbox cashier ends on its own result page (§7).
     fn redirect_url(
         &self,

@@ -177,6 +177,10 @@ async fn payment_and_refund_events_become_verified_webhooks() {
             (0, 60_000, 12 * 3_600_000)
         );
         assert_eq!(notifier.attempt_timeout(), Duration::from_secs(10));
+        assert!(
+            !notifier.independent_deliveries(),
+            "one object's callbacks in event order"
+        );
         assert_eq!(
             notifier.redirect_url(&payment, &merchant, Timestamp(START_MS)),
             None

@@ -92,6 +92,10 @@ impl ProtocolNotifier for OttNotifier {
         ATTEMPT_TIMEOUT
     }
 
+    fn independent_deliveries(&self) -> bool {
+        false
+    }
+
     fn redirect_url(
         &self,
         payment: &Payment,

@@ -302,6 +302,10 @@ async fn the_schedule_and_ack_rule_follow_section_7() {
         vec![0, 60_000, 300_000, 900_000, 3_600_000, 21_600_000]
     );
     assert_eq!(n.attempt_timeout(), std::time::Duration::from_secs(10));
+    assert!(
+        !n.independent_deliveries(),
+        "one object's callbacks in event order"
+    );
     assert!(n.is_ack(200, b"anything"));
     assert!(n.is_ack(204, b""));
     assert!(!n.is_ack(302, b"SUCCESS"));

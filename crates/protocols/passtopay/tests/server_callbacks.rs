@@ -208,6 +208,10 @@ async fn retries_ack_and_redirect() {
             [0, 30_000, 60_000, 90_000, 120_000, 150_000]
         );
         assert_eq!(n.attempt_timeout(), std::time::Duration::from_secs(20));
+        assert!(
+            !n.independent_deliveries(),
+            "one object's callbacks in event order"
+        );
         assert!(n.is_ack(500, b"SUCCESS") && n.is_ack(200, b"success"));
         assert!(!n.is_ack(200, b"success\n") && !n.is_ack(200, b"ok"));
 

@@ -83,6 +83,10 @@ impl ProtocolNotifier for Notifier {
         ATTEMPT_TIMEOUT
     }
 
+    fn independent_deliveries(&self) -> bool {
+        false
+    }
+
     fn redirect_url(
         &self,
         payment: &Payment,

@@ -115,6 +115,10 @@ async fn payment_events_become_signed_payment_webhooks() {
             (0, 60_000, 86_400_000)
         );
         assert_eq!(n.attempt_timeout(), std::time::Duration::from_secs(10));
+        assert!(
+            !n.independent_deliveries(),
+            "one object's callbacks in event order"
+        );
     }
 }
 

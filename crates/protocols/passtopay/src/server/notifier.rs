@@ -123,6 +123,10 @@ impl ProtocolNotifier for PassToPayNotifier {
         notify::ATTEMPT_TIMEOUT
     }
 
+    fn independent_deliveries(&self) -> bool {
+        false
+    }
+
     /// `returnUrl` + the payment-notification fields, signed (spec 7.1).
     fn redirect_url(
         &self,
