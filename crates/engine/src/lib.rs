@@ -14,6 +14,7 @@ mod merchant_cache;
 pub mod payment;
 pub mod payout;
 pub mod platform;
+pub mod qr;
 pub mod records;
 pub mod refund;
 pub mod sandbox;

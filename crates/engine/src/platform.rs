@@ -21,9 +21,4 @@ impl Platform {
     pub fn cashier_url(&self, cashier_token: &str) -> String {
         format!("{}/cashier/{cashier_token}", self.public_base_url)
     }
-
-    /// A QR image (SVG) of the payment's cashier URL.
-    pub fn qr_url(&self, cashier_token: &str) -> String {
-        format!("{}/cashier/{cashier_token}/qr.svg", self.public_base_url)
-    }
 }

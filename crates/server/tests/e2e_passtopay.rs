@@ -371,7 +371,7 @@ async fn merchant_close_is_silent_decline_and_expiry_notify() {
 }
 
 #[tokio::test]
-async fn cashier_order_opens_to_pending_and_qr_redirects() {
+async fn cashier_order_opens_to_pending_and_its_qr_is_of_pay_data() {
     let s = TestServer::start().await;
     let client = merchant_client(&s);
     let order = cashier_order("K1", None, None);
@@ -393,13 +393,14 @@ async fn cashier_order_opens_to_pending_and_qr_redirects() {
         .send()
         .await
         .expect("qr");
-    assert_eq!(qr.status(), 302);
-    let svg = qr.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
-    let image = browser().get(&svg).send().await.expect("svg");
-    assert_eq!(image.status(), 200);
+    assert_eq!(qr.status(), 200);
+    assert_eq!(qr.headers()["content-type"], "image/png");
+    let image = qr.bytes().await.expect("png");
+    assert_eq!(
+        Some(image.to_vec()),
+        polypay_engine::qr::png(&pay_data),
+        "a QR of payData"
+    );
 }
 
 fn cashier_order(

@@ -13,7 +13,6 @@ pub mod merchant;
 pub mod network;
 pub mod notify;
 pub mod orders;
-pub mod qr;
 pub mod ratelimit;
 pub mod server;
 pub mod sign;

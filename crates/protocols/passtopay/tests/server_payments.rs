@@ -355,7 +355,7 @@ async fn orders_are_scoped_to_their_merchant() {
 }
 
 #[tokio::test]
-async fn cashier_and_qr_paths_redirect_to_the_platform() {
+async fn the_cashier_link_redirects_and_the_qr_images_encode_it() {
     for h in Harness::all().await {
         let d = h.unified("R1", 100).await;
         let token = h.payment(&d.pay_order_id).await.cashier_token;
@@ -368,11 +368,25 @@ async fn cashier_and_qr_paths_redirect_to_the_platform() {
             r.headers()["location"],
             h.platform.cashier_url(&token).as_str()
         );
-        for ext in ["png", "svg"] {
-            let r = get(format!("/passtopay/qr/{token}.{ext}")).await.unwrap();
-            assert_eq!(r.status().as_u16(), 302);
-            assert_eq!(r.headers()["location"], h.platform.qr_url(&token).as_str());
-        }
+        // The images are QR codes of codeUrl (the PassToPay link), not of the page it leads to.
+        let code_url = format!(
+            "{}/passtopay/cashier?payOrderToken={token}",
+            h.platform.public_base_url
+        );
+        let page = h.platform.cashier_url(&token);
+        let r = get(format!("/passtopay/qr/{token}.png")).await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(r.headers()["content-type"], "image/png");
+        let png = r.bytes().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        assert_eq!(Some(png.to_vec()), polypay_engine::qr::png(&code_url));
+        assert_ne!(Some(png.to_vec()), polypay_engine::qr::png(&page));
+        let r = get(format!("/passtopay/qr/{token}.svg")).await.unwrap();
+        assert_eq!(r.headers()["content-type"], "image/svg+xml");
+        assert_eq!(
+            r.text().await.unwrap(),
+            polypay_engine::qr::svg(&code_url).unwrap()
+        );
         for bad in [
             "/passtopay/cashier".to_owned(),
             "/passtopay/cashier?payOrderToken=abc".to_owned(),

@@ -83,16 +83,10 @@ pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
     (status, Html(document(title, &body))).into_response()
 }
 
-/// A QR code of `content` as an SVG document.
+/// A QR code of `content` as an SVG document (an empty one if it is too long to encode).
 pub fn qr_svg(content: &str) -> String {
-    match qrcode::QrCode::new(content.as_bytes()) {
-        Ok(code) => code
-            .render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(200, 200)
-            .quiet_zone(true)
-            .build(),
-        Err(_) => String::from("<svg xmlns=\"http://www.w3.org/2000/svg\"/>"),
-    }
+    polypay_engine::qr::svg(content)
+        .unwrap_or_else(|| String::from("<svg xmlns=\"http://www.w3.org/2000/svg\"/>"))
 }
 
 /// How the order asked to be paid, for people ("Alipay QR", "USDT on TRON", ...).

@@ -109,7 +109,7 @@ pub(super) async fn create(
         Err(error) => return Err(internal(&error, "create payment")),
     };
     let pay_url = inner.platform.cashier_url(&payment.cashier_token);
-    let qr_code = crate::qr::png_data_uri(&pay_url).ok_or_else(ApiError::system_error)?;
+    let qr_code = polypay_engine::qr::png_data_uri(&pay_url).ok_or_else(ApiError::system_error)?;
     Ok(ResponseData::CreateOrder(CreateOrderData {
         expire_time: payment.expires_at.millis(),
         order_no: payment.merchant_order_no,

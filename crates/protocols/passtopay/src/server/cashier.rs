@@ -1,5 +1,5 @@
-//! Spec 8's sandbox URLs: the PassToPay-shaped cashier link and QR image paths, served as 302
-//! redirects to the platform's hosted cashier page and its QR image.
+//! Spec 8's sandbox URLs: the PassToPay-shaped cashier link, a 302 to the platform's hosted
+//! cashier page, and the QR images of that link (`codeImgUrl`: PNG, and SVG beside it).
 
 use super::Ctx;
 use axum::extract::{Path, Query, State};
@@ -65,8 +65,8 @@ pub(super) async fn cashier(
     }
 }
 
-/// `GET /passtopay/qr/<token>.png|.svg` → 302 to the platform's QR image of the cashier (SVG;
-/// polypay has no PNG renderer yet, so both names lead to the SVG).
+/// `GET /passtopay/qr/<token>.png|.svg`: a QR image of the order's PassToPay cashier link, the
+/// `codeUrl` it is shown beside (spec 8).
 pub(super) async fn qr(
     State(ctx): State<Arc<Ctx>>,
     method: Method,
@@ -75,12 +75,30 @@ pub(super) async fn qr(
     if !readable(&method) {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
-    let token = file
-        .strip_suffix(".png")
-        .or_else(|| file.strip_suffix(".svg"));
-    match token {
-        Some(t) if is_token(t) => found(ctx.platform.qr_url(t)),
-        _ => StatusCode::NOT_FOUND.into_response(),
+    let (token, png) = match (file.strip_suffix(".png"), file.strip_suffix(".svg")) {
+        (Some(t), _) => (t, true),
+        (_, Some(t)) => (t, false),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    if !is_token(token) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let link = cashier_url(&ctx.platform.public_base_url, token);
+    let image = if png {
+        polypay_engine::qr::png(&link).map(|b| ("image/png", b))
+    } else {
+        polypay_engine::qr::svg(&link).map(|s| ("image/svg+xml", s.into_bytes()))
+    };
+    match image {
+        Some((kind, bytes)) => (
+            [
+                (header::CONTENT_TYPE, kind),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 

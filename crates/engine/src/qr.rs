@@ -1,8 +1,8 @@
-//! E1's `qrCode`: a QR code (ISO/IEC 18004, byte mode, error correction level M) of the pay URL
-//! as a `data:image/png;base64,…` URI.
+//! QR codes of the platform's links (ISO/IEC 18004, byte mode, error correction level M) as PNG
+//! and SVG images: BlockATM's E1 `qrCode` data URI, PassToPay's `codeImgUrl`.
 //!
-//! The workspace carries no QR crate and this crate may not add workspace dependencies, so the
-//! encoder is written here, after Project Nayuki's reference algorithm: version chosen by length,
+//! The encoder is written here (it was BlockATM's, which could not add a dependency then),
+//! after Project Nayuki's reference algorithm: version chosen by length,
 //! Reed-Solomon over GF(256) with polynomial 0x11D, blocks interleaved, mask chosen by the
 //! run/block/balance penalties (any mask decodes; the penalty only improves scanning).
 //! The PNG is 1-bit grayscale with stored (uncompressed) deflate blocks.
@@ -26,11 +26,20 @@ const QUIET: usize = 4;
 
 /// The PNG data URI of `text`'s QR code; `None` when the text exceeds version 40 (2331 bytes).
 pub fn png_data_uri(text: &str) -> Option<String> {
-    let qr = QrCode::encode(text.as_bytes())?;
     Some(format!(
         "data:image/png;base64,{}",
-        STANDARD.encode(qr.to_png())
+        STANDARD.encode(png(text)?)
     ))
+}
+
+/// `text`'s QR code as a PNG file.
+pub fn png(text: &str) -> Option<Vec<u8>> {
+    Some(QrCode::encode(text.as_bytes())?.to_png())
+}
+
+/// `text`'s QR code as an SVG document.
+pub fn svg(text: &str) -> Option<String> {
+    Some(QrCode::encode(text.as_bytes())?.to_svg())
 }
 
 /// A square matrix of modules (`true` = dark).
@@ -262,6 +271,23 @@ impl QrCode {
             }
         }
         score + balance_points(dark, n * n)
+    }
+
+    /// An SVG document, one unit per module, with a quiet zone.
+    pub fn to_svg(&self) -> String {
+        let width = self.size + 2 * QUIET;
+        let mut path = String::new();
+        for y in 0..self.size {
+            for x in (0..self.size).filter(|&x| self.module(x, y)) {
+                path.push_str(&format!("M{} {}h1v1h-1z", x + QUIET, y + QUIET));
+            }
+        }
+        format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {width}\" \
+             width=\"{px}\" height=\"{px}\" shape-rendering=\"crispEdges\">\
+             <rect width=\"{width}\" height=\"{width}\" fill=\"#fff\"/><path d=\"{path}\"/></svg>",
+            px = width * SCALE
+        )
     }
 
     /// A 1-bit grayscale PNG with a quiet zone.
