@@ -250,12 +250,7 @@ impl Engine {
         let clock = self.clock.clone();
         self.store
             .write(move |db| {
-                let mut current = db.payment(&id)?.ok_or(EngineError::NotFound("payment"))?;
-                match current.attrs.as_object_mut() {
-                    Some(attrs) => attrs.extend(marks.clone()),
-                    None => current.attrs = serde_json::Value::Object(marks.clone()),
-                }
-                db.update_payment(&current)?;
+                merge_marks(db, &id, &marks)?;
                 transition_payment(db, &id, &cmd, clock.now())
             })
             .await
@@ -330,6 +325,22 @@ fn insert_payment_row(
     }
     created.append(db)?;
     Ok(())
+}
+
+/// Merges `marks` into the payment's attrs (top-level members) and stores it, inside a write
+/// job that goes on to its transition; returns the payment as stored.
+pub(crate) fn merge_marks(
+    db: &mut Db,
+    id: &PaymentId,
+    marks: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Payment, EngineError> {
+    let mut current = db.payment(id)?.ok_or(EngineError::NotFound("payment"))?;
+    match current.attrs.as_object_mut() {
+        Some(attrs) => attrs.extend(marks.clone()),
+        None => current.attrs = serde_json::Value::Object(marks.clone()),
+    }
+    db.update_payment(&current)?;
+    Ok(current)
 }
 
 /// The payment transition, usable inside any write job (the cashier and sandbox reuse it).

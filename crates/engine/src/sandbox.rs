@@ -2,7 +2,7 @@
 //! needs no browser. Only active when the engine is built with [`Scenarios`] (sandbox mode).
 
 use crate::error::EngineError;
-use crate::payment::transition_payment;
+use crate::payment::{merge_marks, transition_payment};
 use crate::{Engine, random_digits, random_hex};
 use polypay_core::{Currency, Money, Payment, PaymentCommand, PaymentId, PaymentState, Timestamp};
 
@@ -90,12 +90,7 @@ impl Engine {
         let now = self.clock.now();
         self.store
             .write(move |db| {
-                let mut current = db.payment(&id)?.ok_or(EngineError::NotFound("payment"))?;
-                match current.attrs.as_object_mut() {
-                    Some(attrs) => attrs.extend(marks.clone()),
-                    None => current.attrs = serde_json::Value::Object(marks.clone()),
-                }
-                db.update_payment(&current)?;
+                let mut current = merge_marks(db, &id, &marks)?;
                 if current.state != PaymentState::Pending {
                     // Created: opened now, the event carrying the marks; final: refused by the
                     // state machine (and the job's writes undone).
