@@ -239,7 +239,8 @@ impl Engine {
 
     /// Applies `cmd` after merging `marks` into the payment's attrs (top-level members), in one
     /// write job: a protocol's mark on a transition (PassToPay's `closedByMerchant` on a close)
-    /// is never seen without the transition, nor the transition without it.
+    /// is never seen without the transition, nor the transition without it. Empty `marks`: a
+    /// plain transition.
     pub async fn transition_payment_marked(
         &self,
         id: &PaymentId,
@@ -328,13 +329,16 @@ fn insert_payment_row(
 }
 
 /// Merges `marks` into the payment's attrs (top-level members) and stores it, inside a write
-/// job that goes on to its transition; returns the payment as stored.
+/// job that goes on to its transition; returns the payment as stored. No marks, no write.
 pub(crate) fn merge_marks(
     db: &mut Db,
     id: &PaymentId,
     marks: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<Payment, EngineError> {
     let mut current = db.payment(id)?.ok_or(EngineError::NotFound("payment"))?;
+    if marks.is_empty() {
+        return Ok(current);
+    }
     match current.attrs.as_object_mut() {
         Some(attrs) => attrs.extend(marks.clone()),
         None => current.attrs = serde_json::Value::Object(marks.clone()),

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use page::Stage;
-use polypay_core::{Payment, PaymentCommand, PaymentState};
+use polypay_core::{Merchant, Payment, PaymentCommand, PaymentState};
 use polypay_engine::EngineError;
 use polypay_engine::sandbox::channel_order_no;
 use polypay_notify::{CashierAction, CashierForm, CashierInput, CashierMarks};
@@ -67,7 +67,8 @@ async fn show(
     };
     // The link's own parameters (OTT Pay's `redirect_url`, `selected`); unreadable ones: none.
     let link = query.map(|Query(q)| q).unwrap_or_default();
-    let form = cashier_form(&s, &p, &link).await;
+    let merchant = merchant_of(&s, &p).await;
+    let form = cashier_form(&s, &p, merchant.as_ref(), &link);
     // Opening the page is the customer arriving: created -> pending (specs' "cashier opened"),
     // except where the protocol waits for the payment itself (BlockATM).
     let arriving = p.state == PaymentState::Created && !form.stays_created;
@@ -82,7 +83,8 @@ async fn show(
         }
     }
     let csrf = cookie(&headers, CSRF_COOKIE).unwrap_or_else(|| polypay_engine::random_hex(16));
-    let page = render(&s, &p, &csrf, &form, &[], None, Stage::Inputs).await;
+    let view = (csrf.as_str(), &form, &[][..]);
+    let page = render(&s, &p, merchant.as_ref(), view, None, Stage::Inputs);
     let set_cookie = format!("{CSRF_COOKIE}={csrf}; Path=/cashier; HttpOnly; SameSite=Strict");
     (
         [
@@ -94,38 +96,43 @@ async fn show(
         .into_response()
 }
 
-/// The protocol's inputs for an open payment (none once it is final).
-async fn cashier_form(s: &AppState, p: &Payment, link: &[(String, String)]) -> CashierForm {
-    let Some(n) = s.notifier(p.protocol).filter(|_| p.state.is_open()) else {
-        return CashierForm::default();
-    };
+/// The payment's merchant, read once per request (the page, the protocol's inputs and the
+/// return redirect all need it).
+async fn merchant_of(s: &AppState, p: &Payment) -> Option<Merchant> {
     match s.engine().merchant(&p.merchant_id).await {
-        Ok(m) => n.cashier_form(p, &m, CashierInput(link)),
+        Ok(m) => Some(m),
         Err(e) => {
             tracing::warn!(error = %e, "cashier: merchant lookup failed");
-            CashierForm::default()
+            None
         }
     }
 }
 
-async fn render(
+/// The protocol's inputs for an open payment (none once it is final).
+fn cashier_form(
     s: &AppState,
     p: &Payment,
-    csrf: &str,
-    form: &CashierForm,
-    entered: &[(String, String)],
+    merchant: Option<&Merchant>,
+    link: &[(String, String)],
+) -> CashierForm {
+    match (s.notifier(p.protocol), merchant) {
+        (Some(n), Some(m)) if p.state.is_open() => n.cashier_form(p, m, CashierInput(link)),
+        _ => CashierForm::default(),
+    }
+}
+
+/// The page: `view` is the CSRF token, the protocol's form and what the customer entered.
+fn render(
+    s: &AppState,
+    p: &Payment,
+    merchant: Option<&Merchant>,
+    (csrf, form, entered): (&str, &CashierForm, &[(String, String)]),
     error: Option<&str>,
     stage: Stage,
 ) -> Html<String> {
-    let merchant = s
-        .engine()
-        .merchant(&p.merchant_id)
-        .await
-        .map(|m| m.name)
-        .unwrap_or_default();
     page::cashier(&page::View {
         payment: p,
-        merchant: &merchant,
+        merchant: merchant.map_or("", |m| m.name.as_str()),
         now: s.engine().clock().now(),
         sandbox: s.inner.platform.sandbox,
         cashier_url: s.inner.platform.cashier_url(&p.cashier_token),
@@ -198,7 +205,8 @@ async fn act(
     if !p.state.is_open() || p.expires_at <= now {
         return Redirect::to(&format!("/cashier/{token}")).into_response();
     }
-    let form = cashier_form(&s, &p, &posted).await;
+    let merchant = merchant_of(&s, &p).await;
+    let form = cashier_form(&s, &p, merchant.as_ref(), &posted);
     // Paid, waiting for confirmations: nothing left to press.
     if form.waiting.is_some() {
         return Redirect::to(&format!("/cashier/{token}")).into_response();
@@ -214,8 +222,9 @@ async fn act(
     let marks = match check(&s, &p, &form, action, &posted) {
         Ok(marks) => marks,
         Err((stage, message)) => {
-            let page = render(&s, &p, &csrf, &form, &posted, Some(&message), stage);
-            return (StatusCode::UNPROCESSABLE_ENTITY, page.await).into_response();
+            let view = (csrf.as_str(), &form, &posted[..]);
+            let page = render(&s, &p, merchant.as_ref(), view, Some(&message), stage);
+            return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
         }
     };
     let cmd = match action {
@@ -229,22 +238,21 @@ async fn act(
         CashierAction::Cancel => PaymentCommand::Cancel,
         // The first step passed: the verification step comes next.
         CashierAction::Verify => {
-            let page = render(&s, &p, &csrf, &form, &posted, None, Stage::Challenge);
-            return page.await.into_response();
+            let view = (csrf.as_str(), &form, &posted[..]);
+            let page = render(&s, &p, merchant.as_ref(), view, None, Stage::Challenge);
+            return page.into_response();
         }
     };
     let done = if let (PaymentCommand::Succeed { .. }, Some(ms)) = (&cmd, form.confirm_after_ms) {
         // The transfer is seen; it succeeds once confirmed (the sandbox sweeper).
         s.engine().confirm_payment_later(&p.id, marks, ms).await
-    } else if marks.is_empty() {
-        s.engine().transition_payment(&p.id, cmd).await
     } else {
         s.engine()
             .transition_payment_marked(&p.id, cmd, marks)
             .await
     };
     match done {
-        Ok(done) => finish(&s, &done).await,
+        Ok(done) => finish(&s, &done, merchant.as_ref()),
         Err(EngineError::Rule(_)) => Redirect::to(&format!("/cashier/{token}")).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cashier action failed");
@@ -298,11 +306,14 @@ async fn returned(State(s): State<AppState>, Path(token): Path<String>) -> Respo
         Err(r) => return r,
     };
     let page = || Redirect::to(&format!("/cashier/{token}")).into_response();
+    let merchant = merchant_of(&s, &p).await;
     if !p.state.is_open() {
-        return finish(&s, &p).await;
+        return finish(&s, &p, merchant.as_ref());
     }
     // Not due yet, or paid and waiting for confirmations (which outlast the expiry).
-    let waiting = cashier_form(&s, &p, &[]).await.waiting.is_some();
+    let waiting = cashier_form(&s, &p, merchant.as_ref(), &[])
+        .waiting
+        .is_some();
     if waiting || p.expires_at > s.engine().clock().now() {
         return page();
     }
@@ -311,7 +322,7 @@ async fn returned(State(s): State<AppState>, Path(token): Path<String>) -> Respo
         .transition_payment(&p.id, PaymentCommand::Expire)
         .await
     {
-        Ok(expired) => finish(&s, &expired).await,
+        Ok(expired) => finish(&s, &expired, merchant.as_ref()),
         // The sweeper (or an action) finished it first: the page says how.
         Err(EngineError::Rule(_)) => page(),
         Err(e) => {
@@ -323,12 +334,9 @@ async fn returned(State(s): State<AppState>, Path(token): Path<String>) -> Respo
 
 /// After an action: to the merchant's return URL in the protocol's format (HTTP 302), or the
 /// outcome page.
-async fn finish(s: &AppState, p: &Payment) -> Response {
-    let target = match (
-        s.notifier(p.protocol),
-        s.engine().merchant(&p.merchant_id).await,
-    ) {
-        (Some(n), Ok(m)) => n.redirect_url(p, &m, s.engine().clock().wall()),
+fn finish(s: &AppState, p: &Payment, merchant: Option<&Merchant>) -> Response {
+    let target = match (s.notifier(p.protocol), merchant) {
+        (Some(n), Some(m)) => n.redirect_url(p, m, s.engine().clock().wall()),
         _ => None,
     };
     // The specs' return redirects are 302s (a browser follows them with a GET after the form
