@@ -9,7 +9,7 @@ use polypay_ottpay::client::{
 use polypay_ottpay::server::public_id;
 use polypay_ottpay::wire::{
     ActivePayRequest, H5PayRequest, PrepayInitRequest, PrepayInitResponse, PrepayQueryRequest,
-    RefundRequest, StatusQueryRequest,
+    PrepayQueryResponse, RefundRequest, StatusQueryRequest,
 };
 use polypay_ottpay::{Client, ClientCredentials, SignKey};
 use polypay_server::testing::{Customer, Receiver, TestServer};
@@ -182,17 +182,7 @@ async fn prepay_checkout_redirects_back_and_calls_back_with_the_prepay_fields() 
         ("pp-e2e", "Trade_Finished")
     );
 
-    let query = PrepayQueryRequest {
-        prepay_order_id: "pp-e2e".into(),
-        order_id: Some(params.trade_no.clone()),
-        merchant_id: String::new(),
-    };
-    let q = client
-        .prepay_query(&query)
-        .await
-        .expect("query")
-        .into_verified()
-        .expect("ok");
+    let q = prepay_query(&client, "pp-e2e", Some(&params.trade_no)).await;
     assert_eq!(
         (q.status.as_str(), q.order_id.as_str()),
         ("SUCCESS", params.trade_no.as_str())
@@ -304,6 +294,16 @@ fn prepay(order: &str, hook: &Receiver) -> PrepayInitRequest {
     }
 }
 
+async fn prepay_query(client: &Client, prepay: &str, order: Option<&str>) -> PrepayQueryResponse {
+    let query = PrepayQueryRequest {
+        prepay_order_id: prepay.into(),
+        order_id: order.map(str::to_owned),
+        merchant_id: String::new(),
+    };
+    let reply = client.prepay_query(&query).await.expect("query");
+    reply.into_verified().expect("ok")
+}
+
 async fn init(client: &Client, request: &PrepayInitRequest) -> PrepayInitResponse {
     let reply = client.prepay_init(request).await.expect("init");
     reply.into_verified().expect("ok")
@@ -355,17 +355,7 @@ async fn the_prepay_method_chosen_on_the_cashier_fixes_the_bizpay_order_id() {
     );
     let paid = customer.press("pay", &[("method", "UNIONPAY")]).await;
     assert!(paid.status().is_redirection());
-    let query = PrepayQueryRequest {
-        prepay_order_id: "pp-none".into(),
-        order_id: None,
-        merchant_id: String::new(),
-    };
-    let q = client
-        .prepay_query(&query)
-        .await
-        .expect("query")
-        .into_verified()
-        .expect("ok");
+    let q = prepay_query(&client, "pp-none", None).await;
     let order = s.payment(&public_id(&s.merchant.id, &q.order_id)).await;
     let bizpay = order.attrs["bizpay_order_id"].as_str().expect("recorded");
     assert!(bizpay.starts_with("UP"), "{bizpay}");
