@@ -55,7 +55,7 @@ pub fn is_tron_address(address: &str) -> bool {
 }
 
 /// The TRON address (base58check of `0x41` + `body` + checksum) of a 20-byte account body.
-pub fn tron_address(body: &[u8; 20]) -> String {
+fn tron_address(body: &[u8; 20]) -> String {
     let mut bytes = Vec::with_capacity(25);
     bytes.push(0x41);
     bytes.extend_from_slice(body);

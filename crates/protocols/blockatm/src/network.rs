@@ -2,7 +2,7 @@
 
 use crate::wire::{NetworkDetail, NetworkInfo, TokenInfo};
 use polypay_engine::chain::AddressKind;
-pub use polypay_engine::chain::{is_evm_address, is_tron_address, tron_address};
+pub use polypay_engine::chain::{is_evm_address, is_tron_address};
 use std::collections::BTreeMap;
 
 /// How addresses on a chain are written.
