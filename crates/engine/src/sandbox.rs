@@ -75,11 +75,12 @@ pub fn channel_order_no(currency: Currency, now: Timestamp) -> String {
 }
 
 impl Engine {
-    /// A payment paid on a chain, in the sandbox: merges `marks` (the transfer's hash, sender
-    /// and block time) into its attrs, moves it to pending if it was created (so the
-    /// `payment.pending` event carries them), and schedules its success `after_ms` later
-    /// ([`Engine::succeed_due_payments`], run by the sandbox sweeper), all in one write job. The
-    /// expiry sweep leaves it alone meanwhile: the customer has paid.
+    /// A payment paid on a chain, in the sandbox: records the transfer's hash (`0x` + 64 hex) as
+    /// its channel reference and merges `marks` (the sender, the block time) into its attrs,
+    /// moves it to pending if it was created (so the `payment.pending` event carries them), and
+    /// schedules its success `after_ms` later ([`Engine::succeed_due_payments`], run by the
+    /// sandbox sweeper, keeps the same reference), all in one write job. The expiry sweep
+    /// leaves it alone meanwhile: the customer has paid.
     pub async fn confirm_payment_later(
         &self,
         id: &PaymentId,
@@ -91,6 +92,10 @@ impl Engine {
         self.store
             .write(move |db| {
                 let mut current = merge_marks(db, &id, &marks)?;
+                if current.state.is_open() {
+                    current.channel_order_no = Some(channel_order_no(Currency::USDT, now));
+                    db.update_payment(&current)?;
+                }
                 if current.state != PaymentState::Pending {
                     // Created: opened now, the event carrying the marks; final: refused by the
                     // state machine (and the job's writes undone).
@@ -109,12 +114,21 @@ impl Engine {
         let now = self.clock.now();
         let due = self
             .store
-            .read(move |db| Ok::<_, EngineError>(db.due_payment_successes(now, limit)?))
+            .read(move |db| {
+                let mut due = Vec::new();
+                for id in db.due_payment_successes(now, limit)? {
+                    if let Some(p) = db.payment(&id)? {
+                        due.push((id, p.channel_order_no));
+                    }
+                }
+                Ok::<_, EngineError>(due)
+            })
             .await?;
         let mut done = Vec::with_capacity(due.len());
-        for id in due {
+        for (id, channel) in due {
+            // The transfer's hash recorded when it was seen.
             let cmd = PaymentCommand::Succeed {
-                channel_order_no: channel_order_no(Currency::USDT, now),
+                channel_order_no: channel.unwrap_or_else(|| channel_order_no(Currency::USDT, now)),
             };
             match self.transition_payment(&id, cmd).await {
                 Ok(p) => done.push(p),

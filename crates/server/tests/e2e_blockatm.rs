@@ -173,6 +173,13 @@ async fn pay_in_webhook_redirect_and_payout() {
     assert_eq!(detail.status, PaymentStatus::Success);
     assert_eq!(detail.tx_id.as_deref(), Some(tx.as_str()));
     assert_eq!(detail.from_address, pending.from_address);
+    // The console and admin API show the same transfer as the channel reference.
+    let stored = s
+        .engine()
+        .payment_by_order_no(&s.merchant.id, "E2E-1")
+        .await
+        .unwrap();
+    assert_eq!(stored.channel_order_no.as_deref(), Some(tx.as_str()));
 
     // Webhooks: PENDING (the transfer seen) and SUCCESS, both with its txId, verified by the SDK.
     drain(&s).await;

@@ -232,7 +232,9 @@ impl ProtocolNotifier for BlockAtmNotifier {
         }
     }
 
-    /// Pay: the transfer's hash, the payer's wallet and the block time (section 8).
+    /// Pay: the payer's wallet and the block time (section 8). The transfer's hash is the
+    /// payment's channel reference, which the engine records with them
+    /// (`Engine::confirm_payment_later`); `orders` reads it as the txId.
     fn cashier_submit(
         &self,
         payment: &Payment,
@@ -251,10 +253,6 @@ impl ProtocolNotifier for BlockAtmNotifier {
             .map_or(AddressType::Evm, |n| n.address_type)
             .kind();
         let wallet = sandbox_address(&polypay_engine::random_hex(16), kind);
-        marks.insert(
-            "txId".into(),
-            format!("0x{}", polypay_engine::random_hex(32)).into(),
-        );
         marks.insert("fromAddress".into(), wallet.into());
         marks.insert("blockTime".into(), now.millis().into());
         Ok(marks)

@@ -2,8 +2,10 @@
 //! chain data, and the E2/E3/E5 records and webhook bodies rendered from them.
 //!
 //! Chain data (`txId`, `fromAddress`, `blockTime`) is read from `attrs` when something stored it
-//! there; otherwise, once a payment or payout succeeded, it is derived deterministically from the
-//! object (section 8 sandbox): `txId` = the channel order number when it already is `0x` + 64
+//! there; otherwise, once a payment or payout succeeded (or a payment's transfer was seen: the
+//! cashier's Pay records the transfer hash as its channel order number), it is derived
+//! deterministically from the object (section 8 sandbox): `txId` = the channel order number when
+//! it already is `0x` + 64
 //! hex, else `0x` + SHA-256(`blockatm:tx:<id>:<channel_order_no>`); `fromAddress` = the first 20
 //! bytes of SHA-256(`blockatm:from:<id>`) as an EVM or TRON address (by the order's chain);
 //! `blockTime` = the time the object finished. Every rendering (query, webhook, retry, redirect)
@@ -150,11 +152,14 @@ pub struct ChainData {
     pub block_time: i64,
 }
 
-/// The chain data of a payment once its transfer was seen (the cashier's Pay records it while
-/// it gathers confirmations) or it was paid otherwise (see the module doc for the derivation).
+/// The chain data of a payment once its transfer was seen (the cashier's Pay records its hash
+/// as the channel reference while it gathers confirmations) or it was paid otherwise (see the
+/// module doc for the derivation). Payments from before the reference was recorded carry a
+/// `txId` attr, which wins.
 pub fn payment_chain(payment: &Payment, networks: &NetworkTable) -> Option<ChainData> {
     let a = &payment.attrs;
-    if !payment.state.was_paid() && text(a, "txId").is_none() {
+    let seen = text(a, "txId").is_some() || payment.channel_order_no.is_some();
+    if !payment.state.was_paid() && !seen {
         return None;
     }
     let id = payment.id.as_str();
