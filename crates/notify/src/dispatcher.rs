@@ -20,8 +20,6 @@ use tokio::task::JoinSet;
 
 /// Most deliveries leased by one run.
 const LEASE_BATCH: usize = 256;
-/// The longest finished attempts wait for the rest in flight (see `deliver_loop`).
-const MAX_GATHER: Duration = Duration::from_millis(20);
 
 /// How the dispatcher runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,14 +199,6 @@ impl Dispatcher {
     }
 
     /// `run`'s delivery: one record-and-lease store job per cycle; wakes `cycled` after each.
-    ///
-    /// A finished attempt starts the next cycle once every attempt in flight has finished, or
-    /// `gather_window` after the first of them did, whichever comes first (ingestion's wake
-    /// and a full lease start one at once). Attempts leased together finish within about a
-    /// millisecond of each other, while a cycle (a durable commit) takes longer; without the
-    /// wait, the first one to finish started a cycle of its own and the rest finished during
-    /// it, so cycles alternated between nearly all the permits and one or two (an average of
-    /// 21–22 leases per cycle out of 48 available, on both backends).
     async fn deliver_loop(
         &self,
         tick: Duration,
@@ -220,34 +210,17 @@ impl Dispatcher {
         let mut inflight = JoinSet::new();
         let mut done = Vec::new();
         let mut more = false;
-        // How long the last cycle took, and until when finished attempts wait for the rest.
-        let mut last_cycle = Duration::ZERO;
-        let mut gather_until: Option<tokio::time::Instant> = None;
         loop {
-            let finished = tokio::select! {
+            tokio::select! {
                 biased;
                 _ = stopped.wait_for(|s| *s) => break,
-                _ = std::future::ready(()), if more => false,
-                _ = due.notified() => false,
-                Some(joined) = inflight.join_next(), if !inflight.is_empty() => {
-                    collect(joined, &mut done);
-                    true
-                }
-                _ = tokio::time::sleep_until(gather_until.unwrap_or_else(tokio::time::Instant::now)),
-                    if gather_until.is_some() => false,
-            };
+                _ = std::future::ready(()), if more => {}
+                _ = due.notified() => {}
+                Some(joined) = inflight.join_next(), if !inflight.is_empty() => collect(joined, &mut done),
+            }
             while let Some(joined) = inflight.try_join_next() {
                 collect(joined, &mut done);
             }
-            if finished && !inflight.is_empty() {
-                let until = *gather_until
-                    .get_or_insert_with(|| tokio::time::Instant::now() + gather_window(last_cycle));
-                if tokio::time::Instant::now() < until {
-                    continue;
-                }
-            }
-            gather_until = None;
-            let started = tokio::time::Instant::now();
             // Recording and leasing share one store job: one group commit per cycle.
             more = match self
                 .start_due(&mut inflight, lease_ms, std::mem::take(&mut done))
@@ -259,7 +232,6 @@ impl Dispatcher {
                     false
                 }
             };
-            last_cycle = started.elapsed();
             cycled.notify_one();
         }
         tracing::info!(
@@ -406,13 +378,6 @@ impl Dispatcher {
             .await?;
         Ok(())
     }
-}
-
-/// How long finished attempts wait for the others in flight before their cycle starts: as long
-/// as the last cycle took (a cycle started earlier would have kept the store about that long
-/// for a handful of results), at most `MAX_GATHER`.
-fn gather_window(last_cycle: Duration) -> Duration {
-    last_cycle.min(MAX_GATHER)
 }
 
 fn collect(

@@ -538,56 +538,6 @@ async fn run_leases_the_next_delivery_as_soon_as_an_attempt_frees_its_permit() {
 }
 
 #[tokio::test]
-async fn run_does_not_hold_finished_attempts_back_for_one_still_in_flight() {
-    for db in TestDb::all() {
-        let f = Fixture::new(&db).await;
-        // A cycle waits briefly for the attempts still in flight so that it records them
-        // together; an attempt that hangs (here for longer than the test) must not stall the
-        // others: 20 quick callbacks get through while it hangs, with no tick to help.
-        let ten_minutes = std::time::Duration::from_secs(600);
-        let mut cfg = config("a");
-        cfg.timeout_cap = Some(ten_minutes);
-        let notifier = Arc::new(support::TestNotifier {
-            offsets: vec![0, 60_000],
-            timeout: ten_minutes,
-            independent: false,
-        });
-        let d = polypay_notify::Dispatcher::new(f.engine.clone(), vec![notifier], cfg);
-        let slow = f.merchant("slow", "/slow").await;
-        let gate = Arc::new(tokio::sync::Notify::new());
-        f.receiver.script("/slow", vec![Reply::Gate(gate.clone())]);
-        f.emit(&slow, "payment", "pay_slow", "payment.succeeded", json!({}))
-            .await;
-        let m = f.merchant("shop", "/m").await;
-        for i in 0..20 {
-            f.emit(
-                &m,
-                "payment",
-                &format!("pay_{i}"),
-                "payment.succeeded",
-                json!({}),
-            )
-            .await;
-        }
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let hour = std::time::Duration::from_secs(3600);
-        let running = tokio::spawn(d.run(hour, async {
-            let _ = stopped.await;
-        }));
-        let all = tokio::time::timeout(std::time::Duration::from_secs(30), f.receiver.wait_for(21));
-        assert!(
-            all.await.is_ok(),
-            "{}: the hanging attempt held the others back",
-            db.name
-        );
-        assert_eq!(f.receiver.requests_to("/m").len(), 20, "{}", db.name);
-        gate.notify_one();
-        stop.send(()).unwrap();
-        running.await.unwrap();
-    }
-}
-
-#[tokio::test]
 async fn two_dispatchers_on_one_postgres_never_send_the_same_attempt_twice() {
     let Some(db) = TestDb::postgres() else {
         return;
