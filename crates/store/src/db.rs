@@ -621,17 +621,6 @@ impl<'a> Db<'a> {
             .collect()
     }
 
-    /// Refunds still pending, oldest first.
-    pub fn pending_refunds(&mut self, limit: i64) -> Result<Vec<Refund>, StoreError> {
-        let sql = format!(
-            "SELECT {REFUND_COLS} FROM refunds WHERE state = 'pending' ORDER BY created_at LIMIT $1"
-        );
-        self.rows(&sql, &[limit.into()])?
-            .iter()
-            .map(refund_row)
-            .collect()
-    }
-
     // ---- balances and ledger ---------------------------------------------------------------
 
     /// Adds `minor` (which may be negative) to the merchant's available balance, unconditionally.
