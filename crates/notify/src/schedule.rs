@@ -1,5 +1,6 @@
 //! Pure scheduling rules: which key orders a delivery, when attempts are due, what follows one.
 
+use polypay_core::Timestamp;
 use polypay_store::{AfterAttempt, Delivery, OutboxEvent};
 use std::time::Duration;
 
@@ -33,16 +34,31 @@ pub fn offset(offsets: &[i64], index: usize) -> Option<i64> {
     offsets.get(index).map(|ms| (*ms).max(0))
 }
 
-/// What follows an attempt of `d` (whose counters do not yet include it).
-pub fn after_attempt(d: &Delivery, acknowledged: bool, offsets: &[i64]) -> AfterAttempt {
+/// What follows an attempt of `d` (whose counters do not yet include it) that ended at `now`.
+///
+/// A retry is due at its offset from the schedule's start, as the specs count it. One already
+/// overdue when the attempt ends (the delivery was held back behind an earlier callback of its
+/// key, or its node was down) waits the schedule's gap before it instead, counted from `now`:
+/// a delivery that starts late does not fire its missed retries back to back.
+pub fn after_attempt(
+    d: &Delivery,
+    acknowledged: bool,
+    offsets: &[i64],
+    now: Timestamp,
+) -> AfterAttempt {
     if acknowledged {
         return AfterAttempt::Acknowledged;
     }
     let done = usize::try_from(d.attempts_in_schedule() + 1).unwrap_or(usize::MAX);
-    match offset(offsets, done) {
-        Some(ms) => AfterAttempt::RetryAt(d.schedule_at.plus_millis(ms)),
-        None => AfterAttempt::Dead,
+    let Some(ms) = offset(offsets, done) else {
+        return AfterAttempt::Dead;
+    };
+    let due = d.schedule_at.plus_millis(ms);
+    if due > now {
+        return AfterAttempt::RetryAt(due);
     }
+    let previous = offset(offsets, done - 1).unwrap_or(0);
+    AfterAttempt::RetryAt(now.plus_millis((ms - previous).max(0)))
 }
 
 /// A protocol that names no limit of its own gets this one.
@@ -62,7 +78,7 @@ pub fn attempt_timeout(cap: Option<Duration>, protocol: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use polypay_core::{MerchantId, Protocol, Timestamp};
+    use polypay_core::{MerchantId, Protocol};
     use polypay_store::DeliveryState;
 
     fn delivery(attempts: i64, schedule_start: i64) -> Delivery {
@@ -97,20 +113,49 @@ mod tests {
     fn retries_follow_offsets_from_the_schedule_start_then_die() {
         let offsets = [0, 60_000, 300_000];
         assert_eq!(
-            after_attempt(&delivery(0, 0), false, &offsets),
+            after_attempt(&delivery(0, 0), false, &offsets, ON_TIME),
             AfterAttempt::RetryAt(Timestamp(61_000))
         );
         assert_eq!(
-            after_attempt(&delivery(1, 0), false, &offsets),
+            after_attempt(&delivery(1, 0), false, &offsets, ON_TIME),
             AfterAttempt::RetryAt(Timestamp(301_000))
         );
         assert_eq!(
-            after_attempt(&delivery(2, 0), false, &offsets),
+            after_attempt(&delivery(2, 0), false, &offsets, ON_TIME),
             AfterAttempt::Dead
         );
         assert_eq!(
-            after_attempt(&delivery(2, 0), true, &offsets),
+            after_attempt(&delivery(2, 0), true, &offsets, ON_TIME),
             AfterAttempt::Acknowledged
+        );
+    }
+
+    /// An attempt that ends when its schedule starts (every due time is later).
+    const ON_TIME: Timestamp = Timestamp(1_000);
+
+    #[test]
+    fn a_delivery_held_back_spaces_its_overdue_retries_by_the_schedule() {
+        let offsets = [0, 60_000, 300_000, 1_800_000];
+        // First attempted 400 s after its schedule started (held back behind another callback
+        // of its key): the retries due at 1 and 5 min are overdue, so they come 1 min and 4 min
+        // apart from each attempt, not at once; the 30 min one is still ahead and keeps its time.
+        let late = Timestamp(401_000);
+        assert_eq!(
+            after_attempt(&delivery(0, 0), false, &offsets, late),
+            AfterAttempt::RetryAt(Timestamp(461_000))
+        );
+        assert_eq!(
+            after_attempt(&delivery(1, 0), false, &offsets, Timestamp(461_000)),
+            AfterAttempt::RetryAt(Timestamp(701_000))
+        );
+        assert_eq!(
+            after_attempt(&delivery(2, 0), false, &offsets, Timestamp(701_000)),
+            AfterAttempt::RetryAt(Timestamp(1_801_000))
+        );
+        // Due exactly now counts as overdue.
+        assert_eq!(
+            after_attempt(&delivery(0, 0), false, &offsets, Timestamp(61_000)),
+            AfterAttempt::RetryAt(Timestamp(121_000))
         );
     }
 
@@ -118,15 +163,15 @@ mod tests {
     fn a_resend_restarts_the_schedule() {
         let offsets = [0, 60_000];
         assert_eq!(
-            after_attempt(&delivery(5, 5), false, &offsets),
+            after_attempt(&delivery(5, 5), false, &offsets, ON_TIME),
             AfterAttempt::RetryAt(Timestamp(61_000))
         );
         assert_eq!(
-            after_attempt(&delivery(6, 5), false, &offsets),
+            after_attempt(&delivery(6, 5), false, &offsets, ON_TIME),
             AfterAttempt::Dead
         );
         assert_eq!(
-            after_attempt(&delivery(0, 0), false, &[]),
+            after_attempt(&delivery(0, 0), false, &[], ON_TIME),
             AfterAttempt::Dead
         );
     }

@@ -60,7 +60,7 @@ pub(crate) async fn attempt(
         .as_ref()
         .map(|n| n.attempt_offsets_ms())
         .unwrap_or_default();
-    let next = schedule::after_attempt(&d, acknowledged, &offsets);
+    let next = schedule::after_attempt(&d, acknowledged, &offsets, inner.engine.clock().now());
     let attempt = log_entry(&inner, &d, number, started_at, request, &sent, acknowledged);
     observe(&d, &attempt, next, sent.latency);
     FinishedAttempt {
