@@ -17,6 +17,10 @@ pub struct NewRefund {
     pub notify_url: Option<String>,
     /// Refuse when another refund of the payment is still pending (PassToPay's rule).
     pub exclusive: bool,
+    /// The provider's fee for the refund, in the amount's minor units (0: none). The available
+    /// balance must cover amount and fee; both are debited at creation, and both are credited
+    /// back if the refund fails.
+    pub fee_minor: i64,
     /// Sandbox only: settle the refund as succeeded this many milliseconds after it is created
     /// ([`Engine::settle_due_refunds`], run by the sandbox sweeper). `None`: it stays pending
     /// until something settles it.
@@ -25,6 +29,10 @@ pub struct NewRefund {
 }
 
 const CLEARING: &str = "refund_clearing";
+/// The ledger account refund fees are posted against.
+const FEES: &str = "fees";
+/// The ledger kind of a refund fee (its reversal is `refund_fee_reversal`).
+const FEE_KIND: &str = "refund_fee";
 
 impl Engine {
     /// Creates a pending refund: never more than is still refundable, and only when the
@@ -144,6 +152,20 @@ fn insert_refund(
         return Err(polypay_core::CoreError::from(e).into());
     }
     let held = payment.hold_refund(new.amount.minor, now)?;
+    let fee = Money::new(new.fee_minor.max(0), new.amount.currency);
+    if fee.minor > 0 {
+        let owed = new
+            .amount
+            .checked_add(fee)
+            .map_err(polypay_core::CoreError::from)?;
+        let available = db.balance(&payment.merchant_id, owed.currency)?;
+        if available < owed.minor {
+            return Err(EngineError::InsufficientBalance {
+                available,
+                requested: owed.minor,
+            });
+        }
+    }
     let refund = Refund {
         id: RefundId::from_random(&time_ordered_hex(10)),
         merchant_id: payment.merchant_id.clone(),
@@ -172,6 +194,9 @@ fn insert_refund(
         r.id.as_str(),
         now,
     )?;
+    if fee.minor > 0 {
+        ledger::debit(db, &r.merchant_id, FEES, fee, FEE_KIND, r.id.as_str(), now)?;
+    }
     if !db.insert_refund(r)? {
         let existing = db.refund_by_no(&r.merchant_id, &r.merchant_refund_no)?;
         return Err(existing.map_or(EngineError::NotFound("refund"), |e| {
@@ -213,6 +238,18 @@ pub fn settle_refund(
             r.id.as_str(),
             now,
         )?;
+        // The fee charged with it, as the ledger recorded it.
+        let fee: i64 = db
+            .ledger_of_object(r.id.as_str())?
+            .iter()
+            .filter(|e| e.kind == FEE_KIND && e.account == ledger::AVAILABLE)
+            .map(|e| -e.amount.minor)
+            .sum();
+        if fee > 0 {
+            let fee = Money::new(fee, r.amount.currency);
+            let kind = "refund_fee_reversal";
+            ledger::credit(db, &r.merchant_id, FEES, fee, kind, r.id.as_str(), now)?;
+        }
     }
     events::emit(db, r, now)?;
     if succeeded {

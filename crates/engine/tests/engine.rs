@@ -55,6 +55,7 @@ fn new_refund(p: &Payment, no: &str, minor: i64, settle_after_ms: Option<i64>) -
         reason: None,
         notify_url: None,
         exclusive: false,
+        fee_minor: 0,
         settle_after_ms,
         attrs: serde_json::json!({}),
     }
@@ -368,5 +369,75 @@ async fn nodes_sharing_a_database_draw_snowflake_ids_from_different_workers() {
             workers.push(decode_snowflake(previous).1);
         }
         assert_ne!(workers[0], workers[1], "{}", db.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refund_fee_must_be_covered_is_debited_and_comes_back_when_the_refund_fails() {
+    for db in TestDb::all() {
+        let (e, _) = engine(&db);
+        let m = shop(&e).await;
+        let p = paid(&e, &m, "in", 1000).await;
+        let balance = || async { e.balances(&m.id).await.unwrap()[0].minor };
+        let with_fee = |no: &str, fee_minor| NewRefund {
+            fee_minor,
+            ..new_refund(&p, no, 1000, None)
+        };
+        // The balance covers the amount but not the fee too: refused, nothing written.
+        let short = e.create_refund(with_fee("r1", 1)).await;
+        assert!(
+            matches!(
+                short,
+                Err(EngineError::InsufficientBalance {
+                    available: 1000,
+                    requested: 1001
+                })
+            ),
+            "{}: {short:?}",
+            db.name
+        );
+        assert_eq!(balance().await, 1000);
+        assert_eq!(e.payment(&p.id).await.unwrap().refundable_minor(), 1000);
+
+        paid(&e, &m, "in2", 150).await;
+        let (r1, _) = e.create_refund(with_fee("r1", 150)).await.unwrap();
+        assert_eq!(balance().await, 0, "{}: amount and fee debited", db.name);
+        e.settle_refund(&r1.id, Some(("X".into(), "no".into())))
+            .await
+            .unwrap();
+        assert_eq!(balance().await, 1150, "{}: both credited back", db.name);
+        let entries = e
+            .store()
+            .read({
+                let id = r1.id.clone();
+                move |db| db.ledger_of_object(id.as_str())
+            })
+            .await
+            .unwrap();
+        let mut kinds: Vec<(String, String, i64)> = entries
+            .iter()
+            .map(|x| (x.kind.clone(), x.account.clone(), x.amount.minor))
+            .collect();
+        kinds.sort();
+        assert_eq!(
+            kinds,
+            [
+                ("refund".into(), "available".into(), -1000),
+                ("refund".into(), "refund_clearing".into(), 1000),
+                ("refund_fee".into(), "available".into(), -150),
+                ("refund_fee".into(), "fees".into(), 150),
+                ("refund_fee_reversal".into(), "available".into(), 150),
+                ("refund_fee_reversal".into(), "fees".into(), -150),
+                ("refund_reversal".into(), "available".into(), 1000),
+                ("refund_reversal".into(), "refund_clearing".into(), -1000),
+            ],
+            "{}",
+            db.name
+        );
+
+        // A refund that succeeds keeps its fee.
+        let (r2, _) = e.create_refund(with_fee("r2", 150)).await.unwrap();
+        e.settle_refund(&r2.id, None).await.unwrap();
+        assert_eq!(balance().await, 0, "{}", db.name);
     }
 }

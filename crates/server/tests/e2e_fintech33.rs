@@ -483,3 +483,52 @@ async fn a_refund_delay_lets_the_control_api_fail_a_refund_before_it_completes()
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refund_fee_must_be_covered_by_the_balance_and_is_debited_with_the_amount() {
+    let s = TestServer::start().await;
+    let path = format!("merchants/{}/settings/fintech33", s.merchant.id);
+    let (status, answer) = s.admin_put(&path, json!({"refund_fee": "1.505"})).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.to_string().contains("refund_fee"), "{answer}");
+    s.set_protocol_settings("fintech33", json!({"refund_fee": "1.50"}))
+        .await;
+    let client = merchant_client(&s);
+    let balance = || async { s.engine().balances(&s.merchant.id).await.unwrap()[0].minor };
+    let (token, first) = setup(&s, &client, "FEE-1", "20.00").await;
+    assert!(
+        act_on_cashier(&first.payment_link, "pay")
+            .await
+            .status()
+            .is_redirection()
+    );
+    assert_eq!(balance().await, 2000);
+
+    // 20.00 covers the amount but not the 1.50 fee as well.
+    let refused = client
+        .refund_order(&token, &by_sn("FEE-1"))
+        .await
+        .expect("answer");
+    let failure = refused.result.expect_err("refused");
+    assert_eq!(failure.error_code, "INSUFFICIENT_BALANCE");
+    assert_eq!(balance().await, 2000);
+    assert_eq!(outcome(&client, &token, "FEE-1").await, OrderStatus::Paid);
+
+    let (_, second) = setup(&s, &client, "FEE-2", "5.00").await;
+    assert!(
+        act_on_cashier(&second.payment_link, "pay")
+            .await
+            .status()
+            .is_redirection()
+    );
+    let accepted = client
+        .refund_order(&token, &by_sn("FEE-1"))
+        .await
+        .expect("answer");
+    accepted.result.expect("accepted");
+    assert_eq!(balance().await, 2500 - 2000 - 150);
+    assert_eq!(
+        outcome(&client, &token, "FEE-1").await,
+        OrderStatus::RefundCompleted
+    );
+}

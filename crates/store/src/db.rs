@@ -34,7 +34,8 @@ pub struct LedgerEntry {
     /// `available` (the merchant's balance) or a counter-account (`customer`, `payout_clearing`, …).
     pub account: String,
     pub amount: Money,
-    /// What moved the money: `payment`, `payout`, `payout_reversal`, `refund`, `refund_reversal`.
+    /// What moved the money: `payment`, `payout`, `payout_reversal`, `refund`, `refund_reversal`,
+    /// `refund_fee`, `refund_fee_reversal`.
     pub kind: String,
     pub object_id: String,
     pub created_at: Timestamp,

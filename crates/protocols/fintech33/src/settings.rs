@@ -4,8 +4,9 @@
 //! Recognised keys, all optional (absent = the spec's default): the strings `aes_mode` (`ECB` |
 //! `CBC`), `aes_iv` (standard base64 of 16 bytes, required for CBC), `sign_hash` (`SHA256` |
 //! `SHA1`), `region` (webhook `region`, default `HKG`) and `webhook_url` (overrides the
-//! merchant's registered notify URL for this protocol); and the integer `refund_delay_ms` (§8's
-//! sandbox refund delay, default 0: a refund completes within refundOrder).
+//! merchant's registered notify URL for this protocol); the integer `refund_delay_ms` (§8's
+//! sandbox refund delay, default 0: a refund completes within refundOrder); and `refund_fee`
+//! (§5.4's fee, a USD amount as a string such as `"1.50"`, default `"0"`).
 
 use polypay_core::Merchant;
 use serde::Deserialize;
@@ -32,6 +33,9 @@ pub struct MerchantSettings {
     /// Sandbox: how long a refund stays `RefundRequest` before it completes (§8); 0 = at once.
     #[serde(default)]
     pub refund_delay_ms: u32,
+    /// The fee a refund costs (§5.4: the balance must cover amount and fee), in USD.
+    #[serde(default)]
+    pub refund_fee: Option<String>,
 }
 
 fn default_mode() -> String {
@@ -55,6 +59,7 @@ impl Default for MerchantSettings {
             region: default_region(),
             webhook_url: None,
             refund_delay_ms: 0,
+            refund_fee: None,
         }
     }
 }
@@ -97,8 +102,23 @@ impl MerchantSettings {
             .option("refund_delay_ms", "an integer from 0 to 4294967295", |v| {
                 v.as_u64().is_some_and(|n| n <= u64::from(u32::MAX))
             })
+            .option(
+                "refund_fee",
+                "a USD amount as a string with at most 2 decimals, e.g. \"1.50\"",
+                |v| v.as_str().and_then(fee_minor).is_some(),
+            )
             .rule(cbc_without_iv)
             .finish()
+    }
+
+    /// The refund fee in US cents (0 when none is set).
+    pub fn refund_fee_minor(&self) -> Result<i64, Error> {
+        match self.refund_fee.as_deref() {
+            None => Ok(0),
+            Some(text) => fee_minor(text).ok_or(Error::InvalidSetting(
+                "refund_fee must be a USD amount such as \"1.50\"",
+            )),
+        }
     }
 
     pub fn sign_hash(&self) -> Result<SignHash, Error> {
@@ -122,6 +142,13 @@ impl MerchantSettings {
             .or(merchant.notify_url.as_deref())
             .filter(|u| !u.is_empty())
     }
+}
+
+/// A USD amount (`"1.50"`) in cents.
+fn fee_minor(text: &str) -> Option<i64> {
+    polypay_core::Money::parse_decimal(text, polypay_core::Currency::USD)
+        .ok()
+        .map(|m| m.minor)
 }
 
 /// The merchant's AES key and mode, and its hash option: enough to seal a response or webhook

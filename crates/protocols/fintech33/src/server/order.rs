@@ -102,7 +102,9 @@ pub(super) async fn query(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outco
     Ok(ResponseData::QueryOrder(QueryOrderData { outcome }))
 }
 
-/// Full refund of a `Paid` or `RefundFailed` order, number `<order_sn>#<n>`. In the sandbox it
+/// Full refund of a `Paid` or `RefundFailed` order, number `<order_sn>#<n>`; the balance must
+/// cover the amount and the merchant's `refund_fee` (both debited, both credited back if the
+/// refund fails). In the sandbox it
 /// completes within the call (RefundRequest then RefundCompleted, §8), or with the merchant's
 /// `refund_delay_ms` stays RefundRequest that long (the sweeper completes it; the control API
 /// can complete or fail it first).
@@ -116,7 +118,8 @@ pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outc
         return Err(ErrorCode::OrderStatusError.into());
     }
     let n = u32::try_from(refunds.len() + 1).map_err(|_| Failure::System("refund count".into()))?;
-    let delay_ms = i64::from(MerchantSettings::of(merchant)?.refund_delay_ms);
+    let settings = MerchantSettings::of(merchant)?;
+    let delay_ms = i64::from(settings.refund_delay_ms);
     let delayed = ctx.platform.sandbox && delay_ms > 0;
     let attrs = RefundAttrs {
         n,
@@ -131,6 +134,7 @@ pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outc
         reason: None,
         notify_url: None,
         exclusive: true,
+        fee_minor: settings.refund_fee_minor()?,
         settle_after_ms: delayed.then_some(delay_ms),
         attrs: serde_json::to_value(&attrs).map_err(crate::Error::from)?,
     };

@@ -40,6 +40,7 @@ pub async fn refund(call: &Call<'_>, req: RefundRequest) -> Result<ResponseData,
             notify_url: None,
             // Spec §4 row 16: not while another refund of the payment is pending.
             exclusive: true,
+            fee_minor: 0,
             // Spec §8: with a sandbox refund delay the sweeper settles it that much later.
             settle_after_ms: (call.ctx.platform.sandbox && call.settings.refund_delay_secs > 0)
                 .then(|| call.settings.refund_delay_secs.saturating_mul(1000)),

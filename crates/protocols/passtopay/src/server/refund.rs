@@ -49,6 +49,7 @@ pub(super) async fn refund_order(
         notify_url: o.notify_url.clone(),
         // PassToPay refuses a refund while another of the same payment is in state 0–1.
         exclusive: true,
+        fee_minor: 0,
         settle_after_ms: None,
         attrs: attrs::to_value(&attrs),
     };

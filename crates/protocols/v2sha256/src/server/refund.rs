@@ -35,6 +35,7 @@ impl Gateway {
             // §7.1: the refund's own notifyUrl, else the payment's.
             notify_url: req.notify_url.or_else(|| payment.notify_url.clone()),
             exclusive: false,
+            fee_minor: 0,
             // §8: PENDING, then REFUNDED after the configured delay (the sandbox sweeper).
             settle_after_ms: (self.platform.sandbox && caller.settings.refund_delay_ms > 0)
                 .then_some(caller.settings.refund_delay_ms),
