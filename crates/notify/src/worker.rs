@@ -26,6 +26,22 @@ pub(crate) async fn attempt(
     let started_at = inner.engine.clock().now();
     let number = d.attempts + 1;
     let notifier = inner.notifiers.get(&d.protocol).cloned();
+    let offsets = notifier
+        .as_ref()
+        .map(|n| n.attempt_offsets_ms())
+        .unwrap_or_default();
+    let index = usize::try_from(d.attempts_in_schedule()).unwrap_or(usize::MAX);
+    if notifier.is_some() && schedule::offset(&offsets, index).is_none() {
+        // Interrupted attempts (counted when their leases expired) used up the schedule.
+        let sent = unsent("not sent: interrupted attempts used up the retry schedule".into());
+        let attempt = log_entry(&inner, &d, number, started_at, None, &sent, false);
+        observe(&d, &attempt, AfterAttempt::Dead, sent.latency);
+        return FinishedAttempt {
+            attempt,
+            lease_seq: d.lease_seq,
+            next: AfterAttempt::Dead,
+        };
+    }
     let (request, sent) = match &notifier {
         // A re-encoded attempt is signed with the merchant's clock (`Clock::wall`), which time
         // travel does not move, so a receiver's timestamp window is not thrown by a jump.
@@ -56,10 +72,6 @@ pub(crate) async fn attempt(
         (Ok(a), Some(n)) => n.is_ack(a.status, &a.body),
         _ => false,
     };
-    let offsets = notifier
-        .as_ref()
-        .map(|n| n.attempt_offsets_ms())
-        .unwrap_or_default();
     let next = schedule::after_attempt(&d, acknowledged, &offsets, inner.engine.clock().now());
     let attempt = log_entry(&inner, &d, number, started_at, request, &sent, acknowledged);
     observe(&d, &attempt, next, sent.latency);

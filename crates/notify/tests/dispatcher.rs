@@ -362,7 +362,55 @@ async fn an_interrupted_attempt_is_retried_by_another_dispatcher_after_its_lease
             (log[1].outcome, log[1].node_id.as_str()),
             (AttemptOutcome::Acknowledged, "b")
         );
-        assert_eq!(log[1].attempt, 1, "the interrupted attempt is made again");
+        assert_eq!(log[1].attempt, 2, "the interrupted attempt counts");
+        assert_eq!(delivery.attempts, 2);
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_whose_attempts_keep_being_interrupted_dies_at_the_end_of_its_schedule() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let m = f.merchant("shop", "/m").await;
+        f.receiver.script("/m", vec![Reply::Hang, Reply::Hang]);
+        let id = f
+            .emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
+            .await;
+        // Two attempts in the schedule; a node dies in each of them.
+        for (n, node) in ["a", "b"].into_iter().enumerate() {
+            f.at(i64::try_from(n).unwrap() * 30_000);
+            let crashed = f.dispatcher(&[0, 1_000], config(node));
+            let run = tokio::spawn(async move { crashed.run_once().await });
+            f.receiver.wait_for(n + 1).await;
+            run.abort();
+            assert!(run.await.unwrap_err().is_cancelled());
+        }
+        f.at(60_000);
+        let last = f.dispatcher(&[0, 1_000], config("c"));
+        assert_eq!(last.run_once().await.unwrap(), report(0, 1, 0, 1));
+        assert_eq!(
+            f.receiver.requests_to("/m").len(),
+            2,
+            "{}: not sent a third time",
+            db.name
+        );
+        let (delivery, log) = f.delivery_of(id).await;
+        assert_eq!(delivery.state, DeliveryState::Dead, "{}", db.name);
+        let outcomes: Vec<_> = log.iter().map(|a| (a.attempt, a.outcome)).collect();
+        assert_eq!(
+            outcomes,
+            [
+                (1, AttemptOutcome::Interrupted),
+                (2, AttemptOutcome::Interrupted),
+                (3, AttemptOutcome::Error),
+            ]
+        );
+        assert!(
+            log[2]
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("used up the retry schedule"))
+        );
     }
 }
 

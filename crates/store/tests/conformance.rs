@@ -777,7 +777,11 @@ async fn leases_are_exclusive_in_order_per_key_fair_and_fenced() {
         let dead = vec![finished(&d4, d4.lease_seq, AfterAttempt::Dead)];
         w(&s, move |db| db.finish_attempts(&dead, Timestamp(1_300))).await;
         let state = s.read(move |db| db.delivery(id4)).await.unwrap().unwrap();
-        assert_eq!((state.state, state.attempts), (DeliveryState::Dead, 1));
+        assert_eq!(
+            (state.state, state.attempts),
+            (DeliveryState::Dead, 2),
+            "{name}: the interrupted attempt and the one recorded"
+        );
         assert!(
             w(&s, move |db| db.resend_delivery(
                 id4,
@@ -790,7 +794,7 @@ async fn leases_are_exclusive_in_order_per_key_fair_and_fenced() {
         assert_eq!(state.state, DeliveryState::Pending);
         assert_eq!(
             (state.schedule_start, state.next_attempt_at),
-            (1, Some(Timestamp(2_000)))
+            (2, Some(Timestamp(2_000)))
         );
         assert!(!w(&s, |db| db.resend_delivery(424_242, Timestamp(2_000), None)).await);
         assert_eq!(s.read(|db| db.pending_delivery_count()).await.unwrap(), 4);

@@ -466,17 +466,36 @@ impl Db<'_> {
                 };
                 // The lease this one replaced expired unrecorded (as read with the candidates:
                 // on SQLite in this transaction; on PostgreSQL a moment before the row was
-                // locked).
+                // locked). That attempt counts: logged, and in the delivery's attempts, so a
+                // delivery whose attempts keep being interrupted (a node that dies sending it)
+                // still comes to the end of its schedule.
+                let mut d = d;
                 if let Some(owner) = c.opt_text(2)? {
                     let started_at = c.opt_int(3)?.map_or(req.now, Timestamp);
                     interrupted.push(interrupted_attempt(&d, &owner, started_at));
+                    d.attempts += 1;
                 }
                 leased.push((i, d));
+            }
+            if !interrupted.is_empty() {
+                self.count_interrupted(&interrupted)?;
             }
             self.insert_attempts(&interrupted.iter().collect::<Vec<_>>())?;
         }
         leased.sort_by_key(|(i, _)| *i);
         Ok(leased.into_iter().map(|(_, d)| d).collect())
+    }
+
+    /// Counts the interrupted attempts found by a lease in their deliveries' `attempts` (rare:
+    /// one statement each, fenced by the lease just taken).
+    fn count_interrupted(&mut self, interrupted: &[DeliveryAttempt]) -> Result<(), StoreError> {
+        for a in interrupted {
+            self.exec(
+                "UPDATE deliveries SET attempts = attempts + 1 WHERE id = $1 AND attempts = $2",
+                &[a.delivery_id.into(), (a.attempt - 1).into()],
+            )?;
+        }
+        Ok(())
     }
 
     /// Appends attempts to the log, in multi-row `INSERT`s (see `chunked`).
