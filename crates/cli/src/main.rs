@@ -88,15 +88,25 @@ impl DbArgs {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+/// Runs the command; a failure prints its message and causes (never a backtrace, even with
+/// `RUST_BACKTRACE` set: these are answers for the user, not crashes) and exits with status 1.
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         // The bench builds its own runtimes (server and load generator apart).
         Command::Bench(args) => bench::run(args),
         other => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
-            .build()?
-            .block_on(run(other)),
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(run(other))),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 
