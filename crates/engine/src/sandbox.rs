@@ -80,7 +80,9 @@ impl Engine {
     /// moves it to pending if it was created (so the `payment.pending` event carries them), and
     /// schedules its success `after_ms` later ([`Engine::succeed_due_payments`], run by the
     /// sandbox sweeper, keeps the same reference), all in one write job. The expiry sweep
-    /// leaves it alone meanwhile: the customer has paid.
+    /// leaves it alone meanwhile: the customer has paid. A payment whose transfer was already
+    /// seen is returned unchanged (a second Pay from the page, say): its hash, marks and
+    /// schedule stay those its `payment.pending` event carried.
     pub async fn confirm_payment_later(
         &self,
         id: &PaymentId,
@@ -91,6 +93,10 @@ impl Engine {
         let now = self.clock.now();
         self.store
             .write(move |db| {
+                let seen = db.payment(&id)?.ok_or(EngineError::NotFound("payment"))?;
+                if seen.state == PaymentState::Pending && seen.channel_order_no.is_some() {
+                    return Ok(seen);
+                }
                 let mut current = merge_marks(db, &id, &marks)?;
                 if current.state.is_open() {
                     current.channel_order_no = Some(channel_order_no(Currency::USDT, now));

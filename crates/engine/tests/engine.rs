@@ -441,3 +441,40 @@ async fn a_refund_fee_must_be_covered_is_debited_and_comes_back_when_the_refund_
         assert_eq!(balance().await, 0, "{}", db.name);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transfer_seen_twice_keeps_the_first_hash_marks_and_schedule() {
+    for db in TestDb::all() {
+        let (e, clock) = engine(&db);
+        let m = shop(&e).await;
+        let p = e
+            .create_payment(new_payment(&m, "chain-1", 1000))
+            .await
+            .unwrap();
+        let marks = |from: &str| {
+            let mut marks = serde_json::Map::new();
+            marks.insert("fromAddress".into(), from.into());
+            marks
+        };
+        let seen = e
+            .confirm_payment_later(&p.id, marks("0xfirst"), 5_000)
+            .await
+            .unwrap();
+        assert_eq!(seen.state, PaymentState::Pending, "{}", db.name);
+        let hash = seen.channel_order_no.clone().expect("the transfer's hash");
+        assert!(hash.starts_with("0x") && hash.len() == 66, "{hash}");
+        // The same payment reported again (two submits racing): nothing changes.
+        let again = e
+            .confirm_payment_later(&p.id, marks("0xsecond"), 0)
+            .await
+            .unwrap();
+        assert_eq!(again.channel_order_no.as_deref(), Some(hash.as_str()));
+        assert_eq!(again.attrs["fromAddress"], "0xfirst", "{}", db.name);
+        assert!(e.succeed_due_payments(10).await.unwrap().is_empty());
+        clock.advance(5_000);
+        let done = e.succeed_due_payments(10).await.unwrap();
+        assert_eq!(done.len(), 1, "{}", db.name);
+        assert_eq!(done[0].state, PaymentState::Succeeded);
+        assert_eq!(done[0].channel_order_no.as_deref(), Some(hash.as_str()));
+    }
+}

@@ -139,6 +139,14 @@ async fn pay_in_webhook_redirect_and_payout() {
     assert_eq!(pending.status, PaymentStatus::Pending);
     let tx = pending.tx_id.clone().expect("the txId while pending");
     assert!(tx.starts_with("0x") && tx.len() == 66, "{tx}");
+    // Pay again (the form sent twice): nothing is left to press, the transfer seen stays.
+    let again = customer.press("pay", &[]).await;
+    assert_eq!(again.status(), 303);
+    let still = status().await;
+    assert_eq!(
+        (still.tx_id.as_deref(), &still.from_address),
+        (Some(tx.as_str()), &pending.from_address)
+    );
     assert!(
         pending
             .from_address

@@ -5,11 +5,10 @@
 //! there; otherwise, once a payment or payout succeeded (or a payment's transfer was seen: the
 //! cashier's Pay records the transfer hash as its channel order number), it is derived
 //! deterministically from the object (section 8 sandbox): `txId` = the channel order number when
-//! it already is `0x` + 64
-//! hex, else `0x` + SHA-256(`blockatm:tx:<id>:<channel_order_no>`); `fromAddress` = the first 20
-//! bytes of SHA-256(`blockatm:from:<id>`) as an EVM or TRON address (by the order's chain);
-//! `blockTime` = the time the object finished. Every rendering (query, webhook, retry, redirect)
-//! therefore shows the same values.
+//! it already is `0x` + 64 hex, else `0x` + SHA-256(`blockatm:tx:<id>:<channel_order_no>`);
+//! `fromAddress` = the first 20 bytes of SHA-256(`blockatm:from:<id>`) as an EVM or TRON address
+//! (by the order's chain); `blockTime` = the time the object finished. Every rendering (query,
+//! webhook, retry, redirect) therefore shows the same values.
 
 use crate::amount::Amount;
 use crate::network::{AddressType, NetworkTable};

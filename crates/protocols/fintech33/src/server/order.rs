@@ -104,10 +104,9 @@ pub(super) async fn query(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outco
 
 /// Full refund of a `Paid` or `RefundFailed` order, number `<order_sn>#<n>`; the balance must
 /// cover the amount and the merchant's `refund_fee` (both debited, both credited back if the
-/// refund fails). In the sandbox it
-/// completes within the call (RefundRequest then RefundCompleted, §8), or with the merchant's
-/// `refund_delay_ms` stays RefundRequest that long (the sweeper completes it; the control API
-/// can complete or fail it first).
+/// refund fails). In the sandbox it completes within the call (RefundRequest then
+/// RefundCompleted, §8), or with the merchant's `refund_delay_ms` stays RefundRequest that long
+/// (the sweeper completes it; the control API can complete or fail it first).
 pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outcome<ResponseData> {
     let payment = resolve(ctx, merchant, r).await?;
     let refunds = refunds_of(ctx, &payment).await?;
