@@ -6,6 +6,7 @@
 //! travel and tests move the schedule; only network timeouts use real time.
 
 use crate::error::NotifyError;
+use crate::ingest::Ingested;
 use crate::protocol::ProtocolNotifier;
 use crate::{attempt, metrics, schedule, worker};
 use polypay_core::{Merchant, MerchantId, Protocol};
@@ -163,6 +164,12 @@ impl Dispatcher {
     }
 
     /// `run`'s ingestion: wakes `due` when deliveries were created or are due; woken by `cycled`.
+    ///
+    /// A batch is read and encoded while the one before it is being written (one write in
+    /// flight): with a backlog, reading and encoding the next 500 events no longer waits for
+    /// the previous insert's commit. Quick passes read above the highest id this node has seen,
+    /// so they never read what the write in flight holds; a full pass reads from the shared
+    /// cursor, so it waits for that write first.
     async fn ingest_loop(
         &self,
         tick: Duration,
@@ -173,28 +180,40 @@ impl Dispatcher {
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut more = false;
+        let mut writing: Option<tokio::task::JoinHandle<Result<Ingested, NotifyError>>> = None;
         loop {
             let full = tokio::select! {
                 biased;
                 _ = stopped.wait_for(|s| *s) => break,
+                written = async { writing.as_mut().expect("guarded").await }, if writing.is_some() => {
+                    writing = None;
+                    written_batch(written, due);
+                    continue;
+                }
                 _ = interval.tick() => true,
                 _ = std::future::ready(()), if more => false,
                 _ = cycled.notified() => false,
             };
-            more = match self.inner.ingest(full).await {
-                Ok(ingested) => {
-                    // A quick pass's `due` says nothing new while delivery is busy; a full pass's
-                    // is how retries that came due are noticed.
-                    if ingested.created > 0 || (full && ingested.due) {
-                        due.notify_one();
-                    }
-                    ingested.fetched >= crate::ingest::INGEST_BATCH as usize
-                }
+            if full && let Some(w) = writing.take() {
+                written_batch(w.await, due);
+            }
+            let batch = match self.inner.read_batch(full).await {
+                Ok(batch) => batch,
                 Err(e) => {
                     tracing::warn!(error = %e, "callback ingestion failed; retrying next tick");
-                    false
+                    more = false;
+                    continue;
                 }
             };
+            more = batch.fetched() >= crate::ingest::INGEST_BATCH as usize;
+            if let Some(w) = writing.take() {
+                written_batch(w.await, due);
+            }
+            let inner = self.inner.clone();
+            writing = Some(tokio::spawn(async move { inner.write_batch(batch).await }));
+        }
+        if let Some(w) = writing.take() {
+            written_batch(w.await, due);
         }
     }
 
@@ -377,6 +396,26 @@ impl Dispatcher {
             .write(move |db| db.finish_attempts(&done, now))
             .await?;
         Ok(())
+    }
+}
+
+/// Ingestion's write finished: wakes delivery when it created deliveries, or when a full pass
+/// found some due (a quick pass's `due` says nothing new while delivery is busy; a full pass's
+/// is how retries that came due are noticed).
+fn written_batch(
+    written: Result<Result<Ingested, NotifyError>, tokio::task::JoinError>,
+    due: &Notify,
+) {
+    match written {
+        Ok(Ok(ingested)) => {
+            if ingested.created > 0 || (ingested.full && ingested.due) {
+                due.notify_one();
+            }
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "callback ingestion failed; retrying next tick");
+        }
+        Err(e) => tracing::error!(error = %e, "callback ingestion task failed"),
     }
 }
 

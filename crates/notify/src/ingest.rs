@@ -38,6 +38,13 @@ impl Inner {
     /// busy outbox, rescanning the last minute's events on every cycle cost more than
     /// delivering them.
     pub(crate) async fn ingest(&self, full: bool) -> Result<Ingested, NotifyError> {
+        let batch = self.read_batch(full).await?;
+        self.write_batch(batch).await
+    }
+
+    /// The first half of [`Inner::ingest`]: reads up to one batch of new events (and, on a full
+    /// pass, where the cursor may move) and encodes their deliveries. Nothing is written.
+    pub(crate) async fn read_batch(&self, full: bool) -> Result<Batch, NotifyError> {
         let store = self.engine.store().clone();
         let (now, wall) = (self.engine.clock().now(), self.engine.clock().wall());
         let after = if full {
@@ -84,31 +91,57 @@ impl Inner {
         if let Some(last) = events.last() {
             self.scanned.fetch_max(last.id, Ordering::Relaxed);
         }
-        if events.is_empty() {
-            if let Some(to) = cursor {
-                store
-                    .write(move |db| db.advance_delivery_cursor(to))
-                    .await?;
-            }
+        let fetched = events.len();
+        let new = if events.is_empty() {
+            Vec::new()
+        } else {
+            let notifiers = self.notifiers.clone();
+            tokio::task::spawn_blocking(move || {
+                events
+                    .iter()
+                    .map(|e| new_delivery(&notifiers, e, merchants.get(&e.merchant_id), now, wall))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| NotifyError::Task(e.to_string()))?
+        };
+        Ok(Batch {
+            new,
+            cursor,
+            fetched,
+            due,
+            pending,
+            full,
+        })
+    }
+
+    /// The second half of [`Inner::ingest`]: inserts a batch's deliveries and moves the cursor,
+    /// in one store job.
+    pub(crate) async fn write_batch(&self, batch: Batch) -> Result<Ingested, NotifyError> {
+        let Batch {
+            new,
+            cursor,
+            due,
+            pending,
+            full,
+            ..
+        } = batch;
+        if new.is_empty() && cursor.is_none() {
             return Ok(Ingested {
                 created: 0,
-                fetched: 0,
                 due,
+                full,
             });
         }
-        let fetched = events.len();
-        let notifiers = self.notifiers.clone();
-        let new = tokio::task::spawn_blocking(move || {
-            events
-                .iter()
-                .map(|e| new_delivery(&notifiers, e, merchants.get(&e.merchant_id), now, wall))
-                .collect::<Vec<_>>()
-        })
-        .await
-        .map_err(|e| NotifyError::Task(e.to_string()))?;
-        let created = store
+        let created = self
+            .engine
+            .store()
             .write(move |db| {
-                let created = db.insert_deliveries(&new)?;
+                let created = if new.is_empty() {
+                    0
+                } else {
+                    db.insert_deliveries(&new)?
+                };
                 if let Some(to) = cursor {
                     db.advance_delivery_cursor(to)?;
                 }
@@ -120,8 +153,8 @@ impl Inner {
         }
         Ok(Ingested {
             created: usize::try_from(created).unwrap_or(usize::MAX),
-            fetched,
             due: due || created > 0,
+            full,
         })
     }
 
@@ -144,10 +177,29 @@ impl Inner {
 pub(crate) struct Ingested {
     /// Deliveries this node created.
     pub created: usize,
-    /// Outbox events read (a full batch means more may be waiting).
-    pub fetched: usize,
     /// Something was due before, or was just created (maybe due): worth a lease job.
     pub due: bool,
+    /// A full pass (from the shared cursor; see [`Inner::ingest`]).
+    pub full: bool,
+}
+
+impl Batch {
+    /// Outbox events read (a full batch means more may be waiting).
+    pub(crate) fn fetched(&self) -> usize {
+        self.fetched
+    }
+}
+
+/// A batch read and encoded, not yet written ([`Inner::read_batch`]).
+pub(crate) struct Batch {
+    new: Vec<NewDelivery>,
+    /// Where the shared cursor may move (full passes only).
+    cursor: Option<i64>,
+    fetched: usize,
+    due: bool,
+    /// The queue depth read with it (full passes only).
+    pending: Option<i64>,
+    full: bool,
 }
 
 /// The delivery of one event: pending with its encoded request, skipped when the protocol sends

@@ -3,9 +3,10 @@
 
 mod support;
 
+use polypay_core::Protocol;
 use polypay_notify::{DispatchReport, NotifyError};
 use polypay_store::testing::TestDb;
-use polypay_store::{AttemptOutcome, DeliveryState};
+use polypay_store::{AttemptOutcome, DeliveryState, OutboxEvent};
 use serde_json::json;
 use std::sync::Arc;
 use support::{Fixture, Reply, config};
@@ -582,6 +583,81 @@ async fn run_leases_the_next_delivery_as_soon_as_an_attempt_frees_its_permit() {
         stop.send(()).unwrap();
         running.await.unwrap();
         assert_eq!(f.receiver.requests_to("/m").len(), 30, "{}", db.name);
+    }
+}
+
+#[tokio::test]
+async fn run_ingests_a_backlog_of_several_batches_once_each_without_a_tick() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let d = f.dispatcher(&[0, 60_000], config("a"));
+        let m = f.merchant("shop", "/m").await;
+        // 1,250 events (two and a half ingestion batches), every other one sending nothing,
+        // written in one job; the tick never comes again after the first pass, so the backlog
+        // is read by quick passes, each while the previous batch is being written.
+        let events: Vec<OutboxEvent> = (0..1_250)
+            .map(|i| OutboxEvent {
+                id: 0,
+                merchant_id: m.id.clone(),
+                protocol: Protocol::Passtopay,
+                object_kind: "payment".into(),
+                object_id: format!("pay_{i}"),
+                event: if i % 2 == 0 {
+                    "payment.succeeded"
+                } else {
+                    "payment.created"
+                }
+                .into(),
+                payload: json!({}),
+                created_at: f.clock_now(),
+            })
+            .collect();
+        f.engine
+            .store()
+            .write(move |db| {
+                for e in &events {
+                    db.append_outbox(e)?;
+                }
+                Ok::<_, polypay_store::StoreError>(())
+            })
+            .await
+            .unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let hour = std::time::Duration::from_secs(3600);
+        let running = tokio::spawn(d.run(hour, async {
+            let _ = stopped.await;
+        }));
+        let all =
+            tokio::time::timeout(std::time::Duration::from_secs(60), f.receiver.wait_for(625));
+        assert!(
+            all.await.is_ok(),
+            "{}: the backlog was not all ingested",
+            db.name
+        );
+        stop.send(()).unwrap();
+        running.await.unwrap();
+        let mut sent: Vec<String> = f
+            .receiver
+            .requests_to("/m")
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect();
+        assert_eq!(sent.len(), 625, "{}", db.name);
+        sent.sort();
+        sent.dedup();
+        assert_eq!(sent.len(), 625, "{}: a callback was sent twice", db.name);
+        let store = f.engine.store().clone();
+        let (all, pending) = store
+            .read(|db| {
+                let all = db.deliveries(&polypay_store::DeliveryFilter {
+                    limit: 5_000,
+                    ..Default::default()
+                })?;
+                Ok::<_, polypay_store::StoreError>((all.len(), db.pending_delivery_count()?))
+            })
+            .await
+            .unwrap();
+        assert_eq!((all, pending), (1_250, 0), "{}", db.name);
     }
 }
 
