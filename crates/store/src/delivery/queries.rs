@@ -30,7 +30,7 @@ const NOT_INGESTED: &str = "FROM outbox o WHERE o.id > $1 \
 /// unbounded lease 50-70 ms, on the writer). The price: while one merchant alone has that many
 /// deliveries due before another's, the other waits for them to be attempted (each attempt
 /// either succeeds or moves its delivery later).
-const LEASE_CANDIDATES: &str = "SELECT id, merchant_id, lease_owner, leased_at FROM deliveries \
+const LEASE_CANDIDATES: &str = "SELECT id, merchant_id, lease_owner, leased_at, attempts FROM deliveries \
     WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
     ORDER BY next_attempt_at, id LIMIT ";
 
@@ -464,13 +464,16 @@ impl Db<'_> {
                     }
                     continue;
                 };
-                // The lease this one replaced expired unrecorded (as read with the candidates:
-                // on SQLite in this transaction; on PostgreSQL a moment before the row was
-                // locked). That attempt counts: logged, and in the delivery's attempts, so a
-                // delivery whose attempts keep being interrupted (a node that dies sending it)
-                // still comes to the end of its schedule.
+                // The lease this one replaced expired unrecorded: the candidate had an owner
+                // and no result was recorded since (every recorded result adds to `attempts`;
+                // on PostgreSQL the candidate was read a moment before the row was locked, and
+                // its owner may have recorded its result in between). That attempt counts:
+                // logged, and in the delivery's attempts, so a delivery whose attempts keep
+                // being interrupted (a node that dies sending it) still comes to the end of its
+                // schedule.
                 let mut d = d;
-                if let Some(owner) = c.opt_text(2)? {
+                let unrecorded = c.int(4)? == d.attempts;
+                if let Some(owner) = c.opt_text(2)?.filter(|_| unrecorded) {
                     let started_at = c.opt_int(3)?.map_or(req.now, Timestamp);
                     interrupted.push(interrupted_attempt(&d, &owner, started_at));
                     d.attempts += 1;
