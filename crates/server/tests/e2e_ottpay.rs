@@ -146,19 +146,9 @@ async fn prepay_checkout_redirects_back_and_calls_back_with_the_prepay_fields() 
     let hook = Receiver::start(200, "").await;
     let client = merchant_client(&s);
     let init = PrepayInitRequest {
-        amount: "500".into(),
         sale_num: "INV-7".into(),
-        operator_id: "0000000696".into(),
-        prepay_order_id: "pp-e2e".into(),
-        biz_type: "PREPAY".into(),
-        merchant_id: String::new(),
-        duration: "600".into(),
-        shop_id: "S1".into(),
-        currency_type: "USD".into(),
-        email: None,
         remarks: Some("gift".into()),
-        redirect_url: format!("{}/back", hook.url),
-        call_back_url: format!("{}/cb", hook.url),
+        ..prepay("pp-e2e", &hook)
     };
     let created = client
         .prepay_init(&init)

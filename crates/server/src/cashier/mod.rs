@@ -227,6 +227,12 @@ async fn act(
             return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
         }
     };
+    if let (CashierAction::Pay, Some(ms)) = (action, form.confirm_after_ms) {
+        // The transfer is seen; it succeeds once confirmed (the sandbox sweeper), with the
+        // transfer's hash the engine records now as its channel reference.
+        let seen = s.engine().confirm_payment_later(&p.id, marks, ms).await;
+        return acted(&s, &token, seen, merchant.as_ref());
+    }
     let cmd = match action {
         CashierAction::Pay => PaymentCommand::Succeed {
             channel_order_no: channel_order_no(p.amount.currency, now),
@@ -243,16 +249,23 @@ async fn act(
             return page.into_response();
         }
     };
-    let done = if let (PaymentCommand::Succeed { .. }, Some(ms)) = (&cmd, form.confirm_after_ms) {
-        // The transfer is seen; it succeeds once confirmed (the sandbox sweeper).
-        s.engine().confirm_payment_later(&p.id, marks, ms).await
-    } else {
-        s.engine()
-            .transition_payment_marked(&p.id, cmd, marks)
-            .await
-    };
+    let done = s
+        .engine()
+        .transition_payment_marked(&p.id, cmd, marks)
+        .await;
+    acted(&s, &token, done, merchant.as_ref())
+}
+
+/// After an action: the return redirect (or outcome page), the page again when the payment
+/// moved on meanwhile, or a retry page.
+fn acted(
+    s: &AppState,
+    token: &str,
+    done: Result<Payment, EngineError>,
+    merchant: Option<&Merchant>,
+) -> Response {
     match done {
-        Ok(done) => finish(&s, &done, merchant.as_ref()),
+        Ok(done) => finish(s, &done, merchant),
         Err(EngineError::Rule(_)) => Redirect::to(&format!("/cashier/{token}")).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cashier action failed");
