@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 
 /// Most deliveries leased by one run.
@@ -36,6 +36,10 @@ pub struct DispatchConfig {
     /// How long a lease lasts (engine-clock ms); an attempt interrupted by a crash is retried
     /// once it expires. Never shorter than twice the attempt timeout.
     pub lease_ms: i64,
+    /// Record-and-lease cycles in flight at once: more than one only helps a store whose write
+    /// jobs can run side by side (PostgreSQL with several writers; `polypay serve` uses one
+    /// per writer). While one cycle's statements run, attempts that finish start the next.
+    pub cycles: usize,
 }
 
 impl Default for DispatchConfig {
@@ -46,6 +50,7 @@ impl Default for DispatchConfig {
             allow_private: false,
             node_id: "node".into(),
             lease_ms: 60_000,
+            cycles: 1,
         }
     }
 }
@@ -123,8 +128,13 @@ impl Dispatcher {
         };
         let mut inflight = JoinSet::new();
         if ingested.due {
-            self.start_due(&mut inflight, self.lease_ms(Duration::ZERO), Vec::new())
-                .await?;
+            let leased = Inner::cycle(
+                self.inner.clone(),
+                self.lease_ms(Duration::ZERO),
+                Vec::new(),
+            )
+            .await?;
+            self.start(&mut inflight, leased);
         }
         let mut done = Vec::new();
         while let Some(joined) = inflight.join_next().await {
@@ -217,7 +227,12 @@ impl Dispatcher {
         }
     }
 
-    /// `run`'s delivery: one record-and-lease store job per cycle; wakes `cycled` after each.
+    /// `run`'s delivery: one record-and-lease store job per cycle, up to `config.cycles` of
+    /// them in flight at once; wakes `cycled` after each.
+    ///
+    /// A cycle reserves the permits that are free when it starts, so cycles in flight together
+    /// never lease more than the node may send; attempts that finish while a cycle runs start
+    /// the next one (or wait for a cycle to end, when `config.cycles` are in flight).
     async fn deliver_loop(
         &self,
         tick: Duration,
@@ -226,32 +241,51 @@ impl Dispatcher {
         cycled: &Notify,
     ) {
         let lease_ms = self.lease_ms(tick);
+        let most = self.inner.config.cycles.max(1);
         let mut inflight = JoinSet::new();
+        let mut cycles: JoinSet<Result<Leased, NotifyError>> = JoinSet::new();
         let mut done = Vec::new();
+        // Woken since the last cycle started: there is something to record or to lease.
+        let mut wanted = false;
         let mut more = false;
         loop {
+            let room = cycles.len() < most;
             tokio::select! {
                 biased;
                 _ = stopped.wait_for(|s| *s) => break,
-                _ = std::future::ready(()), if more => {}
-                _ = due.notified() => {}
-                Some(joined) = inflight.join_next(), if !inflight.is_empty() => collect(joined, &mut done),
+                Some(ended) = cycles.join_next(), if !cycles.is_empty() => {
+                    more = self.cycle_ended(&mut inflight, ended);
+                    cycled.notify_one();
+                }
+                _ = std::future::ready(()), if more && room => {
+                    more = false;
+                    wanted = true;
+                }
+                _ = due.notified() => wanted = true,
+                Some(joined) = inflight.join_next(), if !inflight.is_empty() => {
+                    collect(joined, &mut done);
+                    wanted = true;
+                }
             }
             while let Some(joined) = inflight.try_join_next() {
                 collect(joined, &mut done);
             }
-            // Recording and leasing share one store job: one group commit per cycle.
-            more = match self
-                .start_due(&mut inflight, lease_ms, std::mem::take(&mut done))
-                .await
-            {
-                Ok(leased) => leased == LEASE_BATCH && self.inner.permits.available_permits() > 0,
-                Err(e) => {
-                    tracing::warn!(error = %e, "callback dispatch failed; retrying at the next wake (an attempt finishing, or ingestion's next full pass)");
-                    false
-                }
-            };
-            cycled.notify_one();
+            // Recording and leasing share one store job: one group commit per cycle. Beside a
+            // cycle in flight, another starts only with a share's worth of attempts to record:
+            // one started by the first attempt to finish would lease next to nothing (the
+            // others still hold their leases until recorded) and hold a slot meanwhile.
+            let worth = cycles.is_empty() || done.len() >= self.share();
+            if wanted && cycles.len() < most && worth {
+                wanted = false;
+                let inner = self.inner.clone();
+                let done = std::mem::take(&mut done);
+                cycles.spawn(Inner::cycle(inner, lease_ms, done));
+            }
+        }
+        // Deliveries a cycle in flight leases are attempted like the others: their leases
+        // would otherwise expire unattempted and count as interrupted.
+        while let Some(ended) = cycles.join_next().await {
+            self.cycle_ended(&mut inflight, ended);
         }
         tracing::info!(
             in_flight = inflight.len(),
@@ -265,10 +299,39 @@ impl Dispatcher {
         }
     }
 
+    /// A cycle ended: starts the attempts of what it leased. Returns whether to run another at
+    /// once (it filled a whole batch and permits are left).
+    fn cycle_ended(
+        &self,
+        inflight: &mut JoinSet<FinishedAttempt>,
+        ended: Result<Result<Leased, NotifyError>, tokio::task::JoinError>,
+    ) -> bool {
+        match ended {
+            Ok(Ok(leased)) => {
+                let count = self.start(inflight, leased);
+                count == LEASE_BATCH && self.inner.permits.available_permits() > 0
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "callback dispatch failed; retrying at the next wake (an attempt finishing, or ingestion's next full pass)");
+                false
+            }
+            // Its leases expire and their deliveries are attempted again.
+            Err(e) => {
+                tracing::error!(error = %e, "callback dispatch cycle failed");
+                false
+            }
+        }
+    }
+
     /// Makes a delivery due now with a fresh schedule, even if it is dead or acknowledged.
     pub async fn resend(&self, delivery_id: i64) -> Result<(), NotifyError> {
         let notifiers: Vec<_> = self.inner.notifiers.values().cloned().collect();
         crate::operator::resend(&self.inner.engine, &notifiers, delivery_id).await
+    }
+
+    /// A merchant's fair share of this node's attempts in flight.
+    fn share(&self) -> usize {
+        self.inner.config.concurrency.max(1).div_ceil(4)
     }
 
     /// The lease must outlive an attempt plus the wait until its result is recorded.
@@ -287,87 +350,28 @@ impl Dispatcher {
             .max(i64::try_from(floor.as_millis()).unwrap_or(i64::MAX))
     }
 
-    /// Records `done` (finished attempts), then leases as many due deliveries as there are free
-    /// permits and starts their attempts; both in one store job, recording first (a recorded
-    /// attempt may unblock the next delivery of its key).
-    async fn start_due(
-        &self,
-        inflight: &mut JoinSet<FinishedAttempt>,
-        lease_ms: i64,
-        done: Vec<FinishedAttempt>,
-    ) -> Result<usize, NotifyError> {
-        let free = self.inner.permits.available_permits().min(LEASE_BATCH);
-        if free == 0 {
-            self.record(done, &mut DispatchReport::default()).await?;
-            return Ok(0);
-        }
-        let now = self.inner.engine.clock().now();
-        let concurrency = self.inner.config.concurrency.max(1);
-        // A merchant's fair share of this node's attempts.
-        let share = i64::try_from(concurrency.div_ceil(4)).unwrap_or(i64::MAX);
-        let req = LeaseRequest {
-            now,
-            node_id: self.inner.config.node_id.clone(),
-            lease_until: now.plus_millis(lease_ms),
-            per_merchant: share,
-            limit: i64::try_from(free).unwrap_or(i64::MAX),
-            // A share stays free for a merchant whose callbacks arrive meanwhile; the rest of
-            // the node is lent to merchants with more due than their share.
-            reserve: share,
-        };
-        let store = self.inner.engine.store().clone();
-        let leased: Vec<Delivery> = store
-            .write(move |db| {
-                if !done.is_empty() {
-                    db.finish_attempts(&done, req.now)?;
-                }
-                db.lease_deliveries(&req)
-            })
-            .await?;
-        let merchants = self.merchants_for_retries(&leased).await?;
-        let count = leased.len();
-        for d in leased {
-            let permit = self
-                .inner
-                .permits
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|e| NotifyError::Task(e.to_string()))?;
+    /// Starts an attempt for each delivery a cycle leased, each on one of the permits the cycle
+    /// reserved (the rest go back). Returns how many started.
+    fn start(&self, inflight: &mut JoinSet<FinishedAttempt>, leased: Leased) -> usize {
+        let Leased {
+            deliveries,
+            merchants,
+            mut permits,
+        } = leased;
+        let count = deliveries.len();
+        for d in deliveries {
+            // A cycle leases at most as many deliveries as it reserved permits.
+            let Some(permit) = permits.as_mut().and_then(|p| p.split(1)) else {
+                tracing::error!(
+                    delivery = d.id,
+                    "leased a delivery without a permit; its lease expires and it is attempted again"
+                );
+                continue;
+            };
             let merchant = merchants.get(&d.merchant_id).cloned();
             inflight.spawn(worker::attempt(self.inner.clone(), d, merchant, permit));
         }
-        Ok(count)
-    }
-
-    /// Merchants of deliveries past their first attempt (retries are re-encoded per protocol).
-    async fn merchants_for_retries(
-        &self,
-        leased: &[Delivery],
-    ) -> Result<HashMap<MerchantId, Merchant>, NotifyError> {
-        let mut ids: Vec<MerchantId> = leased
-            .iter()
-            .filter(|d| d.attempts > 0)
-            .map(|d| d.merchant_id.clone())
-            .collect();
-        ids.sort();
-        ids.dedup();
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let store = self.inner.engine.store().clone();
-        let found = store
-            .read(move |db| {
-                let mut found = HashMap::new();
-                for id in ids {
-                    if let Some(m) = db.merchant(&id)? {
-                        found.insert(id, m);
-                    }
-                }
-                Ok::<_, NotifyError>(found)
-            })
-            .await?;
-        Ok(found)
+        count
     }
 
     /// Records finished attempts in one store job and counts them.
@@ -397,6 +401,100 @@ impl Dispatcher {
             .await?;
         Ok(())
     }
+}
+
+impl Inner {
+    /// One delivery cycle: records `done` (finished attempts), then leases as many due
+    /// deliveries as there were free permits when it started (reserved for them); both in one
+    /// store job, recording first (a recorded attempt may unblock the next delivery of its
+    /// key). Starting the attempts is the caller's ([`Dispatcher::start`]).
+    pub(crate) async fn cycle(
+        self: Arc<Self>,
+        lease_ms: i64,
+        done: Vec<FinishedAttempt>,
+    ) -> Result<Leased, NotifyError> {
+        let free = self.permits.available_permits().min(LEASE_BATCH);
+        let permits = u32::try_from(free)
+            .ok()
+            .filter(|&n| n > 0)
+            .and_then(|n| self.permits.clone().try_acquire_many_owned(n).ok());
+        let store = self.engine.store().clone();
+        let Some(reserved) = permits else {
+            let now = self.engine.clock().now();
+            if !done.is_empty() {
+                store
+                    .write(move |db| db.finish_attempts(&done, now))
+                    .await?;
+            }
+            return Ok(Leased::default());
+        };
+        let now = self.engine.clock().now();
+        let concurrency = self.config.concurrency.max(1);
+        // A merchant's fair share of this node's attempts.
+        let share = i64::try_from(concurrency.div_ceil(4)).unwrap_or(i64::MAX);
+        let req = LeaseRequest {
+            now,
+            node_id: self.config.node_id.clone(),
+            lease_until: now.plus_millis(lease_ms),
+            per_merchant: share,
+            limit: i64::try_from(reserved.num_permits()).unwrap_or(i64::MAX),
+            // A share stays free for a merchant whose callbacks arrive meanwhile; the rest of
+            // the node is lent to merchants with more due than their share.
+            reserve: share,
+        };
+        let leased: Vec<Delivery> = store
+            .write(move |db| {
+                if !done.is_empty() {
+                    db.finish_attempts(&done, req.now)?;
+                }
+                db.lease_deliveries(&req)
+            })
+            .await?;
+        let merchants = self.merchants_for_retries(&leased).await?;
+        Ok(Leased {
+            deliveries: leased,
+            merchants,
+            permits: Some(reserved),
+        })
+    }
+
+    /// Merchants of deliveries past their first attempt (retries are re-encoded per protocol).
+    async fn merchants_for_retries(
+        &self,
+        leased: &[Delivery],
+    ) -> Result<HashMap<MerchantId, Merchant>, NotifyError> {
+        let mut ids: Vec<MerchantId> = leased
+            .iter()
+            .filter(|d| d.attempts > 0)
+            .map(|d| d.merchant_id.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let store = self.engine.store().clone();
+        let found = store
+            .read(move |db| {
+                let mut found = HashMap::new();
+                for id in ids {
+                    if let Some(m) = db.merchant(&id)? {
+                        found.insert(id, m);
+                    }
+                }
+                Ok::<_, NotifyError>(found)
+            })
+            .await?;
+        Ok(found)
+    }
+}
+
+/// What a cycle leased, with the permits it reserved for their attempts.
+#[derive(Default)]
+pub(crate) struct Leased {
+    deliveries: Vec<Delivery>,
+    merchants: HashMap<MerchantId, Merchant>,
+    permits: Option<OwnedSemaphorePermit>,
 }
 
 /// Ingestion's write finished: wakes delivery when it created deliveries, or when a full pass

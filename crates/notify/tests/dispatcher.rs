@@ -4,7 +4,7 @@
 mod support;
 
 use polypay_core::Protocol;
-use polypay_notify::{DispatchReport, NotifyError};
+use polypay_notify::{DispatchConfig, DispatchReport, NotifyError};
 use polypay_store::testing::TestDb;
 use polypay_store::{AttemptOutcome, DeliveryState, OutboxEvent};
 use serde_json::json;
@@ -588,9 +588,20 @@ async fn run_leases_the_next_delivery_as_soon_as_an_attempt_frees_its_permit() {
 
 #[tokio::test]
 async fn run_ingests_a_backlog_of_several_batches_once_each_without_a_tick() {
-    for db in TestDb::all() {
+    // With one delivery cycle at a time, and with two in flight (`polypay serve` runs one per
+    // store writer: two on PostgreSQL); on SQLite the second waits for the writer.
+    for (cycles, db) in [1, 2]
+        .into_iter()
+        .flat_map(|cycles| TestDb::all().into_iter().map(move |db| (cycles, db)))
+    {
         let f = Fixture::new(&db).await;
-        let d = f.dispatcher(&[0, 60_000], config("a"));
+        let d = f.dispatcher(
+            &[0, 60_000],
+            DispatchConfig {
+                cycles,
+                ..config("a")
+            },
+        );
         let m = f.merchant("shop", "/m").await;
         // 1,250 events (two and a half ingestion batches), every other one sending nothing,
         // written in one job; the tick never comes again after the first pass, so the backlog
@@ -631,7 +642,7 @@ async fn run_ingests_a_backlog_of_several_batches_once_each_without_a_tick() {
             tokio::time::timeout(std::time::Duration::from_secs(60), f.receiver.wait_for(625));
         assert!(
             all.await.is_ok(),
-            "{}: the backlog was not all ingested",
+            "{} with {cycles} cycles: the backlog was not all ingested",
             db.name
         );
         stop.send(()).unwrap();
@@ -642,10 +653,15 @@ async fn run_ingests_a_backlog_of_several_batches_once_each_without_a_tick() {
             .iter()
             .map(|r| String::from_utf8_lossy(&r.body).into_owned())
             .collect();
-        assert_eq!(sent.len(), 625, "{}", db.name);
+        assert_eq!(sent.len(), 625, "{} with {cycles} cycles", db.name);
         sent.sort();
         sent.dedup();
-        assert_eq!(sent.len(), 625, "{}: a callback was sent twice", db.name);
+        assert_eq!(
+            sent.len(),
+            625,
+            "{} with {cycles} cycles: a callback was sent twice",
+            db.name
+        );
         let store = f.engine.store().clone();
         let (all, pending) = store
             .read(|db| {
@@ -657,7 +673,12 @@ async fn run_ingests_a_backlog_of_several_batches_once_each_without_a_tick() {
             })
             .await
             .unwrap();
-        assert_eq!((all, pending), (1_250, 0), "{}", db.name);
+        assert_eq!(
+            (all, pending),
+            (1_250, 0),
+            "{} with {cycles} cycles",
+            db.name
+        );
     }
 }
 

@@ -125,10 +125,13 @@ pub fn dispatcher(state: &AppState) -> polypay_notify::Dispatcher {
             polypay_engine::random_hex(3)
         ),
         lease_ms: 60_000,
+        // One cycle per writer: a second cycle's statements run beside the first's.
+        cycles: state.engine().store().writers(),
     };
     tracing::info!(
         node = %config.node_id,
         concurrency = config.concurrency,
+        cycles = config.cycles,
         timeout_cap_ms = c.callback_timeout_ms,
         allow_private = config.allow_private,
         "callback dispatcher started"

@@ -98,6 +98,8 @@ struct Inner {
     /// once every copy is dropped: this one and the writer's).
     commits: Mutex<Option<Arc<Commits>>>,
     checkpointer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Writer threads, each with its own connection (jobs of different writers run at once).
+    writers: usize,
 }
 
 impl Store {
@@ -165,10 +167,16 @@ impl Store {
             threads: Mutex::new(threads),
             commits: Mutex::new(commits),
             checkpointer: Mutex::new(checkpointer),
+            writers,
         };
         Ok(Store {
             inner: Arc::new(inner),
         })
+    }
+
+    /// Writer threads: how many write jobs can run at once (SQLite: one).
+    pub fn writers(&self) -> usize {
+        self.inner.writers
     }
 
     pub fn backend(&self) -> &Backend {

@@ -375,5 +375,6 @@ pub fn config(node: &str) -> DispatchConfig {
         allow_private: true,
         node_id: node.into(),
         lease_ms: 30_000,
+        cycles: 1,
     }
 }
