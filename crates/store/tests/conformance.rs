@@ -1249,3 +1249,75 @@ async fn unfinished_payouts_are_summed_per_merchant_and_currency() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_results_and_attempt_logs_round_trip_exactly() {
+    // PostgreSQL writes a batch of deliveries, attempts or results as one JSON parameter; text
+    // that JSON, SQL or array syntax could mangle must come back byte for byte.
+    const AWKWARD: &str = "q\"uo'te \\ back{sl,ash} [] \n\t\u{1} é✓ 🦀 $1 '' NULL null";
+    each_backend(|s, name| async move {
+        let mut text = new_delivery(1, "mch_1", "pay_1", 10);
+        text.request = Some(polypay_store::StoredRequest {
+            method: "POST".into(),
+            url: format!("https://example.com/cb?x={}", "%22"),
+            headers: vec![
+                ("sign".into(), AWKWARD.into()),
+                ("Content-Type".into(), "application/json".into()),
+            ],
+            body: AWKWARD.as_bytes().to_vec(),
+        });
+        let mut skipped = new_delivery(2, "mch_1", "pay_2", 10);
+        skipped.state = polypay_store::DeliveryState::Skipped;
+        skipped.request = None;
+        skipped.note = Some(AWKWARD.into());
+        let rows = vec![text.clone(), skipped];
+        assert_eq!(
+            w(&s, move |db| db.insert_deliveries(&rows)).await,
+            2,
+            "{name}"
+        );
+        let leased = w(&s, |db| db.lease_deliveries(&lease(10, "n1", 10))).await;
+        assert_eq!(leased.len(), 1, "{name}");
+        let d = leased[0].clone();
+        assert_eq!(d.request, text.request, "{name}: the stored request");
+        let mut f = finished(
+            &d,
+            d.lease_seq,
+            polypay_store::AfterAttempt::RetryAt(Timestamp(99)),
+        );
+        f.attempt.response_body = Some(AWKWARD.into());
+        f.attempt.error = Some(AWKWARD.into());
+        let done = vec![f];
+        assert_eq!(
+            w(&s, move |db| db.finish_attempts(&done, Timestamp(20))).await,
+            1,
+            "{name}"
+        );
+        let (after, log, skipped) = s
+            .read(move |db| {
+                Ok::<_, polypay_store::StoreError>((
+                    db.delivery(d.id)?.unwrap(),
+                    db.delivery_attempts(d.id)?,
+                    db.delivery(d.id + 1)?.unwrap(),
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (after.attempts, after.next_attempt_at, after.last_status),
+            (1, Some(Timestamp(99)), Some(500)),
+            "{name}"
+        );
+        assert_eq!(after.last_error.as_deref(), Some(AWKWARD), "{name}");
+        assert_eq!(log.len(), 1, "{name}");
+        assert_eq!(log[0].request, text.request, "{name}: the logged request");
+        assert_eq!(log[0].response_body.as_deref(), Some(AWKWARD), "{name}");
+        assert_eq!(log[0].error.as_deref(), Some(AWKWARD), "{name}");
+        assert_eq!(
+            skipped.last_error.as_deref(),
+            Some(AWKWARD),
+            "{name}: the note"
+        );
+    })
+    .await;
+}
