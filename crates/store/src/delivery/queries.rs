@@ -108,10 +108,11 @@ fn insert_deliveries_json_sql() -> String {
 }
 
 /// PostgreSQL: the rows of a JSON array of arrays passed as parameter `$n`, each as `e`
-/// (`json_param` builds it). `JSONB`: parsed once; `e->>k` on a `JSON` value parses the
-/// element's text again for every column (a 500-row ingestion insert took 29 ms). One statement, one parameter, whatever the number of rows: a
-/// batch is one round trip and one statement text instead of a chunk of `INSERT_CHUNK` rows
-/// per statement (a 500-event ingestion batch was 16 statements).
+/// (`json_param` builds it). One statement, one parameter, whatever the number of rows: a batch
+/// is one round trip and one statement text instead of a chunk of `INSERT_CHUNK` rows per
+/// statement (a 500-event ingestion batch was 16 statements). `JSONB`: parsed once; `e->>k` on
+/// a `JSON` value parses the element's text again for every column (a 500-row ingestion insert
+/// took 29 ms).
 fn json_rows(n: usize) -> String {
     format!("jsonb_array_elements(CAST(CAST(${n} AS TEXT) AS JSONB)) AS e")
 }
@@ -127,8 +128,9 @@ fn json_col(k: usize, ty: &str) -> String {
 
 /// PostgreSQL: rows of values as one JSON parameter for `json_rows` (numbers as numbers, text
 /// as strings, NULL as null).
-fn json_param(rows: impl Iterator<Item = Vec<Value>>) -> Result<Value, StoreError> {
+fn json_param(rows: Vec<Vec<Value>>) -> Result<Value, StoreError> {
     let rows: Vec<serde_json::Value> = rows
+        .into_iter()
         .map(|row| {
             serde_json::Value::Array(
                 row.into_iter()
@@ -174,23 +176,16 @@ fn sized(cache: &[String], size: usize) -> &str {
     &cache[size.ilog2() as usize]
 }
 
-/// Leases `rows` deliveries by id in one `UPDATE … RETURNING` (`$1` node, `$2` now, `$3` lease
-/// end, then the ids), re-checking each on its newest version: still pending, due, unleased,
-/// and not blocked by an earlier pending delivery of its key. `lock` is PostgreSQL's
-/// `FOR UPDATE … SKIP LOCKED` (a row another node is leasing is skipped, not waited for).
-///
-/// The state is tested as `x.state || ''` so that no partial index (all are `WHERE state =
-/// 'pending'`) matches and the id list is the only way in: with statistics gathered while the
-/// table was small, PostgreSQL's generic plan for `x.state = 'pending'` walked `deliveries_due`
-/// over every due row instead (15 ms against 0.3 ms for 32 ids, `EXPLAIN ANALYZE` during a bench
-/// run).
-fn take_sql(rows: usize, lock: &str) -> String {
+/// SQLite: leases `rows` deliveries by id in one `UPDATE … RETURNING` (`$1` node, `$2` now,
+/// `$3` lease end, then the ids; see `take_from`).
+fn take_sql(rows: usize) -> String {
     let ids: Vec<String> = (0..rows).map(|i| format!("${}", i + 4)).collect();
-    take_from(&format!("x.id IN ({})", ids.join(", ")), lock)
+    take_from(&format!("x.id IN ({})", ids.join(", ")), "")
 }
 
 /// PostgreSQL: `take_sql` for any number of ids, as one array parameter (`$4`, the text of a
-/// `BIGINT[]`: `{1,2,3}`).
+/// `BIGINT[]`: `{1,2,3}`), each row locked with `FOR UPDATE … SKIP LOCKED` (a row another node
+/// is leasing is skipped, not waited for).
 fn take_array_sql() -> String {
     take_from(
         "x.id = ANY(CAST(CAST($4 AS TEXT) AS BIGINT[]))",
@@ -198,7 +193,15 @@ fn take_array_sql() -> String {
     )
 }
 
-/// The `UPDATE` of `take_sql`, its candidates chosen by `ids` (a condition on `x.id`).
+/// The lease `UPDATE … RETURNING` of the deliveries `ids` (a condition on `x.id`), re-checking
+/// each on its newest version: still pending, due, unleased, and not blocked by an earlier
+/// pending delivery of its key; `lock` is appended to the candidates' select.
+///
+/// The state is tested as `x.state || ''` so that no partial index (all are `WHERE state =
+/// 'pending'`) matches and the id list is the only way in: with statistics gathered while the
+/// table was small, PostgreSQL's generic plan for `x.state = 'pending'` walked `deliveries_due`
+/// over every due row instead (15 ms against 0.3 ms for 32 ids, `EXPLAIN ANALYZE` during a bench
+/// run).
 fn take_from(ids: &str, lock: &str) -> String {
     format!(
         "UPDATE deliveries SET lease_owner = $1, leased_at = $2, lease_until = $3, \
@@ -297,13 +300,15 @@ fn finish_from(source: &str, state: &str) -> String {
     )
 }
 
+/// The SQL type of each of an attempt's `ATTEMPT_PARAMS` values (`attempt_params`).
+const ATTEMPT_TYPES: [&str; ATTEMPT_PARAMS] = [
+    "BIGINT", "BIGINT", "TEXT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "TEXT",
+    "BIGINT", "TEXT", "BIGINT", "TEXT",
+];
+
 /// PostgreSQL: `insert_attempts_sql` for any number of attempts, from one JSON parameter.
 fn insert_attempts_json_sql() -> String {
-    const TYPES: [&str; ATTEMPT_PARAMS] = [
-        "BIGINT", "BIGINT", "TEXT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "TEXT",
-        "BIGINT", "TEXT", "BIGINT", "TEXT",
-    ];
-    let cols: Vec<String> = TYPES
+    let cols: Vec<String> = ATTEMPT_TYPES
         .iter()
         .enumerate()
         .map(|(k, ty)| json_col(k, ty))
@@ -316,6 +321,22 @@ fn insert_attempts_json_sql() -> String {
 }
 
 impl Db<'_> {
+    /// PostgreSQL: runs `sql` (one of the `json_rows` statements) with `params` and then `rows`
+    /// as its last parameter; nothing when there are no rows.
+    fn exec_json(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        rows: Vec<Vec<Value>>,
+    ) -> Result<u64, StoreError> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut all = params.to_vec();
+        all.push(json_param(rows)?);
+        self.exec(sql, &all)
+    }
+
     /// The ingestion cursor: every outbox event at or below it has a delivery.
     pub fn delivery_cursor(&mut self) -> Result<i64, StoreError> {
         let row = self.one(
@@ -358,14 +379,8 @@ impl Db<'_> {
             LazyLock::new(|| statement_sizes().map(insert_deliveries_sql).collect());
         static JSON_SQL: LazyLock<String> = LazyLock::new(insert_deliveries_json_sql);
         if self.dialect() == Dialect::Postgres {
-            if new.is_empty() {
-                return Ok(0);
-            }
-            let rows = new
-                .iter()
-                .map(delivery_params)
-                .collect::<Result<Vec<_>, _>>()?;
-            return self.exec(&JSON_SQL, &[json_param(rows.into_iter())?]);
+            let rows = new.iter().map(delivery_params).collect::<Result<_, _>>()?;
+            return self.exec_json(&JSON_SQL, &[], rows);
         }
         let mut created = 0;
         for chunk in chunked(new) {
@@ -491,8 +506,8 @@ impl Db<'_> {
     ///
     /// The candidates are read first; each merchant's held leases are counted once (an index
     /// range of at most its quota), and the candidates within their merchant's quota are then
-    /// taken together by one `UPDATE … RETURNING` per `chunked` chunk (`take_sql`), which
-    /// re-checks each on its newest version. A candidate that fails the re-check gives its
+    /// taken together by `take_deliveries` (one `UPDATE … RETURNING` on PostgreSQL, one per
+    /// `chunked` chunk on SQLite), which re-checks each on its newest version. A candidate that fails the re-check gives its
     /// merchant's slot back and the next round offers the following candidates, until the
     /// limit is reached or no candidate is left: a merchant at its quota costs one count,
     /// however many of its deliveries are due, and a lease of n deliveries is a few statements.
@@ -500,9 +515,6 @@ impl Db<'_> {
     /// borrow it whatever their merchant holds, oldest due first (the fair shares first, spare
     /// slots after: one busy merchant alone is not held to a quarter of the node).
     pub fn lease_deliveries(&mut self, req: &LeaseRequest) -> Result<Vec<Delivery>, StoreError> {
-        static TAKE_ARRAY: LazyLock<String> = LazyLock::new(take_array_sql);
-        static TAKE_SQLITE: LazyLock<Vec<String>> =
-            LazyLock::new(|| statement_sizes().map(|n| take_sql(n, "")).collect());
         // A literal, rounded up to a power of two (a few cached statements): SQLite re-prepares
         // a statement whose LIMIT is a bound parameter every time it is bound.
         let window = req.limit.clamp(1, 1 << 20).saturating_mul(4);
@@ -559,38 +571,14 @@ impl Db<'_> {
                 borrowing = true;
                 continue;
             }
+            let ids = pick
+                .iter()
+                .map(|&i| candidates[i].int(0))
+                .collect::<Result<Vec<_>, _>>()?;
             let mut taken: HashMap<i64, Delivery> = HashMap::new();
-            let postgres = self.dialect() == Dialect::Postgres;
-            if postgres {
-                let ids: Vec<String> = pick
-                    .iter()
-                    .map(|&i| candidates[i].int(0).map(|id| id.to_string()))
-                    .collect::<Result<_, _>>()?;
-                let params: [Value; 4] = [
-                    req.node_id.as_str().into(),
-                    req.now.0.into(),
-                    req.lease_until.0.into(),
-                    Value::Text(format!("{{{}}}", ids.join(","))),
-                ];
-                for row in self.rows(&TAKE_ARRAY, &params)? {
-                    let d = delivery_row(&row)?;
-                    taken.insert(d.id, d);
-                }
-            }
-            for chunk in chunked(&pick).filter(|_| !postgres) {
-                let mut params: Vec<Value> = Vec::with_capacity(3 + chunk.len());
-                params.extend([
-                    req.node_id.as_str().into(),
-                    req.now.0.into(),
-                    req.lease_until.0.into(),
-                ]);
-                for &i in chunk {
-                    params.push(candidates[i].int(0)?.into());
-                }
-                for row in self.rows(sized(&TAKE_SQLITE, chunk.len()), &params)? {
-                    let d = delivery_row(&row)?;
-                    taken.insert(d.id, d);
-                }
+            for row in self.take_deliveries(req, &ids)? {
+                let d = delivery_row(&row)?;
+                taken.insert(d.id, d);
             }
             let mut interrupted = Vec::new();
             for i in pick {
@@ -627,6 +615,33 @@ impl Db<'_> {
         Ok(leased.into_iter().map(|(_, d)| d).collect())
     }
 
+    /// Leases the deliveries `ids` that still pass `take_from`'s re-check; their rows as now
+    /// stored. PostgreSQL: one statement with the ids as an array; SQLite: one per `chunked`
+    /// chunk.
+    fn take_deliveries(&mut self, req: &LeaseRequest, ids: &[i64]) -> Result<Vec<Row>, StoreError> {
+        static TAKE_ARRAY: LazyLock<String> = LazyLock::new(take_array_sql);
+        static TAKE_SQLITE: LazyLock<Vec<String>> =
+            LazyLock::new(|| statement_sizes().map(take_sql).collect());
+        let lease: [Value; 3] = [
+            req.node_id.as_str().into(),
+            req.now.0.into(),
+            req.lease_until.0.into(),
+        ];
+        if self.dialect() == Dialect::Postgres {
+            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+            let mut params = lease.to_vec();
+            params.push(Value::Text(format!("{{{}}}", ids.join(","))));
+            return self.rows(&TAKE_ARRAY, &params);
+        }
+        let mut rows = Vec::new();
+        for chunk in chunked(ids) {
+            let mut params = lease.to_vec();
+            params.extend(chunk.iter().map(|&id| Value::from(id)));
+            rows.extend(self.rows(sized(&TAKE_SQLITE, chunk.len()), &params)?);
+        }
+        Ok(rows)
+    }
+
     /// Counts the interrupted attempts found by a lease in their deliveries' `attempts` (rare:
     /// one statement each, fenced by the lease just taken).
     fn count_interrupted(&mut self, interrupted: &[DeliveryAttempt]) -> Result<(), StoreError> {
@@ -645,13 +660,11 @@ impl Db<'_> {
             LazyLock::new(|| statement_sizes().map(insert_attempts_sql).collect());
         static JSON_SQL: LazyLock<String> = LazyLock::new(insert_attempts_json_sql);
         if self.dialect() == Dialect::Postgres {
-            if !attempts.is_empty() {
-                let rows = attempts
-                    .iter()
-                    .map(|a| attempt_params(a))
-                    .collect::<Result<Vec<_>, _>>()?;
-                self.exec(&JSON_SQL, &[json_param(rows.into_iter())?])?;
-            }
+            let rows = attempts
+                .iter()
+                .map(|a| attempt_params(a))
+                .collect::<Result<_, _>>()?;
+            self.exec_json(&JSON_SQL, &[], rows)?;
             return Ok(());
         }
         for chunk in chunked(attempts) {
@@ -678,11 +691,8 @@ impl Db<'_> {
         static JSON_SQL: LazyLock<String> = LazyLock::new(finish_json_sql);
         self.insert_attempts(&done.iter().map(|f| &f.attempt).collect::<Vec<_>>())?;
         if self.dialect() == Dialect::Postgres {
-            if done.is_empty() {
-                return Ok(0);
-            }
-            let rows = json_param(done.iter().map(|f| finish_params(f, now)))?;
-            return self.exec(&JSON_SQL, &[now.0.into(), rows]);
+            let rows = done.iter().map(|f| finish_params(f, now)).collect();
+            return self.exec_json(&JSON_SQL, &[now.0.into()], rows);
         }
         let mut applied = 0;
         for chunk in chunked(done) {
