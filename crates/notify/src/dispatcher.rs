@@ -274,7 +274,7 @@ impl Dispatcher {
             // cycle in flight, another starts only with a share's worth of attempts to record:
             // one started by the first attempt to finish would lease next to nothing (the
             // others still hold their leases until recorded) and hold a slot meanwhile.
-            let worth = cycles.is_empty() || done.len() >= self.share();
+            let worth = cycles.is_empty() || done.len() >= self.inner.share();
             if wanted && cycles.len() < most && worth {
                 wanted = false;
                 let inner = self.inner.clone();
@@ -327,11 +327,6 @@ impl Dispatcher {
     pub async fn resend(&self, delivery_id: i64) -> Result<(), NotifyError> {
         let notifiers: Vec<_> = self.inner.notifiers.values().cloned().collect();
         crate::operator::resend(&self.inner.engine, &notifiers, delivery_id).await
-    }
-
-    /// A merchant's fair share of this node's attempts in flight.
-    fn share(&self) -> usize {
-        self.inner.config.concurrency.max(1).div_ceil(4)
     }
 
     /// The lease must outlive an attempt plus the wait until its result is recorded.
@@ -414,48 +409,48 @@ impl Inner {
         done: Vec<FinishedAttempt>,
     ) -> Result<Leased, NotifyError> {
         let free = self.permits.available_permits().min(LEASE_BATCH);
-        let permits = u32::try_from(free)
+        let reserved = u32::try_from(free)
             .ok()
             .filter(|&n| n > 0)
             .and_then(|n| self.permits.clone().try_acquire_many_owned(n).ok());
-        let store = self.engine.store().clone();
-        let Some(reserved) = permits else {
-            let now = self.engine.clock().now();
-            if !done.is_empty() {
-                store
-                    .write(move |db| db.finish_attempts(&done, now))
-                    .await?;
-            }
+        if reserved.is_none() && done.is_empty() {
             return Ok(Leased::default());
-        };
+        }
         let now = self.engine.clock().now();
-        let concurrency = self.config.concurrency.max(1);
-        // A merchant's fair share of this node's attempts.
-        let share = i64::try_from(concurrency.div_ceil(4)).unwrap_or(i64::MAX);
-        let req = LeaseRequest {
+        let share = i64::try_from(self.share()).unwrap_or(i64::MAX);
+        let lease = reserved.as_ref().map(|r| LeaseRequest {
             now,
             node_id: self.config.node_id.clone(),
             lease_until: now.plus_millis(lease_ms),
             per_merchant: share,
-            limit: i64::try_from(reserved.num_permits()).unwrap_or(i64::MAX),
+            limit: i64::try_from(r.num_permits()).unwrap_or(i64::MAX),
             // A share stays free for a merchant whose callbacks arrive meanwhile; the rest of
             // the node is lent to merchants with more due than their share.
             reserve: share,
-        };
-        let leased: Vec<Delivery> = store
+        });
+        let leased: Vec<Delivery> = self
+            .engine
+            .store()
             .write(move |db| {
                 if !done.is_empty() {
-                    db.finish_attempts(&done, req.now)?;
+                    db.finish_attempts(&done, now)?;
                 }
-                db.lease_deliveries(&req)
+                lease
+                    .as_ref()
+                    .map_or(Ok(Vec::new()), |req| db.lease_deliveries(req))
             })
             .await?;
         let merchants = self.merchants_for_retries(&leased).await?;
         Ok(Leased {
             deliveries: leased,
             merchants,
-            permits: Some(reserved),
+            permits: reserved,
         })
+    }
+
+    /// A merchant's fair share of this node's attempts in flight.
+    fn share(&self) -> usize {
+        self.config.concurrency.max(1).div_ceil(4)
     }
 
     /// Merchants of deliveries past their first attempt (retries are re-encoded per protocol).
