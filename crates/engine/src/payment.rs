@@ -339,12 +339,17 @@ pub(crate) fn merge_marks(
     if marks.is_empty() {
         return Ok(current);
     }
-    match current.attrs.as_object_mut() {
-        Some(attrs) => attrs.extend(marks.clone()),
-        None => current.attrs = serde_json::Value::Object(marks.clone()),
-    }
+    add_marks(&mut current, marks);
     db.update_payment(&current)?;
     Ok(current)
+}
+
+/// Merges `marks` into the payment's attrs (in memory).
+pub(crate) fn add_marks(p: &mut Payment, marks: &serde_json::Map<String, serde_json::Value>) {
+    match p.attrs.as_object_mut() {
+        Some(attrs) => attrs.extend(marks.clone()),
+        None => p.attrs = serde_json::Value::Object(marks.clone()),
+    }
 }
 
 /// The payment transition, usable inside any write job (the cashier and sandbox reuse it).

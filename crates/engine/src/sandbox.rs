@@ -2,7 +2,7 @@
 //! needs no browser. Only active when the engine is built with [`Scenarios`] (sandbox mode).
 
 use crate::error::EngineError;
-use crate::payment::{merge_marks, transition_payment};
+use crate::payment::{add_marks, transition_payment};
 use crate::{Engine, random_digits, random_hex};
 use polypay_core::{Currency, Money, Payment, PaymentCommand, PaymentId, PaymentState, Timestamp};
 
@@ -93,15 +93,15 @@ impl Engine {
         let now = self.clock.now();
         self.store
             .write(move |db| {
-                let seen = db.payment(&id)?.ok_or(EngineError::NotFound("payment"))?;
-                if seen.state == PaymentState::Pending && seen.channel_order_no.is_some() {
-                    return Ok(seen);
+                let mut current = db.payment(&id)?.ok_or(EngineError::NotFound("payment"))?;
+                if current.state == PaymentState::Pending && current.channel_order_no.is_some() {
+                    return Ok(current);
                 }
-                let mut current = merge_marks(db, &id, &marks)?;
+                add_marks(&mut current, &marks);
                 if current.state.is_open() {
                     current.channel_order_no = Some(channel_order_no(Currency::USDT, now));
-                    db.update_payment(&current)?;
                 }
+                db.update_payment(&current)?;
                 if current.state != PaymentState::Pending {
                     // Created: opened now, the event carrying the marks; final: refused by the
                     // state machine (and the job's writes undone).
@@ -120,15 +120,7 @@ impl Engine {
         let now = self.clock.now();
         let due = self
             .store
-            .read(move |db| {
-                let mut due = Vec::new();
-                for id in db.due_payment_successes(now, limit)? {
-                    if let Some(p) = db.payment(&id)? {
-                        due.push((id, p.channel_order_no));
-                    }
-                }
-                Ok::<_, EngineError>(due)
-            })
+            .read(move |db| Ok::<_, EngineError>(db.due_payment_successes(now, limit)?))
             .await?;
         let mut done = Vec::with_capacity(due.len());
         for (id, channel) in due {

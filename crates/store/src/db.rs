@@ -575,20 +575,21 @@ impl<'a> Db<'a> {
         Ok(())
     }
 
-    /// Open payments whose scheduled success is due at `now`, earliest first.
+    /// Open payments whose scheduled success is due at `now`, earliest first, each with its
+    /// channel reference (a seen transfer's hash, which the success keeps).
     pub fn due_payment_successes(
         &mut self,
         now: Timestamp,
         limit: i64,
-    ) -> Result<Vec<PaymentId>, StoreError> {
+    ) -> Result<Vec<(PaymentId, Option<String>)>, StoreError> {
         let sql = format!(
-            "SELECT id FROM payments WHERE state IN ('created', 'pending') AND succeed_at IS NOT NULL \
-             AND succeed_at <= $1 ORDER BY succeed_at, id LIMIT {}",
+            "SELECT id, channel_order_no FROM payments WHERE state IN ('created', 'pending') \
+             AND succeed_at IS NOT NULL AND succeed_at <= $1 ORDER BY succeed_at, id LIMIT {}",
             limit.max(1)
         );
         self.rows(&sql, &[now.0.into()])?
             .iter()
-            .map(|r| Ok(PaymentId(r.text(0)?)))
+            .map(|r| Ok((PaymentId(r.text(0)?), r.opt_text(1)?)))
             .collect()
     }
 

@@ -227,7 +227,14 @@ async fn a_payment_waiting_for_confirmations_is_due_to_succeed_not_to_expire() {
             .await
             .unwrap();
         assert_eq!(expiring, vec![b.clone()], "the paid one is not expired");
-        let due = |at| s.read(move |db| db.due_payment_successes(Timestamp(at), 10));
+        let due = |at| {
+            s.read(move |db| {
+                let due = db.due_payment_successes(Timestamp(at), 10)?;
+                Ok::<_, polypay_store::StoreError>(
+                    due.into_iter().map(|(id, _)| id).collect::<Vec<_>>(),
+                )
+            })
+        };
         assert!(due(69).await.unwrap().is_empty(), "not before its time");
         assert_eq!(
             due(70).await.unwrap(),
