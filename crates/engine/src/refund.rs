@@ -31,8 +31,10 @@ pub struct NewRefund {
 const CLEARING: &str = "refund_clearing";
 /// The ledger account refund fees are posted against.
 const FEES: &str = "fees";
-/// The ledger kind of a refund fee (its reversal is `refund_fee_reversal`).
+/// The ledger kind of a refund fee.
 const FEE_KIND: &str = "refund_fee";
+/// The ledger kind of a failed refund's fee credited back.
+const FEE_REVERSAL_KIND: &str = "refund_fee_reversal";
 
 impl Engine {
     /// Creates a pending refund: never more than is still refundable, and only when the
@@ -247,7 +249,7 @@ pub fn settle_refund(
             .sum();
         if fee > 0 {
             let fee = Money::new(fee, r.amount.currency);
-            let kind = "refund_fee_reversal";
+            let kind = FEE_REVERSAL_KIND;
             ledger::credit(db, &r.merchant_id, FEES, fee, kind, r.id.as_str(), now)?;
         }
     }
