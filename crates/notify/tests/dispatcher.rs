@@ -144,6 +144,46 @@ async fn only_the_protocols_acknowledgement_counts_and_redirects_are_not_followe
 }
 
 #[tokio::test]
+async fn a_response_body_with_nul_bytes_is_recorded_and_does_not_hold_back_its_batch() {
+    // PostgreSQL's text cannot hold U+0000: a merchant answering with one must not stop the
+    // attempts recorded with it (another merchant's here) from being recorded.
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let d = f.dispatcher(&[0, 1_000], config("a"));
+        let odd = f.merchant("odd", "/odd").await;
+        let plain = f.merchant("plain", "/plain").await;
+        f.receiver
+            .script("/odd", vec![Reply::Status(200, "fa\0il\0")]);
+        let first = f
+            .emit(&odd, "payment", "pay_1", "payment.succeeded", json!({}))
+            .await;
+        let second = f
+            .emit(&plain, "payment", "pay_2", "payment.succeeded", json!({}))
+            .await;
+        let r = d.run_once().await.unwrap();
+        assert_eq!((r.attempted, r.acknowledged), (2, 1), "{}", db.name);
+        let (delivery, log) = f.delivery_of(first).await;
+        assert_eq!(delivery.state, DeliveryState::Pending, "{}", db.name);
+        assert_eq!(log.len(), 1, "{}", db.name);
+        assert_eq!(log[0].outcome, AttemptOutcome::Rejected);
+        assert_eq!(
+            log[0].response_body.as_deref(),
+            Some("fa\u{fffd}il\u{fffd}"),
+            "{}: recorded with each NUL replaced",
+            db.name
+        );
+        let (delivery, _) = f.delivery_of(second).await;
+        assert_eq!(delivery.state, DeliveryState::Acknowledged, "{}", db.name);
+
+        f.at(1_000);
+        let r = d.run_once().await.unwrap();
+        assert_eq!((r.attempted, r.acknowledged), (1, 1), "{}", db.name);
+        let (delivery, _) = f.delivery_of(first).await;
+        assert_eq!(delivery.state, DeliveryState::Acknowledged, "{}", db.name);
+    }
+}
+
+#[tokio::test]
 async fn a_protocol_with_independent_deliveries_does_not_hold_later_events_back() {
     for db in TestDb::all() {
         let f = Fixture::new(&db).await;

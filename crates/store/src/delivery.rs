@@ -241,9 +241,11 @@ pub(crate) fn request_values(r: Option<&StoredRequest>) -> Result<[Value; 5], St
     let Some(r) = r else {
         return Ok([Value::Null, Value::Null, Value::Null, Value::Null, 0.into()]);
     };
+    // Bodies that are not UTF-8, or hold a NUL (which PostgreSQL's text cannot), go as base64:
+    // either way the bytes come back exactly.
     let (body, b64) = match std::str::from_utf8(&r.body) {
-        Ok(text) => (text.to_string(), 0),
-        Err(_) => (base64::engine::general_purpose::STANDARD.encode(&r.body), 1),
+        Ok(text) if !text.contains('\0') => (text.to_string(), 0),
+        _ => (base64::engine::general_purpose::STANDARD.encode(&r.body), 1),
     };
     Ok([
         r.method.as_str().into(),
@@ -252,6 +254,19 @@ pub(crate) fn request_values(r: Option<&StoredRequest>) -> Result<[Value; 5], St
         body.into(),
         Value::Int(b64),
     ])
+}
+
+/// Text kept for people to read (a response body's prefix, an error, a note), as both backends
+/// can store it: PostgreSQL's text cannot hold U+0000, and one in a batch would fail the whole
+/// batch's statement (a merchant answering with a NUL byte stopped every attempt recorded with
+/// its own from being recorded). Each becomes U+FFFD, as a byte that is not UTF-8 already does
+/// in a recorded body, on both backends alike.
+pub(crate) fn readable(text: Option<&str>) -> Value {
+    match text {
+        Some(t) if t.contains('\0') => Value::Text(t.replace('\0', "\u{fffd}")),
+        Some(t) => Value::Text(t.to_string()),
+        None => Value::Null,
+    }
 }
 
 /// Decodes the request columns starting at `at` (method, url, headers, body, body_base64).

@@ -1260,8 +1260,12 @@ async fn unfinished_payouts_are_summed_per_merchant_and_currency() {
 #[tokio::test(flavor = "multi_thread")]
 async fn requests_results_and_attempt_logs_round_trip_exactly() {
     // PostgreSQL writes a batch of deliveries, attempts or results as one JSON parameter; text
-    // that JSON, SQL or array syntax could mangle must come back byte for byte.
+    // that JSON, SQL or array syntax could mangle must come back byte for byte. A request body
+    // holding a NUL comes back exactly too; text kept for reading gets U+FFFD for it instead
+    // (PostgreSQL's text cannot hold U+0000), on both backends.
     const AWKWARD: &str = "q\"uo'te \\ back{sl,ash} [] \n\t\u{1} é✓ 🦀 $1 '' NULL null";
+    const WITH_NUL: &str = "q\"uo'te \\ back{sl,ash} [] \n\t\u{1} é✓ 🦀 $1 '' NULL null\0.";
+    const NUL_READ: &str = "q\"uo'te \\ back{sl,ash} [] \n\t\u{1} é✓ 🦀 $1 '' NULL null\u{fffd}.";
     each_backend(|s, name| async move {
         let mut text = new_delivery(1, "mch_1", "pay_1", 10);
         text.request = Some(polypay_store::StoredRequest {
@@ -1271,12 +1275,12 @@ async fn requests_results_and_attempt_logs_round_trip_exactly() {
                 ("sign".into(), AWKWARD.into()),
                 ("Content-Type".into(), "application/json".into()),
             ],
-            body: AWKWARD.as_bytes().to_vec(),
+            body: WITH_NUL.as_bytes().to_vec(),
         });
         let mut skipped = new_delivery(2, "mch_1", "pay_2", 10);
         skipped.state = polypay_store::DeliveryState::Skipped;
         skipped.request = None;
-        skipped.note = Some(AWKWARD.into());
+        skipped.note = Some(WITH_NUL.into());
         let rows = vec![text.clone(), skipped];
         assert_eq!(
             w(&s, move |db| db.insert_deliveries(&rows)).await,
@@ -1292,7 +1296,7 @@ async fn requests_results_and_attempt_logs_round_trip_exactly() {
             d.lease_seq,
             polypay_store::AfterAttempt::RetryAt(Timestamp(99)),
         );
-        f.attempt.response_body = Some(AWKWARD.into());
+        f.attempt.response_body = Some(WITH_NUL.into());
         f.attempt.error = Some(AWKWARD.into());
         let done = vec![f];
         assert_eq!(
@@ -1318,11 +1322,11 @@ async fn requests_results_and_attempt_logs_round_trip_exactly() {
         assert_eq!(after.last_error.as_deref(), Some(AWKWARD), "{name}");
         assert_eq!(log.len(), 1, "{name}");
         assert_eq!(log[0].request, text.request, "{name}: the logged request");
-        assert_eq!(log[0].response_body.as_deref(), Some(AWKWARD), "{name}");
+        assert_eq!(log[0].response_body.as_deref(), Some(NUL_READ), "{name}");
         assert_eq!(log[0].error.as_deref(), Some(AWKWARD), "{name}");
         assert_eq!(
             skipped.last_error.as_deref(),
-            Some(AWKWARD),
+            Some(NUL_READ),
             "{name}: the note"
         );
     })

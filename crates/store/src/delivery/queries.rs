@@ -8,7 +8,7 @@
 use super::{
     ATTEMPT_COLS, AfterAttempt, DELIVERY_COLS, Delivery, DeliveryAttempt, DeliveryFilter,
     DeliveryState, FinishedAttempt, LeaseRequest, NewDelivery, OutboxHorizon, attempt_row,
-    delivery_row, request_values,
+    delivery_row, readable, request_values,
 };
 use crate::db::{Db, OutboxEvent};
 use crate::error::StoreError;
@@ -925,7 +925,7 @@ fn delivery_params(d: &NewDelivery) -> Result<Vec<Value>, StoreError> {
         b64,
         d.schedule_at.0.into(),
         pending.then_some(d.first_attempt_at.0).into(),
-        d.note.clone().into(),
+        readable(d.note.as_deref()),
         d.created_at.0.into(),
         (!pending).then_some(d.created_at.0).into(),
     ])
@@ -946,9 +946,9 @@ fn attempt_params(a: &DeliveryAttempt) -> Result<Vec<Value>, StoreError> {
         b64,
         a.outcome.as_str().into(),
         a.response_status.into(),
-        a.response_body.clone().into(),
+        readable(a.response_body.as_deref()),
         a.latency_ms.into(),
-        a.error.clone().into(),
+        readable(a.error.as_deref()),
     ])
 }
 
@@ -965,7 +965,7 @@ fn finish_params(f: &FinishedAttempt, now: Timestamp) -> Vec<Value> {
         state.as_str().into(),
         next.into(),
         f.attempt.response_status.into(),
-        f.attempt.error.clone().into(),
+        readable(f.attempt.error.as_deref()),
         finished.into(),
     ]
 }
