@@ -14,6 +14,7 @@ pub mod refund;
 pub mod settings;
 pub mod signature;
 pub mod state;
+pub mod text;
 
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use error::CoreError;

@@ -156,6 +156,14 @@ fn illegal_parameter_000102() {
         "000102",
         "illegal parameter: toAddress",
     );
+    // Text holding a NUL (here a JSON `\u0000` escape) is illegal: PostgreSQL cannot store it.
+    let nul_remark = PAYOUT_BODY.replace("demo for", "demo\\u0000for");
+    assert_envelope(
+        &api_error(signed_post(PAYOUT_PATH, &nul_remark, NOW).parse()),
+        200,
+        "000102",
+        "illegal parameter: remark",
+    );
     let tron_address = PAYOUT_BODY.replace("\"11155111\"", "\"TRON\"");
     assert_envelope(
         &api_error(signed_post(PAYOUT_PATH, &tron_address, NOW).parse()),

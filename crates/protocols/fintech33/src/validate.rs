@@ -125,6 +125,8 @@ impl JsonObject {
             None => Raw::Missing,
             Some("null") => Raw::Missing,
             Some(t) if t.starts_with('"') => match serde_json::from_str::<String>(t) {
+                // Text holding a NUL is invalid (a polypay decision, `polypay_core::text`).
+                Ok(s) if s.contains('\0') => Raw::Nul,
                 Ok(s) => Raw::Str(s),
                 Err(_) => Raw::Other,
             },
@@ -159,12 +161,16 @@ impl<'de> Visitor<'de> for ObjectVisitor {
     }
 }
 
+const NUL: &str = "must not contain a NUL character";
+
 /// A field's JSON value, classified; JSON `null` counts as missing.
 enum Raw {
     Missing,
     Str(String),
     Num(String),
     Bool(bool),
+    /// A string holding a NUL character.
+    Nul,
     Other,
 }
 
@@ -236,6 +242,7 @@ fn string(obj: &JsonObject, field: &str) -> Checked<String> {
     match obj.raw(field) {
         Raw::Missing => Err(BusinessError::invalid(field, "is required")),
         Raw::Str(s) => Ok(s),
+        Raw::Nul => Err(BusinessError::invalid(field, NUL)),
         _ => Err(BusinessError::invalid(field, "must be a string")),
     }
 }

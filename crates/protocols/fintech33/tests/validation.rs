@@ -78,6 +78,11 @@ fn create_payer_rejections() {
         ("firstName", Some("1"), "firstName: must be a string"),
         (
             "firstName",
+            Some(r#""a\u0000b""#),
+            "firstName: must not contain a NUL character",
+        ),
+        (
+            "firstName",
             Some(r#""""#),
             "firstName: length must be between 1 and 64",
         ),

@@ -187,6 +187,12 @@ pub fn parse_request(
     let version = Version::parse(version).ok_or(OttError::UnsupportedVersion)?;
     let merchant = lookup(merchant_id).ok_or(OttError::UnknownMerchant)?;
     let object = open_data(data, md5, &merchant.sign_key)?;
+    // A polypay decision (`polypay_core::text`): text holding a NUL is an invalid parameter.
+    if let Some((key, _)) = object.entries().iter().find(|(k, v)| {
+        k.contains('\0') || matches!(v, crate::data::DataValue::Str(s) if s.contains('\0'))
+    }) {
+        return Err(OttError::invalid(key));
+    }
     let request = validate_action(action, &Fields::new(&object), merchant_id, &merchant, rates)?;
     Ok(Authenticated {
         merchant,

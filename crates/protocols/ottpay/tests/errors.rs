@@ -114,6 +114,18 @@ async fn malformed_and_incomplete_requests_render_the_envelope() {
         ("PARAM_INVALID", "invalid parameter: amount")
     );
 
+    // Text holding a NUL (a JSON `\u0000` escape in the data) is an invalid parameter.
+    let prepared = h
+        .client()
+        .build_raw(
+            "ACTIVEPAY",
+            "1.0",
+            r#"{"order_id":"N1\u0000","amount":"100","operator_id":"op","merchant_id":"M"}"#,
+        )
+        .expect("build");
+    let (_, _, body) = h.post_raw(prepared.body).await;
+    assert_envelope(&body, "PARAM_INVALID", "invalid parameter: order_id");
+
     let prepared = h
         .client()
         .build_raw("REFUND_ALL", "1.0", r#"{"a":"1"}"#)

@@ -72,11 +72,15 @@ impl<'a> FieldReader<'a> {
         FieldReader { params }
     }
 
-    /// A scalar text field; objects/arrays are `invalid` (only `channelExtra` may be JSON).
+    /// A scalar text field; objects/arrays are `invalid` (only `channelExtra` may be JSON), and
+    /// so is text holding a NUL character (a polypay decision: PostgreSQL's text cannot store
+    /// one, and both backends answer alike).
     pub fn opt_str(&self, name: &'static str) -> Result<Option<&'a str>, ApiError> {
         match self.params.get(name).filter(|p| !p.text.is_empty()) {
             None => Ok(None),
-            Some(p) if p.kind.is_structured() => Err(ApiError::Invalid(name)),
+            Some(p) if p.kind.is_structured() || p.text.contains('\0') => {
+                Err(ApiError::Invalid(name))
+            }
             Some(p) => Ok(Some(p.text.as_str())),
         }
     }

@@ -236,13 +236,29 @@ async fn error_envelopes() {
             "merchant or app not found"
         );
 
+        // Text holding a NUL is invalid on both backends alike (PostgreSQL cannot store it).
+        let mut nul_no = unified_params("E4\u{0}", 100);
+        nul_no.subject = "ok".into();
+        let (_, _, body) = h.raw(&h.client.build_unified_order(&nul_no, now)).await;
+        assert_eq!(msg_of(&body), "mchOrderNo is invalid", "{}", h.backend);
+        let mut nul_url = unified_params("E4", 100);
+        nul_url.notify_url = Some("http://a.example/\u{0}".into());
+        let (_, _, body) = h.raw(&h.client.build_unified_order(&nul_url, now)).await;
+        assert_eq!(msg_of(&body), "notifyUrl is invalid", "{}", h.backend);
+        let mut nul_subject = unified_params("E4", 100);
+        nul_subject.subject = "a\u{0}b".into();
+        let (_, _, body) = h
+            .raw(&h.client.build_unified_order(&nul_subject, now))
+            .await;
+        assert_eq!(msg_of(&body), "subject is invalid", "{}", h.backend);
+
         let mut usd = unified_params("E3", 100);
         usd.currency = "usd".into();
         let r = h.client.create_unified_order(&usd).await;
         assert_eq!(api_msg(r), "currency is not supported");
 
         // No order was written by any of these.
-        for no in ["E1", "E2", "E3"] {
+        for no in ["E1", "E2", "E3", "E4"] {
             let r = h.engine.payment_by_order_no(&h.merchant.id, no).await;
             assert!(r.is_err(), "{no} was created");
         }

@@ -93,6 +93,9 @@ pub fn validate(
     // forgeries (§10), which can only append.
     let value: Value =
         serde_json::from_slice(body).map_err(|_| ApiError::param("body", "is not valid JSON"))?;
+    if let Some(field) = polypay_core::text::nul_field(&value) {
+        return Err(ApiError::param(&field, "must not contain a NUL character"));
+    }
     let Value::Object(map) = value else {
         return Err(ApiError::param("body", "must be a JSON object"));
     };

@@ -321,6 +321,16 @@ async fn body_errors_are_signed_param_errors() {
                 .starts_with("description:"),
             "{r:?}"
         );
+        // Text holding a NUL is a param error on both backends (PostgreSQL cannot store it).
+        let mut nul = serde_json::to_value(payment_request("ORD-N", "1.00")).unwrap();
+        nul["description"] = "a\u{0}b".into();
+        let r = send_raw(&h, Endpoint::PaymentCreate, nul.to_string().as_bytes()).await;
+        assert_error(
+            &r,
+            200,
+            "PARAM_ERROR",
+            "description: must not contain a NUL character",
+        );
         let mut rounded = serde_json::to_value(payment_request("ORD-R", "1.005")).unwrap();
         rounded["amount"] = "1.005".into();
         let r = send_raw(&h, Endpoint::PaymentCreate, rounded.to_string().as_bytes()).await;

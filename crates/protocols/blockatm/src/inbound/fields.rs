@@ -27,8 +27,11 @@ impl Query {
     }
 
     pub(crate) fn required(&self, name: &str) -> Result<&str, ApiError> {
-        self.get(name)
-            .ok_or_else(|| ApiError::missing_parameter(name))
+        match self.get(name) {
+            Some(v) if v.contains('\0') => Err(ApiError::illegal_parameter(name)),
+            Some(v) => Ok(v),
+            None => Err(ApiError::missing_parameter(name)),
+        }
     }
 }
 
@@ -37,6 +40,8 @@ pub(crate) fn text<'a>(body: &'a Json, name: &str) -> Result<Option<&'a str>, Ap
     match body.get(name) {
         None | Some(Json::Null) => Ok(None),
         Some(Json::String(s)) if s.is_empty() => Ok(None),
+        // A polypay decision (`polypay_core::text`): text holding a NUL is illegal.
+        Some(Json::String(s)) if s.contains('\0') => Err(ApiError::illegal_parameter(name)),
         Some(Json::String(s)) => Ok(Some(s)),
         Some(_) => Err(ApiError::illegal_parameter(name)),
     }

@@ -1,0 +1,73 @@
+//! Text a request may carry into storage.
+//!
+//! A polypay decision: text holding a NUL character (U+0000) is refused as an invalid field by
+//! every protocol. PostgreSQL's `text` cannot store one, so without the check the same request
+//! was accepted on SQLite and failed as a system error on PostgreSQL.
+
+use serde_json::{Map, Value};
+
+/// The path of the first key or string in `value` that holds a NUL (`field`, `parent.child`,
+/// `list[2]`), or `None` when there is none.
+pub fn nul_field(value: &Value) -> Option<String> {
+    walk(value, "")
+}
+
+/// [`nul_field`] of a JSON object's members.
+pub fn nul_field_in(map: &Map<String, Value>) -> Option<String> {
+    walk_map(map, "")
+}
+
+fn walk(value: &Value, path: &str) -> Option<String> {
+    match value {
+        Value::String(s) if s.contains('\0') => Some(path.to_string()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
+        Value::Object(map) => walk_map(map, path),
+        _ => None,
+    }
+}
+
+fn walk_map(map: &Map<String, Value>, path: &str) -> Option<String> {
+    map.iter().find_map(|(k, v)| {
+        let at = if path.is_empty() {
+            k.clone()
+        } else {
+            format!("{path}.{k}")
+        };
+        if k.contains('\0') {
+            return Some(at);
+        }
+        walk(v, &at)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nul_field;
+    use serde_json::json;
+
+    #[test]
+    fn finds_the_first_nul_in_keys_strings_and_nested_values() {
+        assert_eq!(
+            nul_field(&json!({"a": "x", "n": 1, "b": [true, null]})),
+            None
+        );
+        assert_eq!(nul_field(&json!({"a": "x\u{0}"})).as_deref(), Some("a"));
+        assert_eq!(
+            nul_field(&json!({"payer": {"name": "ok", "email": "\u{0}"}})).as_deref(),
+            Some("payer.email")
+        );
+        assert_eq!(
+            nul_field(&json!({"items": ["a", "b\u{0}"]})).as_deref(),
+            Some("items[1]")
+        );
+        assert_eq!(nul_field(&json!({"k\u{0}": 1})).as_deref(), Some("k\u{0}"));
+        // The six characters `\u0000`, escaped in JSON as `\\u0000`, are not a NUL.
+        let literal: serde_json::Value = serde_json::from_str(r#"{"a":"\\u0000"}"#).unwrap();
+        assert_eq!(nul_field(&literal), None);
+        let real: serde_json::Value = serde_json::from_str(r#"{"a":"\u0000"}"#).unwrap();
+        assert_eq!(nul_field(&real).as_deref(), Some("a"));
+    }
+}
