@@ -76,6 +76,13 @@ async fn create_merchant(
     if body.name.trim().is_empty() || body.name.len() > 128 {
         return error(StatusCode::BAD_REQUEST, "name must be 1-128 characters");
     }
+    // PostgreSQL's text cannot hold U+0000 (`polypay_core::text`): refused on both backends.
+    if body.name.contains('\0') || body.notify_url.as_deref().is_some_and(|u| u.contains('\0')) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "name and notify_url must not contain a NUL character",
+        );
+    }
     let new = NewMerchant {
         name: body.name,
         notify_url: body.notify_url,
