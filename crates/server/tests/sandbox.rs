@@ -222,13 +222,14 @@ async fn protocol_settings_are_set_through_the_admin_api() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_admin_api_refuses_a_merchant_name_holding_a_nul() {
     let s = TestServer::start().await;
-    let r = reqwest::Client::new()
-        .post(format!("{}/admin/v1/merchants", s.base_url))
-        .bearer_auth(&s.admin_token)
-        .json(&json!({"name": "shop\u{0}", "notify_url": null}))
-        .send()
-        .await
-        .unwrap();
+    let create = |name: &'static str| {
+        reqwest::Client::new()
+            .post(format!("{}/admin/v1/merchants", s.base_url))
+            .bearer_auth(&s.admin_token)
+            .json(&json!({"name": name, "notify_url": null}))
+            .send()
+    };
+    let r = create("shop\u{0}").await.unwrap();
     assert_eq!(r.status(), 400);
     let body: serde_json::Value = r.json().await.unwrap();
     assert!(
@@ -236,12 +237,5 @@ async fn the_admin_api_refuses_a_merchant_name_holding_a_nul() {
             .contains("must not contain a NUL character"),
         "{body}"
     );
-    let ok = reqwest::Client::new()
-        .post(format!("{}/admin/v1/merchants", s.base_url))
-        .bearer_auth(&s.admin_token)
-        .json(&json!({"name": "shop", "notify_url": null}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status(), 201);
+    assert_eq!(create("shop").await.unwrap().status(), 201);
 }
