@@ -15,15 +15,18 @@ use tower_http::trace::TraceLayer;
 pub fn build_router(state: AppState) -> Router {
     let config = state.config().clone();
     let request_id = middleware::REQUEST_ID.clone();
+    let operator = Router::new()
+        .merge(admin::router(state.clone()))
+        .merge(callbacks::router(state.clone()))
+        .merge(sandbox::router(state.clone()))
+        .merge(crate::console::router(state.clone()))
+        .layer(axum::middleware::from_fn(middleware::refuse_nul));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .merge(admin::router(state.clone()))
-        .merge(callbacks::router(state.clone()))
-        .merge(sandbox::router(state.clone()))
+        .merge(operator)
         .merge(cashier::router())
-        .merge(crate::console::router(state.clone()))
         .with_state(state.clone())
         .merge(protocols::routers(state.engine(), &state.inner.platform))
         .route_layer(axum::middleware::from_fn(middleware::record_metrics))

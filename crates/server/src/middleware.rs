@@ -39,3 +39,31 @@ pub async fn record_metrics(req: Request, next: Next) -> Response {
         .record(started.elapsed().as_secs_f64());
     response
 }
+
+/// The operator's routes (admin, callbacks, sandbox, console): a path or query holding an
+/// encoded NUL (`%00`) is answered here, 404 for a path (nothing is stored under a name holding
+/// one) and 400 for a query, before any lookup. PostgreSQL's text cannot hold U+0000, so such a
+/// lookup failed there as an internal error where SQLite found nothing. The protocols' routes
+/// check their own fields and answer in their own envelopes.
+pub async fn refuse_nul(req: Request, next: Next) -> Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let has_nul = |s: &str| s.contains("%00");
+    let uri = req.uri();
+    let refused = if has_nul(uri.path()) {
+        Some((StatusCode::NOT_FOUND, "not found"))
+    } else if uri.query().is_some_and(has_nul) {
+        Some((
+            StatusCode::BAD_REQUEST,
+            "query parameters must not contain a NUL character",
+        ))
+    } else {
+        None
+    };
+    match refused {
+        Some((status, message)) => {
+            (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+        }
+        None => next.run(req).await,
+    }
+}

@@ -239,3 +239,29 @@ async fn the_admin_api_refuses_a_merchant_name_holding_a_nul() {
     );
     assert_eq!(create("shop").await.unwrap().status(), 201);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operator_routes_answer_a_nul_in_a_path_or_query_before_any_lookup() {
+    // PostgreSQL's text cannot hold U+0000: these lookups failed there as internal errors.
+    for db in polypay_store::testing::TestDb::all() {
+        let s = TestServer::start_on(db, Default::default()).await;
+        let (status, body) = s.sandbox("payments/PUB%00a/succeed", json!({})).await;
+        assert_eq!(status, 404, "{body}");
+        let get = |path: &str| {
+            reqwest::Client::new()
+                .get(format!("{}{path}", s.base_url))
+                .bearer_auth(&s.admin_token)
+                .send()
+        };
+        assert_eq!(
+            get("/admin/v1/merchants/mch%00x").await.unwrap().status(),
+            404
+        );
+        let r = get("/admin/v1/callbacks?merchant=mch%00x").await.unwrap();
+        assert_eq!(r.status(), 400);
+        let ok = get(&format!("/admin/v1/callbacks?merchant={}", s.merchant.id))
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 200);
+    }
+}

@@ -84,7 +84,9 @@ pub struct CreateForm {
 }
 
 fn valid_url(url: &str) -> bool {
-    (url.starts_with("http://") || url.starts_with("https://")) && url.len() <= 2048
+    (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() <= 2048
+        && !url.contains('\0')
 }
 
 /// `POST /console/merchants`: onboards a merchant and shows its credentials once.
@@ -95,11 +97,16 @@ pub async fn create(
 ) -> Response {
     let name = f.name.trim().to_string();
     let notify_url = Some(f.notify_url.trim().to_string()).filter(|u| !u.is_empty());
-    if name.is_empty() || name.len() > 128 || notify_url.as_deref().is_some_and(|u| !valid_url(u)) {
+    if name.is_empty()
+        || name.len() > 128
+        || name.contains('\0')
+        || notify_url.as_deref().is_some_and(|u| !valid_url(u))
+    {
         return layout::message(
             StatusCode::BAD_REQUEST,
             "Not created",
-            "The name must be 1-128 characters and the notify URL an http(s) URL.",
+            "The name must be 1-128 characters and the notify URL an http(s) URL, neither with a \
+             NUL character.",
         );
     }
     let new = NewMerchant {
