@@ -122,6 +122,11 @@ fn json_rows(n: usize) -> String {
     format!("jsonb_array_elements(CAST(CAST(${n} AS TEXT) AS JSONB)) AS e")
 }
 
+/// PostgreSQL: every element of a `json_rows` row, the `k`-th as `types[k]`.
+fn json_cols(types: &[&str]) -> impl Iterator<Item = String> {
+    types.iter().enumerate().map(|(k, ty)| json_col(k, ty))
+}
+
 /// PostgreSQL: element `k` (from 0) of a `json_rows` row, as `ty`.
 fn json_col(k: usize, ty: &str) -> String {
     if ty == "TEXT" {
@@ -277,10 +282,9 @@ fn finish_sql(rows: usize) -> String {
 
 /// PostgreSQL: `finish_sql` for any number of attempts, from one JSON parameter (`$2`).
 fn finish_json_sql() -> String {
-    let cols: Vec<String> = FINISH_TYPES
-        .iter()
+    let cols: Vec<String> = json_cols(&FINISH_TYPES)
         .enumerate()
-        .map(|(k, ty)| format!("{} AS column{}", json_col(k, ty), k + 1))
+        .map(|(k, col)| format!("{col} AS column{}", k + 1))
         .collect();
     // The rows' count is unknown to the planner (it assumes 100): with `deliveries.state =
     // 'pending'` and statistics from when the table was small, it read every due row through
@@ -313,11 +317,7 @@ const ATTEMPT_TYPES: [&str; ATTEMPT_PARAMS] = [
 
 /// PostgreSQL: `insert_attempts_sql` for any number of attempts, from one JSON parameter.
 fn insert_attempts_json_sql() -> String {
-    let cols: Vec<String> = ATTEMPT_TYPES
-        .iter()
-        .enumerate()
-        .map(|(k, ty)| json_col(k, ty))
-        .collect();
+    let cols: Vec<String> = json_cols(&ATTEMPT_TYPES).collect();
     format!(
         "INSERT INTO delivery_attempts ({ATTEMPT_INSERT_COLUMNS}) SELECT {} FROM {}",
         cols.join(", "),
@@ -512,9 +512,9 @@ impl Db<'_> {
     /// The candidates are read first; each merchant's held leases are counted once (an index
     /// range of at most its quota), and the candidates within their merchant's quota are then
     /// taken together by `take_deliveries` (one `UPDATE … RETURNING` on PostgreSQL, one per
-    /// `chunked` chunk on SQLite), which re-checks each on its newest version. A candidate that fails the re-check gives its
-    /// merchant's slot back and the next round offers the following candidates, until the
-    /// limit is reached or no candidate is left: a merchant at its quota costs one count,
+    /// `chunked` chunk on SQLite), which re-checks each on its newest version. A candidate
+    /// that fails the re-check gives its merchant's slot back and the next round offers the
+    /// following candidates, until the limit is reached or no candidate is left: a merchant at its quota costs one count,
     /// however many of its deliveries are due, and a lease of n deliveries is a few statements.
     /// Then, if more than `req.reserve` of the limit is still unused, the remaining candidates
     /// borrow it whatever their merchant holds, oldest due first (the fair shares first, spare
