@@ -138,16 +138,21 @@ impl Engine {
     }
 
     /// Deletes callback history that finished more than `retention_ms` ago: deliveries
-    /// acknowledged, dead or skipped, their attempt logs and their outbox events,
-    /// [`PURGE_BATCH`] deliveries per write, until none is left or `max_batches` ran. Payments,
+    /// acknowledged, dead or skipped, their attempt logs and their outbox events, and the
+    /// `silent` events (no delivery: their protocol never sends them) as old, up to
+    /// [`PURGE_BATCH`] of each per write, until none is left or `max_batches` ran. Payments,
     /// payouts, refunds and the ledger are never purged.
     pub async fn purge_callback_history(
         &self,
         retention_ms: i64,
         max_batches: usize,
+        silent: polypay_store::SilentEvents,
     ) -> Result<u64, EngineError> {
+        let silent = std::sync::Arc::new(silent);
         self.purge_in_batches(max_batches, Time::Platform, move |db, now| {
-            db.purge_finished_deliveries(now.plus_millis(-retention_ms), PURGE_BATCH)
+            let before = now.plus_millis(-retention_ms);
+            let deliveries = db.purge_finished_deliveries(before, PURGE_BATCH)?;
+            Ok(deliveries + db.purge_silent_events(before, PURGE_BATCH, &silent)?)
         })
         .await
     }

@@ -79,6 +79,8 @@ pub struct Dispatcher {
 pub(crate) struct Inner {
     pub engine: Engine,
     pub notifiers: HashMap<Protocol, Arc<dyn ProtocolNotifier>>,
+    /// The events no notifier sends: ingestion passes them without a delivery.
+    pub silent: Arc<polypay_store::SilentEvents>,
     pub config: DispatchConfig,
     /// The HTTP client, or why it could not be built (every attempt then records that).
     pub client: Result<reqwest::Client, String>,
@@ -99,11 +101,13 @@ impl Dispatcher {
         metrics::describe();
         let client = attempt::client(config.allow_private).map_err(|e| e.to_string());
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
-        let notifiers = notifiers.into_iter().map(|n| (n.protocol(), n)).collect();
+        let notifiers: HashMap<_, _> = notifiers.into_iter().map(|n| (n.protocol(), n)).collect();
+        let silent = crate::silent_events(&notifiers.values().cloned().collect::<Vec<_>>());
         Dispatcher {
             inner: Arc::new(Inner {
                 engine,
                 notifiers,
+                silent: Arc::new(silent),
                 config,
                 client,
                 permits,

@@ -1,5 +1,8 @@
 //! Ingestion: outbox events become deliveries, each exactly once across nodes.
 //!
+//! Events a protocol never sends (`ProtocolNotifier::silent_events`) are not read at all: the
+//! shared cursor passes them as it passes ingested ones, and they get no delivery row.
+//!
 //! Events and their merchants are read on a read connection, encoded off the async runtime
 //! (signing can be costly), then inserted in one store job with `ON CONFLICT DO NOTHING` on the
 //! outbox id: when two nodes ingest the same event, one row wins and the other node's encoding
@@ -54,7 +57,8 @@ impl Inner {
         };
         let settled_before = now.plus_millis(-SETTLE_MS);
         let horizon = if full { self.horizon() } else { None };
-        let (events, merchants, pending, due, cursor, next_horizon) = store
+        let silent = self.silent.clone();
+        let (events, looked, merchants, pending, due, cursor, next_horizon) = store
             .read(move |db| {
                 // Retries falling due are looked for once a tick: a quick pass follows a delivery
                 // cycle, which has just leased what was due (an index walk past every leased and
@@ -63,12 +67,25 @@ impl Inner {
                 // Only a full pass moves the shared cursor; where to is read here, off the writer,
                 // with the horizon an earlier pass read (a fresh one is read for a later pass).
                 let (cursor, next_horizon) = if full {
-                    let cursor = db.delivery_cursor_target(settled_before, horizon)?;
+                    let cursor = db.delivery_cursor_target(settled_before, horizon, &silent)?;
                     (cursor, db.outbox_horizon()?)
                 } else {
                     (None, None)
                 };
-                let events = db.outbox_to_ingest(after, INGEST_BATCH)?;
+                // Silent events are never returned, so the highest id read may lie below a long
+                // run of them; the highest id visible before the read tells how far a batch that
+                // came back short has looked (read first: every event at or below it is visible
+                // to the batch's read too).
+                let top = if silent.is_empty() {
+                    None
+                } else {
+                    db.outbox_max_id()?
+                };
+                let events = db.outbox_to_ingest(after, INGEST_BATCH, &silent)?;
+                let looked = match (events.last(), top) {
+                    (_, Some(top)) if (events.len() as i64) < INGEST_BATCH => Some(top),
+                    (last, _) => last.map(|e| e.id),
+                };
                 let mut merchants = HashMap::new();
                 for e in &events {
                     if !merchants.contains_key(&e.merchant_id)
@@ -82,7 +99,15 @@ impl Inner {
                 } else {
                     None
                 };
-                Ok::<_, NotifyError>((events, merchants, pending, due, cursor, next_horizon))
+                Ok::<_, NotifyError>((
+                    events,
+                    looked,
+                    merchants,
+                    pending,
+                    due,
+                    cursor,
+                    next_horizon,
+                ))
             })
             .await?;
         if full {
@@ -91,8 +116,8 @@ impl Inner {
         if let Some(pending) = pending {
             metrics::queue_depth(pending);
         }
-        if let Some(last) = events.last() {
-            self.scanned.fetch_max(last.id, Ordering::Relaxed);
+        if let Some(looked) = looked {
+            self.scanned.fetch_max(looked, Ordering::Relaxed);
         }
         let fetched = events.len();
         let new = if events.is_empty() {

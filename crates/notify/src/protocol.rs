@@ -2,7 +2,7 @@
 
 use crate::cashier::{CashierAction, CashierForm, CashierInput, CashierMarks};
 use polypay_core::{Merchant, Payment, Protocol, Timestamp};
-use polypay_store::OutboxEvent;
+use polypay_store::{OutboxEvent, SilentEvents};
 use std::time::Duration;
 
 /// An HTTP request to a merchant, exactly as it will be sent (and recorded).
@@ -30,6 +30,16 @@ pub trait ProtocolNotifier: Send + Sync + 'static {
         merchant: &Merchant,
         now: Timestamp,
     ) -> Result<Option<CallbackRequest>, String>;
+
+    /// The events (`<kind>.<state>`, as the outbox names them) this protocol never sends a
+    /// callback for, whatever the merchant, the object or what came before: [`encode`] returns
+    /// `None` for each of them every time. Ingestion passes them without writing a delivery (so
+    /// they cost no `skipped` row) and retention removes them like finished callback history. It
+    /// must not name an event that can be sent: that event would never be delivered. Leaving
+    /// one out only costs its `skipped` row.
+    ///
+    /// [`encode`]: ProtocolNotifier::encode
+    fn silent_events(&self) -> Vec<String>;
 
     /// The request for a later attempt. Protocols whose retries re-send identical bytes return
     /// `first.clone()`; those that re-sign with a fresh timestamp/nonce rebuild it (`now`: the
@@ -89,4 +99,13 @@ pub trait ProtocolNotifier: Send + Sync + 'static {
         input: CashierInput<'_>,
         now: Timestamp,
     ) -> Result<CashierMarks, String>;
+}
+
+/// The events none of `notifiers` sends (each one's [`ProtocolNotifier::silent_events`]).
+pub fn silent_events(notifiers: &[std::sync::Arc<dyn ProtocolNotifier>]) -> SilentEvents {
+    let pairs: Vec<(Protocol, String)> = notifiers
+        .iter()
+        .flat_map(|n| n.silent_events().into_iter().map(|e| (n.protocol(), e)))
+        .collect();
+    SilentEvents::new(pairs.iter().map(|(p, e)| (*p, e.as_str())))
 }

@@ -343,7 +343,7 @@ async fn skipped_events_are_recorded_and_never_sent() {
         let d = f.dispatcher(&[0], config("a"));
         let m = f.merchant("shop", "/m").await;
         let id = f
-            .emit(&m, "payment", "pay_1", "payment.created", json!({}))
+            .emit(&m, "payout", "po_1", "payout.created", json!({}))
             .await;
         assert_eq!(
             d.run_once().await.unwrap(),
@@ -362,6 +362,54 @@ async fn skipped_events_are_recorded_and_never_sent() {
         let err = d.resend(skipped.id).await.unwrap_err();
         assert!(matches!(err, NotifyError::NotSendable(..)), "{err}");
         assert!(f.receiver.requests().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn silent_events_get_no_delivery_and_the_cursor_passes_them() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let d = f.dispatcher(&[0], config("a"));
+        let m = f.merchant("shop", "/m").await;
+        let silent = f
+            .emit(&m, "payment", "pay_1", support::SILENT, json!({}))
+            .await;
+        let sent = f
+            .emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
+            .await;
+        assert_eq!(
+            d.run_once().await.unwrap(),
+            report(1, 1, 1, 0),
+            "{}: one delivery, sent",
+            db.name
+        );
+        // A pass works out where the cursor may go before it writes its batch: the next one
+        // moves it over the event just ingested.
+        assert_eq!(
+            d.run_once().await.unwrap(),
+            report(0, 0, 0, 0),
+            "{}",
+            db.name
+        );
+        let store = f.engine.store().clone();
+        let (cursor, deliveries) = store
+            .read(|db| {
+                let all = db.deliveries(&polypay_store::DeliveryFilter {
+                    limit: 10,
+                    ..Default::default()
+                })?;
+                Ok::<_, polypay_store::StoreError>((db.delivery_cursor()?, all))
+            })
+            .await
+            .unwrap();
+        let outbox: Vec<i64> = deliveries.iter().map(|d| d.outbox_id).collect();
+        assert_eq!(outbox, [sent], "{}: none for the silent event", db.name);
+        assert!(
+            cursor >= sent && sent > silent,
+            "{}: the cursor passed both ({cursor})",
+            db.name
+        );
+        assert_eq!(f.receiver.requests_to("/m").len(), 1, "{}", db.name);
     }
 }
 
@@ -643,9 +691,10 @@ async fn run_ingests_a_backlog_of_several_batches_once_each_without_a_tick() {
             },
         );
         let m = f.merchant("shop", "/m").await;
-        // 1,250 events (two and a half ingestion batches), every other one sending nothing,
-        // written in one job; the tick never comes again after the first pass, so the backlog
-        // is read by quick passes, each while the previous batch is being written.
+        // 1,250 events (two and a half ingestion batches), every other one sending nothing
+        // (half of those silent, read by no pass; the others skipped), written in one job; the
+        // tick never comes again after the first pass, so the backlog is read by quick passes,
+        // each while the previous batch is being written.
         let events: Vec<OutboxEvent> = (0..1_250)
             .map(|i| OutboxEvent {
                 id: 0,
@@ -653,10 +702,10 @@ async fn run_ingests_a_backlog_of_several_batches_once_each_without_a_tick() {
                 protocol: Protocol::Passtopay,
                 object_kind: "payment".into(),
                 object_id: format!("pay_{i}"),
-                event: if i % 2 == 0 {
-                    "payment.succeeded"
-                } else {
-                    "payment.created"
+                event: match i % 4 {
+                    0 | 2 => "payment.succeeded",
+                    1 => support::SILENT,
+                    _ => "refund.created",
                 }
                 .into(),
                 payload: json!({}),
@@ -715,8 +764,8 @@ async fn run_ingests_a_backlog_of_several_batches_once_each_without_a_tick() {
             .unwrap();
         assert_eq!(
             (all, pending),
-            (1_250, 0),
-            "{} with {cycles} cycles",
+            (625 + 312, 0),
+            "{} with {cycles} cycles: a delivery for each event but the 313 silent ones",
             db.name
         );
     }

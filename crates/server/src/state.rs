@@ -67,6 +67,11 @@ impl AppState {
             .find(|n| n.protocol() == protocol)
     }
 
+    /// The events no mounted protocol sends a callback for (they get no delivery row).
+    pub fn silent_events(&self) -> polypay_store::SilentEvents {
+        polypay_notify::silent_events(&self.inner.notifiers)
+    }
+
     /// Constant-time check of a presented admin bearer token.
     pub fn admin_token_matches(&self, presented: &str) -> bool {
         use subtle::ConstantTimeEq;

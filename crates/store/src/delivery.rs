@@ -9,6 +9,7 @@ use crate::sql::{Row, Value};
 use base64::Engine as _;
 use polypay_core::{MerchantId, Protocol, Timestamp};
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -79,6 +80,91 @@ impl AttemptOutcome {
         ]
         .into_iter()
         .find(|s| s.as_str() == text)
+    }
+}
+
+/// Outbox events their protocol never sends a callback for, whatever the merchant, the object or
+/// its history (`ProtocolNotifier::silent_events`; PassToPay's `payment.created`, say). Ingestion
+/// passes them without writing a delivery row for each (the shared cursor moves over them as
+/// over ingested ones), and retention removes them like finished deliveries.
+///
+/// Held as SQL conditions over the outbox row `o`, built once from names the code declares (a
+/// name with a character outside `[a-z0-9_.]` is left out: an event left out only costs its
+/// `skipped` row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SilentEvents {
+    /// True for a silent event; `1 = 0` when there are none.
+    silent: String,
+    /// `" AND NOT <silent>"`, or empty when there are none.
+    excluded: String,
+    count: usize,
+}
+
+impl Default for SilentEvents {
+    fn default() -> Self {
+        SilentEvents::new(std::iter::empty::<(Protocol, &str)>())
+    }
+}
+
+impl SilentEvents {
+    pub fn new<'a>(events: impl IntoIterator<Item = (Protocol, &'a str)>) -> SilentEvents {
+        let mut by_protocol: BTreeMap<&'static str, BTreeSet<&'a str>> = BTreeMap::new();
+        for (protocol, event) in events {
+            let plain = !event.is_empty()
+                && event.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.'
+                });
+            if plain {
+                by_protocol
+                    .entry(protocol.as_str())
+                    .or_default()
+                    .insert(event);
+            }
+        }
+        let count = by_protocol.values().map(|e| e.len()).sum();
+        if count == 0 {
+            return SilentEvents {
+                silent: "1 = 0".into(),
+                excluded: String::new(),
+                count,
+            };
+        }
+        let silent = by_protocol
+            .iter()
+            .map(|(protocol, events)| {
+                let list: Vec<String> = events.iter().map(|e| format!("'{e}'")).collect();
+                format!(
+                    "(o.protocol = '{protocol}' AND o.event IN ({}))",
+                    list.join(", ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let silent = format!("({silent})");
+        SilentEvents {
+            excluded: format!(" AND NOT {silent}"),
+            silent,
+            count,
+        }
+    }
+
+    /// How many (protocol, event) pairs are silent.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// A condition on the outbox row `o`, true for a silent event.
+    pub(crate) fn sql(&self) -> &str {
+        &self.silent
+    }
+
+    /// `AND NOT` that condition, to append to a `WHERE` over `o` (empty when none are silent).
+    pub(crate) fn and_not(&self) -> &str {
+        &self.excluded
     }
 }
 

@@ -4,7 +4,7 @@
 use polypay_core::merchant::*;
 use polypay_core::*;
 use polypay_store::testing::TestDb;
-use polypay_store::{Db, LedgerEntry, OutboxEvent, Store, StoreError};
+use polypay_store::{Db, LedgerEntry, OutboxEvent, SilentEvents, Store, StoreError};
 
 fn merchant(tag: &str) -> Merchant {
     Merchant {
@@ -472,7 +472,9 @@ fn new_delivery(outbox_id: i64, merchant: &str, key: &str, at: i64) -> polypay_s
 /// moves it there, and returns where it is.
 async fn advance(s: &Store, settled_before: i64) -> i64 {
     let to = s
-        .read(move |db| db.delivery_cursor_target(Timestamp(settled_before), None))
+        .read(move |db| {
+            db.delivery_cursor_target(Timestamp(settled_before), None, &SilentEvents::default())
+        })
         .await
         .unwrap();
     if let Some(to) = to {
@@ -539,7 +541,10 @@ async fn succeeded_events(s: &Store, merchant: &str, times: &[i64]) -> Vec<i64> 
 async fn deliveries_are_ingested_once_per_outbox_event() {
     each_backend(|s, name| async move {
         let ids = succeeded_events(&s, "mch_1", &[100, 200, 300]).await;
-        let todo = s.read(|db| db.outbox_to_ingest(0, 10)).await.unwrap();
+        let todo = s
+            .read(|db| db.outbox_to_ingest(0, 10, &SilentEvents::default()))
+            .await
+            .unwrap();
         assert_eq!(todo.iter().map(|e| e.id).collect::<Vec<_>>(), ids, "{name}");
         let two = vec![
             new_delivery(ids[0], "mch_1", "pay_100", 100),
@@ -557,7 +562,10 @@ async fn deliveries_are_ingested_once_per_outbox_event() {
             cursor, ids[1],
             "{name}: the cursor stops at the first event not ingested"
         );
-        let todo = s.read(|db| db.outbox_to_ingest(0, 10)).await.unwrap();
+        let todo = s
+            .read(|db| db.outbox_to_ingest(0, 10, &SilentEvents::default()))
+            .await
+            .unwrap();
         assert_eq!(todo.len(), 1);
         let third = vec![new_delivery(ids[2], "mch_1", "pay_300", 300)];
         w(&s, move |db| db.insert_deliveries(&third)).await;
@@ -569,14 +577,18 @@ async fn deliveries_are_ingested_once_per_outbox_event() {
         assert_eq!(advance(&s, 250).await, young, "{name}: young events");
         assert_eq!(advance(&s, 1_000).await, ids[2]);
         assert_eq!(
-            s.read(|db| db.delivery_cursor_target(Timestamp(1_000), None))
-                .await
-                .unwrap(),
+            s.read(|db| db.delivery_cursor_target(
+                Timestamp(1_000),
+                None,
+                &SilentEvents::default()
+            ))
+            .await
+            .unwrap(),
             None,
             "{name}: nothing more to pass"
         );
         assert!(
-            s.read(|db| db.outbox_to_ingest(0, 10))
+            s.read(|db| db.outbox_to_ingest(0, 10, &SilentEvents::default()))
                 .await
                 .unwrap()
                 .is_empty()
@@ -676,9 +688,11 @@ async fn postgres_cursor_passes_young_events_once_the_transactions_before_them_e
     let horizon = s.read(|db| db.outbox_horizon()).await.unwrap().unwrap();
     assert_eq!(horizon.max_id, b);
     let target = move |s: Store| async move {
-        s.read(move |db| db.delivery_cursor_target(Timestamp(0), Some(horizon)))
-            .await
-            .unwrap()
+        s.read(move |db| {
+            db.delivery_cursor_target(Timestamp(0), Some(horizon), &SilentEvents::default())
+        })
+        .await
+        .unwrap()
     };
     assert_eq!(
         target(s.clone()).await,
@@ -686,7 +700,7 @@ async fn postgres_cursor_passes_young_events_once_the_transactions_before_them_e
         "the in-flight transaction may still commit an id below the horizon"
     );
     assert_eq!(
-        s.read(|db| db.delivery_cursor_target(Timestamp(0), None))
+        s.read(|db| db.delivery_cursor_target(Timestamp(0), None, &SilentEvents::default()))
             .await
             .unwrap(),
         None,
@@ -1192,6 +1206,114 @@ async fn finished_callback_history_is_purged_after_its_retention() {
                 .unwrap()
                 .len();
             assert_eq!(n == 1, kept, "{name}: pay_{at}'s event");
+        }
+    })
+    .await;
+}
+
+/// Silent events (their protocol never sends them): ingestion reads past them, the cursor moves
+/// over them as over ingested ones, and retention removes the old ones below the cursor that
+/// have no delivery. The same event name of another protocol is not silent.
+#[tokio::test(flavor = "multi_thread")]
+async fn silent_events_are_passed_by_ingestion_and_purged_after_their_retention() {
+    use polypay_store::DeliveryState;
+    let silent = std::sync::Arc::new(SilentEvents::new([
+        (Protocol::Passtopay, "payment.created"),
+        (Protocol::Passtopay, "refund.pending"),
+        (Protocol::Ottpay, "bad'name"),
+    ]));
+    assert_eq!(silent.len(), 2, "a name outside [a-z0-9_.] is left out");
+    each_backend(|s, name| {
+        let silent = silent.clone();
+        async move {
+            let event = |protocol: Protocol, event: &str, at: i64| OutboxEvent {
+                id: 0,
+                merchant_id: MerchantId("mch_s".into()),
+                protocol,
+                object_kind: "payment".into(),
+                object_id: format!("pay_{at}"),
+                event: event.into(),
+                payload: serde_json::json!({}),
+                created_at: Timestamp(at),
+            };
+            let mut ids = Vec::new();
+            for e in [
+                event(Protocol::Passtopay, "payment.created", 100),
+                event(Protocol::Passtopay, "payment.created", 200),
+                event(Protocol::Ottpay, "payment.created", 300),
+                event(Protocol::Passtopay, "refund.pending", 400),
+                event(Protocol::Passtopay, "payment.succeeded", 500),
+                event(Protocol::Passtopay, "payment.created", 600),
+            ] {
+                ids.push(w(&s, move |db| db.append_outbox(&e)).await);
+            }
+            let sl = silent.clone();
+            let todo = s
+                .read(move |db| db.outbox_to_ingest(0, 10, &sl))
+                .await
+                .unwrap();
+            let todo: Vec<i64> = todo.iter().map(|e| e.id).collect();
+            assert_eq!(todo, [ids[2], ids[4]], "{name}: silent events are not read");
+            // pay_200's event was ingested as skipped before it was known to be silent.
+            let mut skipped = new_delivery(ids[1], "mch_s", "pay_200", 200);
+            (skipped.state, skipped.request) = (DeliveryState::Skipped, None);
+            skipped.event = "payment.created".into();
+            w(&s, move |db| db.insert_deliveries(&[skipped.clone()])).await;
+            let target = |s: &Store| {
+                let (s, sl) = (s.clone(), silent.clone());
+                async move {
+                    s.read(move |db| db.delivery_cursor_target(Timestamp(1_000), None, &sl))
+                        .await
+                        .unwrap()
+                }
+            };
+            assert_eq!(
+                target(&s).await,
+                Some(ids[1]),
+                "{name}: over the silent pay_100 and the ingested pay_200, not the OTT Pay event"
+            );
+            let rows: Vec<_> = [2, 4]
+                .iter()
+                .map(|&i| new_delivery(ids[i], "mch_s", &format!("pay_{}", 100 * (i + 1)), 0))
+                .collect();
+            w(&s, move |db| db.insert_deliveries(&rows)).await;
+            let to = target(&s).await;
+            assert_eq!(to, Some(ids[5]), "{name}: to the end, the last one silent");
+            let (fourth, last) = (ids[4], ids[5]);
+            w(&s, move |db| db.advance_delivery_cursor(fourth)).await;
+            let purge = |before: i64, limit: i64| {
+                let sl = silent.clone();
+                move |db: &mut Db<'_>| db.purge_silent_events(Timestamp(before), limit, &sl)
+            };
+            assert_eq!(
+                w(&s, purge(1_000, 10)).await,
+                2,
+                "{name}: pay_100 and pay_400"
+            );
+            assert_eq!(w(&s, purge(1_000, 10)).await, 0, "{name}: nothing more");
+            for (at, kept) in [
+                (100, false),
+                (200, true),
+                (300, true),
+                (400, false),
+                (500, true),
+                (600, true),
+            ] {
+                let id = format!("pay_{at}");
+                let n = s
+                    .read(move |db| db.outbox_of_object(&id))
+                    .await
+                    .unwrap()
+                    .len();
+                assert_eq!(
+                    n == 1,
+                    kept,
+                    "{name}: pay_{at} (pay_200 has a delivery, pay_600 is above the cursor)"
+                );
+            }
+            w(&s, move |db| db.advance_delivery_cursor(last)).await;
+            assert_eq!(w(&s, purge(600, 10)).await, 0, "{name}: pay_600 is young");
+            assert_eq!(w(&s, purge(601, 1)).await, 1, "{name}: pay_600");
         }
     })
     .await;

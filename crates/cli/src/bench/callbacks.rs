@@ -214,17 +214,20 @@ async fn deliver(
         },
     ));
     let store = node.state.engine().store().clone();
+    let silent = Arc::new(node.state.silent_events());
     let (mut seen, mut progress) = (0, Instant::now());
     let result = loop {
         tokio::time::sleep(POLL).await;
         // The database is asked only once every callback has arrived: its check scans the
         // outbox, and polling it would compete with the dispatcher being measured.
         let arrived = receiver.received.load(Ordering::Relaxed) >= expected as u64;
+        let silent = silent.clone();
         let done = arrived
             && store
-                .read(|db| {
+                .read(move |db| {
                     Ok::<_, polypay_store::StoreError>(
-                        db.outbox_to_ingest(0, 1)?.is_empty() && db.pending_delivery_count()? == 0,
+                        db.outbox_to_ingest(0, 1, &silent)?.is_empty()
+                            && db.pending_delivery_count()? == 0,
                     )
                 })
                 .await?;

@@ -165,12 +165,16 @@ async fn handle(State(s): State<Arc<Inner>>, req: Request) -> Response {
 }
 
 /// A small protocol: JSON body, a signature header that changes with the attempt time, ack =
-/// `200` + body `success`; `*.created` events send nothing.
+/// `200` + body `success`; `*.created` events send nothing, and `payment.created` is declared
+/// silent (the others get a `skipped` row).
 pub struct TestNotifier {
     pub offsets: Vec<i64>,
     pub timeout: Duration,
     pub independent: bool,
 }
+
+/// The events [`TestNotifier`] declares silent.
+pub const SILENT: &str = "payment.created";
 
 impl TestNotifier {
     pub fn shared(offsets: &[i64]) -> Arc<dyn ProtocolNotifier> {
@@ -185,6 +189,10 @@ impl TestNotifier {
 impl ProtocolNotifier for TestNotifier {
     fn protocol(&self) -> Protocol {
         Protocol::Passtopay
+    }
+
+    fn silent_events(&self) -> Vec<String> {
+        vec![SILENT.into()]
     }
 
     fn encode(

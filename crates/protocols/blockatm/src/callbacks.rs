@@ -12,10 +12,14 @@ use crate::network::NetworkTable;
 use crate::notify::{
     ATTEMPT_TIMEOUT, OutboundRequest, RETRY_OFFSETS_FROM_FIRST, WebhookEvent, encode_webhook,
 };
-use crate::orders::{PaymentAttrs, payment_chain, payment_notification, payout_notification};
+use crate::orders::{
+    PaymentAttrs, payment_chain, payment_notification, payout_notification, webhook_status,
+};
 use crate::sign::{EcSigningKey, Scheme, Signer};
-use crate::wire::{RedirectParams, RedirectStatus};
-use polypay_core::{Merchant, Payment, Payout, Protocol, Timestamp};
+use crate::wire::{PayoutStatus, RedirectParams, RedirectStatus};
+use polypay_core::{
+    Merchant, Payment, PaymentState, Payout, PayoutState, Protocol, RefundState, Timestamp,
+};
 use polypay_engine::Platform;
 use polypay_engine::chain::sandbox_address;
 use polypay_notify::{
@@ -110,6 +114,21 @@ fn millis(now: Timestamp) -> u64 {
 impl ProtocolNotifier for BlockAtmNotifier {
     fn protocol(&self) -> Protocol {
         Protocol::Blockatm
+    }
+
+    /// Payment states without a webhook status, payouts before their final state, and every
+    /// refund (BlockATM has no refund webhook): `webhook`'s own rules.
+    fn silent_events(&self) -> Vec<String> {
+        let payments = PaymentState::ALL
+            .iter()
+            .filter(|s| webhook_status(**s).is_none())
+            .map(|s| format!("payment.{s}"));
+        let payouts = PayoutState::ALL
+            .iter()
+            .filter(|s| PayoutStatus::webhook(**s).is_none())
+            .map(|s| format!("payout.{s}"));
+        let refunds = RefundState::ALL.iter().map(|s| format!("refund.{s}"));
+        payments.chain(payouts).chain(refunds).collect()
     }
 
     fn encode(

@@ -226,14 +226,20 @@ pub fn pay_order<S>(payment: &Payment, status: S, networks: &NetworkTable) -> Pa
 }
 
 /// The payment webhook body (7.2); `None` for states that are not announced.
+/// The status a payment's webhook reports on entering `state`, or `None` when that state sends
+/// none (waiting for payment; refunds are not payment webhooks).
+pub fn webhook_status(state: PaymentState) -> Option<PaymentStatus> {
+    match state {
+        PaymentState::PartiallyRefunded | PaymentState::Refunded => None,
+        state => PaymentStatus::webhook(state),
+    }
+}
+
 pub fn payment_notification(
     payment: &Payment,
     networks: &NetworkTable,
 ) -> Option<PaymentNotification> {
-    let status = match payment.state {
-        PaymentState::PartiallyRefunded | PaymentState::Refunded => return None,
-        state => PaymentStatus::webhook(state)?,
-    };
+    let status = webhook_status(payment.state)?;
     let attrs = PaymentAttrs::of(payment);
     let chain = payment_chain(payment, networks);
     Some(PaymentNotification {

@@ -6,7 +6,9 @@
 //! `.failed` RefundFailed. `payment.created` (New) is not notified, and `payment.refunded` is the
 //! same change as `refund.succeeded`, so it sends nothing.
 
-use polypay_core::{Merchant, Payment, PaymentState, Protocol, Refund, RefundState, Timestamp};
+use polypay_core::{
+    Merchant, Payment, PaymentState, PayoutState, Protocol, Refund, RefundState, Timestamp,
+};
 use polypay_notify::{
     CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
 };
@@ -35,6 +37,27 @@ impl Fintech33Notifier {
 }
 
 /// The order an event describes, the status it reports and the failure count.
+/// The status a payment's webhook reports on entering `state`; `None`: that state sends none.
+fn payment_status(state: PaymentState) -> Option<OrderStatus> {
+    match state {
+        PaymentState::Pending => Some(OrderStatus::Processing),
+        PaymentState::Succeeded => Some(OrderStatus::Paid),
+        PaymentState::Failed => Some(OrderStatus::Failed),
+        PaymentState::Expired => Some(OrderStatus::Expired),
+        PaymentState::Cancelled => Some(OrderStatus::Cancelled),
+        PaymentState::Created | PaymentState::PartiallyRefunded | PaymentState::Refunded => None,
+    }
+}
+
+/// The status a refund's webhook reports on entering `state` (every refund state sends one).
+fn refund_status(state: RefundState) -> OrderStatus {
+    match state {
+        RefundState::Pending => OrderStatus::RefundRequest,
+        RefundState::Succeeded => OrderStatus::RefundCompleted,
+        RefundState::Failed => OrderStatus::RefundFailed,
+    }
+}
+
 pub fn describe(event: &OutboxEvent) -> Result<Option<(OrderFacts, OrderStatus, u32)>, Error> {
     if event.protocol != Protocol::Fintech33 {
         return Ok(None);
@@ -42,15 +65,8 @@ pub fn describe(event: &OutboxEvent) -> Result<Option<(OrderFacts, OrderStatus, 
     match event.object_kind.as_str() {
         "payment" => {
             let payment = Payment::deserialize(&event.payload)?;
-            let status = match payment.state {
-                PaymentState::Pending => OrderStatus::Processing,
-                PaymentState::Succeeded => OrderStatus::Paid,
-                PaymentState::Failed => OrderStatus::Failed,
-                PaymentState::Expired => OrderStatus::Expired,
-                PaymentState::Cancelled => OrderStatus::Cancelled,
-                PaymentState::Created
-                | PaymentState::PartiallyRefunded
-                | PaymentState::Refunded => return Ok(None),
+            let Some(status) = payment_status(payment.state) else {
+                return Ok(None);
             };
             // Sandbox: one payment attempt per link, so a failed link failed exactly once.
             let fail_times = u32::from(payment.state == PaymentState::Failed);
@@ -62,11 +78,7 @@ pub fn describe(event: &OutboxEvent) -> Result<Option<(OrderFacts, OrderStatus, 
         }
         "refund" => {
             let refund = Refund::deserialize(&event.payload)?;
-            let status = match refund.state {
-                RefundState::Pending => OrderStatus::RefundRequest,
-                RefundState::Succeeded => OrderStatus::RefundCompleted,
-                RefundState::Failed => OrderStatus::RefundFailed,
-            };
+            let status = refund_status(refund.state);
             Ok(Some((RefundAttrs::of(&refund)?.order, status, 0)))
         }
         _ => Ok(None),
@@ -76,6 +88,17 @@ pub fn describe(event: &OutboxEvent) -> Result<Option<(OrderFacts, OrderStatus, 
 impl ProtocolNotifier for Fintech33Notifier {
     fn protocol(&self) -> Protocol {
         Protocol::Fintech33
+    }
+
+    /// Payment states without a webhook status, and every payout (33 Fintech has no payout
+    /// webhook): `describe`'s own rules. Every refund state is notified.
+    fn silent_events(&self) -> Vec<String> {
+        let payments = PaymentState::ALL
+            .iter()
+            .filter(|s| payment_status(**s).is_none())
+            .map(|s| format!("payment.{s}"));
+        let payouts = PayoutState::ALL.iter().map(|s| format!("payout.{s}"));
+        payments.chain(payouts).collect()
     }
 
     fn encode(

@@ -7,8 +7,8 @@
 
 use super::{
     ATTEMPT_COLS, AfterAttempt, DELIVERY_COLS, Delivery, DeliveryAttempt, DeliveryFilter,
-    DeliveryState, FinishedAttempt, LeaseRequest, NewDelivery, OutboxHorizon, attempt_row,
-    delivery_row, readable, request_values,
+    DeliveryState, FinishedAttempt, LeaseRequest, NewDelivery, OutboxHorizon, SilentEvents,
+    attempt_row, delivery_row, readable, request_values,
 };
 use crate::db::{Db, OutboxEvent};
 use crate::error::StoreError;
@@ -351,18 +351,28 @@ impl Db<'_> {
         row.map_or(Ok(0), |r| r.int(0))
     }
 
-    /// Outbox events above the cursor and above `after` that have no delivery yet, in id order.
+    /// Outbox events above the cursor and above `after` that have no delivery yet, in id order,
+    /// leaving out the `silent` ones (they need no delivery).
     pub fn outbox_to_ingest(
         &mut self,
         after: i64,
         limit: i64,
+        silent: &SilentEvents,
     ) -> Result<Vec<OutboxEvent>, StoreError> {
         let cursor = self.delivery_cursor()?.max(after);
-        let sql = format!("SELECT {OUTBOX_COLS} {NOT_INGESTED} ORDER BY o.id LIMIT {limit}");
+        let sql = format!(
+            "SELECT {OUTBOX_COLS} {NOT_INGESTED}{} ORDER BY o.id LIMIT {limit}",
+            silent.and_not()
+        );
         self.rows(&sql, &[cursor.into()])?
             .iter()
             .map(outbox_row)
             .collect()
+    }
+
+    /// The highest committed outbox id (`None` while the outbox is empty).
+    pub fn outbox_max_id(&mut self) -> Result<Option<i64>, StoreError> {
+        self.int_of("SELECT MAX(id) FROM outbox", &[])
     }
 
     /// One outbox event.
@@ -404,8 +414,8 @@ impl Db<'_> {
     }
 
     /// Where the ingestion cursor may move, or `None` when it stays: over every event that has
-    /// a delivery, but on PostgreSQL not past an id a transaction still in flight may yet
-    /// commit. SQLite has one writer and hands out ids in commit order (`AUTOINCREMENT`), so an
+    /// a delivery or is `silent`, but on PostgreSQL not past an id a transaction still in flight
+    /// may yet commit. SQLite has one writer and hands out ids in commit order (`AUTOINCREMENT`), so an
     /// id below a committed one is never committed later and no window is needed. A read: run
     /// it on a read connection, then move the cursor with `advance_delivery_cursor`; a stale
     /// answer is still true later, since deliveries are only removed (with their events) well
@@ -426,6 +436,7 @@ impl Db<'_> {
         &mut self,
         settled_before: Timestamp,
         horizon: Option<OutboxHorizon>,
+        silent: &SilentEvents,
     ) -> Result<Option<i64>, StoreError> {
         let cursor = self.delivery_cursor()?;
         // The highest id it may pass. On PostgreSQL by the time rule: the last visible event
@@ -448,7 +459,7 @@ impl Db<'_> {
                     &[cursor.into(), young.into()],
                 )?
                 .unwrap_or(cursor),
-            None => self.int_of("SELECT MAX(id) FROM outbox", &[])?.unwrap_or(0),
+            None => self.outbox_max_id()?.unwrap_or(0),
         };
         if let Some(h) = horizon
             && young.is_some()
@@ -467,7 +478,10 @@ impl Db<'_> {
             return Ok(None);
         }
         let first_missing = self.int_of(
-            &format!("SELECT MIN(o.id) {NOT_INGESTED} AND o.id <= $2"),
+            &format!(
+                "SELECT MIN(o.id) {NOT_INGESTED} AND o.id <= $2{}",
+                silent.and_not()
+            ),
             &[cursor.into(), upper.into()],
         )?;
         let next = first_missing.map_or(upper, |m| upper.min(m - 1));
@@ -809,7 +823,7 @@ impl Db<'_> {
     /// the cost does not grow with the history kept; at most `8 × limit` rows are read per call.
     /// A delivery still pending (or resent meanwhile: the candidates are locked on PostgreSQL
     /// and re-checked by the `DELETE`) is passed over, and so is any event above the ingestion
-    /// cursor, which only ever passes events that have a delivery. On PostgreSQL a row another
+    /// cursor, which only ever passes events that have a delivery or are silent. On PostgreSQL a row another
     /// transaction holds (a dispatcher recording an attempt) is skipped, not waited for: the
     /// purge never waits on delivery, and a skipped row goes on a later run.
     pub fn purge_finished_deliveries(
@@ -874,6 +888,62 @@ impl Db<'_> {
             )?;
         }
         Ok(gone.len() as u64)
+    }
+
+    /// Deletes up to `limit` outbox events created before `before` that are `silent` (their
+    /// protocol never sends a callback for them, so ingestion gave them no delivery); returns
+    /// how many went. The other half of the retention of callback history, beside
+    /// `purge_finished_deliveries`.
+    ///
+    /// Walks the outbox in id order from its start up to the ingestion cursor, and stops at the
+    /// first event created at or after `before`; at most `8 × limit` rows are read per call. An
+    /// event that has a delivery (a `skipped` row written before its event was known to be
+    /// silent) is left for `purge_finished_deliveries`, which removes it with its delivery. No
+    /// delivery is ever created at or below the cursor, so the check cannot go stale.
+    pub fn purge_silent_events(
+        &mut self,
+        before: Timestamp,
+        limit: i64,
+        silent: &SilentEvents,
+    ) -> Result<u64, StoreError> {
+        if silent.is_empty() {
+            return Ok(0);
+        }
+        let limit = limit.max(1);
+        let cursor = self.delivery_cursor()?;
+        let sql = format!(
+            "SELECT o.id, o.created_at, CASE WHEN {} AND NOT EXISTS \
+             (SELECT 1 FROM deliveries d WHERE d.outbox_id = o.id) THEN 1 ELSE 0 END \
+             FROM outbox o WHERE o.id > $1 AND o.id <= $2 ORDER BY o.id LIMIT {limit}",
+            silent.sql()
+        );
+        let (mut after, mut ids) = (0i64, Vec::new());
+        'walk: for _ in 0..8 {
+            let rows = self.rows(&sql, &[after.into(), cursor.into()])?;
+            for r in &rows {
+                let (id, created_at, purgeable) = (r.int(0)?, r.int(1)?, r.int(2)? == 1);
+                if created_at >= before.0 {
+                    break 'walk;
+                }
+                after = id;
+                if purgeable {
+                    ids.push(id.to_string());
+                    if ids.len() as i64 == limit {
+                        break 'walk;
+                    }
+                }
+            }
+            if (rows.len() as i64) < limit {
+                break;
+            }
+        }
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        self.exec(
+            &format!("DELETE FROM outbox WHERE id IN ({})", ids.join(", ")),
+            &[],
+        )
     }
 
     /// Deliveries not yet acknowledged, dead or skipped (the queue depth).

@@ -7,7 +7,9 @@ use super::view;
 use crate::credentials::Credentials;
 use crate::notify::{self, CallbackData, OutgoingRequest};
 use crate::wire::{PaymentNotification, RefundNotification, TransferNotification};
-use polypay_core::{Merchant, Payment, Payout, Protocol, Refund, Timestamp};
+use polypay_core::{
+    Merchant, Payment, PaymentState, Payout, PayoutState, Protocol, Refund, RefundState, Timestamp,
+};
 use polypay_notify::{
     CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
 };
@@ -78,6 +80,31 @@ impl PassToPayNotifier {
 impl ProtocolNotifier for PassToPayNotifier {
     fn protocol(&self) -> Protocol {
         Protocol::Passtopay
+    }
+
+    /// Payment states no order notifies in (whether or not the merchant closed it), payouts and
+    /// refunds before their final state: `callback_of`'s own rules.
+    fn silent_events(&self) -> Vec<String> {
+        let either = [
+            PaymentAttrs::default(),
+            PaymentAttrs {
+                closed_by_merchant: true,
+                ..PaymentAttrs::default()
+            },
+        ];
+        let payments = PaymentState::ALL
+            .iter()
+            .filter(|s| either.iter().all(|a| !payment_notifies(**s, a)))
+            .map(|s| format!("payment.{s}"));
+        let payouts = PayoutState::ALL
+            .iter()
+            .filter(|s| !s.is_final())
+            .map(|s| format!("payout.{s}"));
+        let refunds = RefundState::ALL
+            .iter()
+            .filter(|s| !s.is_final())
+            .map(|s| format!("refund.{s}"));
+        payments.chain(payouts).chain(refunds).collect()
     }
 
     fn encode(
