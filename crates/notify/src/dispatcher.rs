@@ -21,6 +21,11 @@ use tokio::task::JoinSet;
 
 /// Most deliveries leased by one run.
 const LEASE_BATCH: usize = 256;
+/// Cycles in a row that may fail to record held attempts before they are given up (their
+/// leases then expire and their deliveries are attempted again, as after a crash): a batch the
+/// database keeps refusing must not stop every later cycle for long. The retries back off
+/// from one tick to four (11.5 s in all at the default 500 ms tick, well inside a lease).
+const HOLD_CYCLES: u32 = 5;
 
 /// How the dispatcher runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +95,10 @@ pub(crate) struct Inner {
     /// The outbox horizon the last full ingestion pass read, for the next one (PostgreSQL; see
     /// `Db::delivery_cursor_target`).
     pub horizon: std::sync::Mutex<Option<polypay_store::OutboxHorizon>>,
+    /// Cycles tests make fail ([`Dispatcher::fail_next_cycles`]); `faulty` keeps the check off
+    /// the lock while there are none.
+    pub faults: std::sync::Mutex<Option<(u32, tokio::sync::oneshot::Sender<()>)>>,
+    pub faulty: std::sync::atomic::AtomicBool,
 }
 
 impl Dispatcher {
@@ -113,6 +122,8 @@ impl Dispatcher {
                 permits,
                 scanned: std::sync::atomic::AtomicI64::new(0),
                 horizon: std::sync::Mutex::new(None),
+                faults: std::sync::Mutex::new(None),
+                faulty: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -137,7 +148,8 @@ impl Dispatcher {
                 self.lease_ms(Duration::ZERO),
                 Vec::new(),
             )
-            .await?;
+            .await
+            .map_err(|failed| failed.error)?;
             self.start(&mut inflight, leased);
         }
         let mut done = Vec::new();
@@ -247,19 +259,27 @@ impl Dispatcher {
         let lease_ms = self.lease_ms(tick);
         let most = self.inner.config.cycles.max(1);
         let mut inflight = JoinSet::new();
-        let mut cycles: JoinSet<Result<Leased, NotifyError>> = JoinSet::new();
+        let mut cycles: JoinSet<Result<Leased, CycleFailed>> = JoinSet::new();
         let mut done = Vec::new();
         // Woken since the last cycle started: there is something to record or to lease.
         let mut wanted = false;
         let mut more = false;
+        // Attempts a failed cycle could not record are held in `done` for the next one, which
+        // the failure schedules (`holding`: failed cycles in a row, and when to retry).
+        let mut holding = Holding::default();
         loop {
             let room = cycles.len() < most;
+            let retry = holding.retry_at;
             tokio::select! {
                 biased;
                 _ = stopped.wait_for(|s| *s) => break,
                 Some(ended) = cycles.join_next(), if !cycles.is_empty() => {
-                    more = self.cycle_ended(&mut inflight, ended);
+                    more = self.cycle_ended(&mut inflight, ended, &mut done, &mut holding, tick);
                     cycled.notify_one();
+                }
+                _ = tokio::time::sleep_until(retry.unwrap_or_else(tokio::time::Instant::now)), if retry.is_some() => {
+                    holding.retry_at = None;
+                    wanted = true;
                 }
                 _ = std::future::ready(()), if more && room => {
                     more = false;
@@ -289,7 +309,7 @@ impl Dispatcher {
         // Deliveries a cycle in flight leases are attempted like the others: their leases
         // would otherwise expire unattempted and count as interrupted.
         while let Some(ended) = cycles.join_next().await {
-            self.cycle_ended(&mut inflight, ended);
+            self.cycle_ended(&mut inflight, ended, &mut done, &mut holding, tick);
         }
         tracing::info!(
             in_flight = inflight.len(),
@@ -305,18 +325,46 @@ impl Dispatcher {
 
     /// A cycle ended: starts the attempts of what it leased. Returns whether to run another at
     /// once (it filled a whole batch and permits are left).
+    ///
+    /// A cycle that failed (the database refused or was unreachable: nothing of its job was
+    /// written) hands back the finished attempts it was recording; they go back into `done`,
+    /// and another cycle is due a `tick` later (two, then four, while they keep failing)
+    /// whatever else happens meanwhile. Acknowledged callbacks are then recorded, not sent
+    /// again once their leases expire. Results are fenced by their lease, so one recorded late,
+    /// after another node took the delivery over, is logged but not applied. After
+    /// [`HOLD_CYCLES`] failures in a row the held attempts are given up.
     fn cycle_ended(
         &self,
         inflight: &mut JoinSet<FinishedAttempt>,
-        ended: Result<Result<Leased, NotifyError>, tokio::task::JoinError>,
+        ended: Result<Result<Leased, CycleFailed>, tokio::task::JoinError>,
+        done: &mut Vec<FinishedAttempt>,
+        holding: &mut Holding,
+        tick: Duration,
     ) -> bool {
         match ended {
             Ok(Ok(leased)) => {
+                holding.failures = 0;
                 let count = self.start(inflight, leased);
                 count == LEASE_BATCH && self.inner.permits.available_permits() > 0
             }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "callback dispatch failed; retrying at the next wake (an attempt finishing, or ingestion's next full pass)");
+            Ok(Err(CycleFailed { error, unrecorded })) => {
+                holding.failures += 1;
+                if unrecorded.is_empty() {
+                    tracing::warn!(error = %error, "callback dispatch failed; retrying at the next wake");
+                } else if holding.failures >= HOLD_CYCLES {
+                    tracing::error!(
+                        error = %error, attempts = unrecorded.len(), failures = holding.failures,
+                        "callback attempts could not be recorded; giving them up (their leases expire and they are attempted again)"
+                    );
+                } else {
+                    tracing::warn!(
+                        error = %error, attempts = unrecorded.len(), failures = holding.failures,
+                        "callback attempts could not be recorded; holding them for the next cycle"
+                    );
+                    done.extend(unrecorded);
+                }
+                let backoff = 1u32 << (holding.failures - 1).min(2);
+                holding.retry_at = Some(tokio::time::Instant::now() + tick * backoff);
                 false
             }
             // Its leases expire and their deliveries are attempted again.
@@ -325,6 +373,20 @@ impl Dispatcher {
                 false
             }
         }
+    }
+
+    /// For tests of a database failing under delivery: the next `n` record-and-lease cycles
+    /// fail as their store job would, writing nothing. The receiver resolves once the last of
+    /// them has failed.
+    #[doc(hidden)]
+    pub fn fail_next_cycles(&self, n: u32) -> tokio::sync::oneshot::Receiver<()> {
+        let (done, failed) = tokio::sync::oneshot::channel();
+        let mut faults = self.inner.faults.lock().unwrap_or_else(|e| e.into_inner());
+        *faults = (n > 0).then_some((n, done));
+        self.inner
+            .faulty
+            .store(n > 0, std::sync::atomic::Ordering::Release);
+        failed
     }
 
     /// Makes a delivery due now with a fresh schedule, even if it is dead or acknowledged.
@@ -407,11 +469,14 @@ impl Inner {
     /// deliveries as there were free permits when it started (reserved for them); both in one
     /// store job, recording first (a recorded attempt may unblock the next delivery of its
     /// key). Starting the attempts is the caller's ([`Dispatcher::start`]).
+    ///
+    /// When the store job fails, nothing of it was written: the attempts come back with the
+    /// error ([`CycleFailed`]).
     pub(crate) async fn cycle(
         self: Arc<Self>,
         lease_ms: i64,
         done: Vec<FinishedAttempt>,
-    ) -> Result<Leased, NotifyError> {
+    ) -> Result<Leased, CycleFailed> {
         let free = self.permits.available_permits().min(LEASE_BATCH);
         let reserved = u32::try_from(free)
             .ok()
@@ -432,24 +497,65 @@ impl Inner {
             // the node is lent to merchants with more due than their share.
             reserve: share,
         });
-        let leased: Vec<Delivery> = self
+        if self.faulty.load(std::sync::atomic::Ordering::Acquire) && self.take_fault() {
+            return Err(CycleFailed {
+                error: NotifyError::Store(polypay_store::StoreError::Backend(
+                    "injected fault".into(),
+                )),
+                unrecorded: done,
+            });
+        }
+        let done = Arc::new(done);
+        let recording = done.clone();
+        let written: Result<Vec<Delivery>, polypay_store::StoreError> = self
             .engine
             .store()
             .write(move |db| {
-                if !done.is_empty() {
-                    db.finish_attempts(&done, now)?;
+                if !recording.is_empty() {
+                    db.finish_attempts(&recording, now)?;
                 }
                 lease
                     .as_ref()
                     .map_or(Ok(Vec::new()), |req| db.lease_deliveries(req))
             })
-            .await?;
-        let merchants = self.merchants_for_retries(&leased).await?;
+            .await;
+        let leased: Vec<Delivery> = match written {
+            Ok(leased) => leased,
+            Err(e) => {
+                let unrecorded = Arc::try_unwrap(done).unwrap_or_else(|shared| (*shared).clone());
+                return Err(CycleFailed {
+                    error: NotifyError::from(e),
+                    unrecorded,
+                });
+            }
+        };
+        // The attempts are recorded: a failure from here on only loses this cycle's leases.
+        let merchants = self
+            .merchants_for_retries(&leased)
+            .await
+            .map_err(CycleFailed::recorded)?;
         Ok(Leased {
             deliveries: leased,
             merchants,
             permits: reserved,
         })
+    }
+
+    /// Takes one injected cycle failure, if any is left ([`Dispatcher::fail_next_cycles`]).
+    fn take_fault(&self) -> bool {
+        let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((left, _)) = faults.as_mut() else {
+            return false;
+        };
+        *left -= 1;
+        if *left == 0 {
+            self.faulty
+                .store(false, std::sync::atomic::Ordering::Release);
+            if let Some((_, done)) = faults.take() {
+                let _ = done.send(());
+            }
+        }
+        true
     }
 
     /// A merchant's fair share of this node's attempts in flight.
@@ -486,6 +592,29 @@ impl Inner {
             .await?;
         Ok(found)
     }
+}
+
+/// A cycle whose store job failed, with the finished attempts it could not record.
+pub(crate) struct CycleFailed {
+    pub error: NotifyError,
+    pub unrecorded: Vec<FinishedAttempt>,
+}
+
+impl CycleFailed {
+    /// A failure after the attempts were recorded.
+    fn recorded(error: NotifyError) -> CycleFailed {
+        CycleFailed {
+            error,
+            unrecorded: Vec::new(),
+        }
+    }
+}
+
+/// Attempts held after failed cycles: how many failed in a row, and when the next is due.
+#[derive(Default)]
+struct Holding {
+    failures: u32,
+    retry_at: Option<tokio::time::Instant>,
 }
 
 /// What a cycle leased, with the permits it reserved for their attempts.
