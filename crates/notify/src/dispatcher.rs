@@ -24,8 +24,9 @@ const LEASE_BATCH: usize = 256;
 /// Cycles in a row that may fail to record held attempts before they are given up (their
 /// leases then expire and their deliveries are attempted again, as after a crash): a batch the
 /// database keeps refusing must not stop every later cycle for long. The retries back off
-/// from one tick to four (11.5 s in all at the default 500 ms tick, well inside a lease).
-const HOLD_CYCLES: u32 = 5;
+/// from one tick to four: the eighth failure comes 11.5 s after the first at the default
+/// 500 ms tick, well inside a lease.
+const HOLD_CYCLES: u32 = 8;
 
 /// How the dispatcher runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

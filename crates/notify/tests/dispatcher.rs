@@ -695,7 +695,7 @@ async fn an_attempt_whose_recording_failed_is_recorded_by_a_later_cycle() {
     }
 }
 
-/// A batch the store keeps refusing is given up after five cycles, so it cannot stop delivery:
+/// A batch the store keeps refusing is given up after eight cycles, so it cannot stop delivery:
 /// its delivery is attempted again once its lease expires, as after a crash.
 #[tokio::test]
 async fn attempts_the_store_keeps_refusing_are_given_up_and_delivery_goes_on() {
@@ -714,7 +714,7 @@ async fn attempts_the_store_keeps_refusing_are_given_up_and_delivery_goes_on() {
             let _ = stopped.await;
         }));
         f.receiver.wait_for(1).await;
-        let failed = d.fail_next_cycles(5);
+        let failed = d.fail_next_cycles(8);
         gate.notify_one();
         let wait = std::time::Duration::from_secs(30);
         tokio::time::timeout(wait, failed).await.unwrap().unwrap();
