@@ -245,6 +245,13 @@ async fn a_payment_timeline_shows_state_changes_postings_and_callback_attempts()
         created < body.find("payment.succeeded").unwrap()
             && created < body.find("callback attempt 1").unwrap()
     );
+    // PassToPay never sends payment.created: no callback row, and the timeline says so once.
+    assert_eq!(
+        body.matches("(no callback: the protocol never sends this event)")
+            .count(),
+        1,
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

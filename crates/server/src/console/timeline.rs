@@ -11,8 +11,9 @@ use polypay_store::{Delivery, DeliveryAttempt, DeliveryState, LedgerEntry, Outbo
 
 /// One line of a timeline.
 pub enum Entry {
-    /// A state change, with the object's snapshot after it.
-    State(OutboxEvent),
+    /// A state change, with the object's snapshot after it, and whether its protocol never
+    /// sends a callback for it (such an event has no callback row to show).
+    State(OutboxEvent, bool),
     /// One ledger posting (the legs of one transaction).
     Ledger(Vec<LedgerEntry>),
     /// A callback was queued for an event.
@@ -26,7 +27,7 @@ impl Entry {
     /// (state change, then its postings, then its callback, then attempts).
     fn key(&self) -> (Timestamp, u8, i64) {
         match self {
-            Entry::State(e) => (e.created_at, 0, e.id),
+            Entry::State(e, _) => (e.created_at, 0, e.id),
             Entry::Ledger(legs) => (legs.first().map_or(Timestamp(0), |l| l.created_at), 1, 0),
             Entry::Queued(d) => (d.created_at, 2, d.id),
             Entry::Attempt(da) => (da.1.started_at, 3, da.1.id),
@@ -53,6 +54,13 @@ pub async fn collect(
     objects: Vec<String>,
     callback_key: &str,
 ) -> Result<Vec<Entry>, EngineError> {
+    let silent: Vec<(polypay_core::Protocol, String)> = c
+        .app
+        .inner
+        .notifiers
+        .iter()
+        .flat_map(|n| n.silent_events().into_iter().map(|e| (n.protocol(), e)))
+        .collect();
     let stored = c
         .app
         .engine()
@@ -60,7 +68,12 @@ pub async fn collect(
         .read(move |db| {
             let mut out = Vec::new();
             for id in &objects {
-                out.extend(db.outbox_of_object(id)?.into_iter().map(Entry::State));
+                out.extend(db.outbox_of_object(id)?.into_iter().map(|e| {
+                    let quiet = silent
+                        .iter()
+                        .any(|(p, n)| *p == e.protocol && *n == e.event);
+                    Entry::State(e, quiet)
+                }));
                 let legs = group_ledger(db.ledger_of_object(id)?);
                 out.extend(legs.into_iter().map(Entry::Ledger));
             }
@@ -78,10 +91,15 @@ pub async fn collect(
     Ok(entries)
 }
 
-fn state_item(e: &OutboxEvent) -> String {
+fn state_item(e: &OutboxEvent, silent: bool) -> String {
     let state = e.event.rsplit('.').next().unwrap_or("");
+    let silent = if silent {
+        " <span class=\"muted\">(no callback: the protocol never sends this event)</span>"
+    } else {
+        ""
+    };
     format!(
-        "<li class=\"state\"><span class=\"muted\">{}</span> <strong>{}</strong> {} <span class=\"muted\">{}</span>\
+        "<li class=\"state\"><span class=\"muted\">{}</span> <strong>{}</strong> {} <span class=\"muted\">{}</span>{silent}\
          <details><summary>snapshot</summary>{}</details></li>",
         time(e.created_at),
         escape(&e.event),
@@ -163,7 +181,7 @@ pub fn render(entries: &[Entry]) -> String {
     let items: String = entries
         .iter()
         .map(|e| match e {
-            Entry::State(ev) => state_item(ev),
+            Entry::State(ev, silent) => state_item(ev, *silent),
             Entry::Ledger(legs) => ledger_item(legs),
             Entry::Queued(d) => queued_item(d),
             Entry::Attempt(da) => attempt_item(&da.0, &da.1),
