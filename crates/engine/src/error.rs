@@ -8,6 +8,10 @@ pub enum EngineError {
     /// The merchant already has a payment with this order number; nothing new was written.
     #[error("duplicate merchant order number")]
     DuplicatePayment(Box<Payment>),
+    /// Another payment already has this public id (a protocol that lets the merchant choose
+    /// it, such as OTT Pay's `order_id`, or a generated one drawn twice); nothing was written.
+    #[error("duplicate payment public id")]
+    DuplicatePublicId,
     #[error("duplicate merchant order number")]
     DuplicatePayout(Box<Payout>),
     #[error("duplicate merchant refund number")]

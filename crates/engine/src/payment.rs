@@ -310,7 +310,8 @@ fn insert_payment(
 }
 
 /// Inserts a payment row and its `created` event; a taken (merchant, order number) is a
-/// [`EngineError::DuplicatePayment`] carrying the existing payment, and writes nothing.
+/// [`EngineError::DuplicatePayment`] carrying the existing payment, a taken public id (or
+/// cashier token) [`EngineError::DuplicatePublicId`], and either writes nothing.
 fn insert_payment_row(
     db: &mut Db<'_>,
     merchant_id: &MerchantId,
@@ -319,10 +320,10 @@ fn insert_payment_row(
     created: &events::Prepared,
 ) -> Result<(), EngineError> {
     if !db.insert_payment_row(row)? {
-        let existing = db
-            .payment_by_order_no(merchant_id, order_no)?
-            .ok_or(EngineError::NotFound("payment"))?;
-        return Err(EngineError::DuplicatePayment(Box::new(existing)));
+        return Err(match db.payment_by_order_no(merchant_id, order_no)? {
+            Some(existing) => EngineError::DuplicatePayment(Box::new(existing)),
+            None => EngineError::DuplicatePublicId,
+        });
     }
     created.append(db)?;
     Ok(())

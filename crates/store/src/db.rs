@@ -284,7 +284,8 @@ impl<'a> Db<'a> {
 
     // ---- payments --------------------------------------------------------------------------
 
-    /// Inserts a payment; `false` when the merchant already has one with that order number.
+    /// Inserts a payment; `false` when it would take a unique key of a stored payment: the
+    /// merchant's order number, or the public id (or the cashier token).
     pub fn insert_payment(&mut self, p: &Payment) -> Result<bool, StoreError> {
         self.insert_payment_row(&PaymentRow::of(p))
     }
@@ -295,7 +296,7 @@ impl<'a> Db<'a> {
             format!(
                 "INSERT INTO payments ({PAYMENT_COLS}) VALUES \
                  ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
-                 ON CONFLICT (merchant_id, merchant_order_no) DO NOTHING"
+                 ON CONFLICT DO NOTHING"
             )
         });
         let n = self.exec(&SQL, &row.0)?;

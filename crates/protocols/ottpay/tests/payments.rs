@@ -98,6 +98,28 @@ async fn a_repeated_order_id_is_order_used_and_writes_nothing() {
         // PREPAY shares the namespace: its prepay_order_id may not reuse D1 either.
         let prepay = client.prepay_init(&prepay_init("D1")).await.expect("call");
         assert_eq!(prepay.rsp_msg, "prepay_order_id already used");
+        // So is the order id a PREPAY payment drew for itself (its merchant number is its
+        // prepay_order_id): the insert refuses its public id.
+        let ok = client.prepay_init(&prepay_init("P-9")).await.expect("call");
+        assert_eq!(ok.rsp_code, "SUCCESS");
+        let prepaid = h
+            .engine
+            .payment_by_order_no(&h.merchant.id, "P-9")
+            .await
+            .expect("payment");
+        let drawn = polypay_ottpay::server::PaymentAttrs::of(&prepaid)
+            .expect("attrs")
+            .order_id;
+        let taken = client
+            .active_pay(&active_pay(Some(&drawn), "100", "0"))
+            .await
+            .expect("call");
+        assert_eq!(
+            (taken.rsp_code.as_str(), taken.rsp_msg.as_str()),
+            ("ORDER_USED", "order_id already used"),
+            "{}",
+            drawn
+        );
         // The `/process` alias behaves the same.
         let alias = client.clone().with_path("/process");
         let via_alias = alias

@@ -155,22 +155,20 @@ async fn create(
             Some(given) => given.clone(),
             None => new_order_id(call),
         };
-        // The OTT order id may also be taken by a PREPAY payment's generated one.
-        if order_id_taken(call, &attrs.order_id).await? {
-            if generated {
-                continue;
-            }
-            return Err(used);
-        }
+        // No read first: the insert refuses an order id that is taken, as a merchant order
+        // number or as another payment's OTT order id (a PREPAY payment's generated one).
         match insert(call, &order, &attrs).await {
             Ok(payment) => return Ok((payment, attrs)),
-            // A generated id that equals another order's merchant number: draw again.
+            // A generated id that equals another order's: draw again.
+            Err(EngineError::DuplicatePublicId) if generated => continue,
             Err(EngineError::DuplicatePayment(_))
                 if generated && order.prepay_order_id.is_none() =>
             {
                 continue;
             }
-            Err(EngineError::DuplicatePayment(_)) => return Err(used),
+            Err(EngineError::DuplicatePayment(_) | EngineError::DuplicatePublicId) => {
+                return Err(used);
+            }
             Err(err) => return Err(internal(err)),
         }
     }
@@ -217,13 +215,4 @@ fn payer_id() -> String {
 fn new_order_id(call: &Call<'_>) -> String {
     let now_ms = call.ctx.engine.clock().now().millis();
     generate_order_id(u64::try_from(now_ms).unwrap_or(0), &mut rand::thread_rng())
-}
-
-async fn order_id_taken(call: &Call<'_>, order_id: &str) -> Result<bool, OttError> {
-    let id = public_id(&call.merchant.id, order_id);
-    match call.ctx.engine.payment_by_public_id(&id).await {
-        Ok(_) => Ok(true),
-        Err(EngineError::NotFound(_)) => Ok(false),
-        Err(err) => Err(internal(err)),
-    }
 }
