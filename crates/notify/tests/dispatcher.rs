@@ -6,7 +6,7 @@ mod support;
 use polypay_core::Protocol;
 use polypay_notify::{DispatchConfig, DispatchReport, NotifyError};
 use polypay_store::testing::TestDb;
-use polypay_store::{AttemptOutcome, DeliveryState, OutboxEvent};
+use polypay_store::{AttemptOutcome, Delivery, DeliveryAttempt, DeliveryState, OutboxEvent};
 use serde_json::json;
 use std::sync::Arc;
 use support::{Fixture, Reply, config};
@@ -645,6 +645,48 @@ async fn run_finishes_attempts_in_flight_before_it_stops() {
     }
 }
 
+/// A running dispatcher (10 ms tick) whose first callback is acknowledged while its next
+/// `failures` cycles fail; then a second callback is emitted and has arrived. Returns the
+/// first event's delivery and log as stored then, and every request the merchant received once
+/// the dispatcher stopped.
+async fn first_callback_recorded_through_failures(
+    f: &Fixture,
+    failures: u32,
+) -> ((Delivery, Vec<DeliveryAttempt>), usize) {
+    let d = f.dispatcher(&[0, 60_000], config("a"));
+    let m = f.merchant("shop", "/m").await;
+    let gate = Arc::new(tokio::sync::Notify::new());
+    f.receiver.script("/m", vec![Reply::Gate(gate.clone())]);
+    let first = f
+        .emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
+        .await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let tick = std::time::Duration::from_millis(10);
+    let running = tokio::spawn(d.clone().run(tick, async {
+        let _ = stopped.await;
+    }));
+    f.receiver.wait_for(1).await;
+    // The attempt is at the merchant; the next cycles, the first of which records it, fail.
+    let failed = d.fail_next_cycles(failures);
+    gate.notify_one();
+    let wait = std::time::Duration::from_secs(30);
+    tokio::time::timeout(wait, failed).await.unwrap().unwrap();
+    // A later event is leased by a cycle after the failures, which records whatever is still
+    // held in the same job, before the lease.
+    f.emit(&m, "payment", "pay_2", "payment.succeeded", json!({}))
+        .await;
+    assert!(
+        tokio::time::timeout(wait, f.receiver.wait_for(2))
+            .await
+            .is_ok(),
+        "the second callback"
+    );
+    let stored = f.delivery_of(first).await;
+    stop.send(()).unwrap();
+    running.await.unwrap();
+    (stored, f.receiver.requests_to("/m").len())
+}
+
 /// The store refuses the cycle that records an acknowledged attempt (a database restart, say):
 /// the attempt is held and recorded by the next cycle, not lost and sent again once its lease
 /// expires.
@@ -652,43 +694,11 @@ async fn run_finishes_attempts_in_flight_before_it_stops() {
 async fn an_attempt_whose_recording_failed_is_recorded_by_a_later_cycle() {
     for db in TestDb::all() {
         let f = Fixture::new(&db).await;
-        let d = f.dispatcher(&[0, 60_000], config("a"));
-        let m = f.merchant("shop", "/m").await;
-        let gate = Arc::new(tokio::sync::Notify::new());
-        f.receiver.script("/m", vec![Reply::Gate(gate.clone())]);
-        let first = f
-            .emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
-            .await;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let tick = std::time::Duration::from_millis(10);
-        let running = tokio::spawn(d.clone().run(tick, async {
-            let _ = stopped.await;
-        }));
-        f.receiver.wait_for(1).await;
-        // The attempt is at the merchant; the next cycle, which records it, fails.
-        let failed = d.fail_next_cycles(1);
-        gate.notify_one();
-        let wait = std::time::Duration::from_secs(30);
-        tokio::time::timeout(wait, failed).await.unwrap().unwrap();
-        // A later event is leased by a cycle after the failure, which records the held attempt
-        // in the same job, before the lease.
-        f.emit(&m, "payment", "pay_2", "payment.succeeded", json!({}))
-            .await;
-        assert!(
-            tokio::time::timeout(wait, f.receiver.wait_for(2))
-                .await
-                .is_ok(),
-            "{}: the second callback",
-            db.name
-        );
-        let (delivery, log) = f.delivery_of(first).await;
+        let ((delivery, log), sent) = first_callback_recorded_through_failures(&f, 1).await;
         assert_eq!(delivery.state, DeliveryState::Acknowledged, "{}", db.name);
         assert_eq!(log.len(), 1, "{}: one attempt, recorded once", db.name);
-        stop.send(()).unwrap();
-        running.await.unwrap();
         assert_eq!(
-            f.receiver.requests_to("/m").len(),
-            2,
+            sent, 2,
             "{}: the first callback was not sent again",
             db.name
         );
@@ -701,35 +711,7 @@ async fn an_attempt_whose_recording_failed_is_recorded_by_a_later_cycle() {
 async fn attempts_the_store_keeps_refusing_are_given_up_and_delivery_goes_on() {
     for db in TestDb::all() {
         let f = Fixture::new(&db).await;
-        let d = f.dispatcher(&[0, 60_000], config("a"));
-        let m = f.merchant("shop", "/m").await;
-        let gate = Arc::new(tokio::sync::Notify::new());
-        f.receiver.script("/m", vec![Reply::Gate(gate.clone())]);
-        let first = f
-            .emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
-            .await;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let tick = std::time::Duration::from_millis(10);
-        let running = tokio::spawn(d.clone().run(tick, async {
-            let _ = stopped.await;
-        }));
-        f.receiver.wait_for(1).await;
-        let failed = d.fail_next_cycles(8);
-        gate.notify_one();
-        let wait = std::time::Duration::from_secs(30);
-        tokio::time::timeout(wait, failed).await.unwrap().unwrap();
-        f.emit(&m, "payment", "pay_2", "payment.succeeded", json!({}))
-            .await;
-        assert!(
-            tokio::time::timeout(wait, f.receiver.wait_for(2))
-                .await
-                .is_ok(),
-            "{}: delivery goes on",
-            db.name
-        );
-        stop.send(()).unwrap();
-        running.await.unwrap();
-        let (delivery, log) = f.delivery_of(first).await;
+        let ((delivery, log), _) = first_callback_recorded_through_failures(&f, 8).await;
         assert_eq!(
             (delivery.state, log.len()),
             (DeliveryState::Pending, 0),

@@ -851,30 +851,13 @@ impl Db<'_> {
             _ => " FOR UPDATE SKIP LOCKED",
         };
         let sql = format!(
-            "SELECT id, outbox_id, state, COALESCE(finished_at, updated_at), created_at \
+            "SELECT id, created_at, outbox_id, state, COALESCE(finished_at, updated_at) \
              FROM deliveries WHERE id > $1 ORDER BY id LIMIT {limit}{lock}"
         );
-        let (mut after, mut ids) = (0i64, Vec::new());
-        'walk: for _ in 0..8 {
-            let rows = self.rows(&sql, &[after.into()])?;
-            for r in &rows {
-                let (id, outbox_id, state) = (r.int(0)?, r.int(1)?, r.text(2)?);
-                let (finished_at, created_at) = (r.int(3)?, r.int(4)?);
-                if created_at >= before.0 {
-                    break 'walk;
-                }
-                after = id;
-                if state != "pending" && finished_at < before.0 && outbox_id <= cursor {
-                    ids.push(id);
-                    if ids.len() as i64 == limit {
-                        break 'walk;
-                    }
-                }
-            }
-            if (rows.len() as i64) < limit {
-                break;
-            }
-        }
+        let ids = self.purge_walk(&sql, &[], before, limit, |r| {
+            let (outbox_id, state, finished_at) = (r.int(2)?, r.text(3)?, r.int(4)?);
+            Ok(state != "pending" && finished_at < before.0 && outbox_id <= cursor)
+        })?;
         if ids.is_empty() {
             return Ok(0);
         }
@@ -930,19 +913,49 @@ impl Db<'_> {
              FROM outbox o WHERE o.id > $1 AND o.id <= $2 ORDER BY o.id LIMIT {limit}",
             silent.sql()
         );
+        let ids = self.purge_walk(
+            &sql,
+            &[cursor.into()],
+            before,
+            limit,
+            |r| Ok(r.int(2)? == 1),
+        )?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+        self.exec(
+            &format!("DELETE FROM outbox WHERE id IN ({})", ids.join(", ")),
+            &[],
+        )
+    }
+
+    /// The walk of the purges: up to 8 pages of `sql` (rows of `id, created_at, …` in id
+    /// order above `$1`, then `params`), stopping at the first row created at or after `before`
+    /// or once `limit` rows are `purgeable`; returns their ids.
+    fn purge_walk(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        before: Timestamp,
+        limit: i64,
+        purgeable: impl Fn(&Row) -> Result<bool, StoreError>,
+    ) -> Result<Vec<i64>, StoreError> {
         let (mut after, mut ids) = (0i64, Vec::new());
-        'walk: for _ in 0..8 {
-            let rows = self.rows(&sql, &[after.into(), cursor.into()])?;
+        for _ in 0..8 {
+            let mut all = vec![Value::from(after)];
+            all.extend_from_slice(params);
+            let rows = self.rows(sql, &all)?;
             for r in &rows {
-                let (id, created_at, purgeable) = (r.int(0)?, r.int(1)?, r.int(2)? == 1);
+                let (id, created_at) = (r.int(0)?, r.int(1)?);
                 if created_at >= before.0 {
-                    break 'walk;
+                    return Ok(ids);
                 }
                 after = id;
-                if purgeable {
-                    ids.push(id.to_string());
+                if purgeable(r)? {
+                    ids.push(id);
                     if ids.len() as i64 == limit {
-                        break 'walk;
+                        return Ok(ids);
                     }
                 }
             }
@@ -950,13 +963,7 @@ impl Db<'_> {
                 break;
             }
         }
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        self.exec(
-            &format!("DELETE FROM outbox WHERE id IN ({})", ids.join(", ")),
-            &[],
-        )
+        Ok(ids)
     }
 
     /// Deliveries not yet acknowledged, dead or skipped (the queue depth).
