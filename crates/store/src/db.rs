@@ -833,13 +833,19 @@ impl<'a> Db<'a> {
             self.changed |= !matches!(r, Ok(false));
             return self.note(r);
         }
-        self.exec(
-            "DELETE FROM nonces WHERE scope = $1 AND nonce = $2 AND expires_at <= $3",
-            &[scope.into(), nonce.into(), now.0.into()],
-        )?;
+        // One statement: a new claim is inserted, an expired one taken over, a live one left
+        // alone (no row changed). A concurrent claim of the same nonce waits for the first to
+        // end, then sees it.
         let n = self.exec(
-            "INSERT INTO nonces (scope, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT (scope, nonce) DO NOTHING",
-            &[scope.into(), nonce.into(), expires_at.0.into()],
+            "INSERT INTO nonces (scope, nonce, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (scope, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at \
+             WHERE nonces.expires_at <= $4",
+            &[
+                scope.into(),
+                nonce.into(),
+                expires_at.0.into(),
+                now.0.into(),
+            ],
         )?;
         Ok(n == 1)
     }
