@@ -329,8 +329,8 @@ impl Dispatcher {
     ///
     /// A cycle that failed (the database refused or was unreachable: nothing of its job was
     /// written) hands back the finished attempts it was recording; they go back into `done`,
-    /// and another cycle is due a `tick` later (two, then four, while they keep failing)
-    /// whatever else happens meanwhile. Acknowledged callbacks are then recorded, not sent
+    /// and another cycle is due a `tick` later (at most a second; two, then four, while they
+    /// keep failing) whatever else happens meanwhile. Acknowledged callbacks are then recorded, not sent
     /// again once their leases expire. Results are fenced by their lease, so one recorded late,
     /// after another node took the delivery over, is logged but not applied. After
     /// [`HOLD_CYCLES`] failures in a row the held attempts are given up.
@@ -364,8 +364,10 @@ impl Dispatcher {
                     );
                     done.extend(unrecorded);
                 }
+                // From a tick (at most a second, whatever the tick) to four.
                 let backoff = 1u32 << (holding.failures - 1).min(2);
-                holding.retry_at = Some(tokio::time::Instant::now() + tick * backoff);
+                let step = tick.min(Duration::from_secs(1));
+                holding.retry_at = Some(tokio::time::Instant::now() + step * backoff);
                 false
             }
             // Its leases expire and their deliveries are attempted again.

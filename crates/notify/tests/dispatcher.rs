@@ -808,11 +808,33 @@ async fn run_ingests_a_backlog_of_several_batches_once_each_without_a_tick() {
         }));
         let all =
             tokio::time::timeout(std::time::Duration::from_secs(60), f.receiver.wait_for(625));
-        assert!(
-            all.await.is_ok(),
-            "{} with {cycles} cycles: the backlog was not all ingested",
-            db.name
-        );
+        if all.await.is_err() {
+            // What was stored, to tell an ingestion stall from a delivery stall.
+            let store = f.engine.store().clone();
+            let seen = store
+                .read(|db| {
+                    let all = db.deliveries(&polypay_store::DeliveryFilter {
+                        limit: 5_000,
+                        ..Default::default()
+                    })?;
+                    let mut by_state = std::collections::BTreeMap::new();
+                    for d in &all {
+                        *by_state.entry(d.state.as_str()).or_insert(0) += 1;
+                    }
+                    let leased = all.iter().filter(|d| d.lease_until.is_some()).count();
+                    Ok::<_, polypay_store::StoreError>(format!(
+                        "deliveries {by_state:?}, {leased} leased, cursor {}",
+                        db.delivery_cursor()?
+                    ))
+                })
+                .await
+                .unwrap();
+            panic!(
+                "{} with {cycles} cycles: the backlog was not all delivered: {} received; {seen}",
+                db.name,
+                f.receiver.requests().len()
+            );
+        }
         stop.send(()).unwrap();
         running.await.unwrap();
         let mut sent: Vec<String> = f
