@@ -146,9 +146,8 @@ impl Engine {
         &self,
         retention_ms: i64,
         max_batches: usize,
-        silent: polypay_store::SilentEvents,
+        silent: std::sync::Arc<polypay_store::SilentEvents>,
     ) -> Result<u64, EngineError> {
-        let silent = std::sync::Arc::new(silent);
         self.purge_in_batches(max_batches, Time::Platform, move |db, now| {
             let before = now.plus_millis(-retention_ms);
             let deliveries = db.purge_finished_deliveries(before, PURGE_BATCH)?;

@@ -96,10 +96,8 @@ pub(crate) struct Inner {
     /// The outbox horizon the last full ingestion pass read, for the next one (PostgreSQL; see
     /// `Db::delivery_cursor_target`).
     pub horizon: std::sync::Mutex<Option<polypay_store::OutboxHorizon>>,
-    /// Cycles tests make fail ([`Dispatcher::fail_next_cycles`]); `faulty` keeps the check off
-    /// the lock while there are none.
+    /// Cycles tests make fail ([`Dispatcher::fail_next_cycles`]).
     pub faults: std::sync::Mutex<Option<(u32, tokio::sync::oneshot::Sender<()>)>>,
-    pub faulty: std::sync::atomic::AtomicBool,
 }
 
 impl Dispatcher {
@@ -112,7 +110,7 @@ impl Dispatcher {
         let client = attempt::client(config.allow_private).map_err(|e| e.to_string());
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
         let notifiers: HashMap<_, _> = notifiers.into_iter().map(|n| (n.protocol(), n)).collect();
-        let silent = crate::silent_events(&notifiers.values().cloned().collect::<Vec<_>>());
+        let silent = crate::silent_events(notifiers.values());
         Dispatcher {
             inner: Arc::new(Inner {
                 engine,
@@ -124,7 +122,6 @@ impl Dispatcher {
                 scanned: std::sync::atomic::AtomicI64::new(0),
                 horizon: std::sync::Mutex::new(None),
                 faults: std::sync::Mutex::new(None),
-                faulty: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -330,10 +327,10 @@ impl Dispatcher {
     /// A cycle that failed (the database refused or was unreachable: nothing of its job was
     /// written) hands back the finished attempts it was recording; they go back into `done`,
     /// and another cycle is due a `tick` later (at most a second; two, then four, while they
-    /// keep failing) whatever else happens meanwhile. Acknowledged callbacks are then recorded, not sent
-    /// again once their leases expire. Results are fenced by their lease, so one recorded late,
-    /// after another node took the delivery over, is logged but not applied. After
-    /// [`HOLD_CYCLES`] failures in a row the held attempts are given up.
+    /// keep failing) whatever else happens meanwhile. Acknowledged callbacks are then
+    /// recorded, not sent again once their leases expire. Results are fenced by their lease, so
+    /// one recorded late, after another node took the delivery over, is logged but not
+    /// applied. After [`HOLD_CYCLES`] failures in a row the held attempts are given up.
     fn cycle_ended(
         &self,
         inflight: &mut JoinSet<FinishedAttempt>,
@@ -386,9 +383,6 @@ impl Dispatcher {
         let (done, failed) = tokio::sync::oneshot::channel();
         let mut faults = self.inner.faults.lock().unwrap_or_else(|e| e.into_inner());
         *faults = (n > 0).then_some((n, done));
-        self.inner
-            .faulty
-            .store(n > 0, std::sync::atomic::Ordering::Release);
         failed
     }
 
@@ -500,7 +494,7 @@ impl Inner {
             // the node is lent to merchants with more due than their share.
             reserve: share,
         });
-        if self.faulty.load(std::sync::atomic::Ordering::Acquire) && self.take_fault() {
+        if self.take_fault() {
             return Err(CycleFailed {
                 error: NotifyError::Store(polypay_store::StoreError::Backend(
                     "injected fault".into(),
@@ -551,12 +545,10 @@ impl Inner {
             return false;
         };
         *left -= 1;
-        if *left == 0 {
-            self.faulty
-                .store(false, std::sync::atomic::Ordering::Release);
-            if let Some((_, done)) = faults.take() {
-                let _ = done.send(());
-            }
+        if *left == 0
+            && let Some((_, done)) = faults.take()
+        {
+            let _ = done.send(());
         }
         true
     }

@@ -24,4 +24,4 @@ pub use cashier::{
 };
 pub use dispatcher::{DispatchConfig, DispatchReport, Dispatcher};
 pub use error::NotifyError;
-pub use protocol::{CallbackRequest, ProtocolNotifier, silent_events};
+pub use protocol::{CallbackRequest, ProtocolNotifier, silent_events, silent_states};

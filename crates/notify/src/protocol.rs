@@ -1,7 +1,10 @@
 //! The contract each protocol implements so the dispatcher and the cashier can speak for it.
 
 use crate::cashier::{CashierAction, CashierForm, CashierInput, CashierMarks};
-use polypay_core::{Merchant, Payment, Protocol, Timestamp};
+use polypay_core::{
+    Merchant, Payment, PaymentState, Payout, PayoutState, Protocol, Refund, RefundState, Timestamp,
+};
+use polypay_engine::events::Tracked;
 use polypay_store::{OutboxEvent, SilentEvents};
 use std::time::Duration;
 
@@ -102,10 +105,36 @@ pub trait ProtocolNotifier: Send + Sync + 'static {
 }
 
 /// The events none of `notifiers` sends (each one's [`ProtocolNotifier::silent_events`]).
-pub fn silent_events(notifiers: &[std::sync::Arc<dyn ProtocolNotifier>]) -> SilentEvents {
+pub fn silent_events<'a>(
+    notifiers: impl IntoIterator<Item = &'a std::sync::Arc<dyn ProtocolNotifier>>,
+) -> SilentEvents {
     let pairs: Vec<(Protocol, String)> = notifiers
-        .iter()
+        .into_iter()
         .flat_map(|n| n.silent_events().into_iter().map(|e| (n.protocol(), e)))
         .collect();
     SilentEvents::new(pairs.iter().map(|(p, e)| (*p, e.as_str())))
+}
+
+/// The names (`<kind>.<state>`, as the outbox names them) of the payment, payout and refund
+/// states for which `payment`, `payout` and `refund` say nothing is sent: a protocol's
+/// [`ProtocolNotifier::silent_events`] from its own rules.
+pub fn silent_states(
+    payment: impl Fn(PaymentState) -> bool,
+    payout: impl Fn(PayoutState) -> bool,
+    refund: impl Fn(RefundState) -> bool,
+) -> Vec<String> {
+    fn names<S: Copy + std::fmt::Display>(
+        kind: &str,
+        all: &[S],
+        silent: impl Fn(S) -> bool,
+    ) -> Vec<String> {
+        all.iter()
+            .filter(|s| silent(**s))
+            .map(|s| format!("{kind}.{s}"))
+            .collect()
+    }
+    let mut out = names(<Payment as Tracked>::KIND, PaymentState::ALL, payment);
+    out.extend(names(<Payout as Tracked>::KIND, PayoutState::ALL, payout));
+    out.extend(names(<Refund as Tracked>::KIND, RefundState::ALL, refund));
+    out
 }

@@ -108,7 +108,7 @@ pub async fn housekeep(s: &AppState) -> Result<(), polypay_engine::EngineError> 
         days => {
             let retention_ms = i64::try_from(days.saturating_mul(DAY_MS)).unwrap_or(i64::MAX);
             s.engine()
-                .purge_callback_history(retention_ms, 50, s.silent_events())
+                .purge_callback_history(retention_ms, 50, s.silent_events().clone())
                 .await?
         }
     };

@@ -20,6 +20,8 @@ pub struct AppInner {
     pub platform: Arc<Platform>,
     /// Each protocol's callback and redirect encoder.
     pub notifiers: Vec<Arc<dyn polypay_notify::ProtocolNotifier>>,
+    /// The events none of them sends (they get no delivery row).
+    pub silent: Arc<polypay_store::SilentEvents>,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
@@ -31,13 +33,15 @@ impl AppState {
         platform: Arc<Platform>,
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     ) -> AppState {
+        let notifiers = crate::protocols::notifiers(&platform);
         AppState {
             inner: Arc::new(AppInner {
                 engine: boot.engine,
                 config,
                 clock: boot.clock,
                 admin_token: boot.admin_token,
-                notifiers: crate::protocols::notifiers(&platform),
+                silent: Arc::new(polypay_notify::silent_events(&notifiers)),
+                notifiers,
                 platform,
                 metrics,
             }),
@@ -68,8 +72,8 @@ impl AppState {
     }
 
     /// The events no mounted protocol sends a callback for (they get no delivery row).
-    pub fn silent_events(&self) -> polypay_store::SilentEvents {
-        polypay_notify::silent_events(&self.inner.notifiers)
+    pub fn silent_events(&self) -> &Arc<polypay_store::SilentEvents> {
+        &self.inner.silent
     }
 
     /// Constant-time check of a presented admin bearer token.

@@ -91,24 +91,17 @@ impl AttemptOutcome {
 /// Held as SQL conditions over the outbox row `o`, built once from names the code declares (a
 /// name with a character outside `[a-z0-9_.]` is left out: an event left out only costs its
 /// `skipped` row).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SilentEvents {
-    /// True for a silent event; `1 = 0` when there are none.
-    silent: String,
-    /// `" AND NOT <silent>"`, or empty when there are none.
-    excluded: String,
-    count: usize,
-}
-
-impl Default for SilentEvents {
-    fn default() -> Self {
-        SilentEvents::new(std::iter::empty::<(Protocol, &str)>())
-    }
+    /// The events of each protocol.
+    events: BTreeMap<&'static str, BTreeSet<String>>,
+    /// True for a silent event (built once from `events`); empty when there are none.
+    condition: String,
 }
 
 impl SilentEvents {
     pub fn new<'a>(events: impl IntoIterator<Item = (Protocol, &'a str)>) -> SilentEvents {
-        let mut by_protocol: BTreeMap<&'static str, BTreeSet<&'a str>> = BTreeMap::new();
+        let mut by_protocol: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
         for (protocol, event) in events {
             let plain = !event.is_empty()
                 && event.bytes().all(|b| {
@@ -118,53 +111,58 @@ impl SilentEvents {
                 by_protocol
                     .entry(protocol.as_str())
                     .or_default()
-                    .insert(event);
+                    .insert(event.to_string());
             }
         }
-        let count = by_protocol.values().map(|e| e.len()).sum();
-        if count == 0 {
-            return SilentEvents {
-                silent: "1 = 0".into(),
-                excluded: String::new(),
-                count,
-            };
-        }
-        let silent = by_protocol
-            .iter()
-            .map(|(protocol, events)| {
-                let list: Vec<String> = events.iter().map(|e| format!("'{e}'")).collect();
-                format!(
-                    "(o.protocol = '{protocol}' AND o.event IN ({}))",
-                    list.join(", ")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" OR ");
-        let silent = format!("({silent})");
+        let condition = if by_protocol.is_empty() {
+            String::new()
+        } else {
+            let each: Vec<String> = by_protocol
+                .iter()
+                .map(|(protocol, events)| {
+                    let list: Vec<String> = events.iter().map(|e| format!("'{e}'")).collect();
+                    format!(
+                        "(o.protocol = '{protocol}' AND o.event IN ({}))",
+                        list.join(", ")
+                    )
+                })
+                .collect();
+            format!("({})", each.join(" OR "))
+        };
         SilentEvents {
-            excluded: format!(" AND NOT {silent}"),
-            silent,
-            count,
+            events: by_protocol,
+            condition,
         }
     }
 
     /// How many (protocol, event) pairs are silent.
     pub fn len(&self) -> usize {
-        self.count
+        self.events.values().map(BTreeSet::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.events.is_empty()
     }
 
-    /// A condition on the outbox row `o`, true for a silent event.
+    /// Whether `event` of `protocol` is silent.
+    pub fn contains(&self, protocol: Protocol, event: &str) -> bool {
+        self.events
+            .get(protocol.as_str())
+            .is_some_and(|events| events.contains(event))
+    }
+
+    /// A condition on the outbox row `o`, true for a silent event (empty when none are).
     pub(crate) fn sql(&self) -> &str {
-        &self.silent
+        &self.condition
     }
 
     /// `AND NOT` that condition, to append to a `WHERE` over `o` (empty when none are silent).
-    pub(crate) fn and_not(&self) -> &str {
-        &self.excluded
+    pub(crate) fn and_not(&self) -> String {
+        if self.condition.is_empty() {
+            String::new()
+        } else {
+            format!(" AND NOT {}", self.condition)
+        }
     }
 }
 

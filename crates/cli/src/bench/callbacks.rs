@@ -214,7 +214,7 @@ async fn deliver(
         },
     ));
     let store = node.state.engine().store().clone();
-    let silent = Arc::new(node.state.silent_events());
+    let silent = node.state.silent_events().clone();
     let (mut seen, mut progress) = (0, Instant::now());
     let result = loop {
         tokio::time::sleep(POLL).await;

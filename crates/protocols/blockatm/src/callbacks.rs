@@ -17,9 +17,7 @@ use crate::orders::{
 };
 use crate::sign::{EcSigningKey, Scheme, Signer};
 use crate::wire::{PayoutStatus, RedirectParams, RedirectStatus};
-use polypay_core::{
-    Merchant, Payment, PaymentState, Payout, PayoutState, Protocol, RefundState, Timestamp,
-};
+use polypay_core::{Merchant, Payment, Payout, Protocol, Timestamp};
 use polypay_engine::Platform;
 use polypay_engine::chain::sandbox_address;
 use polypay_notify::{
@@ -119,16 +117,11 @@ impl ProtocolNotifier for BlockAtmNotifier {
     /// Payment states without a webhook status, payouts before their final state, and every
     /// refund (BlockATM has no refund webhook): `webhook`'s own rules.
     fn silent_events(&self) -> Vec<String> {
-        let payments = PaymentState::ALL
-            .iter()
-            .filter(|s| webhook_status(**s).is_none())
-            .map(|s| format!("payment.{s}"));
-        let payouts = PayoutState::ALL
-            .iter()
-            .filter(|s| PayoutStatus::webhook(**s).is_none())
-            .map(|s| format!("payout.{s}"));
-        let refunds = RefundState::ALL.iter().map(|s| format!("refund.{s}"));
-        payments.chain(payouts).chain(refunds).collect()
+        polypay_notify::silent_states(
+            |s| webhook_status(s).is_none(),
+            |s| PayoutStatus::webhook(s).is_none(),
+            |_| true,
+        )
     }
 
     fn encode(

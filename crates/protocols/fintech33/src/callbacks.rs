@@ -6,9 +6,7 @@
 //! `.failed` RefundFailed. `payment.created` (New) is not notified, and `payment.refunded` is the
 //! same change as `refund.succeeded`, so it sends nothing.
 
-use polypay_core::{
-    Merchant, Payment, PaymentState, PayoutState, Protocol, Refund, RefundState, Timestamp,
-};
+use polypay_core::{Merchant, Payment, PaymentState, Protocol, Refund, RefundState, Timestamp};
 use polypay_notify::{
     CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
 };
@@ -93,12 +91,7 @@ impl ProtocolNotifier for Fintech33Notifier {
     /// Payment states without a webhook status, and every payout (33 Fintech has no payout
     /// webhook): `describe`'s own rules. Every refund state is notified.
     fn silent_events(&self) -> Vec<String> {
-        let payments = PaymentState::ALL
-            .iter()
-            .filter(|s| payment_status(**s).is_none())
-            .map(|s| format!("payment.{s}"));
-        let payouts = PayoutState::ALL.iter().map(|s| format!("payout.{s}"));
-        payments.chain(payouts).collect()
+        polypay_notify::silent_states(|s| payment_status(s).is_none(), |_| true, |_| false)
     }
 
     fn encode(

@@ -6,9 +6,7 @@ use crate::notify::{self, ATTEMPT_OFFSETS, ATTEMPT_TIMEOUT};
 use crate::server::{MerchantSettings, PaymentAttrs, bizpay_order_id, checkout};
 use crate::sign::SignKey;
 use crate::wire::{Action, CallbackData, format_exchange_rate, format_time};
-use polypay_core::{
-    Merchant, Payment, PaymentState, PayoutState, Protocol, RefundState, Timestamp,
-};
+use polypay_core::{Merchant, Payment, Protocol, Timestamp};
 use polypay_engine::Platform;
 use polypay_notify::{
     CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
@@ -40,14 +38,9 @@ impl ProtocolNotifier for OttNotifier {
 
     /// Every event but [`NOTIFIED_EVENT`].
     fn silent_events(&self) -> Vec<String> {
-        let payments = PaymentState::ALL.iter().map(|s| format!("payment.{s}"));
-        let payouts = PayoutState::ALL.iter().map(|s| format!("payout.{s}"));
-        let refunds = RefundState::ALL.iter().map(|s| format!("refund.{s}"));
-        payments
-            .chain(payouts)
-            .chain(refunds)
-            .filter(|e| e != NOTIFIED_EVENT)
-            .collect()
+        let mut all = polypay_notify::silent_states(|_| true, |_| true, |_| true);
+        all.retain(|e| e != NOTIFIED_EVENT);
+        all
     }
 
     fn encode(

@@ -10,9 +10,7 @@ use crate::objects::{payment_data, payout_data, refund_data};
 use crate::settings::{Settings, credentials};
 use crate::sign::fresh_nonce;
 use crate::wire::{Callback, PaymentStatus, PayoutStatus, RedirectParams, RefundStatus};
-use polypay_core::{
-    Merchant, Payment, PaymentState, Payout, PayoutState, Protocol, Refund, RefundState, Timestamp,
-};
+use polypay_core::{Merchant, Payment, Payout, Protocol, Refund, Timestamp};
 use polypay_notify::{
     CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
 };
@@ -31,19 +29,11 @@ impl ProtocolNotifier for Notifier {
 
     /// The states whose status sends no webhook (§7.1): `callback_of`'s own rules.
     fn silent_events(&self) -> Vec<String> {
-        let payments = PaymentState::ALL
-            .iter()
-            .filter(|s| !payment_notifies(PaymentStatus::from_core(**s)))
-            .map(|s| format!("payment.{s}"));
-        let payouts = PayoutState::ALL
-            .iter()
-            .filter(|s| !payout_notifies(PayoutStatus::from_core(**s)))
-            .map(|s| format!("payout.{s}"));
-        let refunds = RefundState::ALL
-            .iter()
-            .filter(|s| !refund_notifies(RefundStatus::from_core(**s)))
-            .map(|s| format!("refund.{s}"));
-        payments.chain(payouts).chain(refunds).collect()
+        polypay_notify::silent_states(
+            |s| !payment_notifies(PaymentStatus::from_core(s)),
+            |s| !payout_notifies(PayoutStatus::from_core(s)),
+            |s| !refund_notifies(RefundStatus::from_core(s)),
+        )
     }
 
     fn encode(

@@ -54,13 +54,7 @@ pub async fn collect(
     objects: Vec<String>,
     callback_key: &str,
 ) -> Result<Vec<Entry>, EngineError> {
-    let silent: Vec<(polypay_core::Protocol, String)> = c
-        .app
-        .inner
-        .notifiers
-        .iter()
-        .flat_map(|n| n.silent_events().into_iter().map(|e| (n.protocol(), e)))
-        .collect();
+    let silent = c.app.silent_events().clone();
     let stored = c
         .app
         .engine()
@@ -69,9 +63,7 @@ pub async fn collect(
             let mut out = Vec::new();
             for id in &objects {
                 out.extend(db.outbox_of_object(id)?.into_iter().map(|e| {
-                    let quiet = silent
-                        .iter()
-                        .any(|(p, n)| *p == e.protocol && *n == e.event);
+                    let quiet = silent.contains(e.protocol, &e.event);
                     Entry::State(e, quiet)
                 }));
                 let legs = group_ledger(db.ledger_of_object(id)?);

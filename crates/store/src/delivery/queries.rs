@@ -428,8 +428,9 @@ impl Db<'_> {
 
     /// Where the ingestion cursor may move, or `None` when it stays: over every event that has
     /// a delivery or is `silent`, but on PostgreSQL not past an id a transaction still in flight
-    /// may yet commit. SQLite has one writer and hands out ids in commit order (`AUTOINCREMENT`), so an
-    /// id below a committed one is never committed later and no window is needed. A read: run
+    /// may yet commit. SQLite has one writer and hands out ids in commit order
+    /// (`AUTOINCREMENT`), so an id below a committed one is never committed later and no window
+    /// is needed. A read: run
     /// it on a read connection, then move the cursor with `advance_delivery_cursor`; a stale
     /// answer is still true later, since deliveries are only removed (with their events) well
     /// below the cursor, by `purge_finished_deliveries`.
@@ -541,8 +542,9 @@ impl Db<'_> {
     /// taken together by `take_deliveries` (one `UPDATE … RETURNING` on PostgreSQL, one per
     /// `chunked` chunk on SQLite), which re-checks each on its newest version. A candidate
     /// that fails the re-check gives its merchant's slot back and the next round offers the
-    /// following candidates, until the limit is reached or no candidate is left: a merchant at its quota costs one count,
-    /// however many of its deliveries are due, and a lease of n deliveries is a few statements.
+    /// following candidates, until the limit is reached or no candidate is left: a merchant
+    /// at its quota costs one count, however many of its deliveries are due, and a lease of n
+    /// deliveries is a few statements.
     /// Then, if more than `req.reserve` of the limit is still unused, the remaining candidates
     /// borrow it whatever their merchant holds, oldest due first (the fair shares first, spare
     /// slots after: one busy merchant alone is not held to a quarter of the node).
@@ -836,9 +838,9 @@ impl Db<'_> {
     /// the cost does not grow with the history kept; at most `8 × limit` rows are read per call.
     /// A delivery still pending (or resent meanwhile: the candidates are locked on PostgreSQL
     /// and re-checked by the `DELETE`) is passed over, and so is any event above the ingestion
-    /// cursor, which only ever passes events that have a delivery or are silent. On PostgreSQL a row another
-    /// transaction holds (a dispatcher recording an attempt) is skipped, not waited for: the
-    /// purge never waits on delivery, and a skipped row goes on a later run.
+    /// cursor, which only ever passes events that have a delivery or are silent. On PostgreSQL
+    /// a row another transaction holds (a dispatcher recording an attempt) is skipped, not
+    /// waited for: the purge never waits on delivery, and a skipped row goes on a later run.
     pub fn purge_finished_deliveries(
         &mut self,
         before: Timestamp,

@@ -7,9 +7,7 @@ use super::view;
 use crate::credentials::Credentials;
 use crate::notify::{self, CallbackData, OutgoingRequest};
 use crate::wire::{PaymentNotification, RefundNotification, TransferNotification};
-use polypay_core::{
-    Merchant, Payment, PaymentState, Payout, PayoutState, Protocol, Refund, RefundState, Timestamp,
-};
+use polypay_core::{Merchant, Payment, Payout, Protocol, Refund, Timestamp};
 use polypay_notify::{
     CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
 };
@@ -92,19 +90,11 @@ impl ProtocolNotifier for PassToPayNotifier {
                 ..PaymentAttrs::default()
             },
         ];
-        let payments = PaymentState::ALL
-            .iter()
-            .filter(|s| either.iter().all(|a| !payment_notifies(**s, a)))
-            .map(|s| format!("payment.{s}"));
-        let payouts = PayoutState::ALL
-            .iter()
-            .filter(|s| !s.is_final())
-            .map(|s| format!("payout.{s}"));
-        let refunds = RefundState::ALL
-            .iter()
-            .filter(|s| !s.is_final())
-            .map(|s| format!("refund.{s}"));
-        payments.chain(payouts).chain(refunds).collect()
+        polypay_notify::silent_states(
+            |s| either.iter().all(|a| !payment_notifies(s, a)),
+            |s| !s.is_final(),
+            |s| !s.is_final(),
+        )
     }
 
     fn encode(
