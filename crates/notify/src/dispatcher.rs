@@ -289,8 +289,12 @@ impl Dispatcher {
                     wanted = true;
                 }
             }
+            // Every finished attempt asks for a cycle, however it was collected: when a cycle
+            // and the last attempts in flight end in the same wake, the biased select takes the
+            // cycle and the attempts are collected here, and no later wake would come for them.
             while let Some(joined) = inflight.try_join_next() {
                 collect(joined, &mut done);
+                wanted = true;
             }
             // Recording and leasing share one store job: one group commit per cycle. Beside a
             // cycle in flight, another starts only with a share's worth of attempts to record:
