@@ -72,7 +72,12 @@ pub fn prepare<T: Tracked>(object: &T, now: Timestamp) -> Result<Prepared, Engin
 
 impl Prepared {
     pub fn append(&self, db: &mut Db<'_>) -> Result<i64, EngineError> {
-        Ok(db.append_outbox_json(&OutboxAppend {
+        Ok(db.append_outbox_json(&self.outbox())?)
+    }
+
+    /// The outbox row to append.
+    pub fn outbox(&self) -> OutboxAppend<'_> {
+        OutboxAppend {
             merchant_id: &self.merchant_id,
             protocol: self.protocol,
             object_kind: self.kind,
@@ -80,6 +85,6 @@ impl Prepared {
             event: &self.event,
             payload_json: &self.payload_json,
             created_at: self.created_at,
-        })?)
+        }
     }
 }

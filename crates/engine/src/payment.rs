@@ -319,13 +319,15 @@ fn insert_payment_row(
     row: &PaymentRow,
     created: &events::Prepared,
 ) -> Result<(), EngineError> {
-    if !db.insert_payment_row(row)? {
+    if db
+        .insert_payment_with_event(row, &created.outbox())?
+        .is_none()
+    {
         return Err(match db.payment_by_order_no(merchant_id, order_no)? {
             Some(existing) => EngineError::DuplicatePayment(Box::new(existing)),
             None => EngineError::DuplicatePublicId,
         });
     }
-    created.append(db)?;
     Ok(())
 }
 

@@ -303,6 +303,52 @@ impl<'a> Db<'a> {
         Ok(n == 1)
     }
 
+    /// Inserts a payment and, only if it went in, its event: the event's outbox id, or `None`
+    /// (nothing written) when the payment would take a unique key of a stored one, as
+    /// [`Db::insert_payment_row`].
+    ///
+    /// On PostgreSQL both inserts are one statement (the event's `INSERT … SELECT` reads the
+    /// payment's `INSERT … RETURNING`): one round trip to the server per create instead of
+    /// two, inside the writer's group commit. SQLite, in process, runs the two statements.
+    pub fn insert_payment_with_event(
+        &mut self,
+        row: &PaymentRow,
+        event: &OutboxAppend<'_>,
+    ) -> Result<Option<i64>, StoreError> {
+        if self.conn.dialect() == Dialect::Sqlite {
+            if !self.insert_payment_row(row)? {
+                return Ok(None);
+            }
+            return self.append_outbox_json(event).map(Some);
+        }
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "WITH p AS (INSERT INTO payments ({PAYMENT_COLS}) VALUES \
+                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+                 ON CONFLICT DO NOTHING RETURNING 1) \
+                 INSERT INTO outbox (merchant_id, protocol, object_kind, object_id, event, payload, created_at) \
+                 SELECT $22, $23, $24, $25, $26, $27, $28 FROM p RETURNING id"
+            )
+        });
+        let mut params = Vec::with_capacity(row.0.len() + 7);
+        params.extend_from_slice(&row.0);
+        params.extend([
+            event.merchant_id.as_str().into(),
+            event.protocol.as_str().into(),
+            event.object_kind.into(),
+            event.object_id.into(),
+            event.event.into(),
+            event.payload_json.into(),
+            event.created_at.0.into(),
+        ]);
+        let r = self.conn.query(&SQL, &params);
+        // No row back means neither insert wrote (the event's only follows the payment's):
+        // a refused duplicate leaves the job unchanged, so its batch needs no savepoints.
+        self.changed |= !matches!(&r, Ok(rows) if rows.is_empty());
+        let rows = self.note(r)?;
+        rows.first().map(|r| r.int(0)).transpose()
+    }
+
     pub fn update_payment(&mut self, p: &Payment) -> Result<(), StoreError> {
         self.exec(
             "UPDATE payments SET state = $2, refunded_minor = $3, refund_pending_minor = $4, updated_at = $5, \

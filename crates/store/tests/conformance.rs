@@ -178,6 +178,78 @@ async fn payments_insert_once_per_order_number() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_payment_and_its_event_go_in_together_or_not_at_all() {
+    fn event_of(p: &Payment) -> (String, String) {
+        (
+            p.id.as_str().to_string(),
+            format!(r#"{{"order":"{}"}}"#, p.merchant_order_no),
+        )
+    }
+    async fn insert(s: &Store, p: &Payment) -> Option<i64> {
+        let (p, (object_id, payload)) = (p.clone(), event_of(p));
+        let row = polypay_store::PaymentRow::of(&p);
+        w(s, move |db| {
+            db.insert_payment_with_event(
+                &row,
+                &polypay_store::OutboxAppend {
+                    merchant_id: &p.merchant_id,
+                    protocol: p.protocol,
+                    object_kind: "payment",
+                    object_id: &object_id,
+                    event: "payment.created",
+                    payload_json: &payload,
+                    created_at: Timestamp(7),
+                },
+            )
+        })
+        .await
+    }
+    each_backend(|s, name| async move {
+        let m = merchant("e1");
+        let m1 = m.clone();
+        w(&s, move |db| db.insert_merchant(&m1)).await;
+        let p = payment(&m, "o1", 100);
+        let id = insert(&s, &p).await.expect("inserted");
+        let pid = p.id.as_str().to_string();
+        let events = s.read(move |db| db.outbox_of_object(&pid)).await.unwrap();
+        assert_eq!(events.len(), 1, "{name}");
+        let e = &events[0];
+        assert_eq!(
+            (e.id, e.event.as_str(), e.object_kind.as_str(), e.created_at),
+            (id, "payment.created", "payment", Timestamp(7)),
+            "{name}"
+        );
+        assert_eq!((&e.merchant_id, e.protocol), (&m.id, p.protocol), "{name}");
+        assert_eq!(e.payload, serde_json::json!({"order": "o1"}), "{name}");
+        // A taken order number, then a taken public id: neither the payment nor its event.
+        let mut same_order = payment(&m, "o1", 999);
+        same_order.id = PaymentId::from_random("other");
+        same_order.public_id = "Pother".into();
+        same_order.cashier_token = "tokother".into();
+        let mut same_public = payment(&m, "o2", 5);
+        same_public.public_id = p.public_id.clone();
+        for dup in [same_order, same_public] {
+            assert_eq!(
+                insert(&s, &dup).await,
+                None,
+                "{name}: {}",
+                dup.merchant_order_no
+            );
+            let did = dup.id.as_str().to_string();
+            let events = s.read(move |db| db.outbox_of_object(&did)).await.unwrap();
+            assert!(events.is_empty(), "{name}: an event for a refused payment");
+        }
+        assert_eq!(s.read(|db| db.count_payments()).await.unwrap(), 1, "{name}");
+        assert_eq!(
+            s.read(|db| db.outbox_after(0, 10)).await.unwrap().len(),
+            1,
+            "{name}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn expiry_scan_sees_only_open_due_payments() {
     each_backend(|s, _| async move {
         let m = merchant("c1");
