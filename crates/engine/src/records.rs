@@ -111,10 +111,8 @@ impl Engine {
     /// returns how many went. Without it the replay guard's table (PostgreSQL's `nonces`,
     /// SQLite's `nonce_log`) would keep every claim ever made.
     pub async fn purge_expired_nonces(&self, max_batches: usize) -> Result<u64, EngineError> {
-        self.purge_in_batches(max_batches, Time::Wall, |db, now| {
-            db.purge_nonces(now, PURGE_BATCH)
-        })
-        .await
+        self.purge_in_batches(max_batches, |db, now| db.purge_nonces(now, PURGE_BATCH))
+            .await
     }
 
     /// Deletes a protocol's records of one `kind` created more than `max_age_ms` ago by the
@@ -130,7 +128,7 @@ impl Engine {
         max_batches: usize,
     ) -> Result<u64, EngineError> {
         let (m, k) = (merchant_id.to_string(), kind.to_string());
-        self.purge_in_batches(max_batches, Time::Wall, move |db, now| {
+        self.purge_in_batches(max_batches, move |db, now| {
             let before = now.plus_millis(-max_age_ms);
             db.purge_records(protocol, &m, &k, before, PURGE_BATCH)
         })
@@ -140,30 +138,49 @@ impl Engine {
     /// Deletes callback history that finished more than `retention_ms` ago: deliveries
     /// acknowledged, dead or skipped, their attempt logs and their outbox events, and the
     /// `silent` events (no delivery: their protocol never sends them) as old, up to
-    /// [`PURGE_BATCH`] of each per write, until none is left or `max_batches` ran. Payments,
-    /// payouts, refunds and the ledger are never purged.
+    /// [`PURGE_BATCH`] of each per write, until both walks reached their end or `max_batches`
+    /// ran. Each batch resumes where the one before stopped, so rows that must stay (pending
+    /// deliveries of a merchant whose endpoint has been down for days) are read once per run
+    /// and never hold back what lies behind them. Payments, payouts, refunds and the ledger
+    /// are never purged.
     pub async fn purge_callback_history(
         &self,
         retention_ms: i64,
         max_batches: usize,
         silent: std::sync::Arc<polypay_store::SilentEvents>,
     ) -> Result<u64, EngineError> {
-        self.purge_in_batches(max_batches, Time::Platform, move |db, now| {
-            let before = now.plus_millis(-retention_ms);
-            let deliveries = db.purge_finished_deliveries(before, PURGE_BATCH)?;
-            Ok(deliveries + db.purge_silent_events(before, PURGE_BATCH, &silent)?)
-        })
-        .await
+        // Where each walk resumes; `None` once it reached its end.
+        let (mut deliveries, mut events) = (Some(0i64), Some(0i64));
+        let mut purged = 0;
+        for _ in 0..max_batches {
+            if deliveries.is_none() && events.is_none() {
+                break;
+            }
+            let before = self.clock.now().plus_millis(-retention_ms);
+            let silent = silent.clone();
+            let (d, e) = self
+                .store
+                .write(move |db| {
+                    let d = deliveries
+                        .map(|from| db.purge_finished_deliveries(before, PURGE_BATCH, from))
+                        .transpose()?;
+                    let e = events
+                        .map(|from| db.purge_silent_events(before, PURGE_BATCH, &silent, from))
+                        .transpose()?;
+                    Ok::<_, EngineError>((d.unwrap_or_default(), e.unwrap_or_default()))
+                })
+                .await?;
+            purged += d.deleted + e.deleted;
+            (deliveries, events) = (deliveries.and(d.resume), events.and(e.resume));
+        }
+        Ok(purged)
     }
 
     /// Runs `purge` (one write job each, so the writer is never held long) until a run deletes
-    /// fewer than [`PURGE_BATCH`] rows or `max_batches` ran; returns how many went.
-    async fn purge_in_batches<F>(
-        &self,
-        max_batches: usize,
-        time: Time,
-        purge: F,
-    ) -> Result<u64, EngineError>
+    /// fewer than [`PURGE_BATCH`] rows or `max_batches` ran; returns how many went. `purge`
+    /// gets the wall clock: what it deletes was made by authentication (nonce claims,
+    /// tokens), which time travel does not move.
+    async fn purge_in_batches<F>(&self, max_batches: usize, purge: F) -> Result<u64, EngineError>
     where
         F: Fn(&mut Db<'_>, Timestamp) -> Result<u64, polypay_store::StoreError>
             + Clone
@@ -172,10 +189,7 @@ impl Engine {
     {
         let mut purged = 0;
         for _ in 0..max_batches {
-            let now = match time {
-                Time::Platform => self.clock.now(),
-                Time::Wall => self.clock.wall(),
-            };
+            let now = self.clock.wall();
             let purge = purge.clone();
             let n = self
                 .store
@@ -188,14 +202,6 @@ impl Engine {
         }
         Ok(purged)
     }
-}
-
-/// Which clock a purge reads: the platform's for what follows business time, the wall clock for
-/// what authentication made (nonce claims, tokens), which time travel does not move.
-#[derive(Clone, Copy)]
-enum Time {
-    Platform,
-    Wall,
 }
 
 /// Rows deleted per write job by [`Engine::purge_expired_nonces`], [`Engine::purge_records`] and

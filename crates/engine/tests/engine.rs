@@ -478,3 +478,107 @@ async fn a_transfer_seen_twice_keeps_the_first_hash_marks_and_schedule() {
         assert_eq!(done[0].channel_order_no.as_deref(), Some(hash.as_str()));
     }
 }
+
+/// Housekeeping's callback purge resumes each batch where the one before stopped: more pending
+/// deliveries at the front of the table than one walk reads (8 × `PURGE_BATCH`) do not keep
+/// the finished one behind them, however old, from going.
+#[tokio::test(flavor = "multi_thread")]
+async fn callback_history_behind_a_wall_of_pending_deliveries_is_purged() {
+    use polypay_store::{
+        AfterAttempt, AttemptOutcome, DeliveryAttempt, DeliveryState, FinishedAttempt,
+        LeaseRequest, NewDelivery, OutboxEvent, SilentEvents,
+    };
+    let wall = 8 * polypay_engine::records::PURGE_BATCH as usize + 1;
+    for db in TestDb::all() {
+        let (e, clock) = engine(&db);
+        let t0 = clock.now();
+        let store = e.store().clone();
+        // `wall` pending deliveries, then one made earlier (due first) that is acknowledged.
+        store
+            .write(move |db| {
+                let mut rows = Vec::with_capacity(wall + 1);
+                for i in 0..=wall {
+                    let at = if i == wall {
+                        t0
+                    } else {
+                        t0.plus_millis(60_000)
+                    };
+                    let key = format!("pay_{i}");
+                    let outbox_id = db.append_outbox(&OutboxEvent {
+                        id: 0,
+                        merchant_id: MerchantId("mch_w".into()),
+                        protocol: Protocol::Passtopay,
+                        object_kind: "payment".into(),
+                        object_id: key.clone(),
+                        event: "payment.succeeded".into(),
+                        payload: serde_json::json!({}),
+                        created_at: at,
+                    })?;
+                    rows.push(NewDelivery {
+                        outbox_id,
+                        merchant_id: MerchantId("mch_w".into()),
+                        protocol: Protocol::Passtopay,
+                        object_kind: "payment".into(),
+                        object_id: key.clone(),
+                        order_key: key,
+                        event: "payment.succeeded".into(),
+                        state: DeliveryState::Pending,
+                        request: None,
+                        schedule_at: at,
+                        first_attempt_at: at,
+                        note: None,
+                        created_at: at,
+                    });
+                }
+                db.insert_deliveries(&rows)?;
+                let last = rows.last().map_or(0, |r| r.outbox_id);
+                db.advance_delivery_cursor(last)
+            })
+            .await
+            .unwrap();
+        let leased = store
+            .write(move |db| {
+                db.lease_deliveries(&LeaseRequest {
+                    now: t0,
+                    node_id: "n1".into(),
+                    lease_until: t0.plus_millis(1_000),
+                    per_merchant: 10,
+                    limit: 10,
+                    reserve: 10,
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(leased.len(), 1, "{}: only the last one is due", db.name);
+        let d = leased[0].clone();
+        let done = vec![FinishedAttempt {
+            attempt: DeliveryAttempt {
+                id: 0,
+                delivery_id: d.id,
+                attempt: 1,
+                node_id: "n1".into(),
+                started_at: t0,
+                request: None,
+                outcome: AttemptOutcome::Acknowledged,
+                response_status: Some(200),
+                response_body: Some("success".into()),
+                latency_ms: Some(1),
+                error: None,
+            },
+            lease_seq: d.lease_seq,
+            next: AfterAttempt::Acknowledged,
+        }];
+        store
+            .write(move |db| db.finish_attempts(&done, t0))
+            .await
+            .unwrap();
+        clock.advance(10 * 60_000);
+        let purged = e
+            .purge_callback_history(60_000, 50, Arc::new(SilentEvents::default()))
+            .await
+            .unwrap();
+        assert_eq!(purged, 1, "{}: the acknowledged delivery went", db.name);
+        let pending = store.read(|db| db.pending_delivery_count()).await.unwrap();
+        assert_eq!(pending as usize, wall, "{}: the pending ones stay", db.name);
+    }
+}

@@ -301,6 +301,17 @@ pub struct OutboxHorizon {
     pub xid: i64,
 }
 
+/// What one call of a purge of callback history (`Db::purge_finished_deliveries`,
+/// `Db::purge_silent_events`) did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Rows deleted: deliveries (with their attempt logs and events), or silent events.
+    pub deleted: u64,
+    /// The id the walk stopped at when it stopped early (at its limit, or with its pages
+    /// read); the next call resumes above it. `None`: it reached the end of what may go.
+    pub resume: Option<i64>,
+}
+
 /// Filters of the operator's delivery list; `None` matches everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryFilter {

@@ -25,7 +25,7 @@ mod writer;
 pub use db::{Db, LedgerEntry, OutboxAppend, OutboxEvent, PaymentRow, ProtocolRecord};
 pub use delivery::{
     AfterAttempt, AttemptOutcome, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryState,
-    FinishedAttempt, LeaseRequest, NewDelivery, OutboxHorizon, SilentEvents, StoredRequest,
+    FinishedAttempt, LeaseRequest, NewDelivery, OutboxHorizon, Purged, SilentEvents, StoredRequest,
 };
 pub use error::StoreError;
 pub use store::{Backend, Store, StoreOptions};

@@ -1188,6 +1188,77 @@ async fn a_failed_job_releases_its_nonce_claims() {
     }
 }
 
+/// Retention walks resume where they stopped: a wall of deliveries still pending at the front
+/// of the table (more than one call reads) does not hide the finished ones behind it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_purge_walk_resumes_past_deliveries_still_pending() {
+    use polypay_store::{AfterAttempt, Purged};
+    each_backend(|s, name| async move {
+        // Ten pending deliveries, then one created earlier and acknowledged.
+        let times: Vec<i64> = (100..110).chain([50]).collect();
+        let events = succeeded_events(&s, "mch_w", &times).await;
+        let rows: Vec<_> = times
+            .iter()
+            .zip(&events)
+            .map(|(&at, &e)| new_delivery(e, "mch_w", &format!("pay_{at}"), at))
+            .collect();
+        w(&s, move |db| db.insert_deliveries(&rows)).await;
+        advance(&s, 1_000).await;
+        let leased = w(&s, move |db| db.lease_deliveries(&lease(60, "n1", 10))).await;
+        assert_eq!(leased.len(), 1, "{name}: only pay_50 is due");
+        let done = vec![finished(
+            &leased[0],
+            leased[0].lease_seq,
+            AfterAttempt::Acknowledged,
+        )];
+        w(&s, move |db| db.finish_attempts(&done, Timestamp(60))).await;
+        let ids: Vec<i64> = {
+            let mut all = s
+                .read(|db| {
+                    db.deliveries(&polypay_store::DeliveryFilter {
+                        limit: 20,
+                        ..Default::default()
+                    })
+                })
+                .await
+                .unwrap();
+            all.sort_by_key(|d| d.id);
+            all.iter().map(|d| d.id).collect()
+        };
+        let purge = |from: i64| {
+            move |db: &mut Db<'_>| db.purge_finished_deliveries(Timestamp(1_000), 1, from)
+        };
+        // A call reads at most 8 × limit rows: eight pending ones.
+        assert_eq!(
+            w(&s, purge(0)).await,
+            Purged {
+                deleted: 0,
+                resume: Some(ids[7])
+            },
+            "{name}: the first call reads only pending deliveries"
+        );
+        assert_eq!(
+            w(&s, purge(ids[7])).await,
+            Purged {
+                deleted: 1,
+                resume: Some(ids[10])
+            },
+            "{name}: the next one resumes and reaches pay_50"
+        );
+        assert_eq!(
+            w(&s, purge(ids[10])).await,
+            Purged {
+                deleted: 0,
+                resume: None
+            },
+            "{name}: then the walk ends"
+        );
+        let left = s.read(|db| db.pending_delivery_count()).await.unwrap();
+        assert_eq!(left, 10, "{name}: the pending ones stay");
+    })
+    .await;
+}
+
 /// Retention: finished deliveries older than the cut go with their attempts and events; pending
 /// ones, young ones and events not yet ingested stay.
 #[tokio::test(flavor = "multi_thread")]
@@ -1239,9 +1310,21 @@ async fn finished_callback_history_is_purged_after_its_retention() {
         use DeliveryState::*;
         assert_eq!(states, [Acknowledged, Pending, Dead, Skipped], "{name}");
         let purge = |before: i64, limit: i64| {
-            move |db: &mut Db<'_>| db.purge_finished_deliveries(Timestamp(before), limit)
+            move |db: &mut Db<'_>| {
+                db.purge_finished_deliveries(Timestamp(before), limit, 0)
+                    .map(|p| p.deleted)
+            }
         };
-        assert_eq!(w(&s, purge(360, 1)).await, 1, "{name}: at most the limit");
+        let first = before[0].id;
+        let limited = w(&s, move |db| {
+            db.purge_finished_deliveries(Timestamp(360), 1, 0)
+        })
+        .await;
+        assert_eq!(
+            (limited.deleted, limited.resume),
+            (1, Some(first)),
+            "{name}: at most the limit, then resume above it"
+        );
         assert_eq!(
             w(&s, purge(360, 10)).await,
             1,
@@ -1355,7 +1438,10 @@ async fn silent_events_are_passed_by_ingestion_and_purged_after_their_retention(
             w(&s, move |db| db.advance_delivery_cursor(fourth)).await;
             let purge = |before: i64, limit: i64| {
                 let sl = silent.clone();
-                move |db: &mut Db<'_>| db.purge_silent_events(Timestamp(before), limit, &sl)
+                move |db: &mut Db<'_>| {
+                    db.purge_silent_events(Timestamp(before), limit, &sl, 0)
+                        .map(|p| p.deleted)
+                }
             };
             assert_eq!(
                 w(&s, purge(1_000, 10)).await,

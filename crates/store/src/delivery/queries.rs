@@ -7,7 +7,7 @@
 
 use super::{
     ATTEMPT_COLS, AfterAttempt, DELIVERY_COLS, Delivery, DeliveryAttempt, DeliveryFilter,
-    DeliveryState, FinishedAttempt, LeaseRequest, NewDelivery, OutboxHorizon, SilentEvents,
+    DeliveryState, FinishedAttempt, LeaseRequest, NewDelivery, OutboxHorizon, Purged, SilentEvents,
     attempt_row, delivery_row, readable, request_values,
 };
 use crate::db::{Db, OutboxEvent};
@@ -833,9 +833,13 @@ impl Db<'_> {
     /// `before`, with their attempt logs and their outbox events; returns how many deliveries
     /// went. The retention of callback history (`callback_retention_days`).
     ///
-    /// Walks deliveries in id order, which is the order they were ingested in, and stops at the
-    /// first one created at or after `before` (nothing later can have finished before it), so
-    /// the cost does not grow with the history kept; at most `8 × limit` rows are read per call.
+    /// Walks deliveries in id order (the order they were ingested in) from above `from`, and
+    /// stops at the first one created at or after `before` (nothing later can have finished
+    /// before it), so the cost does not grow with the history kept; at most `8 × limit` rows
+    /// are read per call. A walk that stopped early (at `limit` deleted, or with its rows read)
+    /// says where to resume ([`Purged::resume`]): deliveries still pending at the front of the
+    /// table (a merchant whose endpoint has been down for days) cannot hold back the purge
+    /// of the finished ones behind them.
     /// A delivery still pending (or resent meanwhile: the candidates are locked on PostgreSQL
     /// and re-checked by the `DELETE`) is passed over, and so is any event above the ingestion
     /// cursor, which only ever passes events that have a delivery or are silent. On PostgreSQL
@@ -845,7 +849,8 @@ impl Db<'_> {
         &mut self,
         before: Timestamp,
         limit: i64,
-    ) -> Result<u64, StoreError> {
+        from: i64,
+    ) -> Result<Purged, StoreError> {
         let limit = limit.max(1);
         let cursor = self.delivery_cursor()?;
         let lock = match self.lock() {
@@ -856,12 +861,12 @@ impl Db<'_> {
             "SELECT id, created_at, outbox_id, state, COALESCE(finished_at, updated_at) \
              FROM deliveries WHERE id > $1 ORDER BY id LIMIT {limit}{lock}"
         );
-        let ids = self.purge_walk(&sql, &[], before, limit, |r| {
+        let (ids, resume) = self.purge_walk(&sql, &[], before, limit, from, |r| {
             let (outbox_id, state, finished_at) = (r.int(2)?, r.text(3)?, r.int(4)?);
             Ok(state != "pending" && finished_at < before.0 && outbox_id <= cursor)
         })?;
         if ids.is_empty() {
-            return Ok(0);
+            return Ok(Purged { deleted: 0, resume });
         }
         let list = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
         let ids = list(&ids);
@@ -885,7 +890,10 @@ impl Db<'_> {
                 &[],
             )?;
         }
-        Ok(gone.len() as u64)
+        Ok(Purged {
+            deleted: gone.len() as u64,
+            resume,
+        })
     }
 
     /// Deletes up to `limit` outbox events created before `before` that are `silent` (their
@@ -893,8 +901,9 @@ impl Db<'_> {
     /// how many went. The other half of the retention of callback history, beside
     /// `purge_finished_deliveries`.
     ///
-    /// Walks the outbox in id order from its start up to the ingestion cursor, and stops at the
-    /// first event created at or after `before`; at most `8 × limit` rows are read per call. An
+    /// Walks the outbox in id order from above `from` up to the ingestion cursor, and stops at
+    /// the first event created at or after `before`; at most `8 × limit` rows are read per
+    /// call, and a walk that stopped early says where to resume ([`Purged::resume`]). An
     /// event that has a delivery (a `skipped` row written before its event was known to be
     /// silent) is left for `purge_finished_deliveries`, which removes it with its delivery. No
     /// delivery is ever created at or below the cursor, so the check cannot go stale.
@@ -903,9 +912,10 @@ impl Db<'_> {
         before: Timestamp,
         limit: i64,
         silent: &SilentEvents,
-    ) -> Result<u64, StoreError> {
+        from: i64,
+    ) -> Result<Purged, StoreError> {
         if silent.is_empty() {
-            return Ok(0);
+            return Ok(Purged::default());
         }
         let limit = limit.max(1);
         let cursor = self.delivery_cursor()?;
@@ -915,35 +925,34 @@ impl Db<'_> {
              FROM outbox o WHERE o.id > $1 AND o.id <= $2 ORDER BY o.id LIMIT {limit}",
             silent.sql()
         );
-        let ids = self.purge_walk(
-            &sql,
-            &[cursor.into()],
-            before,
-            limit,
-            |r| Ok(r.int(2)? == 1),
-        )?;
+        let (ids, resume) = self.purge_walk(&sql, &[cursor.into()], before, limit, from, |r| {
+            Ok(r.int(2)? == 1)
+        })?;
         if ids.is_empty() {
-            return Ok(0);
+            return Ok(Purged { deleted: 0, resume });
         }
         let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-        self.exec(
+        let deleted = self.exec(
             &format!("DELETE FROM outbox WHERE id IN ({})", ids.join(", ")),
             &[],
-        )
+        )?;
+        Ok(Purged { deleted, resume })
     }
 
     /// The walk of the purges: up to 8 pages of `sql` (rows of `id, created_at, …` in id
-    /// order above `$1`, then `params`), stopping at the first row created at or after `before`
-    /// or once `limit` rows are `purgeable`; returns their ids.
+    /// order above `$1`, then `params`) from above `from`, stopping at the first row created at
+    /// or after `before` or once `limit` rows are `purgeable`; returns their ids and, unless
+    /// it reached its end, the last id it read (where the next walk resumes).
     fn purge_walk(
         &mut self,
         sql: &str,
         params: &[Value],
         before: Timestamp,
         limit: i64,
+        from: i64,
         purgeable: impl Fn(&Row) -> Result<bool, StoreError>,
-    ) -> Result<Vec<i64>, StoreError> {
-        let (mut after, mut ids) = (0i64, Vec::new());
+    ) -> Result<(Vec<i64>, Option<i64>), StoreError> {
+        let (mut after, mut ids) = (from, Vec::new());
         for _ in 0..8 {
             let mut all = vec![Value::from(after)];
             all.extend_from_slice(params);
@@ -951,21 +960,21 @@ impl Db<'_> {
             for r in &rows {
                 let (id, created_at) = (r.int(0)?, r.int(1)?);
                 if created_at >= before.0 {
-                    return Ok(ids);
+                    return Ok((ids, None));
                 }
                 after = id;
                 if purgeable(r)? {
                     ids.push(id);
                     if ids.len() as i64 == limit {
-                        return Ok(ids);
+                        return Ok((ids, Some(after)));
                     }
                 }
             }
             if (rows.len() as i64) < limit {
-                break;
+                return Ok((ids, None));
             }
         }
-        Ok(ids)
+        Ok((ids, Some(after)))
     }
 
     /// Deliveries not yet acknowledged, dead or skipped (the queue depth).
