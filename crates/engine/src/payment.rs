@@ -6,7 +6,7 @@ use crate::{Engine, events, ledger, time_ordered_hex};
 use polypay_core::{
     MerchantId, Money, Payment, PaymentCommand, PaymentId, PaymentState, Protocol, Timestamp,
 };
-use polypay_store::{Db, PaymentRow};
+use polypay_store::{Db, Inserted, NonceArgs, PaymentRow};
 
 /// What a protocol front door asks for when a merchant creates a payment.
 #[derive(Debug, Clone)]
@@ -49,6 +49,16 @@ impl NonceClaim {
             false => Err(EngineError::NonceReused),
         }
     }
+
+    /// The claim as the store takes it with an insert.
+    fn args(&self) -> NonceArgs<'_> {
+        NonceArgs {
+            scope: &self.scope,
+            nonce: &self.nonce,
+            now: self.at,
+            expires_at: self.at.plus_millis(self.ttl_ms),
+        }
+    }
 }
 
 impl Engine {
@@ -79,10 +89,14 @@ impl Engine {
         let declined = self
             .store
             .write(move |db| {
-                if let Some(claim) = &claim {
-                    claim.claim(db)?;
-                }
-                insert_payment_row(db, &merchant_id, &order_no, &row, &created_event)?;
+                insert_payment_row(
+                    db,
+                    &merchant_id,
+                    &order_no,
+                    &row,
+                    &created_event,
+                    claim.as_ref(),
+                )?;
                 decline
                     .then(|| transition_payment(db, &id, &decline_command(), created_at))
                     .transpose()
@@ -305,30 +319,33 @@ fn insert_payment(
         &payment.merchant_order_no,
         row,
         created,
+        None,
     )?;
     Ok(payment.clone())
 }
 
-/// Inserts a payment row and its `created` event; a taken (merchant, order number) is a
+/// Inserts a payment row and its `created` event, claiming `claim` first if given; a taken
+/// nonce is [`EngineError::NonceReused`], a taken (merchant, order number) a
 /// [`EngineError::DuplicatePayment`] carrying the existing payment, a taken public id (or
-/// cashier token) [`EngineError::DuplicatePublicId`], and either writes nothing.
+/// cashier token) [`EngineError::DuplicatePublicId`]. On any of them the payment and event
+/// are not written, and a claim made is undone with the failing job.
 fn insert_payment_row(
     db: &mut Db<'_>,
     merchant_id: &MerchantId,
     order_no: &str,
     row: &PaymentRow,
     created: &events::Prepared,
+    claim: Option<&NonceClaim>,
 ) -> Result<(), EngineError> {
-    if db
-        .insert_payment_with_event(row, &created.outbox())?
-        .is_none()
-    {
-        return Err(match db.payment_by_order_no(merchant_id, order_no)? {
+    let args = claim.map(NonceClaim::args);
+    match db.insert_payment_with_event(row, &created.outbox(), args.as_ref())? {
+        Inserted::Event(_) => Ok(()),
+        Inserted::NonceTaken => Err(EngineError::NonceReused),
+        Inserted::KeyTaken => Err(match db.payment_by_order_no(merchant_id, order_no)? {
             Some(existing) => EngineError::DuplicatePayment(Box::new(existing)),
             None => EngineError::DuplicatePublicId,
-        });
+        }),
     }
-    Ok(())
 }
 
 /// Merges `marks` into the payment's attrs (top-level members) and stores it, inside a write

@@ -69,6 +69,27 @@ pub struct OutboxAppend<'a> {
     pub created_at: Timestamp,
 }
 
+/// A replay-guard claim made with an insert ([`Db::insert_payment_with_event`]), as
+/// [`Db::claim_nonce`] takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct NonceArgs<'a> {
+    pub scope: &'a str,
+    pub nonce: &'a str,
+    pub now: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// What [`Db::insert_payment_with_event`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// The payment and its event went in: the event's outbox id.
+    Event(i64),
+    /// A stored payment holds one of its unique keys: nothing went in (a claim may have).
+    KeyTaken,
+    /// The nonce is claimed and live: nothing went in.
+    NonceTaken,
+}
+
 /// A record a protocol keeps for itself (payers, tokens, ...), as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtocolRecord {
@@ -303,34 +324,54 @@ impl<'a> Db<'a> {
         Ok(n == 1)
     }
 
-    /// Inserts a payment and, only if it went in, its event: the event's outbox id, or `None`
-    /// (nothing written) when the payment would take a unique key of a stored one, as
-    /// [`Db::insert_payment_row`].
+    /// Inserts a payment and, only if it went in, its event; with `claim`, claims that nonce
+    /// first (as [`Db::claim_nonce`]) and inserts nothing if it is taken. A payment that would
+    /// take a unique key of a stored one (the merchant's order number, the public id or the
+    /// cashier token) is not inserted ([`Inserted::KeyTaken`]), and neither is its event; the
+    /// claim, if made, is then the job's to undo by failing.
     ///
-    /// On PostgreSQL both inserts are one statement (the event's `INSERT … SELECT` reads the
-    /// payment's `INSERT … RETURNING`): one round trip to the server per create instead of
-    /// two, inside the writer's group commit. SQLite, in process, runs the two statements.
+    /// On PostgreSQL it is all one statement (each `INSERT … SELECT` reads the `RETURNING` of
+    /// the one before): one round trip to the server per create instead of two or three,
+    /// inside the writer's group commit. SQLite, in process, runs the statements one by one.
     pub fn insert_payment_with_event(
         &mut self,
         row: &PaymentRow,
         event: &OutboxAppend<'_>,
-    ) -> Result<Option<i64>, StoreError> {
+        claim: Option<&NonceArgs<'_>>,
+    ) -> Result<Inserted, StoreError> {
         if self.conn.dialect() == Dialect::Sqlite {
-            if !self.insert_payment_row(row)? {
-                return Ok(None);
+            if let Some(c) = claim
+                && !self.claim_nonce(c.scope, c.nonce, c.now, c.expires_at)?
+            {
+                return Ok(Inserted::NonceTaken);
             }
-            return self.append_outbox_json(event).map(Some);
+            if !self.insert_payment_row(row)? {
+                return Ok(Inserted::KeyTaken);
+            }
+            return self.append_outbox_json(event).map(Inserted::Event);
         }
+        const OUTBOX: &str = "INSERT INTO outbox (merchant_id, protocol, object_kind, object_id, event, payload, created_at) \
+             SELECT $22, $23, $24, $25, $26, $27, $28 FROM p RETURNING id";
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             format!(
                 "WITH p AS (INSERT INTO payments ({PAYMENT_COLS}) VALUES \
                  ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
-                 ON CONFLICT DO NOTHING RETURNING 1) \
-                 INSERT INTO outbox (merchant_id, protocol, object_kind, object_id, event, payload, created_at) \
-                 SELECT $22, $23, $24, $25, $26, $27, $28 FROM p RETURNING id"
+                 ON CONFLICT DO NOTHING RETURNING 1) {OUTBOX}"
             )
         });
-        let mut params = Vec::with_capacity(row.0.len() + 7);
+        static CLAIMING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "WITH c AS (INSERT INTO nonces (scope, nonce, expires_at) VALUES ($29, $30, $31) \
+                 ON CONFLICT (scope, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at \
+                 WHERE nonces.expires_at <= $32 RETURNING 1), \
+                 p AS (INSERT INTO payments ({PAYMENT_COLS}) SELECT \
+                 $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21 \
+                 FROM c ON CONFLICT DO NOTHING RETURNING 1), \
+                 o AS ({OUTBOX}) \
+                 SELECT (SELECT COUNT(*) FROM c), (SELECT id FROM o)"
+            )
+        });
+        let mut params = Vec::with_capacity(row.0.len() + 11);
         params.extend_from_slice(&row.0);
         params.extend([
             event.merchant_id.as_str().into(),
@@ -341,12 +382,44 @@ impl<'a> Db<'a> {
             event.payload_json.into(),
             event.created_at.0.into(),
         ]);
-        let r = self.conn.query(&SQL, &params);
-        // No row back means neither insert wrote (the event's only follows the payment's):
-        // a refused duplicate leaves the job unchanged, so its batch needs no savepoints.
-        self.changed |= !matches!(&r, Ok(rows) if rows.is_empty());
+        let Some(c) = claim else {
+            let r = self.conn.query(&SQL, &params);
+            // No row back means neither insert wrote (the event's only follows the payment's):
+            // a refused duplicate leaves the job unchanged, so its batch needs no savepoints.
+            self.changed |= !matches!(&r, Ok(rows) if rows.is_empty());
+            let rows = self.note(r)?;
+            return Ok(match rows.first() {
+                Some(r) => Inserted::Event(r.int(0)?),
+                None => Inserted::KeyTaken,
+            });
+        };
+        params.extend([
+            c.scope.into(),
+            c.nonce.into(),
+            c.expires_at.0.into(),
+            c.now.0.into(),
+        ]);
+        let r = self.conn.query(&CLAIMING, &params);
+        // Nothing was written unless the claim was (the payment's insert reads the claim's).
+        let claimed = match &r {
+            Ok(rows) => match rows.first() {
+                Some(row) => row.int(0).map(|n| n > 0),
+                None => Err(StoreError::Corrupt(
+                    "the create statement gave no row".into(),
+                )),
+            },
+            Err(_) => Ok(true),
+        };
+        self.changed |= !matches!(claimed, Ok(false));
         let rows = self.note(r)?;
-        rows.first().map(|r| r.int(0)).transpose()
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Corrupt("the create statement gave no row".into()))?;
+        Ok(match (row.int(0)?, row.opt_int(1)?) {
+            (0, _) => Inserted::NonceTaken,
+            (_, Some(id)) => Inserted::Event(id),
+            (_, None) => Inserted::KeyTaken,
+        })
     }
 
     pub fn update_payment(&mut self, p: &Payment) -> Result<(), StoreError> {

@@ -22,7 +22,9 @@ pub mod testing;
 pub mod vault;
 mod writer;
 
-pub use db::{Db, LedgerEntry, OutboxAppend, OutboxEvent, PaymentRow, ProtocolRecord};
+pub use db::{
+    Db, Inserted, LedgerEntry, NonceArgs, OutboxAppend, OutboxEvent, PaymentRow, ProtocolRecord,
+};
 pub use delivery::{
     AfterAttempt, AttemptOutcome, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryState,
     FinishedAttempt, LeaseRequest, NewDelivery, OutboxHorizon, Purged, SilentEvents, StoredRequest,

@@ -179,39 +179,62 @@ async fn payments_insert_once_per_order_number() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_payment_and_its_event_go_in_together_or_not_at_all() {
-    fn event_of(p: &Payment) -> (String, String) {
-        (
+    use polypay_store::Inserted;
+    /// Inserts `p` with its event, claiming `nonce` first if given (live until 1,000); a job
+    /// that found a key taken fails, as the engine's does, so what it claimed is undone.
+    async fn insert(s: &Store, p: &Payment, nonce: Option<&'static str>) -> Inserted {
+        let p = p.clone();
+        let (object_id, payload) = (
             p.id.as_str().to_string(),
             format!(r#"{{"order":"{}"}}"#, p.merchant_order_no),
-        )
-    }
-    async fn insert(s: &Store, p: &Payment) -> Option<i64> {
-        let (p, (object_id, payload)) = (p.clone(), event_of(p));
+        );
         let row = polypay_store::PaymentRow::of(&p);
-        w(s, move |db| {
-            db.insert_payment_with_event(
-                &row,
-                &polypay_store::OutboxAppend {
-                    merchant_id: &p.merchant_id,
-                    protocol: p.protocol,
-                    object_kind: "payment",
-                    object_id: &object_id,
-                    event: "payment.created",
-                    payload_json: &payload,
-                    created_at: Timestamp(7),
-                },
-            )
-        })
-        .await
+        let out = s
+            .write(move |db| {
+                let claim = nonce.map(|nonce| polypay_store::NonceArgs {
+                    scope: "app1",
+                    nonce,
+                    now: Timestamp(10),
+                    expires_at: Timestamp(1_000),
+                });
+                let done = db.insert_payment_with_event(
+                    &row,
+                    &polypay_store::OutboxAppend {
+                        merchant_id: &p.merchant_id,
+                        protocol: p.protocol,
+                        object_kind: "payment",
+                        object_id: &object_id,
+                        event: "payment.created",
+                        payload_json: &payload,
+                        created_at: Timestamp(7),
+                    },
+                    claim.as_ref(),
+                )?;
+                match done {
+                    Inserted::KeyTaken => Err(StoreError::Config("key taken".into())),
+                    other => Ok(other),
+                }
+            })
+            .await;
+        match out {
+            Ok(done) => done,
+            Err(StoreError::Config(_)) => Inserted::KeyTaken,
+            Err(e) => panic!("insert: {e}"),
+        }
+    }
+    async fn events_of(s: &Store, p: &Payment) -> Vec<OutboxEvent> {
+        let id = p.id.as_str().to_string();
+        s.read(move |db| db.outbox_of_object(&id)).await.unwrap()
     }
     each_backend(|s, name| async move {
         let m = merchant("e1");
         let m1 = m.clone();
         w(&s, move |db| db.insert_merchant(&m1)).await;
         let p = payment(&m, "o1", 100);
-        let id = insert(&s, &p).await.expect("inserted");
-        let pid = p.id.as_str().to_string();
-        let events = s.read(move |db| db.outbox_of_object(&pid)).await.unwrap();
+        let Inserted::Event(id) = insert(&s, &p, None).await else {
+            panic!("{name}: not inserted");
+        };
+        let events = events_of(&s, &p).await;
         assert_eq!(events.len(), 1, "{name}");
         let e = &events[0];
         assert_eq!(
@@ -221,28 +244,44 @@ async fn a_payment_and_its_event_go_in_together_or_not_at_all() {
         );
         assert_eq!((&e.merchant_id, e.protocol), (&m.id, p.protocol), "{name}");
         assert_eq!(e.payload, serde_json::json!({"order": "o1"}), "{name}");
-        // A taken order number, then a taken public id: neither the payment nor its event.
+        // A taken order number, then a taken public id: neither the payment nor its event,
+        // and a nonce claimed on the way is undone with the failing job.
         let mut same_order = payment(&m, "o1", 999);
         same_order.id = PaymentId::from_random("other");
         same_order.public_id = "Pother".into();
         same_order.cashier_token = "tokother".into();
         let mut same_public = payment(&m, "o2", 5);
         same_public.public_id = p.public_id.clone();
-        for dup in [same_order, same_public] {
+        for (dup, nonce) in [(&same_order, None), (&same_public, Some("n-dup"))] {
             assert_eq!(
-                insert(&s, &dup).await,
-                None,
+                insert(&s, dup, nonce).await,
+                Inserted::KeyTaken,
                 "{name}: {}",
                 dup.merchant_order_no
             );
-            let did = dup.id.as_str().to_string();
-            let events = s.read(move |db| db.outbox_of_object(&did)).await.unwrap();
-            assert!(events.is_empty(), "{name}: an event for a refused payment");
+            assert!(
+                events_of(&s, dup).await.is_empty(),
+                "{name}: an event for a refused payment"
+            );
         }
-        assert_eq!(s.read(|db| db.count_payments()).await.unwrap(), 1, "{name}");
+        // With a claim: the first use of a nonce goes in, its replay writes nothing.
+        let p3 = payment(&m, "o3", 300);
+        let fresh = insert(&s, &p3, Some("n-dup")).await;
+        assert!(
+            matches!(fresh, Inserted::Event(_)),
+            "{name}: the refused create left its nonce unclaimed: {fresh:?}"
+        );
+        let p4 = payment(&m, "o4", 400);
+        assert_eq!(
+            insert(&s, &p4, Some("n-dup")).await,
+            Inserted::NonceTaken,
+            "{name}: a replay"
+        );
+        assert!(events_of(&s, &p4).await.is_empty(), "{name}");
+        assert_eq!(s.read(|db| db.count_payments()).await.unwrap(), 2, "{name}");
         assert_eq!(
             s.read(|db| db.outbox_after(0, 10)).await.unwrap().len(),
-            1,
+            2,
             "{name}"
         );
     })
