@@ -11,7 +11,7 @@
 //! run again alone, so one bad job cannot take its neighbours down with it.
 
 use crate::claims::Claims;
-use crate::db::Db;
+use crate::db::{Credits, Db};
 use crate::error::StoreError;
 use crate::sql::{Conn, Dialect};
 use crate::vault::Vault;
@@ -174,9 +174,18 @@ fn run_in_transaction(
     // First without savepoints: most jobs succeed, and a job that fails usually fails before it
     // writes (a duplicate order, an unknown id). Only a job that fails after changing data
     // needs its own rollback; then the batch starts over with one savepoint per job.
+    // Balance credits are staged by the jobs run without savepoints and applied once per
+    // balance row just before COMMIT (see `Credits`); with savepoints they apply at once.
+    let mut credits = Credits::default();
     let mut dirty = false;
     for job in batch.iter_mut() {
-        match run_plain(conn, vault, claims.as_deref_mut(), job.as_mut()) {
+        match run_plain(
+            conn,
+            vault,
+            claims.as_deref_mut(),
+            &mut credits,
+            job.as_mut(),
+        ) {
             Ok(Ran::Clean) => {}
             Ok(Ran::FailedAfterWriting) => {
                 dirty = true;
@@ -186,6 +195,7 @@ fn run_in_transaction(
         }
     }
     if dirty {
+        credits.clear();
         if let Err(e) = conn.batch("ROLLBACK") {
             return Err((e, batch));
         }
@@ -204,6 +214,11 @@ fn run_in_transaction(
                 return Err((e, batch));
             }
         }
+    } else if let Err(e) = Db::new(conn, vault, true)
+        .with_credits(Some(&mut credits))
+        .flush_credits()
+    {
+        return Err((e, batch));
     }
     match conn.batch("COMMIT") {
         Ok(()) => Ok(batch),
@@ -217,14 +232,17 @@ enum Ran {
     FailedAfterWriting,
 }
 
-/// Runs one job directly in the open transaction.
+/// Runs one job directly in the open transaction, staging its credits in `credits`.
 fn run_plain(
     conn: &mut dyn Conn,
     vault: &Vault,
     claims: Option<&mut Claims>,
+    credits: &mut Credits,
     job: &mut dyn Job,
 ) -> Result<Ran, StoreError> {
-    let mut db = Db::new(conn, vault, true).with_claims(claims);
+    let mut db = Db::new(conn, vault, true)
+        .with_claims(claims)
+        .with_credits(Some(credits));
     let ok = job.run(&mut db);
     if let Some(e) = db.take_failure() {
         return Err(e);
@@ -286,10 +304,12 @@ mod tests {
     use crate::sql::{Row, Value};
     use crate::sqlite::SqliteConn;
 
-    /// A SQLite connection that counts the savepoints it is asked for.
+    /// A SQLite connection that counts the savepoints it is asked for and the statements that
+    /// write a balance.
     struct Counting {
         inner: SqliteConn,
         savepoints: usize,
+        balance_writes: usize,
     }
 
     impl Conn for Counting {
@@ -297,6 +317,9 @@ mod tests {
             Dialect::Sqlite
         }
         fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+            self.balance_writes += usize::from(
+                sql.starts_with("INSERT INTO balances") || sql.starts_with("UPDATE balances"),
+            );
             self.inner.execute(sql, params)
         }
         fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
@@ -310,10 +333,16 @@ mod tests {
 
     fn conn() -> Counting {
         let mut inner = SqliteConn::open(std::path::Path::new(":memory:")).unwrap();
-        inner.batch("CREATE TABLE t (k TEXT PRIMARY KEY)").unwrap();
+        inner
+            .batch(
+                "CREATE TABLE t (k TEXT PRIMARY KEY); CREATE TABLE balances (merchant_id TEXT, \
+                 currency TEXT, available_minor INTEGER, PRIMARY KEY (merchant_id, currency))",
+            )
+            .unwrap();
         Counting {
             inner,
             savepoints: 0,
+            balance_writes: 0,
         }
     }
 
@@ -373,6 +402,97 @@ mod tests {
         let done = run_in_transaction(&mut c, &vault, None, vec![job("d", Some(true))]);
         assert_eq!(done.ok().map(|d| d.len()), Some(1));
         assert_eq!(keys(&mut c), ["a", "c"]);
+    }
+
+    fn boxed(
+        f: impl FnMut(&mut Db<'_>) -> Result<(), StoreError> + Send + 'static,
+    ) -> Box<dyn Job> {
+        Box::new(TypedJob {
+            f,
+            out: None,
+            reply: None,
+        })
+    }
+
+    fn credit(m: &'static str, minor: i64) -> Box<dyn Job> {
+        boxed(move |db| {
+            db.credit(
+                &polypay_core::MerchantId(m.into()),
+                polypay_core::Currency::USD,
+                minor,
+            )
+        })
+    }
+
+    fn balances(c: &mut Counting) -> Vec<(String, i64)> {
+        let rows = c
+            .query(
+                "SELECT merchant_id, available_minor FROM balances ORDER BY merchant_id",
+                &[],
+            )
+            .unwrap();
+        rows.iter()
+            .map(|r| (r.text(0).unwrap(), r.int(1).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn a_batchs_credits_are_one_write_per_balance_just_before_commit() {
+        let (mut c, vault) = (conn(), Vault::from_key_bytes(&[7; 32]).unwrap());
+        let batch = [("m1", 100), ("m2", 7), ("m1", 50), ("m1", -20), ("m2", 3)]
+            .into_iter()
+            .map(|(m, minor)| credit(m, minor))
+            .collect();
+        let done = run_in_transaction(&mut c, &vault, None, batch)
+            .ok()
+            .unwrap();
+        assert_eq!(done.len(), 5);
+        assert_eq!(c.balance_writes, 2, "one upsert per balance row");
+        assert_eq!(balances(&mut c), [("m1".into(), 130), ("m2".into(), 10)]);
+    }
+
+    #[test]
+    fn a_debit_sees_the_credits_staged_before_it_and_a_failed_job_takes_its_credit_back() {
+        let (mut c, vault) = (conn(), Vault::from_key_bytes(&[7; 32]).unwrap());
+        let debited = Arc::new(Mutex::new(None));
+        let seen = debited.clone();
+        let debit = boxed(move |db| {
+            let ok = db.try_debit(
+                &polypay_core::MerchantId("m1".into()),
+                polypay_core::Currency::USD,
+                150,
+            )?;
+            *seen.lock().unwrap() = Some(ok);
+            Ok(())
+        });
+        let batch = vec![credit("m1", 100), credit("m1", 50), debit, credit("m1", 5)];
+        run_in_transaction(&mut c, &vault, None, batch)
+            .ok()
+            .unwrap();
+        assert_eq!(
+            *debited.lock().unwrap(),
+            Some(true),
+            "150 staged, 150 debited"
+        );
+        assert_eq!(balances(&mut c), [("m1".into(), 5)]);
+        assert_eq!(c.savepoints, 0);
+        // A job that fails after its credit: the batch runs again with savepoints, and only
+        // that job's credit is gone.
+        let failing = boxed(|db| {
+            db.credit(
+                &polypay_core::MerchantId("m1".into()),
+                polypay_core::Currency::USD,
+                1_000,
+            )?;
+            Err(StoreError::Corrupt("refused after crediting".into()))
+        });
+        let batch = vec![credit("m1", 10), failing, credit("m2", 1)];
+        let done = run_in_transaction(&mut c, &vault, None, batch)
+            .ok()
+            .unwrap();
+        assert_eq!(done.len(), 3);
+        assert_eq!(c.savepoints, 3);
+        assert_eq!(balances(&mut c), [("m1".into(), 15), ("m2".into(), 1)]);
     }
 
     /// The ingestion cursor's horizon rule needs every PostgreSQL writer transaction to hold

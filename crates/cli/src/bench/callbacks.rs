@@ -148,10 +148,14 @@ pub async fn measure(
         created.errors,
         created.first_error
     );
+    let succeeding = Instant::now();
     succeed_all(node.state.engine(), &merchant, orders, connections).await?;
+    let succeeded = succeeding.elapsed();
     let setup = setup.elapsed();
     eprintln!(
-        "{protocol} callbacks: {n} payments created and succeeded in {setup:.1?}; delivering"
+        "{protocol} callbacks: {n} payments created and succeeded in {setup:.1?} (succeeded \
+         in {succeeded:.1?}, {:.0}/s); delivering",
+        n as f64 / succeeded.as_secs_f64().max(1e-9)
     );
     let before = Counters::read(metrics, protocol);
     let mut d = deliver(node, server, &receiver, n, plan.time_limit).await?;
