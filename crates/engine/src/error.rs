@@ -25,6 +25,9 @@ pub enum EngineError {
     NonceReused,
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The request is malformed; the message says what is wrong and is safe to show.
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Rule(#[from] CoreError),
     #[error(transparent)]

@@ -20,6 +20,41 @@ pub struct NewMerchant {
     pub generate_keys: bool,
 }
 
+impl NewMerchant {
+    /// The merchant as it will be stored: name and notify URL trimmed, an empty URL none.
+    /// [`EngineError::Invalid`], saying what is wrong, unless the name is 1–128 bytes and the
+    /// URL an `http(s)://` URL of at most 2,048 bytes, neither holding a NUL (which
+    /// PostgreSQL's text cannot store). Every front door (admin API, console, CLI) creates
+    /// merchants through [`Engine::create_merchant`], which checks this.
+    pub fn checked(self) -> Result<NewMerchant, EngineError> {
+        let name = self.name.trim().to_string();
+        if name.is_empty() || name.len() > 128 {
+            return Err(EngineError::Invalid("name must be 1-128 characters".into()));
+        }
+        let notify_url = self
+            .notify_url
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty());
+        if let Some(url) = &notify_url
+            && (!(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2048)
+        {
+            return Err(EngineError::Invalid(
+                "notify_url must be an http:// or https:// URL of at most 2048 characters".into(),
+            ));
+        }
+        if name.contains('\0') || notify_url.as_deref().is_some_and(|u| u.contains('\0')) {
+            return Err(EngineError::Invalid(
+                "name and notify_url must not contain a NUL character".into(),
+            ));
+        }
+        Ok(NewMerchant {
+            name,
+            notify_url,
+            ..self
+        })
+    }
+}
+
 /// Merchant-side private keys generated in sandbox mode; shown once, never stored.
 #[derive(Debug, Clone)]
 pub struct SandboxKeys {
@@ -73,6 +108,7 @@ impl Engine {
         &self,
         new: NewMerchant,
     ) -> Result<(Merchant, Option<SandboxKeys>), EngineError> {
+        let new = new.checked()?;
         let mut credentials = issue_credentials();
         let sandbox_keys = if new.generate_keys {
             let keys = SandboxKeys {

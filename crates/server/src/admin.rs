@@ -49,6 +49,7 @@ pub fn error(status: StatusCode, message: &str) -> Response {
 fn engine_error(e: EngineError) -> Response {
     match e {
         EngineError::NotFound(what) => error(StatusCode::NOT_FOUND, &format!("{what} not found")),
+        EngineError::Invalid(why) => error(StatusCode::BAD_REQUEST, &why),
         other => {
             tracing::error!(error = %other, "admin request failed");
             error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
@@ -73,16 +74,7 @@ async fn create_merchant(
             "body must be {\"name\": ..., \"notify_url\": ...}",
         );
     };
-    if body.name.trim().is_empty() || body.name.len() > 128 {
-        return error(StatusCode::BAD_REQUEST, "name must be 1-128 characters");
-    }
-    // PostgreSQL's text cannot hold U+0000 (`polypay_core::text`): refused on both backends.
-    if body.name.contains('\0') || body.notify_url.as_deref().is_some_and(|u| u.contains('\0')) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "name and notify_url must not contain a NUL character",
-        );
-    }
+    // The engine checks the name and the URL (`NewMerchant::checked`).
     let new = NewMerchant {
         name: body.name,
         notify_url: body.notify_url,

@@ -377,6 +377,23 @@ async fn merchants_show_credentials_once_and_rotate_one_secret() {
     );
     let bad = op.post("/console/merchants", &[("name", "")]).await;
     assert_eq!(bad.status, 400);
+    assert!(
+        bad.body.contains("name must be 1-128 characters"),
+        "{}",
+        bad.body
+    );
+    let bad = op
+        .post(
+            "/console/merchants",
+            &[("name", "shop"), ("notify_url", "javascript:alert(1)")],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body.contains("notify_url must be an http"),
+        "{}",
+        bad.body
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,6 +1,6 @@
 //! The sandbox control API and time travel, through HTTP, on a whole node.
 
-use polypay_core::{Currency, Money, PaymentState, PayoutState, Protocol};
+use polypay_core::{Currency, MerchantId, Money, PaymentState, PayoutState, Protocol};
 use polypay_engine::{NewPayment, NewPayout};
 use polypay_server::testing::TestServer;
 use serde_json::json;
@@ -220,24 +220,46 @@ async fn protocol_settings_are_set_through_the_admin_api() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_admin_api_refuses_a_merchant_name_holding_a_nul() {
+async fn the_admin_api_refuses_a_malformed_merchant_and_says_why() {
     let s = TestServer::start().await;
-    let create = |name: &'static str| {
+    let create = |name: &'static str, url: Option<&'static str>| {
         reqwest::Client::new()
             .post(format!("{}/admin/v1/merchants", s.base_url))
             .bearer_auth(&s.admin_token)
-            .json(&json!({"name": name, "notify_url": null}))
+            .json(&json!({"name": name, "notify_url": url}))
             .send()
     };
-    let r = create("shop\u{0}").await.unwrap();
-    assert_eq!(r.status(), 400);
+    for (name, url, why) in [
+        ("shop\u{0}", None, "must not contain a NUL character"),
+        ("  ", None, "name must be 1-128 characters"),
+        (
+            "shop",
+            Some("ftp://example.com/cb"),
+            "notify_url must be an http",
+        ),
+        (
+            "shop",
+            Some("https://example.com/\u{0}"),
+            "must not contain a NUL",
+        ),
+    ] {
+        let r = create(name, url).await.unwrap();
+        assert_eq!(r.status(), 400, "{name:?} {url:?}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(body.to_string().contains(why), "{body}");
+    }
+    let r = create(" shop ", Some(" https://example.com/cb "))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
     let body: serde_json::Value = r.json().await.unwrap();
-    assert!(
-        body.to_string()
-            .contains("must not contain a NUL character"),
-        "{body}"
+    let id = body["id"].as_str().expect("an id").to_string();
+    let m = s.engine().merchant(&MerchantId(id)).await.unwrap();
+    assert_eq!(
+        (m.name.as_str(), m.notify_url.as_deref()),
+        ("shop", Some("https://example.com/cb")),
+        "stored trimmed"
     );
-    assert_eq!(create("shop").await.unwrap().status(), 201);
 }
 
 #[tokio::test(flavor = "multi_thread")]

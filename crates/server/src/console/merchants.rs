@@ -83,34 +83,16 @@ pub struct CreateForm {
     notify_url: String,
 }
 
-fn valid_url(url: &str) -> bool {
-    (url.starts_with("http://") || url.starts_with("https://"))
-        && url.len() <= 2048
-        && !url.contains('\0')
-}
-
 /// `POST /console/merchants`: onboards a merchant and shows its credentials once.
 pub async fn create(
     State(c): State<Console>,
     Extension(s): Extension<Session>,
     Form(f): Form<CreateForm>,
 ) -> Response {
-    let name = f.name.trim().to_string();
-    let notify_url = Some(f.notify_url.trim().to_string()).filter(|u| !u.is_empty());
-    if name.is_empty()
-        || name.len() > 128
-        || name.contains('\0')
-        || notify_url.as_deref().is_some_and(|u| !valid_url(u))
-    {
-        return layout::message(
-            StatusCode::BAD_REQUEST,
-            "Not created",
-            "The name must be 1-128 characters and the notify URL an http(s) URL, neither with a \
-             NUL character.",
-        );
-    }
+    // The engine checks both (`NewMerchant::checked`) and says what is wrong.
+    let notify_url = Some(f.notify_url).filter(|u| !u.trim().is_empty());
     let new = NewMerchant {
-        name,
+        name: f.name,
         notify_url,
         generate_keys: c.app.mode() == Mode::Sandbox,
     };

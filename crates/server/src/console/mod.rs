@@ -103,7 +103,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .with_state(console)
 }
 
-/// An engine failure as a page: not found, refused by a rule, or an internal error (logged).
+/// An engine failure as a page: not found, refused by a rule, malformed, or an internal error
+/// (logged).
 fn engine_error(e: EngineError) -> Response {
     match e {
         EngineError::NotFound(what) => layout::message(
@@ -114,6 +115,7 @@ fn engine_error(e: EngineError) -> Response {
         EngineError::Rule(rule) => {
             layout::message(StatusCode::CONFLICT, "Not allowed", &rule.to_string())
         }
+        EngineError::Invalid(why) => layout::message(StatusCode::BAD_REQUEST, "Not done", &why),
         other => {
             tracing::error!(error = %other, "console request failed");
             layout::message(
