@@ -300,6 +300,22 @@ impl Dispatcher {
             // cycle in flight, another starts only with a share's worth of attempts to record:
             // one started by the first attempt to finish would lease next to nothing (the
             // others still hold their leases until recorded) and hold a slot meanwhile.
+            // Invariant: finished attempts always have a way to be recorded: a cycle wanted or
+            // in flight, or the retry a failed cycle scheduled. Broken, they would wait for the
+            // next ingestion wake, an hour away with a long tick: loud in tests, mended here.
+            let stranded =
+                !done.is_empty() && !wanted && cycles.is_empty() && holding.retry_at.is_none();
+            debug_assert!(
+                !stranded,
+                "finished callback attempts with nothing to record them"
+            );
+            if stranded {
+                tracing::error!(
+                    attempts = done.len(),
+                    "finished callback attempts had no cycle to record them; starting one"
+                );
+                wanted = true;
+            }
             let worth = cycles.is_empty() || done.len() >= self.inner.share();
             if wanted && cycles.len() < most && worth {
                 wanted = false;
