@@ -85,6 +85,21 @@ pub struct OutboxAppend<'a> {
     pub created_at: Timestamp,
 }
 
+impl OutboxAppend<'_> {
+    /// The row's values in the order of the outbox's insert columns.
+    fn values(&self) -> [Value; 7] {
+        [
+            self.merchant_id.as_str().into(),
+            self.protocol.as_str().into(),
+            self.object_kind.into(),
+            self.object_id.into(),
+            self.event.into(),
+            self.payload_json.into(),
+            self.created_at.0.into(),
+        ]
+    }
+}
+
 /// A replay-guard claim made with an insert ([`Db::insert_payment_with_event`]), as
 /// [`Db::claim_nonce`] takes it.
 #[derive(Debug, Clone, Copy)]
@@ -411,15 +426,7 @@ impl<'a> Db<'a> {
         });
         let mut params = Vec::with_capacity(row.0.len() + 11);
         params.extend_from_slice(&row.0);
-        params.extend([
-            event.merchant_id.as_str().into(),
-            event.protocol.as_str().into(),
-            event.object_kind.into(),
-            event.object_id.into(),
-            event.event.into(),
-            event.payload_json.into(),
-            event.created_at.0.into(),
-        ]);
+        params.extend(event.values());
         let Some(c) = claim else {
             let r = self.conn.query(&SQL, &params);
             // No row back means neither insert wrote (the event's only follows the payment's):
@@ -930,15 +937,7 @@ impl<'a> Db<'a> {
         let row = self.one(
             "INSERT INTO outbox (merchant_id, protocol, object_kind, object_id, event, payload, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            &[
-                e.merchant_id.as_str().into(),
-                e.protocol.as_str().into(),
-                e.object_kind.into(),
-                e.object_id.into(),
-                e.event.into(),
-                e.payload_json.into(),
-                e.created_at.0.into(),
-            ],
+            &e.values(),
         )?;
         row.ok_or_else(|| StoreError::Corrupt("INSERT … RETURNING gave no row".into()))?
             .int(0)

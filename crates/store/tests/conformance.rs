@@ -629,6 +629,21 @@ fn finished(
     }
 }
 
+/// Every delivery stored (up to 100), in id order.
+async fn deliveries_by_id(s: &Store) -> Vec<polypay_store::Delivery> {
+    let mut all = s
+        .read(|db| {
+            db.deliveries(&polypay_store::DeliveryFilter {
+                limit: 100,
+                ..Default::default()
+            })
+        })
+        .await
+        .unwrap();
+    all.sort_by_key(|d| d.id);
+    all
+}
+
 /// Appends a `payment.succeeded` event of `pay_<at>` created at each of `times`; their ids.
 async fn succeeded_events(s: &Store, merchant: &str, times: &[i64]) -> Vec<i64> {
     let mut ids = Vec::new();
@@ -1251,19 +1266,7 @@ async fn a_purge_walk_resumes_past_deliveries_still_pending() {
             AfterAttempt::Acknowledged,
         )];
         w(&s, move |db| db.finish_attempts(&done, Timestamp(60))).await;
-        let ids: Vec<i64> = {
-            let mut all = s
-                .read(|db| {
-                    db.deliveries(&polypay_store::DeliveryFilter {
-                        limit: 20,
-                        ..Default::default()
-                    })
-                })
-                .await
-                .unwrap();
-            all.sort_by_key(|d| d.id);
-            all.iter().map(|d| d.id).collect()
-        };
+        let ids: Vec<i64> = deliveries_by_id(&s).await.iter().map(|d| d.id).collect();
         let purge = |from: i64| {
             move |db: &mut Db<'_>| db.purge_finished_deliveries(Timestamp(1_000), 1, from)
         };
@@ -1328,23 +1331,7 @@ async fn finished_callback_history_is_purged_after_its_retention() {
             let done = vec![finished(&d, d.lease_seq, after)];
             w(&s, move |db| db.finish_attempts(&done, Timestamp(now))).await;
         }
-        let all = |s: &Store| {
-            let s = s.clone();
-            async move {
-                let mut d = s
-                    .read(|db| {
-                        db.deliveries(&polypay_store::DeliveryFilter {
-                            limit: 10,
-                            ..Default::default()
-                        })
-                    })
-                    .await
-                    .unwrap();
-                d.sort_by_key(|d| d.id);
-                d
-            }
-        };
-        let before = all(&s).await;
+        let before = deliveries_by_id(&s).await;
         let states: Vec<_> = before.iter().map(|d| d.state).collect();
         use DeliveryState::*;
         assert_eq!(states, [Acknowledged, Pending, Dead, Skipped], "{name}");
@@ -1369,7 +1356,11 @@ async fn finished_callback_history_is_purged_after_its_retention() {
             1,
             "{name}: pay_300; pay_400 is younger"
         );
-        let left: Vec<_> = all(&s).await.iter().map(|d| d.object_id.clone()).collect();
+        let left: Vec<_> = deliveries_by_id(&s)
+            .await
+            .iter()
+            .map(|d| d.object_id.clone())
+            .collect();
         assert_eq!(left, ["pay_200", "pay_400"], "{name}");
         for gone in [&before[0], &before[2]] {
             let id = gone.id;
