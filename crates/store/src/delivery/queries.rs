@@ -1085,3 +1085,94 @@ fn outbox_row(r: &Row) -> Result<OutboxEvent, StoreError> {
         created_at: Timestamp(r.int(7)?),
     })
 }
+
+#[cfg(test)]
+mod plans {
+    use super::*;
+    use crate::testing::TestDb;
+
+    /// The generic plan PostgreSQL caches for `sql` (after a prepared statement's first five
+    /// runs), explained for `args`.
+    fn generic_plan(db: &mut Db<'_>, sql: &str, args: &str) -> String {
+        db.exec("SET plan_cache_mode = force_generic_plan", &[])
+            .unwrap();
+        db.exec(&format!("PREPARE p AS {sql}"), &[]).unwrap();
+        let rows = db.rows(&format!("EXPLAIN EXECUTE p({args})"), &[]).unwrap();
+        db.exec("DEALLOCATE p", &[]).unwrap();
+        db.exec("RESET plan_cache_mode", &[]).unwrap();
+        rows.iter()
+            .map(|r| r.text(0).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The lease and the results `UPDATE` reach `deliveries` through their id list whatever the
+    /// planner knows: their generic plans, made with statistics of a thousand rows, probe the
+    /// primary key, and never walk a whole table or index (`deliveries_due` for every due row,
+    /// or a sequential scan hash-joined to the results: items 30 and 35 of
+    /// docs/performance.md). Below a few hundred rows PostgreSQL rightly scans the table; the
+    /// next `ANALYZE` (autovacuum's, as the table grows) invalidates such a cached plan.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn hot_delivery_statements_probe_the_primary_key_in_their_generic_plans() {
+        let Some(tdb) = TestDb::postgres() else {
+            return;
+        };
+        let store = tdb.open().unwrap();
+        store
+            .write(|db| {
+                let rows: Vec<NewDelivery> = (0..1_000)
+                    .map(|i| NewDelivery {
+                        outbox_id: i + 1,
+                        merchant_id: polypay_core::MerchantId(format!("m{}", i % 3)),
+                        protocol: polypay_core::Protocol::Passtopay,
+                        object_kind: "payment".into(),
+                        object_id: format!("pay_{i}"),
+                        order_key: format!("pay_{i}"),
+                        event: "payment.succeeded".into(),
+                        state: match i % 2 {
+                            0 => DeliveryState::Pending,
+                            _ => DeliveryState::Acknowledged,
+                        },
+                        request: None,
+                        schedule_at: Timestamp(i),
+                        first_attempt_at: Timestamp(i),
+                        note: None,
+                        created_at: Timestamp(i),
+                    })
+                    .collect();
+                db.insert_deliveries(&rows)
+            })
+            .await
+            .unwrap();
+        let plans = store
+            .read(|db| {
+                db.exec("ANALYZE deliveries", &[])?;
+                Ok::<_, StoreError>([
+                    (
+                        "lease",
+                        generic_plan(db, &take_array_sql(), "'n1', 0, 0, '{1,2}'"),
+                    ),
+                    (
+                        "results",
+                        generic_plan(db, &finish_json_sql(), "0, '{1}', '[]'"),
+                    ),
+                ])
+            })
+            .await
+            .unwrap();
+        for (name, plan) in plans {
+            assert!(
+                plan.contains("using deliveries_pkey on deliveries"),
+                "{name}:\n{plan}"
+            );
+            for whole in [
+                "Seq Scan on deliveries",
+                "deliveries_due",
+                "deliveries_by_key",
+            ] {
+                assert!(!plan.contains(whole), "{name} reads {whole}:\n{plan}");
+            }
+        }
+        store.close();
+    }
+}
