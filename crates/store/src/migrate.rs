@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, Option<Dialect>, &str)] = &[
         None,
         include_str!("migrations/0007_payment_confirmation.sql"),
     ),
+    (
+        8,
+        None,
+        include_str!("migrations/0008_deliveries_by_object.sql"),
+    ),
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {
