@@ -296,10 +296,6 @@ impl Dispatcher {
                 collect(joined, &mut done);
                 wanted = true;
             }
-            // Recording and leasing share one store job: one group commit per cycle. Beside a
-            // cycle in flight, another starts only with a share's worth of attempts to record:
-            // one started by the first attempt to finish would lease next to nothing (the
-            // others still hold their leases until recorded) and hold a slot meanwhile.
             // Invariant: finished attempts always have a way to be recorded: a cycle wanted or
             // in flight, or the retry a failed cycle scheduled. Broken, they would wait for the
             // next ingestion wake, an hour away with a long tick: loud in tests, mended here.
@@ -316,6 +312,10 @@ impl Dispatcher {
                 );
                 wanted = true;
             }
+            // Recording and leasing share one store job: one group commit per cycle. Beside a
+            // cycle in flight, another starts only with a share's worth of attempts to record:
+            // one started by the first attempt to finish would lease next to nothing (the
+            // others still hold their leases until recorded) and hold a slot meanwhile.
             let worth = cycles.is_empty() || done.len() >= self.inner.share();
             if wanted && cycles.len() < most && worth {
                 wanted = false;

@@ -136,6 +136,13 @@ pub struct ProtocolRecord {
 pub(crate) const PAYMENT_COLS: &str = "id, merchant_id, protocol, merchant_order_no, public_id, currency, amount_minor, state, \
     refunded_minor, refund_pending_minor, notify_url, return_url, cashier_token, created_at, updated_at, expires_at, \
     finished_at, channel_order_no, error_code, error_message, attrs";
+/// `$1, $2, …`: one parameter per column of [`PAYMENT_COLS`], in order ([`PaymentRow`]).
+static PAYMENT_PARAMS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    (1..=PAYMENT_COLS.split(", ").count())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+});
 pub(crate) const PAYOUT_COLS: &str = "id, merchant_id, protocol, merchant_order_no, public_id, currency, amount_minor, state, \
     notify_url, created_at, updated_at, finished_at, channel_order_no, error_code, error_message, attrs";
 pub(crate) const REFUND_COLS: &str = "id, merchant_id, payment_id, protocol, merchant_refund_no, public_id, currency, amount_minor, \
@@ -368,9 +375,8 @@ impl<'a> Db<'a> {
     pub fn insert_payment_row(&mut self, row: &PaymentRow) -> Result<bool, StoreError> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             format!(
-                "INSERT INTO payments ({PAYMENT_COLS}) VALUES \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
-                 ON CONFLICT DO NOTHING"
+                "INSERT INTO payments ({PAYMENT_COLS}) VALUES ({}) ON CONFLICT DO NOTHING",
+                *PAYMENT_PARAMS
             )
         });
         let n = self.exec(&SQL, &row.0)?;
@@ -407,9 +413,9 @@ impl<'a> Db<'a> {
              SELECT $22, $23, $24, $25, $26, $27, $28 FROM p RETURNING id";
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             format!(
-                "WITH p AS (INSERT INTO payments ({PAYMENT_COLS}) VALUES \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
-                 ON CONFLICT DO NOTHING RETURNING 1) {OUTBOX}"
+                "WITH p AS (INSERT INTO payments ({PAYMENT_COLS}) VALUES ({}) \
+                 ON CONFLICT DO NOTHING RETURNING 1) {OUTBOX}",
+                *PAYMENT_PARAMS
             )
         });
         static CLAIMING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -417,11 +423,11 @@ impl<'a> Db<'a> {
                 "WITH c AS (INSERT INTO nonces (scope, nonce, expires_at) VALUES ($29, $30, $31) \
                  ON CONFLICT (scope, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at \
                  WHERE nonces.expires_at <= $32 RETURNING 1), \
-                 p AS (INSERT INTO payments ({PAYMENT_COLS}) SELECT \
-                 $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21 \
+                 p AS (INSERT INTO payments ({PAYMENT_COLS}) SELECT {} \
                  FROM c ON CONFLICT DO NOTHING RETURNING 1), \
                  o AS ({OUTBOX}) \
-                 SELECT (SELECT COUNT(*) FROM c), (SELECT id FROM o)"
+                 SELECT (SELECT COUNT(*) FROM c), (SELECT id FROM o)",
+                *PAYMENT_PARAMS
             )
         });
         let mut params = Vec::with_capacity(row.0.len() + 11);
@@ -445,25 +451,20 @@ impl<'a> Db<'a> {
             c.now.0.into(),
         ]);
         let r = self.conn.query(&CLAIMING, &params);
-        // Nothing was written unless the claim was (the payment's insert reads the claim's).
-        let claimed = match &r {
-            Ok(rows) => match rows.first() {
-                Some(row) => row.int(0).map(|n| n > 0),
-                None => Err(StoreError::Corrupt(
-                    "the create statement gave no row".into(),
-                )),
-            },
-            Err(_) => Ok(true),
-        };
-        self.changed |= !matches!(claimed, Ok(false));
+        // A change until the answer says otherwise: nothing was written unless the claim was
+        // (the payment's insert reads the claim's).
+        let was = self.changed;
+        self.changed = true;
         let rows = self.note(r)?;
         let row = rows
             .first()
             .ok_or_else(|| StoreError::Corrupt("the create statement gave no row".into()))?;
-        Ok(match (row.int(0)?, row.opt_int(1)?) {
-            (0, _) => Inserted::NonceTaken,
-            (_, Some(id)) => Inserted::Event(id),
-            (_, None) => Inserted::KeyTaken,
+        let (claimed, event) = (row.int(0)? > 0, row.opt_int(1)?);
+        self.changed = was || claimed;
+        Ok(match (claimed, event) {
+            (false, _) => Inserted::NonceTaken,
+            (true, Some(id)) => Inserted::Event(id),
+            (true, None) => Inserted::KeyTaken,
         })
     }
 

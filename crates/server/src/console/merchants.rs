@@ -89,11 +89,11 @@ pub async fn create(
     Extension(s): Extension<Session>,
     Form(f): Form<CreateForm>,
 ) -> Response {
-    // The engine checks both (`NewMerchant::checked`) and says what is wrong.
-    let notify_url = Some(f.notify_url).filter(|u| !u.trim().is_empty());
+    // The engine trims both, takes an empty URL as none, checks them
+    // (`NewMerchant::checked`) and says what is wrong.
     let new = NewMerchant {
         name: f.name,
-        notify_url,
+        notify_url: Some(f.notify_url),
         generate_keys: c.app.mode() == Mode::Sandbox,
     };
     let (m, keys) = match c.app.engine().create_merchant(new).await {

@@ -203,6 +203,14 @@ fn take_array_sql() -> String {
     )
 }
 
+/// Ids as the list of an SQL `IN (…)` (integers only, so safe to inline).
+fn id_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// PostgreSQL: ids as the text of a `BIGINT[]` (`CAST(CAST($n AS TEXT) AS BIGINT[])`).
 fn id_array(ids: impl Iterator<Item = i64>) -> Value {
     let ids: Vec<String> = ids.map(|id| id.to_string()).collect();
@@ -876,8 +884,7 @@ impl Db<'_> {
         if ids.is_empty() {
             return Ok(Purged { deleted: 0, resume });
         }
-        let list = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-        let ids = list(&ids);
+        let ids = id_list(&ids);
         self.exec(
             &format!(
                 "DELETE FROM delivery_attempts WHERE delivery_id IN \
@@ -894,7 +901,7 @@ impl Db<'_> {
         let events: Vec<i64> = gone.iter().map(|r| r.int(0)).collect::<Result<_, _>>()?;
         if !events.is_empty() {
             self.exec(
-                &format!("DELETE FROM outbox WHERE id IN ({})", list(&events)),
+                &format!("DELETE FROM outbox WHERE id IN ({})", id_list(&events)),
                 &[],
             )?;
         }
@@ -939,9 +946,8 @@ impl Db<'_> {
         if ids.is_empty() {
             return Ok(Purged { deleted: 0, resume });
         }
-        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
         let deleted = self.exec(
-            &format!("DELETE FROM outbox WHERE id IN ({})", ids.join(", ")),
+            &format!("DELETE FROM outbox WHERE id IN ({})", id_list(&ids)),
             &[],
         )?;
         Ok(Purged { deleted, resume })
