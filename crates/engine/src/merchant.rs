@@ -22,13 +22,13 @@ pub struct NewMerchant {
 
 impl NewMerchant {
     /// The merchant as it will be stored: name and notify URL trimmed, an empty URL none.
-    /// [`EngineError::Invalid`], saying what is wrong, unless the name is 1–128 bytes and the
-    /// URL an `http(s)://` URL of at most 2,048 bytes, neither holding a NUL (which
+    /// [`EngineError::Invalid`], saying what is wrong, unless the name is 1–128 characters and
+    /// the URL an `http(s)://` URL of at most 2,048 bytes, neither holding a NUL (which
     /// PostgreSQL's text cannot store). Every front door (admin API, console, CLI) creates
     /// merchants through [`Engine::create_merchant`], which checks this.
     pub fn checked(self) -> Result<NewMerchant, EngineError> {
         let name = self.name.trim().to_string();
-        if name.is_empty() || name.len() > 128 {
+        if name.is_empty() || name.chars().count() > 128 {
             return Err(EngineError::Invalid("name must be 1-128 characters".into()));
         }
         let notify_url = self
@@ -39,7 +39,7 @@ impl NewMerchant {
             && (!(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2048)
         {
             return Err(EngineError::Invalid(
-                "notify_url must be an http:// or https:// URL of at most 2048 characters".into(),
+                "notify_url must be an http:// or https:// URL of at most 2048 bytes".into(),
             ));
         }
         if name.contains('\0') || notify_url.as_deref().is_some_and(|u| u.contains('\0')) {
@@ -244,4 +244,28 @@ fn decode_pair(bytes: &[u8]) -> Result<PemPair, EngineError> {
         private_pem: text[..split].to_string(),
         public_pem: text[split..].to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(name: &str) -> Result<NewMerchant, EngineError> {
+        NewMerchant {
+            name: name.into(),
+            notify_url: None,
+            generate_keys: false,
+        }
+        .checked()
+    }
+
+    #[test]
+    fn a_name_is_counted_in_characters_not_bytes() {
+        // 128 three-byte characters (384 bytes) are a name; 129 are not.
+        assert_eq!(named(&"店".repeat(128)).unwrap().name.chars().count(), 128);
+        let long = named(&"店".repeat(129)).unwrap_err();
+        assert!(long.to_string().contains("1-128 characters"), "{long}");
+        assert!(named(&"a".repeat(128)).is_ok());
+        assert!(named(&"a".repeat(129)).is_err());
+    }
 }

@@ -28,6 +28,35 @@ pub async fn list_deliveries(
         .await?)
 }
 
+/// The deliveries `filter` finds, oldest first, each with its attempt log (oldest attempt
+/// first), in one read of the store whatever their number.
+pub async fn list_deliveries_with_attempts(
+    engine: &Engine,
+    mut filter: DeliveryFilter,
+) -> Result<Vec<(Delivery, Vec<DeliveryAttempt>)>, NotifyError> {
+    filter.limit = filter.limit.clamp(1, MAX_LIST);
+    engine
+        .store()
+        .read(move |db| {
+            let deliveries = db.deliveries(&filter)?;
+            let ids: Vec<i64> = deliveries.iter().map(|d| d.id).collect();
+            let mut attempts = db.attempts_of(&ids)?.into_iter().peekable();
+            let mut out = Vec::with_capacity(deliveries.len());
+            // Deliveries come newest first and attempts by delivery id: walk both upwards.
+            for d in deliveries.into_iter().rev() {
+                let mut own = Vec::new();
+                while let Some(a) = attempts.next_if(|a| a.delivery_id <= d.id) {
+                    if a.delivery_id == d.id {
+                        own.push(a);
+                    }
+                }
+                out.push((d, own));
+            }
+            Ok(out)
+        })
+        .await
+}
+
 /// One delivery and its attempt log (oldest attempt first).
 pub async fn delivery_with_attempts(
     engine: &Engine,

@@ -276,6 +276,37 @@ async fn callbacks_of_one_payment_go_out_in_event_order() {
             ]
         );
         assert_eq!(f.receiver.requests_to("/o").len(), 1);
+
+        // The operator's view of pay_1 (the console's payment page): its three callbacks, the
+        // refund's included, oldest first, each with its own attempts, in one read.
+        let filter = polypay_store::DeliveryFilter {
+            payment: Some("pay_1".into()),
+            limit: 10,
+            ..Default::default()
+        };
+        let listed = polypay_notify::operator::list_deliveries_with_attempts(&f.engine, filter)
+            .await
+            .unwrap();
+        let seen: Vec<_> = listed
+            .iter()
+            .map(|(d, log)| {
+                assert!(log.iter().all(|a| a.delivery_id == d.id), "{}", db.name);
+                (
+                    d.event.as_str(),
+                    log.iter().map(|a| a.attempt).collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("payment.pending", vec![1, 2]),
+                ("payment.succeeded", vec![1]),
+                ("refund.succeeded", vec![1]),
+            ],
+            "{}",
+            db.name
+        );
     }
 }
 

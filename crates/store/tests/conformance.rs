@@ -914,6 +914,21 @@ async fn leases_are_exclusive_in_order_per_key_fair_and_fenced() {
         let id4 = taken.iter().find(|d| d.outbox_id == 4).unwrap().id;
         let log = s.read(move |db| db.delivery_attempts(id4)).await.unwrap();
         assert_eq!(log.len(), 1);
+        let both = s
+            .read(move |db| db.attempts_of(&[id4, id, 999_999]))
+            .await
+            .unwrap();
+        let mut want = s.read(move |db| db.delivery_attempts(id)).await.unwrap();
+        want.extend(log.iter().cloned());
+        assert_eq!(
+            both.iter()
+                .map(|a| (a.delivery_id, a.id))
+                .collect::<Vec<_>>(),
+            want.iter()
+                .map(|a| (a.delivery_id, a.id))
+                .collect::<Vec<_>>(),
+            "{name}: several logs in one read, by delivery then attempt"
+        );
         assert_eq!(
             (log[0].outcome, log[0].node_id.as_str(), log[0].started_at),
             (AttemptOutcome::Interrupted, "n1", Timestamp(0)),

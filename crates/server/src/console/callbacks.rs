@@ -81,24 +81,13 @@ pub async fn of_object(c: &Console, key: &str) -> Vec<(Delivery, Vec<DeliveryAtt
         limit: operator::MAX_LIST,
         ..DeliveryFilter::default()
     };
-    let engine = c.app.engine();
-    let deliveries = match operator::list_deliveries(engine, filter).await {
-        Ok(d) => d,
+    match operator::list_deliveries_with_attempts(c.app.engine(), filter).await {
+        Ok(found) => found,
         Err(e) => {
             tracing::warn!(error = %e, "console could not list callbacks");
-            return Vec::new();
-        }
-    };
-    let mut out = Vec::with_capacity(deliveries.len());
-    for d in deliveries.into_iter().rev() {
-        match operator::delivery_with_attempts(engine, d.id).await {
-            Ok(found) => out.push(found),
-            Err(e) => {
-                tracing::warn!(error = %e, delivery = d.id, "console could not read attempts")
-            }
+            Vec::new()
         }
     }
-    out
 }
 
 /// How many deliveries a filter finds, up to the listing limit ("500+" beyond).

@@ -828,6 +828,20 @@ impl Db<'_> {
             .collect()
     }
 
+    /// The attempt logs of the deliveries `ids`, each oldest first, in one read: the attempts
+    /// ordered by delivery id, then attempt id.
+    pub fn attempts_of(&mut self, ids: &[i64]) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {ATTEMPT_COLS} FROM delivery_attempts WHERE delivery_id IN ({}) \
+             ORDER BY delivery_id, id",
+            id_list(ids)
+        );
+        self.rows(&sql, &[])?.iter().map(attempt_row).collect()
+    }
+
     /// Deliveries matching `f`, newest first.
     pub fn deliveries(&mut self, f: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
         let (sql, params) = filter_sql(f);
