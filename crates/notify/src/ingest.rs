@@ -12,7 +12,7 @@
 
 use crate::dispatcher::Inner;
 use crate::error::NotifyError;
-use crate::protocol::ProtocolNotifier;
+use crate::protocol::{Encoded, ProtocolNotifier};
 use crate::{metrics, schedule};
 use polypay_core::{Merchant, Protocol, Timestamp};
 use polypay_store::{DeliveryState, NewDelivery, OutboxEvent, StoredRequest};
@@ -267,7 +267,7 @@ pub(crate) fn new_delivery(
         return dead(d, format!("merchant {} not found", event.merchant_id));
     };
     match notifier.encode(event, merchant, signed_at) {
-        Ok(Some(req)) => {
+        Ok(Encoded::Send(req)) => {
             let first = schedule::offset(&notifier.attempt_offsets_ms(), 0).unwrap_or(0);
             d.state = DeliveryState::Pending;
             d.first_attempt_at = now.plus_millis(first);
@@ -279,8 +279,8 @@ pub(crate) fn new_delivery(
             });
             d
         }
-        Ok(None) => {
-            d.note = Some("skipped: the protocol sends no callback for this event".into());
+        Ok(Encoded::Skip(why)) => {
+            d.note = Some(format!("skipped: {}", why.reason()));
             d
         }
         Err(e) => dead(d, format!("encoding failed: {e}")),

@@ -24,4 +24,6 @@ pub use cashier::{
 };
 pub use dispatcher::{DispatchConfig, DispatchReport, Dispatcher};
 pub use error::NotifyError;
-pub use protocol::{CallbackRequest, ProtocolNotifier, silent_events, silent_states};
+pub use protocol::{
+    CallbackRequest, Encoded, ProtocolNotifier, Skip, silent_events, silent_states,
+};

@@ -5,7 +5,7 @@
 //! endpoint and the admin API is behind the admin token); they never go to the logs.
 
 use crate::error::NotifyError;
-use crate::protocol::ProtocolNotifier;
+use crate::protocol::{Encoded, ProtocolNotifier};
 use base64::Engine as _;
 use polypay_core::Timestamp;
 use polypay_engine::Engine;
@@ -130,15 +130,13 @@ fn encode_again(
     let event = event.ok_or_else(|| not_sendable("its outbox event is gone"))?;
     let merchant = merchant.ok_or_else(|| not_sendable("its merchant is gone"))?;
     match notifier.encode(&event, &merchant, now) {
-        Ok(Some(r)) => Ok(StoredRequest {
+        Ok(Encoded::Send(r)) => Ok(StoredRequest {
             method: r.method,
             url: r.url,
             headers: r.headers,
             body: r.body,
         }),
-        Ok(None) => Err(not_sendable(
-            "the protocol sends no callback for this event",
-        )),
+        Ok(Encoded::Skip(why)) => Err(not_sendable(why.reason())),
         Err(e) => Err(NotifyError::Encode(e)),
     }
 }

@@ -17,14 +17,56 @@ pub struct CallbackRequest {
     pub body: Vec<u8>,
 }
 
+/// What a protocol makes of an outbox event ([`ProtocolNotifier::encode`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Encoded {
+    /// The callback to send.
+    Send(CallbackRequest),
+    /// Nothing to send, and why (the delivery's note; a refused re-send says it).
+    Skip(Skip),
+}
+
+impl Encoded {
+    /// The callback to send, if any.
+    pub fn request(self) -> Option<CallbackRequest> {
+        match self {
+            Encoded::Send(r) => Some(r),
+            Encoded::Skip(_) => None,
+        }
+    }
+}
+
+/// Why no callback goes out for an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// The spec sends none for it: a state it does not notify, a repeat it forbids, an event
+    /// of another protocol.
+    NotNotified,
+    /// The spec would send one, but there is nowhere to send it: no callback URL on the order,
+    /// on the merchant, or in the merchant's settings for the protocol.
+    NoUrl,
+}
+
+impl Skip {
+    /// The reason in words, for the operator.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Skip::NotNotified => "the protocol sends no callback for this event",
+            Skip::NoUrl => {
+                "no callback URL: neither the order nor the merchant (or its protocol settings) has one"
+            }
+        }
+    }
+}
+
 /// One protocol's callback and redirect rules (its spec's notification section).
 ///
 /// No default bodies: a protocol that forgets a rule fails to compile.
 pub trait ProtocolNotifier: Send + Sync + 'static {
     fn protocol(&self) -> Protocol;
 
-    /// Builds the callback for an outbox event of this protocol, or `None` when the spec sends
-    /// none for it (no notify URL, a state that is not notified, a repeat the spec forbids).
+    /// Builds the callback for an outbox event of this protocol, or says why none goes out
+    /// ([`Skip`]: the spec sends none for it, or there is no URL to send it to).
     /// `now` is when it is signed, by the merchant's clock (`Clock::wall`: sandbox time travel
     /// does not move it); the times the callback reports come from the event.
     fn encode(
@@ -32,11 +74,11 @@ pub trait ProtocolNotifier: Send + Sync + 'static {
         event: &OutboxEvent,
         merchant: &Merchant,
         now: Timestamp,
-    ) -> Result<Option<CallbackRequest>, String>;
+    ) -> Result<Encoded, String>;
 
     /// The events (`<kind>.<state>`, as the outbox names them) this protocol never sends a
-    /// callback for, whatever the merchant, the object or what came before: [`encode`] returns
-    /// `None` for each of them every time. Ingestion passes them without writing a delivery (so
+    /// callback for, whatever the merchant, the object or what came before: [`encode`] answers
+    /// [`Skip::NotNotified`] for each of them every time. Ingestion passes them without writing a delivery (so
     /// they cost no `skipped` row) and retention removes them like finished callback history. It
     /// must not name an event that can be sent: that event would never be delivered. Leaving
     /// one out only costs its `skipped` row.

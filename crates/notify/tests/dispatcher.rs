@@ -390,8 +390,41 @@ async fn skipped_events_are_recorded_and_never_sent() {
         let (skipped, log) = f.delivery_of(id).await;
         assert_eq!(skipped.state, DeliveryState::Skipped);
         assert!(log.is_empty() && skipped.request.is_none());
+        assert_eq!(
+            skipped.last_error.as_deref(),
+            Some("skipped: the protocol sends no callback for this event")
+        );
         let err = d.resend(skipped.id).await.unwrap_err();
         assert!(matches!(err, NotifyError::NotSendable(..)), "{err}");
+
+        // A notified event with nowhere to go says so, not that the protocol is silent.
+        let (nowhere, _) = f
+            .engine
+            .create_merchant(polypay_engine::NewMerchant {
+                name: "no url".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let id = f
+            .emit(&nowhere, "payment", "pay_1", "payment.succeeded", json!({}))
+            .await;
+        assert_eq!(d.run_once().await.unwrap(), report(1, 0, 0, 0));
+        let (skipped, _) = f.delivery_of(id).await;
+        assert_eq!(
+            (skipped.state, skipped.last_error.as_deref()),
+            (
+                DeliveryState::Skipped,
+                Some(
+                    "skipped: no callback URL: neither the order nor the merchant (or its \
+                     protocol settings) has one"
+                )
+            ),
+            "{}",
+            db.name
+        );
+        let err = d.resend(skipped.id).await.unwrap_err().to_string();
+        assert!(err.contains("no callback URL"), "{err}");
         assert!(f.receiver.requests().is_empty());
     }
 }

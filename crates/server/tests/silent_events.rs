@@ -6,6 +6,7 @@ use polypay_core::{
     Currency, Merchant, MerchantId, Money, Payment, PaymentId, PaymentState, Payout, PayoutId,
     PayoutState, Protocol, Refund, RefundId, RefundState, Timestamp,
 };
+use polypay_notify::{Encoded, Skip};
 use polypay_server::testing::TestServer;
 use polypay_store::OutboxEvent;
 use serde_json::{Value, json};
@@ -175,7 +176,7 @@ async fn each_protocol_is_silent_exactly_where_its_spec_sends_nothing() {
             };
             let encoded = notifier.encode(&outbox, &merchant, Timestamp(1_700_000_000_000));
             assert!(
-                matches!(encoded, Ok(None)),
+                matches!(encoded, Ok(Encoded::Skip(Skip::NotNotified))),
                 "{protocol} {event}: a silent event must encode to no callback, got {encoded:?}"
             );
         }

@@ -10,7 +10,7 @@ use polypay_core::{FixedClock, Merchant, Payment, Protocol, Timestamp};
 use polypay_engine::{Engine, NewMerchant};
 use polypay_notify::{
     CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, DispatchConfig,
-    Dispatcher, ProtocolNotifier,
+    Dispatcher, Encoded, ProtocolNotifier, Skip,
 };
 use polypay_store::testing::TestDb;
 use polypay_store::{Delivery, DeliveryAttempt, OutboxEvent};
@@ -200,19 +200,21 @@ impl ProtocolNotifier for TestNotifier {
         event: &OutboxEvent,
         merchant: &Merchant,
         now: Timestamp,
-    ) -> Result<Option<CallbackRequest>, String> {
+    ) -> Result<Encoded, String> {
         if event.event.ends_with(".created") {
-            return Ok(None);
+            return Ok(Encoded::Skip(Skip::NotNotified));
         }
         let url = event.payload["notify_url"]
             .as_str()
             .map(str::to_string)
             .or_else(|| merchant.notify_url.clone());
-        let Some(url) = url else { return Ok(None) };
+        let Some(url) = url else {
+            return Ok(Encoded::Skip(Skip::NoUrl));
+        };
         let body = serde_json::json!({
             "event": event.event, "object_id": event.object_id, "outbox_id": event.id,
         });
-        Ok(Some(CallbackRequest {
+        Ok(Encoded::Send(CallbackRequest {
             url,
             method: "POST".into(),
             headers: vec![

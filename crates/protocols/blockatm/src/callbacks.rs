@@ -3,7 +3,7 @@
 //!
 //! URL: payment events go to the payment's own notify URL, else `payment_notify_url`, else the
 //! merchant's notify URL; payout events to `payout_notify_url`, else the payment URL (as
-//! before). No URL → nothing is sent. Signature: `settings.blockatm.webhook_scheme == "V1"` →
+//! before). No URL → nothing is sent (`Skip::NoUrl`). Signature: `settings.blockatm.webhook_scheme == "V1"` →
 //! ECDSA with the platform P-256 key, else HMAC with the merchant's Secret Key.
 
 use crate::merchant::Settings;
@@ -21,7 +21,8 @@ use polypay_core::{Merchant, Payment, Payout, Protocol, Timestamp};
 use polypay_engine::Platform;
 use polypay_engine::chain::sandbox_address;
 use polypay_notify::{
-    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
+    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, Encoded,
+    ProtocolNotifier, Skip,
 };
 use polypay_store::OutboxEvent;
 use serde::Deserialize;
@@ -62,12 +63,12 @@ impl BlockAtmNotifier {
         }
     }
 
-    /// The webhook an event announces, with its URL; `None` when nothing is sent.
+    /// The webhook an event announces, with its URL, or why nothing is sent.
     fn webhook(
         &self,
         event: &OutboxEvent,
         merchant: &Merchant,
-    ) -> Result<Option<(String, WebhookEvent)>, String> {
+    ) -> Result<Result<(String, WebhookEvent), Skip>, String> {
         let settings = Settings::of(merchant);
         let payment_url = settings
             .payment_notify_url
@@ -79,7 +80,7 @@ impl BlockAtmNotifier {
                     .map_err(|e| format!("payment payload: {e}"))?;
                 let url = payment.notify_url.clone().or(payment_url);
                 let body = payment_notification(&payment, &self.networks);
-                Ok(url.zip(body.map(WebhookEvent::Payment)))
+                Ok(routed(url, body.map(WebhookEvent::Payment)))
             }
             "payout" => {
                 let payout = Payout::deserialize(&event.payload)
@@ -89,11 +90,20 @@ impl BlockAtmNotifier {
                     .clone()
                     .or(settings.payout_notify_url)
                     .or(payment_url);
-                Ok(url.zip(payout_notification(&payout).map(WebhookEvent::Payout)))
+                Ok(routed(
+                    url,
+                    payout_notification(&payout).map(WebhookEvent::Payout),
+                ))
             }
-            _ => Ok(None),
+            _ => Ok(Err(Skip::NotNotified)),
         }
     }
+}
+
+/// A webhook and its URL, or why none goes out: no body is a state the spec does not notify.
+fn routed(url: Option<String>, body: Option<WebhookEvent>) -> Result<(String, WebhookEvent), Skip> {
+    let body = body.ok_or(Skip::NotNotified)?;
+    url.map(|url| (url, body)).ok_or(Skip::NoUrl)
 }
 
 fn to_callback(request: OutboundRequest) -> CallbackRequest {
@@ -129,13 +139,14 @@ impl ProtocolNotifier for BlockAtmNotifier {
         event: &OutboxEvent,
         merchant: &Merchant,
         now: Timestamp,
-    ) -> Result<Option<CallbackRequest>, String> {
-        let Some((url, webhook)) = self.webhook(event, merchant)? else {
-            return Ok(None);
+    ) -> Result<Encoded, String> {
+        let (url, webhook) = match self.webhook(event, merchant)? {
+            Ok(found) => found,
+            Err(why) => return Ok(Encoded::Skip(why)),
         };
         let signer = self.signer(merchant)?;
         encode_webhook(&url, &webhook, &signer, millis(now))
-            .map(|request| Some(to_callback(request)))
+            .map(|request| Encoded::Send(to_callback(request)))
             .map_err(|e| format!("encode webhook: {e}"))
     }
 

@@ -10,7 +10,7 @@ use polypay_blockatm::wire::{
     CreateOrderData, CreateOrderRequest, CreatePayoutRequest, PayOrderDetail,
 };
 use polypay_core::{PaymentCommand, PaymentState, PayoutCommand, PayoutState, Timestamp};
-use polypay_notify::{CallbackRequest, ProtocolNotifier};
+use polypay_notify::{CallbackRequest, Encoded, ProtocolNotifier};
 use std::sync::Arc;
 
 fn order(order_no: &str, redirect: Option<&str>) -> CreateOrderRequest {
@@ -46,7 +46,7 @@ async fn encoded(h: &Harness, object_id: &str, at: i64) -> Vec<(String, Callback
     let notifier = notifier(h);
     let mut out = Vec::new();
     for row in h.outbox(object_id).await {
-        if let Some(request) = notifier.encode(&row, &h.merchant, Timestamp(at)).unwrap() {
+        if let Encoded::Send(request) = notifier.encode(&row, &h.merchant, Timestamp(at)).unwrap() {
             out.push((row.event.clone(), request));
         }
     }

@@ -8,7 +8,8 @@
 
 use polypay_core::{Merchant, Payment, PaymentState, Protocol, Refund, RefundState, Timestamp};
 use polypay_notify::{
-    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
+    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, Encoded,
+    ProtocolNotifier, Skip,
 };
 use polypay_store::OutboxEvent;
 use serde::Deserialize;
@@ -99,13 +100,13 @@ impl ProtocolNotifier for Fintech33Notifier {
         event: &OutboxEvent,
         merchant: &Merchant,
         _now: Timestamp,
-    ) -> Result<Option<CallbackRequest>, String> {
+    ) -> Result<Encoded, String> {
         let Some((facts, status, fail_times)) = describe(event).map_err(|e| e.to_string())? else {
-            return Ok(None);
+            return Ok(Encoded::Skip(Skip::NotNotified));
         };
         let settings = MerchantSettings::of(merchant).map_err(|e| e.to_string())?;
         let Some(url) = settings.webhook_url(merchant) else {
-            return Ok(None);
+            return Ok(Encoded::Skip(Skip::NoUrl));
         };
         let keys = self.keys.as_ref().ok_or("platform RSA key is unusable")?;
         let credentials = credentials_of(merchant)
@@ -116,7 +117,7 @@ impl ProtocolNotifier for Fintech33Notifier {
             .map_err(|e| e.to_string())?;
         let request =
             encode_webhook(url, &notice, &credentials, keys).map_err(|e| e.to_string())?;
-        Ok(Some(CallbackRequest {
+        Ok(Encoded::Send(CallbackRequest {
             url: request.url,
             method: request.method.to_owned(),
             headers: request

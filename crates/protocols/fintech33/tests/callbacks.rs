@@ -6,7 +6,7 @@ mod harness;
 use harness::*;
 use polypay_core::{Merchant, PaymentCommand, Timestamp};
 use polypay_fintech33::wire::{OrderStatus, PaymentOrderStatus};
-use polypay_notify::{CallbackRequest, ProtocolNotifier};
+use polypay_notify::{CallbackRequest, Encoded, ProtocolNotifier, Skip};
 use polypay_store::OutboxEvent;
 use polypay_store::testing::TestDb;
 use std::sync::Arc;
@@ -31,7 +31,7 @@ fn encode_all(
         .iter()
         .map(|e| {
             let req = n.encode(e, merchant, Timestamp(START_MS)).expect("encode");
-            (e.event.clone(), req)
+            (e.event.clone(), req.request())
         })
         .collect()
 }
@@ -239,13 +239,15 @@ async fn failures_count_and_webhook_url_rules() {
         let req = notifier
             .encode(last, &m, Timestamp(START_MS))
             .unwrap()
+            .request()
             .unwrap();
         assert_eq!(req.url, "http://127.0.0.1:9/other");
         let mut m = merchant.clone();
         m.notify_url = None;
         assert_eq!(
             notifier.encode(last, &m, Timestamp(START_MS)).unwrap(),
-            None
+            Encoded::Skip(Skip::NoUrl),
+            "the delivery's note says why"
         );
     }
 }

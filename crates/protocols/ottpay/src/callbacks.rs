@@ -9,7 +9,8 @@ use crate::wire::{Action, CallbackData, format_exchange_rate, format_time};
 use polypay_core::{Merchant, Payment, Protocol, Timestamp};
 use polypay_engine::Platform;
 use polypay_notify::{
-    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
+    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, Encoded,
+    ProtocolNotifier, Skip,
 };
 use polypay_store::OutboxEvent;
 use serde::Deserialize;
@@ -48,20 +49,20 @@ impl ProtocolNotifier for OttNotifier {
         event: &OutboxEvent,
         merchant: &Merchant,
         _now: Timestamp,
-    ) -> Result<Option<CallbackRequest>, String> {
+    ) -> Result<Encoded, String> {
         if event.protocol != Protocol::Ottpay || event.event != NOTIFIED_EVENT {
-            return Ok(None);
+            return Ok(Encoded::Skip(Skip::NotNotified));
         }
         let payment = Payment::deserialize(&event.payload)
             .map_err(|e| format!("ottpay: payment payload: {e}"))?;
         let Some(url) = payment.notify_url.clone() else {
-            return Ok(None);
+            return Ok(Encoded::Skip(Skip::NoUrl));
         };
         let data = callback_data(&payment, merchant)?;
         let sign_key = SignKey::new(merchant.credentials.ottpay.sign_key.expose());
         let request = notify::encode_callback(&url, &data, &sign_key)
             .map_err(|e| format!("ottpay: callback encoding: {e}"))?;
-        Ok(Some(CallbackRequest {
+        Ok(Encoded::Send(CallbackRequest {
             url: request.url,
             method: request.method.to_owned(),
             headers: request

@@ -5,7 +5,7 @@ mod harness;
 
 use harness::{Harness, active_pay, prepay_init};
 use polypay_core::{Payment, PaymentCommand, Timestamp};
-use polypay_notify::{CallbackRequest, ProtocolNotifier};
+use polypay_notify::{CallbackRequest, Encoded, ProtocolNotifier, Skip};
 use polypay_ottpay::client::parse_redirect;
 use polypay_ottpay::wire::PrepayQueryRequest;
 use polypay_store::testing::TestDb;
@@ -26,7 +26,7 @@ async fn encode_all(h: &Harness, payment: &Payment) -> Vec<(String, Option<Callb
         .map(|e| {
             (
                 e.event.clone(),
-                n.encode(e, &merchant, now).expect("encode"),
+                n.encode(e, &merchant, now).expect("encode").request(),
             )
         })
         .collect()
@@ -170,7 +170,7 @@ async fn failures_expiry_and_refunds_are_not_notified() {
     for event in &events {
         assert_eq!(
             notifier(&h).encode(event, &merchant, Timestamp(0)),
-            Ok(None)
+            Ok(Encoded::Skip(Skip::NotNotified))
         );
     }
 }

@@ -12,7 +12,8 @@ use crate::sign::fresh_nonce;
 use crate::wire::{Callback, PaymentStatus, PayoutStatus, RedirectParams, RefundStatus};
 use polypay_core::{Merchant, Payment, Payout, Protocol, Refund, Timestamp};
 use polypay_notify::{
-    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
+    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, Encoded,
+    ProtocolNotifier, Skip,
 };
 use polypay_store::OutboxEvent;
 use serde::de::DeserializeOwned;
@@ -41,12 +42,13 @@ impl ProtocolNotifier for Notifier {
         event: &OutboxEvent,
         merchant: &Merchant,
         now: Timestamp,
-    ) -> Result<Option<CallbackRequest>, String> {
+    ) -> Result<Encoded, String> {
         if event.protocol != Protocol::V2sha256 {
-            return Ok(None);
+            return Ok(Encoded::Skip(Skip::NotNotified));
         }
-        let Some((callback, notify_url)) = callback_of(event, &Settings::of(merchant))? else {
-            return Ok(None);
+        let (callback, notify_url) = match callback_of(event, &Settings::of(merchant))? {
+            Ok(found) => found,
+            Err(why) => return Ok(Encoded::Skip(why)),
         };
         let request = encode_callback(
             &credentials(merchant),
@@ -56,7 +58,7 @@ impl ProtocolNotifier for Notifier {
             &fresh_nonce(),
         )
         .map_err(|e| e.to_string())?;
-        Ok(Some(convert(request)))
+        Ok(Encoded::Send(convert(request)))
     }
 
     fn reencode(
@@ -142,11 +144,12 @@ impl ProtocolNotifier for Notifier {
     }
 }
 
-/// The webhook an event sends and where, or `None` when §7.1 sends nothing for it.
+/// The webhook an event sends and where, or why nothing goes out (§7.1 sends nothing for its
+/// state, or there is no URL).
 pub fn callback_of(
     event: &OutboxEvent,
     settings: &Settings,
-) -> Result<Option<(Callback, String)>, String> {
+) -> Result<Result<(Callback, String), Skip>, String> {
     let offset = settings.offset;
     Ok(match event.object_kind.as_str() {
         "payment" => {
@@ -164,12 +167,18 @@ pub fn callback_of(
             let notify = refund_notifies(RefundStatus::from_core(r.state));
             url(notify, &r.notify_url).map(|u| (Callback::Refund(refund_data(&r, offset)), u))
         }
-        _ => None,
+        _ => Err(Skip::NotNotified),
     })
 }
 
-fn url(notify: bool, notify_url: &Option<String>) -> Option<String> {
-    notify_url.clone().filter(|u| notify && !u.is_empty())
+fn url(notify: bool, notify_url: &Option<String>) -> Result<String, Skip> {
+    if !notify {
+        return Err(Skip::NotNotified);
+    }
+    notify_url
+        .clone()
+        .filter(|u| !u.is_empty())
+        .ok_or(Skip::NoUrl)
 }
 
 fn payload<T: DeserializeOwned>(event: &OutboxEvent) -> Result<T, String> {

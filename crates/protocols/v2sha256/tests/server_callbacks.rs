@@ -35,7 +35,7 @@ async fn encode_all(
         .await
         .into_iter()
         .map(|e| {
-            let encoded = n.encode(&e, &h.merchant, now).unwrap();
+            let encoded = n.encode(&e, &h.merchant, now).unwrap().request();
             (e.event, encoded)
         })
         .collect()

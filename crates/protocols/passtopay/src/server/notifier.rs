@@ -9,7 +9,8 @@ use crate::notify::{self, CallbackData, OutgoingRequest};
 use crate::wire::{PaymentNotification, RefundNotification, TransferNotification};
 use polypay_core::{Merchant, Payment, Payout, Protocol, Refund, Timestamp};
 use polypay_notify::{
-    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, ProtocolNotifier,
+    CallbackRequest, CashierAction, CashierForm, CashierInput, CashierMarks, Encoded,
+    ProtocolNotifier, Skip,
 };
 use polypay_store::OutboxEvent;
 use serde::Deserialize;
@@ -20,14 +21,14 @@ use std::time::Duration;
 pub struct PassToPayNotifier;
 
 impl PassToPayNotifier {
-    /// The notification of an event and where it goes, or `None` when the spec sends nothing.
+    /// The notification of an event and where it goes, or why none goes out.
     /// The engine emits one event per state change with the object after it, so an event whose
     /// snapshot is in a notified state is that state's (first and only) arrival.
     fn callback_of(
         event: &OutboxEvent,
         merchant: &Merchant,
         req_time: i64,
-    ) -> Result<Option<(CallbackData, String)>, String> {
+    ) -> Result<Result<(CallbackData, String), Skip>, String> {
         // Read in place: the payload is not copied to be parsed.
         let payload = &event.payload;
         let bad = |e: serde_json::Error| format!("{} payload: {e}", event.object_kind);
@@ -35,42 +36,47 @@ impl PassToPayNotifier {
             "payment" => {
                 let p = Payment::deserialize(payload).map_err(bad)?;
                 let attrs = PaymentAttrs::of(&p.attrs);
-                let Some(url) = p
-                    .notify_url
-                    .clone()
-                    .filter(|_| payment_notifies(p.state, &attrs))
-                else {
-                    return Ok(None);
-                };
+                if !payment_notifies(p.state, &attrs) {
+                    return Ok(Err(Skip::NotNotified));
+                }
+                let url = p.notify_url.clone().ok_or(Skip::NoUrl);
                 let data = view::pay_order_data(&p, merchant, None);
-                Some((
-                    CallbackData::Payment(PaymentNotification::new(data, req_time)),
-                    url,
-                ))
+                url.map(|url| {
+                    (
+                        CallbackData::Payment(PaymentNotification::new(data, req_time)),
+                        url,
+                    )
+                })
             }
             "payout" => {
                 let p = Payout::deserialize(payload).map_err(bad)?;
-                let Some(url) = p.notify_url.clone().filter(|_| p.state.is_final()) else {
-                    return Ok(None);
-                };
+                if !p.state.is_final() {
+                    return Ok(Err(Skip::NotNotified));
+                }
+                let url = p.notify_url.clone().ok_or(Skip::NoUrl);
                 let transfer = view::transfer_query_data(&p, merchant);
-                Some((
-                    CallbackData::Transfer(TransferNotification { transfer, req_time }),
-                    url,
-                ))
+                url.map(|url| {
+                    (
+                        CallbackData::Transfer(TransferNotification { transfer, req_time }),
+                        url,
+                    )
+                })
             }
             "refund" => {
                 let r = Refund::deserialize(payload).map_err(bad)?;
-                let Some(url) = r.notify_url.clone().filter(|_| r.state.is_final()) else {
-                    return Ok(None);
-                };
+                if !r.state.is_final() {
+                    return Ok(Err(Skip::NotNotified));
+                }
+                let url = r.notify_url.clone().ok_or(Skip::NoUrl);
                 let refund = view::refund_query_data(&r, merchant);
-                Some((
-                    CallbackData::Refund(RefundNotification { refund, req_time }),
-                    url,
-                ))
+                url.map(|url| {
+                    (
+                        CallbackData::Refund(RefundNotification { refund, req_time }),
+                        url,
+                    )
+                })
             }
-            _ => None,
+            _ => Err(Skip::NotNotified),
         })
     }
 }
@@ -102,16 +108,17 @@ impl ProtocolNotifier for PassToPayNotifier {
         event: &OutboxEvent,
         merchant: &Merchant,
         now: Timestamp,
-    ) -> Result<Option<CallbackRequest>, String> {
+    ) -> Result<Encoded, String> {
         if event.protocol != Protocol::Passtopay {
-            return Ok(None);
+            return Ok(Encoded::Skip(Skip::NotNotified));
         }
-        let Some((data, url)) = Self::callback_of(event, merchant, now.millis())? else {
-            return Ok(None);
+        let (data, url) = match Self::callback_of(event, merchant, now.millis())? {
+            Ok(found) => found,
+            Err(why) => return Ok(Encoded::Skip(why)),
         };
         let creds = Credentials::of_merchant(merchant);
         let out = notify::encode(&data, &url, &creds.app_secret, creds.settings.notify_format);
-        Ok(Some(to_callback(out)))
+        Ok(Encoded::Send(to_callback(out)))
     }
 
     /// Upstream re-sends the identical body (same `reqTime`, same `sign`).

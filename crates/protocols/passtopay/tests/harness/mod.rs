@@ -165,6 +165,7 @@ impl Harness {
         self.notifier()
             .encode(e, &merchant, self.clock.now())
             .unwrap()
+            .request()
     }
 
     /// Verifies a callback with the merchant-side client, as a merchant's endpoint would.
