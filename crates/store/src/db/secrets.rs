@@ -1,0 +1,225 @@
+//! Platform secrets, replay-guard nonces, protocol records and numbered sequences.
+
+use super::{Db, json, protocol};
+use crate::error::StoreError;
+use crate::sql::Dialect;
+use polypay_core::{Protocol, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// A record a protocol keeps for itself (payers, tokens, ...), as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtocolRecord {
+    pub protocol: Protocol,
+    /// The owning merchant's id, or `""` for records looked up without one.
+    pub merchant_id: String,
+    pub kind: String,
+    pub key: String,
+    pub value: serde_json::Value,
+    pub updated_at: Timestamp,
+}
+
+impl Db<'_> {
+    /// Stores a sealed platform value unless one exists; returns the value now stored.
+    pub fn platform_secret_or_insert(
+        &mut self,
+        name: &str,
+        value: &[u8],
+        now: Timestamp,
+    ) -> Result<Vec<u8>, StoreError> {
+        let sealed = self.vault.seal(value)?;
+        self.exec(
+            "INSERT INTO platform_secrets (name, value_sealed, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+            &[name.into(), sealed.into(), now.0.into()],
+        )?;
+        self.platform_secret(name)?
+            .ok_or_else(|| StoreError::Corrupt("platform secret vanished".into()))
+    }
+
+    pub fn platform_secret(&mut self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = self.one(
+            "SELECT value_sealed FROM platform_secrets WHERE name = $1",
+            &[name.into()],
+        )?;
+        row.map(|r| self.vault.open(&r.text(0)?)).transpose()
+    }
+
+    /// Claims a nonce in `scope` until `expires_at`; `false` if it was already claimed and is
+    /// still live. Works across nodes: on PostgreSQL the primary key of `nonces` decides; on
+    /// SQLite the writer's in-memory guard over the append-only `nonce_log` (`claims.rs`), which
+    /// is exact for every process writing the same file.
+    pub fn claim_nonce(
+        &mut self,
+        scope: &str,
+        nonce: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        if self.conn.dialect() == Dialect::Sqlite {
+            let Some(claims) = self.claims.as_deref_mut() else {
+                return Err(StoreError::Config(
+                    "nonces are claimed in write jobs only".into(),
+                ));
+            };
+            let r = claims.claim(&mut *self.conn, scope, nonce, now.0, expires_at.0);
+            self.changed |= !matches!(r, Ok(false));
+            return self.note(r);
+        }
+        // One statement: a new claim is inserted, an expired one taken over, a live one left
+        // alone (no row changed). A concurrent claim of the same nonce waits for the first to
+        // end, then sees it.
+        let n = self.exec(
+            "INSERT INTO nonces (scope, nonce, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (scope, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at \
+             WHERE nonces.expires_at <= $4",
+            &[
+                scope.into(),
+                nonce.into(),
+                expires_at.0.into(),
+                now.0.into(),
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Inserts a protocol record; `false` (and no change) if the key exists.
+    pub fn insert_record(&mut self, r: &ProtocolRecord) -> Result<bool, StoreError> {
+        let n = self.exec(
+            "INSERT INTO protocol_records (protocol, merchant_id, kind, record_key, value, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (protocol, merchant_id, kind, record_key) DO NOTHING",
+            &[
+                r.protocol.as_str().into(),
+                r.merchant_id.as_str().into(),
+                r.kind.as_str().into(),
+                r.key.as_str().into(),
+                r.value.to_string().into(),
+                r.updated_at.0.into(),
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Deletes up to `limit` records of one kind created at or before `created_before`, oldest
+    /// first (a protocol's expired tokens); returns how many.
+    pub fn purge_records(
+        &mut self,
+        protocol: Protocol,
+        merchant_id: &str,
+        kind: &str,
+        created_before: Timestamp,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        let sql = format!(
+            "DELETE FROM protocol_records WHERE (protocol, merchant_id, kind, record_key) IN \
+             (SELECT protocol, merchant_id, kind, record_key FROM protocol_records \
+              WHERE protocol = $1 AND merchant_id = $2 AND kind = $3 AND created_at <= $4 \
+              ORDER BY created_at LIMIT {})",
+            limit.max(1)
+        );
+        let params = [
+            protocol.as_str().into(),
+            merchant_id.into(),
+            kind.into(),
+            created_before.0.into(),
+        ];
+        self.exec(&sql, &params)
+    }
+
+    /// Replaces the value of an existing protocol record; `false` if there is none.
+    pub fn update_record(&mut self, r: &ProtocolRecord) -> Result<bool, StoreError> {
+        let n = self.exec(
+            "UPDATE protocol_records SET value = $5, updated_at = $6 \
+             WHERE protocol = $1 AND merchant_id = $2 AND kind = $3 AND record_key = $4",
+            &[
+                r.protocol.as_str().into(),
+                r.merchant_id.as_str().into(),
+                r.kind.as_str().into(),
+                r.key.as_str().into(),
+                r.value.to_string().into(),
+                r.updated_at.0.into(),
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn record(
+        &mut self,
+        protocol: Protocol,
+        merchant_id: &str,
+        kind: &str,
+        key: &str,
+    ) -> Result<Option<ProtocolRecord>, StoreError> {
+        let sql = format!(
+            "SELECT protocol, merchant_id, kind, record_key, value, updated_at FROM protocol_records \
+             WHERE protocol = $1 AND merchant_id = $2 AND kind = $3 AND record_key = $4{}",
+            self.lock()
+        );
+        let row = self.one(
+            &sql,
+            &[
+                protocol.as_str().into(),
+                merchant_id.into(),
+                kind.into(),
+                key.into(),
+            ],
+        )?;
+        row.map(|r| {
+            Ok(ProtocolRecord {
+                protocol: self::protocol(&r.text(0)?)?,
+                merchant_id: r.text(1)?,
+                kind: r.text(2)?,
+                key: r.text(3)?,
+                value: json(&r.text(4)?)?,
+                updated_at: Timestamp(r.int(5)?),
+            })
+        })
+        .transpose()
+    }
+
+    /// The next value of the named sequence, starting at `start` (atomic on both backends).
+    pub fn next_sequence(&mut self, name: &str, start: i64) -> Result<i64, StoreError> {
+        let row = self.one(
+            "INSERT INTO sequences (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
+            &[name.into(), start.into()],
+        )?;
+        row.ok_or_else(|| StoreError::Corrupt("sequence gave no row".into()))?
+            .int(0)
+    }
+
+    /// Reserves `count` consecutive values of sequence `name` (first value `start`); returns the
+    /// first. A node hands them out from memory (see the engine's numbered payments).
+    pub fn reserve_sequence(
+        &mut self,
+        name: &str,
+        start: i64,
+        count: i64,
+    ) -> Result<i64, StoreError> {
+        let row = self.one(
+            "INSERT INTO sequences (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = sequences.value + $3 RETURNING value",
+            &[name.into(), (start + count - 1).into(), count.into()],
+        )?;
+        let last = row
+            .ok_or_else(|| StoreError::Corrupt("sequence gave no row".into()))?
+            .int(0)?;
+        Ok(last - count + 1)
+    }
+
+    /// Drops up to `limit` expired nonces, earliest expiry first; returns how many.
+    pub fn purge_nonces(&mut self, now: Timestamp, limit: i64) -> Result<u64, StoreError> {
+        let sql = match self.conn.dialect() {
+            Dialect::Sqlite => format!(
+                "DELETE FROM nonce_log WHERE id IN (SELECT id FROM nonce_log \
+                 WHERE expires_at <= $1 ORDER BY expires_at LIMIT {})",
+                limit.max(1)
+            ),
+            Dialect::Postgres => format!(
+                "DELETE FROM nonces WHERE (scope, nonce) IN (SELECT scope, nonce FROM nonces \
+                 WHERE expires_at <= $1 ORDER BY expires_at LIMIT {})",
+                limit.max(1)
+            ),
+        };
+        self.exec(&sql, &[now.0.into()])
+    }
+}
