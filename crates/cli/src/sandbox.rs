@@ -24,17 +24,42 @@ pub struct SandboxArgs {
 
 #[derive(Subcommand)]
 enum SandboxCommand {
-    /// Act on a payment: succeed, fail, cancel or expire. REF is pay_… or the protocol's order id.
-    Payment { action: String, reference: String },
-    /// Act on a payout: succeed, fail, or lock (pending -> processing; BlockATM's status 3).
-    Payout { action: String, reference: String },
-    /// Act on a pending refund: succeed or fail. REF is rf_… or the protocol's refund id (33
-    /// Fintech's `<linkID>#<n>` as it is: the command encodes it).
-    Refund { action: String, reference: String },
+    /// Act on a payment: succeed, fail, cancel or expire. REF is pay_…, the protocol's order id,
+    /// the cashier token at the end of the payment link, or with --merchant your order number.
+    Payment {
+        action: String,
+        reference: String,
+        #[command(flatten)]
+        owner: Owner,
+    },
+    /// Act on a payout: succeed, fail, or lock (pending -> processing; BlockATM's status 3). REF
+    /// is po_…, the protocol's order id, or with --merchant your order number.
+    Payout {
+        action: String,
+        reference: String,
+        #[command(flatten)]
+        owner: Owner,
+    },
+    /// Act on a pending refund: succeed or fail. REF is rf_…, the protocol's refund id (33
+    /// Fintech's `<linkID>#<n>` as it is: the command encodes it), or with --merchant your
+    /// refund number.
+    Refund {
+        action: String,
+        reference: String,
+        #[command(flatten)]
+        owner: Owner,
+    },
     /// Move the sandbox clock forward, e.g. `advance 3600` (seconds).
     Advance { seconds: i64 },
     /// Show the sandbox clock.
     Clock,
+}
+
+#[derive(Args)]
+struct Owner {
+    /// REF is this merchant's own order (or refund) number.
+    #[arg(long, value_name = "MERCHANT_ID")]
+    merchant: Option<String>,
 }
 
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
@@ -43,13 +68,26 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("--admin-token (or POLYPAY_ADMIN_TOKEN) is required"))?;
     let base = args.base_url.trim_end_matches('/');
     let http = reqwest::Client::new();
-    let act = |kind: &str, reference: &str, action: &str| {
-        ("POST", control_path(kind, reference, action), json!({}))
+    let act = |kind: &str, reference: &str, action: &str, owner: &Owner| {
+        let path = control_path(kind, reference, action, owner.merchant.as_deref());
+        ("POST", path, json!({}))
     };
     let (method, path, body) = match &args.command {
-        SandboxCommand::Payment { action, reference } => act("payments", reference, action),
-        SandboxCommand::Payout { action, reference } => act("payouts", reference, action),
-        SandboxCommand::Refund { action, reference } => act("refunds", reference, action),
+        SandboxCommand::Payment {
+            action,
+            reference,
+            owner,
+        } => act("payments", reference, action, owner),
+        SandboxCommand::Payout {
+            action,
+            reference,
+            owner,
+        } => act("payouts", reference, action, owner),
+        SandboxCommand::Refund {
+            action,
+            reference,
+            owner,
+        } => act("refunds", reference, action, owner),
         SandboxCommand::Advance { seconds } => (
             "POST",
             "clock/advance".to_string(),
@@ -74,10 +112,17 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
 }
 
 /// `payments/{ref}/{action}` and the like, the reference one path segment even when it holds
-/// `#` or `/` (33 Fintech refunds are `<linkID>#<n>`).
-fn control_path(kind: &str, reference: &str, action: &str) -> String {
+/// `#` or `/` (33 Fintech refunds are `<linkID>#<n>`), and `?merchant=` when it is a merchant's
+/// own number.
+fn control_path(kind: &str, reference: &str, action: &str, merchant: Option<&str>) -> String {
     let reference = utf8_percent_encode(reference, NON_ALPHANUMERIC);
-    format!("{kind}/{reference}/{action}")
+    match merchant {
+        Some(m) => format!(
+            "{kind}/{reference}/{action}?merchant={}",
+            utf8_percent_encode(m, NON_ALPHANUMERIC)
+        ),
+        None => format!("{kind}/{reference}/{action}"),
+    }
 }
 
 #[cfg(test)]
@@ -85,12 +130,16 @@ mod tests {
     #[test]
     fn references_are_one_segment() {
         assert_eq!(
-            super::control_path("refunds", "4b1e-9c#2", "fail"),
+            super::control_path("refunds", "4b1e-9c#2", "fail", None),
             "refunds/4b1e%2D9c%232/fail"
         );
         assert_eq!(
-            super::control_path("payouts", "PO/1", "lock"),
+            super::control_path("payouts", "PO/1", "lock", None),
             "payouts/PO%2F1/lock"
+        );
+        assert_eq!(
+            super::control_path("payments", "A 1&b", "succeed", Some("mch_1")),
+            "payments/A%201%26b/succeed?merchant=mch%5F1"
         );
     }
 }

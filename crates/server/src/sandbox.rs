@@ -5,12 +5,14 @@
 
 use crate::admin::error;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use polypay_core::{PaymentCommand, PaymentId, PayoutCommand, PayoutId, PayoutState, RefundId};
+use polypay_core::{
+    MerchantId, PaymentCommand, PaymentId, PayoutCommand, PayoutId, PayoutState, RefundId,
+};
 use polypay_engine::{EngineError, sandbox::channel_order_no};
 use serde::Deserialize;
 use serde_json::json;
@@ -57,24 +59,65 @@ fn sandbox_only(s: &AppState) -> Option<Response> {
     })
 }
 
-/// Resolves a payment by polypay id (`pay_…`) or by the protocol's public id.
-async fn find_payment(s: &AppState, reference: &str) -> Result<polypay_core::Payment, EngineError> {
-    match s.engine().payment(&PaymentId(reference.to_string())).await {
-        Err(EngineError::NotFound(_)) => s.engine().payment_by_public_id(reference).await,
-        other => other,
+/// `?merchant=mch_…`: the reference is that merchant's own order (or refund) number.
+#[derive(Debug, Default, Deserialize)]
+struct Owner {
+    merchant: Option<String>,
+}
+
+/// What a reference may be, said when none matches.
+const PAYMENT_REFS: &str = "payment not found: a reference is polypay's id (pay_…), the \
+     protocol's order id, the cashier token at the end of the payment link, or the merchant's \
+     order number with ?merchant=mch_…";
+const PAYOUT_REFS: &str = "payout not found: a reference is polypay's id (po_…), the \
+     protocol's order id, or the merchant's order number with ?merchant=mch_…";
+const REFUND_REFS: &str = "refund not found: a reference is polypay's id (rf_…), the \
+     protocol's refund id, or the merchant's refund number with ?merchant=mch_…";
+
+/// `Ok(None)` for a lookup that found nothing, so the next kind of reference can be tried.
+fn found<T>(r: Result<T, EngineError>) -> Result<Option<T>, EngineError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(EngineError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
     }
+}
+
+/// Resolves a payment by polypay id (`pay_…`), the protocol's public id or the cashier
+/// token, or with an owner by the merchant's order number; `Ok(None)` when none matches.
+async fn find_payment(
+    s: &AppState,
+    reference: &str,
+    owner: &Owner,
+) -> Result<Option<polypay_core::Payment>, EngineError> {
+    let e = s.engine();
+    if let Some(m) = &owner.merchant {
+        return found(
+            e.payment_by_order_no(&MerchantId(m.clone()), reference)
+                .await,
+        );
+    }
+    if let Some(p) = found(e.payment(&PaymentId(reference.to_string())).await)? {
+        return Ok(Some(p));
+    }
+    if let Some(p) = found(e.payment_by_public_id(reference).await)? {
+        return Ok(Some(p));
+    }
+    found(e.payment_by_cashier_token(reference).await)
 }
 
 /// `succeed`, `fail`, `cancel` or `expire` a payment.
 async fn payment_action(
     State(s): State<AppState>,
     Path((reference, action)): Path<(String, String)>,
+    Query(owner): Query<Owner>,
 ) -> Response {
     if let Some(r) = sandbox_only(&s) {
         return r;
     }
-    let payment = match find_payment(&s, &reference).await {
-        Ok(p) => p,
+    let payment = match find_payment(&s, &reference, &owner).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return error(StatusCode::NOT_FOUND, PAYMENT_REFS),
         Err(e) => return engine_error(e),
     };
     let now = s.engine().clock().now();
@@ -101,20 +144,55 @@ async fn payment_action(
     }
 }
 
+/// A payout by polypay id (`po_…`) or the protocol's public id, or with an owner by the
+/// merchant's order number.
+async fn find_payout(
+    s: &AppState,
+    reference: &str,
+    owner: &Owner,
+) -> Result<Option<polypay_core::Payout>, EngineError> {
+    let e = s.engine();
+    if let Some(m) = &owner.merchant {
+        return found(
+            e.payout_by_order_no(&MerchantId(m.clone()), reference)
+                .await,
+        );
+    }
+    if let Some(p) = found(e.payout(&PayoutId(reference.to_string())).await)? {
+        return Ok(Some(p));
+    }
+    found(e.payout_by_public_id(reference).await)
+}
+
+/// A refund by polypay id (`rf_…`) or the protocol's public id, or with an owner by the
+/// merchant's refund number.
+async fn find_refund(
+    s: &AppState,
+    reference: &str,
+    owner: &Owner,
+) -> Result<Option<polypay_core::Refund>, EngineError> {
+    let e = s.engine();
+    if let Some(m) = &owner.merchant {
+        return found(e.refund_by_no(&MerchantId(m.clone()), reference).await);
+    }
+    if let Some(r) = found(e.refund(&RefundId(reference.to_string())).await)? {
+        return Ok(Some(r));
+    }
+    found(e.refund_by_public_id(reference).await)
+}
+
 /// `succeed` or `fail` a payout.
 async fn payout_action(
     State(s): State<AppState>,
     Path((reference, action)): Path<(String, String)>,
+    Query(owner): Query<Owner>,
 ) -> Response {
     if let Some(r) = sandbox_only(&s) {
         return r;
     }
-    let found = match s.engine().payout(&PayoutId(reference.clone())).await {
-        Err(EngineError::NotFound(_)) => s.engine().payout_by_public_id(&reference).await,
-        other => other,
-    };
-    let payout = match found {
-        Ok(p) => p,
+    let payout = match find_payout(&s, &reference, &owner).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return error(StatusCode::NOT_FOUND, PAYOUT_REFS),
         Err(e) => return engine_error(e),
     };
     let now = s.engine().clock().now();
@@ -145,16 +223,14 @@ async fn payout_action(
 async fn refund_action(
     State(s): State<AppState>,
     Path((reference, action)): Path<(String, String)>,
+    Query(owner): Query<Owner>,
 ) -> Response {
     if let Some(r) = sandbox_only(&s) {
         return r;
     }
-    let found = match s.engine().refund(&RefundId(reference.clone())).await {
-        Err(EngineError::NotFound(_)) => s.engine().refund_by_public_id(&reference).await,
-        other => other,
-    };
-    let refund = match found {
-        Ok(r) => r,
+    let refund = match find_refund(&s, &reference, &owner).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return error(StatusCode::NOT_FOUND, REFUND_REFS),
         Err(e) => return engine_error(e),
     };
     let failure = match action.as_str() {

@@ -46,6 +46,84 @@ async fn control_api_moves_payments_and_needs_the_admin_token() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_payment_is_found_by_the_merchants_order_number_or_its_cashier_token() {
+    let s = TestServer::start().await;
+    let a = s
+        .engine()
+        .create_payment(payment(&s, "order 7/a", 1000, 600))
+        .await
+        .unwrap();
+    let b = s
+        .engine()
+        .create_payment(payment(&s, "b", 1000, 600))
+        .await
+        .unwrap();
+    let mine = format!("payments/order%207%2Fa/succeed?merchant={}", s.merchant.id);
+    let (status, body) = s.sandbox(&mine, json!({})).await;
+    assert_eq!(
+        (status, body["id"].as_str()),
+        (200, Some(a.id.as_str())),
+        "{body}"
+    );
+
+    // Another merchant's number is not this one's order; the 404 says what a reference is.
+    let (status, body) = s
+        .sandbox("payments/b/succeed?merchant=mch_nobody", json!({}))
+        .await;
+    assert_eq!(status, 404);
+    let why = body.to_string();
+    assert!(
+        why.contains("cashier token") && why.contains("?merchant="),
+        "{why}"
+    );
+    let (status, _) = s.sandbox("payments/b/succeed", json!({})).await;
+    assert_eq!(status, 404, "an order number needs its merchant");
+
+    let by_link = format!("payments/{}/fail", b.cashier_token);
+    let (status, body) = s.sandbox(&by_link, json!({})).await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("failed")),
+        "{body}"
+    );
+    assert_eq!(s.payment("PUB-b").await.state, PaymentState::Failed);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refund_is_found_by_the_merchants_refund_number() {
+    let s = TestServer::start().await;
+    let paid = s
+        .engine()
+        .create_payment(payment(&s, "r", 1000, 600))
+        .await
+        .unwrap();
+    s.sandbox("payments/PUB-r/succeed", json!({})).await;
+    let refund = polypay_engine::NewRefund {
+        payment_id: paid.id.clone(),
+        protocol: Protocol::V2sha256,
+        merchant_refund_no: "RF-9".into(),
+        public_id: "PUB-RF-9".into(),
+        amount: Money::new(400, Currency::USD),
+        reason: None,
+        notify_url: None,
+        exclusive: false,
+        fee_minor: 0,
+        settle_after_ms: None,
+        attrs: json!({}),
+    };
+    s.engine().create_refund(refund).await.unwrap();
+    let (status, body) = s.sandbox("refunds/RF-9/succeed", json!({})).await;
+    assert_eq!(status, 404, "a refund number needs its merchant: {body}");
+    let by_number = format!("refunds/RF-9/succeed?merchant={}", s.merchant.id);
+    let (status, body) = s.sandbox(&by_number, json!({})).await;
+    assert_eq!(
+        (status, body["refund"]["state"].as_str()),
+        (200, Some("succeeded")),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn time_travel_expires_unpaid_orders_and_completes_payouts() {
     let s = TestServer::start().await;
     s.engine()
@@ -107,7 +185,12 @@ async fn failed_payout_by_control_call_restores_the_balance() {
         s.engine().balances(&s.merchant.id).await.unwrap()[0].minor,
         300
     );
-    let (status, body) = s.sandbox("payouts/PO-X/fail", json!({})).await;
+    let (status, _) = s
+        .sandbox("payouts/po/fail?merchant=mch_nobody", json!({}))
+        .await;
+    assert_eq!(status, 404, "not that merchant's payout");
+    let by_number = format!("payouts/po/fail?merchant={}", s.merchant.id);
+    let (status, body) = s.sandbox(&by_number, json!({})).await;
     assert_eq!((status, body["state"].as_str()), (200, Some("failed")));
     assert_eq!(
         s.engine().balances(&s.merchant.id).await.unwrap()[0].minor,
