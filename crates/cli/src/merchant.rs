@@ -1,10 +1,10 @@
-//! `polypay merchant create|list|show|settings`: operate on the database directly (no server
+//! `polypay merchant create|list|show|update|settings`: operate on the database directly (no server
 //! needed; running nodes see a settings change within their one-second merchant cache).
 
 use crate::DbArgs;
 use clap::Subcommand;
 use polypay_core::MerchantId;
-use polypay_engine::NewMerchant;
+use polypay_engine::{MerchantUpdate, NewMerchant};
 use polypay_server::{Mode, Overrides};
 
 #[derive(Subcommand)]
@@ -32,6 +32,24 @@ pub enum MerchantCommand {
     /// Show one merchant with its settings and balances (no secrets).
     Show {
         id: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Change a merchant's name, default notify URL, or enabled flag (a disabled merchant's
+    /// requests are refused; its queued callbacks still go out).
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// The new default callback URL; an empty one removes it.
+        #[arg(long)]
+        notify_url: Option<String>,
+        /// Accept the merchant's requests again.
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        /// Refuse the merchant's requests, each in its protocol's own error envelope.
+        #[arg(long)]
+        disable: bool,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -118,6 +136,34 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
             let current = m.settings.get(protocol.as_str()).cloned();
             let current = current.unwrap_or_else(|| serde_json::json!({}));
             println!("{}", serde_json::to_string_pretty(&current)?);
+            boot.engine.store().close();
+            Ok(())
+        }
+        MerchantCommand::Update {
+            id,
+            name,
+            notify_url,
+            enable,
+            disable,
+            db,
+        } => {
+            let change = MerchantUpdate {
+                name,
+                notify_url: notify_url.map(Some),
+                enabled: (enable || disable).then_some(enable),
+            };
+            if change == MerchantUpdate::default() {
+                anyhow::bail!(
+                    "nothing to change: give --name, --notify-url, --enable or --disable"
+                );
+            }
+            let boot = polypay_server::bootstrap(&db.load(Overrides::default())?).await?;
+            let m = boot
+                .engine
+                .update_merchant_profile(&MerchantId(id), change)
+                .await?;
+            let v = polypay_server::admin::merchant_summary(&m);
+            println!("{}", serde_json::to_string_pretty(&v)?);
             boot.engine.store().close();
             Ok(())
         }

@@ -21,7 +21,7 @@ pub mod sandbox;
 pub mod snowflake;
 
 pub use error::EngineError;
-pub use merchant::{NewMerchant, SandboxKeys};
+pub use merchant::{MerchantUpdate, NewMerchant, SandboxKeys};
 pub use payment::{NewPayment, NonceClaim};
 pub use payout::NewPayout;
 pub use platform::Platform;

@@ -27,32 +27,56 @@ impl NewMerchant {
     /// PostgreSQL's text cannot store). Every front door (admin API, console, CLI) creates
     /// merchants through [`Engine::create_merchant`], which checks this.
     pub fn checked(self) -> Result<NewMerchant, EngineError> {
-        let name = self.name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 128 {
-            return Err(EngineError::Invalid("name must be 1-128 characters".into()));
-        }
-        let notify_url = self
-            .notify_url
-            .map(|u| u.trim().to_string())
-            .filter(|u| !u.is_empty());
-        if let Some(url) = &notify_url
-            && (!(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2048)
-        {
-            return Err(EngineError::Invalid(
-                "notify_url must be an http:// or https:// URL of at most 2048 bytes".into(),
-            ));
-        }
-        if name.contains('\0') || notify_url.as_deref().is_some_and(|u| u.contains('\0')) {
-            return Err(EngineError::Invalid(
-                "name and notify_url must not contain a NUL character".into(),
-            ));
-        }
         Ok(NewMerchant {
-            name,
-            notify_url,
+            name: checked_name(&self.name)?,
+            notify_url: checked_notify_url(self.notify_url.as_deref())?,
             ..self
         })
     }
+}
+
+/// A merchant name as stored: trimmed, 1–128 characters, no NUL.
+fn checked_name(name: &str) -> Result<String, EngineError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 128 {
+        return Err(EngineError::Invalid("name must be 1-128 characters".into()));
+    }
+    if name.contains('\0') {
+        return Err(EngineError::Invalid(
+            "name must not contain a NUL character".into(),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// A notify URL as stored: trimmed, empty as none, else `http(s)://`, at most 2,048 bytes,
+/// no NUL.
+fn checked_notify_url(url: Option<&str>) -> Result<Option<String>, EngineError> {
+    let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2048 {
+        return Err(EngineError::Invalid(
+            "notify_url must be an http:// or https:// URL of at most 2048 bytes".into(),
+        ));
+    }
+    if url.contains('\0') {
+        return Err(EngineError::Invalid(
+            "notify_url must not contain a NUL character".into(),
+        ));
+    }
+    Ok(Some(url.to_string()))
+}
+
+/// Changes to a merchant's profile; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MerchantUpdate {
+    pub name: Option<String>,
+    /// `Some(None)` (or an empty URL) removes the default notify URL.
+    pub notify_url: Option<Option<String>>,
+    /// A disabled merchant's requests are refused by every protocol, each in its own error
+    /// envelope; its callbacks already queued still go out.
+    pub enabled: Option<bool>,
 }
 
 /// Merchant-side private keys generated in sandbox mode; shown once, never stored.
@@ -177,6 +201,41 @@ impl Engine {
         self.store.read(|db| Ok(db.merchants()?)).await
     }
 
+    /// Changes a merchant's name, default notify URL or enabled flag, checked as at creation
+    /// (only the fields that change), read and written in one job so concurrent updates of
+    /// other fields are kept. Running nodes see it within their one-second merchant cache.
+    pub async fn update_merchant_profile(
+        &self,
+        id: &MerchantId,
+        change: MerchantUpdate,
+    ) -> Result<Merchant, EngineError> {
+        let name = change.name.as_deref().map(checked_name).transpose()?;
+        let notify_url = match &change.notify_url {
+            Some(url) => Some(checked_notify_url(url.as_deref())?),
+            None => None,
+        };
+        let id = id.clone();
+        let updated = self
+            .store
+            .write(move |db| {
+                let mut m = db.merchant(&id)?.ok_or(EngineError::NotFound("merchant"))?;
+                if let Some(name) = &name {
+                    m.name = name.clone();
+                }
+                if let Some(url) = &notify_url {
+                    m.notify_url = url.clone();
+                }
+                if let Some(enabled) = change.enabled {
+                    m.enabled = enabled;
+                }
+                db.update_merchant(&m)?;
+                Ok::<_, EngineError>(m)
+            })
+            .await?;
+        self.merchants.clear();
+        Ok(updated)
+    }
+
     /// Saves a changed merchant (settings, notify URL, enabled flag, rotated secrets).
     pub async fn update_merchant(&self, merchant: Merchant) -> Result<Merchant, EngineError> {
         let m = merchant.clone();
@@ -257,6 +316,22 @@ mod tests {
             generate_keys: false,
         }
         .checked()
+    }
+
+    #[test]
+    fn a_notify_url_is_trimmed_and_checked() {
+        assert_eq!(checked_notify_url(Some("  ")).unwrap(), None);
+        assert_eq!(
+            checked_notify_url(Some(" https://a.example/cb ")).unwrap(),
+            Some("https://a.example/cb".into())
+        );
+        for bad in [
+            "ftp://a.example".to_string(),
+            format!("https://a.example/{}", "x".repeat(2048)),
+            "https://a.example/\0".into(),
+        ] {
+            assert!(checked_notify_url(Some(&bad)).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -42,8 +42,9 @@ pub enum Skip {
     /// The spec sends none for it: a state it does not notify, a repeat it forbids, an event
     /// of another protocol.
     NotNotified,
-    /// The spec would send one, but there is nowhere to send it: no callback URL on the order,
-    /// on the merchant, or in the merchant's settings for the protocol.
+    /// The spec would send one, but there is nowhere to send it: the order named no callback
+    /// URL, and where the protocol falls back to one (the merchant's, its protocol settings')
+    /// there is none either.
     NoUrl,
 }
 
@@ -53,7 +54,7 @@ impl Skip {
         match self {
             Skip::NotNotified => "the protocol sends no callback for this event",
             Skip::NoUrl => {
-                "no callback URL: neither the order nor the merchant (or its protocol settings) has one"
+                "no callback URL: the order named none, nor does the merchant where the protocol falls back to one"
             }
         }
     }

@@ -416,8 +416,8 @@ async fn skipped_events_are_recorded_and_never_sent() {
             (
                 DeliveryState::Skipped,
                 Some(
-                    "skipped: no callback URL: neither the order nor the merchant (or its \
-                     protocol settings) has one"
+                    "skipped: no callback URL: the order named none, nor does the merchant \
+                     where the protocol falls back to one"
                 )
             ),
             "{}",

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use polypay_core::{Merchant, MerchantId, Protocol};
-use polypay_engine::{EngineError, NewMerchant, SandboxKeys};
+use polypay_engine::{EngineError, MerchantUpdate, NewMerchant, SandboxKeys};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -19,7 +19,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/admin/v1/merchants",
             get(list_merchants).post(create_merchant),
         )
-        .route("/admin/v1/merchants/{id}", get(show_merchant))
+        .route(
+            "/admin/v1/merchants/{id}",
+            get(show_merchant).patch(update_merchant),
+        )
         .route(
             "/admin/v1/merchants/{id}/settings/{protocol}",
             put(put_protocol_settings),
@@ -86,6 +89,63 @@ async fn create_merchant(
             Json(merchant_created_json(&m, keys.as_ref(), &s.inner.platform)),
         )
             .into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+/// A `PATCH` body as a [`MerchantUpdate`]: any of `name` (string), `notify_url` (string, or
+/// `null`/`""` to remove it) and `enabled` (boolean); anything else is refused, by name.
+pub fn merchant_update(body: &Value) -> Result<MerchantUpdate, String> {
+    let Some(fields) = body.as_object() else {
+        return Err("body must be a JSON object with name, notify_url and/or enabled".into());
+    };
+    let mut change = MerchantUpdate::default();
+    for (key, value) in fields {
+        match (key.as_str(), value) {
+            ("name", Value::String(name)) => change.name = Some(name.clone()),
+            ("notify_url", Value::String(url)) => change.notify_url = Some(Some(url.clone())),
+            ("notify_url", Value::Null) => change.notify_url = Some(None),
+            ("enabled", Value::Bool(on)) => change.enabled = Some(*on),
+            ("name" | "notify_url" | "enabled", _) => {
+                let shape = match key.as_str() {
+                    "name" => "a string",
+                    "notify_url" => "a string or null",
+                    _ => "true or false",
+                };
+                return Err(format!("{key} must be {shape}"));
+            }
+            _ => {
+                return Err(format!(
+                    "unknown field {key:?}: a merchant update takes name, notify_url and enabled"
+                ));
+            }
+        }
+    }
+    if change == MerchantUpdate::default() {
+        return Err("nothing to change: give name, notify_url and/or enabled".into());
+    }
+    Ok(change)
+}
+
+/// `PATCH /admin/v1/merchants/{id}`: name, default notify URL, enabled flag.
+async fn update_merchant(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(body)) = body else {
+        return error(StatusCode::BAD_REQUEST, "body must be a JSON object");
+    };
+    let change = match merchant_update(&body) {
+        Ok(change) => change,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+    };
+    match s
+        .engine()
+        .update_merchant_profile(&MerchantId(id), change)
+        .await
+    {
+        Ok(m) => Json(merchant_summary(&m)).into_response(),
         Err(e) => engine_error(e),
     }
 }

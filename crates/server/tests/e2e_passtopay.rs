@@ -549,3 +549,82 @@ async fn a_crypto_order_shows_its_chain_token_and_deposit_address() {
         "the same on every visit"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disabled_merchant_is_refused_in_the_protocols_envelope_until_enabled_again() {
+    let s = TestServer::start().await;
+    let hook = Receiver::start(200, "SUCCESS").await;
+    let client = merchant_client(&s);
+    let path = format!("merchants/{}", s.merchant.id);
+    let (status, body) = s
+        .admin_patch(&path, serde_json::json!({"enabled": false}))
+        .await;
+    assert_eq!(
+        (status, &body["enabled"]),
+        (200, &serde_json::json!(false)),
+        "{body}"
+    );
+
+    // The node's one-second merchant cache was cleared by the update (same node).
+    match client
+        .create_unified_order(&unified("OFF-1", 1000, &hook))
+        .await
+    {
+        Err(ClientError::Api { code, msg, .. }) => assert_eq!(code, 9999, "{msg}"),
+        other => panic!("a disabled merchant's order went through: {other:?}"),
+    }
+    let (status, _) = s
+        .admin_patch(&path, serde_json::json!({"enabled": true}))
+        .await;
+    assert_eq!(status, 200);
+    let created = client
+        .create_unified_order(&unified("ON-1", 1000, &hook))
+        .await
+        .expect("enabled again");
+    assert_eq!(created.data.order_state, 1);
+
+    // Name and default notify URL, checked as at creation; null removes the URL.
+    let change = serde_json::json!({"name": " Shop 2 ", "notify_url": "https://shop.example/cb"});
+    let (status, body) = s.admin_patch(&path, change).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["name"].as_str(), body["notify_url"].as_str()),
+        (Some("Shop 2"), Some("https://shop.example/cb"))
+    );
+    let (_, body) = s
+        .admin_patch(&path, serde_json::json!({"notify_url": null}))
+        .await;
+    assert!(body["notify_url"].is_null(), "{body}");
+    for (bad, why) in [
+        (
+            serde_json::json!({"notify_url": "ftp://x"}),
+            "notify_url must be an http",
+        ),
+        (
+            serde_json::json!({"enabled": "no"}),
+            "enabled must be true or false",
+        ),
+        (
+            serde_json::json!({"colour": "red"}),
+            "unknown field \"colour\"",
+        ),
+        (serde_json::json!({}), "nothing to change"),
+    ] {
+        let (status, body) = s.admin_patch(&path, bad.clone()).await;
+        assert_eq!(status, 400, "{bad}");
+        assert!(body["error"].as_str().unwrap().contains(why), "{body}");
+    }
+    let stored = s.engine().merchant(&s.merchant.id).await.unwrap();
+    assert_eq!(
+        (stored.name.as_str(), stored.enabled),
+        ("Shop 2", true),
+        "refusals changed nothing"
+    );
+    let (status, _) = s
+        .admin_patch(
+            "merchants/mch_nobody",
+            serde_json::json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(status, 404);
+}

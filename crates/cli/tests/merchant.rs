@@ -1,0 +1,78 @@
+//! `polypay merchant …` against a SQLite data directory of its own.
+
+use std::process::{Command, Output};
+
+fn polypay(data_dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_polypay"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("POLYPAY_DATABASE_URL")
+        .env_remove("POLYPAY_CONFIG")
+        .output()
+        .expect("run polypay")
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[test]
+fn a_merchant_is_updated_disabled_and_enabled_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let created = json_of(&polypay(
+        dir.path(),
+        &["merchant", "create", "--name", "shop", "--json"],
+    ));
+    let id = created["id"].as_str().expect("id").to_string();
+
+    let updated = json_of(&polypay(
+        dir.path(),
+        &[
+            "merchant",
+            "update",
+            &id,
+            "--disable",
+            "--notify-url",
+            " https://shop.example/cb ",
+        ],
+    ));
+    assert_eq!(updated["enabled"], false);
+    assert_eq!(updated["notify_url"], "https://shop.example/cb");
+    let shown = json_of(&polypay(dir.path(), &["merchant", "show", &id]));
+    assert_eq!(
+        (&shown["enabled"], &shown["name"]),
+        (&serde_json::json!(false), &serde_json::json!("shop")),
+        "stored"
+    );
+
+    let again = json_of(&polypay(
+        dir.path(),
+        &["merchant", "update", &id, "--enable", "--notify-url", ""],
+    ));
+    assert_eq!(again["enabled"], true);
+    assert!(again["notify_url"].is_null(), "an empty URL removes it");
+
+    for (args, why) in [
+        (vec!["merchant", "update", id.as_str()], "nothing to change"),
+        (
+            vec!["merchant", "update", id.as_str(), "--name", "  "],
+            "name must be 1-128 characters",
+        ),
+        (
+            vec!["merchant", "update", "mch_nobody", "--disable"],
+            "merchant not found",
+        ),
+    ] {
+        let out = polypay(dir.path(), &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(why), "{args:?}: {stderr}");
+    }
+}
