@@ -375,6 +375,58 @@ async fn merchants_show_credentials_once_and_rotate_one_secret() {
         after.credentials.passtopay, m.credentials.passtopay,
         "nothing else changed"
     );
+    // The profile: disabled (the box unticked), renamed, its notify URL removed.
+    let saved = op
+        .post(
+            &format!("/console/merchants/{}/profile", m.id),
+            &[("name", "corner shop"), ("notify_url", "")],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let after = s.engine().merchant(&m.id).await.unwrap();
+    assert_eq!(
+        (
+            after.name.as_str(),
+            after.notify_url.as_deref(),
+            after.enabled
+        ),
+        ("corner shop", None, false)
+    );
+    let shown = op.get(&format!("/console/merchants/{}", m.id)).await;
+    assert!(
+        shown.body.contains("value=\"corner shop\"") && !shown.body.contains(" checked>"),
+        "{}",
+        shown.body
+    );
+    let refused = op
+        .post(
+            &format!("/console/merchants/{}/profile", m.id),
+            &[("name", "x"), ("notify_url", "ftp://x"), ("enabled", "on")],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body.contains("notify_url must be an http"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        !s.engine().merchant(&m.id).await.unwrap().enabled,
+        "nothing saved"
+    );
+    let saved = op
+        .post(
+            &format!("/console/merchants/{}/profile", m.id),
+            &[
+                ("name", "corner shop"),
+                ("notify_url", ""),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303);
+    assert!(s.engine().merchant(&m.id).await.unwrap().enabled);
+
     let bad = op.post("/console/merchants", &[("name", "")]).await;
     assert_eq!(bad.status, 400);
     assert!(

@@ -1,6 +1,6 @@
 //! Merchants in the console: the list, onboarding (credentials shown once, on the page that
-//! answers the form, never again), one merchant's public identifiers and balances, and rotating
-//! one secret (the new value is likewise shown once).
+//! answers the form, never again), one merchant's public identifiers and balances, its profile
+//! (name, notify URL, enabled), and rotating one secret (the new value is likewise shown once).
 
 use super::layout::{self, csrf_field, escape, money, time};
 use super::session::Session;
@@ -9,10 +9,10 @@ use crate::config::Mode;
 use axum::Extension;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use polypay_core::{Merchant, MerchantId};
-use polypay_engine::NewMerchant;
 use polypay_engine::console::RotatableSecret;
+use polypay_engine::{MerchantUpdate, NewMerchant};
 use serde::Deserialize;
 
 fn public_ids(m: &Merchant) -> [(&'static str, String); 5] {
@@ -118,6 +118,63 @@ pub async fn create(
     )
 }
 
+fn profile_form(s: &Session, m: &Merchant) -> String {
+    format!(
+        "<div class=\"card\"><h2>Profile</h2><form method=\"post\" action=\"/console/merchants/{}/profile\" class=\"filters\">{}\
+         <label>Name<input name=\"name\" id=\"profile-name\" value=\"{}\" required maxlength=\"128\"></label>\
+         <label>Notify URL<input name=\"notify_url\" id=\"profile-notify-url\" value=\"{}\" placeholder=\"none\"></label>\
+         <label><input type=\"checkbox\" name=\"enabled\" id=\"profile-enabled\"{}> enabled</label>\
+         <button type=\"submit\" id=\"profile-save\">Save</button></form>\
+         <p class=\"muted\">A disabled merchant's requests are refused as an unknown merchant's; its \
+         queued callbacks still go out. An empty notify URL removes it.</p></div>",
+        escape(m.id.as_str()),
+        csrf_field(s),
+        escape(&m.name),
+        escape(m.notify_url.as_deref().unwrap_or("")),
+        if m.enabled { " checked" } else { "" },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    notify_url: String,
+    /// A checkbox: present when ticked.
+    enabled: Option<String>,
+}
+
+/// `POST /console/merchants/{id}/profile`: name, notify URL and enabled flag, checked as at
+/// creation; back to the merchant's page when saved.
+pub async fn profile(
+    State(c): State<Console>,
+    Path(id): Path<String>,
+    Form(f): Form<ProfileForm>,
+) -> Response {
+    let change = MerchantUpdate {
+        name: Some(f.name),
+        notify_url: Some(Some(f.notify_url)),
+        enabled: Some(f.enabled.is_some()),
+    };
+    match c
+        .app
+        .engine()
+        .update_merchant_profile(&MerchantId(id), change)
+        .await
+    {
+        Ok(m) => {
+            tracing::info!(merchant = %m.id, enabled = m.enabled, "merchant profile changed from the console");
+            Redirect::to(&format!(
+                "/console/merchants/{}",
+                layout::url_encode(m.id.as_str())
+            ))
+            .into_response()
+        }
+        Err(e) => engine_error(e),
+    }
+}
+
 fn rotate_form(s: &Session, m: &Merchant) -> String {
     let options: String = RotatableSecret::ALL
         .iter()
@@ -165,13 +222,14 @@ pub async fn show(
          <dt>Created</dt><dd>{}</dd><dt>Notify URL</dt><dd>{}</dd>{ids}</dl>\
          <p><a href=\"/console/payments?{q}\">payments</a> · <a href=\"/console/payouts?{q}\">payouts</a> · \
          <a href=\"/console/refunds?{q}\">refunds</a> · <a href=\"/console/callbacks?{q}\">callbacks</a></p></div>\
-         <h2>Balances</h2>{}{}",
+         <h2>Balances</h2>{}{}{}",
         escape(m.id.as_str()),
         escape(&m.name),
         if m.enabled { "yes" } else { "no" },
         time(m.created_at),
         escape(m.notify_url.as_deref().unwrap_or("—")),
         layout::table(&["Currency", "Available"], &balance_rows, "No balance yet."),
+        profile_form(&s, &m),
         rotate_form(&s, &m),
     );
     layout::page(&c.frame(&s, "/console/merchants"), &m.name, &body)
