@@ -123,16 +123,21 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
             json,
             db,
         } => {
-            use polypay_server::admin::{protocol_named, set_protocol_settings};
+            use polypay_server::admin::{checked_protocol_settings, protocol_named};
             let protocol = protocol_named(&protocol).map_err(anyhow::Error::msg)?;
             let boot = polypay_server::bootstrap(&db.load(Overrides::default())?).await?;
-            let mut m = boot.engine.merchant(&MerchantId(id)).await?;
-            if let Some(text) = json {
-                let value: serde_json::Value = serde_json::from_str(&text)
-                    .map_err(|e| anyhow::anyhow!("settings are not JSON: {e}"))?;
-                set_protocol_settings(&mut m, protocol, value).map_err(anyhow::Error::msg)?;
-                m = boot.engine.update_merchant(m).await?;
-            }
+            let id = MerchantId(id);
+            let m = match json {
+                Some(text) => {
+                    let value: serde_json::Value = serde_json::from_str(&text)
+                        .map_err(|e| anyhow::anyhow!("settings are not JSON: {e}"))?;
+                    checked_protocol_settings(protocol, &value).map_err(anyhow::Error::msg)?;
+                    boot.engine
+                        .set_merchant_settings(&id, protocol.as_str(), value)
+                        .await?
+                }
+                None => boot.engine.merchant(&id).await?,
+            };
             let current = m.settings.get(protocol.as_str()).cloned();
             let current = current.unwrap_or_else(|| serde_json::json!({}));
             println!("{}", serde_json::to_string_pretty(&current)?);

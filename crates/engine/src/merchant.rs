@@ -236,7 +236,35 @@ impl Engine {
         Ok(updated)
     }
 
-    /// Saves a changed merchant (settings, notify URL, enabled flag, rotated secrets).
+    /// Replaces one protocol's block of the merchant's settings (`settings[key] = value`), read
+    /// and written in one job, so a change made meanwhile to anything else of the merchant (a
+    /// rotated secret, its profile) is kept. The caller checks `value` first.
+    pub async fn set_merchant_settings(
+        &self,
+        id: &MerchantId,
+        key: &'static str,
+        value: serde_json::Value,
+    ) -> Result<Merchant, EngineError> {
+        let id = id.clone();
+        let updated = self
+            .store
+            .write(move |db| {
+                let mut m = db.merchant(&id)?.ok_or(EngineError::NotFound("merchant"))?;
+                if !m.settings.is_object() {
+                    m.settings = serde_json::json!({});
+                }
+                m.settings[key] = value.clone();
+                db.update_merchant(&m)?;
+                Ok::<_, EngineError>(m)
+            })
+            .await?;
+        self.merchants.clear();
+        Ok(updated)
+    }
+
+    /// Saves a merchant whole, as given (tests and tools that built it from a fresh read; a
+    /// front door changes one part in one job: [`Engine::update_merchant_profile`],
+    /// [`Engine::set_merchant_settings`], [`Engine::rotate_secret`]).
     pub async fn update_merchant(&self, merchant: Merchant) -> Result<Merchant, EngineError> {
         let m = merchant.clone();
         self.store

@@ -158,28 +158,20 @@ pub fn protocol_named(name: &str) -> Result<Protocol, String> {
     })
 }
 
-/// Replaces `protocol`'s block of the merchant's settings with `value` (a JSON object; `{}`
-/// restores the protocol's defaults), once the protocol has checked it
-/// ([`crate::protocols::check_settings`]). The options each protocol reads are in
-/// docs/protocols.md; running nodes see the change within their one-second merchant cache.
-pub fn set_protocol_settings(
-    m: &mut Merchant,
-    protocol: Protocol,
-    value: Value,
-) -> Result<(), String> {
+/// Checks `value` as `protocol`'s block of a merchant's settings (a JSON object; `{}` restores
+/// the protocol's defaults): the protocol's own checks ([`crate::protocols::check_settings`]).
+/// The options each protocol reads are in docs/protocols.md.
+pub fn checked_protocol_settings(protocol: Protocol, value: &Value) -> Result<(), String> {
     if !value.is_object() {
         return Err("settings must be a JSON object".into());
     }
-    crate::protocols::check_settings(protocol, &value)
-        .map_err(|problems| format!("{} settings refused: {problems}", protocol.as_str()))?;
-    if !m.settings.is_object() {
-        m.settings = json!({});
-    }
-    m.settings[protocol.as_str()] = value;
-    Ok(())
+    crate::protocols::check_settings(protocol, value)
+        .map_err(|problems| format!("{} settings refused: {problems}", protocol.as_str()))
 }
 
-/// `PUT /admin/v1/merchants/{id}/settings/{protocol}` with a JSON object body.
+/// `PUT /admin/v1/merchants/{id}/settings/{protocol}` with a JSON object body: replaces that
+/// protocol's block in one write job (`Engine::set_merchant_settings`); running nodes see the
+/// change within their one-second merchant cache.
 async fn put_protocol_settings(
     State(s): State<AppState>,
     Path((id, protocol)): Path<(String, String)>,
@@ -188,16 +180,18 @@ async fn put_protocol_settings(
     let Ok(Json(value)) = body else {
         return error(StatusCode::BAD_REQUEST, "body must be a JSON object");
     };
-    let mut m = match s.engine().merchant(&MerchantId(id)).await {
-        Ok(m) => m,
-        Err(e) => return engine_error(e),
+    let protocol = match protocol_named(&protocol) {
+        Ok(p) => p,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
-    if let Err(message) = protocol_named(&protocol)
-        .and_then(|protocol| set_protocol_settings(&mut m, protocol, value))
-    {
+    if let Err(message) = checked_protocol_settings(protocol, &value) {
         return error(StatusCode::BAD_REQUEST, &message);
     }
-    match s.engine().update_merchant(m).await {
+    match s
+        .engine()
+        .set_merchant_settings(&MerchantId(id), protocol.as_str(), value)
+        .await
+    {
         Ok(m) => Json(merchant_summary(&m)).into_response(),
         Err(e) => engine_error(e),
     }

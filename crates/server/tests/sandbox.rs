@@ -199,6 +199,49 @@ async fn failed_payout_by_control_call_restores_the_balance() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_settings_change_keeps_what_another_node_changed_meanwhile() {
+    let s = TestServer::start().await;
+    let id = s.merchant.id.clone();
+    // This node caches the merchant; then another node rotates a secret (written behind this
+    // node's cache, as another node's write is).
+    let cached = s.engine().merchant(&id).await.unwrap();
+    let rotated = s
+        .engine()
+        .store()
+        .write({
+            let id = id.clone();
+            move |db| {
+                let mut m = db.merchant(&id)?.unwrap();
+                m.credentials.v2sha256.app_secret = polypay_core::Secret::new("rotated-elsewhere");
+                db.update_merchant(&m)?;
+                Ok::<_, polypay_store::StoreError>(m)
+            }
+        })
+        .await
+        .unwrap();
+    assert_ne!(
+        cached.credentials.v2sha256.app_secret,
+        rotated.credentials.v2sha256.app_secret
+    );
+    let path = format!("merchants/{id}/settings/v2sha256");
+    let (status, answer) = s.admin_put(&path, json!({"refund_delay_ms": 5000})).await;
+    assert_eq!(status, 200, "{answer}");
+    let stored = s
+        .engine()
+        .store()
+        .read(move |db| db.merchant(&id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.credentials.v2sha256.app_secret.expose(),
+        "rotated-elsewhere",
+        "the settings write did not put back the cached secret"
+    );
+    assert_eq!(stored.settings["v2sha256"]["refund_delay_ms"], 5000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn protocol_settings_are_set_through_the_admin_api() {
     let s = TestServer::start().await;
     let id = s.merchant.id.to_string();
