@@ -1,4 +1,4 @@
-//! `polypay merchant create|list|show|update|settings`: operate on the database directly (no server
+//! `polypay merchant create|list|show|update|rotate|settings`: operate on the database directly (no server
 //! needed; running nodes see a settings change within their one-second merchant cache).
 
 use crate::DbArgs;
@@ -50,6 +50,16 @@ pub enum MerchantCommand {
         /// Refuse the merchant's requests, each in its protocol's own error envelope.
         #[arg(long)]
         disable: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Issue a new value for one secret and print it (once); the old value stops working at
+    /// once (within a second on running nodes).
+    Rotate {
+        id: String,
+        /// passtopay.appSecret, blockatm.secretKey, ottpay.signKey, v2sha256.appSecret,
+        /// fintech33.appSecret or fintech33.aesKey.
+        secret: String,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -169,6 +179,17 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
                 .await?;
             let v = polypay_server::admin::merchant_summary(&m);
             println!("{}", serde_json::to_string_pretty(&v)?);
+            boot.engine.store().close();
+            Ok(())
+        }
+        MerchantCommand::Rotate { id, secret, db } => {
+            let which =
+                polypay_server::admin::rotatable_named(&secret).map_err(anyhow::Error::msg)?;
+            let boot = polypay_server::bootstrap(&db.load(Overrides::default())?).await?;
+            let (m, value) = boot.engine.rotate_secret(&MerchantId(id), which).await?;
+            let answer =
+                serde_json::json!({"id": m.id, "secret": which.as_str(), "value": value.expose()});
+            println!("{}", serde_json::to_string_pretty(&answer)?);
             boot.engine.store().close();
             Ok(())
         }

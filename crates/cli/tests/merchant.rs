@@ -59,6 +59,18 @@ fn a_merchant_is_updated_disabled_and_enabled_from_the_command_line() {
     assert_eq!(again["enabled"], true);
     assert!(again["notify_url"].is_null(), "an empty URL removes it");
 
+    // A rotation prints the new value once and changes that secret alone.
+    let rotated = json_of(&polypay(
+        dir.path(),
+        &["merchant", "rotate", &id, "v2sha256.appSecret"],
+    ));
+    let fresh = rotated["value"].as_str().expect("value");
+    let before = created["credentials"]["v2sha256"]["appSecret"]
+        .as_str()
+        .unwrap();
+    assert!(fresh.len() >= 32 && fresh != before, "{rotated}");
+    assert_eq!(rotated["secret"], "v2sha256.appSecret");
+
     for (args, why) in [
         (vec!["merchant", "update", id.as_str()], "nothing to change"),
         (
@@ -68,6 +80,10 @@ fn a_merchant_is_updated_disabled_and_enabled_from_the_command_line() {
         (
             vec!["merchant", "update", "mch_nobody", "--disable"],
             "merchant not found",
+        ),
+        (
+            vec!["merchant", "rotate", id.as_str(), "v2sha256.password"],
+            "unknown secret \"v2sha256.password\" (passtopay.appSecret,",
         ),
     ] {
         let out = polypay(dir.path(), &args);

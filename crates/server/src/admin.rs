@@ -1,14 +1,15 @@
-//! The admin API under `/admin/v1`, behind the admin bearer token: merchants and their
-//! per-protocol settings.
+//! The admin API under `/admin/v1`, behind the admin bearer token: merchants, their profile,
+//! per-protocol settings and secret rotation.
 
 use crate::state::AppState;
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use polypay_core::{Merchant, MerchantId, Protocol};
+use polypay_engine::console::RotatableSecret;
 use polypay_engine::{EngineError, MerchantUpdate, NewMerchant, SandboxKeys};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/admin/v1/merchants/{id}/settings/{protocol}",
             put(put_protocol_settings),
         )
+        .route("/admin/v1/merchants/{id}/rotate", post(rotate_secret))
         .layer(axum::middleware::from_fn_with_state(state, require_admin))
 }
 
@@ -146,6 +148,47 @@ async fn update_merchant(
         .await
     {
         Ok(m) => Json(merchant_summary(&m)).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+/// The secret a rotation names (`v2sha256.appSecret`, …), or the message that lists them.
+pub fn rotatable_named(name: &str) -> Result<RotatableSecret, String> {
+    RotatableSecret::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = RotatableSecret::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown secret {name:?} ({})", names.join(", "))
+    })
+}
+
+#[derive(Deserialize)]
+struct Rotate {
+    secret: String,
+}
+
+/// `POST /admin/v1/merchants/{id}/rotate` with `{"secret": "v2sha256.appSecret"}`: issues a
+/// new value for that one secret and answers it, once; the old value stops working at once
+/// (within a second on other nodes).
+async fn rotate_secret(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<Rotate>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(body)) = body else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "body must be {\"secret\": \"<protocol>.<field>\"}",
+        );
+    };
+    let which = match rotatable_named(&body.secret) {
+        Ok(which) => which,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+    };
+    match s.engine().rotate_secret(&MerchantId(id), which).await {
+        Ok((m, secret)) => {
+            tracing::info!(merchant = %m.id, secret = which.as_str(), "merchant secret rotated through the admin API");
+            Json(json!({"id": m.id, "secret": which.as_str(), "value": secret.expose()}))
+                .into_response()
+        }
         Err(e) => engine_error(e),
     }
 }

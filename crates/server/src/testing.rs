@@ -132,6 +132,12 @@ impl TestServer {
         self.with_admin_token(self.http.put(url), body).await
     }
 
+    /// POSTs `body` to `/admin/v1/<path>` with the admin token; the status and the JSON answer.
+    pub async fn admin_post(&self, path: &str, body: Value) -> (u16, Value) {
+        let url = format!("{}/admin/v1/{path}", self.base_url);
+        self.with_admin_token(self.http.post(url), body).await
+    }
+
     /// PATCHes `body` to `/admin/v1/<path>` with the admin token; the status and the JSON answer.
     pub async fn admin_patch(&self, path: &str, body: Value) -> (u16, Value) {
         let url = format!("{}/admin/v1/{path}", self.base_url);

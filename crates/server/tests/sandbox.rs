@@ -242,6 +242,53 @@ async fn a_settings_change_keeps_what_another_node_changed_meanwhile() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_admin_api_rotates_one_secret_and_answers_it_once() {
+    let s = TestServer::start().await;
+    let before = s.engine().merchant(&s.merchant.id).await.unwrap();
+    let path = format!("merchants/{}/rotate", s.merchant.id);
+    let (status, answer) = s
+        .admin_post(&path, json!({"secret": "fintech33.aesKey"}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let after = s.engine().merchant(&s.merchant.id).await.unwrap();
+    assert_eq!(
+        answer["value"].as_str(),
+        Some(after.credentials.fintech33.aes_key.expose())
+    );
+    assert_ne!(
+        after.credentials.fintech33.aes_key,
+        before.credentials.fintech33.aes_key
+    );
+    assert_eq!(
+        (
+            &after.credentials.fintech33.app_secret,
+            &after.credentials.passtopay
+        ),
+        (
+            &before.credentials.fintech33.app_secret,
+            &before.credentials.passtopay
+        ),
+        "nothing else changed"
+    );
+    let (status, answer) = s.admin_post(&path, json!({"secret": "aesKey"})).await;
+    assert_eq!(status, 400);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("fintech33.aesKey"),
+        "{answer}"
+    );
+    let (status, _) = s
+        .admin_post(
+            "merchants/mch_nobody/rotate",
+            json!({"secret": "fintech33.aesKey"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn protocol_settings_are_set_through_the_admin_api() {
     let s = TestServer::start().await;
     let id = s.merchant.id.to_string();
