@@ -92,3 +92,43 @@ fn a_merchant_is_updated_disabled_and_enabled_from_the_command_line() {
         assert!(stderr.contains(why), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_command_with_another_master_key_is_refused_before_it_seals_anything() {
+    let home = tempfile::tempdir().expect("temp dir");
+    json_of(&polypay(
+        home.path(),
+        &["merchant", "create", "--name", "shop", "--json"],
+    ));
+    let db = format!("sqlite://{}", home.path().join("polypay.db").display());
+
+    // Run from elsewhere against the same database: a fresh key would be generated there.
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let out = polypay(
+        elsewhere.path(),
+        &[
+            "merchant",
+            "create",
+            "--name",
+            "sealed with the wrong key",
+            "--database-url",
+            &db,
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is not the one this database's secrets are sealed with"),
+        "{stderr}"
+    );
+    assert!(
+        !elsewhere.path().join("master.key").exists(),
+        "the useless key is not left behind"
+    );
+    let listed =
+        String::from_utf8_lossy(&polypay(home.path(), &["merchant", "list"]).stdout).to_string();
+    assert!(
+        listed.contains("shop") && !listed.contains("wrong key"),
+        "{listed}"
+    );
+}

@@ -1,9 +1,9 @@
 //! Start-up: data dir, master key, store (migrated), admin token, and the first-start demo merchant.
 
 use crate::config::{Config, Mode};
-use polypay_core::{Secret, SystemClock};
+use polypay_core::{Clock, Secret, SystemClock};
 use polypay_engine::{Engine, NewMerchant, Platform};
-use polypay_store::{Store, StoreOptions, Vault};
+use polypay_store::{Store, StoreError, StoreOptions, Vault};
 use std::sync::Arc;
 
 /// What start-up produced, plus what the operator must be told once.
@@ -32,6 +32,23 @@ pub async fn bootstrap(config: &Config) -> anyhow::Result<Bootstrapped> {
     };
     let store = Store::open(&config.database_url, vault, options)?;
     let clock = Arc::new(SystemClock::new());
+    let now = clock.now();
+    if let Err(e) = store.write(move |db| db.check_vault(now)).await {
+        store.close();
+        if master_key_generated {
+            // A key made for a database that already has one of its own is no use to anyone.
+            let _ = std::fs::remove_file(config.data_dir.join("master.key"));
+        }
+        return Err(match e {
+            StoreError::Sealed => anyhow::anyhow!(
+                "the master key {} is not the one this database's secrets are sealed with: \
+                 point --data-dir at the directory holding its master.key, or set \
+                 POLYPAY_MASTER_KEY",
+                key_source(config, master_key_generated)
+            ),
+            other => other.into(),
+        });
+    }
     let mut engine = Engine::new(store, clock.clone());
     if let Some(scenarios) = config.scenarios() {
         engine = engine.with_scenarios(scenarios);
@@ -44,6 +61,16 @@ pub async fn bootstrap(config: &Config) -> anyhow::Result<Bootstrapped> {
         admin_token_generated,
         master_key_generated,
     })
+}
+
+/// Where this run's master key came from, for a message.
+fn key_source(config: &Config, generated: bool) -> String {
+    let file = config.data_dir.join("master.key");
+    match (&config.master_key, generated) {
+        (Some(_), _) => "from POLYPAY_MASTER_KEY".into(),
+        (None, true) => format!("just generated at {} (now removed)", file.display()),
+        (None, false) => format!("in {}", file.display()),
+    }
 }
 
 /// `POLYPAY_ADMIN_TOKEN` if given; else the token stored (sealed) at first start; else a new one.

@@ -1657,3 +1657,30 @@ async fn requests_results_and_attempt_logs_round_trip_exactly() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_vault_check_tells_another_master_key_apart() {
+    for db in TestDb::all() {
+        let name = db.name;
+        let first = db.open().unwrap();
+        first
+            .write(|db| db.check_vault(Timestamp(1)))
+            .await
+            .expect("a new database takes the first key");
+        first.close();
+        let other = polypay_store::Vault::from_key_bytes(&[7u8; 32]).unwrap();
+        let wrong = Store::open(&db.url, other, Default::default()).unwrap();
+        let refused = wrong.write(|db| db.check_vault(Timestamp(2))).await;
+        assert!(
+            matches!(refused, Err(StoreError::Sealed)),
+            "{name}: {refused:?}"
+        );
+        wrong.close();
+        let again = db.open().unwrap();
+        again
+            .write(|db| db.check_vault(Timestamp(3)))
+            .await
+            .expect("the right key still opens it");
+        again.close();
+    }
+}

@@ -19,6 +19,23 @@ pub struct ProtocolRecord {
 }
 
 impl Db<'_> {
+    /// Whether this connection's master key is the database's: it opens the oldest platform
+    /// secret, or on a database that has none yet seals one (`vault_check`) for later runs to
+    /// open. [`StoreError::Sealed`] when the key is another one: anything sealed with it would
+    /// be unreadable to the nodes that hold the right key.
+    pub fn check_vault(&mut self, now: Timestamp) -> Result<(), StoreError> {
+        let oldest = self.one(
+            "SELECT value_sealed FROM platform_secrets ORDER BY created_at, name LIMIT 1",
+            &[],
+        )?;
+        match oldest {
+            Some(row) => self.vault.open(&row.text(0)?).map(drop),
+            None => self
+                .platform_secret_or_insert("vault_check", b"polypay", now)
+                .map(drop),
+        }
+    }
+
     /// Stores a sealed platform value unless one exists; returns the value now stored.
     pub fn platform_secret_or_insert(
         &mut self,
