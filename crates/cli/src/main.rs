@@ -86,6 +86,22 @@ impl DbArgs {
         };
         Config::load(self.config.as_deref(), extra.overlay(flags))
     }
+
+    /// The configuration of a command that works on an existing installation: on SQLite the
+    /// database file must be there, so a command run from the wrong directory says so instead
+    /// of creating an empty installation (and a master key) where it stands.
+    pub fn load_existing(&self) -> anyhow::Result<Config> {
+        let config = self.load(Overrides::default())?;
+        if let Some(path) = config.database_url.strip_prefix("sqlite://")
+            && !std::path::Path::new(path).exists()
+        {
+            anyhow::bail!(
+                "no polypay database at {path}: run this where `polypay serve` keeps its data, \
+                 or pass --data-dir or --database-url"
+            );
+        }
+        Ok(config)
+    }
 }
 
 /// Runs the command; a failure prints its message and causes (never a backtrace, even with

@@ -132,3 +132,23 @@ fn a_command_with_another_master_key_is_refused_before_it_seals_anything() {
         "{listed}"
     );
 }
+
+#[test]
+fn an_operator_command_in_the_wrong_directory_creates_nothing_there() {
+    let empty = tempfile::tempdir().expect("temp dir");
+    let dir = empty.path().join("polypay-data");
+    for args in [
+        vec!["callbacks", "show", "5"],
+        vec!["merchant", "list"],
+        vec!["merchant", "update", "mch_1", "--disable"],
+    ] {
+        let out = polypay(&dir, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("no polypay database at") && stderr.contains("--data-dir"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert!(!dir.exists(), "no data dir, key or database was made");
+}
