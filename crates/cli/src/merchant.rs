@@ -13,7 +13,8 @@ pub enum MerchantCommand {
     Create {
         #[arg(long)]
         name: String,
-        /// Default callback URL for orders that name none.
+        /// Callback URL of the protocols that fall back to the merchant's when an order names
+        /// none (BlockATM, 33 Fintech).
         #[arg(long)]
         notify_url: Option<String>,
         /// Print one JSON object instead of text.
@@ -41,7 +42,7 @@ pub enum MerchantCommand {
         id: String,
         #[arg(long)]
         name: Option<String>,
-        /// The new default callback URL; an empty one removes it.
+        /// The new merchant callback URL (BlockATM, 33 Fintech); an empty one removes it.
         #[arg(long)]
         notify_url: Option<String>,
         /// Accept the merchant's requests again.

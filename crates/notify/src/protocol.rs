@@ -101,6 +101,10 @@ pub trait ProtocolNotifier: Send + Sync + 'static {
     /// Whether the merchant's response acknowledges the callback.
     fn is_ack(&self, status: u16, body: &[u8]) -> bool;
 
+    /// [`ProtocolNotifier::is_ack`] in words, for an attempt the merchant answered with
+    /// something else: the most common integration mistake gets its own message.
+    fn ack_rule(&self) -> &'static str;
+
     /// When each attempt is due, in milliseconds after the first attempt (`[0, …]`); its
     /// length is the number of attempts before the delivery is dead.
     fn attempt_offsets_ms(&self) -> Vec<i64>;

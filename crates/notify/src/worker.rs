@@ -34,7 +34,8 @@ pub(crate) async fn attempt(
     if notifier.is_some() && schedule::offset(&offsets, index).is_none() {
         // Interrupted attempts (counted when their leases expired) used up the schedule.
         let sent = unsent("not sent: interrupted attempts used up the retry schedule".into());
-        let attempt = log_entry(&inner, &d, number, started_at, None, &sent, false);
+        let unanswered = Verdict::NotAcknowledged(None);
+        let attempt = log_entry(&inner, &d, number, started_at, None, &sent, unanswered);
         observe(&d, &attempt, AfterAttempt::Dead, sent.latency);
         return FinishedAttempt {
             attempt,
@@ -73,7 +74,12 @@ pub(crate) async fn attempt(
         _ => false,
     };
     let next = schedule::after_attempt(&d, acknowledged, &offsets, inner.engine.clock().now());
-    let attempt = log_entry(&inner, &d, number, started_at, request, &sent, acknowledged);
+    let verdict = if acknowledged {
+        Verdict::Acknowledged
+    } else {
+        Verdict::NotAcknowledged(notifier.as_ref().map(|n| n.ack_rule()))
+    };
+    let attempt = log_entry(&inner, &d, number, started_at, request, &sent, verdict);
     observe(&d, &attempt, next, sent.latency);
     FinishedAttempt {
         attempt,
@@ -122,6 +128,12 @@ fn unsent(error: String) -> Sent {
     }
 }
 
+/// What the protocol made of an answer; not acknowledged, with its rule when it has one.
+enum Verdict {
+    Acknowledged,
+    NotAcknowledged(Option<&'static str>),
+}
+
 fn log_entry(
     inner: &Inner,
     d: &Delivery,
@@ -129,19 +141,25 @@ fn log_entry(
     started_at: Timestamp,
     request: Option<CallbackRequest>,
     sent: &Sent,
-    acknowledged: bool,
+    verdict: Verdict,
 ) -> DeliveryAttempt {
     let (outcome, status, body, error) = match &sent.result {
-        Ok(Answer { status, body }) => (
-            if acknowledged {
-                AttemptOutcome::Acknowledged
-            } else {
-                AttemptOutcome::Rejected
-            },
-            Some(i64::from(*status)),
-            Some(attempt::recorded_prefix(body)),
-            None,
-        ),
+        Ok(Answer { status, body }) => {
+            let (outcome, error) = match verdict {
+                Verdict::Acknowledged => (AttemptOutcome::Acknowledged, None),
+                // An answer that is not the acknowledgement says what would have been.
+                Verdict::NotAcknowledged(rule) => (
+                    AttemptOutcome::Rejected,
+                    rule.map(|r| format!("not an acknowledgement: {} expects {r}", d.protocol)),
+                ),
+            };
+            (
+                outcome,
+                Some(i64::from(*status)),
+                Some(attempt::recorded_prefix(body)),
+                error,
+            )
+        }
         Err(e) => (AttemptOutcome::Error, None, None, Some(e.clone())),
     };
     DeliveryAttempt {

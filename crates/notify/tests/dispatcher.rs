@@ -335,8 +335,17 @@ async fn a_delivery_dies_after_its_last_attempt_unblocks_the_next_and_can_be_res
         assert_eq!(d.run_once().await.unwrap(), report(0, 1, 0, 0));
         f.at(2_000);
         assert_eq!(d.run_once().await.unwrap(), report(0, 1, 0, 1));
-        let (dead, _) = f.delivery_of(first).await;
+        let (dead, log) = f.delivery_of(first).await;
         assert_eq!(dead.state, DeliveryState::Dead);
+        // An answer that is not the acknowledgement says what the protocol wanted instead.
+        let why = "not an acknowledgement: passtopay expects HTTP 2xx (test notifier)";
+        assert_eq!(
+            (log[2].response_status, log[2].error.as_deref()),
+            (Some(500), Some(why)),
+            "{}",
+            db.name
+        );
+        assert_eq!(dead.last_error.as_deref(), Some(why));
         assert_eq!(
             d.run_once().await.unwrap(),
             report(0, 1, 1, 0),
@@ -350,6 +359,7 @@ async fn a_delivery_dies_after_its_last_attempt_unblocks_the_next_and_can_be_res
         let (resent, log) = f.delivery_of(first).await;
         assert_eq!(resent.state, DeliveryState::Acknowledged);
         assert_eq!(log.len(), 4);
+        assert_eq!(log[3].error, None, "an acknowledgement has no error");
         assert_eq!(log[3].started_at, support::T0.plus_millis(50_000_000));
 
         let (acked, _) = f.delivery_of(second).await;

@@ -329,6 +329,13 @@ async fn resend_now_queues_a_failing_callback_again() {
         "{}",
         detail.body
     );
+    assert!(
+        detail
+            .body
+            .contains("not an acknowledgement: passtopay expects the body `success`"),
+        "the failed attempt says what PassToPay wants: {}",
+        detail.body
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -244,6 +244,10 @@ impl ProtocolNotifier for TestNotifier {
         status == 200 && body == b"success"
     }
 
+    fn ack_rule(&self) -> &'static str {
+        "HTTP 2xx (test notifier)"
+    }
+
     fn attempt_offsets_ms(&self) -> Vec<i64> {
         self.offsets.clone()
     }

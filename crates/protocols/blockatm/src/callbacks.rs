@@ -195,6 +195,10 @@ impl ProtocolNotifier for BlockAtmNotifier {
         crate::notify::is_ack(status, body)
     }
 
+    fn ack_rule(&self) -> &'static str {
+        "HTTP status 200 (the body does not matter)"
+    }
+
     fn attempt_offsets_ms(&self) -> Vec<i64> {
         std::iter::once(Duration::ZERO)
             .chain(RETRY_OFFSETS_FROM_FIRST)

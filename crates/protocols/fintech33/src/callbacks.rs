@@ -144,6 +144,10 @@ impl ProtocolNotifier for Fintech33Notifier {
         is_ack(status, body)
     }
 
+    fn ack_rule(&self) -> &'static str {
+        "a JSON body whose code is 0 or \"0\" (the HTTP status does not matter)"
+    }
+
     fn attempt_offsets_ms(&self) -> Vec<i64> {
         ATTEMPT_OFFSETS
             .iter()

@@ -89,6 +89,10 @@ impl ProtocolNotifier for OttNotifier {
         notify::is_ack(status, body)
     }
 
+    fn ack_rule(&self) -> &'static str {
+        "any 2xx HTTP status (the body does not matter)"
+    }
+
     fn attempt_offsets_ms(&self) -> Vec<i64> {
         ATTEMPT_OFFSETS
             .iter()

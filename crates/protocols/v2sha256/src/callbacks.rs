@@ -83,6 +83,10 @@ impl ProtocolNotifier for Notifier {
         notify::is_ack(status, body)
     }
 
+    fn ack_rule(&self) -> &'static str {
+        "HTTP 200 and the JSON body {\"code\":\"OK\"}"
+    }
+
     fn attempt_offsets_ms(&self) -> Vec<i64> {
         ATTEMPT_OFFSETS
             .iter()

@@ -136,6 +136,10 @@ impl ProtocolNotifier for PassToPayNotifier {
         notify::is_ack(status, body)
     }
 
+    fn ack_rule(&self) -> &'static str {
+        "the body `success` (any letter case; the HTTP status does not matter)"
+    }
+
     fn attempt_offsets_ms(&self) -> Vec<i64> {
         notify::RETRY_DELAYS_SECS
             .iter()
