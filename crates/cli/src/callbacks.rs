@@ -80,7 +80,8 @@ pub async fn run(cmd: CallbacksCommand) -> anyhow::Result<()> {
                     .map(|t| t.to_rfc3339())
                     .unwrap_or_default();
                 let last = match (&d.last_status, &d.last_error) {
-                    (_, Some(e)) => e.clone(),
+                    (Some(s), Some(e)) => format!("HTTP {s}: {e}"),
+                    (None, Some(e)) => e.clone(),
                     (Some(s), None) => format!("HTTP {s}"),
                     (None, None) => String::new(),
                 };
