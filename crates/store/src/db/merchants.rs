@@ -33,7 +33,8 @@ impl Db<'_> {
         Ok(())
     }
 
-    /// Replaces a merchant's credentials (secret rotation) and settings.
+    /// Writes a merchant's name, notify URL, enabled flag, credentials (sealed again) and
+    /// settings, as given: read it in the same write job ([`Db::merchant`] locks it).
     pub fn update_merchant(&mut self, m: &Merchant) -> Result<(), StoreError> {
         let sealed = self.vault.seal(&serde_json::to_vec(&m.credentials)?)?;
         self.exec(
@@ -51,8 +52,14 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// A merchant by id; inside a write job on PostgreSQL its row stays locked until the
+    /// commit, so a read-modify-write of one part (profile, settings, a rotated secret) never
+    /// writes back another node's change to another part.
     pub fn merchant(&mut self, id: &MerchantId) -> Result<Option<Merchant>, StoreError> {
-        let sql = format!("SELECT {MERCHANT_COLS} FROM merchants WHERE id = $1");
+        let sql = format!(
+            "SELECT {MERCHANT_COLS} FROM merchants WHERE id = $1{}",
+            self.lock()
+        );
         self.one(&sql, &[id.as_str().into()])?
             .map(|r| self.merchant_row(&r))
             .transpose()
@@ -91,5 +98,51 @@ impl Db<'_> {
             credentials: creds,
             settings: serde_json::from_str(&r.text(6)?)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::TestDb;
+
+    /// The lock a read-modify-write of a merchant rests on: on PostgreSQL, `Db::merchant`
+    /// inside a write job holds the row (`FOR UPDATE`, a `RowShareLock` on the table), and a
+    /// read outside one does not.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_merchant_read_in_a_write_job_locks_its_row_on_postgres() {
+        let Some(tdb) = TestDb::postgres() else {
+            return;
+        };
+        let store = tdb.open().unwrap();
+        let locks = |db: &mut super::Db<'_>| -> Vec<String> {
+            let sql = "SELECT mode FROM pg_locks WHERE relation = 'merchants'::regclass \
+                       AND pid = pg_backend_pid() ORDER BY mode";
+            db.rows(sql, &[])
+                .unwrap()
+                .iter()
+                .map(|r| r.text(0).unwrap())
+                .collect()
+        };
+        let id = polypay_core::MerchantId("mch_none".into());
+        let held = {
+            let id = id.clone();
+            store
+                .write(move |db| {
+                    db.merchant(&id)?;
+                    Ok::<_, crate::StoreError>(locks(db))
+                })
+                .await
+                .unwrap()
+        };
+        assert!(held.contains(&"RowShareLock".to_string()), "{held:?}");
+        let read = store
+            .read(move |db| {
+                db.merchant(&id)?;
+                Ok::<_, crate::StoreError>(locks(db))
+            })
+            .await
+            .unwrap();
+        assert!(!read.contains(&"RowShareLock".to_string()), "{read:?}");
+        store.close();
     }
 }
