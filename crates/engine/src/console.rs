@@ -70,18 +70,11 @@ impl Engine {
     ) -> Result<(Merchant, Secret), EngineError> {
         let mut fresh = issue_credentials();
         let secret = which.slot(&mut fresh).clone();
-        let id = id.clone();
-        let rotated = self
-            .store
-            .write(move |db| {
-                let mut m = db.merchant(&id)?.ok_or(EngineError::NotFound("merchant"))?;
-                *which.slot(&mut m.credentials) = secret.clone();
-                db.update_merchant(&m)?;
-                Ok((m, secret.clone()))
-            })
-            .await;
-        self.merchants.clear();
-        rotated
+        let new = secret.clone();
+        let m = self
+            .change_merchant(id, move |m| *which.slot(&mut m.credentials) = new.clone())
+            .await?;
+        Ok((m, secret))
     }
 }
 

@@ -202,64 +202,70 @@ impl Engine {
     }
 
     /// Changes a merchant's name, default notify URL or enabled flag, checked as at creation
-    /// (only the fields that change), read and written in one job so concurrent updates of
-    /// other fields are kept. Running nodes see it within their one-second merchant cache.
+    /// (only the fields that change). Running nodes see it within their one-second merchant
+    /// cache.
     pub async fn update_merchant_profile(
         &self,
         id: &MerchantId,
         change: MerchantUpdate,
     ) -> Result<Merchant, EngineError> {
         let name = change.name.as_deref().map(checked_name).transpose()?;
-        let notify_url = match &change.notify_url {
-            Some(url) => Some(checked_notify_url(url.as_deref())?),
-            None => None,
-        };
-        let id = id.clone();
-        let updated = self
-            .store
-            .write(move |db| {
-                let mut m = db.merchant(&id)?.ok_or(EngineError::NotFound("merchant"))?;
-                if let Some(name) = &name {
-                    m.name = name.clone();
-                }
-                if let Some(url) = &notify_url {
-                    m.notify_url = url.clone();
-                }
-                if let Some(enabled) = change.enabled {
-                    m.enabled = enabled;
-                }
-                db.update_merchant(&m)?;
-                Ok::<_, EngineError>(m)
-            })
-            .await?;
-        self.merchants.clear();
-        Ok(updated)
+        let notify_url = change
+            .notify_url
+            .as_ref()
+            .map(|url| checked_notify_url(url.as_deref()))
+            .transpose()?;
+        self.change_merchant(id, move |m| {
+            if let Some(name) = &name {
+                m.name = name.clone();
+            }
+            if let Some(url) = &notify_url {
+                m.notify_url = url.clone();
+            }
+            if let Some(enabled) = change.enabled {
+                m.enabled = enabled;
+            }
+        })
+        .await
     }
 
-    /// Replaces one protocol's block of the merchant's settings (`settings[key] = value`), read
-    /// and written in one job, so a change made meanwhile to anything else of the merchant (a
-    /// rotated secret, its profile) is kept. The caller checks `value` first.
+    /// Replaces one protocol's block of the merchant's settings (`settings[key] = value`). The
+    /// caller checks `value` first.
     pub async fn set_merchant_settings(
         &self,
         id: &MerchantId,
         key: &'static str,
         value: serde_json::Value,
     ) -> Result<Merchant, EngineError> {
+        self.change_merchant(id, move |m| {
+            if !m.settings.is_object() {
+                m.settings = serde_json::json!({});
+            }
+            m.settings[key] = value.clone();
+        })
+        .await
+    }
+
+    /// Reads merchant `id`, applies `change` and writes it back in one write job (the read
+    /// locks the row on PostgreSQL), so a change made meanwhile to another part of the
+    /// merchant, on any node, is kept; then clears this node's merchant cache.
+    pub(crate) async fn change_merchant(
+        &self,
+        id: &MerchantId,
+        mut change: impl FnMut(&mut Merchant) + Send + 'static,
+    ) -> Result<Merchant, EngineError> {
         let id = id.clone();
-        let updated = self
+        let changed = self
             .store
             .write(move |db| {
                 let mut m = db.merchant(&id)?.ok_or(EngineError::NotFound("merchant"))?;
-                if !m.settings.is_object() {
-                    m.settings = serde_json::json!({});
-                }
-                m.settings[key] = value.clone();
+                change(&mut m);
                 db.update_merchant(&m)?;
                 Ok::<_, EngineError>(m)
             })
-            .await?;
+            .await;
         self.merchants.clear();
-        Ok(updated)
+        changed
     }
 
     /// Saves a merchant whole, as given (tests and tools that built it from a fresh read; a
