@@ -14,6 +14,7 @@ use polypay_core::{
     MerchantId, PaymentCommand, PaymentId, PayoutCommand, PayoutId, PayoutState, RefundId,
 };
 use polypay_engine::{EngineError, sandbox::channel_order_no};
+use polypay_store::{Db, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -74,36 +75,58 @@ const PAYOUT_REFS: &str = "payout not found: a reference is polypay's id (po_…
 const REFUND_REFS: &str = "refund not found: a reference is polypay's id (rf_…), the \
      protocol's refund id, or the merchant's refund number with ?merchant=mch_…";
 
-/// `Ok(None)` for a lookup that found nothing, so the next kind of reference can be tried.
-fn found<T>(r: Result<T, EngineError>) -> Result<Option<T>, EngineError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(EngineError::NotFound(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
+/// A lookup of one kind of reference.
+type Lookup<T> = fn(&mut Db<'_>, &str) -> Result<Option<T>, StoreError>;
+/// A lookup of a merchant's own number.
+type ByNumber<T> = fn(&mut Db<'_>, &MerchantId, &str) -> Result<Option<T>, StoreError>;
+
+/// The object `reference` names, in one read: with an owner by the merchant's own number,
+/// else by each of `lookups` in turn; `Ok(None)` when none matches.
+async fn resolve<T: Send + 'static>(
+    s: &AppState,
+    reference: &str,
+    owner: &Owner,
+    by_number: ByNumber<T>,
+    lookups: &'static [Lookup<T>],
+) -> Result<Option<T>, EngineError> {
+    let (reference, merchant) = (reference.to_string(), owner.merchant.clone());
+    let found = s
+        .engine()
+        .store()
+        .read(move |db| {
+            if let Some(m) = &merchant {
+                return by_number(db, &MerchantId(m.clone()), &reference);
+            }
+            for lookup in lookups {
+                if let Some(found) = lookup(db, &reference)? {
+                    return Ok(Some(found));
+                }
+            }
+            Ok(None)
+        })
+        .await?;
+    Ok(found)
 }
 
-/// Resolves a payment by polypay id (`pay_…`), the protocol's public id or the cashier
-/// token, or with an owner by the merchant's order number; `Ok(None)` when none matches.
+/// A payment by polypay id (`pay_…`), the protocol's public id or the cashier token, or with
+/// an owner by the merchant's order number.
 async fn find_payment(
     s: &AppState,
     reference: &str,
     owner: &Owner,
 ) -> Result<Option<polypay_core::Payment>, EngineError> {
-    let e = s.engine();
-    if let Some(m) = &owner.merchant {
-        return found(
-            e.payment_by_order_no(&MerchantId(m.clone()), reference)
-                .await,
-        );
-    }
-    if let Some(p) = found(e.payment(&PaymentId(reference.to_string())).await)? {
-        return Ok(Some(p));
-    }
-    if let Some(p) = found(e.payment_by_public_id(reference).await)? {
-        return Ok(Some(p));
-    }
-    found(e.payment_by_cashier_token(reference).await)
+    resolve(
+        s,
+        reference,
+        owner,
+        |db, m, no| db.payment_by_order_no(m, no),
+        &[
+            |db, r| db.payment(&PaymentId(r.to_string())),
+            |db, r| db.payment_by_public_id(r),
+            |db, r| db.payment_by_cashier_token(r),
+        ],
+    )
+    .await
 }
 
 /// `succeed`, `fail`, `cancel` or `expire` a payment.
@@ -151,17 +174,17 @@ async fn find_payout(
     reference: &str,
     owner: &Owner,
 ) -> Result<Option<polypay_core::Payout>, EngineError> {
-    let e = s.engine();
-    if let Some(m) = &owner.merchant {
-        return found(
-            e.payout_by_order_no(&MerchantId(m.clone()), reference)
-                .await,
-        );
-    }
-    if let Some(p) = found(e.payout(&PayoutId(reference.to_string())).await)? {
-        return Ok(Some(p));
-    }
-    found(e.payout_by_public_id(reference).await)
+    resolve(
+        s,
+        reference,
+        owner,
+        |db, m, no| db.payout_by_order_no(m, no),
+        &[
+            |db, r| db.payout(&PayoutId(r.to_string())),
+            |db, r| db.payout_by_public_id(r),
+        ],
+    )
+    .await
 }
 
 /// A refund by polypay id (`rf_…`) or the protocol's public id, or with an owner by the
@@ -171,14 +194,17 @@ async fn find_refund(
     reference: &str,
     owner: &Owner,
 ) -> Result<Option<polypay_core::Refund>, EngineError> {
-    let e = s.engine();
-    if let Some(m) = &owner.merchant {
-        return found(e.refund_by_no(&MerchantId(m.clone()), reference).await);
-    }
-    if let Some(r) = found(e.refund(&RefundId(reference.to_string())).await)? {
-        return Ok(Some(r));
-    }
-    found(e.refund_by_public_id(reference).await)
+    resolve(
+        s,
+        reference,
+        owner,
+        |db, m, no| db.refund_by_no(m, no),
+        &[
+            |db, r| db.refund(&RefundId(r.to_string())),
+            |db, r| db.refund_by_public_id(r),
+        ],
+    )
+    .await
 }
 
 /// `succeed` or `fail` a payout.
