@@ -34,8 +34,7 @@ pub(crate) async fn attempt(
     if notifier.is_some() && schedule::offset(&offsets, index).is_none() {
         // Interrupted attempts (counted when their leases expired) used up the schedule.
         let sent = unsent("not sent: interrupted attempts used up the retry schedule".into());
-        let unanswered = Verdict::NotAcknowledged(None);
-        let attempt = log_entry(&inner, &d, number, started_at, None, &sent, unanswered);
+        let attempt = log_entry(&inner, &d, number, started_at, None, &sent, None);
         observe(&d, &attempt, AfterAttempt::Dead, sent.latency);
         return FinishedAttempt {
             attempt,
@@ -69,17 +68,17 @@ pub(crate) async fn attempt(
             )),
         ),
     };
-    let acknowledged = match (&sent.result, &notifier) {
-        (Ok(a), Some(n)) => n.is_ack(a.status, &a.body),
-        _ => false,
-    };
+    let attempt = log_entry(
+        &inner,
+        &d,
+        number,
+        started_at,
+        request,
+        &sent,
+        notifier.as_deref(),
+    );
+    let acknowledged = attempt.outcome == AttemptOutcome::Acknowledged;
     let next = schedule::after_attempt(&d, acknowledged, &offsets, inner.engine.clock().now());
-    let verdict = if acknowledged {
-        Verdict::Acknowledged
-    } else {
-        Verdict::NotAcknowledged(notifier.as_ref().map(|n| n.ack_rule()))
-    };
-    let attempt = log_entry(&inner, &d, number, started_at, request, &sent, verdict);
     observe(&d, &attempt, next, sent.latency);
     FinishedAttempt {
         attempt,
@@ -128,12 +127,6 @@ fn unsent(error: String) -> Sent {
     }
 }
 
-/// What the protocol made of an answer; not acknowledged, with its rule when it has one.
-enum Verdict {
-    Acknowledged,
-    NotAcknowledged(Option<&'static str>),
-}
-
 fn log_entry(
     inner: &Inner,
     d: &Delivery,
@@ -141,16 +134,19 @@ fn log_entry(
     started_at: Timestamp,
     request: Option<CallbackRequest>,
     sent: &Sent,
-    verdict: Verdict,
+    notifier: Option<&dyn ProtocolNotifier>,
 ) -> DeliveryAttempt {
     let (outcome, status, body, error) = match &sent.result {
         Ok(Answer { status, body }) => {
-            let (outcome, error) = match verdict {
-                Verdict::Acknowledged => (AttemptOutcome::Acknowledged, None),
+            let (outcome, error) = match notifier {
+                Some(n) if n.is_ack(*status, body) => (AttemptOutcome::Acknowledged, None),
                 // An answer that is not the acknowledgement says what would have been.
-                Verdict::NotAcknowledged(rule) => (
+                n => (
                     AttemptOutcome::Rejected,
-                    rule.map(|r| format!("not an acknowledgement: {} expects {r}", d.protocol)),
+                    n.map(|n| {
+                        let rule = n.ack_rule();
+                        format!("not an acknowledgement: {} expects {rule}", d.protocol)
+                    }),
                 ),
             };
             (
