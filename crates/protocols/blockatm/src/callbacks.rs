@@ -196,7 +196,7 @@ impl ProtocolNotifier for BlockAtmNotifier {
     }
 
     fn ack_rule(&self) -> &'static str {
-        "HTTP status 200 (the body does not matter)"
+        crate::notify::ACK_RULE
     }
 
     fn attempt_offsets_ms(&self) -> Vec<i64> {

@@ -36,6 +36,9 @@ pub fn retry_delays() -> Vec<Duration> {
     (1..MAX_ATTEMPTS).filter_map(delay_after_attempt).collect()
 }
 
+/// [`is_ack`] in words, for an answer that is not the acknowledgement.
+pub const ACK_RULE: &str = "HTTP status 200 (the body does not matter)";
+
 /// The merchant answered the webhook: HTTP status exactly 200; the body is ignored.
 pub fn is_ack(status: u16, _body: &[u8]) -> bool {
     status == 200

@@ -145,7 +145,7 @@ impl ProtocolNotifier for Fintech33Notifier {
     }
 
     fn ack_rule(&self) -> &'static str {
-        "a JSON body whose code is 0 or \"0\" (the HTTP status does not matter)"
+        crate::notify::ACK_RULE
     }
 
     fn attempt_offsets_ms(&self) -> Vec<i64> {

@@ -90,6 +90,9 @@ pub fn encode_webhook(
     })
 }
 
+/// [`is_ack`] in words, for an answer that is not the acknowledgement.
+pub const ACK_RULE: &str = "a JSON body whose code is 0 or \"0\" (the HTTP status does not matter)";
+
 /// Acknowledged when the body is a JSON object whose `code` is the number 0 or the string
 /// `"0"`; the HTTP status is not considered (§7).
 pub fn is_ack(_status: u16, body: &[u8]) -> bool {

@@ -90,7 +90,7 @@ impl ProtocolNotifier for OttNotifier {
     }
 
     fn ack_rule(&self) -> &'static str {
-        "any 2xx HTTP status (the body does not matter)"
+        notify::ACK_RULE
     }
 
     fn attempt_offsets_ms(&self) -> Vec<i64> {

@@ -65,6 +65,9 @@ pub fn encode_callback(
     })
 }
 
+/// [`is_ack`] in words, for an answer that is not the acknowledgement.
+pub const ACK_RULE: &str = "any 2xx HTTP status (the body does not matter)";
+
 /// Acknowledgement rule (spec §7.1): any 2xx; the body is ignored.
 pub fn is_ack(status: u16, _body: &[u8]) -> bool {
     (200..300).contains(&status)

@@ -94,6 +94,9 @@ pub fn redirect_url(return_url: &str, data: &PaymentNotification, secret: &AppSe
     append_url_query(return_url, &text_pairs(&members))
 }
 
+/// [`is_ack`] in words, for an answer that is not the acknowledgement.
+pub const ACK_RULE: &str = "the body `success` (any letter case; the HTTP status does not matter)";
+
 /// Spec 7.2's acknowledgement: the body is `success` in any ASCII case, untrimmed; the HTTP
 /// status does not matter.
 pub fn is_ack(_status: u16, body: &[u8]) -> bool {

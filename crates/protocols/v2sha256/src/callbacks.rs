@@ -84,7 +84,7 @@ impl ProtocolNotifier for Notifier {
     }
 
     fn ack_rule(&self) -> &'static str {
-        "HTTP 200 and the JSON body {\"code\":\"OK\"}"
+        notify::ACK_RULE
     }
 
     fn attempt_offsets_ms(&self) -> Vec<i64> {

@@ -143,6 +143,9 @@ pub fn notify_target(notify_url: &str) -> Result<(String, String), Error> {
     Ok((url.to_string(), target))
 }
 
+/// [`is_ack`] in words, for an answer that is not the acknowledgement.
+pub const ACK_RULE: &str = "HTTP 200 and the JSON body {\"code\":\"OK\"}";
+
 /// §7.1: acknowledged iff HTTP 200 and the body is a JSON object whose `code` is the string `OK`.
 pub fn is_ack(status: u16, body: &[u8]) -> bool {
     if status != 200 {

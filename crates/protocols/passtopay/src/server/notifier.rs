@@ -137,7 +137,7 @@ impl ProtocolNotifier for PassToPayNotifier {
     }
 
     fn ack_rule(&self) -> &'static str {
-        "the body `success` (any letter case; the HTTP status does not matter)"
+        notify::ACK_RULE
     }
 
     fn attempt_offsets_ms(&self) -> Vec<i64> {
