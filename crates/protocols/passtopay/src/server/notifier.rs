@@ -39,42 +39,42 @@ impl PassToPayNotifier {
                 if !payment_notifies(p.state, &attrs) {
                     return Ok(Err(Skip::NotNotified));
                 }
-                let url = p.notify_url.clone().ok_or(Skip::NoUrl);
+                let Some(url) = p.notify_url.clone() else {
+                    return Ok(Err(Skip::NoUrl));
+                };
                 let data = view::pay_order_data(&p, merchant, None);
-                url.map(|url| {
-                    (
-                        CallbackData::Payment(PaymentNotification::new(data, req_time)),
-                        url,
-                    )
-                })
+                Ok((
+                    CallbackData::Payment(PaymentNotification::new(data, req_time)),
+                    url,
+                ))
             }
             "payout" => {
                 let p = Payout::deserialize(payload).map_err(bad)?;
                 if !p.state.is_final() {
                     return Ok(Err(Skip::NotNotified));
                 }
-                let url = p.notify_url.clone().ok_or(Skip::NoUrl);
+                let Some(url) = p.notify_url.clone() else {
+                    return Ok(Err(Skip::NoUrl));
+                };
                 let transfer = view::transfer_query_data(&p, merchant);
-                url.map(|url| {
-                    (
-                        CallbackData::Transfer(TransferNotification { transfer, req_time }),
-                        url,
-                    )
-                })
+                Ok((
+                    CallbackData::Transfer(TransferNotification { transfer, req_time }),
+                    url,
+                ))
             }
             "refund" => {
                 let r = Refund::deserialize(payload).map_err(bad)?;
                 if !r.state.is_final() {
                     return Ok(Err(Skip::NotNotified));
                 }
-                let url = r.notify_url.clone().ok_or(Skip::NoUrl);
+                let Some(url) = r.notify_url.clone() else {
+                    return Ok(Err(Skip::NoUrl));
+                };
                 let refund = view::refund_query_data(&r, merchant);
-                url.map(|url| {
-                    (
-                        CallbackData::Refund(RefundNotification { refund, req_time }),
-                        url,
-                    )
-                })
+                Ok((
+                    CallbackData::Refund(RefundNotification { refund, req_time }),
+                    url,
+                ))
             }
             _ => Err(Skip::NotNotified),
         })
