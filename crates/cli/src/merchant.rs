@@ -1,5 +1,6 @@
-//! `polypay merchant create|list|show|update|rotate|settings`: operate on the database directly (no server
-//! needed; running nodes see a settings change within their one-second merchant cache).
+//! `polypay merchant create|list|show|update|rotate|settings`: operate on the database
+//! directly (no server needed; running nodes see a change within their one-second merchant
+//! cache).
 
 use crate::DbArgs;
 use clap::Subcommand;

@@ -26,37 +26,25 @@ pub struct SandboxArgs {
 enum SandboxCommand {
     /// Act on a payment: succeed, fail, cancel or expire. REF is pay_…, the protocol's order id,
     /// the cashier token at the end of the payment link, or with --merchant your order number.
-    Payment {
-        action: String,
-        reference: String,
-        #[command(flatten)]
-        owner: Owner,
-    },
+    Payment(Target),
     /// Act on a payout: succeed, fail, or lock (pending -> processing; BlockATM's status 3). REF
     /// is po_…, the protocol's order id, or with --merchant your order number.
-    Payout {
-        action: String,
-        reference: String,
-        #[command(flatten)]
-        owner: Owner,
-    },
+    Payout(Target),
     /// Act on a pending refund: succeed or fail. REF is rf_…, the protocol's refund id (33
     /// Fintech's `<linkID>#<n>` as it is: the command encodes it), or with --merchant your
     /// refund number.
-    Refund {
-        action: String,
-        reference: String,
-        #[command(flatten)]
-        owner: Owner,
-    },
+    Refund(Target),
     /// Move the sandbox clock forward, e.g. `advance 3600` (seconds).
     Advance { seconds: i64 },
     /// Show the sandbox clock.
     Clock,
 }
 
+/// What to do to which payment, payout or refund.
 #[derive(Args)]
-struct Owner {
+struct Target {
+    action: String,
+    reference: String,
     /// REF is this merchant's own order (or refund) number.
     #[arg(long, value_name = "MERCHANT_ID")]
     merchant: Option<String>,
@@ -68,26 +56,14 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("--admin-token (or POLYPAY_ADMIN_TOKEN) is required"))?;
     let base = args.base_url.trim_end_matches('/');
     let http = reqwest::Client::new();
-    let act = |kind: &str, reference: &str, action: &str, owner: &Owner| {
-        let path = control_path(kind, reference, action, owner.merchant.as_deref());
+    let act = |kind: &str, t: &Target| {
+        let path = control_path(kind, &t.reference, &t.action, t.merchant.as_deref());
         ("POST", path, json!({}))
     };
     let (method, path, body) = match &args.command {
-        SandboxCommand::Payment {
-            action,
-            reference,
-            owner,
-        } => act("payments", reference, action, owner),
-        SandboxCommand::Payout {
-            action,
-            reference,
-            owner,
-        } => act("payouts", reference, action, owner),
-        SandboxCommand::Refund {
-            action,
-            reference,
-            owner,
-        } => act("refunds", reference, action, owner),
+        SandboxCommand::Payment(t) => act("payments", t),
+        SandboxCommand::Payout(t) => act("payouts", t),
+        SandboxCommand::Refund(t) => act("refunds", t),
         SandboxCommand::Advance { seconds } => (
             "POST",
             "clock/advance".to_string(),

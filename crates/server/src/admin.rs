@@ -97,7 +97,7 @@ async fn create_merchant(
 
 /// A `PATCH` body as a [`MerchantUpdate`]: any of `name` (string), `notify_url` (string, or
 /// `null`/`""` to remove it) and `enabled` (boolean); anything else is refused, by name.
-pub fn merchant_update(body: &Value) -> Result<MerchantUpdate, String> {
+fn merchant_update(body: &Value) -> Result<MerchantUpdate, String> {
     let Some(fields) = body.as_object() else {
         return Err("body must be a JSON object with name, notify_url and/or enabled".into());
     };
@@ -108,14 +108,9 @@ pub fn merchant_update(body: &Value) -> Result<MerchantUpdate, String> {
             ("notify_url", Value::String(url)) => change.notify_url = Some(Some(url.clone())),
             ("notify_url", Value::Null) => change.notify_url = Some(None),
             ("enabled", Value::Bool(on)) => change.enabled = Some(*on),
-            ("name" | "notify_url" | "enabled", _) => {
-                let shape = match key.as_str() {
-                    "name" => "a string",
-                    "notify_url" => "a string or null",
-                    _ => "true or false",
-                };
-                return Err(format!("{key} must be {shape}"));
-            }
+            ("name", _) => return Err("name must be a string".into()),
+            ("notify_url", _) => return Err("notify_url must be a string or null".into()),
+            ("enabled", _) => return Err("enabled must be true or false".into()),
             _ => {
                 return Err(format!(
                     "unknown field {key:?}: a merchant update takes name, notify_url and enabled"
