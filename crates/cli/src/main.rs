@@ -210,7 +210,7 @@ fn print_banner(
     if boot.master_key_generated {
         println!(
             "generated a master key at {} (keep it: it decrypts every stored secret)",
-            config.data_dir.join("master.key").display()
+            polypay_store::Vault::key_file(&config.data_dir).display()
         );
     }
     if boot.admin_token_generated {

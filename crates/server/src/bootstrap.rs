@@ -37,7 +37,7 @@ pub async fn bootstrap(config: &Config) -> anyhow::Result<Bootstrapped> {
         store.close();
         if master_key_generated {
             // A key made for a database that already has one of its own is no use to anyone.
-            let _ = std::fs::remove_file(config.data_dir.join("master.key"));
+            let _ = std::fs::remove_file(Vault::key_file(&config.data_dir));
         }
         return Err(match e {
             StoreError::Sealed => anyhow::anyhow!(
@@ -65,7 +65,7 @@ pub async fn bootstrap(config: &Config) -> anyhow::Result<Bootstrapped> {
 
 /// Where this run's master key came from, for a message.
 fn key_source(config: &Config, generated: bool) -> String {
-    let file = config.data_dir.join("master.key");
+    let file = Vault::key_file(&config.data_dir);
     match (&config.master_key, generated) {
         (Some(_), _) => "from POLYPAY_MASTER_KEY".into(),
         (None, true) => format!("just generated at {} (now removed)", file.display()),

@@ -48,6 +48,11 @@ impl Vault {
         Vault::from_key_bytes(&bytes)
     }
 
+    /// Where [`Vault::load_or_create`] keeps the key in a data dir.
+    pub fn key_file(data_dir: &Path) -> std::path::PathBuf {
+        data_dir.join("master.key")
+    }
+
     /// Loads `POLYPAY_MASTER_KEY`-style text, or the key file in `data_dir`, creating it (0600) if absent.
     pub fn load_or_create(
         env_value: Option<&str>,
@@ -56,7 +61,7 @@ impl Vault {
         if let Some(text) = env_value {
             return Ok((Vault::from_text(text)?, false));
         }
-        let path = data_dir.join("master.key");
+        let path = Vault::key_file(data_dir);
         if path.exists() {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| StoreError::Config(format!("{}: {e}", path.display())))?;
