@@ -154,7 +154,11 @@ pub fn delivery_summary_json(d: &Delivery) -> Value {
         "protocol": d.protocol,
         "object_kind": d.object_kind,
         "object_id": d.object_id,
-        "payment_id": crate::schedule::keyed_object(&d.order_key),
+        // A payout's delivery has no payment; its order key is its own id.
+        "payment_id": match d.object_kind.as_str() {
+            "payout" => None,
+            _ => Some(crate::schedule::keyed_object(&d.order_key)),
+        },
         "event": d.event,
         "state": d.state,
         "attempts": d.attempts,

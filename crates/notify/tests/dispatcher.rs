@@ -232,6 +232,7 @@ async fn callbacks_of_one_payment_go_out_in_event_order() {
         let m = f.merchant("shop", "/m").await;
         let other = f.merchant("other", "/o").await;
         f.receiver.script("/m", vec![Reply::Status(500, "no")]);
+        f.payment_with_refund(&m, "pay_1", "rf_1").await;
         f.emit(&m, "payment", "pay_1", "payment.pending", json!({}))
             .await;
         f.emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
@@ -400,6 +401,12 @@ async fn skipped_events_are_recorded_and_never_sent() {
         let (skipped, log) = f.delivery_of(id).await;
         assert_eq!(skipped.state, DeliveryState::Skipped);
         assert!(log.is_empty() && skipped.request.is_none());
+        let summary = polypay_notify::operator::delivery_summary_json(&skipped);
+        assert_eq!(
+            summary["payment_id"],
+            json!(null),
+            "a payout has no payment"
+        );
         assert_eq!(
             skipped.last_error.as_deref(),
             Some("skipped: the protocol sends no callback for this event")

@@ -316,10 +316,7 @@ pub struct Purged {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryFilter {
     pub merchant_id: Option<MerchantId>,
-    /// A payment (its deliveries and its refunds'), or any object id. A refund's deliveries are
-    /// found through their order key, which is their payment's id; under a protocol that
-    /// delivers events independently the key is `<payment>#<outbox id>` and they would not
-    /// be, but the one such protocol (BlockATM) sends no refund callbacks.
+    /// A payment (its deliveries and its refunds'), or any object id.
     pub payment: Option<String>,
     pub state: Option<DeliveryState>,
     /// Only deliveries with a smaller id (paging, newest first).

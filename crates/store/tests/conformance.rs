@@ -739,6 +739,75 @@ async fn deliveries_are_ingested_once_per_outbox_event() {
     .await;
 }
 
+/// The operator's lookup by payment finds the payment's callbacks and its refunds', whatever
+/// their order keys: under a protocol that delivers events independently each key is
+/// `<payment>#<outbox id>`, so the key cannot be what finds them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_payments_callbacks_include_its_refunds_under_any_order_key() {
+    each_backend(|s, name| async move {
+        let m = merchant("dk");
+        let pay = payment(&m, "dk-1", 1_000);
+        let other = payment(&m, "dk-2", 1_000);
+        let refund = Refund {
+            id: RefundId("rf_dk1".into()),
+            merchant_id: m.id.clone(),
+            payment_id: pay.id.clone(),
+            protocol: Protocol::Passtopay,
+            merchant_refund_no: "r-dk-1".into(),
+            public_id: "Rdk1".into(),
+            amount: Money::new(100, Currency::CNY),
+            state: RefundState::Succeeded,
+            reason: None,
+            notify_url: None,
+            created_at: Timestamp(20),
+            updated_at: Timestamp(20),
+            finished_at: Some(Timestamp(20)),
+            error_code: None,
+            error_message: None,
+            attrs: serde_json::json!({}),
+        };
+        let (p, o) = (pay.id.0.clone(), other.id.0.clone());
+        let delivery = |outbox: i64, kind: &str, object: &str, key: String| {
+            let mut d = new_delivery(outbox, m.id.as_str(), object, outbox);
+            d.object_kind = kind.into();
+            d.order_key = key;
+            d
+        };
+        let rows = vec![
+            delivery(1, "payment", &p, format!("{p}#1")),
+            delivery(2, "refund", "rf_dk1", format!("{p}#2")),
+            delivery(3, "payment", &o, format!("{o}#3")),
+            // An ordered protocol's keys: the payment's id for both.
+            delivery(4, "payment", &p, p.clone()),
+            delivery(5, "refund", "rf_dk1", p.clone()),
+        ];
+        w(&s, move |db| {
+            db.insert_merchant(&m)?;
+            db.insert_payment(&pay)?;
+            db.insert_payment(&other)?;
+            db.insert_refund(&refund)?;
+            db.insert_deliveries(&rows)
+        })
+        .await;
+        let outboxes = |of: &str| {
+            let filter = polypay_store::DeliveryFilter {
+                payment: Some(of.into()),
+                limit: 10,
+                ..Default::default()
+            };
+            let s = s.clone();
+            async move {
+                let found = s.read(move |db| db.deliveries(&filter)).await.unwrap();
+                found.iter().map(|d| d.outbox_id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(outboxes(&p).await, [5, 4, 2, 1], "{name}: newest first");
+        assert_eq!(outboxes(&o).await, [3], "{name}");
+        assert_eq!(outboxes("rf_dk1").await, [5, 2], "{name}: an object id");
+    })
+    .await;
+}
+
 fn young_event(key: &str) -> OutboxEvent {
     OutboxEvent {
         id: 0,

@@ -355,6 +355,63 @@ impl Fixture {
             .expect("append outbox")
     }
 
+    /// Stores payment `payment` of `m` and refund `refund` of it, as the engine would have
+    /// before emitting their events (the operator's lookups find a refund through its row).
+    pub async fn payment_with_refund(&self, m: &Merchant, payment: &str, refund: &str) {
+        use polypay_core::{
+            Currency, Money, PaymentId, PaymentState, Refund, RefundId, RefundState,
+        };
+        let now = self.clock_now();
+        let p = Payment {
+            id: PaymentId(payment.into()),
+            merchant_id: m.id.clone(),
+            protocol: Protocol::Passtopay,
+            merchant_order_no: format!("o-{payment}"),
+            public_id: format!("P-{payment}"),
+            amount: Money::new(1_000, Currency::CNY),
+            state: PaymentState::Succeeded,
+            refunded_minor: 100,
+            refund_pending_minor: 0,
+            notify_url: None,
+            return_url: None,
+            cashier_token: format!("tok-{payment}"),
+            created_at: now,
+            updated_at: now,
+            expires_at: now,
+            finished_at: Some(now),
+            channel_order_no: None,
+            error_code: None,
+            error_message: None,
+            attrs: serde_json::json!({}),
+        };
+        let r = Refund {
+            id: RefundId(refund.into()),
+            merchant_id: m.id.clone(),
+            payment_id: p.id.clone(),
+            protocol: Protocol::Passtopay,
+            merchant_refund_no: format!("r-{refund}"),
+            public_id: format!("R-{refund}"),
+            amount: Money::new(100, Currency::CNY),
+            state: RefundState::Succeeded,
+            reason: None,
+            notify_url: None,
+            created_at: now,
+            updated_at: now,
+            finished_at: Some(now),
+            error_code: None,
+            error_message: None,
+            attrs: serde_json::json!({}),
+        };
+        self.engine
+            .store()
+            .write(move |db| {
+                db.insert_payment(&p)?;
+                db.insert_refund(&r)
+            })
+            .await
+            .expect("payment and refund rows");
+    }
+
     pub fn clock_now(&self) -> Timestamp {
         use polypay_core::Clock;
         self.clock.now()

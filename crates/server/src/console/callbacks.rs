@@ -166,7 +166,10 @@ fn tabs(current: &str, merchant: &str) -> String {
 fn queue_row(s: &Session, d: &Delivery, merchant: &str) -> String {
     let object = match d.object_kind.as_str() {
         "payout" => format!("/console/payouts/{}", d.object_id),
-        _ => format!("/console/payments/{}", d.order_key),
+        _ => format!(
+            "/console/payments/{}",
+            polypay_notify::schedule::keyed_object(&d.order_key)
+        ),
     };
     let last = match (d.last_status, &d.last_error) {
         (Some(status), _) => format!("HTTP {status}"),
