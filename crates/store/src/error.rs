@@ -31,16 +31,36 @@ impl From<rusqlite::Error> for StoreError {
 impl From<postgres::Error> for StoreError {
     fn from(e: postgres::Error) -> Self {
         use postgres::error::SqlState;
+        let text = postgres_text(&e);
         match e.code() {
             Some(c)
                 if *c == SqlState::T_R_DEADLOCK_DETECTED
                     || *c == SqlState::T_R_SERIALIZATION_FAILURE =>
             {
-                StoreError::Retryable(e.to_string())
+                StoreError::Retryable(text)
             }
-            _ => StoreError::Backend(e.to_string()),
+            _ => StoreError::Backend(text),
         }
     }
+}
+
+/// The driver's error with what caused it: its own text is only the kind ("db error", "error
+/// connecting to server"). A server error adds its message, never its detail (which may quote
+/// row values); any other adds its causes (`Connection refused`, a TLS or I/O failure).
+fn postgres_text(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{e}: {}", db.message());
+    }
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.ends_with(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 impl From<serde_json::Error> for StoreError {

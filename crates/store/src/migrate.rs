@@ -66,9 +66,17 @@ pub fn migrate(conn: &mut dyn Conn, now_ms: i64) -> Result<usize, StoreError> {
 /// Applies the pending migrations up to `last` (every one in production; tests stop earlier
 /// to upgrade an older schema).
 fn apply_pending(conn: &mut dyn Conn, now_ms: i64, last: i64) -> Result<usize, StoreError> {
+    // PostgreSQL would answer an existing table with a NOTICE, logged at every start.
+    let quiet = conn.dialect() == Dialect::Postgres;
+    if quiet {
+        conn.batch("SET client_min_messages = warning")?;
+    }
     conn.batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )?;
+    if quiet {
+        conn.batch("RESET client_min_messages")?;
+    }
     let done = conn.query("SELECT version FROM schema_migrations", &[])?;
     let done: Vec<i64> = done.iter().map(|r| r.int(0)).collect::<Result<_, _>>()?;
     let mut applied = 0;

@@ -100,6 +100,8 @@ struct Inner {
     checkpointer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Writer threads, each with its own connection (jobs of different writers run at once).
     writers: usize,
+    /// Migrations this open applied.
+    migrated: usize,
 }
 
 impl Store {
@@ -111,7 +113,7 @@ impl Store {
         }
         let connect = backend.connector();
         let now = jiff::Timestamp::now().as_millisecond();
-        off_runtime(|| {
+        let migrated = off_runtime(|| {
             let mut conn = connect()?;
             crate::migrate::migrate(conn.as_mut(), now)
         })?;
@@ -168,6 +170,7 @@ impl Store {
             commits: Mutex::new(commits),
             checkpointer: Mutex::new(checkpointer),
             writers,
+            migrated,
         };
         Ok(Store {
             inner: Arc::new(inner),
@@ -181,6 +184,11 @@ impl Store {
 
     pub fn backend(&self) -> &Backend {
         &self.inner.backend
+    }
+
+    /// How many migrations opening the store applied (0: the schema was already current).
+    pub fn migrations_applied(&self) -> usize {
+        self.inner.migrated
     }
 
     pub fn vault(&self) -> &Vault {

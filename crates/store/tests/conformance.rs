@@ -1753,3 +1753,31 @@ async fn the_vault_check_tells_another_master_key_apart() {
         again.close();
     }
 }
+
+/// A PostgreSQL failure names its cause, not only its kind ("db error"): an operator who
+/// points polypay at a database or server that is not there is told which.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_errors_say_what_went_wrong() {
+    let Ok(base) = std::env::var("POLYPAY_TEST_DATABASE_URL") else {
+        return;
+    };
+    if base.is_empty() {
+        return;
+    }
+    let at = base.rfind('/').expect("a database in the URL");
+    let missing = format!("{}/polypay_no_such_database", &base[..at]);
+    let open = |url: String| {
+        let vault = polypay_store::testing::test_vault();
+        Store::open(&url, vault, polypay_store::StoreOptions::default())
+            .err()
+            .expect("no store")
+            .to_string()
+    };
+    let err = open(missing);
+    assert!(
+        err.contains("\"polypay_no_such_database\" does not exist"),
+        "{err}"
+    );
+    let err = open("postgres://postgres@127.0.0.1:1/x".into());
+    assert!(err.contains("refused"), "{err}");
+}
