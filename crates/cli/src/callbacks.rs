@@ -67,7 +67,7 @@ pub async fn run(cmd: CallbacksCommand) -> anyhow::Result<()> {
                 before_id: None,
                 limit,
             };
-            let boot = polypay_server::bootstrap(&db.load_existing()?).await?;
+            let boot = polypay_server::bootstrap(&mut db.load_existing()?).await?;
             let list = operator::list_deliveries(&boot.engine, filter).await?;
             if json {
                 let v: Vec<_> = list.iter().map(operator::delivery_summary_json).collect();
@@ -98,15 +98,15 @@ pub async fn run(cmd: CallbacksCommand) -> anyhow::Result<()> {
             Ok(())
         }
         CallbacksCommand::Show { id, db } => {
-            let boot = polypay_server::bootstrap(&db.load_existing()?).await?;
+            let boot = polypay_server::bootstrap(&mut db.load_existing()?).await?;
             let (d, attempts) = operator::delivery_with_attempts(&boot.engine, id).await?;
             let v = operator::delivery_detail_json(&d, &attempts);
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(())
         }
         CallbacksCommand::Resend { id, db } => {
-            let config = db.load_existing()?;
-            let boot = polypay_server::bootstrap(&config).await?;
+            let mut config = db.load_existing()?;
+            let boot = polypay_server::bootstrap(&mut config).await?;
             let platform = polypay_server::bootstrap::platform(&boot.engine, &config).await?;
             let notifiers = polypay_server::protocols::notifiers(&platform);
             operator::resend(&boot.engine, &notifiers, id).await?;

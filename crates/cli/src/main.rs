@@ -130,13 +130,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(db) => {
-            let config = db.load(Overrides::default())?;
+            let mut config = db.load(Overrides::default())?;
             init_tracing(&config);
-            polypay_server::bootstrap(&config).await?;
-            println!(
-                "database is up to date ({})",
-                polypay_store::Backend::from_url(&config.database_url)?.kind()
-            );
+            let boot = polypay_server::bootstrap(&mut config).await?;
+            let store = boot.engine.store();
+            let kind = store.backend().kind();
+            match store.migrations_applied() {
+                0 => println!("database is up to date ({kind})"),
+                n => println!("applied {n} migration(s); database is up to date ({kind})"),
+            }
+            store.close();
             Ok(())
         }
         Command::Merchant(cmd) => merchant::run(cmd).await,
@@ -167,12 +170,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         public_base_url: args.public_base_url,
         ..Default::default()
     };
-    let config = args.db.load(extra)?;
+    let mut config = args.db.load(extra)?;
     init_tracing(&config);
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
-    let boot = polypay_server::bootstrap(&config).await?;
+    let boot = polypay_server::bootstrap_node(&mut config).await?;
     let demo = polypay_server::bootstrap::ensure_demo_merchant(&boot.engine, &config).await?;
     let platform = polypay_server::bootstrap::platform(&boot.engine, &config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -86,8 +86,8 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
             json,
             db,
         } => {
-            let config = db.load(Overrides::default())?;
-            let boot = polypay_server::bootstrap(&config).await?;
+            let mut config = db.load(Overrides::default())?;
+            let boot = polypay_server::bootstrap(&mut config).await?;
             let new = NewMerchant {
                 name,
                 notify_url,
@@ -109,7 +109,7 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
             Ok(())
         }
         MerchantCommand::List { json, db } => {
-            let boot = polypay_server::bootstrap(&db.load_existing()?).await?;
+            let boot = polypay_server::bootstrap(&mut db.load_existing()?).await?;
             let list = boot.engine.merchants().await?;
             if json {
                 let v: Vec<_> = list
@@ -137,7 +137,7 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
         } => {
             use polypay_server::admin::{checked_protocol_settings, protocol_named};
             let protocol = protocol_named(&protocol).map_err(anyhow::Error::msg)?;
-            let boot = polypay_server::bootstrap(&db.load_existing()?).await?;
+            let boot = polypay_server::bootstrap(&mut db.load_existing()?).await?;
             let id = MerchantId(id);
             let m = match json {
                 Some(text) => {
@@ -174,7 +174,7 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
                     "nothing to change: give --name, --notify-url, --enable or --disable"
                 );
             }
-            let boot = polypay_server::bootstrap(&db.load_existing()?).await?;
+            let boot = polypay_server::bootstrap(&mut db.load_existing()?).await?;
             let m = boot
                 .engine
                 .update_merchant_profile(&MerchantId(id), change)
@@ -187,7 +187,7 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
         MerchantCommand::Rotate { id, secret, db } => {
             let which =
                 polypay_server::admin::rotatable_named(&secret).map_err(anyhow::Error::msg)?;
-            let boot = polypay_server::bootstrap(&db.load_existing()?).await?;
+            let boot = polypay_server::bootstrap(&mut db.load_existing()?).await?;
             let (m, value) = boot.engine.rotate_secret(&MerchantId(id), which).await?;
             let answer =
                 serde_json::json!({"id": m.id, "secret": which.as_str(), "value": value.expose()});
@@ -196,7 +196,7 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
             Ok(())
         }
         MerchantCommand::Show { id, db } => {
-            let boot = polypay_server::bootstrap(&db.load_existing()?).await?;
+            let boot = polypay_server::bootstrap(&mut db.load_existing()?).await?;
             let m = boot.engine.merchant(&MerchantId(id)).await?;
             let mut v = polypay_server::admin::merchant_summary(&m);
             let balances = boot.engine.balances(&m.id).await?;

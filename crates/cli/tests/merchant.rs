@@ -152,3 +152,55 @@ fn an_operator_command_in_the_wrong_directory_creates_nothing_there() {
     }
     assert!(!dir.exists(), "no data dir, key or database was made");
 }
+
+/// The first command that asks for a mode records the installation's; later commands take it,
+/// and one that asks for the other mode is refused.
+#[test]
+fn an_installation_keeps_the_mode_it_was_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |mode: Option<&str>, args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_polypay"));
+        cmd.args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("POLYPAY_DATABASE_URL")
+            .env_remove("POLYPAY_CONFIG")
+            .env_remove("POLYPAY_MODE");
+        if let Some(mode) = mode {
+            cmd.env("POLYPAY_MODE", mode);
+        }
+        cmd.output().expect("run polypay")
+    };
+    let first = run(Some("gateway"), &["migrate"]);
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success(), "{stdout}");
+    assert!(
+        stdout.starts_with("applied ") && stdout.contains("database is up to date (sqlite)"),
+        "{stdout}"
+    );
+    let again = run(None, &["migrate"]);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        "database is up to date (sqlite)\n"
+    );
+
+    // No mode asked for: the gateway's is taken, so no private keys are made for the merchant.
+    let created = json_of(&run(
+        None,
+        &["merchant", "create", "--name", "gw", "--json"],
+    ));
+    let credentials = created["credentials"].to_string();
+    assert!(
+        !credentials.contains("PrivateKey") && created["credentials"]["fintech33"].is_object(),
+        "{created}"
+    );
+
+    let refused = run(Some("sandbox"), &["merchant", "list"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("belongs to a gateway-mode installation")
+            && stderr.contains("started in sandbox mode"),
+        "{stderr}"
+    );
+}

@@ -17,8 +17,22 @@ pub struct Bootstrapped {
     pub master_key_generated: bool,
 }
 
-/// Opens everything `serve` and the CLI need.
-pub async fn bootstrap(config: &Config) -> anyhow::Result<Bootstrapped> {
+/// The platform record of the installation's mode.
+const MODE_RECORD: &str = "installation_mode";
+
+/// Opens everything the CLI's commands need, in the installation's mode (which `config` takes,
+/// [`Config::adopt_mode`]); a mode asked for is recorded if the database has none yet.
+pub async fn bootstrap(config: &mut Config) -> anyhow::Result<Bootstrapped> {
+    open(config, false).await
+}
+
+/// Opens everything `serve` needs: as [`bootstrap`], and the first node to serve a database
+/// records its mode, asked for or not.
+pub async fn bootstrap_node(config: &mut Config) -> anyhow::Result<Bootstrapped> {
+    open(config, true).await
+}
+
+async fn open(config: &mut Config, serving: bool) -> anyhow::Result<Bootstrapped> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         anyhow::anyhow!("cannot create data dir {}: {e}", config.data_dir.display())
     })?;
@@ -41,13 +55,22 @@ pub async fn bootstrap(config: &Config) -> anyhow::Result<Bootstrapped> {
         }
         return Err(match e {
             StoreError::Sealed => anyhow::anyhow!(
-                "the master key {} is not the one this database's secrets are sealed with: \
-                 point --data-dir at the directory holding its master.key, or set \
-                 POLYPAY_MASTER_KEY",
-                key_source(config, master_key_generated)
+                "the master key {} is not the one this database's secrets are sealed with: {}",
+                key_source(config, master_key_generated),
+                match config.master_key {
+                    Some(_) => "set POLYPAY_MASTER_KEY to the key its nodes were started with",
+                    None =>
+                        "point --data-dir at the directory holding its master.key, or set \
+                             POLYPAY_MASTER_KEY",
+                }
             ),
             other => other.into(),
         });
+    }
+    let record = serving || config.mode_chosen;
+    if let Err(e) = installation_mode(&store, config, record, now).await {
+        store.close();
+        return Err(e);
     }
     let mut engine = Engine::new(store, clock.clone());
     if let Some(scenarios) = config.scenarios() {
@@ -61,6 +84,30 @@ pub async fn bootstrap(config: &Config) -> anyhow::Result<Bootstrapped> {
         admin_token_generated,
         master_key_generated,
     })
+}
+
+/// Takes the installation's mode into `config`; records `config`'s when `record` and the
+/// database has none (the first to record wins, on any node).
+async fn installation_mode(
+    store: &Store,
+    config: &mut Config,
+    record: bool,
+    now: polypay_core::Timestamp,
+) -> anyhow::Result<()> {
+    let mine = config.mode.as_str().as_bytes().to_vec();
+    let recorded = store
+        .write(move |db| match record {
+            true => db
+                .platform_secret_or_insert(MODE_RECORD, &mine, now)
+                .map(Some),
+            false => db.platform_secret(MODE_RECORD),
+        })
+        .await?;
+    if let Some(bytes) = recorded {
+        let text = String::from_utf8_lossy(&bytes);
+        config.adopt_mode(Mode::parse(&text)?)?;
+    }
+    Ok(())
 }
 
 /// Where this run's master key came from, for a message.
@@ -91,19 +138,33 @@ async fn admin_token(engine: &Engine, config: &Config) -> anyhow::Result<(Secret
     Ok((Secret::new(token), generated))
 }
 
-/// On first start with no merchant, creates `demo` (with sandbox keys in sandbox mode) and
-/// writes its credentials to `demo-merchant.json` (0600) in the data dir. Returns that JSON.
+/// On a sandbox's first start with no merchant, creates `demo` (with sandbox keys) and writes
+/// its credentials to `demo-merchant.json` (0600) in the data dir. Returns that JSON.
+///
+/// A gateway gets none: its merchants are onboarded by its operator, and a demo merchant
+/// would be a working account nobody asked for. Of nodes starting at once on one database,
+/// the one that records the platform's claim first makes it.
 pub async fn ensure_demo_merchant(
     engine: &Engine,
     config: &Config,
 ) -> anyhow::Result<Option<serde_json::Value>> {
-    if !engine.merchants().await?.is_empty() {
+    if config.mode != Mode::Sandbox || !engine.merchants().await?.is_empty() {
+        return Ok(None);
+    }
+    let claim = polypay_engine::random_hex(16);
+    let mine = claim.clone().into_bytes();
+    let now = engine.clock().now();
+    let won = engine
+        .store()
+        .write(move |db| db.platform_secret_or_insert("demo_merchant_claim", &mine, now))
+        .await?;
+    if won != claim.as_bytes() {
         return Ok(None);
     }
     let new = NewMerchant {
         name: "demo".into(),
         notify_url: None,
-        generate_keys: config.mode == Mode::Sandbox,
+        generate_keys: true,
     };
     let (merchant, keys) = engine.create_merchant(new).await?;
     let platform = platform(engine, config).await?;

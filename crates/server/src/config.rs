@@ -22,7 +22,7 @@ impl Mode {
         }
     }
 
-    fn parse(text: &str) -> anyhow::Result<Mode> {
+    pub(crate) fn parse(text: &str) -> anyhow::Result<Mode> {
         match text {
             "sandbox" => Ok(Mode::Sandbox),
             "gateway" => Ok(Mode::Gateway),
@@ -38,6 +38,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: String,
     pub mode: Mode,
+    /// Whether the mode was asked for (file, environment or flag) rather than defaulted: a
+    /// defaulted one gives way to the installation's ([`Config::adopt_mode`]).
+    pub mode_chosen: bool,
     /// The externally visible base URL (cashier links, QR codes), without a trailing slash.
     pub public_base_url: String,
     pub admin_token: Option<Secret>,
@@ -50,6 +53,8 @@ pub struct Config {
     pub sweep_interval_ms: u64,
     /// Allow callbacks to loopback/private addresses (the sandbox default; never in gateway mode by default).
     pub allow_private_callbacks: bool,
+    /// Whether `allow_private_callbacks` was asked for rather than defaulted from the mode.
+    pub allow_private_callbacks_chosen: bool,
     /// Callback attempts in flight at once on this node.
     pub callback_concurrency: usize,
     /// A cap on one callback attempt's time limit; unset, each protocol's own (its spec's:
@@ -220,6 +225,7 @@ impl Overrides {
             data_dir,
             database_url,
             mode,
+            mode_chosen: self.mode.is_some(),
             public_base_url,
             admin_token: self.admin_token.map(Secret::new),
             master_key: self.master_key.map(Secret::new),
@@ -231,6 +237,7 @@ impl Overrides {
             allow_private_callbacks: self
                 .allow_private_callbacks
                 .unwrap_or(mode == Mode::Sandbox),
+            allow_private_callbacks_chosen: self.allow_private_callbacks.is_some(),
             callback_concurrency: self.callback_concurrency.unwrap_or(64).max(1),
             callback_timeout_ms: self.callback_timeout_ms.map(|ms| ms.max(1)),
             callback_retention_days: self.callback_retention_days.unwrap_or(90),
@@ -243,6 +250,32 @@ impl Overrides {
 }
 
 impl Config {
+    /// Takes the mode of the installation this node joins (its database records the mode of
+    /// the first node that served it). Every node of an installation runs in the same mode: a
+    /// sandbox node would complete a gateway's payments by its scenario rules. A mode asked
+    /// for that differs is refused; a defaulted one gives way, and so does the callback
+    /// address rule that follows from it.
+    pub fn adopt_mode(&mut self, installation: Mode) -> anyhow::Result<()> {
+        if installation == self.mode {
+            return Ok(());
+        }
+        if self.mode_chosen {
+            anyhow::bail!(
+                "this database belongs to a {i}-mode installation, but this node was started \
+                 in {m} mode: every node of an installation runs in the same mode. Start it \
+                 with --mode {i} (or without --mode and POLYPAY_MODE, to take the \
+                 installation's); a {m}-mode installation needs a database of its own",
+                i = installation.as_str(),
+                m = self.mode.as_str(),
+            );
+        }
+        self.mode = installation;
+        if !self.allow_private_callbacks_chosen {
+            self.allow_private_callbacks = installation == Mode::Sandbox;
+        }
+        Ok(())
+    }
+
     /// The sandbox scenarios this configuration asks for (`None` in gateway mode).
     pub fn scenarios(&self) -> Option<polypay_engine::Scenarios> {
         (self.mode == Mode::Sandbox).then_some(polypay_engine::Scenarios {
@@ -269,6 +302,43 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_defaulted_mode_gives_way_to_the_installations_and_a_chosen_one_does_not() {
+        let mut defaulted = Overrides::default().resolve().unwrap();
+        assert_eq!(
+            (defaulted.mode, defaulted.mode_chosen),
+            (Mode::Sandbox, false)
+        );
+        defaulted.adopt_mode(Mode::Gateway).unwrap();
+        assert_eq!(defaulted.mode, Mode::Gateway);
+        assert!(
+            !defaulted.allow_private_callbacks,
+            "a gateway's callback rule follows"
+        );
+
+        let allowed = Overrides {
+            allow_private_callbacks: Some(true),
+            ..Default::default()
+        };
+        let mut c = allowed.resolve().unwrap();
+        c.adopt_mode(Mode::Gateway).unwrap();
+        assert!(c.allow_private_callbacks, "asked for, kept");
+
+        let sandbox = Overrides {
+            mode: Some("sandbox".into()),
+            ..Default::default()
+        };
+        let mut chosen = sandbox.resolve().unwrap();
+        chosen.adopt_mode(Mode::Sandbox).unwrap();
+        let err = chosen.adopt_mode(Mode::Gateway).unwrap_err().to_string();
+        assert!(
+            err.contains("belongs to a gateway-mode installation")
+                && err.contains("started in sandbox mode"),
+            "{err}"
+        );
+        assert_eq!(chosen.mode, Mode::Sandbox);
+    }
 
     #[test]
     fn layers_apply_in_order() {

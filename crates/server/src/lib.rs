@@ -18,6 +18,6 @@ pub mod state;
 pub mod testing;
 
 pub use app::{build_router, serve};
-pub use bootstrap::{Bootstrapped, bootstrap};
+pub use bootstrap::{Bootstrapped, bootstrap, bootstrap_node};
 pub use config::{Config, Mode, Overrides};
 pub use state::AppState;

@@ -47,8 +47,8 @@ impl TestServer {
             master_key: Some("00".repeat(32)),
             ..Default::default()
         };
-        let config: Config = base.overlay(overrides).resolve().expect("config");
-        let boot = crate::bootstrap(&config).await.expect("bootstrap");
+        let mut config: Config = base.overlay(overrides).resolve().expect("config");
+        let boot = crate::bootstrap_node(&mut config).await.expect("bootstrap");
         let platform = crate::bootstrap::platform(&boot.engine, &config)
             .await
             .expect("platform");

@@ -130,8 +130,8 @@ async fn serve(data_dir: &Path, database_url: &str) -> anyhow::Result<Served> {
         allow_private_callbacks: Some(true),
         ..Default::default()
     };
-    let config = overrides.resolve()?;
-    let boot = polypay_server::bootstrap(&config).await?;
+    let mut config = overrides.resolve()?;
+    let boot = polypay_server::bootstrap_node(&mut config).await?;
     let platform = polypay_server::bootstrap::platform(&boot.engine, &config).await?;
     let state = AppState::new(boot, config, platform, None);
     // The baseline route exists only in this process: the same server, minus all the work.
