@@ -13,4 +13,7 @@ pub enum CoreError {
     RefundExceeds { requested: i64, refundable: i64 },
     #[error("amount must be positive")]
     NonPositiveAmount,
+    /// A balance holds at most `i64::MAX` minor units; a credit beyond that is refused whole.
+    #[error("the merchant's {currency} balance cannot hold this amount")]
+    BalanceLimit { currency: String },
 }

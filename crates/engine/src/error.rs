@@ -31,5 +31,18 @@ pub enum EngineError {
     #[error(transparent)]
     Rule(#[from] CoreError),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for EngineError {
+    /// A balance past its limit is a rule the request broke, not a failure of the store: the
+    /// sweeps pass over it as over any other rule, and the front doors say what it is.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::BalanceLimit(currency) => {
+                EngineError::Rule(CoreError::BalanceLimit { currency })
+            }
+            other => EngineError::Store(other),
+        }
+    }
 }

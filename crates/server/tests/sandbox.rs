@@ -460,3 +460,82 @@ async fn operator_routes_answer_a_nul_in_a_path_or_query_before_any_lookup() {
         assert_eq!(ok.status(), 200);
     }
 }
+
+/// A balance holds at most `i64::MAX` minor units (PassToPay accepts any amount that fits
+/// `i64`). A payment whose credit would not fit is refused with a message, on the control API
+/// and the cashier alike, nothing of it written; the sweep passes over it and goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_payment_the_balance_cannot_hold_is_refused_and_passed_over() {
+    use polypay_server::config::Overrides;
+    use polypay_server::testing::Customer;
+    for db in polypay_store::testing::TestDb::all() {
+        let name = db.name;
+        let auto = Overrides {
+            auto_succeed_after_ms: Some(60_000),
+            ..Default::default()
+        };
+        let s = TestServer::start_on(db, auto).await;
+        for no in ["big-1", "big-2"] {
+            s.engine()
+                .create_payment(payment(&s, no, i64::MAX, 600))
+                .await
+                .unwrap();
+        }
+        let (status, body) = s.sandbox("payments/PUB-big-1/succeed", json!({})).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        let (status, body) = s.sandbox("payments/PUB-big-2/succeed", json!({})).await;
+        assert_eq!(status, 409, "{name}: {body}");
+        assert!(
+            body.to_string()
+                .contains("the merchant's USD balance cannot hold this amount"),
+            "{body}"
+        );
+
+        let big = s.payment("PUB-big-2").await;
+        let customer =
+            Customer::open(&format!("{}/cashier/{}", s.base_url, big.cashier_token)).await;
+        let pressed = customer.press("pay", &[]).await;
+        assert_eq!(pressed.status(), 409, "{name}");
+        assert!(
+            pressed
+                .text()
+                .await
+                .unwrap()
+                .contains("balance is at its limit")
+        );
+
+        // The sweep's auto-success meets big-2 first, passes over it, and pays the next.
+        let mut other = payment(&s, "small", 300, 600);
+        other.amount = Money::new(300, Currency::CNY);
+        s.engine().create_payment(other).await.unwrap();
+        s.clock().advance(60_000);
+        s.sweep().await;
+        assert_eq!(s.payment("PUB-small").await.state, PaymentState::Succeeded);
+        let open = s.payment("PUB-big-2").await.state;
+        assert!(
+            matches!(open, PaymentState::Created | PaymentState::Pending),
+            "{name}: {open:?}"
+        );
+        let balances = s.engine().balances(&s.merchant.id).await.unwrap();
+        assert_eq!(
+            balances,
+            vec![
+                Money::new(300, Currency::CNY),
+                Money::new(i64::MAX, Currency::USD)
+            ],
+            "{name}: nothing of big-2 was credited"
+        );
+        let id = s.merchant.id.clone();
+        let ledger = s
+            .engine()
+            .store()
+            .read(move |db| db.ledger_sum(&id, Currency::USD, "available"))
+            .await
+            .unwrap();
+        assert_eq!(
+            ledger,
+            i64::MAX,
+            "{name}: the ledger agrees with the balance"
+        );
+    }
+}

@@ -76,7 +76,10 @@ impl<'a> Db<'a> {
     }
 
     /// Applies the batch's staged credits. They are the writes of jobs that already
-    /// succeeded, so they do not count as this job's changes.
+    /// succeeded, so they do not count as this job's changes; and one that cannot be applied
+    /// (a balance past its limit) is not this job's failure but the batch's: noted as such,
+    /// the writer retries every job alone, and the one whose credit does not fit gets the
+    /// answer.
     pub(crate) fn flush_credits(&mut self) -> Result<(), StoreError> {
         let staged = match self.credits.as_deref_mut() {
             Some(c) if !c.0.is_empty() => std::mem::take(&mut c.0),
@@ -84,7 +87,15 @@ impl<'a> Db<'a> {
         };
         let changed = self.changed;
         for ((merchant, currency), minor) in staged {
-            self.apply_credit(&merchant, currency, minor)?;
+            if let Err(e) = self.apply_credit(&merchant, currency, minor) {
+                if self.failure.is_none() {
+                    self.failure = Some(match &e {
+                        StoreError::BalanceLimit(c) => StoreError::BalanceLimit(c.clone()),
+                        other => StoreError::Backend(other.to_string()),
+                    });
+                }
+                return Err(e);
+            }
         }
         self.changed = changed;
         Ok(())

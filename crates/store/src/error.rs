@@ -20,6 +20,10 @@ pub enum StoreError {
     /// The writer is gone (shutting down).
     #[error("store is closed")]
     Closed,
+    /// A credit would take a balance past what it can hold (`i64` minor units); nothing of it
+    /// was written.
+    #[error("the {0} balance cannot hold this credit")]
+    BalanceLimit(String),
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -295,6 +295,7 @@ fn clone_error(e: &StoreError) -> StoreError {
         StoreError::Corrupt(s) => StoreError::Corrupt(s.clone()),
         StoreError::Sealed => StoreError::Sealed,
         StoreError::Closed => StoreError::Closed,
+        StoreError::BalanceLimit(c) => StoreError::BalanceLimit(c.clone()),
     }
 }
 
@@ -493,6 +494,64 @@ mod tests {
         assert_eq!(done.len(), 3);
         assert_eq!(c.savepoints, 3);
         assert_eq!(balances(&mut c), [("m1".into(), 15), ("m2".into(), 1)]);
+    }
+
+    /// A balance holds at most `i64::MAX` minor units: a credit past it is refused, and only
+    /// the job whose credit does not fit is refused, however the batch staged it.
+    #[test]
+    fn a_credit_past_the_balance_limit_fails_its_own_job_only() {
+        let (mut c, vault) = (conn(), Vault::from_key_bytes(&[7; 32]).unwrap());
+        let limit = |r: Result<Vec<Box<dyn Job>>, BatchFailure>| match r {
+            Err((StoreError::BalanceLimit(currency), jobs)) => (currency, jobs.len()),
+            Err((e, _)) => panic!("{e}"),
+            Ok(_) => panic!("the batch was committed"),
+        };
+        // Staged together the two credits do not fit: the second job fails as its own, before
+        // it wrote anything, so the batch goes on without savepoints.
+        let batch = vec![
+            credit("m1", i64::MAX - 10),
+            credit("m1", 100),
+            credit("m2", 5),
+        ];
+        let done = run_in_transaction(&mut c, &vault, None, batch)
+            .ok()
+            .unwrap();
+        assert_eq!(done.len(), 3);
+        assert_eq!(c.savepoints, 0);
+        assert_eq!(
+            balances(&mut c),
+            [("m1".into(), i64::MAX - 10), ("m2".into(), 5)]
+        );
+
+        // Each fits the sum staged so far, not the balance: the flush, here the debit's, fails
+        // the batch (noted as the batch's failure, not the debit's), and the writer's retry of
+        // each job alone refuses the one that does not fit.
+        let debit = boxed(|db| {
+            let m = polypay_core::MerchantId("m1".into());
+            assert!(db.try_debit(&m, polypay_core::Currency::USD, 1)?);
+            Ok(())
+        });
+        let batch = vec![credit("m1", 6), credit("m1", 6), debit];
+        let (currency, jobs) = limit(run_in_transaction(&mut c, &vault, None, batch));
+        assert_eq!((currency.as_str(), jobs), ("USD", 3));
+        c.batch("ROLLBACK").unwrap();
+        assert_eq!(balances(&mut c)[0], ("m1".into(), i64::MAX - 10));
+        let alone = |c: &mut Counting, job| run_in_transaction(c, &vault, None, vec![job]);
+        assert!(alone(&mut c, credit("m1", 6)).is_ok());
+        let (currency, _) = limit(alone(&mut c, credit("m1", 6)));
+        assert_eq!(currency, "USD");
+        c.batch("ROLLBACK").unwrap();
+        assert_eq!(balances(&mut c)[0], ("m1".into(), i64::MAX - 4));
+        // Negative credits have their own bound.
+        let batch = vec![
+            credit("m3", i64::MIN + 1),
+            credit("m3", -1),
+            credit("m3", -1),
+        ];
+        run_in_transaction(&mut c, &vault, None, batch)
+            .ok()
+            .unwrap();
+        assert_eq!(balances(&mut c)[2], ("m3".into(), i64::MIN));
     }
 
     /// The ingestion cursor's horizon rule needs every PostgreSQL writer transaction to hold

@@ -266,6 +266,11 @@ fn acted(
 ) -> Response {
     match done {
         Ok(done) => finish(s, &done, merchant),
+        Err(EngineError::Rule(polypay_core::CoreError::BalanceLimit { .. })) => page::message(
+            StatusCode::CONFLICT,
+            "Payment not possible",
+            "The merchant cannot accept this payment: its balance is at its limit.",
+        ),
         Err(EngineError::Rule(_)) => Redirect::to(&format!("/cashier/{token}")).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cashier action failed");

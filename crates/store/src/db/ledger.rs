@@ -34,27 +34,51 @@ impl Db<'_> {
         minor: i64,
     ) -> Result<(), StoreError> {
         if let Some(credits) = self.credits.as_deref_mut() {
-            *credits
+            let staged = credits
                 .0
                 .entry((m.as_str().to_string(), currency.code()))
-                .or_insert(0) += minor;
+                .or_insert(0);
+            *staged = staged
+                .checked_add(minor)
+                .ok_or_else(|| StoreError::BalanceLimit(currency.code().into()))?;
             self.changed = true;
             return Ok(());
         }
         self.apply_credit(m.as_str(), currency.code(), minor)
     }
 
+    /// Adds `minor` to the balance row unless the sum would leave `i64` (which PostgreSQL
+    /// refuses as an error and SQLite would store as a float): then nothing is written and the
+    /// answer is [`StoreError::BalanceLimit`]. The bound is computed here, so the statement
+    /// itself never overflows.
     pub(super) fn apply_credit(
         &mut self,
         m: &str,
         currency: &str,
         minor: i64,
     ) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO balances (merchant_id, currency, available_minor) VALUES ($1, $2, $3) \
-             ON CONFLICT (merchant_id, currency) DO UPDATE SET available_minor = balances.available_minor + $3",
-            &[m.into(), currency.into(), minor.into()],
+        let (sql, bound) = if minor >= 0 {
+            (
+                "INSERT INTO balances (merchant_id, currency, available_minor) VALUES ($1, $2, $3) \
+                 ON CONFLICT (merchant_id, currency) DO UPDATE SET available_minor = balances.available_minor + $3 \
+                 WHERE balances.available_minor <= $4",
+                i64::MAX - minor,
+            )
+        } else {
+            (
+                "INSERT INTO balances (merchant_id, currency, available_minor) VALUES ($1, $2, $3) \
+                 ON CONFLICT (merchant_id, currency) DO UPDATE SET available_minor = balances.available_minor + $3 \
+                 WHERE balances.available_minor >= $4",
+                i64::MIN - minor,
+            )
+        };
+        let n = self.exec(
+            sql,
+            &[m.into(), currency.into(), minor.into(), bound.into()],
         )?;
+        if n == 0 {
+            return Err(StoreError::BalanceLimit(currency.into()));
+        }
         Ok(())
     }
 
