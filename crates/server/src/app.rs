@@ -3,10 +3,13 @@
 use crate::state::AppState;
 use crate::{admin, callbacks, cashier, health, middleware, protocols, sandbox};
 use axum::Router;
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::map_request_body::MapRequestBodyLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -21,6 +24,15 @@ pub fn build_router(state: AppState) -> Router {
         .merge(sandbox::router(state.clone()))
         .merge(crate::console::router(state.clone()))
         .layer(axum::middleware::from_fn(middleware::refuse_nul));
+    let limit = config.body_limit_bytes;
+    // The protocols answer a body over the limit in their own envelopes: theirs is only
+    // bounded as it is read (a declared length over it is not refused up front, as the other
+    // routes' layer does, with a plain-text 413), and each reads at most its spec's limit.
+    let front_doors = protocols::routers(state.engine(), &state.inner.platform)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(MapRequestBodyLayer::new(move |body: Body| {
+            Body::new(http_body_util::Limited::new(body, limit))
+        }));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -28,14 +40,14 @@ pub fn build_router(state: AppState) -> Router {
         .merge(operator)
         .merge(cashier::router())
         .with_state(state.clone())
-        .merge(protocols::routers(state.engine(), &state.inner.platform))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .merge(front_doors)
         .route_layer(axum::middleware::from_fn(middleware::record_metrics))
         .layer(CatchPanicLayer::new())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_millis(config.request_timeout_ms),
         ))
-        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -27,6 +27,7 @@ use crate::wire::Endpoint;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::any;
@@ -111,9 +112,13 @@ async fn api(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let trace = TraceId::random();
+    // A body the HTTP layer refused (over the node's body limit, a broken stream).
+    let Ok(body) = body else {
+        return into_axum(ApiError::InvalidBody.render(trace));
+    };
     let e = match handle(&ctx, &method, &uri, &headers, &body, trace).await {
         Ok(r) => return into_axum(r),
         Err(e) => e,

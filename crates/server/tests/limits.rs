@@ -1,0 +1,56 @@
+//! Bodies over the limits, sent with their length declared: each protocol answers in its own
+//! envelope, never with the HTTP layer's plain-text 413.
+
+use polypay_server::config::Overrides;
+use polypay_server::testing::TestServer;
+use polypay_store::testing::TestDb;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_over_the_node_limit_gets_each_protocols_own_envelope() {
+    // A small limit, so the whole body fits the socket buffers and the client reads the
+    // answer the node gives before reading it all (a body of megabytes would meet a closed
+    // connection while still being written).
+    let limit = Overrides {
+        body_limit_bytes: Some(100_000),
+        ..Default::default()
+    };
+    let s = TestServer::start_on(TestDb::sqlite(), limit).await;
+    let big = vec![b'x'; 150_000];
+    let http = reqwest::Client::new();
+    // (path, status, what the envelope says)
+    let cases = [
+        ("/api/pay/unifiedOrder", 200, "invalid request body"),
+        ("/order/api/v2/pay/order", 200, "body"),
+        ("/processV2", 200, "request too large"),
+        ("/pg/v2/payment/query", 413, "request too large"),
+        // 33 Fintech checks its bearer token before it reads a body.
+        ("/api/v2/pay", 401, "missing bearer token"),
+    ];
+    for (path, status, says) in cases {
+        let r = http
+            .post(format!("{}{path}", s.base_url))
+            .header("content-type", "application/json")
+            .body(big.clone())
+            .send()
+            .await
+            .expect("send");
+        let got = r.status().as_u16();
+        let kind = r.headers()["content-type"].to_str().unwrap().to_owned();
+        let text = r.text().await.expect("body");
+        assert!(
+            kind.starts_with("application/json"),
+            "{path}: {kind} {text}"
+        );
+        assert_eq!(got, status, "{path}: {text}");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("a JSON envelope");
+        assert!(json.to_string().contains(says), "{path}: {text}");
+    }
+    // The operator's routes keep the up-front refusal.
+    let r = http
+        .post(format!("{}/admin/v1/merchants", s.base_url))
+        .body(big)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 413);
+}
