@@ -65,6 +65,17 @@ pub enum MerchantCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Register the public key the merchant signs with: BlockATM V1's P-256 key or 33
+    /// Fintech's RSA key (PEM or base64 DER), read from a file (`-`: standard input).
+    PublicKey {
+        id: String,
+        /// blockatm or fintech33.
+        protocol: String,
+        /// The key file (`-` reads standard input).
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Print one protocol's settings of a merchant, or replace them with a JSON object (the
     /// options are in docs/protocols.md; `{}` restores the defaults).
     Settings {
@@ -191,6 +202,33 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
             let (m, value) = boot.engine.rotate_secret(&MerchantId(id), which).await?;
             let answer =
                 serde_json::json!({"id": m.id, "secret": which.as_str(), "value": value.expose()});
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            boot.engine.store().close();
+            Ok(())
+        }
+        MerchantCommand::PublicKey {
+            id,
+            protocol,
+            file,
+            db,
+        } => {
+            use polypay_server::admin::protocol_named;
+            let protocol = protocol_named(&protocol).map_err(anyhow::Error::msg)?;
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&file)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
+            };
+            let key = polypay_server::protocols::checked_public_key(protocol, &text)
+                .map_err(anyhow::Error::msg)?;
+            let boot = polypay_server::bootstrap(&mut db.load_existing()?).await?;
+            let m = boot
+                .engine
+                .set_public_key(&MerchantId(id), protocol, Some(key.clone()))
+                .await?;
+            let answer =
+                serde_json::json!({"id": m.id, "protocol": protocol.as_str(), "publicKey": key});
             println!("{}", serde_json::to_string_pretty(&answer)?);
             boot.engine.store().close();
             Ok(())

@@ -204,3 +204,31 @@ fn an_installation_keeps_the_mode_it_was_given() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_public_key_is_registered_from_a_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let created = json_of(&polypay(
+        dir.path(),
+        &["merchant", "create", "--name", "shop", "--json"],
+    ));
+    let id = created["id"].as_str().expect("id").to_string();
+    // BlockATM's spec key (its T1 pair), as PEM.
+    let spki = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEsjqDDEF5uuVoAFCxftskpMszLQMro888rFlrowcTzVibc4J2PgDywFZYXc6x21yHcenJ2bCZ/03XkMrbKqqEwA==";
+    let file = dir.path().join("ec.pem");
+    let pem = format!("-----BEGIN PUBLIC KEY-----\n{spki}\n-----END PUBLIC KEY-----\n");
+    std::fs::write(&file, pem).unwrap();
+    let path = file.to_str().unwrap();
+    let registered = json_of(&polypay(
+        dir.path(),
+        &["merchant", "public-key", &id, "blockatm", path],
+    ));
+    assert_eq!(registered["publicKey"], spki);
+    let refused = polypay(
+        dir.path(),
+        &["merchant", "public-key", &id, "fintech33", path],
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not a usable RSA public key"), "{stderr}");
+}

@@ -229,6 +229,29 @@ impl Engine {
         .await
     }
 
+    /// Registers the public key the merchant signs with under `protocol` (BlockATM V1's P-256
+    /// key, 33 Fintech's RSA key), already checked and normalised by the protocol; `None`
+    /// removes it. Requests signed with the previous key are refused from then on (within a
+    /// second on other nodes).
+    pub async fn set_public_key(
+        &self,
+        id: &MerchantId,
+        protocol: Protocol,
+        key: Option<String>,
+    ) -> Result<Merchant, EngineError> {
+        if !matches!(protocol, Protocol::Blockatm | Protocol::Fintech33) {
+            return Err(EngineError::Invalid(format!(
+                "{} takes no public key (blockatm and fintech33 do)",
+                protocol.as_str()
+            )));
+        }
+        self.change_merchant(id, move |m| match protocol {
+            Protocol::Blockatm => m.credentials.blockatm.ec_public_key = key.clone(),
+            _ => m.credentials.fintech33.rsa_public_key = key.clone(),
+        })
+        .await
+    }
+
     /// Replaces one protocol's block of the merchant's settings (`settings[key] = value`). The
     /// caller checks `value` first.
     pub async fn set_merchant_settings(

@@ -44,6 +44,29 @@ pub fn sandbox_processes_payouts(protocol: Protocol) -> bool {
     }
 }
 
+/// Checks a public key a merchant registers for `protocol` and answers the form stored:
+/// BlockATM V1's P-256 key as base64 SubjectPublicKeyInfo DER (the form its demo hands out),
+/// 33 Fintech's RSA key (2048 to 8192 bits, §3.2: checked at registration) as SPKI PEM. Each
+/// takes PEM or base64 DER, as its spec says.
+pub fn checked_public_key(protocol: Protocol, text: &str) -> Result<String, String> {
+    match protocol {
+        Protocol::Blockatm => polypay_blockatm::sign::EcPublicKey::parse(text)
+            .map(|key| key.to_base64())
+            .map_err(|_| {
+                "not a P-256 public key: give PEM (BEGIN PUBLIC KEY) or base64 \
+                 SubjectPublicKeyInfo DER"
+                    .to_owned()
+            }),
+        Protocol::Fintech33 => polypay_fintech33::RsaPublicKey::from_text(text)
+            .map(|key| key.to_spki_pem())
+            .map_err(|e| format!("not a usable RSA public key: {e}")),
+        other => Err(format!(
+            "{} takes no public key (blockatm and fintech33 do)",
+            other.as_str()
+        )),
+    }
+}
+
 pub fn check_settings(protocol: Protocol, value: &Value) -> Result<(), String> {
     match protocol {
         Protocol::Passtopay => polypay_passtopay::MerchantSettings::check(value),
@@ -63,4 +86,29 @@ pub fn notifiers(platform: &Arc<Platform>) -> Vec<Arc<dyn ProtocolNotifier>> {
         polypay_v2sha256::server::notifier(platform.clone()),
         polypay_fintech33::server::notifier(platform.clone()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// BlockATM's spec key (its T1 pair), registered as PEM, is stored in the base64 SPKI DER
+    /// form its demo hands out; another curve or a broken key is refused with what to give.
+    #[test]
+    fn a_blockatm_key_is_stored_as_base64_spki() {
+        let spki = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEsjqDDEF5uuVoAFCxftskpMszLQMro888rFlrowcTzVibc4J2PgDywFZYXc6x21yHcenJ2bCZ/03XkMrbKqqEwA==";
+        let pem = format!("-----BEGIN PUBLIC KEY-----\n{spki}\n-----END PUBLIC KEY-----\n");
+        assert_eq!(
+            checked_public_key(Protocol::Blockatm, &pem).as_deref(),
+            Ok(spki)
+        );
+        assert_eq!(
+            checked_public_key(Protocol::Blockatm, spki).as_deref(),
+            Ok(spki)
+        );
+        let broken = checked_public_key(Protocol::Blockatm, &spki[..40]).unwrap_err();
+        assert!(broken.starts_with("not a P-256 public key"), "{broken}");
+        let ottpay = checked_public_key(Protocol::Ottpay, spki).unwrap_err();
+        assert!(ottpay.contains("ottpay takes no public key"), "{ottpay}");
+    }
 }

@@ -138,6 +138,63 @@ async fn outcome(client: &Client, token: &str, sn: &str) -> OrderStatus {
     q.result.expect("outcome").outcome
 }
 
+/// A merchant registers its own RSA public key (§3.2), as a gateway's merchants must: requests
+/// signed with the new private key pass and those signed with the old one are refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merchant_registers_its_own_public_key() {
+    let s = TestServer::start().await;
+    let old = merchant_client(&s);
+    let token = old.token().await.expect("token").token;
+    let fresh = RsaPrivateKey::generate().expect("key");
+    let path = format!("merchants/{}/public-key/fintech33", s.merchant.id);
+    // SPKI PEM in and stored.
+    let spki = fresh.public_key().to_spki_pem();
+    let (status, body) = s.admin_put(&path, json!({ "publicKey": spki })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["publicKey"], spki.as_str());
+
+    let refused = old
+        .create_payer(&token, &payer("old@example.com"))
+        .await
+        .expect_err("signed with the old key");
+    assert!(refused.to_string().contains("4002"), "{refused}");
+    let c = s.credentials_of("fintech33");
+    let text = |k: &str| c[k].as_str().expect(k).to_owned();
+    let keys = MerchantKeys {
+        app_id: text("appId"),
+        app_secret: text("appSecret"),
+        cipher: BizCipher::from_base64(&text("aesKey"), None).expect("aes key"),
+        sign_hash: SignHash::Sha256,
+        private_key: fresh,
+        platform_key: RsaPublicKey::from_text(&s.state.inner.platform.rsa_key.public_pem)
+            .expect("platform key"),
+    };
+    let new = Client::new(s.base_url.clone(), keys);
+    let p = new
+        .create_payer(&token, &payer("new@example.com"))
+        .await
+        .expect("signed with the registered key");
+    assert!(p.signature_valid && p.result.is_ok());
+
+    for (path, key, why) in [
+        (path.as_str(), "not a key", "not a usable RSA public key"),
+        (
+            &format!("merchants/{}/public-key/v2sha256", s.merchant.id),
+            spki.as_str(),
+            "v2sha256 takes no public key",
+        ),
+        (
+            "merchants/mch_nobody/public-key/fintech33",
+            spki.as_str(),
+            "merchant not found",
+        ),
+    ] {
+        let (status, body) = s.admin_put(path, json!({ "publicKey": key })).await;
+        assert!(status == 400 || status == 404, "{path}: {status} {body}");
+        assert!(body["error"].as_str().unwrap().contains(why), "{body}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn housekeeping_deletes_tokens_once_their_two_hours_are_over() {
     let s = TestServer::start().await;
