@@ -57,6 +57,8 @@ pub trait Clock: Send + Sync + 'static {
 pub struct SystemClock {
     offset_ms: AtomicI64,
     elapsed_ms: AtomicI64,
+    /// The shared offset last followed ([`SystemClock::follow`]).
+    followed_ms: AtomicI64,
 }
 
 impl SystemClock {
@@ -68,6 +70,16 @@ impl SystemClock {
     /// The wall clock stays where it is: this is time travel, not time passing.
     pub fn advance(&self, ms: i64) {
         self.offset_ms.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// Follows the installation's shared offset (which only grows): moves this clock by how
+    /// far `shared` is past the value it followed last, once, however many callers report the
+    /// same value. Time moved on this clock alone ([`SystemClock::advance`]) is kept.
+    pub fn follow(&self, shared: i64) {
+        let before = self.followed_ms.fetch_max(shared, Ordering::SeqCst);
+        if shared > before {
+            self.offset_ms.fetch_add(shared - before, Ordering::SeqCst);
+        }
     }
 
     pub fn offset_ms(&self) -> i64 {
@@ -114,5 +126,23 @@ impl FixedClock {
 impl Clock for FixedClock {
     fn now(&self) -> Timestamp {
         Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shared_offset_is_followed_once_and_time_moved_locally_is_kept() {
+        let c = SystemClock::new();
+        c.advance(5);
+        c.follow(100);
+        c.follow(100);
+        assert_eq!(c.offset_ms(), 105, "the same value twice moves it once");
+        c.follow(40);
+        assert_eq!(c.offset_ms(), 105, "an older report never moves it back");
+        c.follow(250);
+        assert_eq!(c.offset_ms(), 255);
     }
 }

@@ -75,6 +75,9 @@ async fn open(config: &mut Config, serving: bool) -> anyhow::Result<Bootstrapped
     let mut engine = Engine::new(store, clock.clone());
     if let Some(scenarios) = config.scenarios() {
         engine = engine.with_scenarios(scenarios);
+        // Sandbox time is the installation's: where time travel left it, not real time.
+        let offset = engine.store().read(|db| db.sandbox_clock_offset()).await?;
+        clock.follow(offset);
     }
     let (admin_token, admin_token_generated) = admin_token(&engine, config).await?;
     Ok(Bootstrapped {

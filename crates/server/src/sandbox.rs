@@ -284,6 +284,9 @@ struct Advance {
     ms: i64,
 }
 
+/// How far time travel may take the sandbox clock: 100 years of 365.25 days.
+const MOST_AHEAD_MS: i64 = 3_155_760_000_000;
+
 /// Time travel: moves the sandbox clock forward; expiries, payout delays and callback
 /// schedules all follow it. The sweepers run at once so the effects are visible on return.
 async fn advance_clock(
@@ -303,7 +306,21 @@ async fn advance_clock(
     if delta <= 0 {
         return error(StatusCode::BAD_REQUEST, "the clock only moves forward");
     }
-    s.inner.clock.advance(delta);
+    let moved = s
+        .engine()
+        .store()
+        .write(move |db| db.advance_sandbox_clock(delta, MOST_AHEAD_MS))
+        .await;
+    match moved {
+        Ok(Some(offset)) => s.inner.clock.follow(offset),
+        Ok(None) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "the sandbox clock goes at most 100 years ahead of real time",
+            );
+        }
+        Err(e) => return engine_error(e.into()),
+    }
     if let Err(e) = sweep(&s).await {
         tracing::warn!(error = %e, "sweep after time travel failed");
     }
@@ -313,6 +330,15 @@ async fn advance_clock(
 /// One pass of the background work: expiry always; in sandbox mode, payout processing and
 /// scenario auto-success too.
 pub async fn sweep(s: &AppState) -> Result<(), EngineError> {
+    if s.engine().scenarios().is_some() {
+        // Another node's time travel reaches this one within a sweep.
+        let offset = s
+            .engine()
+            .store()
+            .read(|db| db.sandbox_clock_offset())
+            .await?;
+        s.inner.clock.follow(offset);
+    }
     let expired = s.engine().expire_due_payments(500).await?;
     if !expired.is_empty() {
         tracing::info!(count = expired.len(), "expired payments");

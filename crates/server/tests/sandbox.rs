@@ -539,3 +539,47 @@ async fn a_payment_the_balance_cannot_hold_is_refused_and_passed_over() {
         );
     }
 }
+
+/// Sandbox time belongs to the installation: time travel on one node reaches the others at
+/// their next sweep and a node started later, and goes at most 100 years ahead.
+#[tokio::test(flavor = "multi_thread")]
+async fn sandbox_time_is_the_installations() {
+    let s = TestServer::start().await;
+    let (status, clock) = s.sandbox("clock/advance", json!({"seconds": 3600})).await;
+    assert_eq!(status, 200, "{clock}");
+    assert_eq!(clock["offset_ms"], 3_600_000);
+
+    // Another node moves it on; this one follows at its next sweep.
+    s.engine()
+        .store()
+        .write(|db| db.advance_sandbox_clock(60_000, i64::MAX))
+        .await
+        .unwrap();
+    s.sweep().await;
+    assert_eq!(s.clock().offset_ms(), 3_660_000);
+
+    // A node started later (or this one restarted) starts where it is.
+    let mut later = polypay_server::config::Overrides {
+        data_dir: Some(tempfile::tempdir().expect("temp dir").keep()),
+        database_url: Some(s.state.config().database_url.clone()),
+        master_key: Some("00".repeat(32)),
+        admin_token: Some("test-admin-token".into()),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap();
+    let boot = polypay_server::bootstrap_node(&mut later).await.unwrap();
+    assert_eq!(boot.clock.offset_ms(), 3_660_000);
+    boot.engine.store().close();
+
+    let far = json!({"seconds": 99_999_999_999_999_i64});
+    let (status, body) = s.sandbox("clock/advance", far).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("at most 100 years")
+    );
+    assert_eq!(s.clock().offset_ms(), 3_660_000, "nothing moved");
+}

@@ -18,6 +18,8 @@ pub struct ProtocolRecord {
     pub updated_at: Timestamp,
 }
 
+const SANDBOX_OFFSET: &str = "sandbox_clock_offset_ms";
+
 impl Db<'_> {
     /// Whether this connection's master key is the database's: it opens the oldest platform
     /// secret, or on a database that has none yet seals one (`vault_check`) for later runs to
@@ -221,6 +223,41 @@ impl Db<'_> {
             .ok_or_else(|| StoreError::Corrupt("sequence gave no row".into()))?
             .int(0)?;
         Ok(last - count + 1)
+    }
+
+    /// The sandbox clock's offset from real time in ms, shared by every node of the
+    /// installation (0 until time travel moves it). Kept in `sequences` as the counter
+    /// `sandbox_clock_offset_ms`.
+    pub fn sandbox_clock_offset(&mut self) -> Result<i64, StoreError> {
+        Ok(self
+            .int_of(
+                "SELECT value FROM sequences WHERE name = $1",
+                &[SANDBOX_OFFSET.into()],
+            )?
+            .unwrap_or(0))
+    }
+
+    /// Moves the shared sandbox offset forward by `delta_ms` (> 0) unless that would take it
+    /// past `max_ms`; returns the new offset, or `None` (and no change) past the bound.
+    pub fn advance_sandbox_clock(
+        &mut self,
+        delta_ms: i64,
+        max_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        if delta_ms <= 0 || delta_ms > max_ms {
+            return Ok(None);
+        }
+        let row = self.one(
+            "INSERT INTO sequences (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = sequences.value + $2 \
+             WHERE sequences.value <= $3 RETURNING value",
+            &[
+                SANDBOX_OFFSET.into(),
+                delta_ms.into(),
+                (max_ms - delta_ms).into(),
+            ],
+        )?;
+        row.map(|r| r.int(0)).transpose()
     }
 
     /// Drops up to `limit` expired nonces, earliest expiry first; returns how many.
