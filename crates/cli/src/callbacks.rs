@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use polypay_core::MerchantId;
 use polypay_notify::operator;
-use polypay_store::{DeliveryFilter, DeliveryState};
+use polypay_store::DeliveryFilter;
 
 #[derive(Subcommand)]
 pub enum CallbacksCommand {
@@ -53,17 +53,18 @@ pub async fn run(cmd: CallbacksCommand) -> anyhow::Result<()> {
             json,
             db,
         } => {
-            let state = state
+            let named = state
                 .map(|s| {
-                    DeliveryState::parse(&s).with_context(|| {
-                        format!("state must be pending, acknowledged, dead or skipped, not {s:?}")
+                    operator::state_named(&s).with_context(|| {
+                        format!("state must be {}, not {s:?}", operator::STATE_NAMES)
                     })
                 })
                 .transpose()?;
             let filter = DeliveryFilter {
                 merchant_id: merchant.map(MerchantId),
                 payment,
-                state,
+                state: named.map(|(state, _)| state),
+                attempted: named.is_some_and(|(_, attempted)| attempted),
                 before_id: None,
                 limit,
             };

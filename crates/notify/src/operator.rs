@@ -9,9 +9,21 @@ use crate::protocol::{Encoded, ProtocolNotifier};
 use base64::Engine as _;
 use polypay_core::Timestamp;
 use polypay_engine::Engine;
-use polypay_store::{Delivery, DeliveryAttempt, DeliveryFilter, StoredRequest};
+use polypay_store::{Delivery, DeliveryAttempt, DeliveryFilter, DeliveryState, StoredRequest};
 use serde_json::{Value, json};
 use std::sync::Arc;
+
+/// The states a listing takes, as the operator names them.
+pub const STATE_NAMES: &str = "pending, failing, acknowledged, dead or skipped";
+
+/// A state as the operator names it: the stored states, and `failing` (pending after at least
+/// one attempt), as `(state, attempted)` for a [`DeliveryFilter`].
+pub fn state_named(name: &str) -> Option<(DeliveryState, bool)> {
+    match name {
+        "failing" => Some((DeliveryState::Pending, true)),
+        other => DeliveryState::parse(other).map(|s| (s, false)),
+    }
+}
 
 /// Most deliveries one listing returns.
 pub const MAX_LIST: i64 = 500;

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use polypay_core::MerchantId;
 use polypay_notify::{NotifyError, operator};
-use polypay_store::{DeliveryFilter, DeliveryState};
+use polypay_store::DeliveryFilter;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -55,15 +55,13 @@ async fn list(
             "query: merchant, payment, state, limit, before",
         );
     };
-    let state = match q.state.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(text) => match DeliveryState::parse(text) {
-            Some(state) => Some(state),
+    let (state, attempted) = match q.state.as_deref().filter(|s| !s.is_empty()) {
+        None => (None, false),
+        Some(text) => match operator::state_named(text) {
+            Some((state, attempted)) => (Some(state), attempted),
             None => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "state must be pending, acknowledged, dead or skipped",
-                );
+                let why = format!("state must be {}", operator::STATE_NAMES);
+                return error(StatusCode::BAD_REQUEST, &why);
             }
         },
     };
@@ -71,6 +69,7 @@ async fn list(
         merchant_id: q.merchant.filter(|m| !m.is_empty()).map(MerchantId),
         payment: q.payment.filter(|p| !p.is_empty()),
         state,
+        attempted,
         before_id: q.before,
         limit: q.limit.unwrap_or(100),
     };

@@ -13,6 +13,7 @@ pub mod health;
 pub mod middleware;
 pub mod protocols;
 pub mod sandbox;
+pub mod settle;
 pub mod signature_log;
 pub mod state;
 pub mod testing;

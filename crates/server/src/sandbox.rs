@@ -40,10 +40,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         ))
 }
 
-fn engine_error(e: EngineError) -> Response {
+pub(crate) fn engine_error(e: EngineError) -> Response {
     match e {
         EngineError::NotFound(what) => error(StatusCode::NOT_FOUND, &format!("{what} not found")),
         EngineError::Rule(rule) => error(StatusCode::CONFLICT, &rule.to_string()),
+        EngineError::Invalid(why) => error(StatusCode::BAD_REQUEST, &why),
         other => {
             tracing::error!(error = %other, "sandbox action failed");
             error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
@@ -62,17 +63,17 @@ fn sandbox_only(s: &AppState) -> Option<Response> {
 
 /// `?merchant=mch_…`: the reference is that merchant's own order (or refund) number.
 #[derive(Debug, Default, Deserialize)]
-struct Owner {
+pub(crate) struct Owner {
     merchant: Option<String>,
 }
 
 /// What a reference may be, said when none matches.
-const PAYMENT_REFS: &str = "payment not found: a reference is polypay's id (pay_…), the \
+pub(crate) const PAYMENT_REFS: &str = "payment not found: a reference is polypay's id (pay_…), the \
      protocol's order id, the cashier token at the end of the payment link, or the merchant's \
      order number with ?merchant=mch_…";
-const PAYOUT_REFS: &str = "payout not found: a reference is polypay's id (po_…), the \
+pub(crate) const PAYOUT_REFS: &str = "payout not found: a reference is polypay's id (po_…), the \
      protocol's order id, or the merchant's order number with ?merchant=mch_…";
-const REFUND_REFS: &str = "refund not found: a reference is polypay's id (rf_…), the \
+pub(crate) const REFUND_REFS: &str = "refund not found: a reference is polypay's id (rf_…), the \
      protocol's refund id, or the merchant's refund number with ?merchant=mch_…";
 
 /// A lookup of one kind of reference.
@@ -110,7 +111,7 @@ async fn resolve<T: Send + 'static>(
 
 /// A payment by polypay id (`pay_…`), the protocol's public id or the cashier token, or with
 /// an owner by the merchant's order number.
-async fn find_payment(
+pub(crate) async fn find_payment(
     s: &AppState,
     reference: &str,
     owner: &Owner,
@@ -169,7 +170,7 @@ async fn payment_action(
 
 /// A payout by polypay id (`po_…`) or the protocol's public id, or with an owner by the
 /// merchant's order number.
-async fn find_payout(
+pub(crate) async fn find_payout(
     s: &AppState,
     reference: &str,
     owner: &Owner,
@@ -189,7 +190,7 @@ async fn find_payout(
 
 /// A refund by polypay id (`rf_…`) or the protocol's public id, or with an owner by the
 /// merchant's refund number.
-async fn find_refund(
+pub(crate) async fn find_refund(
     s: &AppState,
     reference: &str,
     owner: &Owner,

@@ -280,6 +280,23 @@ async fn resend_now_queues_a_failing_callback_again() {
         "{}",
         failing.body
     );
+    // The admin API names the same state.
+    let listed: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/admin/v1/callbacks?state=failing", s.base_url))
+        .bearer_auth("test-admin-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let events: Vec<_> = listed["callbacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["event"].as_str(), c["attempts"].as_i64()))
+        .collect();
+    assert_eq!(events, [(Some("payment.succeeded"), Some(1))], "{listed}");
     let hostile = op
         .get("/console/callbacks?state=%22%3E%3Cscript%3E&before=1")
         .await;

@@ -319,6 +319,9 @@ pub struct DeliveryFilter {
     /// A payment (its deliveries and its refunds'), or any object id.
     pub payment: Option<String>,
     pub state: Option<DeliveryState>,
+    /// Only deliveries attempted at least once (with `Pending`: the failing ones, which the
+    /// console, the admin API and the CLI call the `failing` state).
+    pub attempted: bool,
     /// Only deliveries with a smaller id (paging, newest first).
     pub before_id: Option<i64>,
     pub limit: i64,

@@ -91,19 +91,17 @@ pub async fn of_object(c: &Console, key: &str) -> Vec<(Delivery, Vec<DeliveryAtt
 }
 
 /// How many deliveries a filter finds, up to the listing limit ("500+" beyond).
-async fn count(c: &Console, state: DeliveryState, failing_only: bool) -> String {
+async fn count(c: &Console, state: DeliveryState, attempted: bool) -> String {
     let filter = DeliveryFilter {
         state: Some(state),
+        attempted,
         limit: operator::MAX_LIST,
         ..DeliveryFilter::default()
     };
     let list = operator::list_deliveries(c.app.engine(), filter)
         .await
         .unwrap_or_default();
-    let n = list
-        .iter()
-        .filter(|d| !failing_only || d.attempts > 0)
-        .count();
+    let n = list.len();
     if list.len() as i64 >= operator::MAX_LIST {
         format!("{n}+")
     } else {
@@ -214,32 +212,27 @@ pub async fn list(
         .map(|(name, _)| *name)
         .find(|name| *name == q.state)
         .unwrap_or("pending");
-    let failing = tab == "failing";
-    let state = if failing {
-        Some(DeliveryState::Pending)
-    } else {
-        DeliveryState::parse(tab)
-    };
+    let named = operator::state_named(tab);
     let merchant = q.merchant.trim();
     let filter = DeliveryFilter {
         merchant_id: Some(merchant)
             .filter(|m| !m.is_empty())
             .map(|m| MerchantId(m.to_string())),
-        state,
+        state: named.map(|(state, _)| state),
+        attempted: named.is_some_and(|(_, attempted)| attempted),
         before_id: q.before.parse().ok(),
-        limit: if failing { operator::MAX_LIST } else { PAGE },
+        limit: PAGE,
         ..DeliveryFilter::default()
     };
     let list = match operator::list_deliveries(c.app.engine(), filter).await {
         Ok(l) => l,
         Err(e) => return notify_error(e),
     };
-    let full = list.len() as i64 >= if failing { operator::MAX_LIST } else { PAGE };
+    let full = list.len() as i64 >= PAGE;
     let older = list.last().map(|d| d.id).filter(|_| full);
     let merchants = c.merchants().await;
     let rows: Vec<String> = list
         .iter()
-        .filter(|d| !failing || d.attempts > 0)
         .map(|d| queue_row(&s, d, merchant_name(&merchants, &d.merchant_id)))
         .collect();
     let pager = older

@@ -262,6 +262,9 @@ fn filter_sql(f: &DeliveryFilter) -> (String, Vec<Value>) {
         params.push(s.as_str().into());
         conds.push(format!("state = ${}", params.len()));
     }
+    if f.attempted {
+        conds.push("attempts > 0".into());
+    }
     if let Some(before) = f.before_id {
         params.push(before.into());
         conds.push(format!("id < ${}", params.len()));

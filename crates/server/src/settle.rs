@@ -1,0 +1,192 @@
+//! The settlement API (`/admin/v1/{payments,payouts,refunds}/{reference}/{action}`, admin
+//! token, both modes): how the operator's payment rail reports what happened to an order.
+//!
+//! A gateway has no rail of its own: the cashier page shows the customer how to pay, and the
+//! operator's settlement process, which sees the money arrive or leave, tells polypay here.
+//! Each report enters the engine as a command, like a cashier click or a sandbox control
+//! call, and is answered after it is durable; the merchant's callbacks follow. Unlike the
+//! sandbox's control API, a success carries the rail's own reference (`channel_order_no`),
+//! which the protocols report to the merchant, and a failure the rail's code and message.
+
+use crate::admin::error;
+use crate::sandbox::{
+    Owner, PAYMENT_REFS, PAYOUT_REFS, REFUND_REFS, engine_error, find_payment, find_payout,
+    find_refund,
+};
+use crate::state::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use polypay_core::{PaymentCommand, PayoutCommand};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/payments/{reference}/{action}", post(payment))
+        .route("/admin/v1/payouts/{reference}/{action}", post(payout))
+        .route("/admin/v1/refunds/{reference}/{action}", post(refund))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::admin::require_admin,
+        ))
+}
+
+/// What the rail reports: its reference for a success, its code and message for a failure.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Report {
+    channel_order_no: Option<String>,
+    code: Option<String>,
+    message: Option<String>,
+}
+
+/// A report's text field: trimmed, 1 to `most` characters, no control characters.
+fn text(value: Option<&str>, name: &str, most: usize) -> Result<String, String> {
+    let value = value.map(str::trim).unwrap_or_default();
+    let fits = !value.is_empty() && value.chars().count() <= most;
+    if !fits || value.chars().any(char::is_control) {
+        return Err(format!(
+            "{name} must be 1-{most} characters without control characters"
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+impl Report {
+    fn reference(&self) -> Result<String, String> {
+        text(self.channel_order_no.as_deref(), "channel_order_no", 64)
+    }
+
+    /// The failure's code and message (the message defaults to the code).
+    fn failure(&self) -> Result<(String, String), String> {
+        let code = text(self.code.as_deref(), "code", 64)?;
+        let message = match &self.message {
+            Some(m) => text(Some(m), "message", 256)?,
+            None => code.clone(),
+        };
+        Ok((code, message))
+    }
+}
+
+/// What a report is, said when the body is not one.
+const REPORT_SHAPE: &str = "body must be a JSON object: {\"channel_order_no\": …} to succeed, \
+     {\"code\": …, \"message\": …} to fail";
+
+/// `succeed` (with the rail's `channel_order_no`) or `fail` (with its `code`) a payment.
+async fn payment(
+    State(s): State<AppState>,
+    Path((reference, action)): Path<(String, String)>,
+    Query(owner): Query<Owner>,
+    body: Result<Json<Report>, JsonRejection>,
+) -> Response {
+    let Ok(Json(r)) = body else {
+        return error(StatusCode::BAD_REQUEST, REPORT_SHAPE);
+    };
+    let cmd = match action.as_str() {
+        "succeed" => r
+            .reference()
+            .map(|channel_order_no| PaymentCommand::Succeed { channel_order_no }),
+        "fail" => r
+            .failure()
+            .map(|(code, message)| PaymentCommand::Fail { code, message }),
+        _ => return error(StatusCode::NOT_FOUND, "action must be succeed or fail"),
+    };
+    let cmd = match cmd {
+        Ok(cmd) => cmd,
+        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
+    };
+    let payment = match find_payment(&s, &reference, &owner).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return error(StatusCode::NOT_FOUND, PAYMENT_REFS),
+        Err(e) => return engine_error(e),
+    };
+    match s.engine().transition_payment(&payment.id, cmd).await {
+        Ok(p) => {
+            tracing::info!(payment = %p.id, state = ?p.state, "payment settled through the admin API");
+            Json(p).into_response()
+        }
+        Err(e) => engine_error(e),
+    }
+}
+
+/// `process` (the rail took it), `succeed` (with its `channel_order_no`) or `fail` (with its
+/// `code`; the money goes back to the balance) a payout.
+async fn payout(
+    State(s): State<AppState>,
+    Path((reference, action)): Path<(String, String)>,
+    Query(owner): Query<Owner>,
+    body: Result<Json<Report>, JsonRejection>,
+) -> Response {
+    let Ok(Json(r)) = body else {
+        return error(StatusCode::BAD_REQUEST, REPORT_SHAPE);
+    };
+    let cmd = match action.as_str() {
+        "process" => Ok(PayoutCommand::Process),
+        "succeed" => r
+            .reference()
+            .map(|channel_order_no| PayoutCommand::Succeed { channel_order_no }),
+        "fail" => r
+            .failure()
+            .map(|(code, message)| PayoutCommand::Fail { code, message }),
+        _ => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "action must be process, succeed or fail",
+            );
+        }
+    };
+    let cmd = match cmd {
+        Ok(cmd) => cmd,
+        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
+    };
+    let payout = match find_payout(&s, &reference, &owner).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return error(StatusCode::NOT_FOUND, PAYOUT_REFS),
+        Err(e) => return engine_error(e),
+    };
+    match s.engine().transition_payout(&payout.id, cmd).await {
+        Ok(p) => {
+            tracing::info!(payout = %p.id, state = ?p.state, "payout settled through the admin API");
+            Json(p).into_response()
+        }
+        Err(e) => engine_error(e),
+    }
+}
+
+/// `succeed` or `fail` (with the rail's `code`; the money goes back to the balance) a pending
+/// refund.
+async fn refund(
+    State(s): State<AppState>,
+    Path((reference, action)): Path<(String, String)>,
+    Query(owner): Query<Owner>,
+    body: Result<Json<Report>, JsonRejection>,
+) -> Response {
+    let Ok(Json(r)) = body else {
+        return error(StatusCode::BAD_REQUEST, REPORT_SHAPE);
+    };
+    let failure = match action.as_str() {
+        "succeed" => Ok(None),
+        "fail" => r.failure().map(Some),
+        _ => return error(StatusCode::NOT_FOUND, "action must be succeed or fail"),
+    };
+    let failure = match failure {
+        Ok(f) => f,
+        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
+    };
+    let refund = match find_refund(&s, &reference, &owner).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return error(StatusCode::NOT_FOUND, REFUND_REFS),
+        Err(e) => return engine_error(e),
+    };
+    match s.engine().settle_refund(&refund.id, failure).await {
+        Ok((r, p)) => {
+            tracing::info!(refund = %r.id, state = ?r.state, "refund settled through the admin API");
+            Json(json!({"refund": r, "payment": p})).into_response()
+        }
+        Err(e) => engine_error(e),
+    }
+}

@@ -1,0 +1,134 @@
+//! The settlement API on a gateway: the operator's rail reports payments, payouts and refunds
+//! done or failed, with its own references; the merchant's callbacks and balance follow.
+
+use polypay_core::{Currency, Money, PaymentState, Protocol};
+use polypay_engine::{NewPayment, NewPayout, NewRefund};
+use polypay_server::config::Overrides;
+use polypay_server::testing::{Receiver, TestServer};
+use polypay_store::testing::TestDb;
+use serde_json::json;
+
+fn payout(s: &TestServer, no: &str, minor: i64) -> NewPayout {
+    NewPayout {
+        merchant_id: s.merchant.id.clone(),
+        protocol: Protocol::Passtopay,
+        merchant_order_no: no.into(),
+        public_id: format!("PO-{no}"),
+        amount: Money::new(minor, Currency::CNY),
+        notify_url: None,
+        start_processing: false,
+        attrs: json!({}),
+    }
+}
+
+async fn balance(s: &TestServer) -> i64 {
+    let all = s.engine().balances(&s.merchant.id).await.unwrap();
+    all.iter().map(|m| m.minor).sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gateways_rail_settles_payments_payouts_and_refunds() {
+    for db in TestDb::all() {
+        let name = db.name;
+        let gateway = Overrides {
+            mode: Some("gateway".into()),
+            allow_private_callbacks: Some(true),
+            ..Default::default()
+        };
+        let s = TestServer::start_on(db, gateway).await;
+        let hook = Receiver::start(200, "success").await;
+        let paid = NewPayment {
+            merchant_id: s.merchant.id.clone(),
+            protocol: Protocol::Passtopay,
+            merchant_order_no: "A1".into(),
+            public_id: "P-A1".into(),
+            amount: Money::new(1000, Currency::CNY),
+            notify_url: Some(format!("{}/notify", hook.url)),
+            return_url: None,
+            ttl_seconds: 900,
+            initial_state: PaymentState::Created,
+            attrs: json!({"wayCode": "ALI_QR"}),
+        };
+        let created = s.engine().create_payment(paid).await.unwrap();
+
+        let (status, _) = s.sandbox("payments/P-A1/succeed", json!({})).await;
+        assert_eq!(status, 404, "{name}: no sandbox control API on a gateway");
+        let (status, body) = s.admin_post("payments/P-A1/succeed", json!({})).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("channel_order_no must be")
+        );
+        let (status, body) = s
+            .admin_post("payments/P-A1/succeed", json!({"chanel": "typo"}))
+            .await;
+        assert_eq!(status, 400, "unknown fields are refused: {body}");
+
+        let rail = json!({"channel_order_no": " RAIL-20261207-1 "});
+        let by_number = format!("payments/A1/succeed?merchant={}", s.merchant.id);
+        let (status, body) = s.admin_post(&by_number, rail.clone()).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        assert_eq!(body["state"], "succeeded");
+        assert_eq!(body["channel_order_no"], "RAIL-20261207-1");
+        let (status, _) = s.admin_post("payments/P-A1/succeed", rail).await;
+        assert_eq!(status, 409, "a paid payment is not paid again");
+        assert_eq!(balance(&s).await, 1000);
+        s.dispatch().await;
+        assert_eq!(hook.requests().len(), 1, "{name}: the merchant is told");
+
+        // A payout the rail takes, then pays; another it rejects (the money comes back).
+        s.engine()
+            .create_payout(payout(&s, "T1", 700))
+            .await
+            .unwrap();
+        let (status, body) = s.admin_post("payouts/PO-T1/process", json!({})).await;
+        assert_eq!((status, body["state"].as_str()), (200, Some("processing")));
+        let done = json!({"channel_order_no": "RAIL-P-1"});
+        let (status, body) = s.admin_post("payouts/PO-T1/succeed", done).await;
+        assert_eq!(
+            (status, body["state"].as_str()),
+            (200, Some("succeeded")),
+            "{body}"
+        );
+        s.engine()
+            .create_payout(payout(&s, "T2", 200))
+            .await
+            .unwrap();
+        assert_eq!(balance(&s).await, 100);
+        let rejected = json!({"code": "BANK_REJECTED", "message": "account closed"});
+        let (status, body) = s.admin_post("payouts/PO-T2/fail", rejected).await;
+        assert_eq!(
+            (status, body["state"].as_str()),
+            (200, Some("failed")),
+            "{body}"
+        );
+        assert_eq!(body["error_code"], "BANK_REJECTED");
+        assert_eq!(balance(&s).await, 300);
+
+        // A pending refund the rail could not send back.
+        let refund = NewRefund {
+            payment_id: created.id.clone(),
+            protocol: Protocol::Passtopay,
+            merchant_refund_no: "R1".into(),
+            public_id: "RF-R1".into(),
+            amount: Money::new(100, Currency::CNY),
+            reason: None,
+            notify_url: None,
+            exclusive: true,
+            fee_minor: 0,
+            settle_after_ms: None,
+            attrs: json!({}),
+        };
+        s.engine().create_refund(refund).await.unwrap();
+        assert_eq!(balance(&s).await, 200);
+        let (status, body) = s
+            .admin_post("refunds/RF-R1/fail", json!({"code": "RAIL_DOWN"}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["refund"]["state"], "failed");
+        assert_eq!(body["refund"]["error_message"], "RAIL_DOWN");
+        assert_eq!(balance(&s).await, 300);
+    }
+}
