@@ -65,6 +65,25 @@ pub enum MerchantCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The merchant's statement in one currency: its available balance and the entries on it,
+    /// newest first.
+    Ledger {
+        id: String,
+        /// The balance's currency (CNY, USD, …).
+        #[arg(long)]
+        currency: String,
+        /// How many entries (at most 500).
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Only entries older than this one (the `next_before` of the previous page).
+        #[arg(long)]
+        before: Option<i64>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Register the public key the merchant signs with: BlockATM V1's P-256 key or 33
     /// Fintech's RSA key (PEM or base64 DER), read from a file (`-`: standard input).
     PublicKey {
@@ -204,6 +223,48 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
                 serde_json::json!({"id": m.id, "secret": which.as_str(), "value": value.expose()});
             println!("{}", serde_json::to_string_pretty(&answer)?);
             boot.engine.store().close();
+            Ok(())
+        }
+        MerchantCommand::Ledger {
+            id,
+            currency,
+            limit,
+            before,
+            json,
+            db,
+        } => {
+            let currency =
+                polypay_server::admin::currency_named(&currency).map_err(anyhow::Error::msg)?;
+            let boot = polypay_server::bootstrap(&mut db.load_existing()?).await?;
+            let id = MerchantId(id);
+            let (available, entries) = boot
+                .engine
+                .ledger_statement(&id, currency, before, limit)
+                .await?;
+            boot.engine.store().close();
+            let statement =
+                polypay_server::admin::statement_json(&id, currency, available, &entries, limit);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&statement)?);
+                return Ok(());
+            }
+            println!(
+                "available {} {}",
+                statement["available"].as_str().unwrap_or(""),
+                currency.code()
+            );
+            for (n, e) in &entries {
+                println!(
+                    "{n:>8}  {}  {:>16}  {:<20}  {}",
+                    e.created_at.to_rfc3339(),
+                    e.amount.to_decimal_string(),
+                    e.kind,
+                    e.object_id
+                );
+            }
+            if let Some(next) = statement["next_before"].as_i64() {
+                println!("older entries: --before {next}");
+            }
             Ok(())
         }
         MerchantCommand::PublicKey {

@@ -71,6 +71,16 @@ fn a_merchant_is_updated_disabled_and_enabled_from_the_command_line() {
     assert!(fresh.len() >= 32 && fresh != before, "{rotated}");
     assert_eq!(rotated["secret"], "v2sha256.appSecret");
 
+    let statement = json_of(&polypay(
+        dir.path(),
+        &["merchant", "ledger", &id, "--currency", "usd", "--json"],
+    ));
+    assert_eq!(
+        (&statement["available"], &statement["currency"]),
+        (&serde_json::json!("0.00"), &serde_json::json!("USD")),
+        "{statement}"
+    );
+
     for (args, why) in [
         (vec!["merchant", "update", id.as_str()], "nothing to change"),
         (
@@ -80,6 +90,10 @@ fn a_merchant_is_updated_disabled_and_enabled_from_the_command_line() {
         (
             vec!["merchant", "update", "mch_nobody", "--disable"],
             "merchant not found",
+        ),
+        (
+            vec!["merchant", "ledger", id.as_str(), "--currency", "EURO"],
+            "unknown currency \"EURO\"",
         ),
         (
             vec!["merchant", "rotate", id.as_str(), "v2sha256.password"],

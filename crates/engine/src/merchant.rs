@@ -303,6 +303,26 @@ impl Engine {
         Ok(merchant)
     }
 
+    /// A merchant's statement in `currency`: its available balance and its entries on it,
+    /// newest first, at most `limit` (1 to 500) with ids below `before` (paging).
+    pub async fn ledger_statement(
+        &self,
+        id: &MerchantId,
+        currency: polypay_core::Currency,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<(i64, Vec<(i64, polypay_store::LedgerEntry)>), EngineError> {
+        let id = id.clone();
+        let limit = limit.clamp(1, 500);
+        self.store
+            .read(move |db| {
+                db.merchant(&id)?.ok_or(EngineError::NotFound("merchant"))?;
+                let entries = db.ledger_statement(&id, currency, before, limit)?;
+                Ok((db.balance(&id, currency)?, entries))
+            })
+            .await
+    }
+
     /// Every currency balance of a merchant.
     pub async fn balances(&self, id: &MerchantId) -> Result<Vec<Money>, EngineError> {
         let id = id.clone();

@@ -2,7 +2,7 @@
 //! per-protocol settings and secret rotation.
 
 use crate::state::AppState;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -29,6 +29,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             put(put_protocol_settings),
         )
         .route("/admin/v1/merchants/{id}/rotate", post(rotate_secret))
+        .route("/admin/v1/merchants/{id}/ledger", get(ledger))
         .route(
             "/admin/v1/merchants/{id}/public-key/{protocol}",
             put(put_public_key),
@@ -303,6 +304,85 @@ async fn show_merchant(State(s): State<AppState>, Path(id): Path<String>) -> Res
         }
         Err(e) => engine_error(e),
     }
+}
+
+#[derive(Deserialize)]
+struct LedgerQuery {
+    currency: Option<String>,
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// `GET /admin/v1/merchants/{id}/ledger?currency=CNY[&before=&limit=]`: the merchant's
+/// statement in one currency ([`statement_json`]).
+async fn ledger(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<LedgerQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = query else {
+        return error(StatusCode::BAD_REQUEST, "query: currency, before, limit");
+    };
+    let currency = match q.currency.as_deref().map(currency_named) {
+        Some(Ok(c)) => c,
+        Some(Err(why)) => return error(StatusCode::BAD_REQUEST, &why),
+        None => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "currency is required, e.g. ?currency=CNY",
+            );
+        }
+    };
+    let id = MerchantId(id);
+    let limit = q.limit.unwrap_or(50);
+    match s
+        .engine()
+        .ledger_statement(&id, currency, q.before, limit)
+        .await
+    {
+        Ok((available, entries)) => {
+            Json(statement_json(&id, currency, available, &entries, limit)).into_response()
+        }
+        Err(e) => engine_error(e),
+    }
+}
+
+/// A currency by its code, or the message that says what one is.
+pub fn currency_named(code: &str) -> Result<polypay_core::Currency, String> {
+    polypay_core::Currency::from_code(&code.trim().to_ascii_uppercase())
+        .ok_or_else(|| format!("unknown currency {code:?}: give an ISO code such as CNY or USD"))
+}
+
+/// A statement: the available balance, its entries newest first (each signed, in major units)
+/// and `next_before` for the next page (null on the last).
+pub fn statement_json(
+    id: &MerchantId,
+    currency: polypay_core::Currency,
+    available: i64,
+    entries: &[(i64, polypay_store::LedgerEntry)],
+    limit: i64,
+) -> Value {
+    let list: Vec<Value> = entries
+        .iter()
+        .map(|(n, e)| {
+            json!({
+                "id": n,
+                "at": e.created_at.to_rfc3339(),
+                "kind": e.kind,
+                "object_id": e.object_id,
+                "amount": e.amount.to_decimal_string(),
+                "txn_id": e.txn_id,
+            })
+        })
+        .collect();
+    let full = entries.len() as i64 >= limit.clamp(1, 500);
+    json!({
+        "merchant_id": id,
+        "currency": currency.code(),
+        "available": polypay_core::Money::new(available, currency).to_decimal_string(),
+        "entries": list,
+        "next_before": entries.last().filter(|_| full).map(|(n, _)| n),
+    })
 }
 
 /// A merchant without secrets: public identifiers only.

@@ -126,6 +126,20 @@ impl TestServer {
         assert_eq!(status, 200, "{answer}");
     }
 
+    /// GETs `/admin/v1/<path>` with the admin token; the status and the JSON answer.
+    pub async fn admin_get(&self, path: &str) -> (u16, Value) {
+        let url = format!("{}/admin/v1/{path}", self.base_url);
+        let r = self
+            .http
+            .get(url)
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .expect("admin call");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// PUTs `body` to `/admin/v1/<path>` with the admin token; the status and the JSON answer.
     pub async fn admin_put(&self, path: &str, body: Value) -> (u16, Value) {
         let url = format!("{}/admin/v1/{path}", self.base_url);

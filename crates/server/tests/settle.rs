@@ -130,5 +130,47 @@ async fn a_gateways_rail_settles_payments_payouts_and_refunds() {
         assert_eq!(body["refund"]["state"], "failed");
         assert_eq!(body["refund"]["error_message"], "RAIL_DOWN");
         assert_eq!(balance(&s).await, 300);
+
+        // The merchant's statement tells the same story, newest first.
+        let statement = format!("merchants/{}/ledger?currency=cny&limit=4", s.merchant.id);
+        let (status, body) = s.admin_get(&statement).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["available"], "3.00");
+        let moves: Vec<_> = body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["kind"].as_str().unwrap(),
+                    e["amount"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            moves,
+            [
+                "refund_reversal 1.00",
+                "refund -1.00",
+                "payout_reversal 2.00",
+                "payout -2.00"
+            ],
+            "{name}"
+        );
+        let next = body["next_before"].as_i64().expect("an older page");
+        let (_, older) = s.admin_get(&format!("{statement}&before={next}")).await;
+        assert_eq!(older["entries"].as_array().unwrap().len(), 2, "{older}");
+        assert!(older["next_before"].is_null());
+        for (query, status) in [
+            (format!("merchants/{}/ledger", s.merchant.id), 400),
+            (
+                format!("merchants/{}/ledger?currency=XXX", s.merchant.id),
+                400,
+            ),
+            ("merchants/mch_nobody/ledger?currency=CNY".to_string(), 404),
+        ] {
+            assert_eq!(s.admin_get(&query).await.0, status, "{query}");
+        }
     }
 }

@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, Option<Dialect>, &str)] = &[
         None,
         include_str!("migrations/0008_deliveries_by_object.sql"),
     ),
+    (
+        9,
+        None,
+        include_str!("migrations/0009_ledger_statement.sql"),
+    ),
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {

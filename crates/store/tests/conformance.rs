@@ -1781,3 +1781,48 @@ async fn postgres_errors_say_what_went_wrong() {
     let err = open("postgres://postgres@127.0.0.1:1/x".into());
     assert!(err.contains("refused"), "{err}");
 }
+
+/// A merchant's statement: its entries on one currency's available balance, newest first,
+/// paged by id; other accounts, currencies and merchants are not in it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_statement_lists_one_balance_newest_first_in_pages() {
+    each_backend(|s, name| async move {
+        let (m, other) = (MerchantId("mch_st".into()), MerchantId("mch_other".into()));
+        let entry =
+            |m: &MerchantId, account: &str, minor: i64, currency: Currency, at: i64| LedgerEntry {
+                txn_id: format!("t{at}"),
+                merchant_id: m.clone(),
+                account: account.into(),
+                amount: Money::new(minor, currency),
+                kind: "payment".into(),
+                object_id: format!("pay_{at}"),
+                created_at: Timestamp(at),
+            };
+        let mut entries = Vec::new();
+        for at in 1..=5 {
+            entries.push(entry(&m, "available", at * 100, Currency::CNY, at));
+            entries.push(entry(&m, "customer", -at * 100, Currency::CNY, at));
+        }
+        entries.push(entry(&m, "available", 7, Currency::USD, 6));
+        entries.push(entry(&other, "available", 9, Currency::CNY, 7));
+        w(&s, move |db| db.append_ledger(&entries)).await;
+        let page = |before: Option<i64>| {
+            let (s, m) = (s.clone(), m.clone());
+            async move {
+                s.read(move |db| db.ledger_statement(&m, Currency::CNY, before, 2))
+                    .await
+                    .unwrap()
+            }
+        };
+        let first = page(None).await;
+        let amounts =
+            |p: &[(i64, LedgerEntry)]| p.iter().map(|(_, e)| e.amount.minor).collect::<Vec<_>>();
+        assert_eq!(amounts(&first), [500, 400], "{name}");
+        let second = page(Some(first[1].0)).await;
+        assert_eq!(amounts(&second), [300, 200], "{name}");
+        let last = page(Some(second[1].0)).await;
+        assert_eq!(amounts(&last), [100], "{name}");
+        assert!(page(Some(last[0].0)).await.is_empty());
+    })
+    .await;
+}

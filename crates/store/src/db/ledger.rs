@@ -161,18 +161,44 @@ impl Db<'_> {
              FROM ledger_entries WHERE object_id = $1 ORDER BY id",
             &[object_id.into()],
         )?;
+        rows.iter().map(entry_row).collect()
+    }
+
+    /// A merchant's statement: its entries on the available balance in `currency`, newest
+    /// first, each with its id (for paging: only ids below `before`). Walks `ledger_by_merchant`
+    /// in order, however long the merchant's history.
+    pub fn ledger_statement(
+        &mut self,
+        m: &MerchantId,
+        currency: Currency,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<(i64, LedgerEntry)>, StoreError> {
+        let rows = self.rows(
+            "SELECT txn_id, merchant_id, account, currency, amount_minor, kind, object_id, created_at, id \
+             FROM ledger_entries WHERE merchant_id = $1 AND currency = $2 AND account = 'available' \
+             AND id < $3 ORDER BY id DESC LIMIT $4",
+            &[
+                m.as_str().into(),
+                currency.code().into(),
+                before.unwrap_or(i64::MAX).into(),
+                limit.into(),
+            ],
+        )?;
         rows.iter()
-            .map(|r| {
-                Ok(LedgerEntry {
-                    txn_id: r.text(0)?,
-                    merchant_id: MerchantId(r.text(1)?),
-                    account: r.text(2)?,
-                    amount: Money::new(r.int(4)?, currency(&r.text(3)?)?),
-                    kind: r.text(5)?,
-                    object_id: r.text(6)?,
-                    created_at: Timestamp(r.int(7)?),
-                })
-            })
+            .map(|r| Ok((r.int(8)?, entry_row(r)?)))
             .collect()
     }
+}
+
+fn entry_row(r: &crate::sql::Row) -> Result<LedgerEntry, StoreError> {
+    Ok(LedgerEntry {
+        txn_id: r.text(0)?,
+        merchant_id: MerchantId(r.text(1)?),
+        account: r.text(2)?,
+        amount: Money::new(r.int(4)?, currency(&r.text(3)?)?),
+        kind: r.text(5)?,
+        object_id: r.text(6)?,
+        created_at: Timestamp(r.int(7)?),
+    })
 }
