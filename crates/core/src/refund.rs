@@ -27,6 +27,9 @@ pub struct Refund {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub attrs: serde_json::Value,
+    /// The rail's reference for the money sent back, when a settlement report gave one.
+    #[serde(default)]
+    pub channel_order_no: Option<String>,
 }
 
 impl Refund {

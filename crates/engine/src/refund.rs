@@ -124,10 +124,24 @@ impl Engine {
         id: &RefundId,
         failure: Option<(String, String)>,
     ) -> Result<(Refund, Payment), EngineError> {
+        self.settle_refund_reported(id, None, failure).await
+    }
+
+    /// Settles a pending refund as a rail reported it: a success with the rail's reference
+    /// (the refund's `channel_order_no`), or a failure with its code and message.
+    pub async fn settle_refund_reported(
+        &self,
+        id: &RefundId,
+        reference: Option<String>,
+        failure: Option<(String, String)>,
+    ) -> Result<(Refund, Payment), EngineError> {
         let id = id.clone();
         let clock = self.clock.clone();
         self.store
-            .write(move |db| settle_refund(db, &id, failure.clone(), clock.now()))
+            .write(move |db| {
+                let reference = reference.clone();
+                settle_refund_as(db, &id, reference, failure.clone(), clock.now())
+            })
             .await
     }
 }
@@ -185,6 +199,7 @@ fn insert_refund(
         error_code: None,
         error_message: None,
         attrs: new.attrs.clone(),
+        channel_order_no: None,
     };
     let r = &refund;
     ledger::debit(
@@ -220,12 +235,25 @@ pub fn settle_refund(
     failure: Option<(String, String)>,
     now: Timestamp,
 ) -> Result<(Refund, Payment), EngineError> {
+    settle_refund_as(db, id, None, failure, now)
+}
+
+fn settle_refund_as(
+    db: &mut Db<'_>,
+    id: &RefundId,
+    reference: Option<String>,
+    failure: Option<(String, String)>,
+    now: Timestamp,
+) -> Result<(Refund, Payment), EngineError> {
     let refund = db.refund(id)?.ok_or(EngineError::NotFound("refund"))?;
     let payment = db
         .payment(&refund.payment_id)?
         .ok_or(EngineError::NotFound("payment"))?;
     let succeeded = failure.is_none();
-    let settled = refund.settle(failure, now)?;
+    let mut settled = refund.settle(failure, now)?;
+    if succeeded && reference.is_some() {
+        settled.channel_order_no = reference;
+    }
     let payment = payment.settle_refund(refund.amount.minor, succeeded, now)?;
     db.update_refund(&settled)?;
     db.update_payment(&payment)?;

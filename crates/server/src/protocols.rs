@@ -67,6 +67,44 @@ pub fn checked_public_key(protocol: Protocol, text: &str) -> Result<String, Stri
     }
 }
 
+/// What a payment's protocol records from a gateway rail's success report beside its
+/// reference (`details` of the settlement API), as cashier marks are recorded: BlockATM's
+/// sender (`fromAddress`, recorded as `""` when the rail does not say, so no made-up address is
+/// ever shown for a real transfer) and block time (`blockTime`, ms). The other protocols take
+/// none.
+pub fn settlement_marks(
+    protocol: Protocol,
+    details: &serde_json::Map<String, Value>,
+) -> Result<serde_json::Map<String, Value>, String> {
+    let mut marks = serde_json::Map::new();
+    if protocol != Protocol::Blockatm {
+        return match details.is_empty() {
+            true => Ok(marks),
+            false => Err(format!("{} takes no details", protocol.as_str())),
+        };
+    }
+    for (name, value) in details {
+        let fits = match (name.as_str(), value) {
+            ("fromAddress", Value::String(s)) => {
+                s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric())
+            }
+            ("blockTime", Value::Number(n)) => n.as_i64().is_some_and(|ms| ms > 0),
+            _ => false,
+        };
+        if !fits {
+            return Err(format!(
+                "blockatm details are fromAddress (the sender's address) and blockTime \
+                 (ms), not {name}: {value}"
+            ));
+        }
+        marks.insert(name.clone(), value.clone());
+    }
+    marks
+        .entry("fromAddress")
+        .or_insert_with(|| Value::String(String::new()));
+    Ok(marks)
+}
+
 pub fn check_settings(protocol: Protocol, value: &Value) -> Result<(), String> {
     match protocol {
         Protocol::Passtopay => polypay_passtopay::MerchantSettings::check(value),

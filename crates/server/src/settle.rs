@@ -35,13 +35,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         ))
 }
 
-/// What the rail reports: its reference for a success, its code and message for a failure.
+/// What the rail reports: its reference for a success, its code and message for a failure,
+/// and for a payment's success what its protocol reports beside the reference
+/// ([`crate::protocols::settlement_marks`]: BlockATM's `fromAddress` and `blockTime`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Report {
     channel_order_no: Option<String>,
     code: Option<String>,
     message: Option<String>,
+    details: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A report's text field: trimmed, 1 to `most` characters, no control characters.
@@ -57,8 +60,17 @@ fn text(value: Option<&str>, name: &str, most: usize) -> Result<String, String> 
 }
 
 impl Report {
+    /// The rail's reference: 1 to 128 characters (a chain's transaction hash is 64 or 66).
     fn reference(&self) -> Result<String, String> {
-        text(self.channel_order_no.as_deref(), "channel_order_no", 64)
+        text(self.channel_order_no.as_deref(), "channel_order_no", 128)
+    }
+
+    /// Details are for a payment's success; anywhere else they would be dropped unseen.
+    fn no_details(&self) -> Result<(), String> {
+        match &self.details {
+            Some(d) if !d.is_empty() => Err("details are taken by a payment's succeed only".into()),
+            _ => Ok(()),
+        }
     }
 
     /// The failure's code and message (the message defaults to the code).
@@ -91,7 +103,8 @@ async fn payment(
             .reference()
             .map(|channel_order_no| PaymentCommand::Succeed { channel_order_no }),
         "fail" => r
-            .failure()
+            .no_details()
+            .and_then(|()| r.failure())
             .map(|(code, message)| PaymentCommand::Fail { code, message }),
         _ => return error(StatusCode::NOT_FOUND, "action must be succeed or fail"),
     };
@@ -104,7 +117,21 @@ async fn payment(
         Ok(None) => return error(StatusCode::NOT_FOUND, PAYMENT_REFS),
         Err(e) => return engine_error(e),
     };
-    match s.engine().transition_payment(&payment.id, cmd).await {
+    let details = r.details.unwrap_or_default();
+    let marks = match &cmd {
+        PaymentCommand::Succeed { .. } => {
+            match crate::protocols::settlement_marks(payment.protocol, &details) {
+                Ok(marks) => marks,
+                Err(why) => return error(StatusCode::BAD_REQUEST, &why),
+            }
+        }
+        _ => serde_json::Map::new(),
+    };
+    let settled = s
+        .engine()
+        .transition_payment_marked(&payment.id, cmd, marks)
+        .await;
+    match settled {
         Ok(p) => {
             tracing::info!(payment = %p.id, state = ?p.state, "payment settled through the admin API");
             Json(p).into_response()
@@ -124,6 +151,9 @@ async fn payout(
     let Ok(Json(r)) = body else {
         return error(StatusCode::BAD_REQUEST, REPORT_SHAPE);
     };
+    if let Err(why) = r.no_details() {
+        return error(StatusCode::BAD_REQUEST, &why);
+    }
     let cmd = match action.as_str() {
         "process" => Ok(PayoutCommand::Process),
         "succeed" => r
@@ -157,8 +187,8 @@ async fn payout(
     }
 }
 
-/// `succeed` or `fail` (with the rail's `code`; the money goes back to the balance) a pending
-/// refund.
+/// `succeed` (with the rail's `channel_order_no`) or `fail` (with its `code`; the money goes
+/// back to the balance) a pending refund.
 async fn refund(
     State(s): State<AppState>,
     Path((reference, action)): Path<(String, String)>,
@@ -168,13 +198,16 @@ async fn refund(
     let Ok(Json(r)) = body else {
         return error(StatusCode::BAD_REQUEST, REPORT_SHAPE);
     };
-    let failure = match action.as_str() {
-        "succeed" => Ok(None),
-        "fail" => r.failure().map(Some),
+    if let Err(why) = r.no_details() {
+        return error(StatusCode::BAD_REQUEST, &why);
+    }
+    let outcome = match action.as_str() {
+        "succeed" => r.reference().map(|rail| (Some(rail), None)),
+        "fail" => r.failure().map(|failure| (None, Some(failure))),
         _ => return error(StatusCode::NOT_FOUND, "action must be succeed or fail"),
     };
-    let failure = match failure {
-        Ok(f) => f,
+    let (rail, failure) = match outcome {
+        Ok(outcome) => outcome,
         Err(why) => return error(StatusCode::BAD_REQUEST, &why),
     };
     let refund = match find_refund(&s, &reference, &owner).await {
@@ -182,7 +215,11 @@ async fn refund(
         Ok(None) => return error(StatusCode::NOT_FOUND, REFUND_REFS),
         Err(e) => return engine_error(e),
     };
-    match s.engine().settle_refund(&refund.id, failure).await {
+    let settled = s
+        .engine()
+        .settle_refund_reported(&refund.id, rail, failure)
+        .await;
+    match settled {
         Ok((r, p)) => {
             tracing::info!(refund = %r.id, state = ?r.state, "refund settled through the admin API");
             Json(json!({"refund": r, "payment": p})).into_response()

@@ -408,3 +408,47 @@ async fn the_cashier_shows_network_token_and_a_deposit_address() {
         "the same address on every visit"
     );
 }
+
+/// On a gateway the rail reports the transfer: its hash, in the chain's own form, is the
+/// `txId` the merchant sees, with the sender it names (or none: never a made-up address).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gateway_reports_the_rails_transfer_as_it_was_given() {
+    let gateway = polypay_server::config::Overrides {
+        mode: Some("gateway".into()),
+        ..Default::default()
+    };
+    let s = TestServer::start_on(polypay_store::testing::TestDb::sqlite(), gateway).await;
+    let client = sdk(&s, false);
+    let merchant = s.merchant.id.clone();
+    for (no, details) in [
+        (
+            "GW-TRON",
+            json!({"fromAddress": "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8", "blockTime": 1_765_000_000_000_i64}),
+        ),
+        ("GW-NONE", json!({})),
+    ] {
+        client
+            .create_order(&order(no, "5", "https://shop.example/r"))
+            .await
+            .unwrap();
+        // A TRON transaction id: 64 hex digits, no 0x.
+        let hash = format!("{:0>64}", format!("{:x}", no.len() * 7919));
+        let report = json!({"channel_order_no": hash, "details": details});
+        let path = format!("payments/{no}/succeed?merchant={merchant}");
+        let (status, body) = s.admin_post(&path, report).await;
+        assert_eq!(status, 200, "{body}");
+        let detail = client.payment_detail(no).await.unwrap().data;
+        assert_eq!(detail.status, PaymentStatus::Success);
+        assert_eq!(detail.tx_id.as_deref(), Some(hash.as_str()), "{no}");
+        let sender = details["fromAddress"].as_str().unwrap_or("");
+        assert_eq!(detail.from_address.as_deref().unwrap_or(""), sender, "{no}");
+    }
+    let wrong = json!({"channel_order_no": "h", "details": {"fromAddress": "T1", "memo": "x"}});
+    let path = format!("payments/GW-NONE/succeed?merchant={merchant}");
+    let (status, body) = s.admin_post(&path, wrong).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("not memo"),
+        "{body}"
+    );
+}

@@ -21,6 +21,23 @@ fn payout(s: &TestServer, no: &str, minor: i64) -> NewPayout {
     }
 }
 
+/// A pending refund of 1.00 of `paid`: RF-R1.
+fn refund_of(paid: &polypay_core::Payment) -> NewRefund {
+    NewRefund {
+        payment_id: paid.id.clone(),
+        protocol: Protocol::Passtopay,
+        merchant_refund_no: "R1".into(),
+        public_id: "RF-R1".into(),
+        amount: Money::new(100, Currency::CNY),
+        reason: None,
+        notify_url: None,
+        exclusive: true,
+        fee_minor: 0,
+        settle_after_ms: None,
+        attrs: json!({}),
+    }
+}
+
 async fn balance(s: &TestServer) -> i64 {
     let all = s.engine().balances(&s.merchant.id).await.unwrap();
     all.iter().map(|m| m.minor).sum()
@@ -108,21 +125,11 @@ async fn a_gateways_rail_settles_payments_payouts_and_refunds() {
         assert_eq!(balance(&s).await, 300);
 
         // A pending refund the rail could not send back.
-        let refund = NewRefund {
-            payment_id: created.id.clone(),
-            protocol: Protocol::Passtopay,
-            merchant_refund_no: "R1".into(),
-            public_id: "RF-R1".into(),
-            amount: Money::new(100, Currency::CNY),
-            reason: None,
-            notify_url: None,
-            exclusive: true,
-            fee_minor: 0,
-            settle_after_ms: None,
-            attrs: json!({}),
-        };
+        let refund = refund_of(&created);
         s.engine().create_refund(refund).await.unwrap();
         assert_eq!(balance(&s).await, 200);
+        let (status, body) = s.admin_post("refunds/RF-R1/succeed", json!({})).await;
+        assert_eq!(status, 400, "a success names the rail's reference: {body}");
         let (status, body) = s
             .admin_post("refunds/RF-R1/fail", json!({"code": "RAIL_DOWN"}))
             .await;
@@ -130,12 +137,26 @@ async fn a_gateways_rail_settles_payments_payouts_and_refunds() {
         assert_eq!(body["refund"]["state"], "failed");
         assert_eq!(body["refund"]["error_message"], "RAIL_DOWN");
         assert_eq!(balance(&s).await, 300);
+        // Another, which the rail sends back: its reference is the refund's.
+        let again = NewRefund {
+            merchant_refund_no: "R2".into(),
+            public_id: "RF-R2".into(),
+            ..refund_of(&created)
+        };
+        s.engine().create_refund(again).await.unwrap();
+        let sent = json!({"channel_order_no": "RAIL-RF-2"});
+        let (status, body) = s.admin_post("refunds/RF-R2/succeed", sent).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["refund"]["channel_order_no"], "RAIL-RF-2");
+        let stored = s.engine().refund_by_public_id("RF-R2").await.unwrap();
+        assert_eq!(stored.channel_order_no.as_deref(), Some("RAIL-RF-2"));
+        assert_eq!(balance(&s).await, 200);
 
         // The merchant's statement tells the same story, newest first.
         let statement = format!("merchants/{}/ledger?currency=cny&limit=4", s.merchant.id);
         let (status, body) = s.admin_get(&statement).await;
         assert_eq!(status, 200, "{body}");
-        assert_eq!(body["available"], "3.00");
+        assert_eq!(body["available"], "2.00");
         let moves: Vec<_> = body["entries"]
             .as_array()
             .unwrap()
@@ -151,16 +172,16 @@ async fn a_gateways_rail_settles_payments_payouts_and_refunds() {
         assert_eq!(
             moves,
             [
+                "refund -1.00",
                 "refund_reversal 1.00",
                 "refund -1.00",
-                "payout_reversal 2.00",
-                "payout -2.00"
+                "payout_reversal 2.00"
             ],
             "{name}"
         );
         let next = body["next_before"].as_i64().expect("an older page");
         let (_, older) = s.admin_get(&format!("{statement}&before={next}")).await;
-        assert_eq!(older["entries"].as_array().unwrap().len(), 2, "{older}");
+        assert_eq!(older["entries"].as_array().unwrap().len(), 3, "{older}");
         assert!(older["next_before"].is_null());
         for (query, status) in [
             (format!("merchants/{}/ledger", s.merchant.id), 400),

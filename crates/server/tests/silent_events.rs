@@ -75,6 +75,7 @@ fn payload(merchant: &MerchantId, protocol: Protocol, event: &str) -> Value {
             error_code: None,
             error_message: None,
             attrs: json!({}),
+            channel_order_no: None,
         }),
         other => panic!("unknown kind {other}"),
     };

@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, Option<Dialect>, &str)] = &[
         None,
         include_str!("migrations/0009_ledger_statement.sql"),
     ),
+    (
+        10,
+        None,
+        include_str!("migrations/0010_refund_channel_order_no.sql"),
+    ),
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {

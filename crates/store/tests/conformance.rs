@@ -765,6 +765,7 @@ async fn a_payments_callbacks_include_its_refunds_under_any_order_key() {
             error_code: None,
             error_message: None,
             attrs: serde_json::json!({}),
+            channel_order_no: None,
         };
         let (p, o) = (pay.id.0.clone(), other.id.0.clone());
         let delivery = |outbox: i64, kind: &str, object: &str, key: String| {

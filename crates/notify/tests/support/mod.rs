@@ -401,6 +401,7 @@ impl Fixture {
             error_code: None,
             error_message: None,
             attrs: serde_json::json!({}),
+            channel_order_no: None,
         };
         self.engine
             .store()

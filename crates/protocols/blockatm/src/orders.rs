@@ -2,13 +2,14 @@
 //! chain data, and the E2/E3/E5 records and webhook bodies rendered from them.
 //!
 //! Chain data (`txId`, `fromAddress`, `blockTime`) is read from `attrs` when something stored it
-//! there; otherwise, once a payment or payout succeeded (or a payment's transfer was seen: the
-//! cashier's Pay records the transfer hash as its channel order number), it is derived
-//! deterministically from the object (section 8 sandbox): `txId` = the channel order number when
-//! it already is `0x` + 64 hex, else `0x` + SHA-256(`blockatm:tx:<id>:<channel_order_no>`);
-//! `fromAddress` = the first 20 bytes of SHA-256(`blockatm:from:<id>`) as an EVM or TRON address
-//! (by the order's chain); `blockTime` = the time the object finished. Every rendering (query,
-//! webhook, retry, redirect) therefore shows the same values.
+//! there (the sandbox cashier's Pay, a gateway's settlement report); otherwise, once a payment
+//! or payout succeeded (or a payment's transfer was seen: the cashier's Pay records the transfer
+//! hash as its channel order number), it comes from the object: `txId` = its channel order
+//! number as recorded (the sandbox's `0x` + 64 hex, a gateway rail's hash in its chain's own
+//! form), or, for an object with none, `0x` + SHA-256(`blockatm:tx:<id>:`); `fromAddress` =
+//! the first 20 bytes of SHA-256(`blockatm:from:<id>`) as an EVM or TRON address (by the
+//! order's chain: section 8 sandbox); `blockTime` = the time the object finished. Every
+//! rendering (query, webhook, retry, redirect) therefore shows the same values.
 
 use crate::amount::Amount;
 use crate::network::{AddressType, NetworkTable};
@@ -187,16 +188,11 @@ pub fn payout_chain(payout: &Payout) -> Option<(String, i64)> {
 }
 
 fn tx_hash(object_id: &str, channel_order_no: Option<&str>) -> String {
-    if let Some(channel) = channel_order_no.filter(|c| is_tx_hash(c)) {
-        return channel.to_ascii_lowercase();
+    if let Some(channel) = channel_order_no.filter(|c| !c.is_empty()) {
+        return channel.to_owned();
     }
-    let seed = format!("blockatm:tx:{object_id}:{}", channel_order_no.unwrap_or(""));
+    let seed = format!("blockatm:tx:{object_id}:");
     format!("0x{}", hex::encode(Sha256::digest(seed.as_bytes())))
-}
-
-fn is_tx_hash(text: &str) -> bool {
-    text.strip_prefix("0x")
-        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn from_address(object_id: &str, kind: AddressType) -> String {
@@ -367,7 +363,16 @@ mod tests {
         let a = payment_chain(&paid, &NetworkTable::sandbox()).unwrap();
         let b = payment_chain(&paid, &NetworkTable::sandbox()).unwrap();
         assert_eq!(a, b);
-        assert!(is_tx_hash(&a.tx_id) && a.tx_id == a.tx_id.to_lowercase());
+        assert_eq!(
+            a.tx_id, "sbx-1",
+            "the recorded reference, as the rail gave it"
+        );
+        let mut unreferenced = paid.clone();
+        unreferenced.channel_order_no = None;
+        let u = payment_chain(&unreferenced, &NetworkTable::sandbox()).unwrap();
+        let hex = u.tx_id.strip_prefix("0x").unwrap_or_default();
+        assert!(hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(hex, hex.to_lowercase());
         assert!(is_evm_address(&a.from_address));
         assert_eq!(a.block_time, 3_000);
         let tron = payment(PaymentState::Succeeded, "0x2b6653dc");

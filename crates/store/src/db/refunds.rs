@@ -6,14 +6,14 @@ use crate::sql::{Row, Value};
 use polypay_core::{MerchantId, Money, PaymentId, Refund, RefundId, RefundState, Timestamp};
 
 pub(crate) const REFUND_COLS: &str = "id, merchant_id, payment_id, protocol, merchant_refund_no, public_id, currency, amount_minor, \
-    state, reason, notify_url, created_at, updated_at, finished_at, error_code, error_message, attrs";
+    state, reason, notify_url, created_at, updated_at, finished_at, error_code, error_message, attrs, channel_order_no";
 
 impl Db<'_> {
     /// Inserts a refund; `false` when the merchant already has one with that refund number.
     pub fn insert_refund(&mut self, r: &Refund) -> Result<bool, StoreError> {
         let sql = format!(
             "INSERT INTO refunds ({REFUND_COLS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
              ON CONFLICT (merchant_id, merchant_refund_no) DO NOTHING"
         );
         Ok(self.exec(&sql, &refund_values(r))? == 1)
@@ -22,7 +22,7 @@ impl Db<'_> {
     pub fn update_refund(&mut self, r: &Refund) -> Result<(), StoreError> {
         self.exec(
             "UPDATE refunds SET state = $2, updated_at = $3, finished_at = $4, error_code = $5, error_message = $6, \
-             attrs = $7 WHERE id = $1",
+             attrs = $7, channel_order_no = $8 WHERE id = $1",
             &[
                 r.id.as_str().into(),
                 r.state.as_str().into(),
@@ -31,6 +31,7 @@ impl Db<'_> {
                 r.error_code.clone().into(),
                 r.error_message.clone().into(),
                 r.attrs.to_string().into(),
+                r.channel_order_no.clone().into(),
             ],
         )?;
         Ok(())
@@ -123,6 +124,7 @@ fn refund_values(r: &Refund) -> Vec<Value> {
         r.error_code.clone().into(),
         r.error_message.clone().into(),
         r.attrs.to_string().into(),
+        r.channel_order_no.clone().into(),
     ]
 }
 
@@ -146,5 +148,6 @@ pub(crate) fn refund_row(r: &Row) -> Result<Refund, StoreError> {
         error_code: r.opt_text(14)?,
         error_message: r.opt_text(15)?,
         attrs: json(&r.text(16)?)?,
+        channel_order_no: r.opt_text(17)?,
     })
 }

@@ -149,8 +149,12 @@ impl Harness {
         self.engine
             .transition_payment(
                 &payment.id,
+                // The transfer's hash, as a chain reports it (and the sandbox makes one).
                 PaymentCommand::Succeed {
-                    channel_order_no: format!("sbx-{order_no}"),
+                    channel_order_no: polypay_engine::sandbox::channel_order_no(
+                        polypay_core::Currency::USDT,
+                        payment.created_at,
+                    ),
                 },
             )
             .await

@@ -60,7 +60,7 @@ pub(super) async fn refund_order(
         .map_err(refund_error)?;
     let refund = settle_in_sandbox(call, refund).await;
     let data = RefundOrderData {
-        channel_order_no: None,
+        channel_order_no: refund.channel_order_no.clone(),
         err_code: refund.error_code.clone(),
         err_msg: refund.error_message.clone(),
         mch_refund_no: refund.merchant_refund_no.clone(),

@@ -77,7 +77,7 @@ pub fn refund_query_data(refund: &Refund, merchant: &Merchant) -> RefundQueryDat
         .flatten();
     RefundQueryData {
         app_id: app_id(&attrs.app_id, merchant),
-        channel_order_no: None,
+        channel_order_no: refund.channel_order_no.clone(),
         created_at: Some(refund.created_at.millis()),
         currency: currency(&attrs.currency, refund.amount.currency.code()),
         err_code: refund.error_code.clone(),
