@@ -18,7 +18,7 @@ pub enum CallbacksCommand {
         /// Only this payment's (its own callbacks and its refunds'), or any object id.
         #[arg(long)]
         payment: Option<String>,
-        /// pending, acknowledged, dead or skipped.
+        /// pending, failing (pending after a failed attempt), acknowledged, dead or skipped.
         #[arg(long)]
         state: Option<String>,
         #[arg(long, default_value_t = 50)]

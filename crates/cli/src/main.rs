@@ -189,9 +189,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "polypay listening"
     );
     if config.allow_private_callbacks {
-        tracing::warn!(
-            "callbacks to loopback and private addresses are ALLOWED (sandbox default; set POLYPAY_ALLOW_PRIVATE_CALLBACKS=false to refuse)"
-        );
+        let why = match config.allow_private_callbacks_chosen {
+            true => "allow_private_callbacks is set",
+            false => "the sandbox default; set POLYPAY_ALLOW_PRIVATE_CALLBACKS=false to refuse",
+        };
+        tracing::warn!("callbacks to loopback and private addresses are ALLOWED ({why})");
     }
     polypay_server::admin::warn_settings_problems(&boot.engine).await;
     print_banner(&config, &boot, demo.as_ref(), addr);

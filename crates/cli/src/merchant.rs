@@ -117,7 +117,9 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
             db,
         } => {
             let mut config = db.load(Overrides::default())?;
-            let boot = polypay_server::bootstrap(&mut config).await?;
+            // What it makes depends on the mode (sandbox keys or none), so it records the mode
+            // on a database that has none yet, as a node does.
+            let boot = polypay_server::bootstrap_node(&mut config).await?;
             let new = NewMerchant {
                 name,
                 notify_url,

@@ -209,12 +209,36 @@ fn an_installation_keeps_the_mode_it_was_given() {
         "{created}"
     );
 
+    // A merchant created first, with no mode asked for, makes a sandbox installation (it
+    // got sandbox keys): a gateway cannot then be started on it.
+    let other = tempfile::tempdir().expect("temp dir");
+    let in_other = |mode: Option<&str>, args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_polypay"));
+        cmd.args(args)
+            .arg("--data-dir")
+            .arg(other.path())
+            .env_remove("POLYPAY_DATABASE_URL")
+            .env_remove("POLYPAY_CONFIG")
+            .env_remove("POLYPAY_MODE");
+        if let Some(mode) = mode {
+            cmd.env("POLYPAY_MODE", mode);
+        }
+        cmd.output().expect("run polypay")
+    };
+    json_of(&in_other(
+        None,
+        &["merchant", "create", "--name", "sb", "--json"],
+    ));
+    let gateway = in_other(Some("gateway"), &["migrate"]);
+    assert_eq!(gateway.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&gateway.stderr).contains("belongs to a sandbox-mode"));
+
     let refused = run(Some("sandbox"), &["merchant", "list"]);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("belongs to a gateway-mode installation")
-            && stderr.contains("started in sandbox mode"),
+            && stderr.contains("this run asked for sandbox mode"),
         "{stderr}"
     );
 }

@@ -26,16 +26,17 @@ pub async fn bootstrap(config: &mut Config) -> anyhow::Result<Bootstrapped> {
     open(config, false).await
 }
 
-/// Opens everything `serve` needs: as [`bootstrap`], and the first node to serve a database
-/// records its mode, asked for or not.
+/// Opens everything `serve` needs, and what a command whose result depends on the mode needs
+/// (`merchant create`): as [`bootstrap`], and the first such run on a database records its
+/// mode, asked for or not.
 pub async fn bootstrap_node(config: &mut Config) -> anyhow::Result<Bootstrapped> {
     open(config, true).await
 }
 
 async fn open(config: &mut Config, serving: bool) -> anyhow::Result<Bootstrapped> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        anyhow::anyhow!("cannot create data dir {}: {e}", config.data_dir.display())
-    })?;
+    // The data dir is made when something is written there (the master key file, the SQLite
+    // database, the demo credentials): a PostgreSQL node with its key in the environment
+    // leaves no empty directory behind.
     let env_key = config.master_key.as_ref().map(|s| s.expose().to_string());
     let (vault, master_key_generated) =
         Vault::load_or_create(env_key.as_deref(), &config.data_dir)?;

@@ -261,10 +261,11 @@ impl Config {
         }
         if self.mode_chosen {
             anyhow::bail!(
-                "this database belongs to a {i}-mode installation, but this node was started \
-                 in {m} mode: every node of an installation runs in the same mode. Start it \
-                 with --mode {i} (or without --mode and POLYPAY_MODE, to take the \
-                 installation's); a {m}-mode installation needs a database of its own",
+                "this database belongs to a {i}-mode installation, but this run asked for {m} \
+                 mode: every node and command of an installation runs in the same mode. Run \
+                 it with POLYPAY_MODE={i} (serve also takes --mode {i}), or with no mode at \
+                 all to take the installation's; a {m}-mode installation needs a database of \
+                 its own",
                 i = installation.as_str(),
                 m = self.mode.as_str(),
             );
@@ -334,7 +335,7 @@ mod tests {
         let err = chosen.adopt_mode(Mode::Gateway).unwrap_err().to_string();
         assert!(
             err.contains("belongs to a gateway-mode installation")
-                && err.contains("started in sandbox mode"),
+                && err.contains("this run asked for sandbox mode"),
             "{err}"
         );
         assert_eq!(chosen.mode, Mode::Sandbox);

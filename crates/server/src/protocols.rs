@@ -49,13 +49,22 @@ pub fn sandbox_processes_payouts(protocol: Protocol) -> bool {
 /// 33 Fintech's RSA key (2048 to 8192 bits, §3.2: checked at registration) as SPKI PEM. Each
 /// takes PEM or base64 DER, as its spec says.
 pub fn checked_public_key(protocol: Protocol, text: &str) -> Result<String, String> {
+    if text.contains("PRIVATE KEY") {
+        return Err(
+            "this is a private key, which stays with the merchant: register its \
+             public key (openssl pkey -in key.pem -pubout)"
+                .into(),
+        );
+    }
     match protocol {
         Protocol::Blockatm => polypay_blockatm::sign::EcPublicKey::parse(text)
             .map(|key| key.to_base64())
             .map_err(|_| {
-                "not a P-256 public key: give PEM (BEGIN PUBLIC KEY) or base64 \
-                 SubjectPublicKeyInfo DER"
-                    .to_owned()
+                let kind = spki_algorithm(text).unwrap_or("not a P-256 public key");
+                format!(
+                    "{kind}: BlockATM V1 takes a P-256 (prime256v1) key, as PEM (BEGIN \
+                     PUBLIC KEY) or base64 SubjectPublicKeyInfo DER"
+                )
             }),
         Protocol::Fintech33 => polypay_fintech33::RsaPublicKey::from_text(text)
             .map(|key| key.to_spki_pem())
@@ -105,6 +114,37 @@ pub fn settlement_marks(
     Ok(marks)
 }
 
+/// What a SubjectPublicKeyInfo that is not P-256 holds, by its algorithm identifier, when the
+/// text decodes to one (PEM or base64 DER): to name the mistake.
+fn spki_algorithm(text: &str) -> Option<&'static str> {
+    use base64::Engine as _;
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<String>()
+        .split_whitespace()
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .ok()?;
+    let has = |oid: &[u8]| der.windows(oid.len()).any(|w| w == oid);
+    const EC: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+    const P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    const ED25519: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
+    const RSA: &[u8] = &[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+    ];
+    if has(EC) && !has(P256) {
+        Some("an EC key on another curve")
+    } else if has(ED25519) {
+        Some("an Ed25519 key")
+    } else if has(RSA) {
+        Some("an RSA key")
+    } else {
+        None
+    }
+}
+
 pub fn check_settings(protocol: Protocol, value: &Value) -> Result<(), String> {
     match protocol {
         Protocol::Passtopay => polypay_passtopay::MerchantSettings::check(value),
@@ -146,6 +186,13 @@ mod tests {
         );
         let broken = checked_public_key(Protocol::Blockatm, &spki[..40]).unwrap_err();
         assert!(broken.starts_with("not a P-256 public key"), "{broken}");
+        // A P-384 key (openssl ecparam -name secp384r1 -genkey | openssl ec -pubout).
+        let p384 = "MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEmecWy1jLXjOqNJC4Jrjv8AOE0/DUIDKbPg8TFA8CVjG00J6aWcG9H+2tpS1pvyh/39WE0bcznjjhZ3nxTECQVohLtFRgNjdSX6nwM6WlKrpcRrNTghRsHQG6M43E2Pqq";
+        let other = checked_public_key(Protocol::Blockatm, p384).unwrap_err();
+        assert!(other.starts_with("an EC key on another curve"), "{other}");
+        let private = checked_public_key(Protocol::Fintech33, "-----BEGIN PRIVATE KEY-----\nMII\n")
+            .unwrap_err();
+        assert!(private.starts_with("this is a private key"), "{private}");
         let ottpay = checked_public_key(Protocol::Ottpay, spki).unwrap_err();
         assert!(ottpay.contains("ottpay takes no public key"), "{ottpay}");
     }

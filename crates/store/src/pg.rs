@@ -14,9 +14,28 @@ pub struct PgConn {
     statements: HashMap<String, Statement>,
 }
 
+/// Where a URL points, for a connection error: `host:port/database` as the driver reads them
+/// (never the user or password).
+fn target(url: &str) -> String {
+    let Ok(config) = url.parse::<postgres::Config>() else {
+        return "postgres".into();
+    };
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let db = config.get_dbname().unwrap_or("");
+    format!("postgres at {host}:{port}/{db}")
+}
+
 impl PgConn {
     pub fn connect(url: &str) -> Result<PgConn, StoreError> {
-        let client = Client::connect(url, NoTls)?;
+        let client = Client::connect(url, NoTls).map_err(|e| match StoreError::from(e) {
+            StoreError::Backend(why) => StoreError::Backend(format!("{} ({why})", target(url))),
+            other => other,
+        })?;
         Ok(PgConn {
             client,
             statements: HashMap::new(),

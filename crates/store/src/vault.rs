@@ -106,9 +106,13 @@ impl Vault {
     }
 }
 
-/// Writes a file readable only by its owner.
+/// Writes a file readable only by its owner (making its directory if need be).
 pub fn write_private(path: &Path, contents: &str) -> Result<(), StoreError> {
     use std::io::Write;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
+    }
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
     let mut opts = std::fs::OpenOptions::new();

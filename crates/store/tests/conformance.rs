@@ -1779,8 +1779,12 @@ async fn postgres_errors_say_what_went_wrong() {
         err.contains("\"polypay_no_such_database\" does not exist"),
         "{err}"
     );
-    let err = open("postgres://postgres@127.0.0.1:1/x".into());
-    assert!(err.contains("refused"), "{err}");
+    let err = open("postgres://postgres:hunter2@127.0.0.1:1/x".into());
+    assert!(
+        err.contains("postgres at 127.0.0.1:1/x") && err.contains("refused"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "never the password: {err}");
 }
 
 /// A merchant's statement: its entries on one currency's available balance, newest first,

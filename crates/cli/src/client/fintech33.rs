@@ -172,7 +172,8 @@ pub struct OrderArgs {
 pub async fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Token(conn) => {
-            let client = conn.client()?;
+            // The token call is not RSA-signed: no merchant key is needed for it.
+            let client = conn.client(false)?;
             let token = client.token().await.map_err(refusal)?;
             println!("{}", serde_json::to_string_pretty(&token)?);
             Ok(())
@@ -241,13 +242,14 @@ pub async fn run(cmd: Command) -> anyhow::Result<()> {
 }
 
 impl Conn {
-    fn client(&self) -> anyhow::Result<Client> {
-        Ok(Client::new(self.base_url.clone(), self.keys.load()?))
+    /// The client; `signing`: the command signs with the merchant's private key.
+    fn client(&self, signing: bool) -> anyhow::Result<Client> {
+        Ok(Client::new(self.base_url.clone(), self.keys.load(signing)?))
     }
 
-    /// The client and a token (given, or fetched now).
+    /// The client and a token (given, or fetched now), for a command that signs.
     async fn open(&self) -> anyhow::Result<(Client, String)> {
-        let client = self.client()?;
+        let client = self.client(true)?;
         let token = match &self.token {
             Some(t) => t.clone(),
             None => client.token().await.map_err(refusal)?.token,
@@ -343,7 +345,7 @@ fn refusal(e: ClientError) -> anyhow::Error {
 }
 
 fn verify_callback(keys: Box<KeyArgs>, body: &str, headers: Option<&Path>) -> anyhow::Result<()> {
-    let client = Client::new("http://unused", keys.load()?);
+    let client = Client::new("http://unused", keys.load(false)?);
     let body = super::read_input(body)?;
     let header_text = match headers {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?,
@@ -369,8 +371,10 @@ fn verify_callback(keys: Box<KeyArgs>, body: &str, headers: Option<&Path>) -> an
 }
 
 impl KeyArgs {
-    /// Merges the credentials file (if any) with the flags into the SDK's key set.
-    fn load(&self) -> anyhow::Result<MerchantKeys> {
+    /// Merges the credentials file (if any) with the flags into the SDK's key set. `signing`:
+    /// the merchant's private key is required (else a throwaway one fills the set, for what
+    /// only verifies or needs no RSA).
+    fn load(&self, signing: bool) -> anyhow::Result<MerchantKeys> {
         let file = match &self.credentials {
             Some(path) => super::credentials_block(path, "fintech33")?,
             None => Value::Null,
@@ -401,7 +405,12 @@ impl KeyArgs {
         };
         let private_key = match pem(&self.private_key, "rsaPrivateKey")? {
             Some(text) => RsaPrivateKey::from_text(&text).context("merchant private key")?,
-            // Verifying a webhook needs no merchant key; the SDK's key set still holds one.
+            None if signing => bail!(
+                "this request is signed with the merchant's RSA private key: give \
+                 --private-key FILE, or rsaPrivateKey in the credentials file"
+            ),
+            // Verifying a webhook or fetching a token needs no merchant key; the SDK's key
+            // set still holds one.
             None => RsaPrivateKey::generate()?,
         };
         let platform = pem(&self.platform_key, "platformPublicKey")?.context(
