@@ -56,6 +56,38 @@ pub fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"error": message}))).into_response()
 }
 
+/// A JSON body the extractor refused: `413` when it was over the body limit (read in chunks,
+/// so no length told it up front), else `400` saying what the body must be.
+pub(crate) fn refused_body(
+    refused: axum::extract::rejection::JsonRejection,
+    shape: &str,
+) -> Response {
+    match refused.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        _ => error(StatusCode::BAD_REQUEST, shape),
+    }
+}
+
+fn too_large() -> Response {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request body too large (the node's body_limit_bytes)",
+    )
+}
+
+/// The operator's routes answer a body refused for its declared length (the limit layer's
+/// plain-text `413`) in their JSON, as every other error.
+pub async fn json_too_large(response: Response) -> Response {
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE if plain => too_large(),
+        _ => response,
+    }
+}
+
 fn engine_error(e: EngineError) -> Response {
     match e {
         EngineError::NotFound(what) => error(StatusCode::NOT_FOUND, &format!("{what} not found")),
@@ -78,11 +110,11 @@ async fn create_merchant(
     State(s): State<AppState>,
     body: Result<Json<CreateMerchant>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Ok(Json(body)) = body else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "body must be {\"name\": ..., \"notify_url\": ...}",
-        );
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(refused) => {
+            return refused_body(refused, "body must be {\"name\": ..., \"notify_url\": ...}");
+        }
     };
     // The engine checks the name and the URL (`NewMerchant::checked`).
     let new = NewMerchant {
@@ -135,8 +167,9 @@ async fn update_merchant(
     Path(id): Path<String>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Ok(Json(body)) = body else {
-        return error(StatusCode::BAD_REQUEST, "body must be a JSON object");
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(refused) => return refused_body(refused, "body must be a JSON object"),
     };
     let change = match merchant_update(&body) {
         Ok(change) => change,
@@ -173,11 +206,11 @@ async fn rotate_secret(
     Path(id): Path<String>,
     body: Result<Json<Rotate>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Ok(Json(body)) = body else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "body must be {\"secret\": \"<protocol>.<field>\"}",
-        );
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(refused) => {
+            return refused_body(refused, "body must be {\"secret\": \"<protocol>.<field>\"}");
+        }
     };
     let which = match rotatable_named(&body.secret) {
         Ok(which) => which,
@@ -207,11 +240,14 @@ async fn put_public_key(
     Path((id, protocol)): Path<(String, String)>,
     body: Result<Json<PublicKey>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Ok(Json(body)) = body else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "body must be {\"publicKey\": \"<PEM or base64 DER>\"}",
-        );
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(refused) => {
+            return refused_body(
+                refused,
+                "body must be {\"publicKey\": \"<PEM or base64 DER>\"}",
+            );
+        }
     };
     let protocol = match protocol_named(&protocol) {
         Ok(p) => p,
@@ -263,8 +299,9 @@ async fn put_protocol_settings(
     Path((id, protocol)): Path<(String, String)>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Ok(Json(value)) = body else {
-        return error(StatusCode::BAD_REQUEST, "body must be a JSON object");
+    let value = match body {
+        Ok(Json(value)) => value,
+        Err(refused) => return refused_body(refused, "body must be a JSON object"),
     };
     let protocol = match protocol_named(&protocol) {
         Ok(p) => p,

@@ -42,6 +42,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(cashier::router())
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limit))
+        .layer(axum::middleware::map_response(admin::json_too_large))
         .merge(front_doors)
         .route_layer(axum::middleware::from_fn(middleware::record_metrics))
         .layer(CatchPanicLayer::new())

@@ -96,7 +96,11 @@ async fn resolve<T: Send + 'static>(
         .store()
         .read(move |db| {
             if let Some(m) = &merchant {
-                return by_number(db, &MerchantId(m.clone()), &reference);
+                let m = MerchantId(m.clone());
+                if db.merchant(&m)?.is_none() {
+                    return Err(EngineError::NotFound("merchant"));
+                }
+                return Ok(by_number(db, &m, &reference)?);
             }
             for lookup in lookups {
                 if let Some(found) = lookup(db, &reference)? {
@@ -272,6 +276,9 @@ async fn refund_action(
 }
 
 async fn clock(State(s): State<AppState>) -> Response {
+    if let Some(r) = sandbox_only(&s) {
+        return r;
+    }
     let now = s.engine().clock().now();
     Json(json!({"now": now.to_rfc3339(), "now_ms": now.0, "offset_ms": s.inner.clock.offset_ms()}))
         .into_response()
@@ -297,11 +304,14 @@ async fn advance_clock(
     if let Some(r) = sandbox_only(&s) {
         return r;
     }
-    let Ok(Json(a)) = body else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "body must be {\"seconds\": N} or {\"ms\": N}",
-        );
+    let a = match body {
+        Ok(Json(a)) => a,
+        Err(refused) => {
+            return crate::admin::refused_body(
+                refused,
+                "body must be {\"seconds\": N} or {\"ms\": N}",
+            );
+        }
     };
     let delta = a.seconds.saturating_mul(1000).saturating_add(a.ms);
     if delta <= 0 {

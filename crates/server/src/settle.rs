@@ -18,7 +18,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use polypay_core::{PaymentCommand, PayoutCommand};
 use serde::Deserialize;
@@ -26,6 +26,9 @@ use serde_json::json;
 
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
+        .route("/admin/v1/payments/{reference}", get(show_payment))
+        .route("/admin/v1/payouts/{reference}", get(show_payout))
+        .route("/admin/v1/refunds/{reference}", get(show_refund))
         .route("/admin/v1/payments/{reference}/{action}", post(payment))
         .route("/admin/v1/payouts/{reference}/{action}", post(payout))
         .route("/admin/v1/refunds/{reference}/{action}", post(refund))
@@ -33,6 +36,47 @@ pub fn router(state: AppState) -> Router<AppState> {
             state,
             crate::admin::require_admin,
         ))
+}
+
+/// `GET /admin/v1/payments/{reference}`: the payment any of its references names (polypay's
+/// id, the protocol's, the cashier token, or the merchant's number with `?merchant=`), to find
+/// the one a report is about.
+async fn show_payment(
+    State(s): State<AppState>,
+    Path(reference): Path<String>,
+    Query(owner): Query<Owner>,
+) -> Response {
+    match find_payment(&s, &reference, &owner).await {
+        Ok(Some(p)) => Json(p).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, PAYMENT_REFS),
+        Err(e) => engine_error(e),
+    }
+}
+
+/// `GET /admin/v1/payouts/{reference}`, as [`show_payment`].
+async fn show_payout(
+    State(s): State<AppState>,
+    Path(reference): Path<String>,
+    Query(owner): Query<Owner>,
+) -> Response {
+    match find_payout(&s, &reference, &owner).await {
+        Ok(Some(p)) => Json(p).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, PAYOUT_REFS),
+        Err(e) => engine_error(e),
+    }
+}
+
+/// `GET /admin/v1/refunds/{reference}`, as [`show_payment`].
+async fn show_refund(
+    State(s): State<AppState>,
+    Path(reference): Path<String>,
+    Query(owner): Query<Owner>,
+) -> Response {
+    match find_refund(&s, &reference, &owner).await {
+        Ok(Some(r)) => Json(r).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, REFUND_REFS),
+        Err(e) => engine_error(e),
+    }
 }
 
 /// What the rail reports: its reference for a success, its code and message for a failure,
@@ -95,8 +139,9 @@ async fn payment(
     Query(owner): Query<Owner>,
     body: Result<Json<Report>, JsonRejection>,
 ) -> Response {
-    let Ok(Json(r)) = body else {
-        return error(StatusCode::BAD_REQUEST, REPORT_SHAPE);
+    let r = match body {
+        Ok(Json(r)) => r,
+        Err(refused) => return crate::admin::refused_body(refused, REPORT_SHAPE),
     };
     let cmd = match action.as_str() {
         "succeed" => r
@@ -148,8 +193,9 @@ async fn payout(
     Query(owner): Query<Owner>,
     body: Result<Json<Report>, JsonRejection>,
 ) -> Response {
-    let Ok(Json(r)) = body else {
-        return error(StatusCode::BAD_REQUEST, REPORT_SHAPE);
+    let r = match body {
+        Ok(Json(r)) => r,
+        Err(refused) => return crate::admin::refused_body(refused, REPORT_SHAPE),
     };
     if let Err(why) = r.no_details() {
         return error(StatusCode::BAD_REQUEST, &why);
@@ -195,8 +241,9 @@ async fn refund(
     Query(owner): Query<Owner>,
     body: Result<Json<Report>, JsonRejection>,
 ) -> Response {
-    let Ok(Json(r)) = body else {
-        return error(StatusCode::BAD_REQUEST, REPORT_SHAPE);
+    let r = match body {
+        Ok(Json(r)) => r,
+        Err(refused) => return crate::admin::refused_body(refused, REPORT_SHAPE),
     };
     if let Err(why) = r.no_details() {
         return error(StatusCode::BAD_REQUEST, &why);

@@ -45,12 +45,59 @@ async fn a_body_over_the_node_limit_gets_each_protocols_own_envelope() {
         let json: serde_json::Value = serde_json::from_str(&text).expect("a JSON envelope");
         assert!(json.to_string().contains(says), "{path}: {text}");
     }
-    // The operator's routes keep the up-front refusal.
+    // The operator's routes refuse a declared length up front, in their JSON.
     let r = http
         .post(format!("{}/admin/v1/merchants", s.base_url))
+        .bearer_auth("test-admin-token")
+        .header("content-type", "application/json")
         .body(big)
         .send()
         .await
         .expect("send");
     assert_eq!(r.status(), 413);
+    let answer: serde_json::Value = r.json().await.expect("a JSON answer");
+    assert!(
+        answer["error"].as_str().unwrap().contains("too large"),
+        "{answer}"
+    );
+
+    // Sent in chunks, the body is found too large as it is read: the same answer.
+    use tower::ServiceExt;
+    let router = polypay_server::build_router(s.state.clone());
+    let req = axum::http::Request::post("/admin/v1/merchants")
+        .header("authorization", "Bearer test-admin-token")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::new(Chunks(300)))
+        .unwrap();
+    let r = router.oneshot(req).await.expect("infallible");
+    assert_eq!(r.status(), 413);
+    let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    assert!(
+        answer["error"].as_str().unwrap().contains("too large"),
+        "{answer}"
+    );
+}
+
+/// A body sent in chunks of 512 spaces, with no length known up front.
+struct Chunks(usize);
+
+impl axum::body::HttpBody for Chunks {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let left = &mut self.get_mut().0;
+        if *left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        *left -= 1;
+        let chunk = axum::body::Bytes::from(vec![b' '; 512]);
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))))
+    }
 }

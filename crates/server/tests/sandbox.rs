@@ -66,10 +66,17 @@ async fn a_payment_is_found_by_the_merchants_order_number_or_its_cashier_token()
         "{body}"
     );
 
-    // Another merchant's number is not this one's order; the 404 says what a reference is.
+    // No such merchant: said so. A number the merchant does not have: the 404 says what a
+    // reference is.
     let (status, body) = s
         .sandbox("payments/b/succeed?merchant=mch_nobody", json!({}))
         .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("merchant not found"))
+    );
+    let unknown = format!("payments/zz/succeed?merchant={}", s.merchant.id);
+    let (status, body) = s.sandbox(&unknown, json!({})).await;
     assert_eq!(status, 404);
     let why = body.to_string();
     assert!(

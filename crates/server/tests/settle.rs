@@ -83,6 +83,16 @@ async fn a_gateways_rail_settles_payments_payouts_and_refunds() {
             .await;
         assert_eq!(status, 400, "unknown fields are refused: {body}");
 
+        // Found by the merchant's number, its id in hand for the report.
+        let shown = format!("payments/A1?merchant={}", s.merchant.id);
+        let (status, found) = s.admin_get(&shown).await;
+        assert_eq!(
+            (status, found["id"].as_str()),
+            (200, Some(created.id.as_str()))
+        );
+        let (status, body) = s.admin_get("payments/A1?merchant=mch_nobody").await;
+        assert_eq!(status, 404);
+        assert_eq!(body["error"], "merchant not found");
         let rail = json!({"channel_order_no": " RAIL-20261207-1 "});
         let by_number = format!("payments/A1/succeed?merchant={}", s.merchant.id);
         let (status, body) = s.admin_post(&by_number, rail.clone()).await;
