@@ -79,13 +79,29 @@ pub fn checked_public_key(protocol: Protocol, text: &str) -> Result<String, Stri
 /// What a payment's protocol records from a gateway rail's success report beside its
 /// reference (`details` of the settlement API), as cashier marks are recorded: BlockATM's
 /// sender (`fromAddress`, recorded as `""` when the rail does not say, so no made-up address is
-/// ever shown for a real transfer) and block time (`blockTime`, ms). The other protocols take
-/// none.
+/// ever shown for a real transfer) and block time (`blockTime`, ms); OTT Pay's payer
+/// (`sub_openId`). The other protocols take none.
 pub fn settlement_marks(
     protocol: Protocol,
     details: &serde_json::Map<String, Value>,
 ) -> Result<serde_json::Map<String, Value>, String> {
     let mut marks = serde_json::Map::new();
+    if protocol == Protocol::Ottpay {
+        // The payer's wallet id, which the callback and STATUS_QUERY report.
+        for (name, value) in details {
+            match (name.as_str(), value) {
+                ("sub_openId", Value::String(s)) if s.len() <= 128 => {
+                    marks.insert("sub_open_id".into(), value.clone());
+                }
+                _ => {
+                    return Err(format!(
+                        "ottpay details are sub_openId (the payer's wallet id), not {name}: {value}"
+                    ));
+                }
+            }
+        }
+        return Ok(marks);
+    }
     if protocol != Protocol::Blockatm {
         return match details.is_empty() {
             true => Ok(marks),

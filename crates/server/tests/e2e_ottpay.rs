@@ -397,3 +397,51 @@ async fn an_h5pay_link_with_a_redirect_url_sends_the_browser_there_when_the_paym
     let location = paid.headers()["location"].to_str().expect("location");
     assert!(location.starts_with("/cashier/"), "{location}");
 }
+
+/// On a gateway nothing about the payer is made up: the payer's wallet id is empty until the
+/// rail's settlement report names it, and then the callback and STATUS_QUERY carry it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gateway_reports_the_payer_the_rail_names() {
+    let gateway = polypay_server::config::Overrides {
+        mode: Some("gateway".into()),
+        allow_private_callbacks: Some(true),
+        ..Default::default()
+    };
+    let s = TestServer::start_on(TestDb::sqlite(), gateway).await;
+    let hook = Receiver::start(200, "SUCCESS").await;
+    let client = merchant_client(&s);
+    client
+        .active_pay(&active_pay("GW-1", &format!("{}/ott/cb", hook.url)))
+        .await
+        .expect("create")
+        .into_verified()
+        .expect("verified");
+    let shown = format!("payments/GW-1?merchant={}", s.merchant.id);
+    let (_, open) = s.admin_get(&shown).await;
+    assert_eq!(open["attrs"]["sub_open_id"], "", "no made-up payer: {open}");
+
+    let report = json!({"channel_order_no": "RAIL-OTT-1", "details": {"sub_openId": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}});
+    let path = format!("payments/GW-1/succeed?merchant={}", s.merchant.id);
+    let (status, body) = s.admin_post(&path, report).await;
+    assert_eq!(status, 200, "{body}");
+    s.dispatch().await;
+    let requests = hook.requests();
+    assert_eq!(requests.len(), 1);
+    let data = client
+        .verify_callback(&[], &requests[0].body)
+        .expect("verified callback");
+    assert_eq!(data.sub_open_id, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o");
+    let query = StatusQueryRequest {
+        order_id: "GW-1".into(),
+    };
+    let status = client
+        .status_query(&query)
+        .await
+        .expect("query")
+        .into_verified()
+        .expect("ok");
+    let StatusQueryData::Payment(p) = status else {
+        panic!("payment")
+    };
+    assert_eq!(p.buyer_login_id, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o");
+}

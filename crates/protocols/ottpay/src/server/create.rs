@@ -29,7 +29,7 @@ pub async fn active_pay(call: &Call<'_>, req: ActivePay) -> Result<ResponseData,
         shop_id: req.shop_id,
         terminal_no: req.terminal_no,
         bizpay_order_id: bizpay.clone(),
-        sub_open_id: payer_id(),
+        sub_open_id: payer_id(call),
         ..PaymentAttrs::default()
     };
     let order = Order {
@@ -59,7 +59,7 @@ pub async fn h5_pay(call: &Call<'_>, req: H5Pay) -> Result<ResponseData, OttErro
         operator_id: req.operator_id,
         shop_id: req.shop_id,
         bizpay_order_id: biz_type.bizpay_prefix().map(bizpay_id),
-        sub_open_id: req.open_id.unwrap_or_else(payer_id),
+        sub_open_id: req.open_id.unwrap_or_else(|| payer_id(call)),
         ..PaymentAttrs::default()
     };
     let order = Order {
@@ -91,7 +91,7 @@ pub async fn prepay_init(call: &Call<'_>, req: PrepayInit) -> Result<ResponseDat
         operator_id: req.operator_id,
         shop_id: Some(req.shop_id),
         bizpay_order_id: None,
-        sub_open_id: payer_id(),
+        sub_open_id: payer_id(call),
         prepay: Some(PrepayAttrs {
             prepay_order_id: req.prepay_order_id.clone(),
             sale_num: req.sale_num.clone(),
@@ -208,8 +208,13 @@ fn bizpay_id(prefix: &str) -> String {
     generate_bizpay_order_id(prefix, &mut rand::thread_rng())
 }
 
-fn payer_id() -> String {
-    generate_sub_open_id(&mut rand::thread_rng())
+/// The payer's wallet id before one is known: the sandbox makes one up (spec §8); a gateway
+/// leaves it empty until its rail reports the payer (the settlement report's `sub_openId`).
+fn payer_id(call: &Call<'_>) -> String {
+    match call.ctx.platform.sandbox {
+        true => generate_sub_open_id(&mut rand::thread_rng()),
+        false => String::new(),
+    }
 }
 
 fn new_order_id(call: &Call<'_>) -> String {
