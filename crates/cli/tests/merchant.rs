@@ -13,6 +13,21 @@ fn polypay(data_dir: &std::path::Path, args: &[&str]) -> Output {
         .expect("run polypay")
 }
 
+/// `polypay` on `data_dir` with `POLYPAY_MODE` set to `mode`, or unset.
+fn polypay_in_mode(data_dir: &std::path::Path, mode: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_polypay"));
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("POLYPAY_DATABASE_URL")
+        .env_remove("POLYPAY_CONFIG")
+        .env_remove("POLYPAY_MODE");
+    if let Some(mode) = mode {
+        cmd.env("POLYPAY_MODE", mode);
+    }
+    cmd.output().expect("run polypay")
+}
+
 fn json_of(out: &Output) -> serde_json::Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -172,19 +187,7 @@ fn an_operator_command_in_the_wrong_directory_creates_nothing_there() {
 #[test]
 fn an_installation_keeps_the_mode_it_was_given() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let run = |mode: Option<&str>, args: &[&str]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_polypay"));
-        cmd.args(args)
-            .arg("--data-dir")
-            .arg(dir.path())
-            .env_remove("POLYPAY_DATABASE_URL")
-            .env_remove("POLYPAY_CONFIG")
-            .env_remove("POLYPAY_MODE");
-        if let Some(mode) = mode {
-            cmd.env("POLYPAY_MODE", mode);
-        }
-        cmd.output().expect("run polypay")
-    };
+    let run = |mode: Option<&str>, args: &[&str]| polypay_in_mode(dir.path(), mode, args);
     let first = run(Some("gateway"), &["migrate"]);
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(first.status.success(), "{stdout}");
@@ -212,19 +215,7 @@ fn an_installation_keeps_the_mode_it_was_given() {
     // A merchant created first, with no mode asked for, makes a sandbox installation (it
     // got sandbox keys): a gateway cannot then be started on it.
     let other = tempfile::tempdir().expect("temp dir");
-    let in_other = |mode: Option<&str>, args: &[&str]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_polypay"));
-        cmd.args(args)
-            .arg("--data-dir")
-            .arg(other.path())
-            .env_remove("POLYPAY_DATABASE_URL")
-            .env_remove("POLYPAY_CONFIG")
-            .env_remove("POLYPAY_MODE");
-        if let Some(mode) = mode {
-            cmd.env("POLYPAY_MODE", mode);
-        }
-        cmd.output().expect("run polypay")
-    };
+    let in_other = |mode: Option<&str>, args: &[&str]| polypay_in_mode(other.path(), mode, args);
     json_of(&in_other(
         None,
         &["merchant", "create", "--name", "sb", "--json"],

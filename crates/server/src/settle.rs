@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use polypay_core::{PaymentCommand, PayoutCommand};
+use polypay_engine::EngineError;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -46,11 +47,7 @@ async fn show_payment(
     Path(reference): Path<String>,
     Query(owner): Query<Owner>,
 ) -> Response {
-    match find_payment(&s, &reference, &owner).await {
-        Ok(Some(p)) => Json(p).into_response(),
-        Ok(None) => error(StatusCode::NOT_FOUND, PAYMENT_REFS),
-        Err(e) => engine_error(e),
-    }
+    shown(find_payment(&s, &reference, &owner).await, PAYMENT_REFS)
 }
 
 /// `GET /admin/v1/payouts/{reference}`, as [`show_payment`].
@@ -59,11 +56,7 @@ async fn show_payout(
     Path(reference): Path<String>,
     Query(owner): Query<Owner>,
 ) -> Response {
-    match find_payout(&s, &reference, &owner).await {
-        Ok(Some(p)) => Json(p).into_response(),
-        Ok(None) => error(StatusCode::NOT_FOUND, PAYOUT_REFS),
-        Err(e) => engine_error(e),
-    }
+    shown(find_payout(&s, &reference, &owner).await, PAYOUT_REFS)
 }
 
 /// `GET /admin/v1/refunds/{reference}`, as [`show_payment`].
@@ -72,9 +65,14 @@ async fn show_refund(
     Path(reference): Path<String>,
     Query(owner): Query<Owner>,
 ) -> Response {
-    match find_refund(&s, &reference, &owner).await {
-        Ok(Some(r)) => Json(r).into_response(),
-        Ok(None) => error(StatusCode::NOT_FOUND, REFUND_REFS),
+    shown(find_refund(&s, &reference, &owner).await, REFUND_REFS)
+}
+
+/// The object a lookup found, or the 404 that says what a reference is.
+fn shown<T: serde::Serialize>(found: Result<Option<T>, EngineError>, refs: &str) -> Response {
+    match found {
+        Ok(Some(object)) => Json(object).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, refs),
         Err(e) => engine_error(e),
     }
 }

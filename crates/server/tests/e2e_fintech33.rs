@@ -14,13 +14,20 @@ use serde_json::json;
 
 fn merchant_client(s: &TestServer) -> Client {
     let c = s.credentials_of("fintech33");
+    let key = c["rsaPrivateKey"].as_str().expect("rsaPrivateKey");
+    client_signing_with(s, RsaPrivateKey::from_text(key).expect("merchant key"))
+}
+
+/// The merchant's client, signing with `private_key`.
+fn client_signing_with(s: &TestServer, private_key: RsaPrivateKey) -> Client {
+    let c = s.credentials_of("fintech33");
     let text = |k: &str| c[k].as_str().expect(k).to_owned();
     let keys = MerchantKeys {
         app_id: text("appId"),
         app_secret: text("appSecret"),
         cipher: BizCipher::from_base64(&text("aesKey"), None).expect("aes key"),
         sign_hash: SignHash::Sha256,
-        private_key: RsaPrivateKey::from_text(&text("rsaPrivateKey")).expect("merchant key"),
+        private_key,
         // What merchants download (§3.2); not part of the credentials JSON.
         platform_key: RsaPublicKey::from_text(&s.state.inner.platform.rsa_key.public_pem)
             .expect("platform key"),
@@ -158,18 +165,7 @@ async fn a_merchant_registers_its_own_public_key() {
         .await
         .expect_err("signed with the old key");
     assert!(refused.to_string().contains("4002"), "{refused}");
-    let c = s.credentials_of("fintech33");
-    let text = |k: &str| c[k].as_str().expect(k).to_owned();
-    let keys = MerchantKeys {
-        app_id: text("appId"),
-        app_secret: text("appSecret"),
-        cipher: BizCipher::from_base64(&text("aesKey"), None).expect("aes key"),
-        sign_hash: SignHash::Sha256,
-        private_key: fresh,
-        platform_key: RsaPublicKey::from_text(&s.state.inner.platform.rsa_key.public_pem)
-            .expect("platform key"),
-    };
-    let new = Client::new(s.base_url.clone(), keys);
+    let new = client_signing_with(&s, fresh);
     let p = new
         .create_payer(&token, &payer("new@example.com"))
         .await
