@@ -8,8 +8,8 @@ use polypay_ottpay::client::{
 };
 use polypay_ottpay::server::public_id;
 use polypay_ottpay::wire::{
-    ActivePayRequest, H5PayRequest, PrepayInitRequest, PrepayInitResponse, PrepayQueryRequest,
-    PrepayQueryResponse, RefundRequest, StatusQueryRequest,
+    ActivePayRequest, H5PayRequest, PaymentStatusResponse, PrepayInitRequest, PrepayInitResponse,
+    PrepayQueryRequest, PrepayQueryResponse, RefundRequest, StatusQueryRequest,
 };
 use polypay_ottpay::{Client, ClientCredentials, SignKey};
 use polypay_server::testing::{Customer, Receiver, TestServer};
@@ -29,6 +29,20 @@ fn merchant_client(s: &TestServer) -> Client {
 /// to the Pay form (a redirect).
 async fn pay_on_cashier(cashier_url: &str) -> reqwest::Response {
     Customer::open(cashier_url).await.press("pay", &[]).await
+}
+
+/// STATUS_QUERY of a payment, verified.
+async fn payment_status(client: &Client, query: &StatusQueryRequest) -> PaymentStatusResponse {
+    let status = client
+        .status_query(query)
+        .await
+        .expect("query")
+        .into_verified()
+        .expect("ok");
+    let StatusQueryData::Payment(p) = status else {
+        panic!("payment")
+    };
+    p
 }
 
 fn active_pay(order_id: &str, callback: &str) -> ActivePayRequest {
@@ -94,15 +108,7 @@ async fn active_pay_paid_on_the_cashier_is_notified_queried_and_refunded() {
         let query = StatusQueryRequest {
             order_id: "E2E-1".into(),
         };
-        let status = client
-            .status_query(&query)
-            .await
-            .expect("query")
-            .into_verified()
-            .expect("ok");
-        let StatusQueryData::Payment(p) = status else {
-            panic!("payment")
-        };
+        let p = payment_status(&client, &query).await;
         assert_eq!(
             (p.order_status.as_str(), p.pay_amount.as_str()),
             ("SUCCESS", "1050")
@@ -121,15 +127,7 @@ async fn active_pay_paid_on_the_cashier_is_notified_queried_and_refunded() {
             (again.rsp_code.as_str(), again.rsp_msg.as_str()),
             ("ORDER_USED", "order_id already used")
         );
-        let q = client
-            .status_query(&query)
-            .await
-            .expect("query")
-            .into_verified()
-            .expect("ok");
-        let StatusQueryData::Payment(p) = q else {
-            panic!("payment")
-        };
+        let p = payment_status(&client, &query).await;
         assert_eq!(
             (p.order_status.as_str(), p.refund_amount.as_str()),
             ("PARTIAL_REFUND", "50")
@@ -252,15 +250,7 @@ async fn an_expired_order_reads_orderclose_and_is_not_notified() {
     let query = StatusQueryRequest {
         order_id: "E2E-EXP".into(),
     };
-    let q = client
-        .status_query(&query)
-        .await
-        .expect("query")
-        .into_verified()
-        .expect("ok");
-    let StatusQueryData::Payment(p) = q else {
-        panic!("payment")
-    };
+    let p = payment_status(&client, &query).await;
     assert_eq!(p.order_status, "ORDERCLOSE");
     s.dispatch().await;
     assert!(hook.requests().is_empty());
@@ -434,14 +424,6 @@ async fn a_gateway_reports_the_payer_the_rail_names() {
     let query = StatusQueryRequest {
         order_id: "GW-1".into(),
     };
-    let status = client
-        .status_query(&query)
-        .await
-        .expect("query")
-        .into_verified()
-        .expect("ok");
-    let StatusQueryData::Payment(p) = status else {
-        panic!("payment")
-    };
+    let p = payment_status(&client, &query).await;
     assert_eq!(p.buyer_login_id, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o");
 }
