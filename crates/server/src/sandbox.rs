@@ -295,6 +295,24 @@ struct Advance {
 /// How far time travel may take the sandbox clock: 100 years of 365.25 days.
 const MOST_AHEAD_MS: i64 = 3_155_760_000_000;
 
+/// Why time travel past [`MOST_AHEAD_MS`] is refused.
+pub(crate) const TOO_FAR: &str = "the sandbox clock goes at most 100 years ahead of real time";
+
+/// Moves the installation's sandbox clock `delta_ms` forward (the shared offset, then this
+/// node's clock); `false`, and nothing moved, past [`MOST_AHEAD_MS`]. The control API and the
+/// console both travel through here, so every node and restart sees the jump.
+pub(crate) async fn travel(s: &AppState, delta_ms: i64) -> Result<bool, EngineError> {
+    let moved = s
+        .engine()
+        .store()
+        .write(move |db| db.advance_sandbox_clock(delta_ms, MOST_AHEAD_MS))
+        .await?;
+    if let Some(offset) = moved {
+        s.inner.clock.follow(offset);
+    }
+    Ok(moved.is_some())
+}
+
 /// Time travel: moves the sandbox clock forward; expiries, payout delays and callback
 /// schedules all follow it. The sweepers run at once so the effects are visible on return.
 async fn advance_clock(
@@ -317,20 +335,10 @@ async fn advance_clock(
     if delta <= 0 {
         return error(StatusCode::BAD_REQUEST, "the clock only moves forward");
     }
-    let moved = s
-        .engine()
-        .store()
-        .write(move |db| db.advance_sandbox_clock(delta, MOST_AHEAD_MS))
-        .await;
-    match moved {
-        Ok(Some(offset)) => s.inner.clock.follow(offset),
-        Ok(None) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "the sandbox clock goes at most 100 years ahead of real time",
-            );
-        }
-        Err(e) => return engine_error(e.into()),
+    match travel(&s, delta).await {
+        Ok(true) => {}
+        Ok(false) => return error(StatusCode::BAD_REQUEST, TOO_FAR),
+        Err(e) => return engine_error(e),
     }
     if let Err(e) = sweep(&s).await {
         tracing::warn!(error = %e, "sweep after time travel failed");

@@ -89,6 +89,16 @@ async fn every_form_needs_the_session_csrf_token() {
         .await;
     assert_eq!(ok.status, 303, "{}", ok.body);
     assert_eq!(s.clock().offset_ms(), 60_000);
+    let shared = s
+        .engine()
+        .store()
+        .read(|db| db.sandbox_clock_offset())
+        .await
+        .unwrap();
+    assert_eq!(
+        shared, 60_000,
+        "the installation's clock, not this node's alone"
+    );
     let page = op.get(ok.location.as_deref().unwrap()).await;
     assert!(page.body.contains("id=\"moved\""), "{}", page.body);
 }

@@ -166,7 +166,17 @@ pub async fn advance(State(c): State<Console>, Form(f): Form<AdvanceForm>) -> Re
             );
         }
     };
-    c.app.inner.clock.advance(secs * 1000);
+    match crate::sandbox::travel(&c.app, secs * 1000).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return layout::message(
+                StatusCode::BAD_REQUEST,
+                "Clock not moved",
+                crate::sandbox::TOO_FAR,
+            );
+        }
+        Err(e) => return engine_error(e),
+    }
     tracing::info!(seconds = secs, "sandbox clock advanced from the console");
     if let Err(e) = crate::sandbox::sweep(&c.app).await {
         tracing::warn!(error = %e, "sweep after time travel failed");
