@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use polypay_core::{PaymentCommand, PayoutCommand};
+use polypay_core::{Payment, PaymentCommand, Payout, PayoutCommand};
 use polypay_engine::EngineError;
 use serde::Deserialize;
 use serde_json::json;
@@ -82,11 +82,11 @@ fn shown<T: serde::Serialize>(found: Result<Option<T>, EngineError>, refs: &str)
 /// ([`crate::protocols::settlement_marks`]: BlockATM's `fromAddress` and `blockTime`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Report {
-    channel_order_no: Option<String>,
-    code: Option<String>,
-    message: Option<String>,
-    details: Option<serde_json::Map<String, serde_json::Value>>,
+pub(crate) struct Report {
+    pub channel_order_no: Option<String>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub details: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A report's text field: trimmed, 1 to `most` characters, no control characters.
@@ -130,7 +130,92 @@ impl Report {
 const REPORT_SHAPE: &str = "body must be a JSON object: {\"channel_order_no\": …} to succeed, \
      {\"code\": …, \"message\": …} to fail";
 
-/// `succeed` (with the rail's `channel_order_no`) or `fail` (with its `code`) a payment.
+/// Why a report was not applied.
+pub(crate) enum Refused {
+    /// The action is none of the object's; the text lists them.
+    Action(&'static str),
+    /// The report is malformed; the text says how.
+    Invalid(String),
+    Engine(EngineError),
+}
+
+impl Refused {
+    fn answer(self) -> Response {
+        match self {
+            Refused::Action(which) => error(StatusCode::NOT_FOUND, which),
+            Refused::Invalid(why) => error(StatusCode::BAD_REQUEST, &why),
+            Refused::Engine(e) => engine_error(e),
+        }
+    }
+}
+
+/// Applies a report to `payment`: `succeed` (with the rail's `channel_order_no` and the
+/// protocol's details) or `fail` (with its `code`). The admin API and the console's
+/// settlement form both report through here.
+pub(crate) async fn settle_payment(
+    s: &AppState,
+    payment: &Payment,
+    action: &str,
+    r: Report,
+) -> Result<Payment, Refused> {
+    let cmd = match action {
+        "succeed" => r
+            .reference()
+            .map(|channel_order_no| PaymentCommand::Succeed { channel_order_no }),
+        "fail" => r
+            .no_details()
+            .and_then(|()| r.failure())
+            .map(|(code, message)| PaymentCommand::Fail { code, message }),
+        _ => return Err(Refused::Action("action must be succeed or fail")),
+    }
+    .map_err(Refused::Invalid)?;
+    let marks = match &cmd {
+        PaymentCommand::Succeed { .. } => {
+            let details = r.details.unwrap_or_default();
+            crate::protocols::settlement_marks(payment.protocol, &details)
+                .map_err(Refused::Invalid)?
+        }
+        _ => serde_json::Map::new(),
+    };
+    let settled = s
+        .engine()
+        .transition_payment_marked(&payment.id, cmd, marks)
+        .await
+        .map_err(Refused::Engine)?;
+    tracing::info!(payment = %settled.id, state = ?settled.state, "payment settled by the operator");
+    Ok(settled)
+}
+
+/// Applies a report to `payout`: `process` (the rail took it), `succeed` (with its
+/// `channel_order_no`) or `fail` (with its `code`; the money goes back to the balance).
+pub(crate) async fn settle_payout(
+    s: &AppState,
+    payout: &Payout,
+    action: &str,
+    r: Report,
+) -> Result<Payout, Refused> {
+    r.no_details().map_err(Refused::Invalid)?;
+    let cmd = match action {
+        "process" => Ok(PayoutCommand::Process),
+        "succeed" => r
+            .reference()
+            .map(|channel_order_no| PayoutCommand::Succeed { channel_order_no }),
+        "fail" => r
+            .failure()
+            .map(|(code, message)| PayoutCommand::Fail { code, message }),
+        _ => return Err(Refused::Action("action must be process, succeed or fail")),
+    }
+    .map_err(Refused::Invalid)?;
+    let settled = s
+        .engine()
+        .transition_payout(&payout.id, cmd)
+        .await
+        .map_err(Refused::Engine)?;
+    tracing::info!(payout = %settled.id, state = ?settled.state, "payout settled by the operator");
+    Ok(settled)
+}
+
+/// `POST /admin/v1/payments/{reference}/{action}` ([`settle_payment`]).
 async fn payment(
     State(s): State<AppState>,
     Path((reference, action)): Path<(String, String)>,
@@ -141,50 +226,18 @@ async fn payment(
         Ok(Json(r)) => r,
         Err(refused) => return crate::admin::refused_body(refused, REPORT_SHAPE),
     };
-    let cmd = match action.as_str() {
-        "succeed" => r
-            .reference()
-            .map(|channel_order_no| PaymentCommand::Succeed { channel_order_no }),
-        "fail" => r
-            .no_details()
-            .and_then(|()| r.failure())
-            .map(|(code, message)| PaymentCommand::Fail { code, message }),
-        _ => return error(StatusCode::NOT_FOUND, "action must be succeed or fail"),
-    };
-    let cmd = match cmd {
-        Ok(cmd) => cmd,
-        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
-    };
     let payment = match find_payment(&s, &reference, &owner).await {
         Ok(Some(p)) => p,
         Ok(None) => return error(StatusCode::NOT_FOUND, PAYMENT_REFS),
         Err(e) => return engine_error(e),
     };
-    let details = r.details.unwrap_or_default();
-    let marks = match &cmd {
-        PaymentCommand::Succeed { .. } => {
-            match crate::protocols::settlement_marks(payment.protocol, &details) {
-                Ok(marks) => marks,
-                Err(why) => return error(StatusCode::BAD_REQUEST, &why),
-            }
-        }
-        _ => serde_json::Map::new(),
-    };
-    let settled = s
-        .engine()
-        .transition_payment_marked(&payment.id, cmd, marks)
-        .await;
-    match settled {
-        Ok(p) => {
-            tracing::info!(payment = %p.id, state = ?p.state, "payment settled through the admin API");
-            Json(p).into_response()
-        }
-        Err(e) => engine_error(e),
+    match settle_payment(&s, &payment, &action, r).await {
+        Ok(p) => Json(p).into_response(),
+        Err(refused) => refused.answer(),
     }
 }
 
-/// `process` (the rail took it), `succeed` (with its `channel_order_no`) or `fail` (with its
-/// `code`; the money goes back to the balance) a payout.
+/// `POST /admin/v1/payouts/{reference}/{action}` ([`settle_payout`]).
 async fn payout(
     State(s): State<AppState>,
     Path((reference, action)): Path<(String, String)>,
@@ -195,39 +248,14 @@ async fn payout(
         Ok(Json(r)) => r,
         Err(refused) => return crate::admin::refused_body(refused, REPORT_SHAPE),
     };
-    if let Err(why) = r.no_details() {
-        return error(StatusCode::BAD_REQUEST, &why);
-    }
-    let cmd = match action.as_str() {
-        "process" => Ok(PayoutCommand::Process),
-        "succeed" => r
-            .reference()
-            .map(|channel_order_no| PayoutCommand::Succeed { channel_order_no }),
-        "fail" => r
-            .failure()
-            .map(|(code, message)| PayoutCommand::Fail { code, message }),
-        _ => {
-            return error(
-                StatusCode::NOT_FOUND,
-                "action must be process, succeed or fail",
-            );
-        }
-    };
-    let cmd = match cmd {
-        Ok(cmd) => cmd,
-        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
-    };
     let payout = match find_payout(&s, &reference, &owner).await {
         Ok(Some(p)) => p,
         Ok(None) => return error(StatusCode::NOT_FOUND, PAYOUT_REFS),
         Err(e) => return engine_error(e),
     };
-    match s.engine().transition_payout(&payout.id, cmd).await {
-        Ok(p) => {
-            tracing::info!(payout = %p.id, state = ?p.state, "payout settled through the admin API");
-            Json(p).into_response()
-        }
-        Err(e) => engine_error(e),
+    match settle_payout(&s, &payout, &action, r).await {
+        Ok(p) => Json(p).into_response(),
+        Err(refused) => refused.answer(),
     }
 }
 

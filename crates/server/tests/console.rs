@@ -581,4 +581,66 @@ async fn gateway_mode_has_no_sandbox_actions() {
         s.engine().payment(&p.id).await.unwrap().state,
         PaymentState::Created
     );
+
+    // The operator settles by hand what the rail reported: a reference is required.
+    assert!(page.body.contains("id=\"settle-succeed\""), "{}", page.body);
+    let target = format!("/console/payments/{}/settle", p.id);
+    let forged = op
+        .post_raw(&target, &[("action", "succeed"), ("channel_order_no", "X")])
+        .await;
+    assert_eq!(forged.status, 403, "no CSRF token, no settlement");
+    let bare = op.post(&target, &[("action", "succeed")]).await;
+    assert_eq!(bare.status, 400, "{}", bare.body);
+    assert!(
+        bare.body.contains("channel_order_no must be"),
+        "{}",
+        bare.body
+    );
+    let paid = op
+        .post(
+            &target,
+            &[
+                ("action", "succeed"),
+                ("channel_order_no", "RAIL-CONSOLE-1"),
+            ],
+        )
+        .await;
+    assert_eq!(paid.status, 303, "{}", paid.body);
+    let done = s.engine().payment(&p.id).await.unwrap();
+    assert_eq!(done.state, PaymentState::Succeeded);
+    assert_eq!(done.channel_order_no.as_deref(), Some("RAIL-CONSOLE-1"));
+    let after = op.get(&format!("/console/payments/{}", p.id)).await;
+    assert!(
+        !after.body.contains("settle-succeed"),
+        "a paid payment has no form"
+    );
+
+    // A payout the rail took, then rejected: the money comes back.
+    let new = NewPayout {
+        merchant_id: s.merchant.id.clone(),
+        protocol: Protocol::Passtopay,
+        merchant_order_no: "gw-po".into(),
+        public_id: "T-GW".into(),
+        amount: Money::new(300, Currency::CNY),
+        notify_url: None,
+        start_processing: false,
+        attrs: json!({}),
+    };
+    let po = s.engine().create_payout(new).await.unwrap();
+    let target = format!("/console/payouts/{}/settle", po.id);
+    let page = op.get(&format!("/console/payouts/{}", po.id)).await;
+    assert!(page.body.contains("id=\"settle-process\""), "{}", page.body);
+    let taken = op.post(&target, &[("action", "process")]).await;
+    assert_eq!(taken.status, 303, "{}", taken.body);
+    let failed = op
+        .post(&target, &[("action", "fail"), ("code", "BANK_REJECTED")])
+        .await;
+    assert_eq!(failed.status, 303, "{}", failed.body);
+    let done = s.engine().payout(&po.id).await.unwrap();
+    assert_eq!(
+        (done.state, done.error_code.as_deref()),
+        (PayoutState::Failed, Some("BANK_REJECTED"))
+    );
+    let balances = s.engine().balances(&s.merchant.id).await.unwrap();
+    assert_eq!(balances, vec![Money::new(700, Currency::CNY)]);
 }

@@ -21,7 +21,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 14px;margin:0}dt{c
 .filters{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-end}label{display:flex;flex-direction:column;font-size:.8rem;color:#4b5563;gap:2px}\
 input,select,textarea{font:inherit;padding:6px 8px;border:1px solid #d1d5db;border-radius:6px;background:#fff;max-width:100%}textarea{width:100%;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}\
 button{font:inherit;padding:7px 12px;border-radius:6px;border:1px solid #9ca3af;background:#fff;cursor:pointer}button.primary{background:#2563eb;border-color:#2563eb;color:#fff}\
-button.danger{background:#b91c1c;border-color:#b91c1c;color:#fff}form.inline{display:inline-block;margin:2px}\
+button.danger{background:#b91c1c;border-color:#b91c1c;color:#fff}form.inline{display:inline-block;margin:2px}form.settle{display:flex;flex-wrap:wrap;gap:8px;align-items:end;margin:6px 0}form.settle label{display:flex;flex-direction:column;font-size:.85em}\
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:.8rem;background:#e5e7eb}.ok{background:#dcfce7;color:#166534}.bad{background:#fee2e2;color:#991b1b}.wait{background:#fef9c3;color:#854d0e}\
 pre{background:#111827;color:#e5e7eb;padding:10px;border-radius:8px;overflow-x:auto;font-size:.82rem;white-space:pre-wrap;word-break:break-all;margin:6px 0}\
 ins{background:#bbf7d0;color:#14532d;text-decoration:none}del{background:#fecaca;color:#7f1d1d;text-decoration:none}\

@@ -15,6 +15,7 @@ mod payments;
 mod payouts;
 mod sandbox;
 mod session;
+mod settle;
 pub(crate) mod signature;
 mod timeline;
 
@@ -76,12 +77,14 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/console/payments/{id}/{action}",
             post(sandbox::payment_action),
         )
+        .route("/console/payments/{id}/settle", post(settle::payment))
         .route("/console/payouts", get(payouts::list))
         .route("/console/payouts/{id}", get(payouts::show))
         .route(
             "/console/payouts/{id}/{action}",
             post(sandbox::payout_action),
         )
+        .route("/console/payouts/{id}/settle", post(settle::payout))
         .route("/console/refunds", get(payouts::refunds))
         .route("/console/callbacks", get(callbacks::list))
         .route("/console/callbacks/{id}", get(callbacks::show))

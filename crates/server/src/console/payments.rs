@@ -215,9 +215,10 @@ pub async fn show(
     };
     let cashier = c.app.inner.platform.cashier_url(&p.cashier_token);
     let body = format!(
-        "{}{}<h2>Refunds</h2>{}<h2>Timeline</h2>{}",
+        "{}{}{}<h2>Refunds</h2>{}<h2>Timeline</h2>{}",
         details(&p, merchant_name(&merchants, &p.merchant_id), &cashier),
         sandbox_actions(&c, &s, &p),
+        super::settle::payment_card(&c, &s, &p),
         refunds_table(&refunds),
         timeline::render(&entries),
     );

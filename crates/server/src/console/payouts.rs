@@ -219,9 +219,10 @@ pub async fn show(
         Err(e) => return engine_error(e),
     };
     let body = format!(
-        "{}{}<h2>Timeline</h2>{}",
+        "{}{}{}<h2>Timeline</h2>{}",
         details(&p, merchant_name(&merchants, &p.merchant_id)),
         sandbox_actions(&c, &s, &p),
+        super::settle::payout_card(&c, &s, &p),
         timeline::render(&entries),
     );
     let title = format!("Payout {}", p.merchant_order_no);
