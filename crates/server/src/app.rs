@@ -32,7 +32,7 @@ pub fn build_router(state: AppState) -> Router {
     let front_doors = protocols::routers(state.engine(), &state.inner.platform)
         .layer(DefaultBodyLimit::max(limit))
         .layer(MapRequestBodyLayer::new(move |body: Body| {
-            Body::new(http_body_util::Limited::new(body, limit))
+            crate::bounded::bounded(body, limit)
         }));
     Router::new()
         .route("/healthz", get(health::healthz))

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod app;
 pub mod bootstrap;
+pub mod bounded;
 pub mod callbacks;
 pub mod cashier;
 pub mod config;
