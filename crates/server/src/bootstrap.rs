@@ -68,8 +68,7 @@ async fn open(config: &mut Config, serving: bool) -> anyhow::Result<Bootstrapped
             other => other.into(),
         });
     }
-    let record = serving || config.mode_chosen;
-    if let Err(e) = installation_mode(&store, config, record, now).await {
+    if let Err(e) = installation_mode(&store, config, serving, now).await {
         store.close();
         return Err(e);
     }
@@ -90,26 +89,44 @@ async fn open(config: &mut Config, serving: bool) -> anyhow::Result<Bootstrapped
     })
 }
 
-/// Takes the installation's mode into `config`; records `config`'s when `record` and the
-/// database has none (the first to record wins, on any node).
+/// Takes the installation's mode into `config`; on a database that records none, records
+/// `config`'s (the first to record wins, on any node) when it was asked for, or when a node
+/// (or `merchant create`, `serving`) starts a new installation. A database in use from before
+/// modes were recorded gets no defaulted mode: it may be a gateway whose nodes were started
+/// with `--mode`, which this run did not repeat; such a run goes on in its default mode, as
+/// before, and says how to record the right one.
 async fn installation_mode(
     store: &Store,
     config: &mut Config,
-    record: bool,
+    serving: bool,
     now: polypay_core::Timestamp,
 ) -> anyhow::Result<()> {
     let mine = config.mode.as_str().as_bytes().to_vec();
+    let chosen = config.mode_chosen;
     let recorded = store
-        .write(move |db| match record {
-            true => db
-                .platform_secret_or_insert(MODE_RECORD, &mine, now)
-                .map(Some),
-            false => db.platform_secret(MODE_RECORD),
+        .write(move |db| {
+            if let Some(mode) = db.platform_secret(MODE_RECORD)? {
+                return Ok(Some(mode));
+            }
+            if chosen || (serving && !db.has_merchants()?) {
+                return db
+                    .platform_secret_or_insert(MODE_RECORD, &mine, now)
+                    .map(Some);
+            }
+            Ok(None)
         })
         .await?;
-    if let Some(bytes) = recorded {
-        let text = String::from_utf8_lossy(&bytes);
-        config.adopt_mode(Mode::parse(&text)?)?;
+    match recorded {
+        Some(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            config.adopt_mode(Mode::parse(&text)?)?;
+        }
+        None if serving => tracing::warn!(
+            mode = config.mode.as_str(),
+            "this database records no installation mode (it predates them): running in the \
+             default mode; start once with POLYPAY_MODE (or --mode) set to its mode to record it"
+        ),
+        None => {}
     }
     Ok(())
 }
@@ -170,7 +187,17 @@ pub async fn ensure_demo_merchant(
         notify_url: None,
         generate_keys: true,
     };
-    let (merchant, keys) = engine.create_merchant(new).await?;
+    let (merchant, keys) = match engine.create_merchant(new).await {
+        Ok(made) => made,
+        Err(e) => {
+            // Give the claim back, so a later start makes the demo merchant.
+            let store = engine.store();
+            let _ = store
+                .write(|db| db.delete_platform_secret("demo_merchant_claim"))
+                .await;
+            return Err(e.into());
+        }
+    };
     let platform = platform(engine, config).await?;
     let json = crate::admin::merchant_created_json(&merchant, keys.as_ref(), &platform);
     let path = config.data_dir.join("demo-merchant.json");

@@ -33,13 +33,17 @@ impl std::fmt::Display for TooLarge {
 
 impl std::error::Error for TooLarge {}
 
-/// `body`, failing with [`TooLarge`] once more than `limit` bytes came, after draining.
+/// `body`, failing with [`TooLarge`] once more than `limit` bytes came, after draining; at
+/// once when its declared length is past what a drain would read (the answer could not
+/// arrive anyway).
 pub fn bounded(body: Body, limit: usize) -> Body {
+    let declared = usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX);
     Body::new(Bounded {
         inner: body,
         limit,
         seen: 0,
         over: false,
+        hopeless: declared > limit.saturating_add(DRAIN_BYTES),
     })
 }
 
@@ -49,6 +53,8 @@ struct Bounded {
     seen: usize,
     /// Past the limit: what comes now is read and dropped.
     over: bool,
+    /// Declared longer than the limit and the drain together: refused at the first read.
+    hopeless: bool,
 }
 
 impl HttpBody for Bounded {
@@ -60,6 +66,9 @@ impl HttpBody for Bounded {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
+        if this.hopeless {
+            return Poll::Ready(Some(Err(TooLarge { limit: this.limit }.into())));
+        }
         loop {
             let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -94,10 +103,11 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// `n` chunks of 1 KiB, counting how many were read.
+    /// `n` chunks of 1 KiB, counting how many were read; `declared`: its length is known.
     struct Chunks {
         left: usize,
         read: Arc<AtomicUsize>,
+        declared: bool,
     }
 
     impl HttpBody for Chunks {
@@ -116,13 +126,25 @@ mod tests {
             this.read.fetch_add(1, Ordering::SeqCst);
             Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'x'; 1024])))))
         }
+
+        fn size_hint(&self) -> hyper::body::SizeHint {
+            match self.declared {
+                true => hyper::body::SizeHint::with_exact(self.left as u64 * 1024),
+                false => hyper::body::SizeHint::default(),
+            }
+        }
     }
 
     fn chunks(n: usize) -> (Body, Arc<AtomicUsize>) {
+        sized(n, false)
+    }
+
+    fn sized(n: usize, declared: bool) -> (Body, Arc<AtomicUsize>) {
         let read = Arc::new(AtomicUsize::new(0));
         let body = Body::new(Chunks {
             left: n,
             read: read.clone(),
+            declared,
         });
         (body, read)
     }
@@ -141,6 +163,22 @@ mod tests {
         let why = refused.unwrap_err().to_string();
         assert!(why.contains("over 4096 bytes"), "{why}");
         assert_eq!(read.load(Ordering::SeqCst), 100, "every chunk was read");
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_past_the_drain_is_refused_unread() {
+        let (body, read) = sized((4096 + DRAIN_BYTES) / 1024 + 1, true);
+        let refused = axum::body::to_bytes(bounded(body, 4096), usize::MAX).await;
+        assert!(refused.unwrap_err().to_string().contains("over 4096 bytes"));
+        assert_eq!(read.load(Ordering::SeqCst), 0, "not a byte read");
+        // Declared within the drain: read to its end, then refused.
+        let (body, read) = sized(100, true);
+        assert!(
+            axum::body::to_bytes(bounded(body, 4096), usize::MAX)
+                .await
+                .is_err()
+        );
+        assert_eq!(read.load(Ordering::SeqCst), 100);
     }
 
     #[tokio::test]

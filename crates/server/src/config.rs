@@ -265,7 +265,8 @@ impl Config {
                  mode: every node and command of an installation runs in the same mode. Run \
                  it with POLYPAY_MODE={i} (serve also takes --mode {i}), or with no mode at \
                  all to take the installation's; a {m}-mode installation needs a database of \
-                 its own",
+                 its own (to change this one's mode, stop every node and delete the record: \
+                 DELETE FROM platform_secrets WHERE name = 'installation_mode')",
                 i = installation.as_str(),
                 m = self.mode.as_str(),
             );

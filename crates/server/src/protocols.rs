@@ -82,16 +82,27 @@ pub fn checked_public_key(protocol: Protocol, text: &str) -> Result<String, Stri
 /// ever shown for a real transfer) and block time (`blockTime`, ms); OTT Pay's payer
 /// (`sub_openId`). The other protocols take none.
 pub fn settlement_marks(
-    protocol: Protocol,
+    payment: &polypay_core::Payment,
     details: &serde_json::Map<String, Value>,
 ) -> Result<serde_json::Map<String, Value>, String> {
+    let protocol = payment.protocol;
     let mut marks = serde_json::Map::new();
+    // A payer id: 1 to 128 characters, none of them control characters.
+    let payer_id = |s: &str| {
+        let s = s.trim();
+        (!s.is_empty() && s.chars().count() <= 128 && !s.chars().any(char::is_control))
+            .then(|| Value::String(s.to_owned()))
+    };
     if protocol == Protocol::Ottpay {
         // The payer's wallet id, which the callback and STATUS_QUERY report.
         for (name, value) in details {
-            match (name.as_str(), value) {
-                ("sub_openId", Value::String(s)) if s.len() <= 128 => {
-                    marks.insert("sub_open_id".into(), value.clone());
+            let checked = match (name.as_str(), value) {
+                ("sub_openId", Value::String(s)) => payer_id(s),
+                _ => None,
+            };
+            match checked {
+                Some(id) => {
+                    marks.insert("sub_open_id".into(), id);
                 }
                 _ => {
                     return Err(format!(
@@ -124,9 +135,13 @@ pub fn settlement_marks(
         }
         marks.insert(name.clone(), value.clone());
     }
-    marks
-        .entry("fromAddress")
-        .or_insert_with(|| Value::String(String::new()));
+    // A sender the payment already records (the sandbox cashier's) is kept; a real transfer
+    // whose sender the rail did not name shows none, never a made-up one.
+    if payment.attrs.get("fromAddress").is_none() {
+        marks
+            .entry("fromAddress")
+            .or_insert_with(|| Value::String(String::new()));
+    }
     Ok(marks)
 }
 

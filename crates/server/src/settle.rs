@@ -172,8 +172,7 @@ pub(crate) async fn settle_payment(
     let marks = match &cmd {
         PaymentCommand::Succeed { .. } => {
             let details = r.details.unwrap_or_default();
-            crate::protocols::settlement_marks(payment.protocol, &details)
-                .map_err(Refused::Invalid)?
+            crate::protocols::settlement_marks(payment, &details).map_err(Refused::Invalid)?
         }
         _ => serde_json::Map::new(),
     };

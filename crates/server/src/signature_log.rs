@@ -116,7 +116,7 @@ impl Explainer {
         S: Service<Request, Response = Response, Error = Infallible>,
     {
         let (parts, body) = req.into_parts();
-        // The body is bounded outside (`app.rs` wraps it in `Limited`): reading past the limit
+        // The body is bounded outside (`app.rs` wraps it, `bounded.rs`): reading past the limit
         // fails, and the protocol answers that failure in its envelope.
         let (body, received) = match axum::body::to_bytes(body, usize::MAX).await {
             Ok(bytes) => (

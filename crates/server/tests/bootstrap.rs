@@ -5,12 +5,17 @@ use polypay_server::config::{Config, Overrides};
 use polypay_store::testing::TestDb;
 
 fn config(db: &TestDb, mode: &str) -> Config {
+    config_in(db, Some(mode))
+}
+
+/// A node's configuration on `db`, with `mode` asked for or (`None`) defaulted.
+fn config_in(db: &TestDb, mode: Option<&str>) -> Config {
     Overrides {
         data_dir: Some(tempfile::tempdir().expect("temp dir").keep()),
         database_url: Some(db.url.clone()),
         admin_token: Some("test-admin-token".into()),
         master_key: Some("00".repeat(32)),
-        mode: Some(mode.into()),
+        mode: mode.map(str::to_owned),
         ..Default::default()
     }
     .resolve()
@@ -55,5 +60,39 @@ async fn sandbox_nodes_starting_together_make_one_demo_merchant() {
         );
         one.engine.store().close();
         two.engine.store().close();
+    }
+}
+
+/// A database in use from before modes were recorded (a merchant, no record) gets no
+/// defaulted mode: it may be a gateway whose nodes were started with `--mode`. A mode asked
+/// for is recorded, and from then on the other one is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_in_use_from_before_modes_gets_no_defaulted_mode() {
+    for db in TestDb::all() {
+        let vault = polypay_store::Vault::from_key_bytes(&[0; 32]).unwrap();
+        let store = polypay_store::Store::open(&db.url, vault, Default::default()).unwrap();
+        let clock = std::sync::Arc::new(polypay_core::SystemClock::new());
+        let old = polypay_engine::Engine::new(store.clone(), clock);
+        let new = polypay_engine::NewMerchant {
+            name: "from before".into(),
+            ..Default::default()
+        };
+        old.create_merchant(new).await.unwrap();
+        store.close();
+
+        let mut defaulted = config_in(&db, None);
+        let boot = polypay_server::bootstrap_node(&mut defaulted)
+            .await
+            .unwrap();
+        boot.engine.store().close();
+        let mut gateway = config(&db, "gateway");
+        let boot = polypay_server::bootstrap_node(&mut gateway).await;
+        let boot = boot.unwrap_or_else(|e| panic!("{}: {e}", db.name));
+        boot.engine.store().close();
+        let mut sandbox = config(&db, "sandbox");
+        let refused = polypay_server::bootstrap_node(&mut sandbox).await.err();
+        let why = refused.expect("the other mode is refused").to_string();
+        assert!(why.contains("gateway-mode installation"), "{why}");
+        assert!(why.contains("DELETE FROM platform_secrets"), "{why}");
     }
 }

@@ -410,8 +410,13 @@ async fn a_gateway_reports_the_payer_the_rail_names() {
     let (_, open) = s.admin_get(&shown).await;
     assert_eq!(open["attrs"]["sub_open_id"], "", "no made-up payer: {open}");
 
-    let report = json!({"channel_order_no": "RAIL-OTT-1", "details": {"sub_openId": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}});
     let path = format!("payments/GW-1/succeed?merchant={}", s.merchant.id);
+    for bad in ["", "id\u{0}nul", &"x".repeat(129)] {
+        let report = json!({"channel_order_no": "R", "details": {"sub_openId": bad}});
+        let (status, body) = s.admin_post(&path, report).await;
+        assert_eq!(status, 400, "{bad:?}: {body}");
+    }
+    let report = json!({"channel_order_no": "RAIL-OTT-1", "details": {"sub_openId": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}});
     let (status, body) = s.admin_post(&path, report).await;
     assert_eq!(status, 200, "{body}");
     s.dispatch().await;

@@ -70,6 +70,13 @@ async fn a_gateways_rail_settles_payments_payouts_and_refunds() {
 
         let (status, _) = s.sandbox("payments/P-A1/succeed", json!({})).await;
         assert_eq!(status, 404, "{name}: no sandbox control API on a gateway");
+        let clock = reqwest::Client::new()
+            .get(format!("{}/sandbox/v1/clock", s.base_url))
+            .bearer_auth("test-admin-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(clock.status(), 404, "nor its clock");
         let (status, body) = s.admin_post("payments/P-A1/succeed", json!({})).await;
         assert_eq!(status, 400, "{body}");
         assert!(
@@ -160,6 +167,9 @@ async fn a_gateways_rail_settles_payments_payouts_and_refunds() {
         assert_eq!(body["refund"]["channel_order_no"], "RAIL-RF-2");
         let stored = s.engine().refund_by_public_id("RF-R2").await.unwrap();
         assert_eq!(stored.channel_order_no.as_deref(), Some("RAIL-RF-2"));
+        // What PassToPay's refund query and refund callback render it from.
+        let shown = polypay_passtopay::server::view::refund_query_data(&stored, &s.merchant);
+        assert_eq!(shown.channel_order_no.as_deref(), Some("RAIL-RF-2"));
         assert_eq!(balance(&s).await, 200);
 
         // The merchant's statement tells the same story, newest first.

@@ -174,15 +174,19 @@ impl Db<'_> {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<(i64, LedgerEntry)>, StoreError> {
-        let rows = self.rows(
+        // The LIMIT is a literal, as everywhere here (a bound one makes SQLite re-prepare).
+        let sql = format!(
             "SELECT txn_id, merchant_id, account, currency, amount_minor, kind, object_id, created_at, id \
              FROM ledger_entries WHERE merchant_id = $1 AND currency = $2 AND account = 'available' \
-             AND id < $3 ORDER BY id DESC LIMIT $4",
+             AND id < $3 ORDER BY id DESC LIMIT {}",
+            limit.max(0)
+        );
+        let rows = self.rows(
+            &sql,
             &[
                 m.as_str().into(),
                 currency.code().into(),
                 before.unwrap_or(i64::MAX).into(),
-                limit.into(),
             ],
         )?;
         rows.iter()

@@ -81,6 +81,11 @@ impl Db<'_> {
             .transpose()
     }
 
+    /// Whether the database holds any merchant (an installation in use, not a new one).
+    pub fn has_merchants(&mut self) -> Result<bool, StoreError> {
+        Ok(self.one("SELECT 1 FROM merchants LIMIT 1", &[])?.is_some())
+    }
+
     pub fn merchants(&mut self) -> Result<Vec<Merchant>, StoreError> {
         let sql = format!("SELECT {MERCHANT_COLS} FROM merchants ORDER BY created_at, id");
         let rows = self.rows(&sql, &[])?;

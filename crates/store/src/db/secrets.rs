@@ -55,6 +55,14 @@ impl Db<'_> {
             .ok_or_else(|| StoreError::Corrupt("platform secret vanished".into()))
     }
 
+    /// Removes a platform value (a claim its maker gave up); `false` if there was none.
+    pub fn delete_platform_secret(&mut self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.exec(
+            "DELETE FROM platform_secrets WHERE name = $1",
+            &[name.into()],
+        )? == 1)
+    }
+
     pub fn platform_secret(&mut self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let row = self.one(
             "SELECT value_sealed FROM platform_secrets WHERE name = $1",
