@@ -452,3 +452,35 @@ async fn a_gateway_reports_the_rails_transfer_as_it_was_given() {
         "{body}"
     );
 }
+
+/// A settlement report without a sender keeps the one the payment already records (the
+/// sandbox cashier's, while its confirmations gather).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_without_a_sender_keeps_the_recorded_one() {
+    let s = TestServer::start().await;
+    let client = sdk(&s, false);
+    let created = client
+        .create_order(&order("KEEP-1", "3", "https://shop.example/r"))
+        .await
+        .unwrap()
+        .data;
+    let paid = Customer::open(&created.pay_url)
+        .await
+        .press("pay", &[])
+        .await;
+    assert_eq!(paid.status(), 303);
+    let seen = client.payment_detail("KEEP-1").await.unwrap().data;
+    let sender = seen
+        .from_address
+        .clone()
+        .expect("the cashier recorded a sender");
+    assert!(!sender.is_empty());
+    let path = format!("payments/KEEP-1/succeed?merchant={}", s.merchant.id);
+    let (status, body) = s
+        .admin_post(&path, json!({"channel_order_no": "0xsettled"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let done = client.payment_detail("KEEP-1").await.unwrap().data;
+    assert_eq!(done.status, PaymentStatus::Success);
+    assert_eq!(done.from_address.as_deref(), Some(sender.as_str()));
+}
