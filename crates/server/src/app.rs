@@ -29,7 +29,7 @@ pub fn build_router(state: AppState) -> Router {
     // The protocols answer a body over the limit in their own envelopes: theirs is only
     // bounded as it is read (a declared length over it is not refused up front, as the other
     // routes' layer does, with a plain-text 413), and each reads at most its spec's limit.
-    let front_doors = protocols::routers(state.engine(), &state.inner.platform)
+    let front_doors = protocols::routers(state.engine(), &state.inner.platform, limit)
         .layer(DefaultBodyLimit::max(limit))
         .layer(MapRequestBodyLayer::new(move |body: Body| {
             crate::bounded::bounded(body, limit)

@@ -5,9 +5,10 @@
 //! A server that answers before reading a request whole and then closes the connection makes
 //! the kernel reset it while the client is still sending, and the client may lose the answer
 //! (a QA run reported about one 3 MB request in forty; loops here lose one rarely, if at all).
-//! This covers the node's limit: a protocol that stops reading at its own, smaller limit (1 MiB
-//! for OTT Pay, V2_SHA256 and 33 Fintech) still answers before the body's end. Reading the
-//! rest first, as a
+//! The node's limit bounds every protocol route (`app.rs`); a protocol with a smaller limit
+//! of its own (1 MiB for OTT Pay, V2_SHA256 and 33 Fintech) is bounded at it too
+//! (`protocols::routers`), so its refusal also waits for the body's end. Reading the rest
+//! first, as a
 //! lingering close does, lets the answer arrive; beyond the drain bound (and the request
 //! timeout) the connection is given up, so the cost stays bounded.
 

@@ -6,21 +6,40 @@
 
 use crate::signature_log::SignatureLogLayer;
 use axum::Router;
+use axum::body::Body;
 use polypay_core::Protocol;
 use polypay_engine::{Engine, Platform};
 use polypay_notify::ProtocolNotifier;
 use serde_json::Value;
 use std::sync::Arc;
+use tower_http::map_request_body::MapRequestBodyLayer;
 
 /// Every protocol's routes, merged; a refused signature is explained in the debug log.
-pub fn routers(engine: &Engine, platform: &Arc<Platform>) -> Router {
+pub fn routers(engine: &Engine, platform: &Arc<Platform>, body_limit: usize) -> Router {
     let (e, p) = (engine, platform);
+    // A protocol with a body limit of its own (spec: 1 MiB) has its bodies bounded, and
+    // drained past it, at that limit too, so its refusal is not answered mid-upload.
+    let own = |router: Router, limit: usize| {
+        let limit = limit.min(body_limit);
+        router.layer(MapRequestBodyLayer::new(move |body: Body| {
+            crate::bounded::bounded(body, limit)
+        }))
+    };
     Router::new()
         .merge(polypay_passtopay::server::router(e.clone(), p.clone()))
         .merge(polypay_blockatm::server::router(e.clone(), p.clone()))
-        .merge(polypay_ottpay::server::router(e.clone(), p.clone()))
-        .merge(polypay_v2sha256::server::router(e.clone(), p.clone()))
-        .merge(polypay_fintech33::server::router(e.clone(), p.clone()))
+        .merge(own(
+            polypay_ottpay::server::router(e.clone(), p.clone()),
+            polypay_ottpay::wire::MAX_BODY_BYTES,
+        ))
+        .merge(own(
+            polypay_v2sha256::server::router(e.clone(), p.clone()),
+            polypay_v2sha256::inbound::MAX_BODY_BYTES,
+        ))
+        .merge(own(
+            polypay_fintech33::server::router(e.clone(), p.clone()),
+            polypay_fintech33::inbound::MAX_BODY_BYTES,
+        ))
         .layer(SignatureLogLayer::new(e.clone(), p.clone()))
 }
 
