@@ -643,4 +643,30 @@ async fn gateway_mode_has_no_sandbox_actions() {
     );
     let balances = s.engine().balances(&s.merchant.id).await.unwrap();
     assert_eq!(balances, vec![Money::new(700, Currency::CNY)]);
+
+    // The merchant's statement, linked from its balance.
+    let merchant = op
+        .get(&format!("/console/merchants/{}", s.merchant.id))
+        .await;
+    let link = format!("/console/merchants/{}/ledger?currency=CNY", s.merchant.id);
+    assert!(merchant.body.contains(&link), "{}", merchant.body);
+    let statement = op.get(&link).await;
+    assert_eq!(statement.status, 200);
+    let kinds: Vec<_> = ["payout_reversal", "payout", "payment"]
+        .iter()
+        .map(|k| statement.body.find(&format!("<td>{k}</td>")))
+        .collect();
+    assert!(
+        kinds.iter().all(Option::is_some) && kinds.windows(2).all(|w| w[0] < w[1]),
+        "newest first: {}",
+        statement.body
+    );
+    assert!(statement.body.contains("7.00 CNY"), "{}", statement.body);
+    let bad = op
+        .get(&format!(
+            "/console/merchants/{}/ledger?currency=XX",
+            s.merchant.id
+        ))
+        .await;
+    assert_eq!(bad.status, 400);
 }

@@ -7,7 +7,7 @@ use super::session::Session;
 use super::{Console, engine_error};
 use crate::config::Mode;
 use axum::Extension;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use polypay_core::{Merchant, MerchantId};
@@ -210,9 +210,11 @@ pub async fn show(
         .iter()
         .map(|b| {
             format!(
-                "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
+                "<tr><td>{}</td><td class=\"num\">{}</td><td><a href=\"/console/merchants/{}/ledger?currency={}\">statement</a></td></tr>",
                 b.currency.code(),
-                money(b)
+                money(b),
+                layout::url_encode(m.id.as_str()),
+                b.currency.code(),
             )
         })
         .collect();
@@ -228,11 +230,95 @@ pub async fn show(
         if m.enabled { "yes" } else { "no" },
         time(m.created_at),
         escape(m.notify_url.as_deref().unwrap_or("—")),
-        layout::table(&["Currency", "Available"], &balance_rows, "No balance yet."),
+        layout::table(
+            &["Currency", "Available", ""],
+            &balance_rows,
+            "No balance yet."
+        ),
         profile_form(&s, &m),
         rotate_form(&s, &m),
     );
     layout::page(&c.frame(&s, "/console/merchants"), &m.name, &body)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct StatementQuery {
+    currency: String,
+    before: String,
+}
+
+/// Entries on one page of a statement.
+const STATEMENT_PAGE: i64 = 50;
+
+/// `GET /console/merchants/{id}/ledger?currency=CNY[&before=]`: the merchant's statement in one
+/// currency, newest first (the admin API's and `polypay merchant ledger`'s).
+pub async fn statement(
+    State(c): State<Console>,
+    Extension(s): Extension<Session>,
+    Path(id): Path<String>,
+    Query(q): Query<StatementQuery>,
+) -> Response {
+    let Ok(currency) = crate::admin::currency_named(&q.currency) else {
+        return layout::message(
+            StatusCode::BAD_REQUEST,
+            "No statement",
+            "Give the balance's currency, e.g. ?currency=CNY.",
+        );
+    };
+    let id = MerchantId(id);
+    let before = q.before.parse().ok();
+    let engine = c.app.engine();
+    let (available, entries) = match engine
+        .ledger_statement(&id, currency, before, STATEMENT_PAGE)
+        .await
+    {
+        Ok(found) => found,
+        Err(e) => return engine_error(e),
+    };
+    let rows: Vec<String> = entries
+        .iter()
+        .map(|(n, e)| {
+            let object = match e.object_id.split('_').next() {
+                Some("po") => format!("/console/payouts/{}", e.object_id),
+                Some("pay") => format!("/console/payments/{}", e.object_id),
+                _ => String::new(),
+            };
+            let shown = match object.is_empty() {
+                true => escape(&e.object_id),
+                false => format!("<a href=\"{}\">{}</a>", escape(&object), escape(&e.object_id)),
+            };
+            format!(
+                "<tr><td class=\"num\">{n}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{shown}</td></tr>",
+                time(e.created_at),
+                escape(&e.kind),
+                money(&e.amount),
+            )
+        })
+        .collect();
+    let older = entries
+        .last()
+        .filter(|_| entries.len() as i64 >= STATEMENT_PAGE)
+        .map(|(n, _)| {
+            format!(
+                "<div class=\"pager\"><a id=\"older\" href=\"/console/merchants/{}/ledger?currency={}&before={n}\">older →</a></div>",
+                layout::url_encode(id.as_str()),
+                currency.code()
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "<p>Available: <strong>{}</strong> · <a href=\"/console/merchants/{}\">merchant</a></p>{}{older}",
+        money(&polypay_core::Money::new(available, currency)),
+        layout::url_encode(id.as_str()),
+        layout::table(
+            &["Entry", "Time", "Kind", "Amount", "Object"],
+            &rows,
+            "No entries."
+        ),
+    );
+    let title = format!("Statement {} {}", id.as_str(), currency.code());
+    layout::page(&c.frame(&s, "/console/merchants"), &title, &body)
 }
 
 #[derive(Deserialize)]

@@ -71,6 +71,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/merchants/{id}", get(merchants::show))
         .route("/console/merchants/{id}/rotate", post(merchants::rotate))
         .route("/console/merchants/{id}/profile", post(merchants::profile))
+        .route("/console/merchants/{id}/ledger", get(merchants::statement))
         .route("/console/payments", get(payments::list))
         .route("/console/payments/{id}", get(payments::show))
         .route(
