@@ -140,7 +140,7 @@ impl Engine {
         self.store
             .write(move |db| {
                 let reference = reference.clone();
-                settle_refund_as(db, &id, reference, failure.clone(), clock.now())
+                settle_refund(db, &id, reference, failure.clone(), clock.now())
             })
             .await
     }
@@ -228,17 +228,9 @@ fn insert_refund(
     Ok((refund, held))
 }
 
-/// The refund settlement, usable inside any write job.
-pub fn settle_refund(
-    db: &mut Db<'_>,
-    id: &RefundId,
-    failure: Option<(String, String)>,
-    now: Timestamp,
-) -> Result<(Refund, Payment), EngineError> {
-    settle_refund_as(db, id, None, failure, now)
-}
-
-fn settle_refund_as(
+/// The refund settlement, inside a write job: a success with the rail's reference (if any),
+/// or a failure with its code and message.
+fn settle_refund(
     db: &mut Db<'_>,
     id: &RefundId,
     reference: Option<String>,

@@ -114,14 +114,7 @@ impl Db<'_> {
         let n = self.exec(
             "INSERT INTO protocol_records (protocol, merchant_id, kind, record_key, value, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (protocol, merchant_id, kind, record_key) DO NOTHING",
-            &[
-                r.protocol.as_str().into(),
-                r.merchant_id.as_str().into(),
-                r.kind.as_str().into(),
-                r.key.as_str().into(),
-                r.value.to_string().into(),
-                r.updated_at.0.into(),
-            ],
+            &record_values(r),
         )?;
         Ok(n == 1)
     }
@@ -157,14 +150,7 @@ impl Db<'_> {
         let n = self.exec(
             "UPDATE protocol_records SET value = $5, updated_at = $6 \
              WHERE protocol = $1 AND merchant_id = $2 AND kind = $3 AND record_key = $4",
-            &[
-                r.protocol.as_str().into(),
-                r.merchant_id.as_str().into(),
-                r.kind.as_str().into(),
-                r.key.as_str().into(),
-                r.value.to_string().into(),
-                r.updated_at.0.into(),
-            ],
+            &record_values(r),
         )?;
         Ok(n == 1)
     }
@@ -284,4 +270,16 @@ impl Db<'_> {
         };
         self.exec(&sql, &[now.0.into()])
     }
+}
+
+/// A record's key (`$1`–`$4`), value (`$5`) and time (`$6`), as the insert and the update bind them.
+fn record_values(r: &ProtocolRecord) -> [crate::sql::Value; 6] {
+    [
+        r.protocol.as_str().into(),
+        r.merchant_id.as_str().into(),
+        r.kind.as_str().into(),
+        r.key.as_str().into(),
+        r.value.to_string().into(),
+        r.updated_at.0.into(),
+    ]
 }
