@@ -97,10 +97,12 @@ async fn resolve<T: Send + 'static>(
         .read(move |db| {
             if let Some(m) = &merchant {
                 let m = MerchantId(m.clone());
-                if db.merchant(&m)?.is_none() {
+                let found = by_number(db, &m, &reference)?;
+                // Only a miss asks whether the merchant exists, to say which is unknown.
+                if found.is_none() && !db.merchant_exists(&m)? {
                     return Err(EngineError::NotFound("merchant"));
                 }
-                return Ok(by_number(db, &m, &reference)?);
+                return Ok(found);
             }
             for lookup in lookups {
                 if let Some(found) = lookup(db, &reference)? {

@@ -81,6 +81,15 @@ impl Db<'_> {
             .transpose()
     }
 
+    /// Whether merchant `id` exists (without opening its sealed credentials).
+    pub fn merchant_exists(&mut self, id: &MerchantId) -> Result<bool, StoreError> {
+        let row = self.one(
+            "SELECT 1 FROM merchants WHERE id = $1",
+            &[id.as_str().into()],
+        )?;
+        Ok(row.is_some())
+    }
+
     /// Whether the database holds any merchant (an installation in use, not a new one).
     pub fn has_merchants(&mut self) -> Result<bool, StoreError> {
         Ok(self.one("SELECT 1 FROM merchants LIMIT 1", &[])?.is_some())
