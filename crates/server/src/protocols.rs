@@ -79,7 +79,8 @@ pub fn checked_public_key(protocol: Protocol, text: &str) -> Result<String, Stri
         Protocol::Blockatm => polypay_blockatm::sign::EcPublicKey::parse(text)
             .map(|key| key.to_base64())
             .map_err(|_| {
-                let kind = spki_algorithm(text).unwrap_or("not a P-256 public key");
+                let kind = polypay_blockatm::sign::EcPublicKey::mismatch(text)
+                    .unwrap_or("not a P-256 public key");
                 format!(
                     "{kind}: BlockATM V1 takes a P-256 (prime256v1) key, as PEM (BEGIN \
                      PUBLIC KEY) or base64 SubjectPublicKeyInfo DER"
@@ -96,102 +97,18 @@ pub fn checked_public_key(protocol: Protocol, text: &str) -> Result<String, Stri
 }
 
 /// What a payment's protocol records from a gateway rail's success report beside its
-/// reference (`details` of the settlement API), as cashier marks are recorded: BlockATM's
-/// sender (`fromAddress`, recorded as `""` when the rail does not say, so no made-up address is
-/// ever shown for a real transfer) and block time (`blockTime`, ms); OTT Pay's payer
-/// (`sub_openId`). The other protocols take none.
+/// reference (`details` of the settlement API), merged as cashier marks are: BlockATM's
+/// sender and block time ([`polypay_blockatm::orders::settlement_marks`]), OTT Pay's payer
+/// ([`polypay_ottpay::server::settlement_marks`]). The other protocols take none.
 pub fn settlement_marks(
     payment: &polypay_core::Payment,
     details: &serde_json::Map<String, Value>,
 ) -> Result<serde_json::Map<String, Value>, String> {
-    let protocol = payment.protocol;
-    let mut marks = serde_json::Map::new();
-    // A payer id: 1 to 128 characters, none of them control characters.
-    let payer_id = |s: &str| {
-        let s = s.trim();
-        (!s.is_empty() && s.chars().count() <= 128 && !s.chars().any(char::is_control))
-            .then(|| Value::String(s.to_owned()))
-    };
-    if protocol == Protocol::Ottpay {
-        // The payer's wallet id, which the callback and STATUS_QUERY report.
-        for (name, value) in details {
-            let checked = match (name.as_str(), value) {
-                ("sub_openId", Value::String(s)) => payer_id(s),
-                _ => None,
-            };
-            match checked {
-                Some(id) => {
-                    marks.insert("sub_open_id".into(), id);
-                }
-                _ => {
-                    return Err(format!(
-                        "ottpay details are sub_openId (the payer's wallet id), not {name}: {value}"
-                    ));
-                }
-            }
-        }
-        return Ok(marks);
-    }
-    if protocol != Protocol::Blockatm {
-        return match details.is_empty() {
-            true => Ok(marks),
-            false => Err(format!("{} takes no details", protocol.as_str())),
-        };
-    }
-    for (name, value) in details {
-        let fits = match (name.as_str(), value) {
-            ("fromAddress", Value::String(s)) => {
-                s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric())
-            }
-            ("blockTime", Value::Number(n)) => n.as_i64().is_some_and(|ms| ms > 0),
-            _ => false,
-        };
-        if !fits {
-            return Err(format!(
-                "blockatm details are fromAddress (the sender's address) and blockTime \
-                 (ms), not {name}: {value}"
-            ));
-        }
-        marks.insert(name.clone(), value.clone());
-    }
-    // A sender the payment already records (the sandbox cashier's) is kept; a real transfer
-    // whose sender the rail did not name shows none, never a made-up one.
-    if payment.attrs.get("fromAddress").is_none() {
-        marks
-            .entry("fromAddress")
-            .or_insert_with(|| Value::String(String::new()));
-    }
-    Ok(marks)
-}
-
-/// What a SubjectPublicKeyInfo that is not P-256 holds, by its algorithm identifier, when the
-/// text decodes to one (PEM or base64 DER): to name the mistake.
-fn spki_algorithm(text: &str) -> Option<&'static str> {
-    use base64::Engine as _;
-    let body: String = text
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect::<String>()
-        .split_whitespace()
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .ok()?;
-    let has = |oid: &[u8]| der.windows(oid.len()).any(|w| w == oid);
-    const EC: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-    const P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-    const ED25519: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
-    const RSA: &[u8] = &[
-        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
-    ];
-    if has(EC) && !has(P256) {
-        Some("an EC key on another curve")
-    } else if has(ED25519) {
-        Some("an Ed25519 key")
-    } else if has(RSA) {
-        Some("an RSA key")
-    } else {
-        None
+    match payment.protocol {
+        Protocol::Blockatm => polypay_blockatm::orders::settlement_marks(payment, details),
+        Protocol::Ottpay => polypay_ottpay::server::settlement_marks(details),
+        _ if details.is_empty() => Ok(serde_json::Map::new()),
+        other => Err(format!("{} takes no details", other.as_str())),
     }
 }
 

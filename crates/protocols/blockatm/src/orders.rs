@@ -199,6 +199,40 @@ fn from_address(object_id: &str, kind: AddressType) -> String {
     sandbox_address(&format!("blockatm:from:{object_id}"), kind.kind())
 }
 
+/// The chain data a gateway rail's success report gives beside the transfer's hash (the
+/// settlement API's `details`), as attrs to merge into the payment: the sender (`fromAddress`)
+/// and the block time (`blockTime`, ms). A payment that records no sender yet gets `""`, so a
+/// real transfer whose sender the rail did not name shows none, never a made-up one; a sender
+/// it already records (the sandbox cashier's) is kept.
+pub fn settlement_marks(
+    payment: &Payment,
+    details: &serde_json::Map<String, Value>,
+) -> Result<serde_json::Map<String, Value>, String> {
+    let mut marks = serde_json::Map::new();
+    for (name, value) in details {
+        let fits = match (name.as_str(), value) {
+            ("fromAddress", Value::String(s)) => {
+                s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric())
+            }
+            ("blockTime", Value::Number(n)) => n.as_i64().is_some_and(|ms| ms > 0),
+            _ => false,
+        };
+        if !fits {
+            return Err(format!(
+                "blockatm details are fromAddress (the sender's address) and blockTime \
+                 (ms), not {name}: {value}"
+            ));
+        }
+        marks.insert(name.clone(), value.clone());
+    }
+    if payment.attrs.get("fromAddress").is_none() {
+        marks
+            .entry("fromAddress")
+            .or_insert_with(|| Value::String(String::new()));
+    }
+    Ok(marks)
+}
+
 /// A payment as E2 (`status` = [`PaymentStatus`]) or E3 (`status` = integer) shows it.
 pub fn pay_order<S>(payment: &Payment, status: S, networks: &NetworkTable) -> PayOrder<S> {
     let attrs = PaymentAttrs::of(payment);

@@ -94,6 +94,29 @@ impl EcPublicKey {
         EcPublicKey::from_spki_der(&der)
     }
 
+    /// What a public key that is not P-256 is, by its algorithm identifier, when `text`
+    /// decodes (PEM or base64 DER) to a SubjectPublicKeyInfo: to name the mistake.
+    pub fn mismatch(text: &str) -> Option<&'static str> {
+        let der = decode_pem_or_base64(text, "PUBLIC KEY")?;
+        let has = |oid: &[u8]| der.windows(oid.len()).any(|w| w == oid);
+        const EC: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+        const ED25519: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
+        const RSA: &[u8] = &[
+            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+        ];
+        // The curve identifier inside the fixed SPKI prefix this module checks.
+        let p256 = &P256_SPKI_PREFIX[13..23];
+        if has(EC) && !has(p256) {
+            Some("an EC key on another curve")
+        } else if has(ED25519) {
+            Some("an Ed25519 key")
+        } else if has(RSA) {
+            Some("an RSA key")
+        } else {
+            None
+        }
+    }
+
     /// Parses `SubjectPublicKeyInfo` DER bytes of a P-256 key.
     pub fn from_spki_der(der: &[u8]) -> Result<EcPublicKey, Error> {
         // aws-lc would also take other encodings of other curves; the fixed prefix pins P-256 SPKI.

@@ -11,7 +11,9 @@ mod query;
 mod refund;
 mod settings;
 
-pub use attrs::{PaymentAttrs, PrepayAttrs, RefundAttrs, bizpay_order_id, public_id};
+pub use attrs::{
+    PaymentAttrs, PrepayAttrs, RefundAttrs, bizpay_order_id, public_id, settlement_marks,
+};
 pub use settings::MerchantSettings;
 
 use crate::envelope::{HttpResponse, OttError, ResponseData, render_success};

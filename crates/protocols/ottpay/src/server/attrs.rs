@@ -133,6 +133,36 @@ pub fn wire_time(at: Timestamp, tz: &TimeZone) -> String {
     format_time(at, tz)
 }
 
+/// What a gateway rail's success report gives beside its reference (the settlement API's
+/// `details`), as attrs to merge into the payment: the payer's wallet id (`sub_openId`, 1 to
+/// 128 characters without control characters), which the callback and STATUS_QUERY report.
+pub fn settlement_marks(
+    details: &serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let mut marks = serde_json::Map::new();
+    for (name, value) in details {
+        let payer = match (name.as_str(), value) {
+            ("sub_openId", serde_json::Value::String(s)) => Some(s.trim()),
+            _ => None,
+        };
+        match payer {
+            Some(id)
+                if !id.is_empty()
+                    && id.chars().count() <= 128
+                    && !id.chars().any(char::is_control) =>
+            {
+                marks.insert("sub_open_id".into(), id.into());
+            }
+            _ => {
+                return Err(format!(
+                    "ottpay details are sub_openId (the payer's wallet id), not {name}: {value}"
+                ));
+            }
+        }
+    }
+    Ok(marks)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
