@@ -1,6 +1,8 @@
 //! Every test vector of spec section 9, for the signer and the verifier independently.
 
-use polypay_blockatm::sign::widget::{sign_query_v2, v2_message, verify_query};
+use polypay_blockatm::sign::widget::{
+    WidgetSignatureError, sign_query_v2, v2_message, verify_query,
+};
 use polypay_blockatm::sign::{
     EcPublicKey, EcSigningKey, Scheme, canonical_get, canonical_post, hmac_hex, hmac_verify,
     parse_body,
@@ -194,6 +196,33 @@ fn verifier_t2_widget_url() {
     assert!(verify_query(&mutate(&signed, signed.len() - 1), T2_SECRET, None).is_err());
     let old = format!("{T2_MESSAGE}&signature={}bc9bfd", &T2_SIGNATURE[..58]);
     assert!(verify_query(&old, T2_SECRET, None).is_err());
+}
+
+/// The decoded fallback (a polypay decision) accepts a merchant that signed decoded values,
+/// and refuses a link whose encoding hides a separator: the signed parameters must be the ones
+/// the server reads.
+#[test]
+fn verifier_decoded_fallback_keeps_the_parameters_signed() {
+    let signed_decoded =
+        "apiKey=K&custNo=C&orderNo=O&redirectURL=https://shop.example/a b&et=1700000000000";
+    let sig = hmac_hex(T2_SECRET, signed_decoded);
+    let encoded = format!(
+        "apiKey=K&custNo=C&orderNo=O&redirectURL=https%3A%2F%2Fshop.example%2Fa+b&et=1700000000000&signature={sig}"
+    );
+    assert_eq!(verify_query(&encoded, T2_SECRET, None), Ok(Scheme::V2Hmac));
+    // `et%3D…` is a parameter named `et=1700000000000` with no value to a parser, yet decodes
+    // to the signed `et=1700000000000`: the link would lose its expiry and keep its signature.
+    let hidden_expiry = encoded.replace("&et=", "&et%3D");
+    assert_eq!(
+        verify_query(&hidden_expiry, T2_SECRET, None),
+        Err(WidgetSignatureError::Mismatch)
+    );
+    // The same with `&` folded into a value: `orderNo` would read `O&redirectURL=…`.
+    let folded_value = encoded.replace("orderNo=O&redirectURL=", "orderNo=O%26redirectURL=");
+    assert_eq!(
+        verify_query(&folded_value, T2_SECRET, None),
+        Err(WidgetSignatureError::Mismatch)
+    );
 }
 
 #[test]

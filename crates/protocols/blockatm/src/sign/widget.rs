@@ -53,15 +53,32 @@ pub fn v2_message(query: &str) -> String {
 }
 
 /// polypay's fallback V2 message: every name and value percent-decoded (`+` = space).
-pub fn v2_decoded_message(query: &str) -> String {
-    components(query)
-        .filter(|(name, _)| *name != SIGNATURE_PARAM)
-        .map(|(_, component)| match component.split_once('=') {
-            Some((n, v)) => format!("{}={}", form_decode(n), form_decode(v)),
-            None => form_decode(component),
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+///
+/// `None` when decoding would change how the query splits into parameters: a decoded name
+/// holding `=` or `&`, or a decoded value holding `&`. The message is then no longer one
+/// reading of the parameters the server acts on (`et%3D1700000000000` is a parameter named
+/// `et=1700000000000` to the parser, but decodes to the signed `et=1700000000000`), so a link
+/// could lose its signed parameters (its expiry, its order number) and keep its signature.
+pub fn v2_decoded_message(query: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    for (_, component) in components(query).filter(|(name, _)| *name != SIGNATURE_PARAM) {
+        let (name, value) = component.split_once('=').unwrap_or((component, ""));
+        let name = form_decode(name);
+        if name.contains(['=', '&']) {
+            return None;
+        }
+        match component.contains('=') {
+            true => {
+                let value = form_decode(value);
+                if value.contains('&') {
+                    return None;
+                }
+                parts.push(format!("{name}={value}"));
+            }
+            false => parts.push(name),
+        }
+    }
+    Some(parts.join("&"))
 }
 
 /// The V1 message: `URLSearchParams.toString()` of the query without `signature`.
@@ -165,7 +182,7 @@ pub fn verify_query(
     let signature = signature_param(query)?;
     if signature.len() == 64 && signature.bytes().all(|b| b.is_ascii_hexdigit()) {
         let ok = hmac_verify(secret, &v2_message(query), &signature)
-            || hmac_verify(secret, &v2_decoded_message(query), &signature);
+            || v2_decoded_message(query).is_some_and(|m| hmac_verify(secret, &m, &signature));
         return if ok {
             Ok(Scheme::V2Hmac)
         } else {
