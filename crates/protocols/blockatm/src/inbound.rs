@@ -174,7 +174,7 @@ pub struct Inbound {
     pub scheme: Option<Scheme>,
 }
 
-/// The `BlockATM-API-Key` header, for keying the rate limiter before [`parse`].
+/// The `BlockATM-API-Key` header (empty counts as absent).
 pub fn api_key_of(headers: &[(String, String)]) -> Option<&str> {
     crate::header(headers, crate::HEADER_API_KEY).filter(|k| !k.is_empty())
 }

@@ -143,9 +143,6 @@ async fn serve(
     body: &[u8],
 ) -> Result<Answer, InboundError> {
     let now = inner.now_ms();
-    if let Some(key) = inbound::api_key_of(headers) {
-        rate_limit(inner, key, now)?;
-    }
     let endpoint = Endpoint::find(method.as_str(), uri.path());
     let merchant = match endpoint.and_then(|e| key_of(e, headers, uri.query())) {
         Some(key) => lookup(&inner.engine, &key).await?,
@@ -165,6 +162,18 @@ async fn serve(
         &inner.options,
         now,
     )?;
+    // Counted only once the key is known to be a merchant's and the request authenticated:
+    // a request naming an unknown key (any string) leaves no trace in the limiter, and a
+    // request that proved nothing but the key (an unsigned detail, list or cashier info: the
+    // API key is public, it is in every widget link) counts in a window of its own, so
+    // whoever holds a link cannot exhaust, or block, the merchant's signed traffic.
+    let keyed = endpoint.is_some_and(Endpoint::keyed) && parsed.credentials.is_some();
+    if let (Some(key), true) = (inbound::api_key_of(headers), keyed) {
+        match parsed.scheme {
+            Some(_) => rate_limit(inner, key, now)?,
+            None => rate_limit(inner, &format!("{key} unsigned"), now)?,
+        }
+    }
     dispatch(inner, merchant.as_ref(), parsed.request).await
 }
 

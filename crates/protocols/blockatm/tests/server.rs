@@ -581,6 +581,77 @@ async fn rate_limit_answers_429_then_418() {
     }
 }
 
+/// Only authenticated requests count: a key that names no merchant leaves no trace, and
+/// requests that prove only the (public) API key are limited in a window of their own, so
+/// whoever holds a widget link cannot block the merchant's signed traffic.
+#[tokio::test]
+async fn unsigned_and_unknown_keys_cannot_exhaust_a_merchants_limit() {
+    let limits = RateLimitConfig {
+        limit: 2,
+        window_ms: 60_000,
+        cooldown_ms: 60_000,
+    };
+    for h in Harness::all_with(limits).await {
+        let client = h.client(false);
+        let now = h.now_ms();
+        let send = |strip_signature: bool, key: Option<&'static str>| {
+            let out = client.outbound(client.build_cashier_info(h.cashier_id(), now).unwrap());
+            let mut builder = h.http.get(&out.url);
+            for (name, value) in &out.headers {
+                match name.as_str() {
+                    n if n.starts_with("BlockATM-Signature") && strip_signature => {}
+                    "BlockATM-API-Key" if key.is_some() => {
+                        builder = builder.header(name, key.unwrap());
+                    }
+                    _ => builder = builder.header(name, value),
+                }
+            }
+            async move { builder.send().await.expect("send").status().as_u16() }
+        };
+        for _ in 0..5 {
+            assert_eq!(send(false, Some("pk_payment_nobody")).await, 200);
+        }
+        let unsigned: Vec<u16> = [
+            send(true, None).await,
+            send(true, None).await,
+            send(true, None).await,
+            send(true, None).await,
+        ]
+        .into();
+        assert_eq!(unsigned, [200, 200, 429, 418], "the unsigned window");
+        assert_eq!(send(false, None).await, 200, "signed traffic untouched");
+        assert_eq!(send(false, None).await, 200);
+        assert_eq!(send(false, None).await, 429);
+    }
+}
+
+/// A body nested a million levels deep (2 MiB of `[`) is refused in the envelope, before its
+/// signature is checked, and the node goes on serving. It once recursed once per level and
+/// aborted the process with a stack overflow.
+#[tokio::test]
+async fn a_body_nested_past_the_limit_is_refused_not_recursed_into() {
+    for h in Harness::all().await {
+        let client = h.client(false);
+        for depth in [129, 1_000_000] {
+            let mut create = client
+                .build_create_order(&order("DEEP", "1"), h.now_ms())
+                .unwrap();
+            create.body = format!("{}{}", "[".repeat(depth), "]".repeat(depth)).into_bytes();
+            let (status, body, _) = h.raw(&client, create).await;
+            let envelope: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(
+                (status, envelope["code"].as_str(), envelope["msg"].as_str()),
+                (200, Some("000102"), Some("illegal parameter: body")),
+                "{depth}"
+            );
+        }
+        let create = client
+            .build_create_order(&order("AFTER", "1"), h.now_ms())
+            .unwrap();
+        h.call::<CreateOrderData>(&client, create).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn disabled_merchants_cannot_create() {
     for mut h in Harness::all().await {
