@@ -69,9 +69,8 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
         },
     ));
     let router = build_router(state.clone());
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let limits = crate::listen::ConnectionLimits::of(state.config());
+    crate::listen::serve(listener, router, limits, shutdown_signal()).await;
     sweeper.abort();
     // Callback attempts in flight finish and are recorded before the store closes.
     let _ = stop_callbacks.send(());

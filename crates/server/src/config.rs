@@ -47,6 +47,11 @@ pub struct Config {
     pub master_key: Option<Secret>,
     pub body_limit_bytes: usize,
     pub request_timeout_ms: u64,
+    /// How long a connection may take to send a request's head, and stay idle between
+    /// requests ([`crate::listen`]).
+    pub header_timeout_ms: u64,
+    /// Connections a node holds open at once.
+    pub max_connections: usize,
     pub store_writers: usize,
     pub store_max_batch: usize,
     /// How often the expiry sweeper runs.
@@ -85,6 +90,8 @@ pub struct Overrides {
     pub master_key: Option<String>,
     pub body_limit_bytes: Option<usize>,
     pub request_timeout_ms: Option<u64>,
+    pub header_timeout_ms: Option<u64>,
+    pub max_connections: Option<usize>,
     pub store_writers: Option<usize>,
     pub store_max_batch: Option<usize>,
     pub sweep_interval_ms: Option<u64>,
@@ -97,6 +104,9 @@ pub struct Overrides {
     pub amount_rules: Option<bool>,
     pub auto_succeed_after_ms: Option<u64>,
 }
+
+/// The shortest admin token a node accepts.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
 
 impl Overrides {
     /// Later layers win: `self` is overlaid by `other` field by field. Both are taken apart
@@ -112,6 +122,8 @@ impl Overrides {
             master_key,
             body_limit_bytes,
             request_timeout_ms,
+            header_timeout_ms,
+            max_connections,
             store_writers,
             store_max_batch,
             sweep_interval_ms,
@@ -134,6 +146,8 @@ impl Overrides {
             master_key: master_key.or(self.master_key),
             body_limit_bytes: body_limit_bytes.or(self.body_limit_bytes),
             request_timeout_ms: request_timeout_ms.or(self.request_timeout_ms),
+            header_timeout_ms: header_timeout_ms.or(self.header_timeout_ms),
+            max_connections: max_connections.or(self.max_connections),
             store_writers: store_writers.or(self.store_writers),
             store_max_batch: store_max_batch.or(self.store_max_batch),
             sweep_interval_ms: sweep_interval_ms.or(self.sweep_interval_ms),
@@ -182,6 +196,8 @@ impl Overrides {
             master_key: s("MASTER_KEY"),
             body_limit_bytes: num("BODY_LIMIT_BYTES")?.map(|v| v as usize),
             request_timeout_ms: num("REQUEST_TIMEOUT_MS")?,
+            header_timeout_ms: num("HEADER_TIMEOUT_MS")?,
+            max_connections: num("MAX_CONNECTIONS")?.map(|v| v as usize),
             store_writers: num("STORE_WRITERS")?.map(|v| v as usize),
             store_max_batch: num("STORE_MAX_BATCH")?.map(|v| v as usize),
             sweep_interval_ms: num("SWEEP_INTERVAL_MS")?,
@@ -220,6 +236,15 @@ impl Overrides {
         if !(public_base_url.starts_with("http://") || public_base_url.starts_with("https://")) {
             anyhow::bail!("public_base_url must start with http:// or https://");
         }
+        if let Some(token) = &self.admin_token
+            && token.chars().count() < MIN_ADMIN_TOKEN_CHARS
+        {
+            // An empty token would match a request that sends none.
+            anyhow::bail!(
+                "admin_token must be at least {MIN_ADMIN_TOKEN_CHARS} characters (it is the key to \
+                 the admin API and the console); leave it unset to have one generated"
+            );
+        }
         Ok(Config {
             listen,
             data_dir,
@@ -231,6 +256,8 @@ impl Overrides {
             master_key: self.master_key.map(Secret::new),
             body_limit_bytes: self.body_limit_bytes.unwrap_or(2 << 20),
             request_timeout_ms: self.request_timeout_ms.unwrap_or(30_000),
+            header_timeout_ms: self.header_timeout_ms.unwrap_or(30_000),
+            max_connections: self.max_connections.unwrap_or(4096),
             store_writers: self.store_writers.unwrap_or(2),
             store_max_batch: self.store_max_batch.unwrap_or(256),
             sweep_interval_ms: self.sweep_interval_ms.unwrap_or(1_000),
@@ -410,12 +437,27 @@ mod tests {
         );
         assert!(toml::from_str::<Overrides>("typo = 1").is_err());
         let c = Overrides {
-            admin_token: Some("tok-123".into()),
+            admin_token: Some("tok-123-of-16-chars".into()),
             ..Default::default()
         }
         .resolve()
         .unwrap();
         assert!(!format!("{c:?}").contains("tok-123"));
+        for short in ["", "tok-123"] {
+            let refused = Overrides {
+                admin_token: Some(short.into()),
+                ..Default::default()
+            }
+            .resolve();
+            assert!(refused.is_err(), "{short:?} accepted");
+        }
+        assert!(
+            toml::from_str::<Overrides>("admin_token = \"\"")
+                .unwrap()
+                .resolve()
+                .is_err(),
+            "an empty token in the file opens every admin route"
+        );
         assert!(
             Overrides::from_env(|_| Some("x".into())).is_err(),
             "non-numeric env is refused"

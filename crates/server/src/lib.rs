@@ -11,6 +11,7 @@ pub mod cashier;
 pub mod config;
 pub mod console;
 pub mod health;
+pub mod listen;
 pub mod middleware;
 pub mod protocols;
 pub mod sandbox;

@@ -62,9 +62,13 @@ impl TestServer {
         let state = AppState::new(boot, config, platform, None);
         let dispatcher = crate::callbacks::dispatcher(&state);
         let router = crate::build_router(state.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
+        let limits = crate::listen::ConnectionLimits::of(state.config());
+        let server = tokio::spawn(crate::listen::serve(
+            listener,
+            router,
+            limits,
+            std::future::pending(),
+        ));
         TestServer {
             base_url: format!("http://{addr}"),
             state,

@@ -143,12 +143,14 @@ async fn serve(data_dir: &Path, database_url: &str) -> anyhow::Result<Served> {
     );
     let router = polypay_server::build_router(state.clone()).merge(echo);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(async move {
-        let _ = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await;
-    });
+    let limits = polypay_server::listen::ConnectionLimits::of(state.config());
+    let served = tokio::spawn(polypay_server::listen::serve(
+        listener,
+        router,
+        limits,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     Ok((state, addr, stop, served))
 }
