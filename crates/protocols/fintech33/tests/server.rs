@@ -124,6 +124,62 @@ async fn tokens_are_issued_checked_and_expire() {
     }
 }
 
+/// A token lives 7200 s (§3.1), but not past the `appSecret` it was issued for: a merchant
+/// that rotates a leaked secret retires the tokens issued with it (polypay decision).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_app_secret_retires_its_tokens() {
+    use polypay_engine::console::RotatableSecret;
+    for db in TestDb::all() {
+        let h = Harness::start(db, true).await;
+        let client = h.client();
+        let token = client.token().await.expect("token");
+        code(
+            client
+                .get_payer(&token.token, "nobody@example.com")
+                .await
+                .unwrap(),
+        );
+        let (_, fresh) = h
+            .engine
+            .rotate_secret(&h.merchant.id, RotatableSecret::Fintech33AppSecret)
+            .await
+            .expect("rotate");
+        let r = client.get_payer(&token.token, "nobody@example.com").await;
+        assert_eq!(
+            envelope(r),
+            (401, 401, "invalid or expired token".into()),
+            "{}",
+            h.db_name
+        );
+        let mut keys = h.merchant_keys(None, SignHash::Sha256);
+        keys.app_secret = fresh.expose().to_owned();
+        let renewed = Client::new(h.base_url.clone(), keys);
+        let token = renewed.token().await.expect("a token for the new secret");
+        code(
+            renewed
+                .get_payer(&token.token, "nobody@example.com")
+                .await
+                .unwrap(),
+        );
+        // Rotating the AES key is not rotating the secret: the token stays good.
+        h.engine
+            .rotate_secret(&h.merchant.id, RotatableSecret::Fintech33AesKey)
+            .await
+            .expect("rotate");
+        let r = renewed.get_payer(&token.token, "nobody@example.com").await;
+        assert!(
+            !matches!(
+                r,
+                Err(ClientError::Envelope {
+                    http_status: 401,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payers_are_created_found_updated_and_unique() {
     for db in TestDb::all() {

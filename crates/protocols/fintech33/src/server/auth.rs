@@ -26,10 +26,26 @@ struct TokenValue {
     merchant_id: MerchantId,
     /// Milliseconds since the epoch.
     expires_at: i64,
+    /// [`secret_tag`] of the `appSecret` the token was issued for: a token dies with the
+    /// secret it was issued for (a rotated secret is one the merchant wants no longer to
+    /// work). Absent on tokens issued before polypay recorded it; those live out their 7200 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
 }
 
 fn token_key(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A tag of an `appSecret`: enough to tell it from the next one, useless for finding it (the
+/// first 16 bytes of a domain-separated SHA-256 of a 256-bit random secret).
+fn secret_tag(merchant: &Merchant) -> String {
+    let secret = merchant.credentials.fintech33.app_secret.expose();
+    let digest = Sha256::new()
+        .chain_update(b"polypay fintech33 token secret\0")
+        .chain_update(secret.as_bytes())
+        .finalize();
+    hex::encode(&digest[..16])
 }
 
 /// Deletes the tokens whose 7200 s are over (each one a record kept until then); returns how
@@ -75,6 +91,7 @@ async fn try_issue_token(ctx: &Ctx, body: &[u8]) -> Result<HttpResponse, Envelop
     let value = TokenValue {
         merchant_id: merchant.id.clone(),
         expires_at: now.plus_seconds(TOKEN_TTL_SECS as i64).millis(),
+        secret: Some(secret_tag(&merchant)),
     };
     let record = ProtocolRecord {
         protocol: Protocol::Fintech33,
@@ -92,7 +109,8 @@ async fn try_issue_token(ctx: &Ctx, body: &[u8]) -> Result<HttpResponse, Envelop
     }
 }
 
-/// The enabled merchant a live token belongs to; anything else is "invalid or expired".
+/// The enabled merchant a live token belongs to, while its `appSecret` is the one the token
+/// was issued for; anything else is "invalid or expired".
 pub(super) async fn merchant_for_token(ctx: &Ctx, token: &str) -> Result<Merchant, EnvelopeError> {
     let key = token_key(token);
     let value = match ctx.tokens.get(&key) {
@@ -113,8 +131,14 @@ pub(super) async fn merchant_for_token(ctx: &Ctx, token: &str) -> Result<Merchan
     if ctx.engine.clock().wall() >= Timestamp(value.expires_at) {
         return Err(EnvelopeError::InvalidToken);
     }
+    let issued_for = |m: &Merchant| {
+        value
+            .secret
+            .as_ref()
+            .is_none_or(|tag| bool::from(tag.as_bytes().ct_eq(secret_tag(m).as_bytes())))
+    };
     match ctx.engine.merchant(&value.merchant_id).await {
-        Ok(m) if m.enabled => Ok(m),
+        Ok(m) if m.enabled && issued_for(&m) => Ok(m),
         Ok(_) | Err(EngineError::NotFound(_)) => Err(EnvelopeError::InvalidToken),
         Err(e) => Err(internal("merchant lookup", &e)),
     }
@@ -140,9 +164,10 @@ fn internal(what: &str, error: &dyn std::fmt::Display) -> EnvelopeError {
     EnvelopeError::Internal
 }
 
-/// Tokens this node has looked up, by [`token_key`]. A token record never changes and is never
-/// revoked before it expires (§3.1: a new token does not revoke older ones), so a node may keep
-/// what it read; the expiry is still checked on every call, against the engine's clock.
+/// Tokens this node has looked up, by [`token_key`]. A token record never changes (§3.1: a new
+/// token does not revoke older ones; a rotated `appSecret` does, checked against the merchant
+/// on every call), so a node may keep what it read; the expiry is still checked on every call,
+/// against the engine's clock.
 #[derive(Default)]
 pub(crate) struct TokenCache {
     entries: Mutex<HashMap<String, TokenValue>>,
