@@ -63,17 +63,22 @@ fn v6_kind(ip: Ipv6Addr) -> Option<&'static str> {
         f if f & 0xffc0 == 0xfe80 => "link-local",
         f if f & 0xffc0 == 0xfec0 => "site-local",
         _ if ip.segments()[..2] == [0x2001, 0x0db8] => "documentation",
+        // RFC 8215's local-use NAT64 prefix: a translator of the operator's own, at a prefix
+        // length of its choosing, so where the IPv4 address sits is not known.
+        _ if ip.segments()[..3] == [0x64, 0xff9b, 1] => "NAT64 local-use",
         _ => return None,
     })
 }
 
-/// The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`),
-/// NAT64 (`64:ff9b::/96`) or 6to4 (`2002::/16`) address: each reaches that IPv4 host.
+/// The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`), IPv4-translated
+/// (`::ffff:0:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::/96`) or 6to4 (`2002::/16`) address: each reaches that IPv4 host.
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
     let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     match s {
         [0, 0, 0, 0, 0, 0xffff, _, _] => Some(tail),
+        // IPv4-translated (`::ffff:0:a.b.c.d`, RFC 2765).
+        [0, 0, 0, 0, 0xffff, 0, _, _] => Some(tail),
         [0, 0, 0, 0, 0, 0, _, _] if !ip.is_loopback() && !ip.is_unspecified() => Some(tail),
         [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(tail),
         [0x2002, hi, lo, ..] => Some(Ipv4Addr::new(
@@ -159,6 +164,10 @@ mod tests {
             ("::ffff:10.0.0.1", "private"),
             ("64:ff9b::a9fe:a9fe", "link-local"),
             ("2002:c0a8:0101::1", "private"),
+            ("::ffff:0:7f00:1", "loopback"),
+            ("::ffff:0:a9fe:a9fe", "link-local"),
+            ("64:ff9b:1::a9fe:a9fe", "NAT64 local-use"),
+            ("64:ff9b:1:a9fe:a9fe::", "NAT64 local-use"),
         ] {
             assert_eq!(kind(ip), Some(k), "{ip}");
         }
