@@ -217,6 +217,22 @@ fn verifier_decoded_fallback_keeps_the_parameters_signed() {
         verify_query(&hidden_expiry, T2_SECRET, None),
         Err(WidgetSignatureError::Mismatch)
     );
+    // A link signed raw, sent encoded once more: it decodes to the signed text, and the server
+    // would read `custNo` as `C%20D` instead of `C D`.
+    let raw_signed = "apiKey=K&custNo=C%20D&orderNo=O+1";
+    let sig = hmac_hex(T2_SECRET, raw_signed);
+    let link = format!("{raw_signed}&signature={sig}");
+    assert_eq!(verify_query(&link, T2_SECRET, None), Ok(Scheme::V2Hmac));
+    for again in [
+        link.replace("C%20D", "C%2520D"),
+        link.replace("O+1", "O%2B1"),
+    ] {
+        assert_eq!(
+            verify_query(&again, T2_SECRET, None),
+            Err(WidgetSignatureError::Mismatch),
+            "{again}"
+        );
+    }
     // The same with `&` folded into a value: `orderNo` would read `O&redirectURL=…`.
     let folded_value = encoded.replace("orderNo=O&redirectURL=", "orderNo=O%26redirectURL=");
     assert_eq!(

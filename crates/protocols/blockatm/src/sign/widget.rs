@@ -54,23 +54,26 @@ pub fn v2_message(query: &str) -> String {
 
 /// polypay's fallback V2 message: every name and value percent-decoded (`+` = space).
 ///
-/// `None` when decoding would change how the query splits into parameters: a decoded name
-/// holding `=` or `&`, or a decoded value holding `&`. The message is then no longer one
-/// reading of the parameters the server acts on (`et%3D1700000000000` is a parameter named
-/// `et=1700000000000` to the parser, but decodes to the signed `et=1700000000000`), so a link
-/// could lose its signed parameters (its expiry, its order number) and keep its signature.
+/// `None` unless the decoded text, read as a raw query itself, names the same parameters with
+/// the same values, so that the one signed text has one reading whichever form it was signed
+/// in. That rules out a decoded name holding `=` or `&` and a decoded value holding `&`
+/// (decoding would move a parameter boundary: `et%3D1700000000000` is one parameter named
+/// `et=1700000000000` to the parser, yet decodes to the signed `et=1700000000000`, so a link
+/// could lose its expiry and keep its signature), and `%` or `+` anywhere (a link signed raw
+/// with `John%20Doe` could be sent as `John%2520Doe`: it decodes to the signed text, and the
+/// server would read `John%20Doe`).
 pub fn v2_decoded_message(query: &str) -> Option<String> {
     let mut parts = Vec::new();
     for (_, component) in components(query).filter(|(name, _)| *name != SIGNATURE_PARAM) {
         let (name, value) = component.split_once('=').unwrap_or((component, ""));
         let name = form_decode(name);
-        if name.contains(['=', '&']) {
+        if name.contains(['=', '&', '%', '+']) {
             return None;
         }
         match component.contains('=') {
             true => {
                 let value = form_decode(value);
-                if value.contains('&') {
+                if value.contains(['&', '%', '+']) {
                     return None;
                 }
                 parts.push(format!("{name}={value}"));
