@@ -14,8 +14,11 @@ use serde_json::value::RawValue;
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// Accepted clock skew between the request's `timestamp` and now (§3.1).
 pub const TIME_WINDOW_MS: u64 = 300_000;
-/// How long a claimed (appId, nonce) must be remembered: twice the window (§3.1).
-pub const NONCE_TTL_MS: u64 = 600_000;
+/// How long a claimed (appId, nonce) is remembered: twice the window (§3.1), and a second more.
+/// Both ends of the window are inside it, so a request stamped a whole window ahead is still
+/// accepted exactly two windows after it arrived; a claim of exactly two windows would have
+/// lapsed by then, and the same request been taken again.
+pub const NONCE_TTL_MS: u64 = 2 * TIME_WINDOW_MS + 1_000;
 
 /// One HTTP request as the server received it, before any decoding.
 #[derive(Debug, Clone, Copy)]

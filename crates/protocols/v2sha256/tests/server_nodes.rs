@@ -86,3 +86,35 @@ async fn a_request_replayed_to_another_node_is_refused() {
         );
     }
 }
+
+/// Both ends of the window are inside it: a request stamped a whole window ahead is accepted
+/// on arrival and again exactly two windows later, so its claim must outlive two windows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_outlives_the_last_moment_its_request_is_accepted() {
+    for db in TestDb::all() {
+        let h = Harness::new(db).await;
+        let arrival = wall_ms();
+        let clock = Arc::new(FixedClock::new(Timestamp(arrival)));
+        let node = serve(Engine::new(h.db.open().unwrap(), clock.clone()), true).await;
+        let public_host = h.node.host.clone();
+        let window = polypay_v2sha256::inbound::TIME_WINDOW_MS as i64;
+        let query = polypay_v2sha256::wire::PaymentQueryRequest {
+            payment_no: None,
+            merchant_trade_no: Some("ORD-EDGE".into()),
+        };
+        let ahead = h
+            .client
+            .build_payment_query(&query, (arrival + window) as u64, &fresh_nonce())
+            .unwrap();
+        let first = forward(&h.client, &node, &public_host, &ahead).await;
+        assert_ne!(first.http_status, 401, "{}: {first:?}", h.db.name);
+        clock.set(Timestamp(arrival + 2 * window));
+        let replay = forward(&h.client, &node, &public_host, &ahead).await;
+        assert_eq!(
+            (replay.http_status, replay.error_message.as_deref()),
+            (401, Some("nonce invalid or reused")),
+            "{}",
+            h.db.name
+        );
+    }
+}
