@@ -26,13 +26,19 @@ pub struct ConnectionLimits {
     /// Connections open at once; past it the node stops accepting until one closes (new ones
     /// wait in the kernel's backlog).
     pub max_connections: usize,
+    /// At shutdown, how long connections get to finish the requests they are in; past it
+    /// [`serve`] returns without them (a client that never reads its answer would otherwise
+    /// hold the node's stop, and with it the store's orderly close, for ever).
+    pub shutdown_grace: Duration,
 }
 
 impl ConnectionLimits {
     pub fn of(config: &crate::config::Config) -> ConnectionLimits {
         ConnectionLimits {
             header_timeout: Duration::from_millis(config.header_timeout_ms.max(1)),
-            max_connections: config.max_connections.max(1),
+            max_connections: config.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+            // A request is answered (408 at worst) within the request timeout.
+            shutdown_grace: Duration::from_millis(config.request_timeout_ms.saturating_add(1_000)),
         }
     }
 }
@@ -42,13 +48,14 @@ impl Default for ConnectionLimits {
         ConnectionLimits {
             header_timeout: Duration::from_secs(30),
             max_connections: 4096,
+            shutdown_grace: Duration::from_secs(31),
         }
     }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes; then stops accepting, lets every
 /// connection finish the request it is in (an idle one closes at once) and returns when all
-/// are closed.
+/// are closed, or when [`ConnectionLimits::shutdown_grace`] is over.
 pub async fn serve(
     mut listener: TcpListener,
     router: Router,
@@ -108,5 +115,13 @@ pub async fn serve(
     drop(listener);
     drop(stop);
     drop(open);
-    open_tx.closed().await;
+    if tokio::time::timeout(limits.shutdown_grace, open_tx.closed())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace = ?limits.shutdown_grace,
+            "connections still open at the end of the shutdown grace; stopping without them"
+        );
+    }
 }

@@ -60,6 +60,7 @@ fn limits(header_secs: u64, max_connections: usize) -> ConnectionLimits {
     ConnectionLimits {
         header_timeout: Duration::from_secs(header_secs),
         max_connections,
+        shutdown_grace: Duration::from_secs(60),
     }
 }
 
@@ -127,4 +128,79 @@ async fn shutdown_closes_idle_connections_and_stops_accepting() {
         .expect("no panic");
     assert_eq!(until_closed(&mut idle).await, "");
     assert!(TcpStream::connect(addr).await.is_err(), "still accepting");
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_lets_a_request_in_flight_finish_within_the_grace() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    // `/slow` says it has started, then answers when the test says so.
+    let (release, released) = tokio::sync::watch::channel(false);
+    let (start, mut started) = tokio::sync::watch::channel(false);
+    let router = Router::new().route(
+        "/slow",
+        get(move || {
+            let mut released = released.clone();
+            let _ = start.send(true);
+            async move {
+                let _ = released.wait_for(|r| *r).await;
+                "ok"
+            }
+        }),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(serve(listener, router, limits(30, 16), async move {
+        let _ = stopped.await;
+    }));
+    let mut slow = TcpStream::connect(addr).await.expect("connect");
+    slow.write_all(b"GET /slow HTTP/1.1\r\nhost: polypay\r\n\r\n")
+        .await
+        .expect("write");
+    started.wait_for(|s| *s).await.expect("the handler runs");
+    stop.send(()).expect("stop");
+    let mut served = served;
+    assert!(
+        timeout(Duration::from_secs(5), &mut served).await.is_err(),
+        "returned with a request in flight"
+    );
+    release.send(true).expect("release");
+    let answered = response(&mut slow).await;
+    assert!(answered.starts_with("HTTP/1.1 200 OK"), "{answered}");
+    timeout(Duration::from_secs(5), served)
+        .await
+        .expect("returns once the request is answered")
+        .expect("no panic");
+
+    // A request that never ends holds the stop no longer than the grace.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (start, mut started) = tokio::sync::watch::channel(false);
+    let router = Router::new().route(
+        "/never",
+        get(move || {
+            let _ = start.send(true);
+            std::future::pending::<&'static str>()
+        }),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(serve(listener, router, limits(30, 16), async move {
+        let _ = stopped.await;
+    }));
+    let mut stuck = TcpStream::connect(addr).await.expect("connect");
+    stuck
+        .write_all(b"GET /never HTTP/1.1\r\nhost: polypay\r\n\r\n")
+        .await
+        .expect("write");
+    started.wait_for(|s| *s).await.expect("the handler runs");
+    let started = Instant::now();
+    stop.send(()).expect("stop");
+    timeout(Duration::from_secs(300), served)
+        .await
+        .expect("returns at the end of the grace")
+        .expect("no panic");
+    assert!(
+        started.elapsed() >= Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
 }
