@@ -236,14 +236,18 @@ impl Overrides {
         if !(public_base_url.starts_with("http://") || public_base_url.starts_with("https://")) {
             anyhow::bail!("public_base_url must start with http:// or https://");
         }
-        if let Some(token) = &self.admin_token
-            && token.chars().count() < MIN_ADMIN_TOKEN_CHARS
-        {
-            // An empty token would match a request that sends none.
-            anyhow::bail!(
-                "admin_token must be at least {MIN_ADMIN_TOKEN_CHARS} characters (it is the key to \
-                 the admin API and the console); leave it unset to have one generated"
-            );
+        if let Some(token) = &self.admin_token {
+            if token.chars().count() < MIN_ADMIN_TOKEN_CHARS {
+                // An empty token would match a request that sends none.
+                anyhow::bail!(
+                    "admin_token must be at least {MIN_ADMIN_TOKEN_CHARS} characters (it is the \
+                     key to the admin API and the console); leave it unset to have one generated"
+                );
+            }
+            if token.trim() != token {
+                // The console's sign-in trims what it is given, and a header cannot carry it.
+                anyhow::bail!("admin_token must not begin or end with whitespace");
+            }
         }
         Ok(Config {
             listen,
@@ -443,7 +447,12 @@ mod tests {
         .resolve()
         .unwrap();
         assert!(!format!("{c:?}").contains("tok-123"));
-        for short in ["", "tok-123"] {
+        for short in [
+            "",
+            "tok-123",
+            " tok-123-of-16-chars",
+            "tok-123-of-16-chars\n",
+        ] {
             let refused = Overrides {
                 admin_token: Some(short.into()),
                 ..Default::default()
