@@ -408,6 +408,10 @@ async fn the_cashier_link_redirects_and_the_qr_images_encode_it() {
             "/passtopay/cashier?payOrderToken=abc".to_owned(),
             format!("/passtopay/qr/{token}.gif"),
             format!("/passtopay/qr/{}.png", token.to_uppercase()),
+            // Well-formed, but no order's: no link to nothing on the gateway's domain.
+            format!("/passtopay/cashier?payOrderToken={}", "ab".repeat(32)),
+            format!("/passtopay/qr/{}.png", "ab".repeat(32)),
+            format!("/passtopay/qr/{}.svg", "ab".repeat(32)),
         ] {
             assert_eq!(
                 get(bad.clone()).await.unwrap().status().as_u16(),

@@ -42,6 +42,23 @@ fn is_token(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// Whether `token` is a PassToPay order's cashier token: a link or QR image is only ever
+/// made for an order that exists (a well-formed made-up token is not one), so the gateway's
+/// domain never shows a payment link to nothing.
+async fn names_an_order(ctx: &Ctx, token: &str) -> Result<bool, Response> {
+    if !is_token(token) {
+        return Ok(false);
+    }
+    match ctx.engine.payment_by_cashier_token(token).await {
+        Ok(p) => Ok(p.protocol == polypay_core::Protocol::Passtopay),
+        Err(polypay_engine::EngineError::NotFound(_)) => Ok(false),
+        Err(e) => {
+            tracing::error!(error = %e, "passtopay: cashier token lookup failed");
+            Err(StatusCode::SERVICE_UNAVAILABLE.into_response())
+        }
+    }
+}
+
 fn found(location: String) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
@@ -59,9 +76,11 @@ pub(super) async fn cashier(
     if !readable(&method) {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
-    match query.get("payOrderToken") {
-        Some(token) if is_token(token) => found(ctx.platform.cashier_url(token)),
-        _ => StatusCode::NOT_FOUND.into_response(),
+    let token = query.get("payOrderToken").map_or("", String::as_str);
+    match names_an_order(&ctx, token).await {
+        Ok(true) => found(ctx.platform.cashier_url(token)),
+        Ok(false) => StatusCode::NOT_FOUND.into_response(),
+        Err(unavailable) => unavailable,
     }
 }
 
@@ -80,8 +99,10 @@ pub(super) async fn qr(
         (_, Some(t)) => (t, false),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
-    if !is_token(token) {
-        return StatusCode::NOT_FOUND.into_response();
+    match names_an_order(&ctx, token).await {
+        Ok(true) => {}
+        Ok(false) => return StatusCode::NOT_FOUND.into_response(),
+        Err(unavailable) => return unavailable,
     }
     let link = cashier_url(&ctx.platform.public_base_url, token);
     let image = if png {
