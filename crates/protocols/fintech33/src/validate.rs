@@ -128,7 +128,8 @@ impl JsonObject {
                 // Text holding a NUL is invalid (a polypay decision, `polypay_core::text`).
                 Ok(s) if s.contains('\0') => Raw::Nul,
                 Ok(s) => Raw::Str(s),
-                Err(_) => Raw::Other,
+                // Valid JSON that is no text: an unpaired UTF-16 surrogate (`"\ud800"`).
+                Err(_) => Raw::Unpaired,
             },
             Some("true") => Raw::Bool(true),
             Some("false") => Raw::Bool(false),
@@ -171,6 +172,8 @@ enum Raw {
     Bool(bool),
     /// A string holding a NUL character.
     Nul,
+    /// A string escaping half of a UTF-16 surrogate pair.
+    Unpaired,
     Other,
 }
 
@@ -243,6 +246,10 @@ fn string(obj: &JsonObject, field: &str) -> Checked<String> {
         Raw::Missing => Err(BusinessError::invalid(field, "is required")),
         Raw::Str(s) => Ok(s),
         Raw::Nul => Err(BusinessError::invalid(field, NUL)),
+        Raw::Unpaired => Err(BusinessError::invalid(
+            field,
+            "is not valid text (an unpaired UTF-16 surrogate escape)",
+        )),
         _ => Err(BusinessError::invalid(field, "must be a string")),
     }
 }

@@ -70,6 +70,16 @@ fn create_payer_accepts_the_example_and_leniencies() {
     );
 }
 
+/// Valid JSON that is no text: named as such, not as a wrong type.
+#[test]
+fn an_unpaired_surrogate_escape_is_not_text() {
+    let body = PAYER.replace("Tai Man", r"a\ud800b");
+    assert_eq!(
+        check(Service::CreatePayer, &body).map(|_| ()),
+        Err("firstName: is not valid text (an unpaired UTF-16 surrogate escape)".into())
+    );
+}
+
 #[test]
 fn create_payer_rejections() {
     let cases: &[(&str, Option<&str>, &str)] = &[
