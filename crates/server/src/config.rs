@@ -105,6 +105,34 @@ pub struct Overrides {
     pub auto_succeed_after_ms: Option<u64>,
 }
 
+/// The connection cap when none is set: 4096, or three quarters of the process's open-file
+/// limit when that is lower (the rest is for the database, the log and callbacks in flight), so
+/// that the cap, not a failing `accept`, is what holds connections back.
+fn default_max_connections() -> usize {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit only writes the struct it is handed, which lives across the call.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            return connections_for_open_files(limit.rlim_cur);
+        }
+    }
+    MAX_CONNECTIONS_DEFAULT
+}
+
+const MAX_CONNECTIONS_DEFAULT: usize = 4096;
+
+/// Three quarters of an open-file limit, between 64 and [`MAX_CONNECTIONS_DEFAULT`].
+fn connections_for_open_files(soft_limit: u64) -> usize {
+    let soft = usize::try_from(soft_limit).unwrap_or(usize::MAX);
+    (soft / 4)
+        .saturating_mul(3)
+        .clamp(64, MAX_CONNECTIONS_DEFAULT)
+}
+
 /// The shortest admin token a node accepts.
 pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
 
@@ -261,7 +289,7 @@ impl Overrides {
             body_limit_bytes: self.body_limit_bytes.unwrap_or(2 << 20),
             request_timeout_ms: self.request_timeout_ms.unwrap_or(30_000),
             header_timeout_ms: self.header_timeout_ms.unwrap_or(30_000),
-            max_connections: self.max_connections.unwrap_or(4096),
+            max_connections: self.max_connections.unwrap_or_else(default_max_connections),
             store_writers: self.store_writers.unwrap_or(2),
             store_max_batch: self.store_max_batch.unwrap_or(256),
             sweep_interval_ms: self.sweep_interval_ms.unwrap_or(1_000),
@@ -447,6 +475,10 @@ mod tests {
         .resolve()
         .unwrap();
         assert!(!format!("{c:?}").contains("tok-123"));
+        assert_eq!(super::connections_for_open_files(1024), 768);
+        assert_eq!(super::connections_for_open_files(20_000), 4096);
+        assert_eq!(super::connections_for_open_files(u64::MAX), 4096);
+        assert_eq!(super::connections_for_open_files(16), 64);
         for short in [
             "",
             "tok-123",
