@@ -51,36 +51,30 @@ impl Db<'_> {
     /// Run by [`Db::check_vault`] at every start (once nothing is left, a scan of two small
     /// tables).
     pub fn reseal_unbound(&mut self) -> Result<u64, StoreError> {
+        type Binding = fn(&str) -> String;
+        let places: [(&str, &str, &str, Binding); 2] = [
+            ("merchants", "id", "credentials_sealed", merchant_binding),
+            (
+                "platform_secrets",
+                "name",
+                "value_sealed",
+                platform_secret_binding,
+            ),
+        ];
         let mut resealed = 0;
-        let merchants = self.rows(
-            "SELECT id, credentials_sealed FROM merchants WHERE credentials_sealed LIKE 'v1:%'",
-            &[],
-        )?;
-        for row in merchants {
-            let (id, old) = (row.text(0)?, row.text(1)?);
-            let binding = merchant_binding(&id);
-            let new = self
-                .vault
-                .seal(&binding, &self.vault.open(&binding, &old)?)?;
-            resealed += self.exec(
-                "UPDATE merchants SET credentials_sealed = $2 WHERE id = $1 AND credentials_sealed = $3",
-                &[id.into(), new.into(), old.into()],
-            )?;
-        }
-        let secrets = self.rows(
-            "SELECT name, value_sealed FROM platform_secrets WHERE value_sealed LIKE 'v1:%'",
-            &[],
-        )?;
-        for row in secrets {
-            let (name, old) = (row.text(0)?, row.text(1)?);
-            let binding = platform_secret_binding(&name);
-            let new = self
-                .vault
-                .seal(&binding, &self.vault.open(&binding, &old)?)?;
-            resealed += self.exec(
-                "UPDATE platform_secrets SET value_sealed = $2 WHERE name = $1 AND value_sealed = $3",
-                &[name.into(), new.into(), old.into()],
-            )?;
+        for (table, key, column, binding_of) in places {
+            let unbound = format!("SELECT {key}, {column} FROM {table} WHERE {column} LIKE 'v1:%'");
+            for row in self.rows(&unbound, &[])? {
+                let (id, old) = (row.text(0)?, row.text(1)?);
+                let binding = binding_of(&id);
+                let new = self
+                    .vault
+                    .seal(&binding, &self.vault.open(&binding, &old)?)?;
+                resealed += self.exec(
+                    &format!("UPDATE {table} SET {column} = $2 WHERE {key} = $1 AND {column} = $3"),
+                    &[id.into(), new.into(), old.into()],
+                )?;
+            }
         }
         Ok(resealed)
     }
