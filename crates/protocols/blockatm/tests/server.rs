@@ -535,14 +535,16 @@ async fn cashier_links_redirect_to_the_hosted_page() {
     }
 }
 
+/// A limit small enough to reach in a test: two requests a minute, then a minute's block.
+const TWO_PER_MINUTE: RateLimitConfig = RateLimitConfig {
+    limit: 2,
+    window_ms: 60_000,
+    cooldown_ms: 60_000,
+};
+
 #[tokio::test]
 async fn rate_limit_answers_429_then_418() {
-    let limits = RateLimitConfig {
-        limit: 2,
-        window_ms: 60_000,
-        cooldown_ms: 60_000,
-    };
-    for h in Harness::all_with(limits).await {
+    for h in Harness::all_with(TWO_PER_MINUTE).await {
         let client = h.client(false);
         let now = h.now_ms();
         for _ in 0..2 {
@@ -586,12 +588,7 @@ async fn rate_limit_answers_429_then_418() {
 /// whoever holds a widget link cannot block the merchant's signed traffic.
 #[tokio::test]
 async fn unsigned_and_unknown_keys_cannot_exhaust_a_merchants_limit() {
-    let limits = RateLimitConfig {
-        limit: 2,
-        window_ms: 60_000,
-        cooldown_ms: 60_000,
-    };
-    for h in Harness::all_with(limits).await {
+    for h in Harness::all_with(TWO_PER_MINUTE).await {
         let client = h.client(false);
         let now = h.now_ms();
         let send = |strip_signature: bool, key: Option<&'static str>| {
