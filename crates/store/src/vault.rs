@@ -105,7 +105,7 @@ impl Vault {
         let (body, aad) = match (sealed.strip_prefix("v2:"), sealed.strip_prefix("v1:")) {
             (Some(body), _) => (body, binding.as_bytes()),
             (None, Some(body)) => (body, &b""[..]),
-            (None, None) => return Err(StoreError::Sealed),
+            (None, None) => return Err(unknown_format(sealed)),
         };
         let raw = B64.decode(body).map_err(|_| StoreError::Sealed)?;
         if raw.len() < NONCE_LEN {
@@ -132,6 +132,21 @@ impl Vault {
             .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
             .expect("seal");
         format!("v1:{}", B64.encode([&nonce[..], &buf].concat()))
+    }
+}
+
+/// A sealed value in a format this version does not know: `vN:` from a later version (which
+/// its operator should be told, rather than that the master key is wrong), or no value at all.
+fn unknown_format(sealed: &str) -> StoreError {
+    let version = sealed.split_once(':').map(|(v, _)| v).filter(|v| {
+        v.len() <= 4 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit())
+    });
+    match version {
+        Some(v) => StoreError::Config(format!(
+            "a secret in this database is sealed in format {v}, which this version of polypay \
+             does not know: it was written by a later version; run that version"
+        )),
+        None => StoreError::Sealed,
     }
 }
 
@@ -208,6 +223,19 @@ mod tests {
             v.open(&merchant_binding("M2"), &unbound),
             Err(StoreError::Sealed)
         ));
+    }
+
+    #[test]
+    fn a_format_from_a_later_version_is_named_as_such() {
+        let v = Vault::from_key_bytes(&[7u8; 32]).unwrap();
+        let later = v.seal("t:a", b"x").unwrap().replacen("v2:", "v3:", 1);
+        match v.open("t:a", &later) {
+            Err(StoreError::Config(m)) => {
+                assert!(m.contains("format v3") && m.contains("later version"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(v.open("t:a", "garbage"), Err(StoreError::Sealed)));
     }
 
     #[test]
