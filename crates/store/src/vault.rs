@@ -75,38 +75,24 @@ impl Vault {
         Ok((Vault::from_key_bytes(&key)?, true))
     }
 
-    /// Seals `plaintext` for the place it will be stored, `binding` (e.g.
-    /// `merchants.credentials_sealed:<id>`): `v2:` + base64(nonce ‖ ciphertext ‖ tag), with
-    /// the binding as the AEAD's associated data. Opened under any other binding it fails, so
-    /// a sealed value copied to another row (one merchant's credentials onto another, by
-    /// someone who can write the database but holds no master key) is refused, not used.
-    pub fn seal(&self, binding: &str, plaintext: &[u8]) -> Result<String, StoreError> {
+    pub fn seal(&self, plaintext: &[u8]) -> Result<String, StoreError> {
         let mut nonce = [0u8; NONCE_LEN];
         self.rng
             .fill(&mut nonce)
             .map_err(|_| StoreError::Config("no randomness".into()))?;
         let mut buf = plaintext.to_vec();
         self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(binding.as_bytes()),
-                &mut buf,
-            )
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
             .map_err(|_| StoreError::Sealed)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
-        Ok(format!("v2:{}", B64.encode(out)))
+        Ok(format!("v1:{}", B64.encode(out)))
     }
 
-    /// Opens a value sealed for `binding` ([`Vault::seal`]), or a `v1:` value, sealed before
-    /// values were bound to their place (opened as such; sealed again as `v2:` the next time
-    /// it is written).
-    pub fn open(&self, binding: &str, sealed: &str) -> Result<Vec<u8>, StoreError> {
-        let (body, aad) = match (sealed.strip_prefix("v2:"), sealed.strip_prefix("v1:")) {
-            (Some(body), _) => (body, binding.as_bytes()),
-            (None, Some(body)) => (body, &b""[..]),
-            (None, None) => return Err(unknown_format(sealed)),
-        };
+    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, StoreError> {
+        let body = sealed
+            .strip_prefix("v1:")
+            .ok_or_else(|| unknown_format(sealed))?;
         let raw = B64.decode(body).map_err(|_| StoreError::Sealed)?;
         if raw.len() < NONCE_LEN {
             return Err(StoreError::Sealed);
@@ -116,48 +102,27 @@ impl Vault {
         let mut buf = ct.to_vec();
         let plain = self
             .key
-            .open_in_place(nonce, Aad::from(aad), &mut buf)
+            .open_in_place(nonce, Aad::empty(), &mut buf)
             .map_err(|_| StoreError::Sealed)?;
         Ok(plain.to_vec())
     }
 }
 
-#[cfg(test)]
-impl Vault {
-    /// A value sealed as before bindings (`v1:`, no associated data): for tests of the reseal.
-    pub(crate) fn seal_unbound(&self, plaintext: &[u8]) -> String {
-        let nonce = [5u8; NONCE_LEN];
-        let mut buf = plaintext.to_vec();
-        self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
-            .expect("seal");
-        format!("v1:{}", B64.encode([&nonce[..], &buf].concat()))
-    }
-}
-
 /// A sealed value in a format this version does not know: `vN:` from a later version (which
-/// its operator should be told, rather than that the master key is wrong), or no value at all.
+/// its operator should be told, rather than that the master key is wrong), or no sealed value.
 fn unknown_format(sealed: &str) -> StoreError {
-    let version = sealed.split_once(':').map(|(v, _)| v).filter(|v| {
-        v.len() <= 4 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit())
+    let later = sealed.split_once(':').map(|(v, _)| v).filter(|v| {
+        v.strip_prefix('v')
+            .and_then(|n| n.parse::<u16>().ok())
+            .is_some_and(|n| n > 1)
     });
-    match version {
+    match later {
         Some(v) => StoreError::Config(format!(
             "a secret in this database is sealed in format {v}, which this version of polypay \
              does not know: it was written by a later version; run that version"
         )),
         None => StoreError::Sealed,
     }
-}
-
-/// Where a merchant's credentials are sealed for ([`Vault::seal`]).
-pub(crate) fn merchant_binding(id: &str) -> String {
-    format!("merchants.credentials_sealed:{id}")
-}
-
-/// Where a platform secret is sealed for.
-pub(crate) fn platform_secret_binding(name: &str) -> String {
-    format!("platform_secrets.value_sealed:{name}")
 }
 
 /// Writes a file readable only by its owner (making its directory if need be).
@@ -187,66 +152,38 @@ mod tests {
     #[test]
     fn seal_open_round_trip_and_tamper() {
         let v = Vault::from_key_bytes(&[7u8; 32]).unwrap();
-        let sealed = v.seal("t:a", b"top secret").unwrap();
-        assert!(sealed.starts_with("v2:") && !sealed.contains("top secret"));
-        assert_eq!(v.open("t:a", &sealed).unwrap(), b"top secret");
+        let sealed = v.seal(b"top secret").unwrap();
+        assert!(!sealed.contains("top secret"));
+        assert_eq!(v.open(&sealed).unwrap(), b"top secret");
         let other = Vault::from_key_bytes(&[8u8; 32]).unwrap();
-        assert!(matches!(
-            other.open("t:a", &sealed),
-            Err(StoreError::Sealed)
-        ));
+        assert!(matches!(other.open(&sealed), Err(StoreError::Sealed)));
         // Flip one ciphertext byte: the GCM tag must reject it.
         use base64::Engine as _;
         let mut raw = B64.decode(&sealed[3..]).unwrap();
         raw[NONCE_LEN] ^= 0x01;
-        let bad = format!("v2:{}", B64.encode(raw));
-        assert!(matches!(v.open("t:a", &bad), Err(StoreError::Sealed)));
-    }
-
-    #[test]
-    fn a_sealed_value_opens_only_where_it_was_sealed_for() {
-        let v = Vault::from_key_bytes(&[7u8; 32]).unwrap();
-        let sealed = v.seal(&merchant_binding("M1"), b"credentials").unwrap();
-        assert_eq!(
-            v.open(&merchant_binding("M1"), &sealed).unwrap(),
-            b"credentials"
-        );
-        for elsewhere in [merchant_binding("M2"), platform_secret_binding("M1")] {
-            assert!(matches!(
-                v.open(&elsewhere, &sealed),
-                Err(StoreError::Sealed)
-            ));
-        }
-        // Posing as a value from before bindings (`v1:`, no associated data) fails too.
-        let unbound = sealed.replacen("v2:", "v1:", 1);
-        assert!(matches!(
-            v.open(&merchant_binding("M2"), &unbound),
-            Err(StoreError::Sealed)
-        ));
+        let bad = format!("v1:{}", B64.encode(raw));
+        assert!(matches!(v.open(&bad), Err(StoreError::Sealed)));
     }
 
     #[test]
     fn a_format_from_a_later_version_is_named_as_such() {
         let v = Vault::from_key_bytes(&[7u8; 32]).unwrap();
-        let later = v.seal("t:a", b"x").unwrap().replacen("v2:", "v3:", 1);
-        match v.open("t:a", &later) {
+        let later = v.seal(b"x").unwrap().replacen("v1:", "v2:", 1);
+        match v.open(&later) {
             Err(StoreError::Config(m)) => {
-                assert!(m.contains("format v3") && m.contains("later version"))
+                assert!(
+                    m.contains("format v2") && m.contains("later version"),
+                    "{m}"
+                )
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(v.open("t:a", "garbage"), Err(StoreError::Sealed)));
-    }
-
-    #[test]
-    fn values_sealed_before_bindings_still_open() {
-        // A `v1:` value as sealed until the sixteenth session: no associated data.
-        let v = Vault::from_key_bytes(&[7u8; 32]).unwrap();
-        let old = v.seal_unbound(b"old secret");
-        assert_eq!(
-            v.open(&merchant_binding("M1"), &old).unwrap(),
-            b"old secret"
-        );
+        for not_later in ["garbage", "v0:AAAA", "v:AAAA", "vx:AAAA"] {
+            assert!(
+                matches!(v.open(not_later), Err(StoreError::Sealed)),
+                "{not_later}"
+            );
+        }
     }
 
     #[test]
@@ -265,6 +202,6 @@ mod tests {
         }
         let (b, created) = Vault::load_or_create(None, dir.path()).unwrap();
         assert!(!created);
-        assert_eq!(b.open("t:x", &a.seal("t:x", b"x").unwrap()).unwrap(), b"x");
+        assert_eq!(b.open(&a.seal(b"x").unwrap()).unwrap(), b"x");
     }
 }

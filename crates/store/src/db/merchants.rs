@@ -3,7 +3,6 @@
 use super::{Db, prefixed};
 use crate::error::StoreError;
 use crate::sql::Row;
-use crate::vault::merchant_binding;
 use polypay_core::{Credentials, Merchant, MerchantId, Protocol, Timestamp};
 
 const MERCHANT_COLS: &str =
@@ -12,10 +11,7 @@ const MERCHANT_COLS: &str =
 impl Db<'_> {
     /// Inserts a merchant with its sealed credentials and its per-protocol lookup keys.
     pub fn insert_merchant(&mut self, m: &Merchant) -> Result<(), StoreError> {
-        let binding = merchant_binding(m.id.as_str());
-        let sealed = self
-            .vault
-            .seal(&binding, &serde_json::to_vec(&m.credentials)?)?;
+        let sealed = self.vault.seal(&serde_json::to_vec(&m.credentials)?)?;
         self.exec(
             &format!("INSERT INTO merchants ({MERCHANT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
             &[
@@ -40,10 +36,7 @@ impl Db<'_> {
     /// Writes a merchant's name, notify URL, enabled flag, credentials (sealed again) and
     /// settings, as given: read it in the same write job ([`Db::merchant`] locks it).
     pub fn update_merchant(&mut self, m: &Merchant) -> Result<(), StoreError> {
-        let binding = merchant_binding(m.id.as_str());
-        let sealed = self
-            .vault
-            .seal(&binding, &serde_json::to_vec(&m.credentials)?)?;
+        let sealed = self.vault.seal(&serde_json::to_vec(&m.credentials)?)?;
         self.exec(
             "UPDATE merchants SET name = $2, notify_url = $3, enabled = $4, credentials_sealed = $5, settings = $6 \
              WHERE id = $1",
@@ -109,9 +102,7 @@ impl Db<'_> {
     }
 
     fn merchant_row(&self, r: &Row) -> Result<Merchant, StoreError> {
-        let id = r.text(0)?;
-        let opened = self.vault.open(&merchant_binding(&id), &r.text(5)?)?;
-        let creds: Credentials = serde_json::from_slice(&opened)?;
+        let creds: Credentials = serde_json::from_slice(&self.vault.open(&r.text(5)?)?)?;
         Ok(Merchant {
             id: MerchantId(r.text(0)?),
             name: r.text(1)?,
@@ -126,119 +117,7 @@ impl Db<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::StoreError;
-    use crate::testing::{TestDb, test_vault};
-    use polypay_core::merchant::*;
-    use polypay_core::{Merchant, MerchantId, Secret, Timestamp};
-
-    fn merchant(tag: &str) -> Merchant {
-        let secret = |what: &str| Secret::new(format!("{what}-of-{tag}"));
-        let credentials = Credentials {
-            passtopay: PassToPayCredentials {
-                mch_no: format!("M{tag}"),
-                app_id: format!("app{tag}"),
-                app_secret: secret("p2p"),
-            },
-            blockatm: BlockAtmCredentials {
-                api_key: format!("pk_{tag}"),
-                secret_key: secret("sk"),
-                cashier_id: "1".into(),
-                ec_public_key: None,
-            },
-            ottpay: OttPayCredentials {
-                merchant_id: format!("O{tag}"),
-                sign_key: secret("sign"),
-                operator_id: "1".into(),
-                shop_id: "1".into(),
-            },
-            v2sha256: V2Sha256Credentials {
-                app_id: format!("v2{tag}"),
-                app_secret: secret("v2"),
-            },
-            fintech33: Fintech33Credentials {
-                app_id: format!("F{tag}"),
-                app_secret: secret("f33"),
-                aes_key: secret("aes"),
-                rsa_public_key: None,
-            },
-        };
-        Merchant {
-            id: MerchantId(format!("mch_{tag}")),
-            name: tag.into(),
-            notify_url: None,
-            enabled: true,
-            created_at: Timestamp(1),
-            credentials,
-            settings: serde_json::json!({}),
-        }
-    }
-
-    /// Sealed credentials are bound to their row: copied onto another merchant (by someone
-    /// who can write the database but holds no master key) they are refused, not used. Values
-    /// sealed before bindings (`v1:`) still open, and the vault check seals them again, bound.
-    #[tokio::test(flavor = "multi_thread")]
-    async fn sealed_credentials_open_only_in_their_own_row() {
-        for tdb in TestDb::all() {
-            let store = tdb.open().unwrap();
-            let (a, b, c) = (merchant("a"), merchant("b"), merchant("c"));
-            let c_id = c.id.clone();
-            let c_credentials = c.credentials.clone();
-            store
-                .write(move |db| {
-                    db.insert_merchant(&a)?;
-                    db.insert_merchant(&b)?;
-                    db.insert_merchant(&c)
-                })
-                .await
-                .unwrap();
-            let swap = "UPDATE merchants SET credentials_sealed = \
-                        (SELECT credentials_sealed FROM merchants WHERE id = 'mch_a') \
-                        WHERE id = 'mch_b'";
-            store.write(move |db| db.exec(swap, &[])).await.unwrap();
-            let b_read = store
-                .read(|db| db.merchant(&MerchantId("mch_b".into())))
-                .await;
-            assert!(
-                matches!(b_read, Err(StoreError::Sealed)),
-                "{}: {b_read:?}",
-                tdb.name
-            );
-
-            // c as an installation from before bindings holds it.
-            let old = test_vault().seal_unbound(&serde_json::to_vec(&c_credentials).unwrap());
-            store
-                .write(move |db| {
-                    db.exec(
-                        "UPDATE merchants SET credentials_sealed = $1 WHERE id = 'mch_c'",
-                        &[old.as_str().into()],
-                    )
-                })
-                .await
-                .unwrap();
-            let id = c_id.clone();
-            let opened = store.read(move |db| db.merchant(&id)).await.unwrap();
-            assert_eq!(opened.unwrap().credentials, c_credentials, "{}", tdb.name);
-            store
-                .write(|db| db.check_vault(Timestamp(2)))
-                .await
-                .unwrap();
-            let stored = store
-                .read(|db| {
-                    let row = db.one(
-                        "SELECT credentials_sealed FROM merchants WHERE id = 'mch_c'",
-                        &[],
-                    )?;
-                    row.expect("c").text(0)
-                })
-                .await
-                .unwrap();
-            assert!(stored.starts_with("v2:"), "{}: {stored}", tdb.name);
-            let id = c_id.clone();
-            let opened = store.read(move |db| db.merchant(&id)).await.unwrap();
-            assert_eq!(opened.unwrap().credentials, c_credentials, "{}", tdb.name);
-            store.close();
-        }
-    }
+    use crate::testing::TestDb;
 
     /// The lock a read-modify-write of a merchant rests on: on PostgreSQL, `Db::merchant`
     /// inside a write job holds the row (`FOR UPDATE`, a `RowShareLock` on the table), and a

@@ -3,7 +3,6 @@
 use super::{Db, json, protocol};
 use crate::error::StoreError;
 use crate::sql::Dialect;
-use crate::vault::{merchant_binding, platform_secret_binding};
 use polypay_core::{Protocol, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -25,58 +24,18 @@ impl Db<'_> {
     /// Whether this connection's master key is the database's: it opens the oldest platform
     /// secret, or on a database that has none yet seals one (`vault_check`) for later runs to
     /// open. [`StoreError::Sealed`] when the key is another one: anything sealed with it would
-    /// be unreadable to the nodes that hold the right key. Then seals values from before
-    /// bindings again, bound ([`Db::reseal_unbound`]).
+    /// be unreadable to the nodes that hold the right key.
     pub fn check_vault(&mut self, now: Timestamp) -> Result<(), StoreError> {
         let oldest = self.one(
-            "SELECT value_sealed, name FROM platform_secrets ORDER BY created_at, name LIMIT 1",
+            "SELECT value_sealed FROM platform_secrets ORDER BY created_at, name LIMIT 1",
             &[],
         )?;
         match oldest {
-            Some(row) => {
-                let binding = platform_secret_binding(&row.text(1)?);
-                self.vault.open(&binding, &row.text(0)?)?;
-            }
-            None => {
-                self.platform_secret_or_insert("vault_check", b"polypay", now)?;
-            }
+            Some(row) => self.vault.open(&row.text(0)?).map(drop),
+            None => self
+                .platform_secret_or_insert("vault_check", b"polypay", now)
+                .map(drop),
         }
-        // A value sealed under another key fails here too: the start stops before it writes.
-        self.reseal_unbound().map(drop)
-    }
-
-    /// Seals again, bound to their rows, the values sealed before values were bound to where
-    /// they are stored (`v1:`, [`crate::Vault::seal`]); returns how many. Each is written back
-    /// only if it is still the value read, so a change another node made meanwhile is kept.
-    /// Run by [`Db::check_vault`] at every start (once nothing is left, a scan of two small
-    /// tables).
-    pub fn reseal_unbound(&mut self) -> Result<u64, StoreError> {
-        type Binding = fn(&str) -> String;
-        let places: [(&str, &str, &str, Binding); 2] = [
-            ("merchants", "id", "credentials_sealed", merchant_binding),
-            (
-                "platform_secrets",
-                "name",
-                "value_sealed",
-                platform_secret_binding,
-            ),
-        ];
-        let mut resealed = 0;
-        for (table, key, column, binding_of) in places {
-            let unbound = format!("SELECT {key}, {column} FROM {table} WHERE {column} LIKE 'v1:%'");
-            for row in self.rows(&unbound, &[])? {
-                let (id, old) = (row.text(0)?, row.text(1)?);
-                let binding = binding_of(&id);
-                let new = self
-                    .vault
-                    .seal(&binding, &self.vault.open(&binding, &old)?)?;
-                resealed += self.exec(
-                    &format!("UPDATE {table} SET {column} = $2 WHERE {key} = $1 AND {column} = $3"),
-                    &[id.into(), new.into(), old.into()],
-                )?;
-            }
-        }
-        Ok(resealed)
     }
 
     /// Stores a sealed platform value unless one exists; returns the value now stored.
@@ -86,7 +45,7 @@ impl Db<'_> {
         value: &[u8],
         now: Timestamp,
     ) -> Result<Vec<u8>, StoreError> {
-        let sealed = self.vault.seal(&platform_secret_binding(name), value)?;
+        let sealed = self.vault.seal(value)?;
         self.exec(
             "INSERT INTO platform_secrets (name, value_sealed, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO NOTHING",
@@ -109,9 +68,7 @@ impl Db<'_> {
             "SELECT value_sealed FROM platform_secrets WHERE name = $1",
             &[name.into()],
         )?;
-        let binding = platform_secret_binding(name);
-        row.map(|r| self.vault.open(&binding, &r.text(0)?))
-            .transpose()
+        row.map(|r| self.vault.open(&r.text(0)?)).transpose()
     }
 
     /// Claims a nonce in `scope` until `expires_at`; `false` if it was already claimed and is
