@@ -43,16 +43,6 @@ impl ConnectionLimits {
     }
 }
 
-impl Default for ConnectionLimits {
-    fn default() -> Self {
-        ConnectionLimits {
-            header_timeout: Duration::from_secs(30),
-            max_connections: 4096,
-            shutdown_grace: Duration::from_secs(31),
-        }
-    }
-}
-
 /// Serves `router` on `listener` until `shutdown` completes; then stops accepting, lets every
 /// connection finish the request it is in (an idle one closes at once) and returns when all
 /// are closed, or when [`ConnectionLimits::shutdown_grace`] is over.

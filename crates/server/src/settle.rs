@@ -221,19 +221,9 @@ async fn payment(
     Query(owner): Query<Owner>,
     body: Result<Json<Report>, JsonRejection>,
 ) -> Response {
-    let r = match body {
-        Ok(Json(r)) => r,
-        Err(refused) => return crate::admin::refused_body(refused, REPORT_SHAPE),
-    };
-    let payment = match find_payment(&s, &reference, &owner).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return error(StatusCode::NOT_FOUND, PAYMENT_REFS),
-        Err(e) => return engine_error(e),
-    };
-    match settle_payment(&s, &payment, &action, r).await {
-        Ok(p) => Json(p).into_response(),
-        Err(refused) => refused.answer(),
-    }
+    let found = find_payment(&s, &reference, &owner);
+    let settle = async |p: Payment, r| settle_payment(&s, &p, &action, r).await;
+    reported(body, found, PAYMENT_REFS, settle).await
 }
 
 /// `POST /admin/v1/payouts/{reference}/{action}` ([`settle_payout`]).
@@ -243,17 +233,31 @@ async fn payout(
     Query(owner): Query<Owner>,
     body: Result<Json<Report>, JsonRejection>,
 ) -> Response {
+    let found = find_payout(&s, &reference, &owner);
+    let settle = async |p: Payout, r| settle_payout(&s, &p, &action, r).await;
+    reported(body, found, PAYOUT_REFS, settle).await
+}
+
+/// A report's answer: the body read as a report, then the object its reference names (`refs`
+/// says what a reference is when none does), then `settle` applied to both; the object as it
+/// is now, or why not.
+async fn reported<T, U: serde::Serialize>(
+    body: Result<Json<Report>, JsonRejection>,
+    found: impl Future<Output = Result<Option<T>, EngineError>>,
+    refs: &str,
+    settle: impl AsyncFnOnce(T, Report) -> Result<U, Refused>,
+) -> Response {
     let r = match body {
         Ok(Json(r)) => r,
         Err(refused) => return crate::admin::refused_body(refused, REPORT_SHAPE),
     };
-    let payout = match find_payout(&s, &reference, &owner).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return error(StatusCode::NOT_FOUND, PAYOUT_REFS),
+    let object = match found.await {
+        Ok(Some(object)) => object,
+        Ok(None) => return error(StatusCode::NOT_FOUND, refs),
         Err(e) => return engine_error(e),
     };
-    match settle_payout(&s, &payout, &action, r).await {
-        Ok(p) => Json(p).into_response(),
+    match settle(object, r).await {
+        Ok(settled) => Json(settled).into_response(),
         Err(refused) => refused.answer(),
     }
 }
