@@ -104,50 +104,12 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// `n` chunks of 1 KiB, counting how many were read; `declared`: its length is known.
-    struct Chunks {
-        left: usize,
-        read: Arc<AtomicUsize>,
-        declared: bool,
-    }
-
-    impl HttpBody for Chunks {
-        type Data = Bytes;
-        type Error = std::convert::Infallible;
-
-        fn poll_frame(
-            self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-            let this = self.get_mut();
-            if this.left == 0 {
-                return Poll::Ready(None);
-            }
-            this.left -= 1;
-            this.read.fetch_add(1, Ordering::SeqCst);
-            Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'x'; 1024])))))
-        }
-
-        fn size_hint(&self) -> hyper::body::SizeHint {
-            match self.declared {
-                true => hyper::body::SizeHint::with_exact(self.left as u64 * 1024),
-                false => hyper::body::SizeHint::default(),
-            }
-        }
-    }
-
     fn chunks(n: usize) -> (Body, Arc<AtomicUsize>) {
         sized(n, false)
     }
 
     fn sized(n: usize, declared: bool) -> (Body, Arc<AtomicUsize>) {
-        let read = Arc::new(AtomicUsize::new(0));
-        let body = Body::new(Chunks {
-            left: n,
-            read: read.clone(),
-            declared,
-        });
-        (body, read)
+        crate::testing::ChunkedBody::body(n, declared)
     }
 
     #[tokio::test]

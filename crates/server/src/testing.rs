@@ -347,3 +347,56 @@ impl Customer {
             .expect("press")
     }
 }
+
+/// A request body of 1 KiB chunks of spaces, for tests of how bodies are bounded: declared, its
+/// length is known up front (as a `Content-Length` makes it), else only reading finds how long
+/// it is. The counter it comes with says how many chunks were read.
+pub struct ChunkedBody {
+    left: usize,
+    declared: bool,
+    read: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ChunkedBody {
+    pub const CHUNK: usize = 1024;
+
+    /// `chunks` chunks, as an [`axum::body::Body`], and the count of those read.
+    pub fn body(
+        chunks: usize,
+        declared: bool,
+    ) -> (axum::body::Body, Arc<std::sync::atomic::AtomicUsize>) {
+        let read = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let body = ChunkedBody {
+            left: chunks,
+            declared,
+            read: read.clone(),
+        };
+        (axum::body::Body::new(body), read)
+    }
+}
+
+impl hyper::body::Body for ChunkedBody {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        this.left -= 1;
+        this.read.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let chunk = axum::body::Bytes::from(vec![b' '; Self::CHUNK]);
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))))
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self.declared {
+            true => hyper::body::SizeHint::with_exact((self.left * Self::CHUNK) as u64),
+            false => hyper::body::SizeHint::default(),
+        }
+    }
+}

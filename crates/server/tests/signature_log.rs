@@ -4,18 +4,15 @@
 //! Requests go through the whole router in-process, so the test's subscriber sees them.
 
 use axum::Router;
-use axum::body::{Body, Bytes, HttpBody};
+use axum::body::Body;
 use axum::http::Request;
 use axum::response::Response;
-use hyper::body::Frame;
 use polypay_core::{Protocol, SignatureRejected};
-use polypay_server::testing::TestServer;
+use polypay_server::testing::{ChunkedBody, TestServer};
 use polypay_server::{Overrides, build_router};
 use polypay_store::testing::TestDb;
 use serde_json::{Value, json};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use tower::ServiceExt;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
@@ -339,26 +336,6 @@ async fn at_info_level_nothing_is_logged_and_the_answer_is_the_same() {
     assert_eq!(quiet, explained, "explaining never changes the answer");
 }
 
-/// A body sent in chunks without a length, so only reading it finds it too large.
-struct Chunks(usize);
-
-impl HttpBody for Chunks {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let left = &mut self.get_mut().0;
-        if *left == 0 {
-            return Poll::Ready(None);
-        }
-        *left -= 1;
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b' '; 512])))))
-    }
-}
-
 #[tokio::test]
 async fn a_body_over_the_limit_is_refused_the_same_way_while_explaining() {
     let overrides = Overrides {
@@ -370,7 +347,8 @@ async fn a_body_over_the_limit_is_refused_the_same_way_while_explaining() {
     let answer = |router: Router| async move {
         let req = Request::post("/api/pay/query")
             .header("content-type", "application/json")
-            .body(Body::new(Chunks(8)))
+            // Sent in chunks without a length: only reading it finds it too large.
+            .body(ChunkedBody::body(4, false).0)
             .expect("request");
         let r = send(&router, req).await;
         let status = r.status();
