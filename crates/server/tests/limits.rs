@@ -67,7 +67,7 @@ async fn a_body_over_the_node_limit_gets_each_protocols_own_envelope() {
     let req = axum::http::Request::post("/admin/v1/merchants")
         .header("authorization", "Bearer test-admin-token")
         .header("content-type", "application/json")
-        .body(axum::body::Body::new(Chunks(300)))
+        .body(polypay_server::testing::ChunkedBody::body(150, false).0)
         .unwrap();
     let r = router.oneshot(req).await.expect("infallible");
     assert_eq!(r.status(), 413);
@@ -79,25 +79,4 @@ async fn a_body_over_the_node_limit_gets_each_protocols_own_envelope() {
         answer["error"].as_str().unwrap().contains("too large"),
         "{answer}"
     );
-}
-
-/// A body sent in chunks of 512 spaces, with no length known up front.
-struct Chunks(usize);
-
-impl axum::body::HttpBody for Chunks {
-    type Data = axum::body::Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
-        let left = &mut self.get_mut().0;
-        if *left == 0 {
-            return std::task::Poll::Ready(None);
-        }
-        *left -= 1;
-        let chunk = axum::body::Bytes::from(vec![b' '; 512]);
-        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))))
-    }
 }
