@@ -144,8 +144,9 @@ async fn serve(
 ) -> Result<Answer, InboundError> {
     let now = inner.now_ms();
     let endpoint = Endpoint::find(method.as_str(), uri.path());
-    let merchant = match endpoint.and_then(|e| key_of(e, headers, uri.query())) {
-        Some(key) => lookup(&inner.engine, &key).await?,
+    let key = endpoint.and_then(|e| key_of(e, headers, uri.query()));
+    let merchant = match &key {
+        Some(key) => lookup(&inner.engine, key).await?,
         None => None,
     };
     let creds = merchant.as_ref().map(crate::merchant::credentials);
@@ -167,10 +168,10 @@ async fn serve(
     // request that proved nothing but the key (an unsigned detail, list or cashier info: the
     // API key is public, it is in every widget link) counts in a window of its own, so
     // whoever holds a link cannot exhaust, or block, the merchant's signed traffic.
-    let keyed = endpoint.is_some_and(Endpoint::keyed) && parsed.credentials.is_some();
-    if let (Some(key), true) = (inbound::api_key_of(headers), keyed) {
+    // (A keyed endpoint's key is its header's; the cashier link's, in its query, is not limited.)
+    if let Some(key) = key.filter(|_| endpoint.is_some_and(Endpoint::keyed)) {
         match parsed.scheme {
-            Some(_) => rate_limit(inner, key, now)?,
+            Some(_) => rate_limit(inner, &key, now)?,
             None => rate_limit(inner, &format!("{key} unsigned"), now)?,
         }
     }
