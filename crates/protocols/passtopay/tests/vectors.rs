@@ -192,6 +192,22 @@ fn s5_client_verifies_response_data_as_object_and_as_string() {
         assert_eq!(v.data.order_state, 0);
         assert_eq!(v.data.pay_data_type.as_deref(), Some("payurl"));
     }
+    // The same data without its sign, or with an empty one, could say anything: refused.
+    for unsigned in [
+        as_object.replace(&format!(r#","sign":"{S5_SIGN}""#), ""),
+        as_object.replace(S5_SIGN, ""),
+    ] {
+        assert_ne!(unsigned, as_object);
+        let err = client::parse_response::<polypay_passtopay::wire::CreateOrderData>(
+            unsigned.as_bytes(),
+            &secret,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, client::ClientError::MissingSignature),
+            "{err}"
+        );
+    }
     let tampered = as_object.replace("D202405220002", "D202405220003");
     let err = client::parse_response::<polypay_passtopay::wire::CreateOrderData>(
         tampered.as_bytes(),

@@ -23,7 +23,8 @@ pub enum ClientError {
     Api { code: i64, msg: String, status: u16 },
     #[error("signature mismatch")]
     BadSignature,
-    #[error("callback carries no sign")]
+    /// A response whose `data` has a non-empty member, or a callback, without a `sign`.
+    #[error("no sign, where the spec requires one")]
     MissingSignature,
 }
 
@@ -67,7 +68,8 @@ pub struct Verified<T> {
 }
 
 /// Parses and verifies a response body: `code` 0 or an [`ClientError::Api`]; `data` as an object
-/// or a string holding JSON; `sign` (when present) verified over `data`'s members (spec 3.4).
+/// or a string holding JSON; `sign` verified over `data`'s members, and required unless `data`
+/// has no non-empty member (spec 3.4).
 pub fn parse_response<T: DeserializeOwned>(
     body: &[u8],
     secret: &AppSecret,
@@ -94,7 +96,13 @@ pub fn parse_response<T: DeserializeOwned>(
         }
         Some(_) => return Err(ClientError::malformed("data is not a JSON object")),
     };
-    let signature_verified = match envelope.text(sign::SIGN) {
+    // Spec 3.4: `sign` is left out only when `data` is absent or has no non-empty member; data
+    // that would be signed but is not is refused (it could say anything).
+    let signable = data
+        .iter()
+        .any(|(name, value)| name != sign::SIGN && !value.is_empty());
+    let signature_verified = match envelope.text(sign::SIGN).filter(|s| !s.is_empty()) {
+        None if signable => return Err(ClientError::MissingSignature),
         None => false,
         Some(received) if sign::verify(data.iter(), secret.expose(), received) => true,
         Some(_) => return Err(ClientError::BadSignature),
