@@ -156,7 +156,8 @@ pub struct Conn {
     /// The merchant's EC private key (PEM or base64 PKCS#8), for `--v1`; a file path or the text.
     #[arg(long)]
     ec_private_key: Option<String>,
-    /// polypay's platform EC public key (base64 SPKI or PEM; path or text), to verify V1 webhooks.
+    /// polypay's platform EC public key (base64 SPKI or PEM; path or text), to verify V1 webhooks
+    /// (default: the credentials file's `platformPublicKey`).
     #[arg(long)]
     platform_public_key: Option<String>,
     /// `BlockATM-Rec_Window` in ms.
@@ -171,6 +172,7 @@ struct FileCredentials {
     secret_key: Option<String>,
     cashier_id: Option<i64>,
     ec_private_key: Option<String>,
+    platform_public_key: Option<String>,
 }
 
 impl Conn {
@@ -195,6 +197,7 @@ impl Conn {
                 _ => None,
             },
             ec_private_key: text("ecPrivateKey"),
+            platform_public_key: text("platformPublicKey"),
         })
     }
 
@@ -213,13 +216,17 @@ impl Conn {
                     .context("--ec-private-key is not a P-256 private key")?,
             ),
         };
-        let platform_public_key = match &self.platform_public_key {
-            Some(text) => Some(
-                EcPublicKey::parse(&text_or_file(text)?)
-                    .context("--platform-public-key is not a P-256 public key")?,
-            ),
-            None => None,
-        };
+        let platform_public_key =
+            match (&self.platform_public_key, file.platform_public_key) {
+                (Some(text), _) => Some(
+                    EcPublicKey::parse(&text_or_file(text)?)
+                        .context("--platform-public-key is not a P-256 public key")?,
+                ),
+                (None, Some(text)) => Some(EcPublicKey::parse(&text).context(
+                    "the credentials file's platformPublicKey is not a P-256 public key",
+                )?),
+                (None, None) => None,
+            };
         let credentials = ClientCredentials {
             api_key,
             secret_key,
@@ -433,6 +440,68 @@ fn verify_callback(client: &Client, headers: &PathBuf, body: &PathBuf) -> anyhow
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+    use polypay_blockatm::amount::Amount;
+    use polypay_blockatm::notify::{WebhookEvent, encode_webhook};
+    use polypay_blockatm::sign::Signer;
+    use polypay_blockatm::wire::{PayoutNotification, PayoutStatus};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        conn: Conn,
+    }
+
+    /// A V1 webhook verifies with the platform key of the credentials file the merchant got
+    /// (`credentials.blockatm.platformPublicKey`), no `--platform-public-key` needed.
+    #[test]
+    fn v1_webhooks_verify_with_the_credentials_files_platform_key() {
+        let platform = EcSigningKey::generate().unwrap();
+        let public = platform.public_key().unwrap().to_base64();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("merchant.json");
+        let creds = serde_json::json!({"credentials": {"blockatm": {
+            "apiKey": "pk_payment_1", "secretKey": "sck_1", "platformPublicKey": public}}});
+        std::fs::write(&file, creds.to_string()).unwrap();
+        let payout = PayoutNotification {
+            amount: Amount::parse("44").unwrap(),
+            biz_order_no: "B1".into(),
+            block_time: None,
+            chain_id: "11155111".into(),
+            contract_id: 77,
+            create_time: 1_743_060_200_000,
+            cust_no: "c1".into(),
+            fee: Amount::parse("0.5").unwrap(),
+            gas_amount: Amount::default(),
+            network: "Sepolia".into(),
+            status: PayoutStatus::Refuse,
+            symbol: "USDT".into(),
+            to_address: "0xc87dd49427a188bf2b601c1d5cd2aaf36bd553d2".into(),
+            tx_id: None,
+            kind: 1,
+        };
+        let event = WebhookEvent::Payout(payout);
+        let signer = Signer::Ecdsa(&platform);
+        let hook = encode_webhook("https://m.example/h", &event, &signer, 1_743_060_268_000);
+        let hook = hook.unwrap();
+        let path = file.to_str().unwrap();
+        let cli = Cli::try_parse_from(["t", "--credentials", path]).unwrap();
+        let (client, _) = cli.conn.client().unwrap();
+        client.verify_callback(&hook.headers, &hook.body).unwrap();
+
+        // Without a platform key the answer says what is missing.
+        let bare = serde_json::json!({"apiKey": "pk_payment_1", "secretKey": "sck_1"});
+        std::fs::write(&file, bare.to_string()).unwrap();
+        let cli = Cli::try_parse_from(["t", "--credentials", path]).unwrap();
+        let (client, _) = cli.conn.client().unwrap();
+        let err = client
+            .verify_callback(&hook.headers, &hook.body)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no platform public key to verify a V1 (ECDSA) signature with"
+        );
+    }
 
     #[test]
     fn header_lines() {

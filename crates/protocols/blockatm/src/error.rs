@@ -14,6 +14,9 @@ pub enum Error {
     /// A key could not be parsed or is not a P-256 key.
     #[error("invalid {0} key")]
     Key(&'static str),
+    /// A V1 (ECDSA) signature arrived, and the client was given no key to verify it with.
+    #[error("no {0} key to verify a V1 (ECDSA) signature with")]
+    NoKey(&'static str),
     /// A signature was malformed or did not verify.
     #[error("signature verification failed")]
     BadSignature,

@@ -137,7 +137,7 @@ pub(super) fn verify(
     let presented = PresentedSignature::from_headers(headers)
         .ok_or(Error::MissingHeader(crate::HEADER_SIGNATURE_V2))?;
     if presented.scheme == Scheme::V1Ecdsa && creds.platform_public_key.is_none() {
-        return Err(Error::Key("platform public"));
+        return Err(Error::NoKey("platform public"));
     }
     let verifies = |message: &str| {
         presented.verify(
