@@ -4,7 +4,8 @@
 //! Every service call fetches a token first unless `--token` is given, prints the decrypted
 //! response `{"status","errorCode","errorMessage","data"}` and `signature: verified` or
 //! `signature: NOT verified`. The exit code is non-zero on a transport failure, an envelope
-//! refusal (statusCode ≠ 0) or a signature that does not verify.
+//! refusal (statusCode ≠ 0), a business refusal (`status` -1) or a signature that does not
+//! verify.
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -287,26 +288,38 @@ impl OrderArgs {
     }
 }
 
-/// Prints the decrypted `R` and the signature verdict; fails unless the signature verified.
+/// Prints the decrypted `R` and the signature verdict; fails unless the signature verified and
+/// the business result is a success (`status` 0; -1 is a refusal, spec 4.2).
 fn report<D: Serialize>(result: Result<Verified<D>, ClientError>) -> anyhow::Result<()> {
     let verified = result.map_err(refusal)?;
     // The wire type keeps the spec's key order (status, errorCode, errorMessage, data).
-    let r = match verified.result {
-        Ok(data) => BizResponse {
-            status: 0,
-            error_code: None,
-            error_message: None,
-            data: Some(data),
-        },
-        Err(f) => BizResponse {
-            status: -1,
-            error_code: Some(f.error_code),
-            error_message: Some(f.error_message),
-            data: None,
-        },
+    let (r, failure) = match verified.result {
+        Ok(data) => (
+            BizResponse {
+                status: 0,
+                error_code: None,
+                error_message: None,
+                data: Some(data),
+            },
+            None,
+        ),
+        Err(f) => {
+            let failure = format!("refused: {} {}", f.error_code, f.error_message);
+            let r = BizResponse {
+                status: -1,
+                error_code: Some(f.error_code),
+                error_message: Some(f.error_message),
+                data: None,
+            };
+            (r, Some(failure))
+        }
     };
     println!("{}", serde_json::to_string_pretty(&r)?);
-    print_verdict(verified.signature_valid)
+    print_verdict(verified.signature_valid)?;
+    match failure {
+        Some(failure) => bail!(failure),
+        None => Ok(()),
+    }
 }
 
 fn print_verdict(valid: bool) -> anyhow::Result<()> {
@@ -426,5 +439,34 @@ impl KeyArgs {
             private_key,
             platform_key: RsaPublicKey::from_text(&platform).context("platform public key")?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polypay_fintech33::client::BusinessFailure;
+
+    #[test]
+    fn a_business_refusal_fails_the_command_and_a_success_does_not() {
+        let refused: Verified<serde_json::Value> = Verified {
+            result: Err(BusinessFailure {
+                error_code: "ORDER_NOT_FOUND".into(),
+                error_message: "order not found".into(),
+            }),
+            signature_valid: true,
+        };
+        let err = report(Ok(refused)).unwrap_err();
+        assert_eq!(err.to_string(), "refused: ORDER_NOT_FOUND order not found");
+        let paid = Verified {
+            result: Ok(serde_json::json!({"orderSn": "S1"})),
+            signature_valid: true,
+        };
+        report(Ok(paid)).unwrap();
+        let forged = Verified {
+            result: Ok(serde_json::json!({"orderSn": "S1"})),
+            signature_valid: false,
+        };
+        assert!(report(Ok(forged)).is_err());
     }
 }
