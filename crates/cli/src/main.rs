@@ -197,6 +197,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     polypay_server::admin::warn_settings_problems(&boot.engine).await;
     print_banner(&config, &boot, demo.as_ref(), addr);
+    if boot.admin_token_unshown {
+        polypay_server::bootstrap::admin_token_shown(&boot.engine).await?;
+    }
     let state = AppState::new(boot, config, platform, metrics);
     polypay_server::serve(state, listener).await
 }
@@ -218,7 +221,7 @@ fn print_banner(
             polypay_store::Vault::key_file(&config.data_dir).display()
         );
     }
-    if boot.admin_token_generated {
+    if boot.admin_token_unshown {
         println!(
             "admin token (shown once; set POLYPAY_ADMIN_TOKEN to choose your own): {}",
             boot.admin_token.expose()

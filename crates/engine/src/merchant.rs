@@ -132,6 +132,21 @@ impl Engine {
         &self,
         new: NewMerchant,
     ) -> Result<(Merchant, Option<SandboxKeys>), EngineError> {
+        let (merchant, sandbox_keys) = self.prepare_merchant(new)?;
+        let m = merchant.clone();
+        self.store
+            .write(move |db| Ok::<_, EngineError>(db.insert_merchant(&m)?))
+            .await?;
+        Ok((merchant, sandbox_keys))
+    }
+
+    /// A new merchant with its credentials issued (and sandbox keys generated when asked),
+    /// not yet stored: [`Engine::create_merchant`] stores it; the first start's demo merchant
+    /// writes its credentials down before it is stored (`server::bootstrap`).
+    pub fn prepare_merchant(
+        &self,
+        new: NewMerchant,
+    ) -> Result<(Merchant, Option<SandboxKeys>), EngineError> {
         let new = new.checked()?;
         let mut credentials = issue_credentials();
         let sandbox_keys = if new.generate_keys {
@@ -154,10 +169,6 @@ impl Engine {
             credentials,
             settings: serde_json::json!({}),
         };
-        let m = merchant.clone();
-        self.store
-            .write(move |db| Ok::<_, EngineError>(db.insert_merchant(&m)?))
-            .await?;
         Ok((merchant, sandbox_keys))
     }
 

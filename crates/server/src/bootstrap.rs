@@ -11,8 +11,9 @@ pub struct Bootstrapped {
     pub engine: Engine,
     pub clock: Arc<SystemClock>,
     pub admin_token: Secret,
-    /// Set when this start generated the admin token (print it once).
-    pub admin_token_generated: bool,
+    /// Set while the generated admin token has never been shown: `serve` prints it, then
+    /// records it shown ([`admin_token_shown`]).
+    pub admin_token_unshown: bool,
     /// Set when this start generated the master key file.
     pub master_key_generated: bool,
 }
@@ -79,12 +80,12 @@ async fn open(config: &mut Config, serving: bool) -> anyhow::Result<Bootstrapped
         let offset = engine.store().read(|db| db.sandbox_clock_offset()).await?;
         clock.follow(offset);
     }
-    let (admin_token, admin_token_generated) = admin_token(&engine, config).await?;
+    let (admin_token, admin_token_unshown) = admin_token(&engine, config).await?;
     Ok(Bootstrapped {
         engine,
         clock,
         admin_token,
-        admin_token_generated,
+        admin_token_unshown,
         master_key_generated,
     })
 }
@@ -141,7 +142,14 @@ fn key_source(config: &Config, generated: bool) -> String {
     }
 }
 
+/// Names the admin token while it has not been shown: set with the token in one transaction,
+/// cleared once `serve` has printed it ([`admin_token_shown`]). A start that dies between the
+/// two (or a `merchant create` that made the installation) leaves it, so the next start shows
+/// the token instead of keeping it where nobody can read it.
+const ADMIN_TOKEN_UNSHOWN: &str = "admin_token_unshown";
+
 /// `POLYPAY_ADMIN_TOKEN` if given; else the token stored (sealed) at first start; else a new one.
+/// `true` with a token that has never been shown.
 async fn admin_token(engine: &Engine, config: &Config) -> anyhow::Result<(Secret, bool)> {
     if let Some(t) = &config.admin_token {
         return Ok((t.clone(), false));
@@ -149,22 +157,42 @@ async fn admin_token(engine: &Engine, config: &Config) -> anyhow::Result<(Secret
     let fresh = format!("adm_{}", polypay_engine::random_hex(24));
     let now = engine.clock().now();
     let store = engine.store().clone();
-    let candidate = fresh.clone().into_bytes();
-    let stored = store
-        .write(move |db| db.platform_secret_or_insert("admin_token", &candidate, now))
+    let candidate = fresh.into_bytes();
+    let (stored, unshown) = store
+        .write(move |db| {
+            let stored = db.platform_secret_or_insert("admin_token", &candidate, now)?;
+            if stored == candidate {
+                db.platform_secret_or_insert(ADMIN_TOKEN_UNSHOWN, b"1", now)?;
+            }
+            let unshown = db.platform_secret(ADMIN_TOKEN_UNSHOWN)?.is_some();
+            Ok::<_, StoreError>((stored, unshown))
+        })
         .await?;
     let token =
         String::from_utf8(stored).map_err(|_| anyhow::anyhow!("stored admin token is not text"))?;
-    let generated = token == fresh;
-    Ok((Secret::new(token), generated))
+    Ok((Secret::new(token), unshown))
+}
+
+/// Records that the generated admin token has been shown: later starts do not print it again.
+pub async fn admin_token_shown(engine: &Engine) -> anyhow::Result<()> {
+    engine
+        .store()
+        .write(|db| db.delete_platform_secret(ADMIN_TOKEN_UNSHOWN))
+        .await?;
+    Ok(())
 }
 
 /// On a sandbox's first start with no merchant, creates `demo` (with sandbox keys) and writes
 /// its credentials to `demo-merchant.json` (0600) in the data dir. Returns that JSON.
 ///
+/// The file is written before the merchant is stored, so a start that dies in between leaves
+/// at worst a file for a merchant that does not exist (the next start replaces it), never a
+/// merchant whose credentials and private keys were never written down.
+///
 /// A gateway gets none: its merchants are onboarded by its operator, and a demo merchant
 /// would be a working account nobody asked for. Of nodes starting at once on one database,
-/// the one that records the platform's claim first makes it.
+/// the one that records the platform's claim first makes it: the claim and the merchant are
+/// committed together.
 pub async fn ensure_demo_merchant(
     engine: &Engine,
     config: &Config,
@@ -172,40 +200,59 @@ pub async fn ensure_demo_merchant(
     if config.mode != Mode::Sandbox || !engine.merchants().await?.is_empty() {
         return Ok(None);
     }
-    let claim = polypay_engine::random_hex(16);
-    let mine = claim.clone().into_bytes();
-    let now = engine.clock().now();
-    let won = engine
-        .store()
-        .write(move |db| db.platform_secret_or_insert("demo_merchant_claim", &mine, now))
-        .await?;
-    if won != claim.as_bytes() {
-        return Ok(None);
-    }
     let new = NewMerchant {
         name: "demo".into(),
         notify_url: None,
         generate_keys: true,
     };
-    let (merchant, keys) = match engine.create_merchant(new).await {
-        Ok(made) => made,
-        Err(e) => {
-            // Give the claim back, so a later start makes the demo merchant.
-            let store = engine.store();
-            let _ = store
-                .write(|db| db.delete_platform_secret("demo_merchant_claim"))
-                .await;
-            return Err(e.into());
-        }
-    };
+    let (merchant, keys) = engine.prepare_merchant(new)?;
     let platform = platform(engine, config).await?;
     let json = crate::admin::merchant_created_json(&merchant, keys.as_ref(), &platform);
     let path = config.data_dir.join("demo-merchant.json");
     let text = serde_json::to_string_pretty(&json)?;
-    if !path.exists() {
-        polypay_store::vault::write_private(&path, &text)?;
+    replace_private(&path, &text)?;
+    let now = engine.clock().now();
+    let made = engine
+        .store()
+        .write(move |db| {
+            let mine = merchant.id.as_str().as_bytes();
+            let won = db.platform_secret_or_insert("demo_merchant_claim", mine, now)?;
+            if won != mine {
+                if !db.merchants()?.is_empty() {
+                    return Ok(false);
+                }
+                // A claim with no merchant: left by a start of an earlier version, which
+                // committed the two apart and died between them. Nobody else can be making
+                // the demo merchant now (that claim would be committed with its merchant).
+                db.delete_platform_secret("demo_merchant_claim")?;
+                db.platform_secret_or_insert("demo_merchant_claim", mine, now)?;
+            }
+            db.insert_merchant(&merchant)?;
+            Ok::<_, StoreError>(true)
+        })
+        .await;
+    if !matches!(made, Ok(true)) {
+        // Another node made it, or the write failed: the file names no merchant.
+        if std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
+            let _ = std::fs::remove_file(&path);
+        }
     }
-    Ok(Some(json))
+    match made? {
+        true => Ok(Some(json)),
+        false => Ok(None),
+    }
+}
+
+/// Writes `contents` to `path` (mode 0600) through a temporary file renamed over it, so the
+/// path holds either the old contents or all of the new.
+fn replace_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = path.with_file_name(format!(".{name}.{}", polypay_engine::random_hex(8)));
+    polypay_store::vault::write_private(&tmp, contents)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::anyhow!("{}: {e}", path.display())
+    })
 }
 
 /// The platform context: base URL, mode, and the platform key pairs (generated on first start).

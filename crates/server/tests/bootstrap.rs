@@ -63,6 +63,72 @@ async fn sandbox_nodes_starting_together_make_one_demo_merchant() {
     }
 }
 
+/// The admin token a start generated is shown (printed by `serve`) until `serve` records it
+/// shown: a start that died before printing it, or a `merchant create` that made the
+/// installation, leaves it to the next start to show, not lost in the database.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generated_admin_token_is_shown_until_recorded_shown() {
+    for db in TestDb::all() {
+        let mut c = config(&db, "sandbox");
+        c.admin_token = None;
+        let first = polypay_server::bootstrap_node(&mut c).await.unwrap();
+        assert!(first.admin_token_unshown, "{}", db.name);
+        let token = first.admin_token.expose().to_string();
+        first.engine.store().close();
+        // Died before printing it: the next start shows the same token.
+        let second = polypay_server::bootstrap_node(&mut c).await.unwrap();
+        assert!(second.admin_token_unshown, "{}", db.name);
+        assert_eq!(second.admin_token.expose(), token);
+        polypay_server::bootstrap::admin_token_shown(&second.engine)
+            .await
+            .unwrap();
+        second.engine.store().close();
+        let third = polypay_server::bootstrap_node(&mut c).await.unwrap();
+        assert!(!third.admin_token_unshown, "{}", db.name);
+        assert_eq!(third.admin_token.expose(), token);
+        third.engine.store().close();
+    }
+}
+
+/// What a first start that died part-way leaves behind does not stop the next one: a claim
+/// with no merchant (an earlier version committed the two apart) is taken over, and a file of
+/// credentials for a merchant that was never stored is replaced by the stored one's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_start_that_died_part_way_is_completed_by_the_next() {
+    for db in TestDb::all() {
+        let mut c = config(&db, "sandbox");
+        let boot = polypay_server::bootstrap_node(&mut c).await.unwrap();
+        let now = boot.engine.clock().now();
+        boot.engine
+            .store()
+            .write(move |db| db.platform_secret_or_insert("demo_merchant_claim", b"gone", now))
+            .await
+            .unwrap();
+        let file = c.data_dir.join("demo-merchant.json");
+        std::fs::write(&file, r#"{"id":"mch_never_stored"}"#).unwrap();
+        let demo = ensure_demo_merchant(&boot.engine, &c).await.unwrap();
+        let demo = demo.expect("made at the next start");
+        let merchants = boot.engine.merchants().await.unwrap();
+        assert_eq!(merchants.len(), 1, "{}", db.name);
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(written, demo);
+        assert_eq!(written["id"], merchants[0].id.as_str());
+        assert_eq!(
+            written["credentials"]["passtopay"]["mchNo"],
+            merchants[0].credentials.passtopay.mch_no
+        );
+        // Made: later starts leave it alone.
+        assert!(
+            ensure_demo_merchant(&boot.engine, &c)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        boot.engine.store().close();
+    }
+}
+
 /// A database in use from before modes were recorded (a merchant, no record) gets no
 /// defaulted mode: it may be a gateway whose nodes were started with `--mode`. A mode asked
 /// for is recorded, and from then on the other one is refused.
