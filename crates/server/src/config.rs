@@ -50,6 +50,9 @@ pub struct Config {
     /// How long a connection may take to send a request's head, and stay idle between
     /// requests ([`crate::listen`]).
     pub header_timeout_ms: u64,
+    /// At shutdown, how long open connections are still served (each answer says
+    /// `Connection: close`) before idle ones are closed ([`crate::listen`]).
+    pub shutdown_drain_ms: u64,
     /// Connections a node holds open at once.
     pub max_connections: usize,
     pub store_writers: usize,
@@ -91,6 +94,7 @@ pub struct Overrides {
     pub body_limit_bytes: Option<usize>,
     pub request_timeout_ms: Option<u64>,
     pub header_timeout_ms: Option<u64>,
+    pub shutdown_drain_ms: Option<u64>,
     pub max_connections: Option<usize>,
     pub store_writers: Option<usize>,
     pub store_max_batch: Option<usize>,
@@ -151,6 +155,7 @@ impl Overrides {
             body_limit_bytes,
             request_timeout_ms,
             header_timeout_ms,
+            shutdown_drain_ms,
             max_connections,
             store_writers,
             store_max_batch,
@@ -175,6 +180,7 @@ impl Overrides {
             body_limit_bytes: body_limit_bytes.or(self.body_limit_bytes),
             request_timeout_ms: request_timeout_ms.or(self.request_timeout_ms),
             header_timeout_ms: header_timeout_ms.or(self.header_timeout_ms),
+            shutdown_drain_ms: shutdown_drain_ms.or(self.shutdown_drain_ms),
             max_connections: max_connections.or(self.max_connections),
             store_writers: store_writers.or(self.store_writers),
             store_max_batch: store_max_batch.or(self.store_max_batch),
@@ -225,6 +231,7 @@ impl Overrides {
             body_limit_bytes: num("BODY_LIMIT_BYTES")?.map(|v| v as usize),
             request_timeout_ms: num("REQUEST_TIMEOUT_MS")?,
             header_timeout_ms: num("HEADER_TIMEOUT_MS")?,
+            shutdown_drain_ms: num("SHUTDOWN_DRAIN_MS")?,
             max_connections: num("MAX_CONNECTIONS")?.map(|v| v as usize),
             store_writers: num("STORE_WRITERS")?.map(|v| v as usize),
             store_max_batch: num("STORE_MAX_BATCH")?.map(|v| v as usize),
@@ -289,6 +296,7 @@ impl Overrides {
             body_limit_bytes: self.body_limit_bytes.unwrap_or(2 << 20),
             request_timeout_ms: self.request_timeout_ms.unwrap_or(30_000),
             header_timeout_ms: self.header_timeout_ms.unwrap_or(30_000),
+            shutdown_drain_ms: self.shutdown_drain_ms.unwrap_or(500),
             max_connections: self.max_connections.unwrap_or_else(default_max_connections),
             store_writers: self.store_writers.unwrap_or(2),
             store_max_batch: self.store_max_batch.unwrap_or(256),

@@ -8,14 +8,19 @@
 //! (`request_timeout_ms`, a layer of the router) only starts once a head has arrived.
 
 use axum::Router;
+use axum::http::{HeaderValue, Request, header};
+use axum::response::Response;
 use axum::serve::Listener;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt;
 
 /// What a node allows each connection, and how many it holds at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +31,9 @@ pub struct ConnectionLimits {
     /// Connections open at once; past it the node stops accepting until one closes (new ones
     /// wait in the kernel's backlog).
     pub max_connections: usize,
+    /// At shutdown, how long open connections are still served, each answer closing its
+    /// connection, before idle ones are closed.
+    pub shutdown_drain: Duration,
     /// At shutdown, how long connections get to finish the requests they are in; past it
     /// [`serve`] returns without them (a client that never reads its answer would otherwise
     /// hold the node's stop, and with it the store's orderly close, for ever).
@@ -37,15 +45,21 @@ impl ConnectionLimits {
         ConnectionLimits {
             header_timeout: Duration::from_millis(config.header_timeout_ms.max(1)),
             max_connections: config.max_connections.clamp(1, Semaphore::MAX_PERMITS),
-            // A request is answered (408 at worst) within the request timeout.
-            shutdown_grace: Duration::from_millis(config.request_timeout_ms.saturating_add(1_000)),
+            shutdown_drain: Duration::from_millis(config.shutdown_drain_ms),
+            // A request is answered (408 at worst) within the request timeout, once drained.
+            shutdown_grace: Duration::from_millis(
+                (config.shutdown_drain_ms)
+                    .saturating_add(config.request_timeout_ms)
+                    .saturating_add(1_000),
+            ),
         }
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes; then stops accepting, lets every
-/// connection finish the request it is in (an idle one closes at once) and returns when all
-/// are closed, or when [`ConnectionLimits::shutdown_grace`] is over.
+/// Serves `router` on `listener` until `shutdown` completes; then stops accepting, serves open
+/// connections for [`ConnectionLimits::shutdown_drain`] more (every answer closing its
+/// connection), lets every connection finish the request it is in (an idle one closes then)
+/// and returns when all are closed, or when [`ConnectionLimits::shutdown_grace`] is over.
 pub async fn serve(
     mut listener: TcpListener,
     router: Router,
@@ -57,6 +71,8 @@ pub async fn serve(
     // `open_tx.closed()` resolves once the last one has.
     let (stop, stopping) = watch::channel(());
     let (open_tx, open) = watch::channel(());
+    // Set once shutdown begins: from then on every answer says `Connection: close`.
+    let draining = Arc::new(AtomicBool::new(false));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -77,7 +93,17 @@ pub async fn serve(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
-        let service = TowerToHyperService::new(router.clone());
+        let closing = draining.clone();
+        let close_when_draining = move |mut response: Response| {
+            if closing.load(Ordering::Relaxed) {
+                let close = HeaderValue::from_static("close");
+                response.headers_mut().insert(header::CONNECTION, close);
+            }
+            response
+        };
+        let service =
+            ServiceExt::<Request<Incoming>>::map_response(router.clone(), close_when_draining);
+        let service = TowerToHyperService::new(service);
         let mut stopping = stopping.clone();
         let open = open.clone();
         tokio::spawn(async move {
@@ -94,8 +120,12 @@ pub async fn serve(
                     }
                 }
                 _ = stopping.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
+                    // Still served while draining: an answer then closes the connection.
+                    let drained = tokio::time::timeout(limits.shutdown_drain, connection.as_mut());
+                    if drained.await.is_err() {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = connection.await;
+                    }
                 }
             }
             drop(open);
@@ -103,6 +133,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    draining.store(true, Ordering::Relaxed);
     drop(stop);
     drop(open);
     if tokio::time::timeout(limits.shutdown_grace, open_tx.closed())

@@ -60,6 +60,7 @@ fn limits(header_secs: u64, max_connections: usize) -> ConnectionLimits {
     ConnectionLimits {
         header_timeout: Duration::from_secs(header_secs),
         max_connections,
+        shutdown_drain: Duration::from_secs(1),
         shutdown_grace: Duration::from_secs(60),
     }
 }
@@ -128,6 +129,41 @@ async fn shutdown_closes_idle_connections_and_stops_accepting() {
         .expect("no panic");
     assert_eq!(until_closed(&mut idle).await, "");
     assert!(TcpStream::connect(addr).await.is_err(), "still accepting");
+}
+
+/// A request that reaches a keep-alive connection just after shutdown began (or sat in its
+/// buffer when it did) is answered, with `Connection: close`, not met with a closed
+/// connection; past the drain an idle connection closes.
+#[tokio::test(start_paused = true)]
+async fn shutdown_drains_before_it_closes_idle_connections() {
+    let (addr, stop, served) = start(limits(30, 16)).await;
+    let mut kept = TcpStream::connect(addr).await.expect("connect");
+    kept.write_all(REQUEST).await.expect("write");
+    assert!(!response(&mut kept).await.contains("connection: close"));
+    let mut quiet = TcpStream::connect(addr).await.expect("connect");
+    quiet.write_all(REQUEST).await.expect("write");
+    response(&mut quiet).await;
+    stop.send(()).expect("stop");
+    // On the paused clock this returns once every task is waiting: the node has begun its
+    // shutdown (the listener is closed) and its connections know it.
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert!(TcpStream::connect(addr).await.is_err(), "still accepting");
+    kept.write_all(REQUEST).await.expect("write");
+    let answered = response(&mut kept).await;
+    assert!(answered.starts_with("HTTP/1.1 200 OK"), "{answered}");
+    assert!(answered.contains("connection: close"), "{answered}");
+    assert_eq!(until_closed(&mut kept).await, "", "closed after its answer");
+    let started = Instant::now();
+    assert_eq!(
+        until_closed(&mut quiet).await,
+        "",
+        "closed at the drain's end"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    timeout(Duration::from_secs(5), served)
+        .await
+        .expect("serve returns once drained")
+        .expect("no panic");
 }
 
 #[tokio::test(start_paused = true)]
