@@ -132,6 +132,10 @@ pub enum Command {
         /// The notifyUrl the webhook was sent to, or just its path and query (the signed line).
         #[arg(long, default_value = "/")]
         url: String,
+        /// Judge the timestamp window (±300 s, §3.1) as of this time (ms since the epoch)
+        /// instead of now: for a webhook captured earlier, or a spec vector.
+        #[arg(long)]
+        at: Option<u64>,
     },
     /// Verify the signed sync redirect the payer's browser arrived with.
     VerifyRedirect {
@@ -306,7 +310,8 @@ pub async fn run(cmd: Command) -> anyhow::Result<()> {
             body,
             headers,
             url,
-        } => verify_callback(&keys, &body, &headers, &url),
+            at,
+        } => verify_callback(&keys, &body, &headers, &url, at),
         Command::VerifyRedirect { keys, url } => verify_redirect(&keys, &url),
     }
 }
@@ -397,7 +402,13 @@ fn verdict(ok: bool) -> &'static str {
     if ok { "verified" } else { "NOT verified" }
 }
 
-fn verify_callback(keys: &KeyArgs, body: &str, headers: &Path, url: &str) -> anyhow::Result<()> {
+fn verify_callback(
+    keys: &KeyArgs,
+    body: &str,
+    headers: &Path,
+    url: &str,
+    at: Option<u64>,
+) -> anyhow::Result<()> {
     let client = Client::new("http://127.0.0.1", keys.load()?)?;
     let body = super::read_input(body)?;
     let header_text =
@@ -418,7 +429,14 @@ fn verify_callback(keys: &KeyArgs, body: &str, headers: &Path, url: &str) -> any
                 json!({"timestamp": v.timestamp_ms, "nonce": v.nonce, "callback": v.callback});
             println!("{}", serde_json::to_string_pretty(&out)?);
             println!("signature: verified");
-            Ok(())
+            let now = at.unwrap_or_else(|| jiff::Timestamp::now().as_millisecond().max(0) as u64);
+            v.check_fresh(now).map_err(|e| {
+                let hint = match at {
+                    None => " (--at <ms> judges a captured webhook at its own time)",
+                    Some(_) => "",
+                };
+                anyhow::anyhow!("webhook rejected: {e}{hint}")
+            })
         }
         Err(e) => {
             println!("signature: NOT verified");

@@ -342,6 +342,28 @@ fn vector_6_webhook_verifier() {
         .unwrap();
     assert_eq!(verified.callback, b3_callback());
     assert_eq!(verified.timestamp_ms, 1_715_670_800_000);
+    // Fresh at its own time and up to 300 s either side of it; a replay later is not.
+    for now in [1_715_670_800_000, 1_715_670_500_000, 1_715_671_100_000] {
+        verified.check_fresh(now).unwrap();
+    }
+    let stale = verified.check_fresh(1_715_671_100_001).unwrap_err();
+    assert!(matches!(stale, Error::Stale { seconds: -300 }));
+    assert_eq!(
+        stale.to_string(),
+        "timestamp is 300 s old, outside the ±300 s window"
+    );
+    assert!(matches!(
+        verified.check_fresh(1_715_670_499_000),
+        Err(Error::Stale { seconds: 301 })
+    ));
+    let short = polypay_v2sha256::VerifiedCallback {
+        nonce: "short".into(),
+        ..verified.clone()
+    };
+    assert!(matches!(
+        short.check_fresh(1_715_670_800_000),
+        Err(Error::BadNonce)
+    ));
     let mutated = B3.replace("100.05", "900.05");
     assert!(matches!(
         client.verify_callback("/notify?src=pg", &headers, mutated.as_bytes()),

@@ -10,12 +10,30 @@ use crate::wire::{Callback, PaymentStatus, RedirectParams};
 use percent_encoding::percent_decode_str;
 
 /// A webhook whose signature verified. `timestamp_ms` and `nonce` are returned so the merchant
-/// can apply its own freshness and replay checks.
+/// can apply its freshness and replay checks: [`VerifiedCallback::check_fresh`] applies the
+/// §3.1 window and nonce format (every attempt is signed afresh, §7.1, so a retry passes);
+/// refusing a nonce seen before is the receiver's, which alone keeps them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedCallback {
     pub callback: Callback,
     pub timestamp_ms: u64,
     pub nonce: String,
+}
+
+impl VerifiedCallback {
+    /// §3.1's rules for a request, applied to the webhook at `now_ms`: the timestamp within
+    /// ±300 s ([`crate::inbound::TIME_WINDOW_MS`]) and a nonce of 16–64 printable characters.
+    pub fn check_fresh(&self, now_ms: u64) -> Result<(), Error> {
+        if !crate::sign::is_valid_nonce(&self.nonce) {
+            return Err(Error::BadNonce);
+        }
+        if now_ms.abs_diff(self.timestamp_ms) > crate::inbound::TIME_WINDOW_MS {
+            let seconds = (self.timestamp_ms as i128 - now_ms as i128) / 1000;
+            let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
+            return Err(Error::Stale { seconds });
+        }
+        Ok(())
+    }
 }
 
 /// The redirect parameters of §7.2, in URL order; `sign` comes last.
