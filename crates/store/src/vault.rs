@@ -65,7 +65,15 @@ impl Vault {
         if path.exists() {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| StoreError::Config(format!("{}: {e}", path.display())))?;
-            return Ok((Vault::from_text(&text)?, false));
+            let vault = Vault::from_text(&text)?;
+            if let Some(mode) = readable_by_others(&path) {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format!("{mode:o}"),
+                    "the master key file can be read by other users; `chmod 600` it"
+                );
+            }
+            return Ok((vault, false));
         }
         let mut key = [0u8; 32];
         SystemRandom::new()
@@ -126,6 +134,21 @@ fn unknown_format(sealed: &str) -> StoreError {
 }
 
 /// Writes a file readable only by its owner (making its directory if need be).
+/// The file's permission bits when its group or others may read or write it (Unix).
+fn readable_by_others(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 pub fn write_private(path: &Path, contents: &str) -> Result<(), StoreError> {
     use std::io::Write;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -148,6 +171,21 @@ pub fn write_private(path: &Path, contents: &str) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_named() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (_, made) = Vault::load_or_create(None, dir.path()).unwrap();
+        assert!(made);
+        let path = Vault::key_file(dir.path());
+        assert_eq!(readable_by_others(&path), None, "made 0600");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(readable_by_others(&path), Some(0o644));
+        // Still opened: the warning is the operator's to act on.
+        assert!(!Vault::load_or_create(None, dir.path()).unwrap().1);
+    }
 
     #[test]
     fn seal_open_round_trip_and_tamper() {

@@ -427,7 +427,7 @@ fn verify_callback(client: &Client, headers: &PathBuf, body: &PathBuf) -> anyhow
             Ok(())
         }
         Err(error) => {
-            println!("{}", String::from_utf8_lossy(&body));
+            // The body is not echoed: unverified bytes (perhaps not text) are not for a terminal.
             println!("signature: NOT verified");
             super::explain_final_newline(&body, |b: &[u8]| {
                 client.verify_callback(&headers, b).is_ok()

@@ -443,7 +443,14 @@ fn verify_callback(
             super::explain_final_newline(&body, |b: &[u8]| {
                 client.verify_callback(&target, &header_pairs, b).is_ok()
             });
-            Err(anyhow::anyhow!("webhook rejected: {e}"))
+            // The signed line holds the notify URL's path and query: without --url it is `/`.
+            let hint = match (&e, url) {
+                (polypay_v2sha256::Error::BadSignature, "/") => {
+                    " (the signature covers the notify URL's path: give --url)"
+                }
+                _ => "",
+            };
+            Err(anyhow::anyhow!("webhook rejected: {e}{hint}"))
         }
     }
 }
