@@ -197,8 +197,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     polypay_server::admin::warn_settings_problems(&boot.engine).await;
     print_banner(&config, &boot, demo.as_ref(), addr);
-    if boot.admin_token_unshown {
-        polypay_server::bootstrap::admin_token_shown(&boot.engine).await?;
+    if boot.admin_token_unshown
+        && let Err(e) = polypay_server::bootstrap::admin_token_shown(&boot.engine).await
+    {
+        tracing::warn!(error = %e, "could not record the admin token shown; the next start shows it again");
     }
     let state = AppState::new(boot, config, platform, metrics);
     polypay_server::serve(state, listener).await

@@ -1,9 +1,11 @@
 //! Start-up: data dir, master key, store (migrated), admin token, and the first-start demo merchant.
 
 use crate::config::{Config, Mode};
+use anyhow::Context;
 use polypay_core::{Clock, Secret, SystemClock};
 use polypay_engine::{Engine, NewMerchant, Platform};
 use polypay_store::{Store, StoreError, StoreOptions, Vault};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// What start-up produced, plus what the operator must be told once.
@@ -182,23 +184,41 @@ pub async fn admin_token_shown(engine: &Engine) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The platform record naming the demo merchant: the first node to commit it (together with
+/// the merchant) makes the demo merchant.
+const DEMO_CLAIM: &str = "demo_merchant_claim";
+
+/// The demo merchant's credentials file in the data dir.
+const DEMO_FILE: &str = "demo-merchant.json";
+
+/// Where a demo merchant's credentials wait for its commit: `.demo-merchant.<id>.json`.
+fn pending_demo_file(data_dir: &Path, id: &str) -> PathBuf {
+    data_dir.join(format!(".demo-merchant.{id}.json"))
+}
+
 /// On a sandbox's first start with no merchant, creates `demo` (with sandbox keys) and writes
 /// its credentials to `demo-merchant.json` (0600) in the data dir. Returns that JSON.
 ///
-/// The file is written before the merchant is stored, so a start that dies in between leaves
-/// at worst a file for a merchant that does not exist (the next start replaces it), never a
-/// merchant whose credentials and private keys were never written down.
+/// The credentials are written (and synced) to a pending file named after the merchant before
+/// the merchant is committed, and renamed to `demo-merchant.json` after: a start that dies
+/// before the commit leaves a pending file naming no merchant (removed by a later start), one
+/// that dies after it leaves the file for the next start to rename (the claim names it, and
+/// the next start prints it). The merchant's private keys are never only in the database's
+/// past.
 ///
 /// A gateway gets none: its merchants are onboarded by its operator, and a demo merchant
 /// would be a working account nobody asked for. Of nodes starting at once on one database,
 /// the one that records the platform's claim first makes it: the claim and the merchant are
-/// committed together.
+/// committed together, and only that node renames its file.
 pub async fn ensure_demo_merchant(
     engine: &Engine,
     config: &Config,
 ) -> anyhow::Result<Option<serde_json::Value>> {
-    if config.mode != Mode::Sandbox || !engine.merchants().await?.is_empty() {
+    if config.mode != Mode::Sandbox {
         return Ok(None);
+    }
+    if !engine.merchants().await?.is_empty() {
+        return finish_demo_file(engine, &config.data_dir).await;
     }
     let new = NewMerchant {
         name: "demo".into(),
@@ -208,51 +228,122 @@ pub async fn ensure_demo_merchant(
     let (merchant, keys) = engine.prepare_merchant(new)?;
     let platform = platform(engine, config).await?;
     let json = crate::admin::merchant_created_json(&merchant, keys.as_ref(), &platform);
-    let path = config.data_dir.join("demo-merchant.json");
-    let text = serde_json::to_string_pretty(&json)?;
-    replace_private(&path, &text)?;
+    let pending = pending_demo_file(&config.data_dir, merchant.id.as_str());
+    write_synced(&pending, &serde_json::to_string_pretty(&json)?)?;
     let now = engine.clock().now();
     let made = engine
         .store()
         .write(move |db| {
             let mine = merchant.id.as_str().as_bytes();
-            let won = db.platform_secret_or_insert("demo_merchant_claim", mine, now)?;
+            let won = db.platform_secret_or_insert(DEMO_CLAIM, mine, now)?;
             if won != mine {
-                if !db.merchants()?.is_empty() {
+                if db.has_merchants()? {
                     return Ok(false);
                 }
                 // A claim with no merchant: left by a start of an earlier version, which
-                // committed the two apart and died between them. Nobody else can be making
-                // the demo merchant now (that claim would be committed with its merchant).
-                db.delete_platform_secret("demo_merchant_claim")?;
-                db.platform_secret_or_insert("demo_merchant_claim", mine, now)?;
+                // committed the two apart and died between them. Taken over, unless another
+                // node took it over first (then its delete went first and ours finds none).
+                if !db.delete_platform_secret(DEMO_CLAIM)?
+                    || db.platform_secret_or_insert(DEMO_CLAIM, mine, now)? != mine
+                {
+                    return Ok(false);
+                }
             }
             db.insert_merchant(&merchant)?;
             Ok::<_, StoreError>(true)
         })
-        .await;
-    if !matches!(made, Ok(true)) {
-        // Another node made it, or the write failed: the file names no merchant.
-        if std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
-            let _ = std::fs::remove_file(&path);
-        }
+        .await?;
+    if !made {
+        // Another node made it: this file names no merchant.
+        let _ = std::fs::remove_file(&pending);
+        return Ok(None);
     }
-    match made? {
-        true => Ok(Some(json)),
-        false => Ok(None),
+    publish(&pending, &config.data_dir.join(DEMO_FILE))?;
+    Ok(Some(json))
+}
+
+/// On a start that finds merchants: renames the demo merchant's pending credentials file, left
+/// by a start that died between the commit and the rename (the claim names it), and returns
+/// its JSON to print; removes pending files that name no merchant.
+async fn finish_demo_file(
+    engine: &Engine,
+    data_dir: &Path,
+) -> anyhow::Result<Option<serde_json::Value>> {
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return Ok(None);
+    };
+    let pending: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(".demo-merchant.") && n.ends_with(".json"))
+        })
+        .collect();
+    if pending.is_empty() {
+        return Ok(None);
+    }
+    let claim = engine
+        .store()
+        .read(|db| db.platform_secret(DEMO_CLAIM))
+        .await?;
+    let made = claim
+        .and_then(|c| String::from_utf8(c).ok())
+        .map(|id| pending_demo_file(data_dir, &id));
+    let mut published = None;
+    for file in pending {
+        if Some(&file) != made.as_ref() {
+            let _ = std::fs::remove_file(&file);
+            continue;
+        }
+        let text = std::fs::read_to_string(&file)?;
+        publish(&file, &data_dir.join(DEMO_FILE))?;
+        published = serde_json::from_str(&text).ok();
+    }
+    Ok(published)
+}
+
+/// Creates `path` (mode 0600, never over an existing file) with `contents`, synced to disk
+/// with its directory entry before this returns.
+fn write_synced(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let written = opts.open(path).and_then(|mut f| {
+        f.write_all(contents.as_bytes())?;
+        f.sync_all()
+    });
+    written.with_context(|| format!("cannot write {}", path.display()))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Renames a synced pending file to its final name (replacing what was there) and syncs the
+/// directory. Another start may have renamed it already.
+fn publish(pending: &Path, to: &Path) -> anyhow::Result<()> {
+    match std::fs::rename(pending, to) {
+        Err(e) if !(e.kind() == std::io::ErrorKind::NotFound && to.exists()) => {
+            Err(anyhow::anyhow!("cannot write {}: {e}", to.display()))
+        }
+        _ => {
+            sync_dir(to.parent().unwrap_or(Path::new(".")));
+            Ok(())
+        }
     }
 }
 
-/// Writes `contents` to `path` (mode 0600) through a temporary file renamed over it, so the
-/// path holds either the old contents or all of the new.
-fn replace_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = path.with_file_name(format!(".{name}.{}", polypay_engine::random_hex(8)));
-    polypay_store::vault::write_private(&tmp, contents)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow::anyhow!("{}: {e}", path.display())
-    })
+/// Makes a directory's entries (a created or renamed file) durable; best effort.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
 }
 
 /// The platform context: base URL, mode, and the platform key pairs (generated on first start).

@@ -125,7 +125,60 @@ async fn a_first_start_that_died_part_way_is_completed_by_the_next() {
                 .unwrap()
                 .is_none()
         );
+
+        // A start that died between the commit and the rename: the next start renames the
+        // file the claim names (and prints it); pending files naming no merchant go.
+        let id = merchants[0].id.as_str().to_string();
+        let pending = c.data_dir.join(format!(".demo-merchant.{id}.json"));
+        std::fs::rename(&file, &pending).unwrap();
+        let stray = c.data_dir.join(".demo-merchant.mch_lost.json");
+        std::fs::write(&stray, "{}").unwrap();
+        let again = ensure_demo_merchant(&boot.engine, &c).await.unwrap();
+        assert_eq!(again.as_ref(), Some(&demo), "{}", db.name);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), pretty(&demo));
+        assert!(!pending.exists() && !stray.exists());
+        assert!(
+            ensure_demo_merchant(&boot.engine, &c)
+                .await
+                .unwrap()
+                .is_none()
+        );
         boot.engine.store().close();
+    }
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap()
+}
+
+/// Nodes starting at once on one database and one data dir (several processes on a host):
+/// one demo merchant, and its file is the one left, with no pending file beside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn nodes_sharing_a_data_dir_leave_the_made_merchants_file() {
+    for db in TestDb::all() {
+        let (mut a, mut b) = (config(&db, "sandbox"), config(&db, "sandbox"));
+        b.data_dir = a.data_dir.clone();
+        let one = polypay_server::bootstrap_node(&mut a).await.unwrap();
+        let two = polypay_server::bootstrap_node(&mut b).await.unwrap();
+        let (x, y) = tokio::join!(
+            ensure_demo_merchant(&one.engine, &a),
+            ensure_demo_merchant(&two.engine, &b)
+        );
+        let made: Vec<_> = [x.unwrap(), y.unwrap()].into_iter().flatten().collect();
+        assert_eq!(made.len(), 1, "{}", db.name);
+        let merchants = one.engine.merchants().await.unwrap();
+        assert_eq!(merchants.len(), 1, "{}", db.name);
+        let file = a.data_dir.join("demo-merchant.json");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), pretty(&made[0]));
+        assert_eq!(made[0]["id"], merchants[0].id.as_str());
+        let left: Vec<_> = std::fs::read_dir(&a.data_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with(".demo-merchant."))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        one.engine.store().close();
+        two.engine.store().close();
     }
 }
 
