@@ -29,8 +29,21 @@ const ROUNDS: usize = 3;
 /// A `polypay serve` process on a data directory and database.
 #[derive(Clone)]
 struct Node {
-    child: Arc<Mutex<Child>>,
+    process: Arc<Process>,
     base_url: String,
+}
+
+/// The `polypay serve` child, killed when the last handle goes (a failed test leaves no node
+/// running).
+struct Process(Mutex<Child>);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Ok(child) = self.0.get_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 impl Node {
@@ -54,8 +67,8 @@ impl Node {
             .spawn()
             .expect("start polypay serve");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let banner = lines
-            .next()
+        let process = Arc::new(Process(Mutex::new(child)));
+        let banner = tokio::task::block_in_place(|| lines.next())
             .and_then(Result::ok)
             .unwrap_or_else(|| panic!("no banner; see {}", data_dir.display()));
         let base_url = banner
@@ -66,15 +79,12 @@ impl Node {
         // The rest of stdout (the first start's demo credentials) is drained so the node never
         // blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Node {
-            child: Arc::new(Mutex::new(child)),
-            base_url,
-        }
+        Node { process, base_url }
     }
 
     /// SIGKILL, at once; killing a node already dead does nothing.
     fn kill(&self) {
-        let mut child = self.child.lock().expect("child");
+        let mut child = self.process.0.lock().expect("child");
         let _ = child.kill();
         child.wait().expect("reap");
     }
