@@ -48,7 +48,8 @@ impl ConnectionLimits {
             shutdown_drain: Duration::from_millis(config.shutdown_drain_ms),
             // A request is answered (408 at worst) within the request timeout, once drained.
             shutdown_grace: Duration::from_millis(
-                (config.shutdown_drain_ms)
+                config
+                    .shutdown_drain_ms
                     .saturating_add(config.request_timeout_ms)
                     .saturating_add(1_000),
             ),

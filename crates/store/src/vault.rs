@@ -70,7 +70,7 @@ impl Vault {
                 tracing::warn!(
                     path = %path.display(),
                     mode = format!("{mode:o}"),
-                    "the master key file can be read by other users; `chmod 600` it"
+                    "other users have access to the master key file; `chmod 600` it"
                 );
             }
             return Ok((vault, false));
@@ -133,8 +133,7 @@ fn unknown_format(sealed: &str) -> StoreError {
     }
 }
 
-/// Writes a file readable only by its owner (making its directory if need be).
-/// The file's permission bits when its group or others may read or write it (Unix).
+/// The file's permission bits when its group or others have any access to it (Unix).
 fn readable_by_others(path: &Path) -> Option<u32> {
     #[cfg(unix)]
     {
@@ -149,6 +148,7 @@ fn readable_by_others(path: &Path) -> Option<u32> {
     }
 }
 
+/// Writes a file readable only by its owner (making its directory if need be).
 pub fn write_private(path: &Path, contents: &str) -> Result<(), StoreError> {
     use std::io::Write;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

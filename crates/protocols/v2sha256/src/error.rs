@@ -19,14 +19,15 @@ pub enum Error {
     /// The signed message names another application.
     #[error("appId does not match the configured credentials")]
     AppIdMismatch,
-    /// A signed webhook whose timestamp is outside the §3.1 window of the receiver's clock
-    /// (`seconds` away): a replay, or a clock to fix.
+    /// A signed webhook whose timestamp is outside the §3.1 window of the receiver's clock,
+    /// `ms` from it (negative: in the past): a replay, or a clock to fix.
     #[error(
-        "timestamp is {} s {}, outside the ±300 s window",
-        .seconds.unsigned_abs(),
-        if *.seconds < 0 { "old" } else { "ahead" }
+        "timestamp is {}.{:03} s {}, outside the ±300 s window",
+        .ms.unsigned_abs() / 1000,
+        .ms.unsigned_abs() % 1000,
+        if *.ms < 0 { "old" } else { "ahead" }
     )]
-    Stale { seconds: i64 },
+    Stale { ms: i64 },
     /// A nonce that does not follow §3.1 (16–64 printable ASCII characters).
     #[error("nonce does not follow §3.1 (16-64 printable ASCII characters)")]
     BadNonce,

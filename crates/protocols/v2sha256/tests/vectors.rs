@@ -347,15 +347,16 @@ fn vector_6_webhook_verifier() {
         verified.check_fresh(now).unwrap();
     }
     let stale = verified.check_fresh(1_715_671_100_001).unwrap_err();
-    assert!(matches!(stale, Error::Stale { seconds: -300 }));
+    assert!(matches!(stale, Error::Stale { ms: -300_001 }));
     assert_eq!(
         stale.to_string(),
-        "timestamp is 300 s old, outside the ±300 s window"
+        "timestamp is 300.001 s old, outside the ±300 s window"
     );
-    assert!(matches!(
-        verified.check_fresh(1_715_670_499_000),
-        Err(Error::Stale { seconds: 301 })
-    ));
+    let ahead = verified.check_fresh(1_715_670_499_000).unwrap_err();
+    assert_eq!(
+        ahead.to_string(),
+        "timestamp is 301.000 s ahead, outside the ±300 s window"
+    );
     let short = polypay_v2sha256::VerifiedCallback {
         nonce: "short".into(),
         ..verified.clone()

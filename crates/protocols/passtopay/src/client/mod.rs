@@ -186,7 +186,8 @@ impl Client {
         verify_redirect_with(url_or_query, &self.credentials.app_secret)
     }
 
-    /// Sends a prepared request and verifies the response's `sign` when present.
+    /// Sends a prepared request and verifies the response's `sign` ([`parse_response`]: required
+    /// unless `data` has no non-empty member, spec 3.4).
     pub async fn send<T: DeserializeOwned>(
         &self,
         req: PreparedRequest,

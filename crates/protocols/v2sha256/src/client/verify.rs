@@ -28,9 +28,9 @@ impl VerifiedCallback {
             return Err(Error::BadNonce);
         }
         if now_ms.abs_diff(self.timestamp_ms) > crate::inbound::TIME_WINDOW_MS {
-            let seconds = (self.timestamp_ms as i128 - now_ms as i128) / 1000;
-            let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
-            return Err(Error::Stale { seconds });
+            let ms = self.timestamp_ms as i128 - now_ms as i128;
+            let ms = i64::try_from(ms).unwrap_or(if ms < 0 { i64::MIN } else { i64::MAX });
+            return Err(Error::Stale { ms });
         }
         Ok(())
     }
