@@ -424,6 +424,7 @@ fn verify_callback(client: &Client, headers: &PathBuf, body: &PathBuf) -> anyhow
             println!("{}", serde_json::to_string_pretty(&callback.raw)?);
             println!("scheme: {:?}, time: {}", callback.scheme, callback.time_ms);
             println!("signature: verified");
+            println!("acknowledge with: {}", polypay_blockatm::notify::ACK_RULE);
             Ok(())
         }
         Err(error) => {

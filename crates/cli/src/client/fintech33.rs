@@ -380,7 +380,9 @@ fn verify_callback(keys: Box<KeyArgs>, body: &str, headers: Option<&Path>) -> an
         }
     };
     println!("{}", serde_json::to_string_pretty(&notice)?);
-    print_verdict(true)
+    print_verdict(true)?;
+    println!("acknowledge with: {}", polypay_fintech33::notify::ACK_RULE);
+    Ok(())
 }
 
 impl KeyArgs {

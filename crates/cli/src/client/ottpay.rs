@@ -381,6 +381,7 @@ fn verify_callback(keys: &KeyArgs, body: &str, headers: Option<&Path>) -> anyhow
         Ok(data) => {
             println!("{}", serde_json::to_string_pretty(&data)?);
             println!("signature: verified");
+            println!("acknowledge with: {}", polypay_ottpay::notify::ACK_RULE);
             Ok(())
         }
         Err(err) => {

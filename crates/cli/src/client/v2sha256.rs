@@ -436,7 +436,9 @@ fn verify_callback(
                     Some(_) => "",
                 };
                 anyhow::anyhow!("webhook rejected: {e}{hint}")
-            })
+            })?;
+            println!("acknowledge with: {}", polypay_v2sha256::notify::ACK_RULE);
+            Ok(())
         }
         Err(e) => {
             println!("signature: NOT verified");
