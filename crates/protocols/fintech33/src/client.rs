@@ -324,11 +324,16 @@ impl Client {
             self.keys
                 .platform_key
                 .verify_b64(self.keys.sign_hash, &plaintext, &sig);
+        // Bytes the platform did not sign are reported as that, not as whatever they fail to be.
+        let malformed = |what| match signature_valid {
+            true => ClientError::Malformed(what),
+            false => ClientError::Signature,
+        };
         let r: BizResponse<D> =
-            serde_json::from_slice(&plaintext).map_err(|_| ClientError::Malformed("bizContent"))?;
+            serde_json::from_slice(&plaintext).map_err(|_| malformed("bizContent"))?;
         let result = match (r.status, r.data) {
             (0, Some(data)) => Ok(data),
-            (0, None) => return Err(ClientError::Malformed("status 0 without data")),
+            (0, None) => return Err(malformed("status 0 without data")),
             _ => Err(BusinessFailure {
                 error_code: r.error_code.unwrap_or_default(),
                 error_message: r.error_message.unwrap_or_default(),
@@ -347,8 +352,16 @@ impl Client {
         _headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<PaymentOrderStatus, ClientError> {
-        let webhook: WebhookBody =
-            serde_json::from_slice(body).map_err(|_| ClientError::Malformed("webhook body"))?;
+        let webhook: WebhookBody = serde_json::from_slice(body).map_err(|_| {
+            let value: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+            match value
+                .as_ref()
+                .map(|v| v.get("sign").is_some_and(|s| s.is_string()))
+            {
+                Some(false) => ClientError::Malformed("webhook without sign"),
+                _ => ClientError::Malformed("webhook body"),
+            }
+        })?;
         if webhook.notice_type != NOTICE_TYPE {
             return Err(ClientError::Malformed("unknown noticeType"));
         }

@@ -257,6 +257,14 @@ fn f6_envelope_through_the_client() {
         .parse_response::<QueryOrderData>(200, tampered.as_bytes())
         .unwrap();
     assert!(!v.signature_valid);
+    // Re-encrypted bytes the platform never signed, which are not a response either: the
+    // answer is the signature, not what the bytes fail to be.
+    let forged = cipher(false).encrypt_b64(br#"{"status":"paid"}"#);
+    let forged = body.replace(F6_BIZ_CONTENT, &forged);
+    let err = c
+        .parse_response::<QueryOrderData>(200, forged.as_bytes())
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Signature), "{err}");
     // Envelope refusals surface as errors carrying the code.
     let err = c
         .parse_response::<QueryOrderData>(
@@ -347,6 +355,11 @@ fn webhook_round_trips_and_rejects_tampering() {
             .verify_callback(&[], &serde_json::to_vec(&body).unwrap())
             .unwrap_err();
         assert!(matches!(err, ClientError::Signature), "{err}");
+        body.as_object_mut().unwrap().remove("sign");
+        let err = c
+            .verify_callback(&[], &serde_json::to_vec(&body).unwrap())
+            .unwrap_err();
+        assert_eq!(err.to_string(), "malformed response: webhook without sign");
     }
     assert!(is_ack(200, CALLBACK_ACK));
 }
