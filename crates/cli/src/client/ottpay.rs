@@ -347,10 +347,11 @@ fn report<T: Serialize>(result: Result<Reply<T>, ClientError>) -> anyhow::Result
     if !reply.is_success() {
         bail!("refused: {} {}", reply.rsp_code, reply.rsp_msg);
     }
-    if !verified {
-        bail!("the response data did not verify (md5 mismatch)");
+    match (reply.data.is_some(), verified) {
+        (_, true) => Ok(()),
+        (true, false) => bail!("the response data did not verify (md5 mismatch)"),
+        (false, false) => bail!("a SUCCESS without data: nothing signed to verify"),
     }
-    Ok(())
 }
 
 fn read_redirect(url: &str) -> anyhow::Result<()> {
