@@ -5,6 +5,7 @@ mod callbacks;
 mod client;
 mod merchant;
 mod sandbox;
+mod settle;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -44,6 +45,8 @@ enum Command {
     Client(Box<client::ClientCommand>),
     /// Drive the sandbox: complete payments, settle payouts and refunds, move the clock.
     Sandbox(sandbox::SandboxArgs),
+    /// Apply a file of rail reports (one JSON object per line) through the settlement API.
+    Settle(settle::SettleArgs),
     /// Measure create-payment throughput and latency per protocol against a bare baseline.
     Bench(bench::BenchArgs),
 }
@@ -146,6 +149,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Callbacks(cmd) => callbacks::run(cmd).await,
         Command::Client(cmd) => client::run(*cmd).await,
         Command::Sandbox(args) => sandbox::run(args).await,
+        Command::Settle(args) => settle::run(args).await,
         Command::Bench(_) => anyhow::bail!("bench starts its own runtimes"),
     }
 }
