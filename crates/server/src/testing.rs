@@ -294,13 +294,12 @@ async fn record(
 }
 
 /// A customer's browser on the hosted cashier: opens a cashier link (with any parameters the
-/// merchant appended), keeps the page's CSRF cookie, and presses buttons. Redirects are not
+/// merchant appended), keeps the page's CSRF token, and presses buttons. Redirects are not
 /// followed, so a test sees where an action sends the browser.
 pub struct Customer {
     client: reqwest::Client,
     /// The page's address without its query: actions post to `{page}/{action}`.
     page: String,
-    cookie: String,
     csrf: String,
     /// The opened page's HTML.
     pub html: String,
@@ -314,21 +313,12 @@ impl Customer {
             .expect("client");
         let r = client.get(link).send().await.expect("open the cashier");
         assert_eq!(r.status(), 200, "{link}");
-        let set = r.headers()["set-cookie"]
-            .to_str()
-            .expect("cookie")
-            .to_owned();
-        let cookie = set.split(';').next().unwrap_or_default().to_owned();
-        let csrf = cookie
-            .split_once('=')
-            .map(|(_, t)| t.to_owned())
-            .unwrap_or_default();
         let page = link.split('?').next().unwrap_or(link).to_owned();
         let html = r.text().await.expect("page");
+        let csrf = csrf_of(&html).unwrap_or_default();
         Customer {
             client,
             page,
-            cookie,
             csrf,
             html,
         }
@@ -340,12 +330,18 @@ impl Customer {
         form.extend_from_slice(fields);
         self.client
             .post(format!("{}/{action}", self.page))
-            .header("cookie", &self.cookie)
             .form(&form)
             .send()
             .await
             .expect("press")
     }
+}
+
+/// The CSRF token a cashier page's forms carry.
+pub fn csrf_of(html: &str) -> Option<String> {
+    let at = html.find(r#"name="csrf" value=""#)? + r#"name="csrf" value=""#.len();
+    let token = &html[at..];
+    Some(token[..token.find('"')?].to_owned())
 }
 
 /// A request body of 1 KiB chunks of spaces, for tests of how bodies are bounded: declared, its

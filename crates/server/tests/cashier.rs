@@ -29,17 +29,23 @@ fn client() -> reqwest::Client {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn opening_shows_the_order_and_pay_needs_the_csrf_cookie() {
+async fn opening_shows_the_order_and_pay_needs_the_pages_csrf_token() {
     let s = TestServer::start().await;
     let p = order(&s, "c1", 900).await;
     let url = format!("{}/cashier/{}", s.base_url, p.cashier_token);
     let page = client().get(&url).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
-    );
+    // No cookie: the token is the page's, so a frame on another site and a second tab work.
+    assert!(page.headers().get("set-cookie").is_none());
+    for (name, value) in [
+        ("cache-control", "no-store"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+        ("content-security-policy", "frame-ancestors 'none'"),
+    ] {
+        assert_eq!(page.headers()[name], value, "{name}");
+    }
     let html = page.text().await.unwrap();
     for needle in [
         "100.31 CNY",
@@ -57,33 +63,27 @@ async fn opening_shows_the_order_and_pay_needs_the_csrf_cookie() {
         PaymentState::Pending,
         "opening the page"
     );
-    let token = cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .split_once('=')
-        .unwrap()
-        .1
-        .to_string();
-    let forged = client()
-        .post(format!("{url}/pay"))
-        .form(&[("csrf", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(forged.status(), 403, "no cookie, no action");
-    let wrong = client()
-        .post(format!("{url}/pay"))
-        .header("cookie", format!("polypay_csrf={}", "0".repeat(32)))
-        .form(&[("csrf", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status(), 403, "cookie and form must match");
+    let token = polypay_server::testing::csrf_of(&html).expect("the form's token");
+    assert_eq!(token.len(), 32);
+    // Another order's page carries another token, and it does not act on this one.
+    let other = order(&s, "c2", 900).await;
+    let other_url = format!("{}/cashier/{}", s.base_url, other.cashier_token);
+    let other_html = client().get(&other_url).send().await.unwrap();
+    let other_token = polypay_server::testing::csrf_of(&other_html.text().await.unwrap()).unwrap();
+    assert_ne!(other_token, token);
+    for forged in ["", "0".repeat(32).as_str(), other_token.as_str()] {
+        let refused = client()
+            .post(format!("{url}/pay"))
+            .form(&[("csrf", forged)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{forged:?}");
+        assert_eq!(refused.headers()["cache-control"], "no-store");
+    }
     assert_eq!(s.payment("P-c1").await.state, PaymentState::Pending);
     let paid = client()
         .post(format!("{url}/pay"))
-        .header("cookie", format!("polypay_csrf={token}"))
         .form(&[("csrf", token.as_str())])
         .send()
         .await

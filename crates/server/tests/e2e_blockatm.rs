@@ -407,6 +407,16 @@ async fn the_cashier_shows_network_token_and_a_deposit_address() {
         again.html.contains(&address),
         "the same address on every visit"
     );
+    // The widget frames this page on the merchant's site: it may be framed, and its actions
+    // work without a cookie (none is sent in a frame on another site).
+    let head = no_redirects().get(&created.pay_url).send().await.unwrap();
+    assert!(head.headers().get("x-frame-options").is_none());
+    assert!(head.headers().get("content-security-policy").is_none());
+    assert!(head.headers().get("set-cookie").is_none());
+    assert_eq!(head.headers()["cache-control"], "no-store");
+    let pressed = again.press("cancel", &[]).await;
+    assert!(pressed.status().is_redirection(), "{}", pressed.status());
+    assert!(pressed.headers().get("x-frame-options").is_none());
 }
 
 /// On a gateway the rail reports the transfer: its hash, in the chain's own form, is the

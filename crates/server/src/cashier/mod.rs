@@ -1,6 +1,12 @@
 //! The hosted cashier page `GET /cashier/{token}`: what the customer sees and, in sandbox mode,
 //! the Pay / Fail / Cancel actions, each a CSRF-protected form POST that enters the engine as a
 //! command, followed by a redirect to the merchant's return URL in the protocol's own format.
+//!
+//! The CSRF token is bound to the page ([`csrf_token`]), not to a cookie: a SameSite=Strict
+//! cookie is neither stored nor sent in a frame on the merchant's site (BlockATM's widget) nor
+//! on a second arrival from another site, and the page worked in neither. Every answer says
+//! `no-store`, `nosniff` and `no-referrer` (the link is the payment's capability); only
+//! BlockATM's pages, which its widget frames, may be framed ([`headers`]).
 
 mod page;
 
@@ -8,7 +14,7 @@ use crate::state::AppState;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use page::Stage;
@@ -17,14 +23,13 @@ use polypay_engine::EngineError;
 use polypay_engine::sandbox::channel_order_no;
 use polypay_notify::{CashierAction, CashierForm, CashierInput, CashierMarks};
 
-const CSRF_COOKIE: &str = "polypay_csrf";
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/cashier/{token}", get(show))
         .route("/cashier/{token}/qr.svg", get(qr_svg))
         .route("/cashier/{token}/return", get(returned))
         .route("/cashier/{token}/{action}", post(act))
+        .layer(axum::middleware::from_fn(headers))
 }
 
 /// The payment behind a cashier token, or a page saying why there is none.
@@ -59,7 +64,6 @@ async fn show(
     State(s): State<AppState>,
     Path(token): Path<String>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-    headers: HeaderMap,
 ) -> Response {
     let mut p = match payment(&s, &token).await {
         Ok(p) => p,
@@ -82,18 +86,12 @@ async fn show(
             Err(e) => tracing::warn!(error = %e, "could not open payment"),
         }
     }
-    let csrf = cookie(&headers, CSRF_COOKIE).unwrap_or_else(|| polypay_engine::random_hex(16));
+    let csrf = csrf_token(&s, &token);
     let view = (csrf.as_str(), &form, &[][..]);
-    let page = render(&s, &p, merchant.as_ref(), view, None, Stage::Inputs);
-    let set_cookie = format!("{CSRF_COOKIE}={csrf}; Path=/cashier; HttpOnly; SameSite=Strict");
-    (
-        [
-            (header::SET_COOKIE, set_cookie),
-            (header::CACHE_CONTROL, "no-store".into()),
-        ],
-        page,
+    framable(
+        &p,
+        render(&s, &p, merchant.as_ref(), view, None, Stage::Inputs),
     )
-        .into_response()
 }
 
 /// The payment's merchant, read once per request (the page, the protocol's inputs and the
@@ -165,7 +163,6 @@ async fn qr_svg(State(s): State<AppState>, Path(token): Path<String>) -> Respons
 async fn act(
     State(s): State<AppState>,
     Path((token, action)): Path<(String, String)>,
-    headers: HeaderMap,
     form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     if !s.inner.platform.sandbox {
@@ -181,13 +178,14 @@ async fn act(
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let Some(csrf) = cookie(&headers, CSRF_COOKIE).filter(|c| csrf_ok(Some(c), &presented)) else {
+    let csrf = csrf_token(&s, &token);
+    if !csrf_ok(&csrf, &presented) {
         return page::message(
             StatusCode::FORBIDDEN,
             "Session expired",
             "Reload the payment page and try again.",
         );
-    };
+    }
     posted.retain(|(k, _)| k != "csrf");
     let p = match payment(&s, &token).await {
         Ok(p) => p,
@@ -224,7 +222,7 @@ async fn act(
         Err((stage, message)) => {
             let view = (csrf.as_str(), &form, &posted[..]);
             let page = render(&s, &p, merchant.as_ref(), view, Some(&message), stage);
-            return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
+            return framable(&p, (StatusCode::UNPROCESSABLE_ENTITY, page));
         }
     };
     if let (CashierAction::Pay, Some(ms)) = (action, form.confirm_after_ms) {
@@ -246,7 +244,7 @@ async fn act(
         CashierAction::Verify => {
             let view = (csrf.as_str(), &form, &posted[..]);
             let page = render(&s, &p, merchant.as_ref(), view, None, Stage::Challenge);
-            return page.into_response();
+            return framable(&p, page);
         }
     };
     let done = s
@@ -359,31 +357,70 @@ fn finish(s: &AppState, p: &Payment, merchant: Option<&Merchant>) -> Response {
     };
     // The specs' return redirects are 302s (a browser follows them with a GET after the form
     // POST, as it does a 303); a URL that cannot be a header value shows the outcome page.
-    match target.and_then(|url| HeaderValue::try_from(url).ok()) {
+    let response = match target.and_then(|url| HeaderValue::try_from(url).ok()) {
         Some(url) => (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
         None => Redirect::to(&format!("/cashier/{}", p.cashier_token)).into_response(),
-    }
+    };
+    framable(p, response)
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
+/// The page's CSRF token: HMAC-SHA256 of its cashier token under a key derived from the
+/// platform's EC private key (the same on every node of an installation), 32 hex digits. A
+/// cross-site form cannot know it; the page carries it in its forms.
+fn csrf_token(s: &AppState, token: &str) -> String {
+    use aws_lc_rs::{digest, hmac};
+    let mut seed = b"polypay cashier csrf\0".to_vec();
+    seed.extend_from_slice(s.inner.platform.ec_key.private_pem.as_bytes());
+    let key = hmac::Key::new(
+        hmac::HMAC_SHA256,
+        digest::digest(&digest::SHA256, &seed).as_ref(),
+    );
+    let tag = hmac::sign(&key, token.as_bytes());
+    tag.as_ref()[..16]
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
-/// Double-submit check: the form's token equals the SameSite=Strict cookie (constant time).
-fn csrf_ok(cookie: Option<&str>, presented: &str) -> bool {
+/// The form's token is the page's (constant time).
+fn csrf_ok(expected: &str, presented: &str) -> bool {
     use subtle::ConstantTimeEq;
-    match cookie {
-        Some(c) => {
-            c.len() == presented.len() && bool::from(c.as_bytes().ct_eq(presented.as_bytes()))
-        }
-        None => false,
+    expected.len() == presented.len() && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+}
+
+/// Marks a BlockATM page as one its widget may frame on the merchant's site ([`headers`]).
+fn framable(p: &Payment, page: impl IntoResponse) -> Response {
+    let mut response = page.into_response();
+    if p.protocol == polypay_core::Protocol::Blockatm {
+        response.extensions_mut().insert(Framable);
     }
+    response
+}
+
+/// A response a frame on another site may show.
+#[derive(Clone, Copy)]
+struct Framable;
+
+/// Headers of every cashier answer: never cached (it shows an order's state and what the
+/// customer typed), never sniffed, no referrer (the URL is the payment's capability), and not
+/// framed (clickjacking) unless [`Framable`].
+async fn headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = next.run(request).await;
+    let framable = response.extensions().get::<Framable>().is_some();
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if !framable {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        let csp = HeaderValue::from_static("frame-ancestors 'none'");
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    response
 }
