@@ -109,8 +109,14 @@ pub fn retry_schedule() -> [Duration; 6] {
 }
 
 /// Upstream's `appendUrlQuery`: `?` added when the URL has none; each parameter prefixed with
-/// `&` except the first when the URL contains no `=` anywhere; values percent-encoded.
+/// `&` except the first when the URL contains no `=` anywhere; values percent-encoded. Applied
+/// to the part before a `#fragment`, which stays last (polypay decision: upstream appends after
+/// the fragment, where the parameters never reach the merchant's server).
 pub fn append_url_query(url: &str, pairs: &[(String, String)]) -> String {
+    let (url, fragment) = match url.split_once('#') {
+        Some((url, fragment)) => (url, Some(fragment)),
+        None => (url, None),
+    };
     let mut out = String::from(url);
     if !url.contains('?') {
         out.push('?');
@@ -124,6 +130,10 @@ pub fn append_url_query(url: &str, pairs: &[(String, String)]) -> String {
         out.push_str(name);
         out.push('=');
         out.extend(utf8_percent_encode(value, QUERY_VALUE));
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
     }
     out
 }

@@ -365,6 +365,10 @@ fn redirect_url_rules_and_verification() {
             .verify_redirect(&url.replace("state=2", "state=3"))
             .is_err()
     );
+    // A fragment stays last, after the signed parameters, and verification ignores it.
+    let url = notify::redirect_url("https://m.example/return?order=7#done", &n, &secret);
+    assert!(url.ends_with("#done") && !url.contains("#done&"), "{url}");
+    assert_eq!(client().verify_redirect(&url).unwrap(), n);
 }
 
 #[test]
@@ -389,6 +393,15 @@ fn append_url_query_quirks() {
     assert_eq!(
         notify::append_url_query("http://x/y?flag", &pairs),
         "http://x/y?flaga=1%202&b=~%C3%A9"
+    );
+    // A fragment stays last: the parameters go in the query, which reaches the server.
+    assert_eq!(
+        notify::append_url_query("http://x/y#top", &pairs),
+        "http://x/y?a=1%202&b=~%C3%A9#top"
+    );
+    assert_eq!(
+        notify::append_url_query("http://x/y?k=v#a=b", &pairs),
+        "http://x/y?k=v&a=1%202&b=~%C3%A9#a=b"
     );
 }
 

@@ -160,6 +160,8 @@ pub fn verify_redirect_with(
         Some((_, q)) => q,
         None => url_or_query,
     };
+    // A fragment is the browser's, never the server's: not part of what was signed.
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
     let params =
         Params::from_form(query.as_bytes()).map_err(|_| ClientError::malformed("query string"))?;
     verify_params(&params, PAYMENT_FIELDS, secret)?;
