@@ -46,9 +46,13 @@ pub fn parse_ms_time(text: &str) -> Option<i64> {
         .flatten()
 }
 
-/// `http://` or `https://` prefix (literal, as upstream checks it) and at most 512 characters.
+/// `http://` or `https://` prefix (literal, as upstream checks it), at most 512 characters, and
+/// no control characters (polypay decision: a CR or LF could never be a redirect's `Location`
+/// nor a callback's URL).
 pub fn is_url(text: &str) -> bool {
-    (text.starts_with("http://") || text.starts_with("https://")) && text.chars().count() <= URL_MAX
+    (text.starts_with("http://") || text.starts_with("https://"))
+        && text.chars().count() <= URL_MAX
+        && !text.chars().any(char::is_control)
 }
 
 /// Dotted-quad IPv4 (std's parser: four decimal octets, no leading zeros).
@@ -254,6 +258,8 @@ mod tests {
     fn urls_and_ips() {
         assert!(is_url("https://a.example/n"));
         assert!(is_url("http://x"));
+        assert!(!is_url("https://a.example/n\r\nSet-Cookie: x=1"));
+        assert!(!is_url("https://a.example/\tn"));
         assert!(!is_url("ftp://x"));
         assert!(!is_url("HTTPS://x"));
         assert!(!is_url(&format!("https://{}", "a".repeat(505))));
