@@ -6,12 +6,16 @@ use polypay_server::testing::TestServer;
 use serde_json::json;
 
 async fn order(s: &TestServer, no: &str, ttl: i64) -> polypay_core::Payment {
+    order_of(s, no, ttl, Money::new(10031, Currency::CNY)).await
+}
+
+async fn order_of(s: &TestServer, no: &str, ttl: i64, amount: Money) -> polypay_core::Payment {
     let new = NewPayment {
         merchant_id: s.merchant.id.clone(),
         protocol: Protocol::Passtopay,
         merchant_order_no: no.into(),
         public_id: format!("P-{no}"),
-        amount: Money::new(10031, Currency::CNY),
+        amount,
         notify_url: None,
         return_url: None,
         ttl_seconds: ttl,
@@ -101,6 +105,29 @@ async fn opening_shows_the_order_and_pay_needs_the_pages_csrf_token() {
     assert!(after.contains("Paid") && !after.contains("id=\"pay\""));
     let qr = client().get(format!("{url}/qr.svg")).send().await.unwrap();
     assert_eq!(qr.headers()["content-type"], "image/svg+xml");
+
+    // Prices show the currency's decimals; a stablecoin's six shrink to two when they can.
+    for (no, amount, shown) in [
+        ("d1", Money::new(2200, Currency::CNY), "22.00 CNY"),
+        ("d2", Money::new(12_500_000, Currency::USDT), "12.50 USDT"),
+        (
+            "d3",
+            Money::new(12_345_678, Currency::USDT),
+            "12.345678 USDT",
+        ),
+    ] {
+        let p = order_of(&s, no, 900, amount).await;
+        let url = format!("{}/cashier/{}", s.base_url, p.cashier_token);
+        let html = client()
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(shown), "{shown}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -125,12 +125,16 @@ pub fn method_label(p: &Payment) -> String {
     }
 }
 
+/// The amount as a price: the currency's decimals (`22.00 CNY`), and for currencies with more
+/// than two (stablecoins' six) trailing zeros dropped down to two (`12.50 USDT`).
 fn amount(p: &Payment) -> String {
-    format!(
-        "{} {}",
-        p.amount.to_short_decimal_string(),
-        p.amount.currency
-    )
+    let mut text = p.amount.to_decimal_string();
+    if let Some(point) = text.find('.') {
+        while text.len() > point + 3 && text.ends_with('0') {
+            text.pop();
+        }
+    }
+    format!("{text} {}", p.amount.currency)
 }
 
 fn time_left(p: &Payment, now: Timestamp) -> String {
