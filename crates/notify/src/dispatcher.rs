@@ -578,14 +578,16 @@ impl Inner {
         self.config.concurrency.max(1).div_ceil(4)
     }
 
-    /// Merchants of deliveries past their first attempt (retries are re-encoded per protocol).
+    /// Merchants of deliveries whose attempt is re-encoded per protocol (retries, and first
+    /// attempts held back: [`crate::worker::reencoded`]).
     async fn merchants_for_retries(
         &self,
         leased: &[Delivery],
     ) -> Result<HashMap<MerchantId, Merchant>, NotifyError> {
+        let now = self.engine.clock().now();
         let mut ids: Vec<MerchantId> = leased
             .iter()
-            .filter(|d| d.attempts > 0)
+            .filter(|d| crate::worker::reencoded(d, now))
             .map(|d| d.merchant_id.clone())
             .collect();
         ids.sort();

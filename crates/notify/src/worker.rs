@@ -50,7 +50,7 @@ pub(crate) async fn attempt(
             &d,
             merchant.as_ref(),
             number,
-            inner.engine.clock().wall(),
+            (inner.engine.clock().now(), inner.engine.clock().wall()),
         ) {
             Ok(req) => {
                 let timeout =
@@ -87,13 +87,27 @@ pub(crate) async fn attempt(
     }
 }
 
-/// The request of attempt `number`: the stored one first, then the protocol's re-encoding.
+/// How long a first attempt goes out as stored, signed when the delivery was made. One held
+/// back longer (behind an earlier callback of its object that is still being retried) is
+/// re-encoded like a retry: a protocol that signs each attempt afresh (V2_SHA256, BlockATM)
+/// would otherwise send a timestamp past its receiver's window (V2_SHA256's is ±300 s).
+pub const FIRST_ATTEMPT_FRESH_MS: i64 = 60_000;
+
+/// Whether `d`'s next attempt is the protocol's re-encoding of the stored request: a retry,
+/// or a first attempt held back longer than [`FIRST_ATTEMPT_FRESH_MS`].
+pub(crate) fn reencoded(d: &Delivery, now: Timestamp) -> bool {
+    d.attempts > 0 || now.0.saturating_sub(d.created_at.0) > FIRST_ATTEMPT_FRESH_MS
+}
+
+/// The request of attempt `number`: the stored one first (re-encoded when it waited longer
+/// than [`FIRST_ATTEMPT_FRESH_MS`]), then the protocol's re-encoding. `(now, wall)`: the
+/// platform's clock, which the delivery's times follow, and the merchant's, which signs.
 fn prepare(
     notifier: &dyn ProtocolNotifier,
     d: &Delivery,
     merchant: Option<&Merchant>,
     number: i64,
-    now: Timestamp,
+    (now, wall): (Timestamp, Timestamp),
 ) -> Result<CallbackRequest, String> {
     let stored = d
         .request
@@ -105,12 +119,12 @@ fn prepare(
         headers: stored.headers.clone(),
         body: stored.body.clone(),
     };
-    if number <= 1 {
+    if !reencoded(d, now) {
         return Ok(first);
     }
     let merchant = merchant.ok_or_else(|| format!("merchant {} not found", d.merchant_id))?;
-    let attempt = u32::try_from(number).unwrap_or(u32::MAX);
-    Ok(notifier.reencode(&first, merchant, attempt, now))
+    let attempt = u32::try_from(number.max(1)).unwrap_or(u32::MAX);
+    Ok(notifier.reencode(&first, merchant, attempt, wall))
 }
 
 async fn send(inner: &Inner, req: &CallbackRequest, timeout: Duration) -> Sent {

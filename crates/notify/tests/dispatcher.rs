@@ -311,6 +311,42 @@ async fn callbacks_of_one_payment_go_out_in_event_order() {
     }
 }
 
+/// A first attempt held back longer than a minute (behind an earlier callback of its payment)
+/// is re-encoded like a retry, so a protocol that signs each attempt afresh does not send a
+/// signature as old as the wait; one sent at once goes out as stored.
+#[tokio::test]
+async fn a_first_attempt_held_back_over_a_minute_is_signed_afresh() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let d = f.dispatcher(&[0, 120_000], config("a"));
+        let m = f.merchant("shop", "/m").await;
+        f.receiver.script("/m", vec![Reply::Status(500, "no")]);
+        f.emit(&m, "payment", "pay_1", "payment.pending", json!({}))
+            .await;
+        f.emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
+            .await;
+        assert_eq!(d.run_once().await.unwrap().attempted, 1, "{}", db.name);
+        f.at(120_000);
+        assert_eq!(d.run_once().await.unwrap().acknowledged, 1);
+        assert_eq!(d.run_once().await.unwrap().acknowledged, 1);
+        let got = f.receiver.requests_to("/m");
+        assert_eq!(got.len(), 3, "{}", db.name);
+        assert!(got[0].header("x-signature").unwrap().starts_with("sig-"));
+        assert_eq!(got[0].header("x-attempt"), None, "sent at once, as stored");
+        assert_eq!(got[1].header("x-attempt"), Some("2"));
+        assert_eq!(got[2].json()["event"], "payment.succeeded");
+        assert_eq!(got[2].header("x-attempt"), Some("1"), "{}", db.name);
+        assert!(
+            got[2]
+                .header("x-signature")
+                .unwrap()
+                .starts_with("resigned-"),
+            "{}",
+            db.name
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_delivery_dies_after_its_last_attempt_unblocks_the_next_and_can_be_resent() {
     for db in TestDb::all() {
