@@ -326,10 +326,25 @@ impl Customer {
 
     /// Posts `action` (`pay`, `fail`, `cancel`, `continue`) with the CSRF token and `fields`.
     pub async fn press(&self, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.press_as(action, fields, "document").await
+    }
+
+    /// [`Customer::press`] from a page in a frame (BlockATM's widget on the merchant's site).
+    pub async fn press_in_frame(&self, action: &str) -> reqwest::Response {
+        self.press_as(action, &[], "iframe").await
+    }
+
+    async fn press_as(
+        &self,
+        action: &str,
+        fields: &[(&str, &str)],
+        dest: &str,
+    ) -> reqwest::Response {
         let mut form = vec![("csrf", self.csrf.as_str())];
         form.extend_from_slice(fields);
         self.client
             .post(format!("{}/{action}", self.page))
+            .header("sec-fetch-dest", dest)
             .form(&form)
             .send()
             .await

@@ -417,6 +417,27 @@ async fn the_cashier_shows_network_token_and_a_deposit_address() {
     let pressed = again.press("cancel", &[]).await;
     assert!(pressed.status().is_redirection(), "{}", pressed.status());
     assert!(pressed.headers().get("x-frame-options").is_none());
+
+    // In the widget's frame the merchant's page hears the outcome (the loader's `cancel`),
+    // then the frame goes where the redirect would have sent it.
+    let framed = sdk(&s, false)
+        .create_order(&order("E2E-FRAME", "12.5", "https://m.example/back"))
+        .await
+        .unwrap()
+        .data;
+    let customer = Customer::open(&framed.pay_url).await;
+    let pressed = customer.press_in_frame("cancel").await;
+    assert_eq!(pressed.status(), 200);
+    assert!(pressed.headers().get("x-frame-options").is_none());
+    let html = pressed.text().await.unwrap();
+    assert!(
+        html.contains(r#"window.parent.postMessage({"type":"blockatm:cancel"}, "*")"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"window.location.replace("https://m.example/back?"#),
+        "{html}"
+    );
 }
 
 /// On a gateway the rail reports the transfer: its hash, in the chain's own form, is the

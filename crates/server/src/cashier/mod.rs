@@ -14,7 +14,7 @@ use crate::state::AppState;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use page::Stage;
@@ -163,8 +163,10 @@ async fn qr_svg(State(s): State<AppState>, Path(token): Path<String>) -> Respons
 async fn act(
     State(s): State<AppState>,
     Path((token, action)): Path<(String, String)>,
+    headers: HeaderMap,
     form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
+    let framed = in_frame(&headers);
     if !s.inner.platform.sandbox {
         return page::message(
             StatusCode::NOT_FOUND,
@@ -229,7 +231,7 @@ async fn act(
         // The transfer is seen; it succeeds once confirmed (the sandbox sweeper), with the
         // transfer's hash the engine records now as its channel reference.
         let seen = s.engine().confirm_payment_later(&p.id, marks, ms).await;
-        return acted(&s, &token, seen, merchant.as_ref());
+        return acted(&s, &token, seen, merchant.as_ref(), framed);
     }
     let cmd = match action {
         CashierAction::Pay => PaymentCommand::Succeed {
@@ -251,7 +253,7 @@ async fn act(
         .engine()
         .transition_payment_marked(&p.id, cmd, marks)
         .await;
-    acted(&s, &token, done, merchant.as_ref())
+    acted(&s, &token, done, merchant.as_ref(), framed)
 }
 
 /// After an action: the return redirect (or outcome page), the page again when the payment
@@ -261,9 +263,10 @@ fn acted(
     token: &str,
     done: Result<Payment, EngineError>,
     merchant: Option<&Merchant>,
+    framed: bool,
 ) -> Response {
     match done {
-        Ok(done) => finish(s, &done, merchant),
+        Ok(done) => finish(s, &done, merchant, framed),
         Err(EngineError::Rule(polypay_core::CoreError::BalanceLimit { .. })) => page::message(
             StatusCode::CONFLICT,
             "Payment not possible",
@@ -316,7 +319,12 @@ fn check(
 /// expired while the customer had the page open ends there too, so the browser goes to the
 /// merchant's return URL as after Pay/Fail/Cancel (the specs: "EXPIRED while the page is
 /// open"). Not yet due: back to the page.
-async fn returned(State(s): State<AppState>, Path(token): Path<String>) -> Response {
+async fn returned(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let framed = in_frame(&headers);
     let p = match payment(&s, &token).await {
         Ok(p) => p,
         Err(r) => return r,
@@ -324,7 +332,7 @@ async fn returned(State(s): State<AppState>, Path(token): Path<String>) -> Respo
     let page = || Redirect::to(&format!("/cashier/{token}")).into_response();
     let merchant = merchant_of(&s, &p).await;
     if !p.state.is_open() {
-        return finish(&s, &p, merchant.as_ref());
+        return finish(&s, &p, merchant.as_ref(), framed);
     }
     // Not due yet, or paid and waiting for confirmations (which outlast the expiry).
     let waiting = cashier_form(&s, &p, merchant.as_ref(), &[])
@@ -338,7 +346,7 @@ async fn returned(State(s): State<AppState>, Path(token): Path<String>) -> Respo
         .transition_payment(&p.id, PaymentCommand::Expire)
         .await
     {
-        Ok(expired) => finish(&s, &expired, merchant.as_ref()),
+        Ok(expired) => finish(&s, &expired, merchant.as_ref(), framed),
         // The sweeper (or an action) finished it first: the page says how.
         Err(EngineError::Rule(_)) => page(),
         Err(e) => {
@@ -350,18 +358,55 @@ async fn returned(State(s): State<AppState>, Path(token): Path<String>) -> Respo
 
 /// After an action: to the merchant's return URL in the protocol's format (HTTP 302), or the
 /// outcome page.
-fn finish(s: &AppState, p: &Payment, merchant: Option<&Merchant>) -> Response {
+fn finish(s: &AppState, p: &Payment, merchant: Option<&Merchant>, framed: bool) -> Response {
     let target = match (s.notifier(p.protocol), merchant) {
         (Some(n), Some(m)) => n.redirect_url(p, m, s.engine().clock().wall()),
         _ => None,
     };
     // The specs' return redirects are 302s (a browser follows them with a GET after the form
     // POST, as it does a 303); a URL that cannot be a header value shows the outcome page.
-    let response = match target.and_then(|url| HeaderValue::try_from(url).ok()) {
+    let target = target.and_then(|url| HeaderValue::try_from(url).ok());
+    // In BlockATM's widget frame the merchant's page hears the outcome first (its `finish` or
+    // `cancel`), then the frame goes where a redirect would send it.
+    if let (true, Some(message)) = (framed, widget_message(p)) {
+        let to = match &target {
+            Some(url) => url.to_str().unwrap_or_default().to_owned(),
+            None => format!("/cashier/{}", p.cashier_token),
+        };
+        return framable(p, page::hand_off(&message, &to));
+    }
+    let response = match target {
         Some(url) => (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
         None => Redirect::to(&format!("/cashier/{}", p.cashier_token)).into_response(),
     };
     framable(p, response)
+}
+
+/// Whether the browser loads this into a frame (`Sec-Fetch-Dest: iframe`).
+fn in_frame(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-dest")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"iframe"))
+}
+
+/// What BlockATM's widget loader (`BlockATM.umd.js`) expects from a finished page:
+/// `{type: "blockatm:cancel"}` for a cancelled order, else `{type: "blockatm:finish", status,
+/// txId}` with SUCCESS, EXPIRED or CANCELLED (a failed payment, as its webhook reports it).
+fn widget_message(p: &Payment) -> Option<serde_json::Value> {
+    if p.protocol != polypay_core::Protocol::Blockatm {
+        return None;
+    }
+    let status = match p.state {
+        PaymentState::Cancelled => return Some(serde_json::json!({"type": "blockatm:cancel"})),
+        PaymentState::Succeeded | PaymentState::PartiallyRefunded | PaymentState::Refunded => {
+            "SUCCESS"
+        }
+        PaymentState::Expired => "EXPIRED",
+        PaymentState::Failed => "CANCELLED",
+        PaymentState::Created | PaymentState::Pending => return None,
+    };
+    let tx_id = p.channel_order_no.clone().unwrap_or_default();
+    Some(serde_json::json!({"type": "blockatm:finish", "status": status, "txId": tx_id}))
 }
 
 /// The page's CSRF token: HMAC-SHA256 of its cashier token under a key derived from the

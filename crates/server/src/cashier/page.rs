@@ -73,6 +73,23 @@ fn document_with(title: &str, head: &str, body: &str) -> String {
     )
 }
 
+/// The finished page of a framed BlockATM widget: posts `message` to the merchant's page, then
+/// goes to `to` (the return URL, or the outcome page). Without script, a link does.
+pub fn hand_off(message: &serde_json::Value, to: &str) -> Response {
+    // JSON inside a script element: `<` escaped so no value can close the element.
+    let message = message.to_string().replace('<', "\\u003c");
+    let target = serde_json::Value::String(to.to_owned())
+        .to_string()
+        .replace('<', "\\u003c");
+    let body = format!(
+        "<div class=\"card\"><h1>Done</h1><p><a href=\"{}\">Continue</a></p></div>\
+         <script>if (window.parent !== window) {{ window.parent.postMessage({message}, \"*\"); }}\
+         window.location.replace({target});</script>",
+        escape(to)
+    );
+    Html(document("Done", &body)).into_response()
+}
+
 /// A page that says one thing (unknown order, expired, error).
 pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
     let body = format!(
