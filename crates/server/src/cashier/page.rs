@@ -34,7 +34,7 @@ pub enum Stage {
 const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f4f5f7;color:#1c1e21}\
 main{max-width:420px;margin:0 auto;padding:24px 16px}\
 .card{background:#fff;border-radius:12px;padding:20px;box-shadow:0 1px 3px rgba(0,0,0,.12)}\
-h1{font-size:1.1rem;margin:0 0 4px}.amount{font-size:2rem;font-weight:700;margin:12px 0}\
+h1{font-size:1.1rem;margin:0 0 4px;overflow-wrap:anywhere}.amount{font-size:2rem;font-weight:700;margin:12px 0}\
 dl{display:grid;grid-template-columns:auto 1fr;gap:6px 12px;margin:16px 0;font-size:.9rem}dt{color:#65676b}dd{margin:0;word-break:break-all}\
 .qr{display:flex;justify-content:center;margin:16px 0}.qr svg{width:200px;height:200px}\
 form{display:block}h2{font-size:1rem;margin:16px 0 4px}button{font-size:1rem;padding:12px 18px;border-radius:8px;border:0;margin:4px 4px 0 0;cursor:pointer}\
