@@ -122,7 +122,7 @@ fn parse(line: &str) -> Result<Report, String> {
         return Err("not a JSON object".into());
     };
     let mut take = |name: &str| match body.remove(name) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s)),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
         None | Some(Value::Null) => Ok(None),
         Some(_) => Err(format!("{name} must be a non-empty string")),
     };
@@ -218,13 +218,19 @@ fn message(answer: &Value) -> String {
 }
 
 /// Whether `object` already is what the report would make it: succeeded with the same rail
-/// reference (a payment refunded since counts), failed, or (payouts) taken by the rail.
+/// reference (a payment refunded since counts), failed with the same code, or (payouts) taken
+/// by the rail. Compared as the API stores them: trimmed.
 fn reflects(r: &Report, object: &Value) -> bool {
     let state = object
         .get("state")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let same_reference = object.get("channel_order_no") == r.body.get("channel_order_no");
+    let same = |stored: &str, reported: &str| {
+        let stored = object.get(stored).and_then(Value::as_str);
+        let reported = r.body.get(reported).and_then(Value::as_str).map(str::trim);
+        stored.is_some() && stored == reported
+    };
+    let same_reference = same("channel_order_no", "channel_order_no");
     match r.action.as_str() {
         "succeed" => {
             let succeeded = match r.objects {
@@ -233,7 +239,7 @@ fn reflects(r: &Report, object: &Value) -> bool {
             };
             succeeded && same_reference
         }
-        "fail" => state == "failed",
+        "fail" => state == "failed" && same("error_code", "code"),
         "process" => state == "processing" || state == "succeeded",
         _ => false,
     }
@@ -294,7 +300,14 @@ mod tests {
         let other = report("succeed", serde_json::json!({"channel_order_no": "R2"}));
         assert!(!reflects(&other, &paid), "another reference is a conflict");
         assert!(!reflects(&report("fail", Value::Null), &paid));
-        let failed = serde_json::json!({"state": "failed"});
-        assert!(reflects(&report("fail", Value::Null), &failed));
+        let padded = report("succeed", serde_json::json!({"channel_order_no": " R1 "}));
+        assert!(reflects(&padded, &paid), "the API stores it trimmed");
+        let failed = serde_json::json!({"state": "failed", "error_code": "DECLINED"});
+        let fail = |code: &str| report("fail", serde_json::json!({"code": code}));
+        assert!(reflects(&fail("DECLINED"), &failed));
+        assert!(
+            !reflects(&fail("BANK_REJECTED"), &failed),
+            "another failure"
+        );
     }
 }

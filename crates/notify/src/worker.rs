@@ -122,7 +122,12 @@ fn prepare(
     if !reencoded(d, now) {
         return Ok(first);
     }
-    let merchant = merchant.ok_or_else(|| format!("merchant {} not found", d.merchant_id))?;
+    let merchant = match merchant {
+        Some(m) => m,
+        // Judged fresh when the cycle leased it (so no merchant was read for it): as stored.
+        None if d.attempts == 0 => return Ok(first),
+        None => return Err(format!("merchant {} not found", d.merchant_id)),
+    };
     let attempt = u32::try_from(number.max(1)).unwrap_or(u32::MAX);
     Ok(notifier.reencode(&first, merchant, attempt, wall))
 }

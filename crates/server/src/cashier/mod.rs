@@ -203,13 +203,13 @@ async fn act(
     let now = s.engine().clock().now();
     // Finished (in another tab, by the merchant) or expired meanwhile: the page says which.
     if !p.state.is_open() || p.expires_at <= now {
-        return Redirect::to(&format!("/cashier/{token}")).into_response();
+        return framable(&p, Redirect::to(&format!("/cashier/{token}")));
     }
     let merchant = merchant_of(&s, &p).await;
     let form = cashier_form(&s, &p, merchant.as_ref(), &posted);
     // Paid, waiting for confirmations: nothing left to press.
     if form.waiting.is_some() {
-        return Redirect::to(&format!("/cashier/{token}")).into_response();
+        return framable(&p, Redirect::to(&format!("/cashier/{token}")));
     }
     // Inputs the POST left out take the page's pre-filled values.
     for f in &form.fields {
@@ -329,7 +329,7 @@ async fn returned(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let page = || Redirect::to(&format!("/cashier/{token}")).into_response();
+    let page = || framable(&p, Redirect::to(&format!("/cashier/{token}")));
     let merchant = merchant_of(&s, &p).await;
     if !p.state.is_open() {
         return finish(&s, &p, merchant.as_ref(), framed);
@@ -365,17 +365,17 @@ fn finish(s: &AppState, p: &Payment, merchant: Option<&Merchant>, framed: bool) 
     };
     // The specs' return redirects are 302s (a browser follows them with a GET after the form
     // POST, as it does a 303); a URL that cannot be a header value shows the outcome page.
-    let target = target.and_then(|url| HeaderValue::try_from(url).ok());
     // In BlockATM's widget frame the merchant's page hears the outcome first (its `finish` or
     // `cancel`), then the frame goes where a redirect would send it.
     if let (true, Some(message)) = (framed, widget_message(p)) {
-        let to = match &target {
-            Some(url) => url.to_str().unwrap_or_default().to_owned(),
-            None => format!("/cashier/{}", p.cashier_token),
-        };
-        return framable(p, page::hand_off(&message, &to));
+        let own = format!("/cashier/{}", p.cashier_token);
+        let to = target
+            .as_deref()
+            .filter(|u| page::navigable(u))
+            .unwrap_or(&own);
+        return framable(p, page::hand_off(&message, to));
     }
-    let response = match target {
+    let response = match target.and_then(|url| HeaderValue::try_from(url).ok()) {
         Some(url) => (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
         None => Redirect::to(&format!("/cashier/{}", p.cashier_token)).into_response(),
     };
@@ -405,7 +405,14 @@ fn widget_message(p: &Payment) -> Option<serde_json::Value> {
         PaymentState::Failed => "CANCELLED",
         PaymentState::Created | PaymentState::Pending => return None,
     };
-    let tx_id = p.channel_order_no.clone().unwrap_or_default();
+    // The transfer's hash, as the redirect and the webhook give it.
+    let tx_id = p
+        .attrs
+        .get("txId")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .or_else(|| p.channel_order_no.clone())
+        .unwrap_or_default();
     Some(serde_json::json!({"type": "blockatm:finish", "status": status, "txId": tx_id}))
 }
 

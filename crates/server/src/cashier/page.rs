@@ -73,9 +73,20 @@ fn document_with(title: &str, head: &str, body: &str) -> String {
     )
 }
 
+/// Where a page may send the browser by script or link: an absolute http(s) URL or a path of
+/// this host (never `javascript:` or another scheme).
+pub fn navigable(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("https://")
+        || lower.starts_with("http://")
+        || (url.starts_with('/') && !url.starts_with("//"))
+}
+
 /// The finished page of a framed BlockATM widget: posts `message` to the merchant's page, then
-/// goes to `to` (the return URL, or the outcome page). Without script, a link does.
+/// goes to `to` (the return URL, or the outcome page; anything not [`navigable`] is not
+/// followed). Without script, a link does.
 pub fn hand_off(message: &serde_json::Value, to: &str) -> Response {
+    let to = if navigable(to) { to } else { "/" };
     // JSON inside a script element: `<` escaped so no value can close the element.
     let message = message.to_string().replace('<', "\\u003c");
     let target = serde_json::Value::String(to.to_owned())
@@ -364,6 +375,23 @@ pub fn cashier(v: &View<'_>) -> Html<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_http_urls_and_own_paths_are_followed() {
+        for ok in ["https://m.example/r?a=1", "HTTP://m.example", "/cashier/ab"] {
+            assert!(navigable(ok), "{ok}");
+        }
+        for refused in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:x",
+            "data:text/html,x",
+            "//evil.example",
+            "",
+            "m.example",
+        ] {
+            assert!(!navigable(refused), "{refused}");
+        }
+    }
 
     #[test]
     fn escapes_markup() {
