@@ -74,6 +74,8 @@ pub async fn run(args: SettleArgs) -> anyhow::Result<()> {
             .build()?,
     };
     let (mut applied, mut already, mut refused, mut invalid) = (0, 0, 0, 0);
+    // A byte-order mark (some spreadsheet exports write one) is not part of the first line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
         let line = line.trim();
@@ -194,8 +196,9 @@ impl Api {
                     false => Outcome::Refused(message(&said)),
                 })
             }
-            // The token, not the report: every line would be refused alike.
-            401 | 403 => bail!("HTTP {status}: {}", message(&said)),
+            // The token, not the report: every line would be refused alike. A timeout or a
+            // rate limit says nothing about the report either: stop, and run the file again.
+            401 | 403 | 408 | 429 => bail!("HTTP {status}: {}", message(&said)),
             400..=499 => Ok(Outcome::Refused(message(&said))),
             _ => bail!("HTTP {status}: {}", message(&said)),
         }

@@ -32,6 +32,14 @@ async fn signing_in_takes_the_admin_token_and_sets_a_locked_down_cookie() {
         .unwrap();
     assert_eq!(wrong.status(), 401);
     assert!(wrong.headers().get("set-cookie").is_none());
+    // No console page may be framed (its forms rotate secrets and settle orders).
+    for response in [&anonymous, &wrong] {
+        assert_eq!(response.headers()["x-frame-options"], "DENY");
+        assert_eq!(
+            response.headers()["content-security-policy"],
+            "frame-ancestors 'none'"
+        );
+    }
     let right = http
         .post(format!("{}/console/login", s.base_url))
         .form(&[("token", s.admin_token.as_str())])

@@ -105,7 +105,31 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(session::login_page).post(session::login),
         )
         .merge(signed_in)
+        .layer(axum::middleware::from_fn(headers))
         .with_state(console)
+}
+
+/// Headers of every console answer: an operator's pages are not framed by anyone (its forms
+/// rotate secrets and settle orders: clickjacking), not cached, not sniffed, and no console
+/// URL leaves as a referrer.
+async fn headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::{HeaderValue, header};
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let csp = HeaderValue::from_static("frame-ancestors 'none'");
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
 }
 
 /// An engine failure as a page: not found, refused by a rule, malformed, or an internal error
