@@ -24,24 +24,24 @@ async fn order(s: &TestServer, no: &str) {
 
 /// Runs `polypay settle` on `lines`; its exit code and standard output.
 async fn settle(s: &TestServer, lines: &[String]) -> (i32, String) {
+    let out = settle_as(s, lines, "test-admin-token").await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.code().unwrap_or(-1), stdout)
+}
+
+/// Runs `polypay settle` on `lines` with the admin token `token`.
+async fn settle_as(s: &TestServer, lines: &[String], token: &str) -> std::process::Output {
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("reports.jsonl");
     std::fs::write(&file, lines.join("\n")).expect("write");
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_polypay"))
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_polypay"))
         .arg("settle")
         .arg(&file)
-        .args([
-            "--base-url",
-            &s.base_url,
-            "--admin-token",
-            "test-admin-token",
-        ])
+        .args(["--base-url", &s.base_url, "--admin-token", token])
         .env_remove("POLYPAY_ADMIN_TOKEN")
         .output()
         .await
-        .expect("run polypay settle");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    (out.status.code().unwrap_or(-1), stdout)
+        .expect("run polypay settle")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -108,21 +108,7 @@ async fn a_file_of_reports_is_applied_and_can_be_run_again() {
     );
 
     // A wrong token stops at the first line instead of refusing every one.
-    let dir = tempfile::tempdir().expect("dir");
-    let file = dir.path().join("r.jsonl");
-    std::fs::write(&file, paid_a).expect("write");
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_polypay"))
-        .arg("settle")
-        .arg(&file)
-        .args([
-            "--base-url",
-            &s.base_url,
-            "--admin-token",
-            "wrong-token-0123456789",
-        ])
-        .output()
-        .await
-        .expect("run");
+    let out = settle_as(&s, &[paid_a.to_string()], "wrong-token-0123456789").await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(

@@ -87,6 +87,23 @@ pub async fn refuse_nul(req: Request, next: Next) -> Response {
     }
 }
 
+/// The headers of an operator's or customer's HTML page: `nosniff`, `referrer` as given, and,
+/// with `framing` false, no frame on any site may show it (`X-Frame-Options` for older
+/// browsers, CSP `frame-ancestors` for the rest).
+pub fn page_headers(h: &mut axum::http::HeaderMap, referrer: &'static str, framing: bool) {
+    use axum::http::header;
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static(referrer));
+    if !framing {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        let csp = HeaderValue::from_static("frame-ancestors 'none'");
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::method_label;

@@ -461,18 +461,6 @@ async fn headers(request: axum::extract::Request, next: axum::middleware::Next) 
     let framable = response.extensions().get::<Framable>().is_some();
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    if !framable {
-        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        let csp = HeaderValue::from_static("frame-ancestors 'none'");
-        h.insert(header::CONTENT_SECURITY_POLICY, csp);
-    }
+    crate::middleware::page_headers(h, "no-referrer", framable);
     response
 }
