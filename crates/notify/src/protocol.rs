@@ -127,6 +127,19 @@ pub trait ProtocolNotifier: Send + Sync + 'static {
         now: Timestamp,
     ) -> Option<String>;
 
+    /// Whether the merchant's own page may frame this protocol's hosted cashier (BlockATM's
+    /// widget); the others' pages refuse every frame (clickjacking).
+    fn framed_by_merchant(&self) -> bool {
+        false
+    }
+
+    /// What a cashier page in the merchant's frame tells the page around it (`postMessage`)
+    /// once `payment` has ended, if anything: BlockATM's widget loader calls its `finish` or
+    /// `cancel` with it.
+    fn frame_message(&self, _payment: &Payment) -> Option<serde_json::Value> {
+        None
+    }
+
     /// What the hosted cashier shows for an open payment beyond amount, order and QR: extra
     /// details, the inputs before the outcome, a verification step (the spec's sandbox section).
     /// `link` holds the parameters the cashier URL was opened with, or those carried into a

@@ -232,6 +232,27 @@ impl ProtocolNotifier for BlockAtmNotifier {
         ))
     }
 
+    /// `BlockATM.init` frames the cashier on the merchant's page (section 5 W).
+    fn framed_by_merchant(&self) -> bool {
+        true
+    }
+
+    /// What the widget loader (`BlockATM.umd.js`) expects from a finished page:
+    /// `{type: "blockatm:cancel"}` for a cancelled order, else `{type: "blockatm:finish",
+    /// status, txId}` with the redirect's status and transfer hash.
+    fn frame_message(&self, payment: &Payment) -> Option<serde_json::Value> {
+        if payment.state == polypay_core::PaymentState::Cancelled {
+            return Some(serde_json::json!({"type": "blockatm:cancel"}));
+        }
+        let status = RedirectStatus::from_state(payment.state)?;
+        let tx_id = payment_chain(payment, &self.networks)
+            .map(|c| c.tx_id)
+            .unwrap_or_default();
+        Some(
+            serde_json::json!({"type": "blockatm:finish", "status": status.as_str(), "txId": tx_id}),
+        )
+    }
+
     /// Spec 8: the page shows chain, token and a simulated deposit address beside the amount
     /// and QR; the customer enters nothing. Opening it changes nothing (WAITING_PAYMENT until
     /// the transfer); Pay is the transfer seen on the chain: PENDING with its txId, then

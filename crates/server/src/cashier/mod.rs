@@ -89,6 +89,7 @@ async fn show(
     let csrf = csrf_token(&s, &token);
     let view = (csrf.as_str(), &form, &[][..]);
     framable(
+        &s,
         &p,
         render(&s, &p, merchant.as_ref(), view, None, Stage::Inputs),
     )
@@ -203,13 +204,13 @@ async fn act(
     let now = s.engine().clock().now();
     // Finished (in another tab, by the merchant) or expired meanwhile: the page says which.
     if !p.state.is_open() || p.expires_at <= now {
-        return framable(&p, Redirect::to(&format!("/cashier/{token}")));
+        return framable(&s, &p, Redirect::to(&format!("/cashier/{token}")));
     }
     let merchant = merchant_of(&s, &p).await;
     let form = cashier_form(&s, &p, merchant.as_ref(), &posted);
     // Paid, waiting for confirmations: nothing left to press.
     if form.waiting.is_some() {
-        return framable(&p, Redirect::to(&format!("/cashier/{token}")));
+        return framable(&s, &p, Redirect::to(&format!("/cashier/{token}")));
     }
     // Inputs the POST left out take the page's pre-filled values.
     for f in &form.fields {
@@ -224,7 +225,7 @@ async fn act(
         Err((stage, message)) => {
             let view = (csrf.as_str(), &form, &posted[..]);
             let page = render(&s, &p, merchant.as_ref(), view, Some(&message), stage);
-            return framable(&p, (StatusCode::UNPROCESSABLE_ENTITY, page));
+            return framable(&s, &p, (StatusCode::UNPROCESSABLE_ENTITY, page));
         }
     };
     if let (CashierAction::Pay, Some(ms)) = (action, form.confirm_after_ms) {
@@ -246,7 +247,7 @@ async fn act(
         CashierAction::Verify => {
             let view = (csrf.as_str(), &form, &posted[..]);
             let page = render(&s, &p, merchant.as_ref(), view, None, Stage::Challenge);
-            return framable(&p, page);
+            return framable(&s, &p, page);
         }
     };
     let done = s
@@ -329,7 +330,7 @@ async fn returned(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let page = || framable(&p, Redirect::to(&format!("/cashier/{token}")));
+    let page = || framable(&s, &p, Redirect::to(&format!("/cashier/{token}")));
     let merchant = merchant_of(&s, &p).await;
     if !p.state.is_open() {
         return finish(&s, &p, merchant.as_ref(), framed);
@@ -367,19 +368,20 @@ fn finish(s: &AppState, p: &Payment, merchant: Option<&Merchant>, framed: bool) 
     // POST, as it does a 303); a URL that cannot be a header value shows the outcome page.
     // In BlockATM's widget frame the merchant's page hears the outcome first (its `finish` or
     // `cancel`), then the frame goes where a redirect would send it.
-    if let (true, Some(message)) = (framed, widget_message(p)) {
+    let message = s.notifier(p.protocol).and_then(|n| n.frame_message(p));
+    if let (true, Some(message)) = (framed, message) {
         let own = format!("/cashier/{}", p.cashier_token);
         let to = target
             .as_deref()
             .filter(|u| page::navigable(u))
             .unwrap_or(&own);
-        return framable(p, page::hand_off(&message, to));
+        return framable(s, p, page::hand_off(&message, to));
     }
     let response = match target.and_then(|url| HeaderValue::try_from(url).ok()) {
         Some(url) => (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
         None => Redirect::to(&format!("/cashier/{}", p.cashier_token)).into_response(),
     };
-    framable(p, response)
+    framable(s, p, response)
 }
 
 /// Whether the browser loads this into a frame (`Sec-Fetch-Dest: iframe`).
@@ -387,33 +389,6 @@ fn in_frame(headers: &HeaderMap) -> bool {
     headers
         .get("sec-fetch-dest")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"iframe"))
-}
-
-/// What BlockATM's widget loader (`BlockATM.umd.js`) expects from a finished page:
-/// `{type: "blockatm:cancel"}` for a cancelled order, else `{type: "blockatm:finish", status,
-/// txId}` with SUCCESS, EXPIRED or CANCELLED (a failed payment, as its webhook reports it).
-fn widget_message(p: &Payment) -> Option<serde_json::Value> {
-    if p.protocol != polypay_core::Protocol::Blockatm {
-        return None;
-    }
-    let status = match p.state {
-        PaymentState::Cancelled => return Some(serde_json::json!({"type": "blockatm:cancel"})),
-        PaymentState::Succeeded | PaymentState::PartiallyRefunded | PaymentState::Refunded => {
-            "SUCCESS"
-        }
-        PaymentState::Expired => "EXPIRED",
-        PaymentState::Failed => "CANCELLED",
-        PaymentState::Created | PaymentState::Pending => return None,
-    };
-    // The transfer's hash, as the redirect and the webhook give it.
-    let tx_id = p
-        .attrs
-        .get("txId")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .or_else(|| p.channel_order_no.clone())
-        .unwrap_or_default();
-    Some(serde_json::json!({"type": "blockatm:finish", "status": status, "txId": tx_id}))
 }
 
 /// The page's CSRF token: HMAC-SHA256 of its cashier token under a key derived from the
@@ -440,10 +415,13 @@ fn csrf_ok(expected: &str, presented: &str) -> bool {
     expected.len() == presented.len() && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
 }
 
-/// Marks a BlockATM page as one its widget may frame on the merchant's site ([`headers`]).
-fn framable(p: &Payment, page: impl IntoResponse) -> Response {
+/// Marks a page of a protocol whose cashier the merchant's page frames (BlockATM's widget,
+/// [`polypay_notify::ProtocolNotifier::framed_by_merchant`]) as one it may frame ([`headers`]).
+fn framable(s: &AppState, p: &Payment, page: impl IntoResponse) -> Response {
     let mut response = page.into_response();
-    if p.protocol == polypay_core::Protocol::Blockatm {
+    if s.notifier(p.protocol)
+        .is_some_and(|n| n.framed_by_merchant())
+    {
         response.extensions_mut().insert(Framable);
     }
     response
