@@ -1,7 +1,6 @@
 //! Start-up: data dir, master key, store (migrated), admin token, and the first-start demo merchant.
 
 use crate::config::{Config, Mode};
-use anyhow::Context;
 use polypay_core::{Clock, Secret, SystemClock};
 use polypay_engine::{Engine, NewMerchant, Platform};
 use polypay_store::{Store, StoreError, StoreOptions, Vault};
@@ -229,7 +228,7 @@ pub async fn ensure_demo_merchant(
     let platform = platform(engine, config).await?;
     let json = crate::admin::merchant_created_json(&merchant, keys.as_ref(), &platform);
     let pending = pending_demo_file(&config.data_dir, merchant.id.as_str());
-    write_synced(&pending, &serde_json::to_string_pretty(&json)?)?;
+    polypay_store::vault::write_private(&pending, &serde_json::to_string_pretty(&json)?)?;
     let now = engine.clock().now();
     let made = engine
         .store()
@@ -303,25 +302,6 @@ async fn finish_demo_file(
     Ok(published)
 }
 
-/// Creates `path` (mode 0600, never over an existing file) with `contents`, synced to disk
-/// with its directory entry before this returns.
-fn write_synced(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let written = opts.open(path).and_then(|mut f| {
-        f.write_all(contents.as_bytes())?;
-        f.sync_all()
-    });
-    written.with_context(|| format!("cannot write {}", path.display()))?;
-    sync_dir(dir);
-    Ok(())
-}
-
 /// Renames a synced pending file to its final name (replacing what was there) and syncs the
 /// directory. Another start may have renamed it already.
 fn publish(pending: &Path, to: &Path) -> anyhow::Result<()> {
@@ -330,20 +310,10 @@ fn publish(pending: &Path, to: &Path) -> anyhow::Result<()> {
             Err(anyhow::anyhow!("cannot write {}: {e}", to.display()))
         }
         _ => {
-            sync_dir(to.parent().unwrap_or(Path::new(".")));
+            polypay_store::vault::sync_dir(to.parent().unwrap_or(Path::new(".")));
             Ok(())
         }
     }
-}
-
-/// Makes a directory's entries (a created or renamed file) durable; best effort.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }
 
 /// The platform context: base URL, mode, and the platform key pairs (generated on first start).

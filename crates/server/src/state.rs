@@ -23,6 +23,9 @@ pub struct AppInner {
     /// The events none of them sends (they get no delivery row).
     pub silent: Arc<polypay_store::SilentEvents>,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The key of the cashier's CSRF tokens ([`crate::cashier`]), derived once from the
+    /// platform's EC private key, so every node of an installation has the same.
+    pub cashier_csrf_key: aws_lc_rs::hmac::Key,
 }
 
 impl AppState {
@@ -34,6 +37,7 @@ impl AppState {
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     ) -> AppState {
         let notifiers = crate::protocols::notifiers(&platform);
+        let cashier_csrf_key = crate::cashier::csrf_key(&platform);
         AppState {
             inner: Arc::new(AppInner {
                 engine: boot.engine,
@@ -44,6 +48,7 @@ impl AppState {
                 notifiers,
                 platform,
                 metrics,
+                cashier_csrf_key,
             }),
         }
     }

@@ -148,7 +148,9 @@ fn readable_by_others(path: &Path) -> Option<u32> {
     }
 }
 
-/// Writes a file readable only by its owner (making its directory if need be).
+/// Creates a file readable only by its owner (making its directory if need be; never over an
+/// existing file), synced to disk with its directory entry before this returns: what it holds
+/// (a master key, a merchant's private keys) must outlive a crash of what it is written for.
 pub fn write_private(path: &Path, contents: &str) -> Result<(), StoreError> {
     use std::io::Write;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -161,11 +163,28 @@ pub fn write_private(path: &Path, contents: &str) -> Result<(), StoreError> {
     opts.write(true).create_new(true);
     #[cfg(unix)]
     opts.mode(0o600);
-    let mut f = opts
-        .open(path)
-        .map_err(|e| StoreError::Config(format!("{}: {e}", path.display())))?;
-    f.write_all(contents.as_bytes())
-        .map_err(|e| StoreError::Config(format!("{}: {e}", path.display())))
+    let written = opts.open(path).and_then(|mut f| {
+        f.write_all(contents.as_bytes())?;
+        f.sync_all()
+    });
+    written.map_err(|e| StoreError::Config(format!("{}: {e}", path.display())))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")));
+    Ok(())
+}
+
+/// Makes a directory's entries (a file created or renamed in it) durable; best effort.
+pub fn sync_dir(dir: &Path) {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
 }
 
 #[cfg(test)]

@@ -391,18 +391,20 @@ fn in_frame(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"iframe"))
 }
 
-/// The page's CSRF token: HMAC-SHA256 of its cashier token under a key derived from the
-/// platform's EC private key (the same on every node of an installation), 32 hex digits. A
-/// cross-site form cannot know it; the page carries it in its forms.
-fn csrf_token(s: &AppState, token: &str) -> String {
+/// The key of the pages' CSRF tokens: SHA-256 of a label and the platform's EC private key,
+/// so the same on every node of an installation (computed once, [`AppState::new`]).
+pub(crate) fn csrf_key(platform: &polypay_engine::Platform) -> aws_lc_rs::hmac::Key {
     use aws_lc_rs::{digest, hmac};
     let mut seed = b"polypay cashier csrf\0".to_vec();
-    seed.extend_from_slice(s.inner.platform.ec_key.private_pem.as_bytes());
-    let key = hmac::Key::new(
-        hmac::HMAC_SHA256,
-        digest::digest(&digest::SHA256, &seed).as_ref(),
-    );
-    let tag = hmac::sign(&key, token.as_bytes());
+    seed.extend_from_slice(platform.ec_key.private_pem.as_bytes());
+    let derived = digest::digest(&digest::SHA256, &seed);
+    hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
+}
+
+/// The page's CSRF token: HMAC-SHA256 of its cashier token under [`csrf_key`], 32 hex digits.
+/// A cross-site form cannot know it; the page carries it in its forms.
+fn csrf_token(s: &AppState, token: &str) -> String {
+    let tag = aws_lc_rs::hmac::sign(&s.inner.cashier_csrf_key, token.as_bytes());
     tag.as_ref()[..16]
         .iter()
         .map(|b| format!("{b:02x}"))
