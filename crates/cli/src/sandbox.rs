@@ -57,7 +57,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     let base = args.base_url.trim_end_matches('/');
     let http = reqwest::Client::new();
     let act = |kind: &str, t: &Target| {
-        let path = control_path(kind, &t.reference, &t.action, t.merchant.as_deref());
+        let path = control_path(kind, &t.reference, Some(&t.action), t.merchant.as_deref());
         ("POST", path, json!({}))
     };
     let (method, path, body) = match &args.command {
@@ -87,18 +87,28 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `payments/{ref}/{action}` and the like, the reference one path segment even when it holds
-/// `#` or `/` (33 Fintech refunds are `<linkID>#<n>`), and `?merchant=` when it is a merchant's
-/// own number.
-fn control_path(kind: &str, reference: &str, action: &str, merchant: Option<&str>) -> String {
-    let reference = utf8_percent_encode(reference, NON_ALPHANUMERIC);
-    match merchant {
-        Some(m) => format!(
-            "{kind}/{reference}/{action}?merchant={}",
-            utf8_percent_encode(m, NON_ALPHANUMERIC)
-        ),
-        None => format!("{kind}/{reference}/{action}"),
+/// `payments/{ref}[/{action}]` and the like (the sandbox API's and the settlement API's), the
+/// reference one path segment even when it holds `#` or `/` (33 Fintech refunds are
+/// `<linkID>#<n>`), and `?merchant=` when it is a merchant's own number.
+pub(crate) fn control_path(
+    kind: &str,
+    reference: &str,
+    action: Option<&str>,
+    merchant: Option<&str>,
+) -> String {
+    let mut path = format!(
+        "{kind}/{}",
+        utf8_percent_encode(reference, NON_ALPHANUMERIC)
+    );
+    if let Some(action) = action {
+        path.push('/');
+        path.extend(utf8_percent_encode(action, NON_ALPHANUMERIC));
     }
+    if let Some(m) = merchant {
+        path.push_str("?merchant=");
+        path.extend(utf8_percent_encode(m, NON_ALPHANUMERIC));
+    }
+    path
 }
 
 #[cfg(test)]
@@ -106,15 +116,15 @@ mod tests {
     #[test]
     fn references_are_one_segment() {
         assert_eq!(
-            super::control_path("refunds", "4b1e-9c#2", "fail", None),
+            super::control_path("refunds", "4b1e-9c#2", Some("fail"), None),
             "refunds/4b1e%2D9c%232/fail"
         );
         assert_eq!(
-            super::control_path("payouts", "PO/1", "lock", None),
+            super::control_path("payouts", "PO/1", Some("lock"), None),
             "payouts/PO%2F1/lock"
         );
         assert_eq!(
-            super::control_path("payments", "A 1&b", "succeed", Some("mch_1")),
+            super::control_path("payments", "A 1&b", Some("succeed"), Some("mch_1")),
             "payments/A%201%26b/succeed?merchant=mch%5F1"
         );
     }

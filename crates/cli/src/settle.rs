@@ -20,9 +20,9 @@
 //! or a report the API refuses, is listed and the run goes on; the exit code is then 1. A
 //! transport failure or a server error stops the run at that line (what follows was not sent).
 
+use crate::sandbox::control_path;
 use anyhow::{Context, bail};
 use clap::Args;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 
@@ -99,15 +99,19 @@ pub async fn run(args: SettleArgs) -> anyhow::Result<()> {
         let outcome = api.apply(&report).await.with_context(|| {
             format!("line {line_no} ({what}); the lines after it were not sent")
         })?;
-        match outcome {
-            Outcome::Applied => applied += 1,
-            Outcome::AlreadyApplied => already += 1,
-            Outcome::Refused(_) => refused += 1,
-        }
         let said = match outcome {
-            Outcome::Applied => "applied".to_owned(),
-            Outcome::AlreadyApplied => "already applied".to_owned(),
-            Outcome::Refused(why) => format!("refused: {why}"),
+            Outcome::Applied => {
+                applied += 1;
+                "applied".to_owned()
+            }
+            Outcome::AlreadyApplied => {
+                already += 1;
+                "already applied".to_owned()
+            }
+            Outcome::Refused(why) => {
+                refused += 1;
+                format!("refused: {why}")
+            }
         };
         println!("line {line_no}: {what}: {said}");
     }
@@ -160,21 +164,8 @@ struct Api {
 impl Api {
     /// `/admin/v1/{objects}/{reference}[/{action}][?merchant=…]`.
     fn url(&self, r: &Report, action: Option<&str>) -> String {
-        let mut url = format!(
-            "{}/admin/v1/{}/{}",
-            self.base,
-            r.objects,
-            utf8_percent_encode(&r.reference, NON_ALPHANUMERIC)
-        );
-        if let Some(action) = action {
-            url.push('/');
-            url.extend(utf8_percent_encode(action, NON_ALPHANUMERIC));
-        }
-        if let Some(m) = &r.merchant {
-            url.push_str("?merchant=");
-            url.extend(utf8_percent_encode(m, NON_ALPHANUMERIC));
-        }
-        url
+        let path = control_path(r.objects, &r.reference, action, r.merchant.as_deref());
+        format!("{}/admin/v1/{path}", self.base)
     }
 
     /// Sends the report; on a conflict, looks at the object to tell a report it already

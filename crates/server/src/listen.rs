@@ -16,7 +16,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -72,8 +71,6 @@ pub async fn serve(
     // `open_tx.closed()` resolves once the last one has.
     let (stop, stopping) = watch::channel(());
     let (open_tx, open) = watch::channel(());
-    // Set once shutdown begins: from then on every answer says `Connection: close`.
-    let draining = Arc::new(AtomicBool::new(false));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -94,9 +91,10 @@ pub async fn serve(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
-        let closing = draining.clone();
+        // Once `stop` is gone (shutdown began), every answer says `Connection: close`.
+        let closing = stopping.clone();
         let close_when_draining = move |mut response: Response| {
-            if closing.load(Ordering::Relaxed) {
+            if closing.has_changed().is_err() {
                 let close = HeaderValue::from_static("close");
                 response.headers_mut().insert(header::CONNECTION, close);
             }
@@ -134,7 +132,6 @@ pub async fn serve(
         });
     }
     drop(listener);
-    draining.store(true, Ordering::Relaxed);
     drop(stop);
     drop(open);
     if tokio::time::timeout(limits.shutdown_grace, open_tx.closed())
