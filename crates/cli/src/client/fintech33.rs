@@ -293,26 +293,24 @@ impl OrderArgs {
 fn report<D: Serialize>(result: Result<Verified<D>, ClientError>) -> anyhow::Result<()> {
     let verified = result.map_err(refusal)?;
     // The wire type keeps the spec's key order (status, errorCode, errorMessage, data).
-    let (r, failure) = match verified.result {
-        Ok(data) => (
-            BizResponse {
-                status: 0,
-                error_code: None,
-                error_message: None,
-                data: Some(data),
-            },
-            None,
-        ),
-        Err(f) => {
-            let failure = format!("refused: {} {}", f.error_code, f.error_message);
-            let r = BizResponse {
-                status: -1,
-                error_code: Some(f.error_code),
-                error_message: Some(f.error_message),
-                data: None,
-            };
-            (r, Some(failure))
-        }
+    let failure = verified
+        .result
+        .as_ref()
+        .err()
+        .map(|f| format!("refused: {} {}", f.error_code, f.error_message));
+    let r = match verified.result {
+        Ok(data) => BizResponse {
+            status: 0,
+            error_code: None,
+            error_message: None,
+            data: Some(data),
+        },
+        Err(f) => BizResponse {
+            status: -1,
+            error_code: Some(f.error_code),
+            error_message: Some(f.error_message),
+            data: None,
+        },
     };
     println!("{}", serde_json::to_string_pretty(&r)?);
     print_verdict(verified.signature_valid)?;

@@ -352,16 +352,13 @@ impl Client {
         _headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<PaymentOrderStatus, ClientError> {
-        let webhook: WebhookBody = serde_json::from_slice(body).map_err(|_| {
-            let value: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-            match value
-                .as_ref()
-                .map(|v| v.get("sign").is_some_and(|s| s.is_string()))
-            {
-                Some(false) => ClientError::Malformed("webhook without sign"),
-                _ => ClientError::Malformed("webhook body"),
-            }
-        })?;
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|_| ClientError::Malformed("webhook body"))?;
+        if !value.get("sign").is_some_and(serde_json::Value::is_string) {
+            return Err(ClientError::Malformed("webhook without sign"));
+        }
+        let webhook: WebhookBody =
+            serde_json::from_value(value).map_err(|_| ClientError::Malformed("webhook body"))?;
         if webhook.notice_type != NOTICE_TYPE {
             return Err(ClientError::Malformed("unknown noticeType"));
         }
