@@ -1,5 +1,6 @@
 //! A real browser on the cashier page: headless Chromium driven over WebDriver opens a cashier
-//! URL, clicks Pay, and lands on the merchant's return URL with the protocol's signed parameters.
+//! URL, clicks Pay, and lands on the merchant's return URL with the protocol's signed parameters;
+//! Back from there shows the order paid.
 //!
 //! Needs chromium + chromedriver (`.ci/run` installs them and sets POLYPAY_BROWSER_TESTS=1, which
 //! makes a missing driver a failure instead of a skip).
@@ -41,7 +42,17 @@ async fn customer_pays_on_the_cashier_and_returns_to_the_merchant() {
     b.click("#pay").await;
     // The click returns once the form is submitted, not when the redirect chain has landed.
     let landed = b.url_when(|u| u.starts_with(&shop.url)).await;
+    // Back from the merchant's page: the cashier shows the order as paid, not the form of the
+    // page as it was (a page restored from the back/forward cache reloads itself).
+    b.back().await;
+    let again = b.url_when(|u| u.contains("/cashier/")).await;
+    let heading = b.heading_when(|h| h == "Paid").await;
     b.close().await;
+    assert!(again.contains("/cashier/"), "Back went to {again}");
+    assert_eq!(
+        heading, "Paid",
+        "the page after Back (the open order's says Pay <merchant>)"
+    );
 
     assert_eq!(
         s.payment("P1000000000000000042").await.state,

@@ -369,7 +369,13 @@ pub fn cashier(v: &View<'_>) -> Html<String> {
         ),
         _ => String::new(),
     };
-    Html(document_with("Cashier", &refresh, &body))
+    // Back from the merchant's page may restore this page from the back/forward cache as it
+    // was (no-store does not keep every browser from it): such a page loads the order afresh.
+    let restored = format!(
+        "<script>addEventListener(\"pageshow\",function(e){{if(e.persisted)location.replace(\"/cashier/{}\")}});</script>",
+        escape(&p.cashier_token)
+    );
+    Html(document_with("Cashier", &(refresh + &restored), &body))
 }
 
 #[cfg(test)]

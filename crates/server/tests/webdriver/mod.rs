@@ -182,6 +182,31 @@ impl Session<'_> {
         url
     }
 
+    /// The page's first `h1` once `shown` holds for its text (polled as [`Self::url_when`]; read
+    /// by script, so a navigation in between cannot leave a stale element).
+    pub async fn heading_when(&self, shown: impl Fn(&str) -> bool) -> String {
+        let script = json!({"script": "var h = document.querySelector('h1'); return h ? h.textContent : '';", "args": []});
+        let mut text = String::new();
+        for _ in 0..100 {
+            text = self
+                .post("/execute/sync", script.clone())
+                .await
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if shown(&text) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        text
+    }
+
+    /// The browser's Back button.
+    pub async fn back(&self) {
+        self.post("/back", json!({})).await;
+    }
+
     pub async fn resize(&self, width: u32, height: u32) {
         self.post("/window/rect", json!({"width": width, "height": height}))
             .await;
