@@ -84,6 +84,7 @@ async fn opening_shows_the_order_and_pay_needs_the_pages_csrf_token() {
             .unwrap();
         assert_eq!(refused.status(), 403, "{forged:?}");
         assert_eq!(refused.headers()["cache-control"], "no-store");
+        assert_eq!(refused.headers()["x-frame-options"], "DENY", "not framed");
     }
     assert_eq!(s.payment("P-c1").await.state, PaymentState::Pending);
     let paid = client()

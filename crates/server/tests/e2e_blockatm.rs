@@ -438,6 +438,32 @@ async fn the_cashier_shows_network_token_and_a_deposit_address() {
         html.contains(r#"window.location.replace("https://m.example/back?"#),
         "{html}"
     );
+
+    // A refused action's page is shown in the frame too (a frame denied would show the
+    // browser's own error, not why): a forged CSRF token, an unknown action.
+    let open = sdk(&s, false)
+        .create_order(&order("E2E-FRAME-2", "12.5", "https://m.example/back"))
+        .await
+        .unwrap()
+        .data;
+    let customer = Customer::open(&open.pay_url).await;
+    let csrf = polypay_server::testing::csrf_of(&customer.html).unwrap();
+    let page = open.pay_url.split('?').next().unwrap();
+    for (action, token, status) in [("pay", "0".repeat(32), 403), ("nonsense", csrf, 404)] {
+        let refused = no_redirects()
+            .post(format!("{page}/{action}"))
+            .header("sec-fetch-dest", "iframe")
+            .form(&[("csrf", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), status, "{action}");
+        assert!(
+            refused.headers().get("x-frame-options").is_none(),
+            "{action}: {:?}",
+            refused.headers()
+        );
+    }
 }
 
 /// On a gateway the rail reports the transfer: its hash, in the chain's own form, is the

@@ -160,14 +160,14 @@ async fn qr_svg(State(s): State<AppState>, Path(token): Path<String>) -> Respons
 }
 
 /// Pay / Fail / Cancel, and Continue to a verification step (sandbox only). The posted form
-/// holds the CSRF token, the link's carried parameters and the protocol's inputs.
+/// holds the CSRF token, the link's carried parameters and the protocol's inputs. Every answer
+/// about a known payment, refusals included, may be framed where its pages may be.
 async fn act(
     State(s): State<AppState>,
     Path((token, action)): Path<(String, String)>,
     headers: HeaderMap,
     form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let framed = in_frame(&headers);
     if !s.inner.platform.sandbox {
         return page::message(
             StatusCode::NOT_FOUND,
@@ -175,13 +175,29 @@ async fn act(
             "Payment actions exist only in the sandbox.",
         );
     }
-    let mut posted = form.map(|Form(f)| f).unwrap_or_default();
+    let p = match payment(&s, &token).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let posted = form.map(|Form(f)| f).unwrap_or_default();
+    let answer = act_on(&s, &p, &action, in_frame(&headers), posted).await;
+    framable(&s, &p, answer)
+}
+
+async fn act_on(
+    s: &AppState,
+    p: &Payment,
+    action: &str,
+    framed: bool,
+    mut posted: Vec<(String, String)>,
+) -> Response {
+    let token = p.cashier_token.as_str();
     let presented = posted
         .iter()
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let csrf = csrf_token(&s, &token);
+    let csrf = csrf_token(s, token);
     if !csrf_ok(&csrf, &presented) {
         return page::message(
             StatusCode::FORBIDDEN,
@@ -190,11 +206,7 @@ async fn act(
         );
     }
     posted.retain(|(k, _)| k != "csrf");
-    let p = match payment(&s, &token).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let action = match action.as_str() {
+    let action = match action {
         "pay" => CashierAction::Pay,
         "fail" => CashierAction::Fail,
         "cancel" => CashierAction::Cancel,
@@ -204,13 +216,13 @@ async fn act(
     let now = s.engine().clock().now();
     // Finished (in another tab, by the merchant) or expired meanwhile: the page says which.
     if !p.state.is_open() || p.expires_at <= now {
-        return framable(&s, &p, Redirect::to(&format!("/cashier/{token}")));
+        return Redirect::to(&format!("/cashier/{token}")).into_response();
     }
-    let merchant = merchant_of(&s, &p).await;
-    let form = cashier_form(&s, &p, merchant.as_ref(), &posted);
+    let merchant = merchant_of(s, p).await;
+    let form = cashier_form(s, p, merchant.as_ref(), &posted);
     // Paid, waiting for confirmations: nothing left to press.
     if form.waiting.is_some() {
-        return framable(&s, &p, Redirect::to(&format!("/cashier/{token}")));
+        return Redirect::to(&format!("/cashier/{token}")).into_response();
     }
     // Inputs the POST left out take the page's pre-filled values.
     for f in &form.fields {
@@ -220,19 +232,19 @@ async fn act(
             posted.push((f.name().to_owned(), default.to_owned()));
         }
     }
-    let marks = match check(&s, &p, &form, action, &posted) {
+    let marks = match check(s, p, &form, action, &posted) {
         Ok(marks) => marks,
         Err((stage, message)) => {
             let view = (csrf.as_str(), &form, &posted[..]);
-            let page = render(&s, &p, merchant.as_ref(), view, Some(&message), stage);
-            return framable(&s, &p, (StatusCode::UNPROCESSABLE_ENTITY, page));
+            let page = render(s, p, merchant.as_ref(), view, Some(&message), stage);
+            return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
         }
     };
     if let (CashierAction::Pay, Some(ms)) = (action, form.confirm_after_ms) {
         // The transfer is seen; it succeeds once confirmed (the sandbox sweeper), with the
         // transfer's hash the engine records now as its channel reference.
         let seen = s.engine().confirm_payment_later(&p.id, marks, ms).await;
-        return acted(&s, &token, seen, merchant.as_ref(), framed);
+        return acted(s, token, seen, merchant.as_ref(), framed);
     }
     let cmd = match action {
         CashierAction::Pay => PaymentCommand::Succeed {
@@ -246,15 +258,14 @@ async fn act(
         // The first step passed: the verification step comes next.
         CashierAction::Verify => {
             let view = (csrf.as_str(), &form, &posted[..]);
-            let page = render(&s, &p, merchant.as_ref(), view, None, Stage::Challenge);
-            return framable(&s, &p, page);
+            return render(s, p, merchant.as_ref(), view, None, Stage::Challenge).into_response();
         }
     };
     let done = s
         .engine()
         .transition_payment_marked(&p.id, cmd, marks)
         .await;
-    acted(&s, &token, done, merchant.as_ref(), framed)
+    acted(s, token, done, merchant.as_ref(), framed)
 }
 
 /// After an action: the return redirect (or outcome page), the page again when the payment
