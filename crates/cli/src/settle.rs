@@ -10,8 +10,9 @@
 //! ```
 //!
 //! `object` is `payment`, `payout` or `refund`; `reference` any reference the settlement API
-//! takes (with `merchant` for the merchant's own number); `action` the API's; the other
-//! members are the report's body (`channel_order_no`, `code`, `message`, `details`). Blank
+//! takes (with `merchant` for the merchant's own number, and `protocol` when the merchant used
+//! it in several); `action` the API's; the other members are the report's body
+//! (`channel_order_no`, `code`, `message`, `details`). Blank
 //! lines and lines starting with `#` are skipped.
 //!
 //! A file can be run again: a report the object already reflects (the same success with the
@@ -44,8 +45,9 @@ struct Report {
     objects: &'static str,
     reference: String,
     merchant: Option<String>,
+    protocol: Option<String>,
     action: String,
-    /// The API's body: every member but the four above.
+    /// The API's body: every member but the five above.
     body: Map<String, Value>,
 }
 
@@ -136,6 +138,7 @@ fn parse(line: &str) -> Result<Report, String> {
     let reference = take("reference")?.ok_or("reference is required")?;
     let action = take("action")?.ok_or("action is required")?;
     let merchant = take("merchant")?;
+    let protocol = take("protocol")?;
     let objects = match object.as_str() {
         "payment" => "payments",
         "payout" => "payouts",
@@ -150,6 +153,7 @@ fn parse(line: &str) -> Result<Report, String> {
         objects,
         reference,
         merchant,
+        protocol,
         action,
         body,
     })
@@ -162,9 +166,10 @@ struct Api {
 }
 
 impl Api {
-    /// `/admin/v1/{objects}/{reference}[/{action}][?merchant=…]`.
+    /// `/admin/v1/{objects}/{reference}[/{action}][?merchant=…[&protocol=…]]`.
     fn url(&self, r: &Report, action: Option<&str>) -> String {
-        let path = control_path(r.objects, &r.reference, action, r.merchant.as_deref());
+        let owner = (r.merchant.as_deref(), r.protocol.as_deref());
+        let path = control_path(r.objects, &r.reference, action, owner);
         format!("{}/admin/v1/{path}", self.base)
     }
 
@@ -285,6 +290,7 @@ mod tests {
             objects: "payments",
             reference: "pay_1".into(),
             merchant: None,
+            protocol: None,
             action: action.into(),
             body: body.as_object().cloned().unwrap_or_default(),
         };

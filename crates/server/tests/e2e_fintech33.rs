@@ -585,3 +585,100 @@ async fn a_refund_fee_must_be_covered_by_the_balance_and_is_debited_with_the_amo
         OrderStatus::RefundCompleted
     );
 }
+
+/// A merchant's numbers are its own per provider: a PassToPay order with the same number as a
+/// 33 Fintech one, and a PassToPay refund numbered as polypay numbers 33 Fintech's refunds
+/// (`<order_sn>#1`), leave the 33 Fintech order refundable. The admin API's lookup by the
+/// merchant's number asks which protocol's, when two have it.
+#[tokio::test(flavor = "multi_thread")]
+async fn numbers_are_per_protocol_so_another_protocols_refund_number_blocks_nothing() {
+    for db in TestDb::all() {
+        let s = TestServer::start_on(db, Default::default()).await;
+        let client = merchant_client(&s);
+        let (token, data) = setup(&s, &client, "N-1", "10.00").await;
+        let paid = act_on_cashier(&data.payment_link, "pay").await;
+        assert!(!paid.status().is_server_error(), "{}", paid.status());
+
+        let other = polypay_engine::NewPayment {
+            merchant_id: s.merchant.id.clone(),
+            protocol: polypay_core::Protocol::Passtopay,
+            merchant_order_no: "N-1".into(),
+            public_id: "P1000000000000000777".into(),
+            amount: polypay_core::Money::new(2000, polypay_core::Currency::CNY),
+            notify_url: None,
+            return_url: None,
+            ttl_seconds: 900,
+            initial_state: polypay_core::PaymentState::Created,
+            attrs: json!({"wayCode": "ALI_QR"}),
+        };
+        let other = s
+            .engine()
+            .create_payment(other)
+            .await
+            .expect("same number, other protocol");
+        let succeed = polypay_core::PaymentCommand::Succeed {
+            channel_order_no: "CH-1".into(),
+        };
+        s.engine()
+            .transition_payment(&other.id, succeed)
+            .await
+            .unwrap();
+        let refund = polypay_engine::refund::NewRefund {
+            payment_id: other.id.clone(),
+            protocol: polypay_core::Protocol::Passtopay,
+            merchant_refund_no: "N-1#1".into(),
+            public_id: "R1000000000000000777".into(),
+            amount: polypay_core::Money::new(100, polypay_core::Currency::CNY),
+            reason: None,
+            notify_url: None,
+            exclusive: true,
+            fee_minor: 0,
+            settle_after_ms: None,
+            attrs: json!({}),
+        };
+        s.engine()
+            .create_refund(refund)
+            .await
+            .expect("PassToPay refund");
+
+        let refund = client
+            .refund_order(&token, &by_sn("N-1"))
+            .await
+            .expect("refund");
+        assert!(refund.signature_valid);
+        assert_eq!(
+            refund.result.expect("refund").message,
+            "Refund request submitted"
+        );
+        assert_eq!(
+            outcome(&client, &token, "N-1").await,
+            OrderStatus::RefundCompleted
+        );
+
+        let m = &s.merchant.id;
+        let (status, answer) = s.admin_get(&format!("payments/N-1?merchant={m}")).await;
+        assert_eq!(status, 400, "{answer}");
+        let why = answer.to_string();
+        assert!(
+            why.contains("passtopay") && why.contains("fintech33"),
+            "{why}"
+        );
+        for protocol in ["passtopay", "fintech33"] {
+            let path = format!("payments/N-1?merchant={m}&protocol={protocol}");
+            let (status, answer) = s.admin_get(&path).await;
+            assert_eq!(
+                (status, answer["protocol"].as_str()),
+                (200, Some(protocol)),
+                "{answer}"
+            );
+        }
+        let (status, answer) = s
+            .admin_get(&format!("refunds/N-1%231?merchant={m}&protocol=fintech33"))
+            .await;
+        assert_eq!(
+            (status, answer["payment_id"].as_str()),
+            (200, Some(s.payment(&data.link_id).await.id.as_str())),
+            "{answer}"
+        );
+    }
+}

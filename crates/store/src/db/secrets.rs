@@ -233,10 +233,17 @@ impl Db<'_> {
 
     /// Moves the shared sandbox offset forward by `delta_ms` (> 0) unless that would take it
     /// past `max_ms`; returns the new offset, or `None` (and no change) past the bound.
+    ///
+    /// The callback leases still held at `now` (the clock before the move) move with it: a
+    /// lease is how long a node may take over an attempt it has in flight, in real time, and a
+    /// jump past its end would have another node (or this one) send the callback again while
+    /// the first attempt runs, and log that one as interrupted. A lease already run out (its
+    /// node died) is not held longer.
     pub fn advance_sandbox_clock(
         &mut self,
         delta_ms: i64,
         max_ms: i64,
+        now: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
         if delta_ms <= 0 || delta_ms > max_ms {
             return Ok(None);
@@ -251,7 +258,15 @@ impl Db<'_> {
                 (max_ms - delta_ms).into(),
             ],
         )?;
-        row.map(|r| r.int(0)).transpose()
+        let Some(offset) = row.map(|r| r.int(0)).transpose()? else {
+            return Ok(None);
+        };
+        self.exec(
+            "UPDATE deliveries SET lease_until = lease_until + $1 \
+             WHERE state = 'pending' AND lease_until > $2",
+            &[delta_ms.into(), now.0.into()],
+        )?;
+        Ok(Some(offset))
     }
 
     /// Drops up to `limit` expired nonces, earliest expiry first; returns how many.

@@ -168,7 +168,9 @@ pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outc
 async fn resolve(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outcome<Payment> {
     let by_sn = match &r.order_sn {
         Some(sn) => Some(found(
-            ctx.engine.payment_by_order_no(&merchant.id, sn).await,
+            ctx.engine
+                .payment_by_order_no(&merchant.id, Protocol::Fintech33, sn)
+                .await,
         )?),
         None => None,
     };
