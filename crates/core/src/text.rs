@@ -6,6 +6,26 @@
 
 use serde_json::{Map, Value};
 
+/// Whether `c` is a character an operator-facing name or a URL must not hold: a control
+/// character (newlines and terminal escapes forge lines in a log or a terminal) or an invisible
+/// formatting one (zero-width characters, bidirectional overrides that show text reversed,
+/// the byte-order mark, the soft hyphen).
+pub fn unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+        )
+}
+
 /// The path of the first key or string in `value` that holds a NUL (`field`, `parent.child`,
 /// `list[2]`), or `None` when there is none.
 pub fn nul_field(value: &Value) -> Option<String> {

@@ -35,37 +35,65 @@ impl NewMerchant {
     }
 }
 
-/// A merchant name as stored: trimmed, 1–128 characters, no NUL.
+/// A merchant name as stored: trimmed, 1–128 characters, none of them a control or invisible
+/// formatting character ([`polypay_core::text::unsafe_char`]: the name is shown in terminals,
+/// logs, the console and the cashier page).
 fn checked_name(name: &str) -> Result<String, EngineError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 128 {
         return Err(EngineError::Invalid("name must be 1-128 characters".into()));
     }
-    if name.contains('\0') {
-        return Err(EngineError::Invalid(
-            "name must not contain a NUL character".into(),
-        ));
+    if let Some(c) = name.chars().find(|&c| polypay_core::text::unsafe_char(c)) {
+        return Err(EngineError::Invalid(format!(
+            "name must not contain control or invisible formatting characters (found U+{:04X})",
+            u32::from(c)
+        )));
     }
     Ok(name.to_string())
 }
 
-/// A notify URL as stored: trimmed, empty as none, else `http(s)://`, at most 2,048 bytes,
-/// no NUL.
+/// A notify URL as stored: trimmed, empty as none, else an absolute `http(s)://` URL with a
+/// host (the scheme in any case), at most 2,048 bytes, no whitespace, control or invisible
+/// formatting character: what the callback sender will parse, checked when it is set rather
+/// than at each attempt.
 fn checked_notify_url(url: Option<&str>) -> Result<Option<String>, EngineError> {
     let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
         return Ok(None);
     };
-    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2048 {
-        return Err(EngineError::Invalid(
-            "notify_url must be an http:// or https:// URL of at most 2048 bytes".into(),
+    let refused = |why: &str| {
+        Err(EngineError::Invalid(format!(
+            "notify_url must be an http:// or https:// URL of at most 2048 bytes: {why}"
+        )))
+    };
+    if url.len() > 2048 {
+        return refused("this one is longer");
+    }
+    if let Some(c) = url
+        .chars()
+        .find(|&c| c.is_whitespace() || polypay_core::text::unsafe_char(c))
+    {
+        return refused(&format!(
+            "it holds a space, control or invisible character (U+{:04X})",
+            u32::from(c)
         ));
     }
-    if url.contains('\0') {
-        return Err(EngineError::Invalid(
-            "notify_url must not contain a NUL character".into(),
-        ));
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = match (
+        lower.strip_prefix("http://"),
+        lower.strip_prefix("https://"),
+    ) {
+        (Some(_), _) => &url[7..],
+        (_, Some(_)) => &url[8..],
+        _ => return refused("another scheme"),
+    };
+    if rest.is_empty() || rest.starts_with(['/', '\\']) {
+        return refused("no host");
     }
-    Ok(Some(url.to_string()))
+    match url::Url::parse(url) {
+        Ok(parsed) if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(Some(url.to_string())),
+        Ok(_) => refused("no host"),
+        Err(e) => refused(&e.to_string()),
+    }
 }
 
 /// Changes to a merchant's profile; `None` leaves a field as it is.
@@ -413,12 +441,53 @@ mod tests {
             checked_notify_url(Some(" https://a.example/cb ")).unwrap(),
             Some("https://a.example/cb".into())
         );
+        assert_eq!(
+            checked_notify_url(Some("HTTP://A.EXAMPLE/cb")).unwrap(),
+            Some("HTTP://A.EXAMPLE/cb".into()),
+            "the scheme in any case"
+        );
+        for good in [
+            "http://127.0.0.1:8080/cb?a=1&b=%20",
+            "https://[::1]:9/cb",
+            "https://店.example/回调",
+        ] {
+            assert!(checked_notify_url(Some(good)).is_ok(), "{good:?}");
+        }
         for bad in [
             "ftp://a.example".to_string(),
             format!("https://a.example/{}", "x".repeat(2048)),
             "https://a.example/\0".into(),
+            "http://".into(),
+            "http:///path".into(),
+            "http://a b".into(),
+            "https://[::1".into(),
+            "http://%00".into(),
+            "http://x.com/\u{1}".into(),
+            "http://x.com/a\nb".into(),
+            "http://x.com/\u{200B}".into(),
+            "http://x.com/\u{202E}".into(),
+            "https:\\\\x.com".into(),
         ] {
             assert!(checked_notify_url(Some(&bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_holds_no_control_or_invisible_formatting_character() {
+        assert_eq!(named("  Café 店 (test) ").unwrap().name, "Café 店 (test)");
+        for bad in [
+            "line1\nline2",
+            "a\u{1b}[31mRED",
+            "bell\u{7}",
+            "evil\u{202E}gpj.exe",
+            "zero\u{200B}width",
+            "nul\0",
+        ] {
+            let refused = named(bad).unwrap_err().to_string();
+            assert!(
+                refused.contains("control or invisible"),
+                "{bad:?}: {refused}"
+            );
         }
     }
 

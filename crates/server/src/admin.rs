@@ -99,7 +99,10 @@ fn engine_error(e: EngineError) -> Response {
     }
 }
 
+/// A new merchant's body; an unknown member is refused by name (a misspelt `notifyUrl` left a
+/// merchant with no notify URL), as `PATCH` refuses one.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CreateMerchant {
     name: String,
     #[serde(default)]
@@ -112,6 +115,15 @@ async fn create_merchant(
 ) -> Response {
     let body = match body {
         Ok(Json(body)) => body,
+        Err(axum::extract::rejection::JsonRejection::JsonDataError(e)) => {
+            // serde's own words name the member: "unknown field `notifyUrl`, expected ...".
+            let text = e.body_text();
+            let why = text.rsplit(": ").next().unwrap_or_default();
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("body must be {{\"name\": ..., \"notify_url\": ...}}: {why}"),
+            );
+        }
         Err(refused) => {
             return refused_body(refused, "body must be {\"name\": ..., \"notify_url\": ...}");
         }

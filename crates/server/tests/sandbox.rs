@@ -410,7 +410,12 @@ async fn the_admin_api_refuses_a_malformed_merchant_and_says_why() {
             .send()
     };
     for (name, url, why) in [
-        ("shop\u{0}", None, "must not contain a NUL character"),
+        ("shop\u{0}", None, "must not contain control or invisible"),
+        (
+            "shop\n\u{1b}[31m",
+            None,
+            "must not contain control or invisible",
+        ),
         ("  ", None, "name must be 1-128 characters"),
         (
             "shop",
@@ -420,14 +425,30 @@ async fn the_admin_api_refuses_a_malformed_merchant_and_says_why() {
         (
             "shop",
             Some("https://example.com/\u{0}"),
-            "must not contain a NUL",
+            "control or invisible character",
         ),
+        ("shop", Some("http://a b/"), "space, control or invisible"),
+        ("shop", Some("http:///cb"), "no host"),
     ] {
         let r = create(name, url).await.unwrap();
         assert_eq!(r.status(), 400, "{name:?} {url:?}");
         let body: serde_json::Value = r.json().await.unwrap();
         assert!(body.to_string().contains(why), "{body}");
     }
+    // A misspelt member is refused by name, not dropped (a merchant without its notify URL).
+    let r = reqwest::Client::new()
+        .post(format!("{}/admin/v1/merchants", s.base_url))
+        .bearer_auth(&s.admin_token)
+        .json(&json!({"name": "typo", "notifyUrl": "https://shop.example/notify"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body.to_string().contains("unknown field `notifyUrl`"),
+        "{body}"
+    );
     let r = create(" shop ", Some(" https://example.com/cb "))
         .await
         .unwrap();
