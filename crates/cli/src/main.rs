@@ -110,6 +110,7 @@ impl DbArgs {
 /// Runs the command; a failure prints its message and causes (never a backtrace, even with
 /// `RUST_BACKTRACE` set: these are answers for the user, not crashes) and exits with status 1.
 fn main() -> std::process::ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let result = match cli.command {
         // The bench builds its own runtimes (server and load generator apart).
@@ -127,6 +128,27 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// A command whose reader went away (`polypay callbacks show 6 | head`) ends as a Unix tool
+/// does, with status 141 (killed by SIGPIPE) and nothing printed, instead of a panic and a
+/// backtrace. Rust ignores SIGPIPE so that network writes fail with an error instead of killing
+/// the process (the clients need that); `println!` then panics on the closed pipe.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        // std's words: "failed printing to stdout: Broken pipe (os error 32)".
+        if message.starts_with("failed printing to std") && message.ends_with("(os error 32)") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {

@@ -261,3 +261,27 @@ fn a_public_key_is_registered_from_a_file() {
     assert_eq!(refused.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("not a usable RSA public key"), "{stderr}");
 }
+
+/// A reader that goes away (`polypay merchant list | head -0`) ends the command as it ends a
+/// Unix tool, status 141 and no panic on standard error.
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = polypay(dir.path(), &["merchant", "create", "--name", "shop"]);
+    assert!(created.status.success());
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_polypay"))
+        .args(["merchant", "list", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("POLYPAY_DATABASE_URL")
+        .env_remove("POLYPAY_CONFIG")
+        .env("RUST_BACKTRACE", "1")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run polypay");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}

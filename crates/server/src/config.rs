@@ -245,10 +245,84 @@ impl Overrides {
             amount_rules: flag("AMOUNT_RULES")?,
             auto_succeed_after_ms: num("AUTO_SUCCEED_AFTER_MS")?,
         })
+        .and_then(|o| {
+            // Read by the BlockATM router itself (an env-only setting); checked here so a bad
+            // value stops the start instead of leaving the spec's default in place.
+            match s("BLOCKATM_RATE_LIMIT_PER_MINUTE").map(|v| v.trim().parse::<u32>()) {
+                Some(Err(_)) => anyhow::bail!(
+                    "POLYPAY_BLOCKATM_RATE_LIMIT_PER_MINUTE must be a whole number from 0 (off) to {}",
+                    u32::MAX
+                ),
+                _ => Ok(o),
+            }
+        })
+    }
+
+    /// Each numeric setting within its bounds: a value past them (0 ms timeouts, a body limit
+    /// of 0, a delay that would overflow) starts no node that cannot work, and says why.
+    fn check_bounds(&self) -> anyhow::Result<()> {
+        const HOUR_MS: u64 = 3_600_000;
+        const CENTURY_MS: u64 = 100 * 366 * 24 * HOUR_MS;
+        let as_u64 = |v: Option<usize>| v.map(|n| n as u64);
+        let bounds: [(&str, Option<u64>, u64, u64); 13] = [
+            (
+                "body_limit_bytes",
+                as_u64(self.body_limit_bytes),
+                1024,
+                1 << 30,
+            ),
+            ("request_timeout_ms", self.request_timeout_ms, 100, HOUR_MS),
+            ("header_timeout_ms", self.header_timeout_ms, 100, HOUR_MS),
+            ("shutdown_drain_ms", self.shutdown_drain_ms, 0, 60_000),
+            (
+                "max_connections",
+                as_u64(self.max_connections),
+                1,
+                1_000_000,
+            ),
+            ("store_writers", as_u64(self.store_writers), 1, 64),
+            ("store_max_batch", as_u64(self.store_max_batch), 1, 65_536),
+            ("sweep_interval_ms", self.sweep_interval_ms, 1, HOUR_MS),
+            (
+                "callback_concurrency",
+                as_u64(self.callback_concurrency),
+                1,
+                10_000,
+            ),
+            (
+                "callback_timeout_ms",
+                self.callback_timeout_ms,
+                100,
+                600_000,
+            ),
+            (
+                "callback_retention_days",
+                self.callback_retention_days,
+                0,
+                36_600,
+            ),
+            ("payout_delay_ms", self.payout_delay_ms, 0, CENTURY_MS),
+            (
+                "auto_succeed_after_ms",
+                self.auto_succeed_after_ms,
+                0,
+                CENTURY_MS,
+            ),
+        ];
+        for (name, value, min, max) in bounds {
+            if let Some(v) = value.filter(|v| !(min..=max).contains(v)) {
+                anyhow::bail!(
+                    "{name} (POLYPAY_{}) must be from {min} to {max} (got {v})",
+                    name.to_ascii_uppercase()
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Applies defaults and validates.
     pub fn resolve(self) -> anyhow::Result<Config> {
+        self.check_bounds()?;
         let listen: SocketAddr = self
             .listen
             .as_deref()
@@ -305,8 +379,8 @@ impl Overrides {
                 .allow_private_callbacks
                 .unwrap_or(mode == Mode::Sandbox),
             allow_private_callbacks_chosen: self.allow_private_callbacks.is_some(),
-            callback_concurrency: self.callback_concurrency.unwrap_or(64).max(1),
-            callback_timeout_ms: self.callback_timeout_ms.map(|ms| ms.max(1)),
+            callback_concurrency: self.callback_concurrency.unwrap_or(64),
+            callback_timeout_ms: self.callback_timeout_ms,
             callback_retention_days: self.callback_retention_days.unwrap_or(90),
             log_json: self.log_json.unwrap_or(false),
             payout_delay_ms: self.payout_delay_ms.unwrap_or(10_000) as i64,
@@ -476,6 +550,46 @@ mod tests {
             .is_err()
         );
         assert!(toml::from_str::<Overrides>("typo = 1").is_err());
+        // Values a node cannot work with, each refused by name and bound.
+        for (toml, why) in [
+            (
+                "request_timeout_ms = 0",
+                "request_timeout_ms (POLYPAY_REQUEST_TIMEOUT_MS) must be from 100 to 3600000 (got 0)",
+            ),
+            ("header_timeout_ms = 0", "header_timeout_ms"),
+            ("body_limit_bytes = 0", "body_limit_bytes"),
+            ("callback_timeout_ms = 0", "callback_timeout_ms"),
+            ("callback_concurrency = 0", "callback_concurrency"),
+            ("max_connections = 0", "max_connections"),
+            ("shutdown_drain_ms = 99999999999", "shutdown_drain_ms"),
+            ("payout_delay_ms = 9223372036854775807", "payout_delay_ms"),
+            (
+                "auto_succeed_after_ms = 9223372036854775807",
+                "auto_succeed_after_ms",
+            ),
+        ] {
+            let o: Overrides = toml::from_str(toml).unwrap();
+            let refused = o.resolve().unwrap_err().to_string();
+            assert!(refused.contains(why), "{toml}: {refused}");
+        }
+        let env = |k: &str, v: &'static str| {
+            let k = k.to_owned();
+            Overrides::from_env(move |name| (name == k).then(|| v.to_owned()))
+        };
+        assert!(
+            env("POLYPAY_PAYOUT_DELAY_MS", "18446744073709551615")
+                .unwrap()
+                .resolve()
+                .is_err()
+        );
+        assert!(env("POLYPAY_BLOCKATM_RATE_LIMIT_PER_MINUTE", "-5").is_err());
+        assert!(env("POLYPAY_BLOCKATM_RATE_LIMIT_PER_MINUTE", "0").is_ok());
+        assert!(
+            env("POLYPAY_CALLBACK_CONCURRENCY", "1")
+                .unwrap()
+                .resolve()
+                .is_ok()
+        );
         let c = Overrides {
             admin_token: Some("tok-123-of-16-chars".into()),
             ..Default::default()
