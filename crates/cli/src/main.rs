@@ -177,10 +177,23 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 fn init_tracing(config: &Config) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("POLYPAY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = match (
+        std::env::var("POLYPAY_LOG"),
+        EnvFilter::try_from_env("POLYPAY_LOG"),
+    ) {
+        (_, Ok(filter)) => filter,
+        (Ok(set), Err(e)) if !set.is_empty() => {
+            eprintln!("POLYPAY_LOG={set:?} is not a log filter ({e}); logging at info");
+            EnvFilter::new("info")
+        }
+        _ => EnvFilter::new("info"),
+    };
+    // Colours for a terminal only: a log file or collector gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if config.log_json {
         builder.json().init();

@@ -37,19 +37,29 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(axum::middleware::from_fn_with_state(state, require_admin))
 }
 
-/// Rejects requests without `Authorization: Bearer <admin token>` (compared in constant time).
+/// Rejects requests without `Authorization: Bearer <admin token>` (compared in constant time;
+/// the scheme's name in any case, as HTTP has it). No answer is cached: some carry secrets
+/// (a new merchant's credentials, a rotated one).
 pub(crate) async fn require_admin(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let presented = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(token)
+        })
         .unwrap_or("");
-    if s.admin_token_matches(presented) {
+    let mut response = if s.admin_token_matches(presented) {
         next.run(req).await
     } else {
         error(StatusCode::UNAUTHORIZED, "missing or wrong admin token")
-    }
+    };
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 pub fn error(status: StatusCode, message: &str) -> Response {

@@ -33,6 +33,16 @@ async fn control_api_moves_payments_and_needs_the_admin_token() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.headers()["cache-control"], "no-store");
+    // The scheme's name in any case (RFC 9110); every answer uncached.
+    let lower = reqwest::Client::new()
+        .get(format!("{}/admin/v1/merchants", s.base_url))
+        .header("authorization", format!("bearer {}", s.admin_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status(), 200);
+    assert_eq!(lower.headers()["cache-control"], "no-store");
     let (status, body) = s.sandbox("payments/PUB-a/succeed", json!({})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["state"], "succeeded");

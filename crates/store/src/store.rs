@@ -294,10 +294,14 @@ pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| s.spawn(f).join()).unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
+/// A new SQLite database's directory and file, both private to their owner
+/// ([`crate::vault::create_private_dir`], [`crate::vault::create_private_file`]).
 fn create_parent(path: &Path) -> Result<(), StoreError> {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Config(format!("{}: {e}", dir.display()))),
-        _ => Ok(()),
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::vault::create_private_dir(dir)?;
     }
+    if path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    crate::vault::create_private_file(path)
 }

@@ -154,8 +154,7 @@ fn readable_by_others(path: &Path) -> Option<u32> {
 pub fn write_private(path: &Path, contents: &str) -> Result<(), StoreError> {
     use std::io::Write;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        create_private_dir(dir)?;
     }
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
@@ -170,6 +169,36 @@ pub fn write_private(path: &Path, contents: &str) -> Result<(), StoreError> {
     written.map_err(|e| StoreError::Config(format!("{}: {e}", path.display())))?;
     sync_dir(path.parent().unwrap_or(Path::new(".")));
     Ok(())
+}
+
+/// Makes `dir` and any missing parents, each readable only by its owner (Unix: 0700): a data
+/// directory holds the database, the master key and a merchant's private keys. A directory
+/// that exists keeps its permissions (the operator's choice).
+pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// Creates an empty file at `path` readable only by its owner (Unix: 0600) unless one exists:
+/// SQLite then opens it as a new database, and makes its `-wal` and `-shm` files with the
+/// same permissions (the database holds payers' details and sealed secrets).
+pub fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Config(format!("{}: {e}", path.display()))),
+    }
 }
 
 /// Makes a directory's entries (a file created or renamed in it) durable; best effort.
@@ -204,6 +233,26 @@ mod tests {
         assert_eq!(readable_by_others(&path), Some(0o644));
         // Still opened: the warning is the operator's to act on.
         assert!(!Vault::load_or_create(None, dir.path()).unwrap().1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_database_and_its_directory_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("data/sub/polypay.db");
+        let url = format!("sqlite://{}", db.display());
+        let vault = Vault::from_key_bytes(&[7; 32]).unwrap();
+        let store = crate::Store::open(&url, vault, Default::default()).unwrap();
+        drop(store);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("data")), 0o700);
+        assert_eq!(mode(db.parent().unwrap()), 0o700);
+        assert_eq!(mode(&db), 0o600);
+        // One that exists keeps what its operator gave it.
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o640)).unwrap();
+        create_private_file(&db).unwrap();
+        assert_eq!(mode(&db), 0o640);
     }
 
     #[test]
