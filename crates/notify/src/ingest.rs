@@ -247,7 +247,7 @@ pub(crate) fn new_delivery(
         protocol: event.protocol,
         object_kind: event.object_kind.clone(),
         object_id: event.object_id.clone(),
-        order_key: schedule::order_key(event, independent),
+        order_key: schedule::order_key(event, independent, None),
         event: event.event.clone(),
         state: DeliveryState::Skipped,
         request: None,
@@ -271,6 +271,7 @@ pub(crate) fn new_delivery(
             let first = schedule::offset(&notifier.attempt_offsets_ms(), 0).unwrap_or(0);
             d.state = DeliveryState::Pending;
             d.first_attempt_at = now.plus_millis(first);
+            d.order_key = schedule::order_key(event, independent, Some(&req.url));
             d.request = Some(StoredRequest {
                 method: req.method,
                 url: req.url,

@@ -4,25 +4,36 @@ use polypay_core::Timestamp;
 use polypay_store::{AfterAttempt, Delivery, OutboxEvent};
 use std::time::Duration;
 
-/// Callbacks with the same key go out in event order: a refund's is its payment's id (so a
-/// refund's callback never overtakes the payment's), every other object's is its own id. A
-/// protocol that delivers events independently gets a key of their own,
-/// `<that id>#<outbox id>`.
-pub fn order_key(event: &OutboxEvent, independent: bool) -> String {
+/// Callbacks with the same key go out in event order: callbacks of one object to one URL. A
+/// refund's object is its payment (so a refund's callback never overtakes the payment's at the
+/// endpoint that hears both), every other object is its own; the key is `<object>@<hash of the
+/// URL>`, so a callback to another URL (a refund's own notify URL) does not wait behind a
+/// failing one it is not ordered with, for as long as that one's retry schedule lasts. A
+/// protocol that delivers events independently gets a key of their own, `<object>#<outbox
+/// id>`; an event sent nowhere (`url` `None`) is keyed by its object alone.
+pub fn order_key(event: &OutboxEvent, independent: bool, url: Option<&str>) -> String {
     let object = match event.payload.get("payment_id").and_then(|v| v.as_str()) {
         Some(payment) if event.object_kind == "refund" => payment,
         _ => event.object_id.as_str(),
     };
-    if independent {
-        format!("{object}#{}", event.id)
-    } else {
-        object.to_owned()
+    match (independent, url) {
+        (true, _) => format!("{object}#{}", event.id),
+        (false, Some(url)) => format!("{object}@{:016x}", fnv1a(url.as_bytes())),
+        (false, None) => object.to_owned(),
     }
+}
+
+/// FNV-1a, 64 bits: a stable hash (the same on every node and version) of a callback URL for
+/// its order key. A collision only orders two URLs' callbacks together, as before keys had URLs.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// The object a delivery's order key names (its payment for a refund).
 pub fn keyed_object(order_key: &str) -> &str {
-    order_key.split('#').next().unwrap_or(order_key)
+    order_key.split(['#', '@']).next().unwrap_or(order_key)
 }
 
 /// The offset of attempt `index` (0-based) of a schedule, if the schedule has one. An empty
@@ -189,9 +200,24 @@ mod tests {
             created_at: Timestamp(0),
         };
         let refund = event("refund", serde_json::json!({"payment_id": "pay_9"}));
-        assert_eq!(order_key(&refund, false), "pay_9");
+        assert_eq!(order_key(&refund, false, None), "pay_9");
         let payout = event("payout", serde_json::json!({"payment_id": "pay_9"}));
-        assert_eq!(order_key(&payout, false), "rf_1");
+        assert_eq!(order_key(&payout, false, None), "rf_1");
+        // Per URL: the same URL the same key, another URL another; the object read back.
+        let at = |url| order_key(&refund, false, Some(url));
+        assert_eq!(at("https://m.example/cb"), at("https://m.example/cb"));
+        assert_ne!(at("https://m.example/cb"), at("https://m.example/refunds"));
+        assert_eq!(
+            at(""),
+            "pay_9@cbf29ce484222325",
+            "FNV-1a's offset basis: the hash is the same on every node and version"
+        );
+        assert_eq!(keyed_object(&at("https://m.example/cb")), "pay_9");
+        assert_eq!(
+            order_key(&refund, true, Some("https://m.example/cb")),
+            "pay_9#1"
+        );
+        assert_eq!(keyed_object("pay_9#1"), "pay_9");
     }
 
     #[test]

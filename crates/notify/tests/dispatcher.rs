@@ -224,6 +224,56 @@ async fn a_protocol_with_independent_deliveries_does_not_hold_later_events_back(
     }
 }
 
+/// Event order holds per URL: a refund whose callback goes to a URL of its own does not wait
+/// behind its payment's callback failing at another (for a whole retry schedule), while a
+/// refund sent to the payment's URL still does.
+#[tokio::test]
+async fn a_callback_to_another_url_does_not_wait_behind_a_failing_one() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let d = f.dispatcher(&[0, 1_000, 2_000], config("a"));
+        let m = f.merchant("shop", "/m").await;
+        f.receiver.script("/m", vec![Reply::Status(500, "no")]);
+        f.payment_with_refund(&m, "pay_1", "rf_1").await;
+        f.emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
+            .await;
+        let own = json!({"payment_id": "pay_1", "notify_url": f.receiver.url("/r")});
+        f.emit(&m, "refund", "rf_1", "refund.succeeded", own).await;
+        let shared = json!({"payment_id": "pay_1"});
+        f.emit(&m, "refund", "rf_1", "refund.failed", shared).await;
+
+        let r = d.run_once().await.unwrap();
+        assert_eq!(
+            (r.ingested, r.attempted, r.acknowledged),
+            (3, 2, 1),
+            "{}: the payment's (refused) and the refund's at its own URL",
+            db.name
+        );
+        assert_eq!(f.receiver.requests_to("/r").len(), 1);
+        assert_eq!(
+            d.run_once().await.unwrap().attempted,
+            0,
+            "{}: the one to /m waits for the payment's retry",
+            db.name
+        );
+        f.at(1_000);
+        assert_eq!(d.run_once().await.unwrap().acknowledged, 1);
+        assert_eq!(d.run_once().await.unwrap().acknowledged, 1);
+        let events: Vec<_> = f
+            .receiver
+            .requests_to("/m")
+            .iter()
+            .map(|r| r.json()["event"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            events,
+            ["payment.succeeded", "payment.succeeded", "refund.failed"],
+            "{}",
+            db.name
+        );
+    }
+}
+
 #[tokio::test]
 async fn callbacks_of_one_payment_go_out_in_event_order() {
     for db in TestDb::all() {
