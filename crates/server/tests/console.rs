@@ -294,8 +294,11 @@ async fn resend_now_queues_a_failing_callback_again() {
     let op = Operator::sign_in(&s).await;
     let failing = op.get("/console/callbacks?state=failing").await;
     assert!(
-        failing.body.contains("payment.succeeded") && failing.body.contains("HTTP 500"),
-        "{}",
+        failing.body.contains("payment.succeeded")
+            && failing
+                .body
+                .contains("HTTP 500: not an acknowledgement: passtopay expects"),
+        "the list says why the answer was not taken: {}",
         failing.body
     );
     // The admin API names the same state.

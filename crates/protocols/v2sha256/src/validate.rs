@@ -108,8 +108,19 @@ pub fn validate(
         Endpoint::RefundCreate => ApiRequest::RefundCreate(refund_create(&obj)?),
         Endpoint::RefundQuery => ApiRequest::RefundQuery(lookup(&obj, "refundNo")?),
         Endpoint::BalanceQuery => {
+            // Any currency the query without one could list (the merchant's ledger holds what
+            // every protocol moved), not only those V2_SHA256 payments may use: well-formed
+            // here, supported (or "is not supported") where it is answered.
             let currency = match obj.opt_text("currency", 16)? {
-                Some(code) => Some(obj.currency_rule(code, currencies)?.code.clone()),
+                Some(code) if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) => {
+                    Some(code.to_owned())
+                }
+                Some(_) => {
+                    return Err(ApiError::param(
+                        "currency",
+                        "must be an upper-case ISO 4217 code",
+                    ));
+                }
                 None => None,
             };
             ApiRequest::BalanceQuery(BalanceQueryRequest { currency })

@@ -542,8 +542,14 @@ fn queries_and_balance() {
         panic!()
     };
     assert_eq!(b.currency.as_deref(), Some("USD"));
+    // Not only the currencies V2_SHA256 payments may use: any the ledger may hold.
+    let Ok(ApiRequest::BalanceQuery(b)) = check(Endpoint::BalanceQuery, &json!({"currency":"EUR"}))
+    else {
+        panic!()
+    };
+    assert_eq!(b.currency.as_deref(), Some("EUR"));
     assert_eq!(
-        check(Endpoint::BalanceQuery, &json!({"currency":"EUR"})).unwrap_err(),
-        "currency: is not enabled for this merchant"
+        check(Endpoint::BalanceQuery, &json!({"currency":"usd"})).unwrap_err(),
+        "currency: must be an upper-case ISO 4217 code"
     );
 }

@@ -169,8 +169,10 @@ fn queue_row(s: &Session, d: &Delivery, merchant: &str) -> String {
             polypay_notify::schedule::keyed_object(&d.order_key)
         ),
     };
+    // An answer that was not the acknowledgement says so ("HTTP 200" alone read as success).
     let last = match (d.last_status, &d.last_error) {
-        (Some(status), _) => format!("HTTP {status}"),
+        (Some(status), Some(e)) => format!("HTTP {status}: {e}"),
+        (Some(status), None) => format!("HTTP {status}"),
         (None, Some(e)) => e.clone(),
         _ => String::new(),
     };
