@@ -234,6 +234,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         };
         tracing::warn!("callbacks to loopback and private addresses are ALLOWED ({why})");
     }
+    if let Some(note) = &config.public_base_url_note {
+        tracing::warn!("{note}");
+    }
     polypay_server::admin::warn_settings_problems(&boot.engine).await;
     print_banner(&config, &boot, demo.as_ref(), addr);
     if boot.admin_token_unshown

@@ -43,6 +43,9 @@ pub struct Config {
     pub mode_chosen: bool,
     /// The externally visible base URL (cashier links, QR codes), without a trailing slash.
     pub public_base_url: String,
+    /// Why the defaulted base URL may not reach this node from elsewhere (a listener on every
+    /// interface), said at start; `None` when it was set or the listen address is the link's.
+    pub public_base_url_note: Option<String>,
     pub admin_token: Option<Secret>,
     pub master_key: Option<Secret>,
     pub body_limit_bytes: usize,
@@ -213,10 +216,12 @@ impl Overrides {
             .transpose()
         };
         let flag = |k: &str| -> anyhow::Result<Option<bool>> {
-            s(k).map(|v| match v.as_str() {
-                "1" | "true" | "yes" => Ok(true),
-                "0" | "false" | "no" => Ok(false),
-                _ => Err(anyhow::anyhow!("POLYPAY_{k} must be true or false")),
+            s(k).map(|v| match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(anyhow::anyhow!(
+                    "POLYPAY_{k} must be true or false (or 1/0, yes/no, on/off)"
+                )),
             })
             .transpose()
         };
@@ -337,9 +342,23 @@ impl Overrides {
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("polypay.db").display()));
         polypay_store::Backend::from_url(&database_url)?;
         let mode = Mode::parse(self.mode.as_deref().unwrap_or("sandbox"))?;
+        // A listener on every interface has no address a link can name: the default link then
+        // names this machine's loopback, and the start says how to set the real one.
+        let everywhere = listen.ip().is_unspecified();
+        let defaulted = match everywhere {
+            true => format!("http://127.0.0.1:{}", listen.port()),
+            false => format!("http://{listen}"),
+        };
+        let public_base_url_note = (everywhere && self.public_base_url.is_none()).then(|| {
+            format!(
+                "listening on every interface ({listen}) without public_base_url: cashier links \
+                 and QR codes name {defaulted}, which only this machine reaches; set \
+                 --public-base-url (POLYPAY_PUBLIC_BASE_URL) to the address customers use"
+            )
+        });
         let public_base_url = self
             .public_base_url
-            .unwrap_or_else(|| format!("http://{listen}"))
+            .unwrap_or(defaulted)
             .trim_end_matches('/')
             .to_string();
         if !(public_base_url.starts_with("http://") || public_base_url.starts_with("https://")) {
@@ -365,6 +384,7 @@ impl Overrides {
             mode,
             mode_chosen: self.mode.is_some(),
             public_base_url,
+            public_base_url_note,
             admin_token: self.admin_token.map(Secret::new),
             master_key: self.master_key.map(Secret::new),
             body_limit_bytes: self.body_limit_bytes.unwrap_or(2 << 20),
@@ -590,6 +610,35 @@ mod tests {
                 .resolve()
                 .is_ok()
         );
+        // Every interface: the default link names loopback, and the start says so.
+        let c = env("POLYPAY_LISTEN", "0.0.0.0:9100")
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(c.public_base_url, "http://127.0.0.1:9100");
+        assert!(
+            c.public_base_url_note
+                .unwrap()
+                .contains("--public-base-url")
+        );
+        let c = env("POLYPAY_LISTEN", "127.0.0.1:9100")
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(
+            (c.public_base_url.as_str(), c.public_base_url_note),
+            ("http://127.0.0.1:9100", None)
+        );
+        for (on, want) in [
+            ("TRUE", true),
+            ("On", true),
+            (" yes ", true),
+            ("OFF", false),
+        ] {
+            let o = env("POLYPAY_LOG_JSON", on).unwrap();
+            assert_eq!(o.log_json, Some(want), "{on:?}");
+        }
+        assert!(env("POLYPAY_LOG_JSON", "enabled").is_err());
         let c = Overrides {
             admin_token: Some("tok-123-of-16-chars".into()),
             ..Default::default()
