@@ -48,10 +48,6 @@ struct Target {
     /// REF is this merchant's own order (or refund) number.
     #[arg(long, value_name = "MERCHANT_ID")]
     merchant: Option<String>,
-    /// With --merchant: the protocol whose number it is (numbers are unique per protocol;
-    /// needed only when the merchant used it in several).
-    #[arg(long, requires = "merchant")]
-    protocol: Option<String>,
 }
 
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
@@ -61,8 +57,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     let base = args.base_url.trim_end_matches('/');
     let http = reqwest::Client::new();
     let act = |kind: &str, t: &Target| {
-        let owner = (t.merchant.as_deref(), t.protocol.as_deref());
-        let path = control_path(kind, &t.reference, Some(&t.action), owner);
+        let path = control_path(kind, &t.reference, Some(&t.action), t.merchant.as_deref());
         ("POST", path, json!({}))
     };
     let (method, path, body) = match &args.command {
@@ -94,13 +89,12 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
 
 /// `payments/{ref}[/{action}]` and the like (the sandbox API's and the settlement API's), the
 /// reference one path segment even when it holds `#` or `/` (33 Fintech refunds are
-/// `<linkID>#<n>`), and `?merchant=` (with `&protocol=`, if given) when it is a merchant's own
-/// number.
+/// `<linkID>#<n>`), and `?merchant=` when it is a merchant's own number.
 pub(crate) fn control_path(
     kind: &str,
     reference: &str,
     action: Option<&str>,
-    (merchant, protocol): (Option<&str>, Option<&str>),
+    merchant: Option<&str>,
 ) -> String {
     let mut path = format!(
         "{kind}/{}",
@@ -110,15 +104,9 @@ pub(crate) fn control_path(
         path.push('/');
         path.extend(utf8_percent_encode(action, NON_ALPHANUMERIC));
     }
-    let mut sep = '?';
-    for (name, value) in [("merchant", merchant), ("protocol", protocol)] {
-        if let Some(v) = value {
-            path.push(sep);
-            path.push_str(name);
-            path.push('=');
-            path.extend(utf8_percent_encode(v, NON_ALPHANUMERIC));
-            sep = '&';
-        }
+    if let Some(m) = merchant {
+        path.push_str("?merchant=");
+        path.extend(utf8_percent_encode(m, NON_ALPHANUMERIC));
     }
     path
 }
@@ -128,20 +116,16 @@ mod tests {
     #[test]
     fn references_are_one_segment() {
         assert_eq!(
-            super::control_path("refunds", "4b1e-9c#2", Some("fail"), (None, None)),
+            super::control_path("refunds", "4b1e-9c#2", Some("fail"), None),
             "refunds/4b1e%2D9c%232/fail"
         );
         assert_eq!(
-            super::control_path("payouts", "PO/1", Some("lock"), (None, None)),
+            super::control_path("payouts", "PO/1", Some("lock"), None),
             "payouts/PO%2F1/lock"
         );
         assert_eq!(
-            super::control_path("payments", "A 1&b", Some("succeed"), (Some("mch_1"), None)),
+            super::control_path("payments", "A 1&b", Some("succeed"), Some("mch_1")),
             "payments/A%201%26b/succeed?merchant=mch%5F1"
-        );
-        assert_eq!(
-            super::control_path("payouts", "T1", None, (Some("mch_1"), Some("v2sha256"))),
-            "payouts/T1?merchant=mch%5F1&protocol=v2sha256"
         );
     }
 }

@@ -10,9 +10,8 @@
 //! ```
 //!
 //! `object` is `payment`, `payout` or `refund`; `reference` any reference the settlement API
-//! takes (with `merchant` for the merchant's own number, and `protocol` when the merchant used
-//! it in several); `action` the API's; the other members are the report's body
-//! (`channel_order_no`, `code`, `message`, `details`). Blank
+//! takes (with `merchant` for the merchant's own number); `action` the API's; the other
+//! members are the report's body (`channel_order_no`, `code`, `message`, `details`). Blank
 //! lines and lines starting with `#` are skipped.
 //!
 //! A file can be run again: a report the object already reflects (the same success with the
@@ -45,9 +44,8 @@ struct Report {
     objects: &'static str,
     reference: String,
     merchant: Option<String>,
-    protocol: Option<String>,
     action: String,
-    /// The API's body: every member but the five above.
+    /// The API's body: every member but the four above.
     body: Map<String, Value>,
 }
 
@@ -138,7 +136,6 @@ fn parse(line: &str) -> Result<Report, String> {
     let reference = take("reference")?.ok_or("reference is required")?;
     let action = take("action")?.ok_or("action is required")?;
     let merchant = take("merchant")?;
-    let protocol = take("protocol")?;
     let objects = match object.as_str() {
         "payment" => "payments",
         "payout" => "payouts",
@@ -153,7 +150,6 @@ fn parse(line: &str) -> Result<Report, String> {
         objects,
         reference,
         merchant,
-        protocol,
         action,
         body,
     })
@@ -166,10 +162,9 @@ struct Api {
 }
 
 impl Api {
-    /// `/admin/v1/{objects}/{reference}[/{action}][?merchant=…[&protocol=…]]`.
+    /// `/admin/v1/{objects}/{reference}[/{action}][?merchant=…]`.
     fn url(&self, r: &Report, action: Option<&str>) -> String {
-        let owner = (r.merchant.as_deref(), r.protocol.as_deref());
-        let path = control_path(r.objects, &r.reference, action, owner);
+        let path = control_path(r.objects, &r.reference, action, r.merchant.as_deref());
         format!("{}/admin/v1/{path}", self.base)
     }
 
@@ -290,7 +285,6 @@ mod tests {
             objects: "payments",
             reference: "pay_1".into(),
             merchant: None,
-            protocol: None,
             action: action.into(),
             body: body.as_object().cloned().unwrap_or_default(),
         };

@@ -79,9 +79,8 @@ impl Engine {
         let row = PaymentRow::of(&payment);
         let created_event = events::prepare(&payment, payment.created_at)?;
         let id = payment.id.clone();
-        let (merchant_id, protocol, order_no) = (
+        let (merchant_id, order_no) = (
             payment.merchant_id.clone(),
-            payment.protocol,
             payment.merchant_order_no.clone(),
         );
         let created_at = payment.created_at;
@@ -92,7 +91,8 @@ impl Engine {
             .write(move |db| {
                 insert_payment_row(
                     db,
-                    (&merchant_id, protocol, &order_no),
+                    &merchant_id,
+                    &order_no,
                     &row,
                     &created_event,
                     claim.as_ref(),
@@ -148,11 +148,9 @@ impl Engine {
                 }
                 // A duplicate is refused before the sequence moves: a clean failure, which
                 // needs no savepoint (see the store's writer) unless a nonce was claimed.
-                if let Some(existing) = db.payment_by_order_no(
-                    &template.merchant_id,
-                    template.protocol,
-                    &template.merchant_order_no,
-                )? {
+                if let Some(existing) =
+                    db.payment_by_order_no(&template.merchant_id, &template.merchant_order_no)?
+                {
                     return Err(EngineError::DuplicatePayment(Box::new(existing)));
                 }
                 let mut payment = template.clone();
@@ -206,17 +204,15 @@ impl Engine {
             .await
     }
 
-    /// The merchant's `protocol` payment with this order number.
     pub async fn payment_by_order_no(
         &self,
         m: &MerchantId,
-        protocol: Protocol,
         order_no: &str,
     ) -> Result<Payment, EngineError> {
         let (m, no) = (m.clone(), order_no.to_string());
         self.store
             .read(move |db| {
-                db.payment_by_order_no(&m, protocol, &no)?
+                db.payment_by_order_no(&m, &no)?
                     .ok_or(EngineError::NotFound("payment"))
             })
             .await
@@ -319,11 +315,8 @@ fn insert_payment(
 ) -> Result<Payment, EngineError> {
     insert_payment_row(
         db,
-        (
-            &payment.merchant_id,
-            payment.protocol,
-            &payment.merchant_order_no,
-        ),
+        &payment.merchant_id,
+        &payment.merchant_order_no,
         row,
         created,
         None,
@@ -338,7 +331,8 @@ fn insert_payment(
 /// are not written, and a claim made is undone with the failing job.
 fn insert_payment_row(
     db: &mut Db<'_>,
-    (merchant_id, protocol, order_no): (&MerchantId, Protocol, &str),
+    merchant_id: &MerchantId,
+    order_no: &str,
     row: &PaymentRow,
     created: &events::Prepared,
     claim: Option<&NonceClaim>,
@@ -347,12 +341,10 @@ fn insert_payment_row(
     match db.insert_payment_with_event(row, &created.outbox(), args.as_ref())? {
         Inserted::Event(_) => Ok(()),
         Inserted::NonceTaken => Err(EngineError::NonceReused),
-        Inserted::KeyTaken => Err(
-            match db.payment_by_order_no(merchant_id, protocol, order_no)? {
-                Some(existing) => EngineError::DuplicatePayment(Box::new(existing)),
-                None => EngineError::DuplicatePublicId,
-            },
-        ),
+        Inserted::KeyTaken => Err(match db.payment_by_order_no(merchant_id, order_no)? {
+            Some(existing) => EngineError::DuplicatePayment(Box::new(existing)),
+            None => EngineError::DuplicatePublicId,
+        }),
     }
 }
 

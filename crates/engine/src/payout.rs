@@ -62,17 +62,15 @@ impl Engine {
             .await
     }
 
-    /// The merchant's `protocol` payout with this order number.
     pub async fn payout_by_order_no(
         &self,
         m: &MerchantId,
-        protocol: Protocol,
         order_no: &str,
     ) -> Result<Payout, EngineError> {
         let (m, no) = (m.clone(), order_no.to_string());
         self.store
             .read(move |db| {
-                db.payout_by_order_no(&m, protocol, &no)?
+                db.payout_by_order_no(&m, &no)?
                     .ok_or(EngineError::NotFound("payout"))
             })
             .await
@@ -108,12 +106,7 @@ fn insert_payout(
     start: bool,
     now: Timestamp,
 ) -> Result<Payout, EngineError> {
-    let key = (
-        &payout.merchant_id,
-        payout.protocol,
-        &payout.merchant_order_no,
-    );
-    if let Some(existing) = db.payout_by_order_no(key.0, key.1, key.2)? {
+    if let Some(existing) = db.payout_by_order_no(&payout.merchant_id, &payout.merchant_order_no)? {
         return Err(EngineError::DuplicatePayout(Box::new(existing)));
     }
     let p = payout;
@@ -128,7 +121,7 @@ fn insert_payout(
     )?;
     if !db.insert_payout(p)? {
         // Lost a race with a concurrent create on another node: roll this job back.
-        let existing = db.payout_by_order_no(key.0, key.1, key.2)?;
+        let existing = db.payout_by_order_no(&p.merchant_id, &p.merchant_order_no)?;
         return Err(existing.map_or(EngineError::NotFound("payout"), |e| {
             EngineError::DuplicatePayout(Box::new(e))
         }));

@@ -83,17 +83,15 @@ impl Engine {
             .await
     }
 
-    /// The merchant's `protocol` refund with this refund number.
     pub async fn refund_by_no(
         &self,
         m: &polypay_core::MerchantId,
-        protocol: Protocol,
         no: &str,
     ) -> Result<Refund, EngineError> {
         let (m, no) = (m.clone(), no.to_string());
         self.store
             .read(move |db| {
-                db.refund_by_no(&m, protocol, &no)?
+                db.refund_by_no(&m, &no)?
                     .ok_or(EngineError::NotFound("refund"))
             })
             .await
@@ -156,8 +154,7 @@ fn insert_refund(
     let payment = db
         .payment(&new.payment_id)?
         .ok_or(EngineError::NotFound("payment"))?;
-    let key = (&payment.merchant_id, new.protocol, &new.merchant_refund_no);
-    if let Some(existing) = db.refund_by_no(key.0, key.1, key.2)? {
+    if let Some(existing) = db.refund_by_no(&payment.merchant_id, &new.merchant_refund_no)? {
         return Err(EngineError::DuplicateRefund(Box::new(existing)));
     }
     if new.exclusive && payment.refund_pending_minor > 0 {
@@ -218,7 +215,7 @@ fn insert_refund(
         ledger::debit(db, &r.merchant_id, FEES, fee, FEE_KIND, r.id.as_str(), now)?;
     }
     if !db.insert_refund(r)? {
-        let existing = db.refund_by_no(&r.merchant_id, r.protocol, &r.merchant_refund_no)?;
+        let existing = db.refund_by_no(&r.merchant_id, &r.merchant_refund_no)?;
         return Err(existing.map_or(EngineError::NotFound("refund"), |e| {
             EngineError::DuplicateRefund(Box::new(e))
         }));

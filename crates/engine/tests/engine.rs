@@ -97,10 +97,7 @@ async fn concurrent_creates_with_one_order_number_make_one_payment() {
             }
         }
         assert_eq!((created.len(), duplicates), (1, 15), "{}", db.name);
-        let stored = e
-            .payment_by_order_no(&m.id, Protocol::V2sha256, "same-order")
-            .await
-            .unwrap();
+        let stored = e.payment_by_order_no(&m.id, "same-order").await.unwrap();
         assert_eq!(stored.id, created[0].id);
         let events = e
             .store()

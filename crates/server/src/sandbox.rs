@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use polypay_core::{
-    MerchantId, PaymentCommand, PaymentId, PayoutCommand, PayoutId, PayoutState, Protocol, RefundId,
+    MerchantId, PaymentCommand, PaymentId, PayoutCommand, PayoutId, PayoutState, RefundId,
 };
 use polypay_engine::{EngineError, sandbox::channel_order_no};
 use polypay_store::{Db, StoreError};
@@ -61,75 +61,35 @@ fn sandbox_only(s: &AppState) -> Option<Response> {
     })
 }
 
-/// `?merchant=mch_…`: the reference is that merchant's own order (or refund) number, unique
-/// per protocol; `&protocol=…` says whose when the merchant used it in several.
+/// `?merchant=mch_…`: the reference is that merchant's own order (or refund) number.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Owner {
     merchant: Option<String>,
-    protocol: Option<String>,
 }
 
 /// What a reference may be, said when none matches.
 pub(crate) const PAYMENT_REFS: &str = "payment not found: a reference is polypay's id (pay_…), the \
      protocol's order id, the cashier token at the end of the payment link, or the merchant's \
-     order number with ?merchant=mch_… (and &protocol=… if several protocols have it)";
+     order number with ?merchant=mch_…";
 pub(crate) const PAYOUT_REFS: &str = "payout not found: a reference is polypay's id (po_…), the \
-     protocol's order id, or the merchant's order number with ?merchant=mch_… (and \
-     &protocol=… if several protocols have it)";
+     protocol's order id, or the merchant's order number with ?merchant=mch_…";
 pub(crate) const REFUND_REFS: &str = "refund not found: a reference is polypay's id (rf_…), the \
-     protocol's refund id, or the merchant's refund number with ?merchant=mch_… (and \
-     &protocol=… if several protocols have it)";
+     protocol's refund id, or the merchant's refund number with ?merchant=mch_…";
 
 /// A lookup of one kind of reference.
 type Lookup<T> = fn(&mut Db<'_>, &str) -> Result<Option<T>, StoreError>;
-/// A lookup of a merchant's own number: in one protocol, or in all of them.
-type ByNumber<T> =
-    fn(&mut Db<'_>, &MerchantId, Option<Protocol>, &str) -> Result<Vec<T>, StoreError>;
-
-/// What a merchant's number names, and in which protocol.
-pub(crate) trait Numbered {
-    const KIND: &'static str;
-    fn protocol(&self) -> Protocol;
-}
-
-impl Numbered for polypay_core::Payment {
-    const KIND: &'static str = "payments";
-    fn protocol(&self) -> Protocol {
-        self.protocol
-    }
-}
-
-impl Numbered for polypay_core::Payout {
-    const KIND: &'static str = "payouts";
-    fn protocol(&self) -> Protocol {
-        self.protocol
-    }
-}
-
-impl Numbered for polypay_core::Refund {
-    const KIND: &'static str = "refunds";
-    fn protocol(&self) -> Protocol {
-        self.protocol
-    }
-}
+/// A lookup of a merchant's own number.
+type ByNumber<T> = fn(&mut Db<'_>, &MerchantId, &str) -> Result<Option<T>, StoreError>;
 
 /// The object `reference` names, in one read: with an owner by the merchant's own number,
-/// else by each of `lookups` in turn; `Ok(None)` when none matches. A number the merchant used
-/// in several protocols, with no `protocol` to choose, is refused with their names.
-async fn resolve<T: Numbered + Send + 'static>(
+/// else by each of `lookups` in turn; `Ok(None)` when none matches.
+async fn resolve<T: Send + 'static>(
     s: &AppState,
     reference: &str,
     owner: &Owner,
     by_number: ByNumber<T>,
     lookups: &'static [Lookup<T>],
 ) -> Result<Option<T>, EngineError> {
-    let protocol = match owner.protocol.as_deref() {
-        None => None,
-        Some(name) => Some(Protocol::parse(name).ok_or_else(|| {
-            let names: Vec<_> = Protocol::ALL.iter().map(|p| p.as_str()).collect();
-            EngineError::Invalid(format!("protocol must be one of {}", names.join(", ")))
-        })?),
-    };
     let (reference, merchant) = (reference.to_string(), owner.merchant.clone());
     let found = s
         .engine()
@@ -137,21 +97,12 @@ async fn resolve<T: Numbered + Send + 'static>(
         .read(move |db| {
             if let Some(m) = &merchant {
                 let m = MerchantId(m.clone());
-                let mut found = by_number(db, &m, protocol, &reference)?;
+                let found = by_number(db, &m, &reference)?;
                 // Only a miss asks whether the merchant exists, to say which is unknown.
-                if found.is_empty() && !db.merchant_exists(&m)? {
+                if found.is_none() && !db.merchant_exists(&m)? {
                     return Err(EngineError::NotFound("merchant"));
                 }
-                if found.len() > 1 {
-                    let names: Vec<_> = found.iter().map(|f| f.protocol().as_str()).collect();
-                    return Err(EngineError::Invalid(format!(
-                        "the merchant has {} numbered {reference:?} in {}: add &protocol=… \
-                         (or name it by id)",
-                        T::KIND,
-                        names.join(" and ")
-                    )));
-                }
-                return Ok(found.pop());
+                return Ok(found);
             }
             for lookup in lookups {
                 if let Some(found) = lookup(db, &reference)? {
@@ -175,10 +126,7 @@ pub(crate) async fn find_payment(
         s,
         reference,
         owner,
-        |db, m, protocol, no| match protocol {
-            Some(p) => Ok(db.payment_by_order_no(m, p, no)?.into_iter().collect()),
-            None => db.payments_by_order_no(m, no),
-        },
+        |db, m, no| db.payment_by_order_no(m, no),
         &[
             |db, r| db.payment(&PaymentId(r.to_string())),
             |db, r| db.payment_by_public_id(r),
@@ -237,10 +185,7 @@ pub(crate) async fn find_payout(
         s,
         reference,
         owner,
-        |db, m, protocol, no| match protocol {
-            Some(p) => Ok(db.payout_by_order_no(m, p, no)?.into_iter().collect()),
-            None => db.payouts_by_order_no(m, no),
-        },
+        |db, m, no| db.payout_by_order_no(m, no),
         &[
             |db, r| db.payout(&PayoutId(r.to_string())),
             |db, r| db.payout_by_public_id(r),
@@ -260,10 +205,7 @@ pub(crate) async fn find_refund(
         s,
         reference,
         owner,
-        |db, m, protocol, no| match protocol {
-            Some(p) => Ok(db.refund_by_no(m, p, no)?.into_iter().collect()),
-            None => db.refunds_by_no(m, no),
-        },
+        |db, m, no| db.refund_by_no(m, no),
         &[
             |db, r| db.refund(&RefundId(r.to_string())),
             |db, r| db.refund_by_public_id(r),
@@ -362,11 +304,11 @@ pub(crate) const TOO_FAR: &str = "the sandbox clock goes at most 100 years ahead
 /// node's clock); `false`, and nothing moved, past [`MOST_AHEAD_MS`]. The control API and the
 /// console both travel through here, so every node and restart sees the jump.
 pub(crate) async fn travel(s: &AppState, delta_ms: i64) -> Result<bool, EngineError> {
-    let now = s.engine().clock().now();
+    let wall = s.engine().clock().wall();
     let moved = s
         .engine()
         .store()
-        .write(move |db| db.advance_sandbox_clock(delta_ms, MOST_AHEAD_MS, now))
+        .write(move |db| db.advance_sandbox_clock(delta_ms, MOST_AHEAD_MS, wall))
         .await?;
     if let Some(offset) = moved {
         s.inner.clock.follow(offset);

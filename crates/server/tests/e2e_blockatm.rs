@@ -184,7 +184,7 @@ async fn pay_in_webhook_redirect_and_payout() {
     // The console and admin API show the same transfer as the channel reference.
     let stored = s
         .engine()
-        .payment_by_order_no(&s.merchant.id, polypay_core::Protocol::Blockatm, "E2E-1")
+        .payment_by_order_no(&s.merchant.id, "E2E-1")
         .await
         .unwrap();
     assert_eq!(stored.channel_order_no.as_deref(), Some(tx.as_str()));

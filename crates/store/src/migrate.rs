@@ -50,16 +50,6 @@ const MIGRATIONS: &[(i64, Option<Dialect>, &str)] = &[
         None,
         include_str!("migrations/0010_refund_channel_order_no.sql"),
     ),
-    (
-        11,
-        Some(Dialect::Sqlite),
-        include_str!("migrations/0011_numbers_per_protocol_sqlite.sql"),
-    ),
-    (
-        12,
-        Some(Dialect::Postgres),
-        include_str!("migrations/0012_numbers_per_protocol_postgres.sql"),
-    ),
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {
@@ -106,13 +96,6 @@ fn apply_pending(conn: &mut dyn Conn, now_ms: i64, last: i64) -> Result<usize, S
         }
         let dialect = conn.dialect();
         let applies = only.is_none_or(|d| d == dialect);
-        // SQLite rebuilds a table to change its constraints (v11), which its foreign keys
-        // would refuse mid-way: they are off while a migration runs (a pragma that only takes
-        // effect outside a transaction) and checked before it commits.
-        let sqlite = dialect == Dialect::Sqlite;
-        if sqlite {
-            conn.batch("PRAGMA foreign_keys = OFF")?;
-        }
         conn.batch("BEGIN")?;
         let step = match applies {
             true => conn.batch(&render(sql, dialect)),
@@ -124,124 +107,23 @@ fn apply_pending(conn: &mut dyn Conn, now_ms: i64, last: i64) -> Result<usize, S
                 &[(*version).into(), now_ms.into()],
             )
         });
-        let step = step.and_then(|_| match sqlite {
-            true => foreign_keys_hold(conn, *version),
-            false => Ok(()),
-        });
-        let ended = match step {
-            Ok(_) => conn.batch("COMMIT"),
-            Err(e) => conn.batch("ROLLBACK").and(Err(e)),
-        };
-        if sqlite {
-            conn.batch("PRAGMA foreign_keys = ON")?;
+        match step {
+            Ok(_) => conn.batch("COMMIT")?,
+            Err(e) => {
+                conn.batch("ROLLBACK")?;
+                return Err(e);
+            }
         }
-        ended?;
         tracing::info!(version, "applied migration");
         applied += 1;
     }
     Ok(applied)
 }
 
-/// SQLite's check of every foreign key, after migration `version` ran with them off.
-fn foreign_keys_hold(conn: &mut dyn Conn, version: i64) -> Result<(), StoreError> {
-    let broken = conn.query("PRAGMA foreign_key_check", &[])?;
-    match broken.first() {
-        None => Ok(()),
-        Some(row) => Err(StoreError::Backend(format!(
-            "migration {version} would break a foreign key of table {}",
-            row.text(0)?
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sqlite::SqliteConn;
-
-    /// v11 rebuilds three tables on SQLite: rows and references survive, a number may repeat
-    /// across protocols, and foreign keys are enforced again afterwards.
-    #[test]
-    fn sqlite_numbers_become_unique_per_protocol() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = SqliteConn::open(&dir.path().join("m.db")).expect("open");
-        assert_eq!(apply_pending(&mut conn, 0, 10).expect("v10"), 10);
-        conn.batch(
-            "INSERT INTO merchants VALUES ('m1', 'shop', NULL, 1, 1, 'sealed', '{}');
-             INSERT INTO payments (id, merchant_id, protocol, merchant_order_no, public_id, currency,
-               amount_minor, state, refunded_minor, refund_pending_minor, cashier_token, created_at,
-               updated_at, expires_at, attrs, succeed_at)
-               VALUES ('pay_1', 'm1', 'passtopay', 'o1', 'P1', 'CNY', 100, 'succeeded', 0, 10, 't1',
-               1, 1, 9, '{}', 7);
-             INSERT INTO refunds (id, merchant_id, payment_id, protocol, merchant_refund_no, public_id,
-               currency, amount_minor, state, created_at, updated_at, attrs, settle_at, channel_order_no)
-               VALUES ('rf_1', 'm1', 'pay_1', 'passtopay', 'r1', 'R1', 'CNY', 10, 'pending', 2, 2, '{}',
-               5, 'CH');
-             INSERT INTO payouts (id, merchant_id, protocol, merchant_order_no, public_id, currency,
-               amount_minor, state, created_at, updated_at, attrs)
-               VALUES ('po_1', 'm1', 'passtopay', 'x1', 'T1', 'CNY', 5, 'pending', 3, 3, '{}');",
-        )
-        .expect("v10 rows");
-        assert_eq!(apply_pending(&mut conn, 0, 11).expect("v11"), 1);
-        let kept = conn
-            .query(
-                "SELECT p.succeed_at, r.settle_at, r.channel_order_no, o.public_id FROM payments p \
-                 JOIN refunds r ON r.payment_id = p.id, payouts o",
-                &[],
-            )
-            .expect("rows");
-        let row = kept.first().expect("a row");
-        assert_eq!(
-            (
-                row.int(0).unwrap(),
-                row.int(1).unwrap(),
-                row.text(2).unwrap(),
-                row.text(3).unwrap()
-            ),
-            (7, 5, "CH".to_owned(), "T1".to_owned())
-        );
-        conn.batch(
-            "INSERT INTO payouts (id, merchant_id, protocol, merchant_order_no, public_id, currency,
-               amount_minor, state, created_at, updated_at, attrs)
-               VALUES ('po_2', 'm1', 'v2sha256', 'x1', 'T2', 'CNY', 5, 'pending', 3, 3, '{}')",
-        )
-        .expect("the same number in another protocol");
-        let again = conn.batch(
-            "INSERT INTO payouts (id, merchant_id, protocol, merchant_order_no, public_id, currency,
-               amount_minor, state, created_at, updated_at, attrs)
-               VALUES ('po_3', 'm1', 'v2sha256', 'x1', 'T3', 'CNY', 5, 'pending', 3, 3, '{}')",
-        );
-        assert!(again.is_err(), "the same number in the same protocol");
-        let orphan = conn.batch(
-            "INSERT INTO refunds (id, merchant_id, payment_id, protocol, merchant_refund_no, public_id,
-               currency, amount_minor, state, created_at, updated_at, attrs)
-               VALUES ('rf_2', 'm1', 'pay_none', 'passtopay', 'r2', 'R2', 'CNY', 10, 'pending', 2, 2, '{}')",
-        );
-        assert!(orphan.is_err(), "foreign keys are on again");
-        let names = conn
-            .query(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' \
-                 AND tbl_name IN ('payments', 'payouts', 'refunds') ORDER BY name",
-                &[],
-            )
-            .expect("indexes");
-        let names: Vec<String> = names.iter().map(|r| r.text(0).unwrap()).collect();
-        assert_eq!(
-            names,
-            [
-                "payments_by_merchant",
-                "payments_open_by_created",
-                "payments_open_by_expiry",
-                "payments_succeed_due",
-                "payouts_by_merchant",
-                "payouts_unfinished",
-                "payouts_unfinished_by_merchant",
-                "refunds_by_payment",
-                "refunds_pending",
-                "refunds_settle_due",
-            ]
-        );
-    }
 
     #[test]
     fn sqlite_nonce_claims_move_to_the_log() {

@@ -134,119 +134,6 @@ async fn merchants_round_trip_and_secrets_are_sealed() {
     .await;
 }
 
-/// A merchant's order, payout and refund numbers are unique per protocol: the same number in
-/// two protocols is two objects, each found by its protocol, both by the number alone.
-#[tokio::test(flavor = "multi_thread")]
-async fn numbers_are_unique_per_merchant_and_protocol() {
-    each_backend(|s, name| async move {
-        let m = merchant("np");
-        let mut pay = payment(&m, "n1", 100);
-        let mut other = payment(&m, "n1", 200);
-        other.id = PaymentId::from_random("n1-v2");
-        other.protocol = Protocol::V2sha256;
-        other.public_id = "Pn1v2".into();
-        other.cashier_token = "tokn1v2".into();
-        pay.state = PaymentState::Succeeded;
-        let refund = |p: &Payment, id: &str| Refund {
-            id: RefundId(id.into()),
-            merchant_id: p.merchant_id.clone(),
-            payment_id: p.id.clone(),
-            protocol: p.protocol,
-            merchant_refund_no: "r1".into(),
-            public_id: format!("R{id}"),
-            amount: Money::new(10, Currency::CNY),
-            state: RefundState::Pending,
-            reason: None,
-            notify_url: None,
-            created_at: Timestamp(20),
-            updated_at: Timestamp(20),
-            finished_at: None,
-            error_code: None,
-            error_message: None,
-            attrs: serde_json::json!({}),
-            channel_order_no: None,
-        };
-        let payout = |protocol: Protocol, id: &str| Payout {
-            id: PayoutId(id.into()),
-            merchant_id: m.id.clone(),
-            protocol,
-            merchant_order_no: "t1".into(),
-            public_id: format!("T{id}"),
-            amount: Money::new(10, Currency::CNY),
-            state: PayoutState::Pending,
-            notify_url: None,
-            created_at: Timestamp(1),
-            updated_at: Timestamp(1),
-            finished_at: None,
-            channel_order_no: None,
-            error_code: None,
-            error_message: None,
-            attrs: serde_json::json!({}),
-        };
-        let (r1, r2) = (refund(&pay, "rf_n1"), refund(&other, "rf_n2"));
-        let mut r3 = refund(&pay, "rf_n3");
-        r3.public_id = "Rrf_n3".into();
-        let (t1, t2) = (
-            payout(Protocol::Passtopay, "po_n1"),
-            payout(Protocol::V2sha256, "po_n2"),
-        );
-        let mut t3 = payout(Protocol::V2sha256, "po_n3");
-        t3.public_id = "Tpo_n3".into();
-        let (m1, p1, p2) = (m.clone(), pay.clone(), other.clone());
-        let inserted = w(&s, move |db| {
-            db.insert_merchant(&m1)?;
-            Ok::<_, polypay_store::StoreError>([
-                db.insert_payment(&p1)?,
-                db.insert_payment(&p2)?,
-                db.insert_refund(&r1)?,
-                db.insert_refund(&r2)?,
-                db.insert_refund(&r3)?,
-                db.insert_payout(&t1)?,
-                db.insert_payout(&t2)?,
-                db.insert_payout(&t3)?,
-            ])
-        })
-        .await;
-        assert_eq!(
-            inserted,
-            [true, true, true, true, false, true, true, false],
-            "{name}: one of each per protocol"
-        );
-        let id = m.id.clone();
-        let found = s
-            .read(move |db| {
-                let v2 = Protocol::V2sha256;
-                Ok::<_, polypay_store::StoreError>((
-                    db.payment_by_order_no(&id, v2, "n1")?
-                        .map(|p| p.amount.minor),
-                    db.payments_by_order_no(&id, "n1")?.len(),
-                    db.refund_by_no(&id, v2, "r1")?.map(|r| r.id.0),
-                    db.refunds_by_no(&id, "r1")?.len(),
-                    db.payout_by_order_no(&id, v2, "t1")?.map(|p| p.id.0),
-                    db.payouts_by_order_no(&id, "t1")?.len(),
-                    db.payment_by_order_no(&id, Protocol::Ottpay, "n1")?
-                        .is_none(),
-                ))
-            })
-            .await
-            .unwrap();
-        assert_eq!(
-            found,
-            (
-                Some(200),
-                2,
-                Some("rf_n2".into()),
-                2,
-                Some("po_n2".into()),
-                2,
-                true
-            ),
-            "{name}"
-        );
-    })
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn payments_insert_once_per_order_number() {
     each_backend(|s, name| async move {
@@ -264,9 +151,7 @@ async fn payments_insert_once_per_order_number() {
             "{name}: duplicate inserted"
         );
         let by_no = s
-            .read(move |db| {
-                db.payment_by_order_no(&MerchantId::from_random("b1"), Protocol::Passtopay, "o1")
-            })
+            .read(move |db| db.payment_by_order_no(&MerchantId::from_random("b1"), "o1"))
             .await
             .unwrap();
         assert_eq!(by_no.as_ref(), Some(&p));
@@ -718,36 +603,6 @@ fn lease(now: i64, node: &str, per_merchant: i64) -> polypay_store::LeaseRequest
         limit: 100,
         reserve: 100,
     }
-}
-
-/// Time travel keeps a held lease held: a delivery whose attempt is in flight is not leased
-/// again (sent twice) when the sandbox clock jumps past the lease's end, while one whose lease
-/// had run out (its node died) is not held longer.
-#[tokio::test(flavor = "multi_thread")]
-async fn time_travel_moves_held_leases_with_the_clock() {
-    each_backend(|s, name| async move {
-        let first = vec![new_delivery(1, "mch_tt", "pay_tt1", 10)];
-        w(&s, move |db| db.insert_deliveries(&first)).await;
-        let held = w(&s, |db| db.lease_deliveries(&lease(100, "n1", 5))).await;
-        assert_eq!(held.len(), 1, "{name}");
-        let second = vec![new_delivery(2, "mch_tt", "pay_tt2", 10)];
-        w(&s, move |db| db.insert_deliveries(&second)).await;
-        let held = w(&s, |db| db.lease_deliveries(&lease(600, "n1", 5))).await;
-        assert_eq!(held.len(), 1, "{name}");
-        // At 1,200 the first lease (until 1,100) has run out, the second (until 1,600) holds.
-        let moved = w(&s, |db| {
-            db.advance_sandbox_clock(5_000, i64::MAX, Timestamp(1_200))
-        })
-        .await;
-        assert_eq!(moved, Some(5_000));
-        let taken = w(&s, |db| db.lease_deliveries(&lease(6_200, "n2", 5))).await;
-        let got: Vec<_> = taken.iter().map(|d| d.outbox_id).collect();
-        assert_eq!(got, [1], "{name}: the held lease moved to 6,600");
-        let taken = w(&s, |db| db.lease_deliveries(&lease(6_600, "n2", 5))).await;
-        let got: Vec<_> = taken.iter().map(|d| d.outbox_id).collect();
-        assert_eq!(got, [2], "{name}: and ends there");
-    })
-    .await;
 }
 
 fn finished(

@@ -95,8 +95,8 @@ async fn seeding_inserts_exactly_n_queryable_rows() {
             .read(move |db| {
                 Ok::<_, polypay_store::StoreError>((
                     db.payment_count()?,
-                    db.payment_by_order_no(&id, Protocol::Passtopay, "seed-1000")?,
-                    db.payment_by_order_no(&id, Protocol::Passtopay, "seed-1")?,
+                    db.payment_by_order_no(&id, "seed-1000")?,
+                    db.payment_by_order_no(&id, "seed-1")?,
                 ))
             })
             .await

@@ -132,8 +132,6 @@ pub async fn measure(
         .with_context(|| format!("preparing {protocol}"))?;
     let host = node.addr.to_string();
     let orders = set.orders.clone();
-    let kind = polypay_core::Protocol::parse(protocol)
-        .with_context(|| format!("{protocol} is not a protocol"))?;
     let long = Duration::from_secs(3600);
     let created = load::run(
         node.addr,
@@ -151,7 +149,7 @@ pub async fn measure(
         created.first_error
     );
     let succeeding = Instant::now();
-    succeed_all(node.state.engine(), (&merchant, kind), orders, connections).await?;
+    succeed_all(node.state.engine(), &merchant, orders, connections).await?;
     let succeeded = succeeding.elapsed();
     let setup = setup.elapsed();
     eprintln!(
@@ -176,7 +174,7 @@ pub async fn measure(
 /// Marks every payment succeeded through the engine, `concurrency` at a time.
 async fn succeed_all(
     engine: &Engine,
-    (merchant, protocol): (&MerchantId, polypay_core::Protocol),
+    merchant: &MerchantId,
     orders: Vec<String>,
     concurrency: usize,
 ) -> anyhow::Result<()> {
@@ -187,9 +185,7 @@ async fn succeed_all(
         let (engine, merchant) = (engine.clone(), merchant.clone());
         tasks.spawn(async move {
             let _permit = permit;
-            let p = engine
-                .payment_by_order_no(&merchant, protocol, &order)
-                .await?;
+            let p = engine.payment_by_order_no(&merchant, &order).await?;
             let cmd = PaymentCommand::Succeed {
                 channel_order_no: format!("BENCH{i:010}"),
             };

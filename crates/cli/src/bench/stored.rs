@@ -132,7 +132,7 @@ async fn template(
     Ok(node
         .state
         .engine()
-        .payment_by_order_no(merchant, polypay_core::Protocol::Passtopay, &order)
+        .payment_by_order_no(merchant, &order)
         .await?)
 }
 

@@ -32,7 +32,7 @@ async fn create(h: &Harness, order_no: &str, redirect: Option<&str>) -> polypay_
         .unwrap();
     h.call::<CreateOrderData>(&client, prepared).await.unwrap();
     h.engine
-        .payment_by_order_no(&h.merchant.id, polypay_core::Protocol::Blockatm, order_no)
+        .payment_by_order_no(&h.merchant.id, order_no)
         .await
         .unwrap()
 }
@@ -188,7 +188,7 @@ async fn payout_webhooks_announce_final_states_only() {
             h.call::<()>(&client, prepared).await.unwrap();
             ids.push(
                 h.engine
-                    .payout_by_order_no(&h.merchant.id, polypay_core::Protocol::Blockatm, biz)
+                    .payout_by_order_no(&h.merchant.id, biz)
                     .await
                     .unwrap()
                     .id,

@@ -66,7 +66,7 @@ async fn create_query_and_list_a_payment() {
         );
         let payment = h
             .engine
-            .payment_by_order_no(&h.merchant.id, polypay_core::Protocol::Blockatm, "O-1")
+            .payment_by_order_no(&h.merchant.id, "O-1")
             .await
             .unwrap();
         assert_eq!(payment.state, PaymentState::Created);
@@ -159,7 +159,7 @@ async fn duplicate_order_numbers_are_refused_without_writing() {
         );
         let payment = h
             .engine
-            .payment_by_order_no(&h.merchant.id, polypay_core::Protocol::Blockatm, "DUP")
+            .payment_by_order_no(&h.merchant.id, "DUP")
             .await
             .unwrap();
         assert_eq!(
@@ -172,7 +172,7 @@ async fn duplicate_order_numbers_are_refused_without_writing() {
         h.call::<CreateOrderData>(&client, next).await.unwrap();
         let next = h
             .engine
-            .payment_by_order_no(&h.merchant.id, polypay_core::Protocol::Blockatm, "NEXT")
+            .payment_by_order_no(&h.merchant.id, "NEXT")
             .await
             .unwrap();
         match h.backend {
@@ -268,7 +268,7 @@ async fn refusals_render_the_section_4_envelope() {
         }
         assert!(
             h.engine
-                .payment_by_order_no(&h.merchant.id, polypay_core::Protocol::Blockatm, "S-1")
+                .payment_by_order_no(&h.merchant.id, "S-1")
                 .await
                 .is_err()
         );
@@ -368,7 +368,7 @@ async fn payouts_need_balance_and_report_their_state() {
 
         let stored = h
             .engine
-            .payout_by_order_no(&h.merchant.id, polypay_core::Protocol::Blockatm, "P-1")
+            .payout_by_order_no(&h.merchant.id, "P-1")
             .await
             .unwrap();
         h.engine
@@ -471,7 +471,7 @@ async fn cashier_links_redirect_to_the_hosted_page() {
         let location = response.headers()["location"].to_str().unwrap().to_owned();
         let payment = h
             .engine
-            .payment_by_order_no(&h.merchant.id, polypay_core::Protocol::Blockatm, "W-1")
+            .payment_by_order_no(&h.merchant.id, "W-1")
             .await
             .unwrap();
         assert_eq!(location, h.platform.cashier_url(&payment.cashier_token));

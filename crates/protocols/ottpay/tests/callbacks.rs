@@ -185,7 +185,7 @@ async fn prepay_callbacks_carry_the_prepay_fields_and_the_redirect_is_readable()
             .expect("call");
         let payment = h
             .engine
-            .payment_by_order_no(&h.merchant.id, polypay_core::Protocol::Ottpay, "pp-1")
+            .payment_by_order_no(&h.merchant.id, "pp-1")
             .await
             .expect("payment");
         let n = notifier(&h);
@@ -267,7 +267,7 @@ async fn prepay_redirects_report_failure_and_cancellation() {
             .expect("call");
         let p = h
             .engine
-            .payment_by_order_no(&h.merchant.id, polypay_core::Protocol::Ottpay, id)
+            .payment_by_order_no(&h.merchant.id, id)
             .await
             .expect("payment");
         let done = h

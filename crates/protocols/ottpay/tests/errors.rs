@@ -76,7 +76,7 @@ async fn authentication_failures_render_the_envelope() {
         assert_eq!(r.rsp_msg, "authentication failed: invalid merchant_id");
         assert!(
             h.engine
-                .payment_by_order_no(&h.merchant.id, polypay_core::Protocol::Ottpay, "X1")
+                .payment_by_order_no(&h.merchant.id, "X1")
                 .await
                 .is_err()
         );

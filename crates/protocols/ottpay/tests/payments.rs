@@ -104,7 +104,7 @@ async fn a_repeated_order_id_is_order_used_and_writes_nothing() {
         assert_eq!(ok.rsp_code, "SUCCESS");
         let prepaid = h
             .engine
-            .payment_by_order_no(&h.merchant.id, polypay_core::Protocol::Ottpay, "P-9")
+            .payment_by_order_no(&h.merchant.id, "P-9")
             .await
             .expect("payment");
         let drawn = polypay_ottpay::server::PaymentAttrs::of(&prepaid)
@@ -213,7 +213,7 @@ async fn prepay_init_and_prepay_query_follow_the_payment() {
         assert_eq!(data.expire_time, "2023-03-23 01:23:33");
         let payment = h
             .engine
-            .payment_by_order_no(&h.merchant.id, polypay_core::Protocol::Ottpay, "prepay-1")
+            .payment_by_order_no(&h.merchant.id, "prepay-1")
             .await
             .expect("payment");
         assert_eq!(data.payinfo, h.platform.cashier_url(&payment.cashier_token));

@@ -141,7 +141,7 @@ async fn transfers_reserve_and_start_processing() {
         assert_eq!(api_msg(broke), "insufficient balance");
         assert!(
             h.engine
-                .payout_by_order_no(&h.merchant.id, polypay_core::Protocol::Passtopay, "T0")
+                .payout_by_order_no(&h.merchant.id, "T0")
                 .await
                 .is_err()
         );

@@ -259,10 +259,7 @@ async fn error_envelopes() {
 
         // No order was written by any of these.
         for no in ["E1", "E2", "E3", "E4"] {
-            let r = h
-                .engine
-                .payment_by_order_no(&h.merchant.id, polypay_core::Protocol::Passtopay, no)
-                .await;
+            let r = h.engine.payment_by_order_no(&h.merchant.id, no).await;
             assert!(r.is_err(), "{no} was created");
         }
 

@@ -131,7 +131,7 @@ async fn duplicate_trade_no_writes_nothing() {
         );
         let kept = h
             .engine()
-            .payment_by_order_no(&h.merchant.id, polypay_core::Protocol::V2sha256, "ORD-DUP")
+            .payment_by_order_no(&h.merchant.id, "ORD-DUP")
             .await
             .unwrap();
         assert_eq!(
@@ -177,7 +177,7 @@ async fn refused_creates_consume_their_nonce_too() {
         }
         let orders = h
             .engine()
-            .payment_by_order_no(&h.merchant.id, polypay_core::Protocol::V2sha256, "ORD-N2")
+            .payment_by_order_no(&h.merchant.id, "ORD-N2")
             .await;
         assert!(matches!(
             orders,
@@ -344,7 +344,7 @@ async fn body_errors_are_signed_param_errors() {
         assert_eq!(r.code, "PARAM_ERROR");
         assert!(
             h.engine()
-                .payment_by_order_no(&h.merchant.id, polypay_core::Protocol::V2sha256, "ORD-R")
+                .payment_by_order_no(&h.merchant.id, "ORD-R")
                 .await
                 .is_err()
         );

@@ -3,7 +3,7 @@
 use super::{Db, OutboxAppend, currency, json, protocol};
 use crate::error::StoreError;
 use crate::sql::{Dialect, Row, Value};
-use polypay_core::{MerchantId, Money, Payment, PaymentId, PaymentState, Protocol, Timestamp};
+use polypay_core::{MerchantId, Money, Payment, PaymentId, PaymentState, Timestamp};
 
 /// A replay-guard claim made with an insert ([`Db::insert_payment_with_event`]), as
 /// [`Db::claim_nonce`] takes it.
@@ -165,32 +165,15 @@ impl Db<'_> {
         self.payment_where("id = $1", &[id.as_str().into()])
     }
 
-    /// The merchant's payment with this order number in `protocol` (numbers are unique per
-    /// merchant and protocol).
     pub fn payment_by_order_no(
         &mut self,
         m: &MerchantId,
-        protocol: Protocol,
         order_no: &str,
     ) -> Result<Option<Payment>, StoreError> {
         self.payment_where(
-            "merchant_id = $1 AND merchant_order_no = $2 AND protocol = $3",
-            &[m.as_str().into(), order_no.into(), protocol.as_str().into()],
+            "merchant_id = $1 AND merchant_order_no = $2",
+            &[m.as_str().into(), order_no.into()],
         )
-    }
-
-    /// The merchant's payments with this order number, one per protocol at most.
-    pub fn payments_by_order_no(
-        &mut self,
-        m: &MerchantId,
-        order_no: &str,
-    ) -> Result<Vec<Payment>, StoreError> {
-        let sql = format!(
-            "SELECT {PAYMENT_COLS} FROM payments WHERE merchant_id = $1 AND merchant_order_no = $2 \
-             ORDER BY protocol"
-        );
-        let rows = self.rows(&sql, &[m.as_str().into(), order_no.into()])?;
-        rows.iter().map(payment_row).collect()
     }
 
     pub fn payment_by_public_id(&mut self, public_id: &str) -> Result<Option<Payment>, StoreError> {

@@ -3,19 +3,18 @@
 use super::{Db, currency, json, protocol};
 use crate::error::StoreError;
 use crate::sql::{Row, Value};
-use polypay_core::{MerchantId, Money, Payout, PayoutId, PayoutState, Protocol, Timestamp};
+use polypay_core::{MerchantId, Money, Payout, PayoutId, PayoutState, Timestamp};
 
 pub(crate) const PAYOUT_COLS: &str = "id, merchant_id, protocol, merchant_order_no, public_id, currency, amount_minor, state, \
     notify_url, created_at, updated_at, finished_at, channel_order_no, error_code, error_message, attrs";
 
 impl Db<'_> {
-    /// Inserts a payout; `false` when the merchant already has one with that order number in
-    /// its protocol.
+    /// Inserts a payout; `false` when the merchant already has one with that order number.
     pub fn insert_payout(&mut self, p: &Payout) -> Result<bool, StoreError> {
         let sql = format!(
             "INSERT INTO payouts ({PAYOUT_COLS}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-             ON CONFLICT (merchant_id, merchant_order_no, protocol) DO NOTHING"
+             ON CONFLICT (merchant_id, merchant_order_no) DO NOTHING"
         );
         Ok(self.exec(&sql, &payout_values(p))? == 1)
     }
@@ -42,32 +41,15 @@ impl Db<'_> {
         self.payout_where("id = $1", &[id.as_str().into()])
     }
 
-    /// The merchant's payout with this order number in `protocol` (numbers are unique per
-    /// merchant and protocol).
     pub fn payout_by_order_no(
         &mut self,
         m: &MerchantId,
-        protocol: Protocol,
         order_no: &str,
     ) -> Result<Option<Payout>, StoreError> {
         self.payout_where(
-            "merchant_id = $1 AND merchant_order_no = $2 AND protocol = $3",
-            &[m.as_str().into(), order_no.into(), protocol.as_str().into()],
+            "merchant_id = $1 AND merchant_order_no = $2",
+            &[m.as_str().into(), order_no.into()],
         )
-    }
-
-    /// The merchant's payouts with this order number, one per protocol at most.
-    pub fn payouts_by_order_no(
-        &mut self,
-        m: &MerchantId,
-        order_no: &str,
-    ) -> Result<Vec<Payout>, StoreError> {
-        let sql = format!(
-            "SELECT {PAYOUT_COLS} FROM payouts WHERE merchant_id = $1 AND merchant_order_no = $2 \
-             ORDER BY protocol"
-        );
-        let rows = self.rows(&sql, &[m.as_str().into(), order_no.into()])?;
-        rows.iter().map(payout_row).collect()
     }
 
     pub fn payout_by_public_id(&mut self, public_id: &str) -> Result<Option<Payout>, StoreError> {

@@ -3,21 +3,18 @@
 use super::{Db, currency, json, protocol};
 use crate::error::StoreError;
 use crate::sql::{Row, Value};
-use polypay_core::{
-    MerchantId, Money, PaymentId, Protocol, Refund, RefundId, RefundState, Timestamp,
-};
+use polypay_core::{MerchantId, Money, PaymentId, Refund, RefundId, RefundState, Timestamp};
 
 pub(crate) const REFUND_COLS: &str = "id, merchant_id, payment_id, protocol, merchant_refund_no, public_id, currency, amount_minor, \
     state, reason, notify_url, created_at, updated_at, finished_at, error_code, error_message, attrs, channel_order_no";
 
 impl Db<'_> {
-    /// Inserts a refund; `false` when the merchant already has one with that refund number in
-    /// its protocol.
+    /// Inserts a refund; `false` when the merchant already has one with that refund number.
     pub fn insert_refund(&mut self, r: &Refund) -> Result<bool, StoreError> {
         let sql = format!(
             "INSERT INTO refunds ({REFUND_COLS}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-             ON CONFLICT (merchant_id, merchant_refund_no, protocol) DO NOTHING"
+             ON CONFLICT (merchant_id, merchant_refund_no) DO NOTHING"
         );
         Ok(self.exec(&sql, &refund_values(r))? == 1)
     }
@@ -44,36 +41,15 @@ impl Db<'_> {
         self.refund_where("id = $1", &[id.as_str().into()])
     }
 
-    /// The merchant's refund with this refund number in `protocol` (numbers are unique per
-    /// merchant and protocol).
     pub fn refund_by_no(
         &mut self,
         m: &MerchantId,
-        protocol: Protocol,
         refund_no: &str,
     ) -> Result<Option<Refund>, StoreError> {
         self.refund_where(
-            "merchant_id = $1 AND merchant_refund_no = $2 AND protocol = $3",
-            &[
-                m.as_str().into(),
-                refund_no.into(),
-                protocol.as_str().into(),
-            ],
+            "merchant_id = $1 AND merchant_refund_no = $2",
+            &[m.as_str().into(), refund_no.into()],
         )
-    }
-
-    /// The merchant's refunds with this refund number, one per protocol at most.
-    pub fn refunds_by_no(
-        &mut self,
-        m: &MerchantId,
-        refund_no: &str,
-    ) -> Result<Vec<Refund>, StoreError> {
-        let sql = format!(
-            "SELECT {REFUND_COLS} FROM refunds WHERE merchant_id = $1 AND merchant_refund_no = $2 \
-             ORDER BY protocol"
-        );
-        let rows = self.rows(&sql, &[m.as_str().into(), refund_no.into()])?;
-        rows.iter().map(refund_row).collect()
     }
 
     pub fn refund_by_public_id(&mut self, public_id: &str) -> Result<Option<Refund>, StoreError> {

@@ -125,10 +125,7 @@ async fn find(
     merchant: &Merchant,
     order_no: &str,
 ) -> Result<Option<Payment>, ApiError> {
-    match engine
-        .payment_by_order_no(&merchant.id, Protocol::Blockatm, order_no)
-        .await
-    {
+    match engine.payment_by_order_no(&merchant.id, order_no).await {
         Ok(p) if p.protocol == Protocol::Blockatm => Ok(Some(p)),
         Ok(_) | Err(EngineError::NotFound(_)) => Ok(None),
         Err(error) => Err(internal(&error, "payment lookup")),

@@ -25,7 +25,7 @@ pub(super) async fn create(
     let engine = &inner.engine;
     // A retried create answers without consuming a platOrderNo.
     match engine
-        .payout_by_order_no(&merchant.id, Protocol::Blockatm, &order.biz_order_no)
+        .payout_by_order_no(&merchant.id, &order.biz_order_no)
         .await
     {
         Ok(_) => return Err(ApiError::duplicate()),
@@ -86,7 +86,7 @@ pub(super) async fn detail(
 ) -> Result<ResponseData, ApiError> {
     let payout = match inner
         .engine
-        .payout_by_order_no(&merchant.id, Protocol::Blockatm, biz_order_no)
+        .payout_by_order_no(&merchant.id, biz_order_no)
         .await
     {
         Ok(p) if p.protocol == Protocol::Blockatm => p,

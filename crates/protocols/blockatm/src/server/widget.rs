@@ -56,7 +56,7 @@ async fn existing(
 ) -> Result<Option<Payment>, ApiError> {
     match inner
         .engine
-        .payment_by_order_no(&merchant.id, Protocol::Blockatm, order_no)
+        .payment_by_order_no(&merchant.id, order_no)
         .await
     {
         Ok(payment) => Ok(Some(payment)),

@@ -143,11 +143,7 @@ impl Harness {
     pub async fn pay(&self, order_no: &str) {
         let payment = self
             .engine
-            .payment_by_order_no(
-                &self.merchant.id,
-                polypay_core::Protocol::Blockatm,
-                order_no,
-            )
+            .payment_by_order_no(&self.merchant.id, order_no)
             .await
             .unwrap();
         self.engine

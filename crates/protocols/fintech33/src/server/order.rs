@@ -102,6 +102,10 @@ pub(super) async fn query(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outco
     Ok(ResponseData::QueryOrder(QueryOrderData { outcome }))
 }
 
+/// How many refund numbers a refund tries before it gives up (each taken by a refund of
+/// another protocol the merchant numbered so).
+const MAX_NUMBER_TRIES: u32 = 8;
+
 /// Full refund of a `Paid` or `RefundFailed` order, number `<order_sn>#<n>`; the balance must
 /// cover the amount and the merchant's `refund_fee` (both debited, both credited back if the
 /// refund fails). In the sandbox it completes within the call (RefundRequest then
@@ -124,33 +128,53 @@ pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outc
         n,
         order: OrderFacts::of_payment(&payment)?,
     };
-    let new = NewRefund {
-        payment_id: payment.id.clone(),
-        protocol: Protocol::Fintech33,
-        merchant_refund_no: format!("{}#{n}", payment.merchant_order_no),
-        public_id: format!("{}#{n}", payment.public_id),
-        amount: payment.amount,
-        reason: None,
-        notify_url: None,
-        exclusive: true,
-        fee_minor: settings.refund_fee_minor()?,
-        settle_after_ms: delayed.then_some(delay_ms),
-        attrs: serde_json::to_value(&attrs).map_err(crate::Error::from)?,
-    };
-    let refund = match ctx.engine.create_refund(new).await {
-        Ok((refund, _)) => refund,
-        Err(EngineError::InsufficientBalance { .. }) => {
-            return Err(ErrorCode::InsufficientBalance.into());
+    // The refund's number is polypay's, `<order_sn>#<n>`; merchant numbers are unique across
+    // the merchant's protocols (the design's invariant), so a PassToPay or V2_SHA256 refund the
+    // merchant numbered so may hold it: then `<order_sn>#<n>.<k>`, the next free one.
+    let mut refund = None;
+    for k in 1..=MAX_NUMBER_TRIES {
+        let number = match k {
+            1 => format!("{}#{n}", payment.merchant_order_no),
+            _ => format!("{}#{n}.{k}", payment.merchant_order_no),
+        };
+        let new = NewRefund {
+            payment_id: payment.id.clone(),
+            protocol: Protocol::Fintech33,
+            merchant_refund_no: number,
+            public_id: format!("{}#{n}", payment.public_id),
+            amount: payment.amount,
+            reason: None,
+            notify_url: None,
+            exclusive: true,
+            fee_minor: settings.refund_fee_minor()?,
+            settle_after_ms: delayed.then_some(delay_ms),
+            attrs: serde_json::to_value(&attrs).map_err(crate::Error::from)?,
+        };
+        match ctx.engine.create_refund(new).await {
+            Ok((created, _)) => {
+                refund = Some(created);
+                break;
+            }
+            // Another protocol's refund has the number: the next one.
+            Err(EngineError::DuplicateRefund(taken)) if taken.payment_id != payment.id => {}
+            Err(EngineError::InsufficientBalance { .. }) => {
+                return Err(ErrorCode::InsufficientBalance.into());
+            }
+            // A concurrent refund of the same order won the race (same `#n`, or already
+            // pending), or the order moved on meanwhile.
+            Err(
+                EngineError::DuplicateRefund(_)
+                | EngineError::RefundInProgress
+                | EngineError::Rule(_),
+            ) => {
+                return Err(ErrorCode::OrderStatusError.into());
+            }
+            Err(EngineError::NotFound(_)) => return Err(ErrorCode::OrderNotFound.into()),
+            Err(e) => return Err(e.into()),
         }
-        // A concurrent refund of the same order won the race (same `#n`, or already pending),
-        // or the order moved on meanwhile.
-        Err(
-            EngineError::DuplicateRefund(_) | EngineError::RefundInProgress | EngineError::Rule(_),
-        ) => {
-            return Err(ErrorCode::OrderStatusError.into());
-        }
-        Err(EngineError::NotFound(_)) => return Err(ErrorCode::OrderNotFound.into()),
-        Err(e) => return Err(e.into()),
+    }
+    let Some(refund) = refund else {
+        return Err(Failure::System("no free refund number".into()));
     };
     let settled = if ctx.platform.sandbox && !delayed {
         ctx.engine.settle_refund(&refund.id, None).await.map(|_| ())
@@ -168,9 +192,7 @@ pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outc
 async fn resolve(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outcome<Payment> {
     let by_sn = match &r.order_sn {
         Some(sn) => Some(found(
-            ctx.engine
-                .payment_by_order_no(&merchant.id, Protocol::Fintech33, sn)
-                .await,
+            ctx.engine.payment_by_order_no(&merchant.id, sn).await,
         )?),
         None => None,
     };

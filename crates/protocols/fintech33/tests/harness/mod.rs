@@ -97,11 +97,7 @@ impl Harness {
 
     pub async fn payment(&self, order_sn: &str) -> Payment {
         self.engine
-            .payment_by_order_no(
-                &self.merchant.id,
-                polypay_core::Protocol::Fintech33,
-                order_sn,
-            )
+            .payment_by_order_no(&self.merchant.id, order_sn)
             .await
             .expect("payment")
     }

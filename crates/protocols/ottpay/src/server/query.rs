@@ -18,11 +18,7 @@ pub async fn prepay_query(call: &Call<'_>, req: PrepayQuery) -> Result<ResponseD
     let found = call
         .ctx
         .engine
-        .payment_by_order_no(
-            &call.merchant.id,
-            polypay_core::Protocol::Ottpay,
-            &req.prepay_order_id,
-        )
+        .payment_by_order_no(&call.merchant.id, &req.prepay_order_id)
         .await;
     let payment = found_or_not(found)?;
     let attrs = PaymentAttrs::of(&payment).ok_or(OttError::OrderNotFound)?;

@@ -107,7 +107,7 @@ async fn refund_no_taken(call: &Call<'_>, order_id: &str) -> Result<bool, OttErr
     match call
         .ctx
         .engine
-        .refund_by_no(&call.merchant.id, Protocol::Ottpay, order_id)
+        .refund_by_no(&call.merchant.id, order_id)
         .await
     {
         Ok(_) => Ok(true),

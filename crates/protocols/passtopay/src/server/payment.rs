@@ -183,11 +183,7 @@ pub(super) async fn find_payment(call: &Call<'_>, r: &PayOrderRef) -> Result<Pay
     let engine = call.engine();
     let found = match r {
         PayOrderRef::PayOrderId(id) => engine.payment_by_public_id(id).await,
-        PayOrderRef::MchOrderNo(no) => {
-            engine
-                .payment_by_order_no(&call.merchant.id, Protocol::Passtopay, no)
-                .await
-        }
+        PayOrderRef::MchOrderNo(no) => engine.payment_by_order_no(&call.merchant.id, no).await,
     };
     match found {
         Ok(p) if p.merchant_id == call.merchant.id && p.protocol == Protocol::Passtopay => Ok(p),

@@ -105,11 +105,7 @@ pub(super) async fn query(call: &Call<'_>, r: &RefundRef) -> Result<HttpResponse
     let engine = call.engine();
     let found = match r {
         RefundRef::RefundOrderId(id) => engine.refund_by_public_id(id).await,
-        RefundRef::MchRefundNo(no) => {
-            engine
-                .refund_by_no(&call.merchant.id, Protocol::Passtopay, no)
-                .await
-        }
+        RefundRef::MchRefundNo(no) => engine.refund_by_no(&call.merchant.id, no).await,
     };
     let refund = match found {
         Ok(r) if r.merchant_id == call.merchant.id && r.protocol == Protocol::Passtopay => r,

@@ -66,11 +66,7 @@ pub(super) async fn query(call: &Call<'_>, r: &TransferRef) -> Result<HttpRespon
     let engine = call.engine();
     let found = match r {
         TransferRef::TransferId(id) => engine.payout_by_public_id(id).await,
-        TransferRef::MchOrderNo(no) => {
-            engine
-                .payout_by_order_no(&call.merchant.id, Protocol::Passtopay, no)
-                .await
-        }
+        TransferRef::MchOrderNo(no) => engine.payout_by_order_no(&call.merchant.id, no).await,
     };
     let payout = match found {
         Ok(p) if p.merchant_id == call.merchant.id && p.protocol == Protocol::Passtopay => p,

@@ -85,7 +85,7 @@ impl Gateway {
             (Some(no), _) => self.engine.payment_by_public_id(no).await,
             (None, Some(t)) => {
                 self.engine
-                    .payment_by_order_no(&caller.merchant.id, Protocol::V2sha256, t)
+                    .payment_by_order_no(&caller.merchant.id, t)
                     .await
             }
             (None, None) => Err(EngineError::NotFound("payment")),

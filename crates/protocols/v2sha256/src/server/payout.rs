@@ -68,11 +68,7 @@ impl Gateway {
     async fn find_payout(&self, caller: &Caller, lookup: &Lookup) -> Result<Payout, ApiError> {
         let found = match (&lookup.number, &lookup.merchant_trade_no) {
             (Some(no), _) => self.engine.payout_by_public_id(no).await,
-            (None, Some(t)) => {
-                self.engine
-                    .payout_by_order_no(&caller.merchant.id, Protocol::V2sha256, t)
-                    .await
-            }
+            (None, Some(t)) => self.engine.payout_by_order_no(&caller.merchant.id, t).await,
             (None, None) => Err(EngineError::NotFound("payout")),
         };
         let p = found.map_err(|e| errors::lookup(e, "payout"))?;

@@ -76,11 +76,7 @@ impl Gateway {
     ) -> Result<ResponseData, ApiError> {
         let found = match (&lookup.number, &lookup.merchant_trade_no) {
             (Some(no), _) => self.engine.refund_by_public_id(no).await,
-            (None, Some(t)) => {
-                self.engine
-                    .refund_by_no(&caller.merchant.id, Protocol::V2sha256, t)
-                    .await
-            }
+            (None, Some(t)) => self.engine.refund_by_no(&caller.merchant.id, t).await,
             (None, None) => Err(EngineError::NotFound("refund")),
         };
         let r = found.map_err(|e| errors::lookup(e, "refund"))?;
