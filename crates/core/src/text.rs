@@ -11,11 +11,18 @@ use serde_json::{Map, Value};
 /// formatting one (zero-width characters, bidirectional overrides that show text reversed,
 /// the byte-order mark, the soft hyphen).
 pub fn unsafe_char(c: char) -> bool {
+    // Unicode's format characters (category Cf), as of Unicode 15, and the line and
+    // paragraph separators.
     c.is_control()
         || matches!(
             c,
             '\u{00AD}'
+                | '\u{0600}'..='\u{0605}'
                 | '\u{061C}'
+                | '\u{06DD}'
+                | '\u{070F}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08E2}'
                 | '\u{180E}'
                 | '\u{200B}'..='\u{200F}'
                 | '\u{2028}'..='\u{202E}'
@@ -23,6 +30,13 @@ pub fn unsafe_char(c: char) -> bool {
                 | '\u{2066}'..='\u{206F}'
                 | '\u{FEFF}'
                 | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0001}'
+                | '\u{E0020}'..='\u{E007F}'
         )
 }
 

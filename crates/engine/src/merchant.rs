@@ -481,6 +481,8 @@ mod tests {
             "bell\u{7}",
             "evil\u{202E}gpj.exe",
             "zero\u{200B}width",
+            "tag\u{E0041}",
+            "arabic\u{0600}",
             "nul\0",
         ] {
             let refused = named(bad).unwrap_err().to_string();

@@ -172,6 +172,16 @@ impl Dispatcher {
     /// Slow attempts are never waited for. On shutdown, stops leasing, lets in-flight attempts
     /// finish and records them.
     pub async fn run(self, tick: Duration, shutdown: impl Future<Output = ()>) {
+        match self.rekey_bare_pending().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                deliveries = n,
+                "callbacks queued by an earlier version keyed by endpoint"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "callbacks queued by an earlier version could not be re-keyed")
+            }
+        }
         let tick = tick.max(Duration::from_millis(10));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let created = Notify::new();
@@ -391,6 +401,31 @@ impl Dispatcher {
             Err(e) => {
                 tracing::error!(error = %e, "callback dispatch cycle failed");
                 false
+            }
+        }
+    }
+
+    /// Gives pending callbacks keyed by their object alone (queued by a version before keys
+    /// named the endpoint) the key a callback queued now would get, so they keep holding back
+    /// the later callbacks of their object to their endpoint. Returns how many; run at start.
+    pub async fn rekey_bare_pending(&self) -> Result<usize, polypay_store::StoreError> {
+        let mut total = 0;
+        loop {
+            let done = self
+                .inner
+                .engine
+                .store()
+                .write(|db| {
+                    let bare = db.bare_keyed_pending(500)?;
+                    for (id, object, url) in &bare {
+                        db.set_order_key(*id, &crate::schedule::keyed_at(object, url))?;
+                    }
+                    Ok::<_, polypay_store::StoreError>(bare.len())
+                })
+                .await?;
+            total += done;
+            if done < 500 {
+                return Ok(total);
             }
         }
     }

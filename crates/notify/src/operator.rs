@@ -117,8 +117,13 @@ pub async fn resend(
             engine.clock().wall(),
         )?),
     };
+    // A delivery that had no request was keyed by its object alone: now it has an endpoint.
+    let key = request
+        .as_ref()
+        .filter(|_| !d.order_key.contains(['#', '@']))
+        .map(|r| crate::schedule::keyed_at(&d.order_key, &r.url));
     let found = store
-        .write(move |db| db.resend_delivery(id, now, request.as_ref()))
+        .write(move |db| db.resend_delivery(id, now, request.as_ref(), key.as_deref()))
         .await?;
     if !found {
         return Err(NotifyError::NotFound(id));

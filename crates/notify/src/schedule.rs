@@ -4,13 +4,14 @@ use polypay_core::Timestamp;
 use polypay_store::{AfterAttempt, Delivery, OutboxEvent};
 use std::time::Duration;
 
-/// Callbacks with the same key go out in event order: callbacks of one object to one URL. A
-/// refund's object is its payment (so a refund's callback never overtakes the payment's at the
-/// endpoint that hears both), every other object is its own; the key is `<object>@<hash of the
-/// URL>`, so a callback to another URL (a refund's own notify URL) does not wait behind a
-/// failing one it is not ordered with, for as long as that one's retry schedule lasts. A
-/// protocol that delivers events independently gets a key of their own, `<object>#<outbox
-/// id>`; an event sent nowhere (`url` `None`) is keyed by its object alone.
+/// Callbacks with the same key go out in event order: callbacks of one object to one
+/// endpoint. A refund's object is its payment (so a refund's callback never overtakes the
+/// payment's at the endpoint that hears both), every other object is its own; the key is
+/// `<object>@<hash of the endpoint>`, so a callback to another endpoint (a refund's own notify
+/// URL) does not wait behind a failing one it is not ordered with, for as long as that one's
+/// retry schedule lasts. A protocol that delivers events independently gets a key of their
+/// own, `<object>#<outbox id>`; an event sent nowhere (`url` `None`) is keyed by its object
+/// alone.
 pub fn order_key(event: &OutboxEvent, independent: bool, url: Option<&str>) -> String {
     let object = match event.payload.get("payment_id").and_then(|v| v.as_str()) {
         Some(payment) if event.object_kind == "refund" => payment,
@@ -18,9 +19,18 @@ pub fn order_key(event: &OutboxEvent, independent: bool, url: Option<&str>) -> S
     };
     match (independent, url) {
         (true, _) => format!("{object}#{}", event.id),
-        (false, Some(url)) => format!("{object}@{:016x}", fnv1a(url.as_bytes())),
+        (false, Some(url)) => keyed_at(object, url),
         (false, None) => object.to_owned(),
     }
+}
+
+/// `<object>@<hash>` of a callback request's URL: its endpoint, the URL without its query or
+/// fragment, which carry the callback itself where a protocol sends it so (PassToPay's
+/// `notify_format` `query`), and would make every callback's key its own. Two URLs that differ
+/// only there are one endpoint: their callbacks stay ordered together.
+pub fn keyed_at(object: &str, url: &str) -> String {
+    let endpoint = url.split(['?', '#']).next().unwrap_or(url);
+    format!("{object}@{:016x}", fnv1a(endpoint.as_bytes()))
 }
 
 /// FNV-1a, 64 bits: a stable hash (the same on every node and version) of a callback URL for
@@ -207,6 +217,15 @@ mod tests {
         let at = |url| order_key(&refund, false, Some(url));
         assert_eq!(at("https://m.example/cb"), at("https://m.example/cb"));
         assert_ne!(at("https://m.example/cb"), at("https://m.example/refunds"));
+        // The endpoint, not the callback a query-format URL carries.
+        assert_eq!(
+            at("https://m.example/cb?state=2&sign=A"),
+            at("https://m.example/cb?state=5&sign=B#x")
+        );
+        assert_eq!(
+            at("https://m.example/cb?state=2"),
+            at("https://m.example/cb")
+        );
         assert_eq!(
             at(""),
             "pay_9@cbf29ce484222325",

@@ -274,6 +274,51 @@ async fn a_callback_to_another_url_does_not_wait_behind_a_failing_one() {
     }
 }
 
+/// A callback queued by a version whose keys named the object alone still holds back its
+/// object's later callbacks to its endpoint once the node has re-keyed it (at start).
+#[tokio::test]
+async fn callbacks_queued_with_bare_keys_still_hold_back_later_ones() {
+    for db in TestDb::all() {
+        let f = Fixture::new(&db).await;
+        let d = f.dispatcher(&[0, 1_000, 2_000], config("a"));
+        let m = f.merchant("shop", "/m").await;
+        f.receiver.script("/m", vec![Reply::Status(500, "no")]);
+        f.payment_with_refund(&m, "pay_1", "rf_1").await;
+        let first = f
+            .emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
+            .await;
+        assert_eq!(d.run_once().await.unwrap().attempted, 1);
+        let (queued, _) = f.delivery_of(first).await;
+        let id = queued.id;
+        f.engine
+            .store()
+            .write(move |db| db.set_order_key(id, "pay_1"))
+            .await
+            .unwrap();
+        assert_eq!(d.rekey_bare_pending().await.unwrap(), 1, "{}", db.name);
+        assert_eq!(d.rekey_bare_pending().await.unwrap(), 0, "{}", db.name);
+
+        f.emit(
+            &m,
+            "refund",
+            "rf_1",
+            "refund.succeeded",
+            json!({"payment_id": "pay_1"}),
+        )
+        .await;
+        let r = d.run_once().await.unwrap();
+        assert_eq!(
+            (r.ingested, r.attempted),
+            (1, 0),
+            "{}: the refund waits for the payment's retry",
+            db.name
+        );
+        f.at(1_000);
+        assert_eq!(d.run_once().await.unwrap().acknowledged, 1);
+        assert_eq!(d.run_once().await.unwrap().acknowledged, 1);
+    }
+}
+
 #[tokio::test]
 async fn callbacks_of_one_payment_go_out_in_event_order() {
     for db in TestDb::all() {

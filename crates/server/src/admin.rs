@@ -128,7 +128,9 @@ async fn create_merchant(
         Err(axum::extract::rejection::JsonRejection::JsonDataError(e)) => {
             // serde's own words name the member: "unknown field `notifyUrl`, expected ...".
             let text = e.body_text();
-            let why = text.rsplit(": ").next().unwrap_or_default();
+            let why = text
+                .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+                .unwrap_or(&text);
             return error(
                 StatusCode::BAD_REQUEST,
                 &format!("body must be {{\"name\": ..., \"notify_url\": ...}}: {why}"),

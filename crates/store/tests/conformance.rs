@@ -605,6 +605,72 @@ fn lease(now: i64, node: &str, per_merchant: i64) -> polypay_store::LeaseRequest
     }
 }
 
+/// Pending deliveries keyed by their object alone are found, and take the key they are given.
+#[tokio::test(flavor = "multi_thread")]
+async fn bare_order_keys_are_found_and_rekeyed() {
+    each_backend(|s, name| async move {
+        let mut keyed = new_delivery(2, "mch_bk", "pay_bk@00ff", 10);
+        keyed.object_id = "pay_bk".into();
+        let mut done = new_delivery(3, "mch_bk", "pay_bk", 10);
+        done.state = polypay_store::DeliveryState::Skipped;
+        done.request = None;
+        let rows = vec![
+            new_delivery(1, "mch_bk", "pay_bk", 10),
+            keyed,
+            done,
+            new_delivery(4, "mch_bk", "pay_bk#4", 10),
+        ];
+        w(&s, move |db| db.insert_deliveries(&rows)).await;
+        let bare = s.read(|db| db.bare_keyed_pending(10)).await.unwrap();
+        let found: Vec<_> = bare
+            .iter()
+            .map(|(_, k, u)| (k.as_str(), u.as_str()))
+            .collect();
+        assert_eq!(found, [("pay_bk", "https://example.com/cb")], "{name}");
+        let id = bare[0].0;
+        w(&s, move |db| db.set_order_key(id, "pay_bk@abcd")).await;
+        assert!(
+            s.read(|db| db.bare_keyed_pending(10))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let d = s.read(move |db| db.delivery(id)).await.unwrap().unwrap();
+        assert_eq!(d.order_key, "pay_bk@abcd");
+    })
+    .await;
+}
+
+/// Time travel keeps a held lease held: a delivery whose attempt is in flight is not leased
+/// again (sent twice) when the sandbox clock jumps past the lease's end, while one whose lease
+/// had run out (its node died) is not held longer.
+#[tokio::test(flavor = "multi_thread")]
+async fn time_travel_moves_held_leases_with_the_clock() {
+    each_backend(|s, name| async move {
+        let first = vec![new_delivery(1, "mch_tt", "pay_tt1", 10)];
+        w(&s, move |db| db.insert_deliveries(&first)).await;
+        let held = w(&s, |db| db.lease_deliveries(&lease(100, "n1", 5))).await;
+        assert_eq!(held.len(), 1, "{name}");
+        let second = vec![new_delivery(2, "mch_tt", "pay_tt2", 10)];
+        w(&s, move |db| db.insert_deliveries(&second)).await;
+        let held = w(&s, |db| db.lease_deliveries(&lease(600, "n1", 5))).await;
+        assert_eq!(held.len(), 1, "{name}");
+        // At 1,200 the first lease (until 1,100) has run out, the second (until 1,600) holds.
+        let moved = w(&s, |db| {
+            db.advance_sandbox_clock(5_000, i64::MAX, Timestamp(1_200))
+        })
+        .await;
+        assert_eq!(moved, Some(5_000));
+        let taken = w(&s, |db| db.lease_deliveries(&lease(6_200, "n2", 5))).await;
+        let got: Vec<_> = taken.iter().map(|d| d.outbox_id).collect();
+        assert_eq!(got, [1], "{name}: the held lease moved to 6,600");
+        let taken = w(&s, |db| db.lease_deliveries(&lease(6_600, "n2", 5))).await;
+        let got: Vec<_> = taken.iter().map(|d| d.outbox_id).collect();
+        assert_eq!(got, [2], "{name}: and ends there");
+    })
+    .await;
+}
+
 fn finished(
     d: &polypay_store::Delivery,
     seq: i64,
@@ -1018,6 +1084,7 @@ async fn leases_are_exclusive_in_order_per_key_fair_and_fenced() {
             w(&s, move |db| db.resend_delivery(
                 id4,
                 Timestamp(2_000),
+                None,
                 None
             ))
             .await
@@ -1028,7 +1095,15 @@ async fn leases_are_exclusive_in_order_per_key_fair_and_fenced() {
             (state.schedule_start, state.next_attempt_at),
             (2, Some(Timestamp(2_000)))
         );
-        assert!(!w(&s, |db| db.resend_delivery(424_242, Timestamp(2_000), None)).await);
+        assert!(
+            !w(&s, |db| db.resend_delivery(
+                424_242,
+                Timestamp(2_000),
+                None,
+                None
+            ))
+            .await
+        );
         assert_eq!(s.read(|db| db.pending_delivery_count()).await.unwrap(), 4);
     })
     .await;

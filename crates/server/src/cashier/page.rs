@@ -370,10 +370,13 @@ pub fn cashier(v: &View<'_>) -> Html<String> {
         _ => String::new(),
     };
     // Back from the merchant's page may restore this page from the back/forward cache as it
-    // was (no-store does not keep every browser from it): such a page loads the order afresh.
+    // was (no-store does not keep every browser from it): such a page loads the order afresh,
+    // by its own address when it was the link's (its query carries OTT Pay's `redirect_url`
+    // and `selected`), else (a page that answered a form) by the link's path.
+    let page = format!("/cashier/{}", p.cashier_token);
     let restored = format!(
-        "<script>addEventListener(\"pageshow\",function(e){{if(e.persisted)location.replace(\"/cashier/{}\")}});</script>",
-        escape(&p.cashier_token)
+        "<script>addEventListener(\"pageshow\",function(e){{if(e.persisted)location.replace(\
+         location.pathname==={page:?}?location.href:{page:?})}});</script>"
     );
     Html(document_with("Cashier", &(refresh + &restored), &body))
 }

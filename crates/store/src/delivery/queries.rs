@@ -799,6 +799,7 @@ impl Db<'_> {
         id: i64,
         now: Timestamp,
         request: Option<&super::StoredRequest>,
+        order_key: Option<&str>,
     ) -> Result<bool, StoreError> {
         if let Some(r) = request {
             let [method, url, headers, body, b64] = request_values(Some(r))?;
@@ -808,6 +809,9 @@ impl Db<'_> {
                 &[id.into(), method, url, headers, body, b64],
             )?;
         }
+        if let Some(key) = order_key {
+            self.set_order_key(id, key)?;
+        }
         let n = self.exec(
             "UPDATE deliveries SET state = 'pending', next_attempt_at = $2, schedule_at = $2, \
              schedule_start = attempts, lease_owner = NULL, leased_at = NULL, lease_until = NULL, \
@@ -815,6 +819,35 @@ impl Db<'_> {
             &[id.into(), now.0.into()],
         )?;
         Ok(n == 1)
+    }
+
+    /// Pending deliveries whose order key is an object alone (`(id, key, url)`): queued before
+    /// keys named the endpoint, or never sent; at most `limit`, oldest first.
+    pub fn bare_keyed_pending(
+        &mut self,
+        limit: i64,
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+        let rows = self.rows(
+            &format!(
+                "SELECT id, order_key, url FROM deliveries WHERE state = 'pending' \
+                 AND url IS NOT NULL AND order_key NOT LIKE '%@%' AND order_key NOT LIKE '%#%' \
+                 ORDER BY id LIMIT {}",
+                limit.max(1)
+            ),
+            &[],
+        )?;
+        rows.iter()
+            .map(|r| Ok((r.int(0)?, r.text(1)?, r.text(2)?)))
+            .collect()
+    }
+
+    /// Sets a delivery's order key.
+    pub fn set_order_key(&mut self, id: i64, key: &str) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE deliveries SET order_key = $2 WHERE id = $1",
+            &[id.into(), key.into()],
+        )?;
+        Ok(())
     }
 
     pub fn delivery(&mut self, id: i64) -> Result<Option<Delivery>, StoreError> {
