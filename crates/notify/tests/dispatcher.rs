@@ -574,6 +574,25 @@ async fn skipped_events_are_recorded_and_never_sent() {
         let err = d.resend(skipped.id).await.unwrap_err().to_string();
         assert!(err.contains("no callback URL"), "{err}");
         assert!(f.receiver.requests().is_empty());
+
+        // Given a URL, the re-sent callback is keyed by its endpoint, as one queued now.
+        let change = polypay_engine::MerchantUpdate {
+            notify_url: Some(Some(f.receiver.url("/late"))),
+            ..Default::default()
+        };
+        f.engine
+            .update_merchant_profile(&nowhere.id, change)
+            .await
+            .unwrap();
+        d.resend(skipped.id).await.unwrap();
+        let (resent, _) = f.delivery_of(id).await;
+        assert_eq!(
+            resent.order_key,
+            polypay_notify::schedule::keyed_at("pay_1", &f.receiver.url("/late")),
+            "{}",
+            db.name
+        );
+        assert_eq!(d.run_once().await.unwrap().acknowledged, 1);
     }
 }
 
