@@ -21,7 +21,8 @@ pub enum CallbacksCommand {
         /// pending, failing (pending after a failed attempt), acknowledged, dead or skipped.
         #[arg(long)]
         state: Option<String>,
-        #[arg(long, default_value_t = 50)]
+        /// At most this many, newest first (1-500).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=500))]
         limit: i64,
         /// Print JSON instead of one line per delivery.
         #[arg(long)]

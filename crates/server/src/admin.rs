@@ -396,6 +396,9 @@ async fn ledger(
     };
     let id = MerchantId(id);
     let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return error(StatusCode::BAD_REQUEST, "limit must be from 1 to 500");
+    }
     match s
         .engine()
         .ledger_statement(&id, currency, q.before, limit)

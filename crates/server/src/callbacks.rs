@@ -65,13 +65,18 @@ async fn list(
             }
         },
     };
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=operator::MAX_LIST).contains(&limit) {
+        let why = format!("limit must be from 1 to {}", operator::MAX_LIST);
+        return error(StatusCode::BAD_REQUEST, &why);
+    }
     let filter = DeliveryFilter {
         merchant_id: q.merchant.filter(|m| !m.is_empty()).map(MerchantId),
         payment: q.payment.filter(|p| !p.is_empty()),
         state,
         attempted,
         before_id: q.before,
-        limit: q.limit.unwrap_or(100),
+        limit,
     };
     match operator::list_deliveries(s.engine(), filter).await {
         Ok(list) => {

@@ -43,6 +43,22 @@ async fn control_api_moves_payments_and_needs_the_admin_token() {
         .unwrap();
     assert_eq!(lower.status(), 200);
     assert_eq!(lower.headers()["cache-control"], "no-store");
+    // A page size out of range is refused, not quietly changed.
+    let m = &s.merchant.id;
+    for path in [
+        "callbacks?limit=0".to_owned(),
+        "callbacks?limit=501".to_owned(),
+        format!("merchants/{m}/ledger?currency=CNY&limit=-1"),
+    ] {
+        let (status, body) = s.admin_get(&path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("limit must be from 1 to")
+        );
+    }
     let (status, body) = s.sandbox("payments/PUB-a/succeed", json!({})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["state"], "succeeded");
