@@ -67,13 +67,22 @@ pub fn error(status: StatusCode, message: &str) -> Response {
 }
 
 /// A JSON body the extractor refused: `413` when it was over the body limit (read in chunks,
-/// so no length told it up front), else `400` saying what the body must be.
+/// so no length told it up front), else `400` saying what the body must be, and for JSON of
+/// the wrong shape what serde found ("unknown field `cod`, expected ...").
 pub(crate) fn refused_body(
     refused: axum::extract::rejection::JsonRejection,
     shape: &str,
 ) -> Response {
-    match refused.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+    use axum::extract::rejection::JsonRejection;
+    match refused {
+        r if r.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        JsonRejection::JsonDataError(e) => {
+            let text = e.body_text();
+            let why = text
+                .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+                .unwrap_or(&text);
+            error(StatusCode::BAD_REQUEST, &format!("{shape} ({why})"))
+        }
         _ => error(StatusCode::BAD_REQUEST, shape),
     }
 }
@@ -125,17 +134,6 @@ async fn create_merchant(
 ) -> Response {
     let body = match body {
         Ok(Json(body)) => body,
-        Err(axum::extract::rejection::JsonRejection::JsonDataError(e)) => {
-            // serde's own words name the member: "unknown field `notifyUrl`, expected ...".
-            let text = e.body_text();
-            let why = text
-                .strip_prefix("Failed to deserialize the JSON body into the target type: ")
-                .unwrap_or(&text);
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("body must be {{\"name\": ..., \"notify_url\": ...}}: {why}"),
-            );
-        }
         Err(refused) => {
             return refused_body(refused, "body must be {\"name\": ..., \"notify_url\": ...}");
         }

@@ -89,6 +89,13 @@ async fn a_gateways_rail_settles_payments_payouts_and_refunds() {
             .admin_post("payments/P-A1/succeed", json!({"chanel": "typo"}))
             .await;
         assert_eq!(status, 400, "unknown fields are refused: {body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("unknown field `chanel`"),
+            "by name: {body}"
+        );
 
         // Found by the merchant's number, its id in hand for the report.
         let shown = format!("payments/A1?merchant={}", s.merchant.id);
