@@ -84,6 +84,16 @@ pub async fn delivery_with_attempts(
         .await
 }
 
+/// The earlier callback a pending delivery waits for (same object and endpoint, queued before
+/// it and not finished): why one that is due is not sent. `None` when nothing holds it back.
+pub async fn waiting_for(engine: &Engine, d: &Delivery) -> Result<Option<i64>, NotifyError> {
+    let d = d.clone();
+    Ok(engine
+        .store()
+        .read(move |db| db.delivery_waiting_for(&d))
+        .await?)
+}
+
 /// Makes a delivery due at the engine clock's now with a fresh schedule, whatever its state.
 /// A delivery stored without a request (skipped, or dead because encoding failed) is encoded
 /// again first; if the protocol still sends nothing for it, that is [`NotifyError::NotSendable`].
@@ -191,9 +201,15 @@ pub fn delivery_summary_json(d: &Delivery) -> Value {
     })
 }
 
-/// A delivery with its first request and every attempt as made.
-pub fn delivery_detail_json(d: &Delivery, attempts: &[DeliveryAttempt]) -> Value {
+/// A delivery with its first request and every attempt as made, and the earlier callback it
+/// waits for ([`waiting_for`]).
+pub fn delivery_detail_json(
+    d: &Delivery,
+    attempts: &[DeliveryAttempt],
+    waiting_for: Option<i64>,
+) -> Value {
     let mut v = delivery_summary_json(d);
+    v["waiting_for"] = json!(waiting_for);
     v["request"] = d.request.as_ref().map_or(Value::Null, request_json);
     v["attempt_log"] = attempts.iter().map(attempt_json).collect();
     v

@@ -235,12 +235,13 @@ async fn a_callback_to_another_url_does_not_wait_behind_a_failing_one() {
         let m = f.merchant("shop", "/m").await;
         f.receiver.script("/m", vec![Reply::Status(500, "no")]);
         f.payment_with_refund(&m, "pay_1", "rf_1").await;
-        f.emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
+        let first = f
+            .emit(&m, "payment", "pay_1", "payment.succeeded", json!({}))
             .await;
         let own = json!({"payment_id": "pay_1", "notify_url": f.receiver.url("/r")});
         f.emit(&m, "refund", "rf_1", "refund.succeeded", own).await;
         let shared = json!({"payment_id": "pay_1"});
-        f.emit(&m, "refund", "rf_1", "refund.failed", shared).await;
+        let later = f.emit(&m, "refund", "rf_1", "refund.failed", shared).await;
 
         let r = d.run_once().await.unwrap();
         assert_eq!(
@@ -255,6 +256,22 @@ async fn a_callback_to_another_url_does_not_wait_behind_a_failing_one() {
             0,
             "{}: the one to /m waits for the payment's retry",
             db.name
+        );
+        // What the operator is shown: which callback it waits for.
+        let (first, _) = f.delivery_of(first).await;
+        let (waiting, _) = f.delivery_of(later).await;
+        let engine = &f.engine;
+        assert_eq!(
+            polypay_notify::operator::waiting_for(engine, &waiting)
+                .await
+                .unwrap(),
+            Some(first.id)
+        );
+        assert_eq!(
+            polypay_notify::operator::waiting_for(engine, &first)
+                .await
+                .unwrap(),
+            None
         );
         f.at(1_000);
         assert_eq!(d.run_once().await.unwrap().acknowledged, 1);

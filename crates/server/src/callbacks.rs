@@ -91,8 +91,16 @@ async fn show(State(s): State<AppState>, id: Result<Path<i64>, PathRejection>) -
     let Ok(Path(id)) = id else {
         return error(StatusCode::NOT_FOUND, "callback not found");
     };
-    match operator::delivery_with_attempts(s.engine(), id).await {
-        Ok((d, attempts)) => Json(operator::delivery_detail_json(&d, &attempts)).into_response(),
+    let found = match operator::delivery_with_attempts(s.engine(), id).await {
+        Ok((d, attempts)) => operator::waiting_for(s.engine(), &d)
+            .await
+            .map(|waiting| (d, attempts, waiting)),
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok((d, attempts, waiting)) => {
+            Json(operator::delivery_detail_json(&d, &attempts, waiting)).into_response()
+        }
         Err(e) => notify_error(e),
     }
 }

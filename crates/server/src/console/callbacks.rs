@@ -298,6 +298,16 @@ pub async fn show(
         Ok(found) => found,
         Err(e) => return notify_error(e),
     };
+    let waiting = match operator::waiting_for(c.app.engine(), &d).await {
+        Ok(waiting) => waiting.map_or(String::new(), |w| {
+            format!(
+                "<dt>Waiting for</dt><dd id=\"waiting-for\"><a href=\"/console/callbacks/{w}\">#{w}</a>, \
+                 an earlier callback of this object to this endpoint, to be acknowledged or \
+                 given up</dd>"
+            )
+        }),
+        Err(e) => return notify_error(e),
+    };
     let notice = if q.resent.is_empty() {
         String::new()
     } else {
@@ -323,7 +333,7 @@ pub async fn show(
     let body = format!(
         "{notice}<div class=\"card\"><dl><dt>State</dt><dd id=\"callback-state\">{}</dd><dt>Event</dt><dd>{}</dd>\
          <dt>Object</dt><dd>{} {}</dd><dt>Merchant</dt><dd>{}</dd><dt>Attempts</dt><dd>{}</dd><dt>Next attempt</dt><dd>{}</dd>\
-         <dt>Created</dt><dd>{}</dd></dl><p>{}</p></div><h2>Request</h2>{request}<h2>Attempts</h2>\
+         {waiting}<dt>Created</dt><dd>{}</dd></dl><p>{}</p></div><h2>Request</h2>{request}<h2>Attempts</h2>\
          <div class=\"card\"><ol class=\"timeline\">{items}</ol></div>",
         badge(d.state.as_str()),
         escape(&d.event),

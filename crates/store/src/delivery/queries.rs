@@ -821,6 +821,20 @@ impl Db<'_> {
         Ok(n == 1)
     }
 
+    /// The earliest pending delivery that `d` (pending) waits for: one of its order key queued
+    /// before it. `None` when nothing holds it back.
+    pub fn delivery_waiting_for(&mut self, d: &Delivery) -> Result<Option<i64>, StoreError> {
+        if d.state != DeliveryState::Pending {
+            return Ok(None);
+        }
+        let row = self.one(
+            "SELECT id FROM deliveries WHERE order_key = $1 AND state = 'pending' \
+             AND outbox_id < $2 ORDER BY outbox_id LIMIT 1",
+            &[d.order_key.as_str().into(), d.outbox_id.into()],
+        )?;
+        row.map(|r| r.int(0)).transpose()
+    }
+
     /// Pending deliveries whose order key is an object alone (`(id, key, url)`): queued before
     /// keys named the endpoint, or never sent; at most `limit`, oldest first.
     pub fn bare_keyed_pending(
