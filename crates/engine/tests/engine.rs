@@ -540,6 +540,7 @@ async fn callback_history_behind_a_wall_of_pending_deliveries_is_purged() {
             .write(move |db| {
                 db.lease_deliveries(&LeaseRequest {
                     now: t0,
+                    wall: t0,
                     node_id: "n1".into(),
                     lease_until: t0.plus_millis(1_000),
                     per_merchant: 10,

@@ -39,7 +39,8 @@ pub struct DispatchConfig {
     pub allow_private: bool,
     /// This node's name in leases and the attempt log.
     pub node_id: String,
-    /// How long a lease lasts (engine-clock ms); an attempt interrupted by a crash is retried
+    /// How long a lease lasts (real ms, not the engine clock's: time travel never ends a lease
+    /// early); an attempt interrupted by a crash is retried
     /// once it expires. Never shorter than twice the attempt timeout.
     pub lease_ms: i64,
     /// Record-and-lease cycles in flight at once: more than one only helps a store whose write
@@ -537,12 +538,13 @@ impl Inner {
         if reserved.is_none() && done.is_empty() {
             return Ok(Leased::default());
         }
-        let now = self.engine.clock().now();
+        let (now, wall) = (self.engine.clock().now(), self.engine.clock().wall());
         let share = i64::try_from(self.share()).unwrap_or(i64::MAX);
         let lease = reserved.as_ref().map(|r| LeaseRequest {
             now,
+            wall,
             node_id: self.config.node_id.clone(),
-            lease_until: now.plus_millis(lease_ms),
+            lease_until: wall.plus_millis(lease_ms),
             per_merchant: share,
             limit: i64::try_from(r.num_permits()).unwrap_or(i64::MAX),
             // A share stays free for a merchant whose callbacks arrive meanwhile; the rest of

@@ -63,7 +63,7 @@ impl Inner {
                 // Retries falling due are looked for once a tick: a quick pass follows a delivery
                 // cycle, which has just leased what was due (an index walk past every leased and
                 // not-yet-due row; 0.67 ms per pass on PostgreSQL during the bench's delivery).
-                let due = full && db.any_delivery_due(now)?;
+                let due = full && db.any_delivery_due(now, wall)?;
                 // Only a full pass moves the shared cursor; where to is read here, off the writer,
                 // with the horizon an earlier pass read (a fresh one is read for a later pass).
                 let (cursor, next_horizon) = if full {

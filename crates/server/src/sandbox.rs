@@ -304,11 +304,10 @@ pub(crate) const TOO_FAR: &str = "the sandbox clock goes at most 100 years ahead
 /// node's clock); `false`, and nothing moved, past [`MOST_AHEAD_MS`]. The control API and the
 /// console both travel through here, so every node and restart sees the jump.
 pub(crate) async fn travel(s: &AppState, delta_ms: i64) -> Result<bool, EngineError> {
-    let wall = s.engine().clock().wall();
     let moved = s
         .engine()
         .store()
-        .write(move |db| db.advance_sandbox_clock(delta_ms, MOST_AHEAD_MS, wall))
+        .write(move |db| db.advance_sandbox_clock(delta_ms, MOST_AHEAD_MS))
         .await?;
     if let Some(offset) = moved {
         s.inner.clock.follow(offset);

@@ -606,7 +606,7 @@ async fn sandbox_time_is_the_installations() {
     // Another node moves it on; this one follows at its next sweep.
     s.engine()
         .store()
-        .write(|db| db.advance_sandbox_clock(60_000, i64::MAX, polypay_core::Timestamp(0)))
+        .write(|db| db.advance_sandbox_clock(60_000, i64::MAX))
         .await
         .unwrap();
     s.sweep().await;

@@ -275,8 +275,13 @@ pub struct FinishedAttempt {
 /// What to lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseRequest {
+    /// The engine clock: what is due (and the interrupted attempts' times) follows it.
     pub now: Timestamp,
+    /// Real time: leases follow it, so sandbox time travel (which moves `now`, and reaches
+    /// the other nodes of an installation only at their next sweep) never ends a lease early.
+    pub wall: Timestamp,
     pub node_id: String,
+    /// The lease's end, in real time ([`LeaseRequest::wall`] plus the lease).
     pub lease_until: Timestamp,
     /// Most deliveries of one merchant leased at once (across nodes), so one slow merchant
     /// cannot take every slot.

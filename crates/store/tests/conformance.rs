@@ -597,6 +597,7 @@ async fn advance(s: &Store, settled_before: i64) -> i64 {
 fn lease(now: i64, node: &str, per_merchant: i64) -> polypay_store::LeaseRequest {
     polypay_store::LeaseRequest {
         now: Timestamp(now),
+        wall: Timestamp(now),
         node_id: node.into(),
         lease_until: Timestamp(now + 1_000),
         per_merchant,
@@ -641,11 +642,11 @@ async fn bare_order_keys_are_found_and_rekeyed() {
     .await;
 }
 
-/// Time travel keeps a held lease held: a delivery whose attempt is in flight is not leased
-/// again (sent twice) when the sandbox clock jumps past the lease's end, while one whose lease
-/// had run out (its node died) is not held longer.
+/// Leases follow real time, not the engine clock: a delivery whose attempt is in flight is not
+/// leased again (sent twice) by a node whose engine clock time travel moved past the lease's
+/// end, while one whose lease ran out in real time (its node died) is taken.
 #[tokio::test(flavor = "multi_thread")]
-async fn time_travel_moves_held_leases_with_the_clock() {
+async fn leases_follow_real_time_not_time_travel() {
     each_backend(|s, name| async move {
         let first = vec![new_delivery(1, "mch_tt", "pay_tt1", 10)];
         w(&s, move |db| db.insert_deliveries(&first)).await;
@@ -655,18 +656,24 @@ async fn time_travel_moves_held_leases_with_the_clock() {
         w(&s, move |db| db.insert_deliveries(&second)).await;
         let held = w(&s, |db| db.lease_deliveries(&lease(600, "n1", 5))).await;
         assert_eq!(held.len(), 1, "{name}");
-        // At 1,200 the first lease (until 1,100) has run out, the second (until 1,600) holds.
-        let moved = w(&s, |db| {
-            db.advance_sandbox_clock(5_000, i64::MAX, Timestamp(1_200))
-        })
-        .await;
-        assert_eq!(moved, Some(5_000));
-        let taken = w(&s, |db| db.lease_deliveries(&lease(6_200, "n2", 5))).await;
+        // Real time 1,200: the first lease (until 1,100) has run out, the second (until 1,600)
+        // holds, though the engine clock is an hour ahead.
+        let travelled = |wall: i64| polypay_store::LeaseRequest {
+            now: Timestamp(wall + 3_600_000),
+            wall: Timestamp(wall),
+            ..lease(wall, "n2", 5)
+        };
+        let taken = w(&s, move |db| db.lease_deliveries(&travelled(1_200))).await;
         let got: Vec<_> = taken.iter().map(|d| d.outbox_id).collect();
-        assert_eq!(got, [1], "{name}: the held lease moved to 6,600");
-        let taken = w(&s, |db| db.lease_deliveries(&lease(6_600, "n2", 5))).await;
+        assert_eq!(got, [1], "{name}: the held lease holds");
+        let due = s
+            .read(|db| db.any_delivery_due(Timestamp(3_601_300), Timestamp(1_300)))
+            .await
+            .unwrap();
+        assert!(!due, "{name}: nothing unleased is due");
+        let taken = w(&s, move |db| db.lease_deliveries(&travelled(1_600))).await;
         let got: Vec<_> = taken.iter().map(|d| d.outbox_id).collect();
-        assert_eq!(got, [2], "{name}: and ends there");
+        assert_eq!(got, [2], "{name}: and ends in real time");
     })
     .await;
 }

@@ -233,18 +233,11 @@ impl Db<'_> {
 
     /// Moves the shared sandbox offset forward by `delta_ms` (> 0) unless that would take it
     /// past `max_ms`; returns the new offset, or `None` (and no change) past the bound.
-    ///
-    /// The callback leases still held before the move (`wall`, real time, plus the shared offset
-    /// as it was) move with it: a lease is how long a node may take over an attempt it has in
-    /// flight, in real time, and a
-    /// jump past its end would have another node (or this one) send the callback again while
-    /// the first attempt runs, and log that one as interrupted. A lease already run out (its
-    /// node died) is not held longer.
+    /// Callback leases do not move: they follow real time (`LeaseRequest::wall`).
     pub fn advance_sandbox_clock(
         &mut self,
         delta_ms: i64,
         max_ms: i64,
-        wall: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
         if delta_ms <= 0 || delta_ms > max_ms {
             return Ok(None);
@@ -259,18 +252,7 @@ impl Db<'_> {
                 (max_ms - delta_ms).into(),
             ],
         )?;
-        let Some(offset) = row.map(|r| r.int(0)).transpose()? else {
-            return Ok(None);
-        };
-        // The installation's time before the move: the wall clock plus the offset as it was
-        // (the calling node may not have followed another node's move yet).
-        let before = wall.0.saturating_add(offset - delta_ms);
-        self.exec(
-            "UPDATE deliveries SET lease_until = lease_until + $1 \
-             WHERE state = 'pending' AND lease_until > $2",
-            &[delta_ms.into(), before.into()],
-        )?;
-        Ok(Some(offset))
+        row.map(|r| r.int(0)).transpose()
     }
 
     /// Drops up to `limit` expired nonces, earliest expiry first; returns how many.

@@ -29,17 +29,18 @@ const OUTBOX_COLS: &str =
 const NOT_INGESTED: &str = "FROM outbox o WHERE o.id > $1 \
     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = o.id AND d.outbox_id > $1)";
 
-/// The earliest due, unleased, pending deliveries: the lease's candidates (`$1` is now; the
+/// The earliest due, unleased, pending deliveries: the lease's candidates (`$1` is now, `$2`
+/// real time, which leases follow; the
 /// window size is appended as a literal, see `lease_deliveries`). Only a bounded window is
 /// considered, so the cost of a lease does not grow with the backlog (a backlog of 21k made an
 /// unbounded lease 50-70 ms, on the writer). The price: while one merchant alone has that many
 /// deliveries due before another's, the other waits for them to be attempted (each attempt
 /// either succeeds or moves its delivery later).
 const LEASE_CANDIDATES: &str = "SELECT id, merchant_id, lease_owner, leased_at, attempts FROM deliveries \
-    WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
+    WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $2) \
     ORDER BY next_attempt_at, id LIMIT ";
 
-/// Leases are held by a merchant's deliveries (`$1` the merchant, `$2` now).
+/// Leases are held by a merchant's deliveries (`$1` the merchant, `$2` real time).
 const LEASES_HELD: &str = "SELECT COUNT(*) FROM deliveries \
     WHERE merchant_id = $1 AND state = 'pending' AND lease_until > $2";
 
@@ -187,18 +188,18 @@ fn sized(cache: &[String], size: usize) -> &str {
 }
 
 /// SQLite: leases `rows` deliveries by id in one `UPDATE … RETURNING` (`$1` node, `$2` now,
-/// `$3` lease end, then the ids; see `take_from`).
+/// `$3` lease end, `$4` real time, then the ids; see `take_from`).
 fn take_sql(rows: usize) -> String {
-    let ids: Vec<String> = (0..rows).map(|i| format!("${}", i + 4)).collect();
+    let ids: Vec<String> = (0..rows).map(|i| format!("${}", i + 5)).collect();
     take_from(&format!("x.id IN ({})", ids.join(", ")), "")
 }
 
-/// PostgreSQL: `take_sql` for any number of ids, as one array parameter (`$4`, the text of a
+/// PostgreSQL: `take_sql` for any number of ids, as one array parameter (`$5`, the text of a
 /// `BIGINT[]`: `{1,2,3}`), each row locked with `FOR UPDATE … SKIP LOCKED` (a row another node
 /// is leasing is skipped, not waited for).
 fn take_array_sql() -> String {
     take_from(
-        "x.id = ANY(CAST(CAST($4 AS TEXT) AS BIGINT[]))",
+        "x.id = ANY(CAST(CAST($5 AS TEXT) AS BIGINT[]))",
         " FOR UPDATE OF x SKIP LOCKED",
     )
 }
@@ -231,7 +232,7 @@ fn take_from(ids: &str, lock: &str) -> String {
         "UPDATE deliveries SET lease_owner = $1, leased_at = $2, lease_until = $3, \
          lease_seq = lease_seq + 1 WHERE id IN (SELECT x.id FROM deliveries x WHERE {ids} \
          AND x.state || '' = 'pending' AND x.next_attempt_at <= $2 \
-         AND (x.lease_until IS NULL OR x.lease_until <= $2) \
+         AND (x.lease_until IS NULL OR x.lease_until <= $4) \
          AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.order_key = x.order_key \
            AND e.state = 'pending' AND e.outbox_id < x.outbox_id){lock}) \
          RETURNING {DELIVERY_COLS}"
@@ -605,7 +606,8 @@ impl Db<'_> {
         let window = req.limit.clamp(1, 1 << 20).saturating_mul(4);
         let window = u64::try_from(window).unwrap_or(4).next_power_of_two();
         let sql = format!("{LEASE_CANDIDATES}{window}");
-        let candidates = self.without_bitmap_scans(|db| db.rows(&sql, &[req.now.0.into()]))?;
+        let at = [req.now.0.into(), req.wall.0.into()];
+        let candidates = self.without_bitmap_scans(|db| db.rows(&sql, &at))?;
         let limit = usize::try_from(req.limit).unwrap_or(0);
         let merchants: Vec<String> = candidates
             .iter()
@@ -637,7 +639,7 @@ impl Db<'_> {
                     Some(left) => left,
                     None => {
                         let held = self
-                            .int_of(LEASES_HELD, &[merchant.as_str().into(), req.now.0.into()])?
+                            .int_of(LEASES_HELD, &[merchant.as_str().into(), req.wall.0.into()])?
                             .unwrap_or(0);
                         quota.entry(merchant).or_insert(req.per_merchant - held)
                     }
@@ -707,10 +709,11 @@ impl Db<'_> {
         static TAKE_ARRAY: LazyLock<String> = LazyLock::new(take_array_sql);
         static TAKE_SQLITE: LazyLock<Vec<String>> =
             LazyLock::new(|| statement_sizes().map(take_sql).collect());
-        let lease: [Value; 3] = [
+        let lease: [Value; 4] = [
             req.node_id.as_str().into(),
             req.now.0.into(),
             req.lease_until.0.into(),
+            req.wall.0.into(),
         ];
         if self.dialect() == Dialect::Postgres {
             let mut params = lease.to_vec();
@@ -902,13 +905,17 @@ impl Db<'_> {
         self.rows(&sql, &params)?.iter().map(delivery_row).collect()
     }
 
-    /// Whether any delivery is due and unleased at `now` (a cheap read before leasing, so an
-    /// idle node queues no write job).
-    pub fn any_delivery_due(&mut self, now: Timestamp) -> Result<bool, StoreError> {
+    /// Whether any delivery is due at `now` and unleased at `wall` (real time; a cheap read
+    /// before leasing, so an idle node queues no write job).
+    pub fn any_delivery_due(
+        &mut self,
+        now: Timestamp,
+        wall: Timestamp,
+    ) -> Result<bool, StoreError> {
         let row = self.one(
             "SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
-             AND (lease_until IS NULL OR lease_until <= $1) LIMIT 1",
-            &[now.0.into()],
+             AND (lease_until IS NULL OR lease_until <= $2) LIMIT 1",
+            &[now.0.into(), wall.0.into()],
         )?;
         Ok(row.is_some())
     }
@@ -1238,7 +1245,7 @@ mod plans {
                 let hot = [
                     (
                         "lease",
-                        generic_plan(db, &take_array_sql(), "'n1', 0, 0, '{1,2}'"),
+                        generic_plan(db, &take_array_sql(), "'n1', 0, 0, 0, '{1,2}'"),
                     ),
                     (
                         "results",
