@@ -7,9 +7,10 @@
 use serde_json::{Map, Value};
 
 /// Whether `c` is a character an operator-facing name or a URL must not hold: a control
-/// character (newlines and terminal escapes forge lines in a log or a terminal) or an invisible
+/// character (newlines and terminal escapes forge lines in a log or a terminal), an invisible
 /// formatting one (zero-width characters, bidirectional overrides that show text reversed,
-/// the byte-order mark, the soft hyphen).
+/// the byte-order mark, the soft hyphen) or one that shows as nothing (the Hangul fillers, the
+/// combining grapheme joiner, the blank braille pattern).
 pub fn unsafe_char(c: char) -> bool {
     // Unicode's format characters (category Cf), as of Unicode 15, and the line and
     // paragraph separators.
@@ -37,6 +38,12 @@ pub fn unsafe_char(c: char) -> bool {
                 | '\u{1D173}'..='\u{1D17A}'
                 | '\u{E0001}'
                 | '\u{E0020}'..='\u{E007F}'
+                | '\u{034F}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FFA0}'
         )
 }
 

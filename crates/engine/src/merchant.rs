@@ -90,7 +90,18 @@ fn checked_notify_url(url: Option<&str>) -> Result<Option<String>, EngineError> 
         return refused("no host");
     }
     match url::Url::parse(url) {
-        Ok(parsed) if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(Some(url.to_string())),
+        // Shown in the console, `callbacks show` and logs: no password in it.
+        Ok(parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            refused("it carries a user name or password")
+        }
+        Ok(parsed)
+            if parsed
+                .host_str()
+                .is_some_and(|h| h.trim_matches('.').is_empty()) =>
+        {
+            refused("no host")
+        }
+        Ok(parsed) if parsed.host_str().is_some() => Ok(Some(url.to_string())),
         Ok(_) => refused("no host"),
         Err(e) => refused(&e.to_string()),
     }
@@ -467,6 +478,9 @@ mod tests {
             "http://x.com/\u{200B}".into(),
             "http://x.com/\u{202E}".into(),
             "https:\\\\x.com".into(),
+            "http://.".into(),
+            "http://user:pw@x.example/n".into(),
+            "http://user@x.example/n".into(),
         ] {
             assert!(checked_notify_url(Some(&bad)).is_err(), "{bad:?}");
         }
@@ -482,6 +496,9 @@ mod tests {
             "evil\u{202E}gpj.exe",
             "zero\u{200B}width",
             "tag\u{E0041}",
+            "filler\u{3164}",
+            "blank\u{2800}",
+            "cgj\u{034F}",
             "arabic\u{0600}",
             "nul\0",
         ] {

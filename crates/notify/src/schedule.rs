@@ -27,10 +27,48 @@ pub fn order_key(event: &OutboxEvent, independent: bool, url: Option<&str>) -> S
 /// `<object>@<hash>` of a callback request's URL: its endpoint, the URL without its query or
 /// fragment, which carry the callback itself where a protocol sends it so (PassToPay's
 /// `notify_format` `query`), and would make every callback's key its own. Two URLs that differ
-/// only there are one endpoint: their callbacks stay ordered together.
+/// only there are one endpoint: their callbacks stay ordered together; so are two spellings of
+/// one URL as its parser reads them (the scheme and host in any case, a default port written
+/// out, `.` and `..` segments, percent-encoded unreserved characters).
 pub fn keyed_at(object: &str, url: &str) -> String {
-    let endpoint = url.split(['?', '#']).next().unwrap_or(url);
+    let endpoint = match reqwest::Url::parse(url) {
+        Ok(u) => format!(
+            "{}://{}:{}{}",
+            u.scheme(),
+            u.host_str().unwrap_or_default(),
+            u.port_or_known_default().unwrap_or_default(),
+            decode_unreserved(u.path())
+        ),
+        Err(_) => url.split(['?', '#']).next().unwrap_or(url).to_owned(),
+    };
     format!("{object}@{:016x}", fnv1a(endpoint.as_bytes()))
+}
+
+/// `path` with each percent-encoded unreserved character (RFC 3986: letters, digits, `-._~`)
+/// written as itself: `/v/%65` and `/v/e` are one path.
+fn decode_unreserved(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = (bytes[i] == b'%')
+            .then(|| path.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            .filter(|b| b.is_ascii_alphanumeric() || b"-._~".contains(b));
+        match decoded {
+            Some(b) => {
+                out.push(char::from(b));
+                i += 3;
+            }
+            None => {
+                let c = path[i..].chars().next().unwrap_or_default();
+                out.push(c);
+                i += c.len_utf8().max(1);
+            }
+        }
+    }
+    out
 }
 
 /// FNV-1a, 64 bits: a stable hash (the same on every node and version) of a callback URL for
@@ -226,6 +264,14 @@ mod tests {
             at("https://m.example/cb?state=2"),
             at("https://m.example/cb")
         );
+        // One URL however it is spelt; another path or port is another endpoint.
+        assert_eq!(at("HTTPS://M.Example:443/cb"), at("https://m.example/cb"));
+        assert_eq!(
+            at("http://localhost:80/v/%65/./x"),
+            at("http://LOCALHOST/v/e/x")
+        );
+        assert_ne!(at("http://localhost:81/v/e"), at("http://localhost/v/e"));
+        assert_ne!(at("http://localhost/v/%2F"), at("http://localhost/v//"));
         assert_eq!(
             at(""),
             "pay_9@cbf29ce484222325",

@@ -47,7 +47,9 @@ pub(crate) async fn require_admin(State(s): State<AppState>, req: Request, next:
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             let (scheme, token) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then_some(token)
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then_some(token.trim_start_matches(' '))
         })
         .unwrap_or("");
     let mut response = if s.admin_token_matches(presented) {

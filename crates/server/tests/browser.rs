@@ -1,6 +1,7 @@
 //! A real browser on the cashier page: headless Chromium driven over WebDriver opens a cashier
 //! URL, clicks Pay, and lands on the merchant's return URL with the protocol's signed parameters;
-//! Back from there shows the order paid.
+//! Back from there shows the order paid, also after a 3-D Secure step (a page that answered a
+//! form, which Back would otherwise ask to send again).
 //!
 //! Needs chromium + chromedriver (`.ci/run` installs them and sets POLYPAY_BROWSER_TESTS=1, which
 //! makes a missing driver a failure instead of a skip).
@@ -76,5 +77,89 @@ async fn customer_pays_on_the_cashier_and_returns_to_the_merchant() {
         verified.is_ok(),
         "return URL parameters are not correctly signed: {} {verified:?}",
         visit.uri
+    );
+}
+
+/// A 33 Fintech order with 3-D Secure: card form, Continue, the code, Pay; the cashier shows
+/// the result (33 Fintech has no return URL), and Back lands on the order, paid, not on the
+/// verification step's form answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn back_after_a_verification_step_shows_the_order_paid() {
+    use polypay_fintech33::wire::{Amount, CreateOrder, Payer};
+    use polypay_fintech33::{BizCipher, Client, MerchantKeys, RsaPrivateKey, RsaPublicKey};
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let s = TestServer::start().await;
+    let c = s.credentials_of("fintech33");
+    let text = |k: &str| c[k].as_str().expect(k).to_owned();
+    let keys = MerchantKeys {
+        app_id: text("appId"),
+        app_secret: text("appSecret"),
+        cipher: BizCipher::from_base64(&text("aesKey"), None).expect("aes key"),
+        sign_hash: polypay_fintech33::SignHash::Sha256,
+        private_key: RsaPrivateKey::from_text(&text("rsaPrivateKey")).expect("key"),
+        platform_key: RsaPublicKey::from_text(&s.state.inner.platform.rsa_key.public_pem)
+            .expect("platform key"),
+    };
+    let client = Client::new(s.base_url.clone(), keys);
+    let token = client.token().await.expect("token").token;
+    let payer = Payer {
+        first_name: "Tai Man".into(),
+        last_name: "Chan".into(),
+        email: "tai@example.com".into(),
+        area_code: 852,
+        phone: "91234567".into(),
+        address: "1 Queens Road".into(),
+        city: "Hong Kong".into(),
+        province: "HK".into(),
+        postcode: "000000".into(),
+        country: "HK".into(),
+    };
+    let payer_id = client
+        .create_payer(&token, &payer)
+        .await
+        .expect("payer")
+        .result
+        .expect("payer")
+        .payer_id;
+    let order = CreateOrder {
+        order_sn: "B-3DS".into(),
+        currency: "USD".into(),
+        amount: Amount::parse("12.00").expect("amount"),
+        payer_id,
+        purpose_of_transaction: "PAY_FOR_GOODS".into(),
+        description: "browser order".into(),
+        skip3ds: false,
+        domain: "shop.example.com".into(),
+        product: "Mug".into(),
+    };
+    let created = client
+        .create_order(&token, &order)
+        .await
+        .expect("order")
+        .result
+        .expect("created");
+    let b = driver.session().await;
+    b.open(&created.payment_link).await;
+    b.click("#continue").await;
+    b.type_into("#otp", "123456").await;
+    b.click("#pay").await;
+    let paid = b.heading_when(|h| h == "Paid").await;
+    b.back().await;
+    let again = b.heading_when(|h| h == "Paid").await;
+    let url = b.url().await;
+    b.close().await;
+    assert_eq!(paid, "Paid");
+    assert_eq!(
+        again, "Paid",
+        "Back from the result shows the order ({url})"
+    );
+    assert!(
+        url.ends_with(&format!(
+            "/cashier/{}",
+            created.payment_link.rsplit('/').next().unwrap()
+        )),
+        "{url}"
     );
 }

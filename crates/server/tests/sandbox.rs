@@ -34,10 +34,10 @@ async fn control_api_moves_payments_and_needs_the_admin_token() {
         .unwrap();
     assert_eq!(anonymous.status(), 401);
     assert_eq!(anonymous.headers()["cache-control"], "no-store");
-    // The scheme's name in any case (RFC 9110); every answer uncached.
+    // The scheme's name in any case, spaces after it (RFC 9110); every answer uncached.
     let lower = reqwest::Client::new()
         .get(format!("{}/admin/v1/merchants", s.base_url))
-        .header("authorization", format!("bearer {}", s.admin_token))
+        .header("authorization", format!("bearer  {}", s.admin_token))
         .send()
         .await
         .unwrap();

@@ -372,10 +372,13 @@ pub fn cashier(v: &View<'_>) -> Html<String> {
     // Back from the merchant's page may restore this page from the back/forward cache as it
     // was (no-store does not keep every browser from it): such a page loads the order afresh,
     // by its own address when it was the link's (its query carries OTT Pay's `redirect_url`
-    // and `selected`), else (a page that answered a form) by the link's path.
+    // and `selected`). A page that answered a form (the verification step, a refused input)
+    // gives its history entry the link's path, so Back there loads the order instead of
+    // asking to send the form again.
     let page = format!("/cashier/{}", p.cashier_token);
     let restored = format!(
-        "<script>addEventListener(\"pageshow\",function(e){{if(e.persisted)location.replace(\
+        "<script>if(location.pathname!=={page:?})history.replaceState(null,\"\",{page:?});\
+         addEventListener(\"pageshow\",function(e){{if(e.persisted)location.replace(\
          location.pathname==={page:?}?location.href:{page:?})}});</script>"
     );
     Html(document_with("Cashier", &(refresh + &restored), &body))
