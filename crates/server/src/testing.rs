@@ -293,6 +293,46 @@ async fn record(
     (status, body).into_response()
 }
 
+/// The test merchant's 33 Fintech client: its credentials, signing with `private_key` (its own
+/// generated key unless a test registers another), verifying with the platform's key.
+pub fn fintech33_client(
+    s: &TestServer,
+    private_key: Option<polypay_fintech33::RsaPrivateKey>,
+) -> polypay_fintech33::Client {
+    use polypay_fintech33::{BizCipher, MerchantKeys, RsaPrivateKey, RsaPublicKey, SignHash};
+    let c = s.credentials_of("fintech33");
+    let text = |k: &str| c[k].as_str().expect(k).to_owned();
+    let private_key = private_key
+        .unwrap_or_else(|| RsaPrivateKey::from_text(&text("rsaPrivateKey")).expect("merchant key"));
+    let keys = MerchantKeys {
+        app_id: text("appId"),
+        app_secret: text("appSecret"),
+        cipher: BizCipher::from_base64(&text("aesKey"), None).expect("aes key"),
+        sign_hash: SignHash::Sha256,
+        private_key,
+        // What merchants download (§3.2); not part of the credentials JSON.
+        platform_key: RsaPublicKey::from_text(&s.state.inner.platform.rsa_key.public_pem)
+            .expect("platform key"),
+    };
+    polypay_fintech33::Client::new(s.base_url.clone(), keys)
+}
+
+/// A 33 Fintech payer in Hong Kong with `email`.
+pub fn fintech33_payer(email: &str) -> polypay_fintech33::wire::Payer {
+    polypay_fintech33::wire::Payer {
+        first_name: "Tai Man".into(),
+        last_name: "Chan".into(),
+        email: email.into(),
+        area_code: 852,
+        phone: "91234567".into(),
+        address: "1 Queens Road".into(),
+        city: "Hong Kong".into(),
+        province: "HK".into(),
+        postcode: "000000".into(),
+        country: "HK".into(),
+    }
+}
+
 /// A customer's browser on the hosted cashier: opens a cashier link (with any parameters the
 /// merchant appended), keeps the page's CSRF token, and presses buttons. Redirects are not
 /// followed, so a test sees where an action sends the browser.

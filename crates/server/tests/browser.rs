@@ -85,37 +85,14 @@ async fn customer_pays_on_the_cashier_and_returns_to_the_merchant() {
 /// verification step's form answer.
 #[tokio::test(flavor = "multi_thread")]
 async fn back_after_a_verification_step_shows_the_order_paid() {
-    use polypay_fintech33::wire::{Amount, CreateOrder, Payer};
-    use polypay_fintech33::{BizCipher, Client, MerchantKeys, RsaPrivateKey, RsaPublicKey};
+    use polypay_fintech33::wire::{Amount, CreateOrder};
     let Some(driver) = Driver::start().await else {
         return;
     };
     let s = TestServer::start().await;
-    let c = s.credentials_of("fintech33");
-    let text = |k: &str| c[k].as_str().expect(k).to_owned();
-    let keys = MerchantKeys {
-        app_id: text("appId"),
-        app_secret: text("appSecret"),
-        cipher: BizCipher::from_base64(&text("aesKey"), None).expect("aes key"),
-        sign_hash: polypay_fintech33::SignHash::Sha256,
-        private_key: RsaPrivateKey::from_text(&text("rsaPrivateKey")).expect("key"),
-        platform_key: RsaPublicKey::from_text(&s.state.inner.platform.rsa_key.public_pem)
-            .expect("platform key"),
-    };
-    let client = Client::new(s.base_url.clone(), keys);
+    let client = polypay_server::testing::fintech33_client(&s, None);
     let token = client.token().await.expect("token").token;
-    let payer = Payer {
-        first_name: "Tai Man".into(),
-        last_name: "Chan".into(),
-        email: "tai@example.com".into(),
-        area_code: 852,
-        phone: "91234567".into(),
-        address: "1 Queens Road".into(),
-        city: "Hong Kong".into(),
-        province: "HK".into(),
-        postcode: "000000".into(),
-        country: "HK".into(),
-    };
+    let payer = polypay_server::testing::fintech33_payer("tai@example.com");
     let payer_id = client
         .create_payer(&token, &payer)
         .await

@@ -7,32 +7,20 @@
 use polypay_fintech33::wire::{
     Amount, CreateOrder, CreateOrderData, OrderRef, OrderStatus, Payer, PaymentOrderStatus,
 };
-use polypay_fintech33::{BizCipher, Client, MerchantKeys, RsaPrivateKey, RsaPublicKey, SignHash};
-use polypay_server::testing::{Customer, Received, Receiver, TestServer};
+use polypay_fintech33::{Client, RsaPrivateKey};
+use polypay_server::testing::{
+    Customer, Received, Receiver, TestServer, fintech33_client, fintech33_payer,
+};
 use polypay_store::testing::TestDb;
 use serde_json::json;
 
 fn merchant_client(s: &TestServer) -> Client {
-    let c = s.credentials_of("fintech33");
-    let key = c["rsaPrivateKey"].as_str().expect("rsaPrivateKey");
-    client_signing_with(s, RsaPrivateKey::from_text(key).expect("merchant key"))
+    fintech33_client(s, None)
 }
 
 /// The merchant's client, signing with `private_key`.
 fn client_signing_with(s: &TestServer, private_key: RsaPrivateKey) -> Client {
-    let c = s.credentials_of("fintech33");
-    let text = |k: &str| c[k].as_str().expect(k).to_owned();
-    let keys = MerchantKeys {
-        app_id: text("appId"),
-        app_secret: text("appSecret"),
-        cipher: BizCipher::from_base64(&text("aesKey"), None).expect("aes key"),
-        sign_hash: SignHash::Sha256,
-        private_key,
-        // What merchants download (§3.2); not part of the credentials JSON.
-        platform_key: RsaPublicKey::from_text(&s.state.inner.platform.rsa_key.public_pem)
-            .expect("platform key"),
-    };
-    Client::new(s.base_url.clone(), keys)
+    fintech33_client(s, Some(private_key))
 }
 
 /// Registers the receiver as the merchant's 33 Fintech webhook URL.
@@ -48,18 +36,7 @@ async fn act_on_cashier(cashier_url: &str, action: &str) -> reqwest::Response {
 }
 
 fn payer(email: &str) -> Payer {
-    Payer {
-        first_name: "Tai Man".into(),
-        last_name: "Chan".into(),
-        email: email.into(),
-        area_code: 852,
-        phone: "91234567".into(),
-        address: "1 Queens Road".into(),
-        city: "Hong Kong".into(),
-        province: "HK".into(),
-        postcode: "000000".into(),
-        country: "HK".into(),
-    }
+    fintech33_payer(email)
 }
 
 fn order(order_sn: &str, payer_id: u64, amount: &str) -> CreateOrder {
