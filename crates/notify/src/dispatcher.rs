@@ -173,6 +173,19 @@ impl Dispatcher {
     /// Slow attempts are never waited for. On shutdown, stops leasing, lets in-flight attempts
     /// finish and records them.
     pub async fn run(self, tick: Duration, shutdown: impl Future<Output = ()>) {
+        // No node's lease is longer than one taken with the longest tick a node may be given
+        // (`sweep_interval_ms` is at most an hour): only leases past that bound are ended.
+        let longest_lease = self.lease_ms(Duration::from_secs(3600));
+        let latest = self.inner.engine.clock().wall().plus_millis(longest_lease);
+        if let Err(e) = self
+            .inner
+            .engine
+            .store()
+            .write(move |db| db.cap_leases(latest))
+            .await
+        {
+            tracing::warn!(error = %e, "callback leases could not be capped");
+        }
         match self.rekey_bare_pending().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(

@@ -127,9 +127,11 @@ pub async fn resend(
             engine.clock().wall(),
         )?),
     };
-    // A delivery that had no request was keyed by its object alone: now it has an endpoint.
+    // A delivery keyed by its object alone (it had no request, or an earlier version queued
+    // it) is keyed by its endpoint, as one queued now.
     let key = request
         .as_ref()
+        .or(d.request.as_ref())
         .filter(|_| !d.order_key.contains(['#', '@']))
         .map(|r| crate::schedule::keyed_at(&d.order_key, &r.url));
     let found = store

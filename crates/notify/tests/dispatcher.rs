@@ -333,6 +333,22 @@ async fn callbacks_queued_with_bare_keys_still_hold_back_later_ones() {
         f.at(1_000);
         assert_eq!(d.run_once().await.unwrap().acknowledged, 1);
         assert_eq!(d.run_once().await.unwrap().acknowledged, 1);
+
+        // A re-send of one keyed so (its request stored) keys it by its endpoint too.
+        f.engine
+            .store()
+            .write(move |db| db.set_order_key(id, "pay_1"))
+            .await
+            .unwrap();
+        d.resend(id).await.unwrap();
+        let (resent, _) = f.delivery_of(first).await;
+        let endpoint = resent.request.as_ref().unwrap().url.clone();
+        assert_eq!(
+            resent.order_key,
+            polypay_notify::schedule::keyed_at("pay_1", &endpoint),
+            "{}",
+            db.name
+        );
     }
 }
 

@@ -674,6 +674,26 @@ async fn leases_follow_real_time_not_time_travel() {
         let taken = w(&s, move |db| db.lease_deliveries(&travelled(1_600))).await;
         let got: Vec<_> = taken.iter().map(|d| d.outbox_id).collect();
         assert_eq!(got, [2], "{name}: and ends in real time");
+
+        // A lease an earlier version took on the engine clock an hour ahead is capped at a
+        // node's start, so a delivery whose node died is not held for that hour.
+        let third = vec![new_delivery(3, "mch_tt", "pay_tt3", 10)];
+        w(&s, move |db| db.insert_deliveries(&third)).await;
+        let old = polypay_store::LeaseRequest {
+            lease_until: Timestamp(3_602_000),
+            ..lease(2_000, "old", 5)
+        };
+        let ahead = w(&s, move |db| db.lease_deliveries(&old)).await;
+        assert_eq!(ahead.len(), 1, "{name}");
+        assert_eq!(
+            w(&s, |db| db.cap_leases(Timestamp(62_000))).await,
+            1,
+            "{name}"
+        );
+        let taken = w(&s, |db| db.lease_deliveries(&lease(62_000, "n3", 5))).await;
+        let mut got: Vec<_> = taken.iter().map(|d| d.outbox_id).collect();
+        got.sort();
+        assert_eq!(got, [1, 2, 3], "{name}: its lease ended at the cap");
     })
     .await;
 }

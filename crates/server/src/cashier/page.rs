@@ -375,11 +375,15 @@ pub fn cashier(v: &View<'_>) -> Html<String> {
     // and `selected`). A page that answered a form (the verification step, a refused input)
     // gives its history entry the link's path, so Back there loads the order instead of
     // asking to send the form again.
-    let page = format!("/cashier/{}", p.cashier_token);
+    // A JSON string inside a script element: `<` escaped so no value can close the element (the
+    // token is hex, but the page does not rely on it).
+    let page = serde_json::Value::String(format!("/cashier/{}", p.cashier_token))
+        .to_string()
+        .replace('<', "\\u003c");
     let restored = format!(
-        "<script>if(location.pathname!=={page:?})history.replaceState(null,\"\",{page:?});\
+        "<script>if(location.pathname!=={page})history.replaceState(null,\"\",{page});\
          addEventListener(\"pageshow\",function(e){{if(e.persisted)location.replace(\
-         location.pathname==={page:?}?location.href:{page:?})}});</script>"
+         location.pathname==={page}?location.href:{page})}});</script>"
     );
     Html(document_with("Cashier", &(refresh + &restored), &body))
 }

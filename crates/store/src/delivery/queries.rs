@@ -858,6 +858,16 @@ impl Db<'_> {
             .collect()
     }
 
+    /// Ends every lease that would outlast `latest` there (leases follow real time; one an
+    /// earlier version wrote on the engine clock, after sandbox time travel, could otherwise
+    /// hold its delivery for as long as the clock was moved). Returns how many.
+    pub fn cap_leases(&mut self, latest: Timestamp) -> Result<u64, StoreError> {
+        self.exec(
+            "UPDATE deliveries SET lease_until = $1 WHERE state = 'pending' AND lease_until > $1",
+            &[latest.0.into()],
+        )
+    }
+
     /// Sets a delivery's order key.
     pub fn set_order_key(&mut self, id: i64, key: &str) -> Result<(), StoreError> {
         self.exec(
