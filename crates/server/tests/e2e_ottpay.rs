@@ -326,12 +326,17 @@ async fn the_prepay_method_chosen_on_the_cashier_fixes_the_bizpay_order_id() {
     assert!(!customer.html.contains(" checked"), "{}", customer.html);
     let refused = customer.press("pay", &[("selected", "NONE")]).await;
     assert_eq!(refused.status(), 422);
+    let html = refused.text().await.expect("page");
+    assert!(html.contains("Choose a payment method."));
+    // The refusal answered a form: its history entry becomes the link, with what it carried
+    // (Back or a reload there loads the order, as the link did).
+    let token = created.payinfo.split("/cashier/").nth(1).unwrap();
+    let token = token.split('?').next().unwrap();
     assert!(
-        refused
-            .text()
-            .await
-            .expect("page")
-            .contains("Choose a payment method.")
+        html.contains(&format!(
+            r#"history.replaceState(null,"","/cashier/{token}?selected=NONE")"#
+        )),
+        "{html}"
     );
     let paid = customer.press("pay", &[("method", "UNIONPAY")]).await;
     assert!(paid.status().is_redirection());

@@ -373,17 +373,24 @@ pub fn cashier(v: &View<'_>) -> Html<String> {
     // was (no-store does not keep every browser from it): such a page loads the order afresh,
     // by its own address when it was the link's (its query carries OTT Pay's `redirect_url`
     // and `selected`). A page that answered a form (the verification step, a refused input)
-    // gives its history entry the link's path, so Back there loads the order instead of
-    // asking to send the form again.
-    // A JSON string inside a script element: `<` escaped so no value can close the element (the
-    // token is hex, but the page does not rely on it).
-    let page = serde_json::Value::String(format!("/cashier/{}", p.cashier_token))
-        .to_string()
-        .replace('<', "\\u003c");
+    // gives its history entry the link (its path, and the parameters the form carried), so
+    // Back there loads the order instead of asking to send the form again.
+    // JSON strings inside a script element: `<` escaped so no value can close the element.
+    let js = |text: String| {
+        serde_json::Value::String(text)
+            .to_string()
+            .replace('<', "\\u003c")
+    };
+    let path = format!("/cashier/{}", p.cashier_token);
+    let link = match serde_urlencoded::to_string(&v.form.carried) {
+        Ok(query) if !query.is_empty() => format!("{path}?{query}"),
+        _ => path.clone(),
+    };
+    let (path, link) = (js(path), js(link));
     let restored = format!(
-        "<script>if(location.pathname!=={page})history.replaceState(null,\"\",{page});\
+        "<script>if(location.pathname!=={path})history.replaceState(null,\"\",{link});\
          addEventListener(\"pageshow\",function(e){{if(e.persisted)location.replace(\
-         location.pathname==={page}?location.href:{page})}});</script>"
+         location.pathname==={path}?location.href:{link})}});</script>"
     );
     Html(document_with("Cashier", &(refresh + &restored), &body))
 }
