@@ -101,9 +101,8 @@ pub async fn run(cmd: CallbacksCommand) -> anyhow::Result<()> {
         }
         CallbacksCommand::Show { id, db } => {
             let boot = polypay_server::bootstrap(&mut db.load_existing()?).await?;
-            let (d, attempts) = operator::delivery_with_attempts(&boot.engine, id).await?;
-            let waiting = operator::waiting_for(&boot.engine, &d).await?;
-            let v = operator::delivery_detail_json(&d, &attempts, waiting);
+            let detail = operator::delivery_with_attempts(&boot.engine, id).await?;
+            let v = operator::delivery_detail_json(&detail);
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(())
         }

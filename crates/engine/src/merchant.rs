@@ -94,15 +94,10 @@ fn checked_notify_url(url: Option<&str>) -> Result<Option<String>, EngineError> 
         Ok(parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
             refused("it carries a user name or password")
         }
-        Ok(parsed)
-            if parsed
-                .host_str()
-                .is_some_and(|h| h.trim_matches('.').is_empty()) =>
-        {
-            refused("no host")
-        }
-        Ok(parsed) if parsed.host_str().is_some() => Ok(Some(url.to_string())),
-        Ok(_) => refused("no host"),
+        Ok(parsed) => match parsed.host_str() {
+            Some(host) if !host.trim_matches('.').is_empty() => Ok(Some(url.to_string())),
+            _ => refused("no host"),
+        },
         Err(e) => refused(&e.to_string()),
     }
 }

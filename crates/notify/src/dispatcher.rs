@@ -173,29 +173,7 @@ impl Dispatcher {
     /// Slow attempts are never waited for. On shutdown, stops leasing, lets in-flight attempts
     /// finish and records them.
     pub async fn run(self, tick: Duration, shutdown: impl Future<Output = ()>) {
-        // No node's lease is longer than one taken with the longest tick a node may be given
-        // (`sweep_interval_ms` is at most an hour): only leases past that bound are ended.
-        let longest_lease = self.lease_ms(Duration::from_secs(3600));
-        let latest = self.inner.engine.clock().wall().plus_millis(longest_lease);
-        if let Err(e) = self
-            .inner
-            .engine
-            .store()
-            .write(move |db| db.cap_leases(latest))
-            .await
-        {
-            tracing::warn!(error = %e, "callback leases could not be capped");
-        }
-        match self.rekey_bare_pending().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                deliveries = n,
-                "callbacks queued by an earlier version keyed by endpoint"
-            ),
-            Err(e) => {
-                tracing::warn!(error = %e, "callbacks queued by an earlier version could not be re-keyed")
-            }
-        }
+        self.repair_queued().await;
         let tick = tick.max(Duration::from_millis(10));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let created = Notify::new();
@@ -415,6 +393,29 @@ impl Dispatcher {
             Err(e) => {
                 tracing::error!(error = %e, "callback dispatch cycle failed");
                 false
+            }
+        }
+    }
+
+    /// At start, what an earlier version queued is brought in line: leases it took on the
+    /// engine clock are ended where no node's lease could reach (no lease is longer than one
+    /// taken with the longest tick a node may be given: `sweep_interval_ms` is at most an hour),
+    /// and callbacks it keyed by their object alone are keyed by their endpoint.
+    async fn repair_queued(&self) {
+        let longest_lease = self.lease_ms(Duration::from_secs(3600));
+        let latest = self.inner.engine.clock().wall().plus_millis(longest_lease);
+        let store = self.inner.engine.store();
+        if let Err(e) = store.write(move |db| db.cap_leases(latest)).await {
+            tracing::warn!(error = %e, "callback leases could not be capped");
+        }
+        match self.rekey_bare_pending().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                deliveries = n,
+                "callbacks queued by an earlier version keyed by endpoint"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "callbacks queued by an earlier version could not be re-keyed")
             }
         }
     }

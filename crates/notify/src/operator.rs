@@ -69,29 +69,35 @@ pub async fn list_deliveries_with_attempts(
         .await
 }
 
-/// One delivery and its attempt log (oldest attempt first).
+/// One delivery as the operator is shown it.
+#[derive(Debug, Clone)]
+pub struct DeliveryDetail {
+    pub delivery: Delivery,
+    /// Its attempt log, oldest attempt first.
+    pub attempts: Vec<DeliveryAttempt>,
+    /// The earlier callback it waits for (same object and endpoint, queued before it and not
+    /// finished): why one that is due is not sent. `None` when nothing holds it back.
+    pub waiting_for: Option<i64>,
+}
+
+/// One delivery, its attempt log and what it waits for, in one read.
 pub async fn delivery_with_attempts(
     engine: &Engine,
     id: i64,
-) -> Result<(Delivery, Vec<DeliveryAttempt>), NotifyError> {
+) -> Result<DeliveryDetail, NotifyError> {
     engine
         .store()
         .read(move |db| {
-            let d = db.delivery(id)?.ok_or(NotifyError::NotFound(id))?;
+            let delivery = db.delivery(id)?.ok_or(NotifyError::NotFound(id))?;
             let attempts = db.delivery_attempts(id)?;
-            Ok((d, attempts))
+            let waiting_for = db.delivery_waiting_for(&delivery)?;
+            Ok(DeliveryDetail {
+                delivery,
+                attempts,
+                waiting_for,
+            })
         })
         .await
-}
-
-/// The earlier callback a pending delivery waits for (same object and endpoint, queued before
-/// it and not finished): why one that is due is not sent. `None` when nothing holds it back.
-pub async fn waiting_for(engine: &Engine, d: &Delivery) -> Result<Option<i64>, NotifyError> {
-    let d = d.clone();
-    Ok(engine
-        .store()
-        .read(move |db| db.delivery_waiting_for(&d))
-        .await?)
 }
 
 /// Makes a delivery due at the engine clock's now with a fresh schedule, whatever its state.
@@ -203,17 +209,14 @@ pub fn delivery_summary_json(d: &Delivery) -> Value {
     })
 }
 
-/// A delivery with its first request and every attempt as made, and the earlier callback it
-/// waits for ([`waiting_for`]).
-pub fn delivery_detail_json(
-    d: &Delivery,
-    attempts: &[DeliveryAttempt],
-    waiting_for: Option<i64>,
-) -> Value {
+/// A delivery with its first request, every attempt as made, and the earlier callback it waits
+/// for.
+pub fn delivery_detail_json(detail: &DeliveryDetail) -> Value {
+    let d = &detail.delivery;
     let mut v = delivery_summary_json(d);
-    v["waiting_for"] = json!(waiting_for);
+    v["waiting_for"] = json!(detail.waiting_for);
     v["request"] = d.request.as_ref().map_or(Value::Null, request_json);
-    v["attempt_log"] = attempts.iter().map(attempt_json).collect();
+    v["attempt_log"] = detail.attempts.iter().map(attempt_json).collect();
     v
 }
 

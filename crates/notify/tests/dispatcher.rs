@@ -260,19 +260,9 @@ async fn a_callback_to_another_url_does_not_wait_behind_a_failing_one() {
         // What the operator is shown: which callback it waits for.
         let (first, _) = f.delivery_of(first).await;
         let (waiting, _) = f.delivery_of(later).await;
-        let engine = &f.engine;
-        assert_eq!(
-            polypay_notify::operator::waiting_for(engine, &waiting)
-                .await
-                .unwrap(),
-            Some(first.id)
-        );
-        assert_eq!(
-            polypay_notify::operator::waiting_for(engine, &first)
-                .await
-                .unwrap(),
-            None
-        );
+        let waits = |id| polypay_notify::operator::delivery_with_attempts(&f.engine, id);
+        assert_eq!(waits(waiting.id).await.unwrap().waiting_for, Some(first.id));
+        assert_eq!(waits(first.id).await.unwrap().waiting_for, None);
         f.at(1_000);
         assert_eq!(d.run_once().await.unwrap().acknowledged, 1);
         assert_eq!(d.run_once().await.unwrap().acknowledged, 1);

@@ -91,16 +91,8 @@ async fn show(State(s): State<AppState>, id: Result<Path<i64>, PathRejection>) -
     let Ok(Path(id)) = id else {
         return error(StatusCode::NOT_FOUND, "callback not found");
     };
-    let found = match operator::delivery_with_attempts(s.engine(), id).await {
-        Ok((d, attempts)) => operator::waiting_for(s.engine(), &d)
-            .await
-            .map(|waiting| (d, attempts, waiting)),
-        Err(e) => Err(e),
-    };
-    match found {
-        Ok((d, attempts, waiting)) => {
-            Json(operator::delivery_detail_json(&d, &attempts, waiting)).into_response()
-        }
+    match operator::delivery_with_attempts(s.engine(), id).await {
+        Ok(detail) => Json(operator::delivery_detail_json(&detail)).into_response(),
         Err(e) => notify_error(e),
     }
 }

@@ -156,13 +156,7 @@ pub fn write_private(path: &Path, contents: &str) -> Result<(), StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_private_dir(dir)?;
     }
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    opts.mode(0o600);
-    let written = opts.open(path).and_then(|mut f| {
+    let written = new_private_file(path).and_then(|mut f| {
         f.write_all(contents.as_bytes())?;
         f.sync_all()
     });
@@ -188,17 +182,23 @@ pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
 /// SQLite then opens it as a new database, and makes its `-wal` and `-shm` files with the
 /// same permissions (the database holds payers' details and sealed secrets).
 pub fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    match new_private_file(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Config(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// A file created at `path` for writing, readable only by its owner (Unix: 0600); never over
+/// an existing one.
+fn new_private_file(path: &Path) -> std::io::Result<std::fs::File> {
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     opts.mode(0o600);
-    match opts.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(StoreError::Config(format!("{}: {e}", path.display()))),
-    }
+    opts.open(path)
 }
 
 /// Makes a directory's entries (a file created or renamed in it) durable; best effort.

@@ -434,9 +434,10 @@ impl Fixture {
             .into_iter()
             .find(|d| d.outbox_id == outbox_id)
             .expect("delivery of the event");
-        polypay_notify::operator::delivery_with_attempts(&self.engine, d.id)
+        let detail = polypay_notify::operator::delivery_with_attempts(&self.engine, d.id)
             .await
-            .expect("detail")
+            .expect("detail");
+        (detail.delivery, detail.attempts)
     }
 }
 

@@ -294,20 +294,21 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(q): Query<ShowQuery>,
 ) -> Response {
-    let (d, attempts) = match operator::delivery_with_attempts(c.app.engine(), id).await {
+    let operator::DeliveryDetail {
+        delivery: d,
+        attempts,
+        waiting_for,
+    } = match operator::delivery_with_attempts(c.app.engine(), id).await {
         Ok(found) => found,
         Err(e) => return notify_error(e),
     };
-    let waiting = match operator::waiting_for(c.app.engine(), &d).await {
-        Ok(waiting) => waiting.map_or(String::new(), |w| {
-            format!(
-                "<dt>Waiting for</dt><dd id=\"waiting-for\"><a href=\"/console/callbacks/{w}\">#{w}</a>, \
-                 an earlier callback of this object to this endpoint, to be acknowledged or \
-                 given up</dd>"
-            )
-        }),
-        Err(e) => return notify_error(e),
-    };
+    let waiting = waiting_for.map_or(String::new(), |w| {
+        format!(
+            "<dt>Waiting for</dt><dd id=\"waiting-for\"><a href=\"/console/callbacks/{w}\">#{w}</a>, \
+             an earlier callback of this object to this endpoint, to be acknowledged or given \
+             up</dd>"
+        )
+    });
     let notice = if q.resent.is_empty() {
         String::new()
     } else {

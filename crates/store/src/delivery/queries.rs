@@ -812,14 +812,12 @@ impl Db<'_> {
                 &[id.into(), method, url, headers, body, b64],
             )?;
         }
-        if let Some(key) = order_key {
-            self.set_order_key(id, key)?;
-        }
         let n = self.exec(
             "UPDATE deliveries SET state = 'pending', next_attempt_at = $2, schedule_at = $2, \
              schedule_start = attempts, lease_owner = NULL, leased_at = NULL, lease_until = NULL, \
-             lease_seq = lease_seq + 1, updated_at = $2, finished_at = NULL WHERE id = $1",
-            &[id.into(), now.0.into()],
+             lease_seq = lease_seq + 1, updated_at = $2, finished_at = NULL, \
+             order_key = COALESCE($3, order_key) WHERE id = $1",
+            &[id.into(), now.0.into(), order_key.into()],
         )?;
         Ok(n == 1)
     }

@@ -131,24 +131,28 @@ pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outc
     // The refund's number is polypay's, `<order_sn>#<n>`; merchant numbers are unique across
     // the merchant's protocols (the design's invariant), so a PassToPay or V2_SHA256 refund the
     // merchant numbered so may hold it: then `<order_sn>#<n>.<k>`, the next free one.
+    let first = format!("{}#{n}", payment.merchant_order_no);
+    let template = NewRefund {
+        payment_id: payment.id.clone(),
+        protocol: Protocol::Fintech33,
+        merchant_refund_no: first.clone(),
+        public_id: format!("{}#{n}", payment.public_id),
+        amount: payment.amount,
+        reason: None,
+        notify_url: None,
+        exclusive: true,
+        fee_minor: settings.refund_fee_minor()?,
+        settle_after_ms: delayed.then_some(delay_ms),
+        attrs: serde_json::to_value(&attrs).map_err(crate::Error::from)?,
+    };
     let mut refund = None;
     for k in 1..=MAX_NUMBER_TRIES {
-        let number = match k {
-            1 => format!("{}#{n}", payment.merchant_order_no),
-            _ => format!("{}#{n}.{k}", payment.merchant_order_no),
-        };
         let new = NewRefund {
-            payment_id: payment.id.clone(),
-            protocol: Protocol::Fintech33,
-            merchant_refund_no: number,
-            public_id: format!("{}#{n}", payment.public_id),
-            amount: payment.amount,
-            reason: None,
-            notify_url: None,
-            exclusive: true,
-            fee_minor: settings.refund_fee_minor()?,
-            settle_after_ms: delayed.then_some(delay_ms),
-            attrs: serde_json::to_value(&attrs).map_err(crate::Error::from)?,
+            merchant_refund_no: match k {
+                1 => first.clone(),
+                _ => format!("{first}.{k}"),
+            },
+            ..template.clone()
         };
         match ctx.engine.create_refund(new).await {
             Ok((created, _)) => {
