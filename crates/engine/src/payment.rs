@@ -247,7 +247,9 @@ impl Engine {
         let id = id.clone();
         let clock = self.clock.clone();
         self.store
-            .write(move |db| transition_payment(db, &id, &cmd, clock.now()))
+            .write_on(id.as_str().to_owned(), move |db| {
+                transition_payment(db, &id, &cmd, clock.now())
+            })
             .await
     }
 
@@ -264,7 +266,7 @@ impl Engine {
         let id = id.clone();
         let clock = self.clock.clone();
         self.store
-            .write(move |db| {
+            .write_on(id.as_str().to_owned(), move |db| {
                 merge_marks(db, &id, &marks)?;
                 transition_payment(db, &id, &cmd, clock.now())
             })

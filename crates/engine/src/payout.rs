@@ -95,7 +95,9 @@ impl Engine {
         let id = id.clone();
         let clock = self.clock.clone();
         self.store
-            .write(move |db| transition_payout(db, &id, &cmd, clock.now()))
+            .write_on(id.as_str().to_owned(), move |db| {
+                transition_payout(db, &id, &cmd, clock.now())
+            })
             .await
     }
 }

@@ -41,8 +41,9 @@ impl Engine {
     /// merchant's available balance covers it (debited in the same commit).
     pub async fn create_refund(&self, new: NewRefund) -> Result<(Refund, Payment), EngineError> {
         let now = self.clock.now();
+        let family = new.payment_id.as_str().to_string();
         self.store
-            .write(move |db| insert_refund(db, &new, now))
+            .write_on(family, move |db| insert_refund(db, &new, now))
             .await
     }
 
@@ -56,8 +57,8 @@ impl Engine {
             .read(move |db| Ok::<_, EngineError>(db.due_refund_settlements(now, limit)?))
             .await?;
         let mut settled = Vec::with_capacity(due.len());
-        for id in due {
-            match self.settle_refund(&id, None).await {
+        for (id, payment_id) in due {
+            match self.settle(&id, &payment_id, None, None).await {
                 Ok((refund, _)) => settled.push(refund),
                 // Settled meanwhile (the state test is in the query), or a payment that cannot
                 // take it: unscheduled, so one refund cannot hold the others back every tick.
@@ -65,7 +66,7 @@ impl Engine {
                     tracing::warn!(refund = %id.as_str(), error = %e, "scheduled refund settlement refused");
                     let unschedule = id.clone();
                     self.store
-                        .write(move |db| {
+                        .write_on(payment_id.as_str().to_owned(), move |db| {
                             Ok::<_, EngineError>(db.schedule_refund_settlement(&unschedule, None)?)
                         })
                         .await?;
@@ -121,26 +122,39 @@ impl Engine {
     /// releases the hold and credits the balance back.
     pub async fn settle_refund(
         &self,
-        id: &RefundId,
+        refund: &Refund,
         failure: Option<(String, String)>,
     ) -> Result<(Refund, Payment), EngineError> {
-        self.settle_refund_reported(id, None, failure).await
+        self.settle(&refund.id, &refund.payment_id, None, failure)
+            .await
     }
 
     /// Settles a pending refund as a rail reported it: a success with the rail's reference
     /// (the refund's `channel_order_no`), or a failure with its code and message.
     pub async fn settle_refund_reported(
         &self,
-        id: &RefundId,
+        refund: &Refund,
         reference: Option<String>,
         failure: Option<(String, String)>,
     ) -> Result<(Refund, Payment), EngineError> {
-        let id = id.clone();
+        self.settle(&refund.id, &refund.payment_id, reference, failure)
+            .await
+    }
+
+    async fn settle(
+        &self,
+        id: &RefundId,
+        payment_id: &PaymentId,
+        reference: Option<String>,
+        failure: Option<(String, String)>,
+    ) -> Result<(Refund, Payment), EngineError> {
+        let (id, payment_id) = (id.clone(), payment_id.clone());
         let clock = self.clock.clone();
         self.store
-            .write(move |db| {
+            .write_on(payment_id.as_str().to_owned(), move |db| {
                 let reference = reference.clone();
-                settle_refund(db, &id, reference, failure.clone(), clock.now())
+                let failure = failure.clone();
+                settle_refund(db, &id, &payment_id, reference, failure, clock.now())
             })
             .await
     }
@@ -233,14 +247,19 @@ fn insert_refund(
 fn settle_refund(
     db: &mut Db<'_>,
     id: &RefundId,
+    payment_id: &PaymentId,
     reference: Option<String>,
     failure: Option<(String, String)>,
     now: Timestamp,
 ) -> Result<(Refund, Payment), EngineError> {
-    let refund = db.refund(id)?.ok_or(EngineError::NotFound("refund"))?;
+    // The payment first: a family's root row is locked before its refunds (`Store::write_on`).
     let payment = db
-        .payment(&refund.payment_id)?
-        .ok_or(EngineError::NotFound("payment"))?;
+        .payment(payment_id)?
+        .ok_or(EngineError::NotFound("refund"))?;
+    let refund = db
+        .refund(id)?
+        .filter(|r| r.payment_id == *payment_id)
+        .ok_or(EngineError::NotFound("refund"))?;
     let succeeded = failure.is_none();
     let mut settled = refund.settle(failure, now)?;
     if succeeded && reference.is_some() {

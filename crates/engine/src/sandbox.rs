@@ -92,7 +92,7 @@ impl Engine {
         let id = id.clone();
         let now = self.clock.now();
         self.store
-            .write(move |db| {
+            .write_on(id.as_str().to_owned(), move |db| {
                 let mut current = db.payment(&id)?.ok_or(EngineError::NotFound("payment"))?;
                 if current.state == PaymentState::Pending && current.channel_order_no.is_some() {
                     return Ok(current);

@@ -196,10 +196,10 @@ async fn refunds_partial_then_full_never_more_than_paid() {
             "{}",
             db.name
         );
-        let (_, after) = e.settle_refund(&r1.id, None).await.unwrap();
+        let (_, after) = e.settle_refund(&r1, None).await.unwrap();
         assert_eq!(after.state, PaymentState::PartiallyRefunded);
         let (r3, _) = e.create_refund(refund("r3", 600)).await.unwrap();
-        let (done, full) = e.settle_refund(&r3.id, None).await.unwrap();
+        let (done, full) = e.settle_refund(&r3, None).await.unwrap();
         assert_eq!(
             (done.state, full.state),
             (RefundState::Succeeded, PaymentState::Refunded)
@@ -243,7 +243,7 @@ async fn a_refund_scheduled_to_settle_is_settled_once_due_and_not_before() {
             PaymentState::PartiallyRefunded
         );
         // Settled by hand before it is due: the sweeper leaves it alone.
-        e.settle_refund(&later.id, Some(("X".into(), "no".into())))
+        e.settle_refund(&later, Some(("X".into(), "no".into())))
             .await
             .unwrap();
         clock.advance(3_600_000);
@@ -402,7 +402,7 @@ async fn a_refund_fee_must_be_covered_is_debited_and_comes_back_when_the_refund_
         paid(&e, &m, "in2", 150).await;
         let (r1, _) = e.create_refund(with_fee("r1", 150)).await.unwrap();
         assert_eq!(balance().await, 0, "{}: amount and fee debited", db.name);
-        e.settle_refund(&r1.id, Some(("X".into(), "no".into())))
+        e.settle_refund(&r1, Some(("X".into(), "no".into())))
             .await
             .unwrap();
         assert_eq!(balance().await, 1150, "{}: both credited back", db.name);
@@ -437,7 +437,7 @@ async fn a_refund_fee_must_be_covered_is_debited_and_comes_back_when_the_refund_
 
         // A refund that succeeds keeps its fee.
         let (r2, _) = e.create_refund(with_fee("r2", 150)).await.unwrap();
-        e.settle_refund(&r2.id, None).await.unwrap();
+        e.settle_refund(&r2, None).await.unwrap();
         assert_eq!(balance().await, 0, "{}", db.name);
     }
 }
@@ -582,4 +582,49 @@ async fn callback_history_behind_a_wall_of_pending_deliveries_is_purged() {
         let pending = store.read(|db| db.pending_delivery_count()).await.unwrap();
         assert_eq!(pending as usize, wall, "{}: the pending ones stay", db.name);
     }
+}
+
+/// Two nodes on one PostgreSQL database, each taking refunds while both run the settlement
+/// sweeper over the same due refunds: a batch that debited the merchant's balance and then
+/// waited for a refund the other node's batch held, while that batch waited for the balance,
+/// was a deadlock (PostgreSQL detects it after `deadlock_timeout`, one second; the batch was
+/// then run again job by job). Every batch now takes its balance rows last, in one order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_refunding_and_settling_one_merchant_do_not_deadlock() {
+    let Some(db) = TestDb::postgres() else {
+        return;
+    };
+    let (a, _) = engine(&db);
+    let (b, _) = engine(&db);
+    let m = shop(&a).await;
+    const N: usize = 240;
+    let mut payments = Vec::new();
+    for i in 0..N {
+        payments.push(paid(&a, &m, &format!("in-{i}"), 1000).await);
+    }
+    let nodes = [Arc::new(a), Arc::new(b)];
+    // Each payment is refunded from both nodes at once, twice; each refund is settled by the
+    // node that did not take it.
+    const REFUNDS: usize = 4;
+    let mut tasks = Vec::new();
+    for (i, p) in payments.into_iter().enumerate() {
+        for side in 0..2 {
+            let nodes = nodes.clone();
+            let p = p.clone();
+            tasks.push(tokio::spawn(async move {
+                for k in 0..REFUNDS / 2 {
+                    let refund = new_refund(&p, &format!("r-{i}-{side}-{k}"), 100, None);
+                    let (r, _) = nodes[side].create_refund(refund).await.unwrap();
+                    nodes[1 - side].settle_refund(&r, None).await.unwrap();
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let conflicts: u64 = nodes.iter().map(|n| n.store().batch_conflicts()).sum();
+    assert_eq!(conflicts, 0, "no batch lost to a deadlock");
+    let balance = nodes[1].balances(&m.id).await.unwrap()[0].minor;
+    assert_eq!(balance, (N * (1000 - 100 * REFUNDS)) as i64);
 }

@@ -271,7 +271,7 @@ async fn refund_action(
         "fail" => Some(("SANDBOX_FAIL".to_string(), "refund failed".to_string())),
         _ => return error(StatusCode::NOT_FOUND, "action must be succeed or fail"),
     };
-    match s.engine().settle_refund(&refund.id, failure).await {
+    match s.engine().settle_refund(&refund, failure).await {
         Ok((r, p)) => Json(json!({"refund": r, "payment": p})).into_response(),
         Err(e) => engine_error(e),
     }

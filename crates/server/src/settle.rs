@@ -293,7 +293,7 @@ async fn refund(
     };
     let settled = s
         .engine()
-        .settle_refund_reported(&refund.id, rail, failure)
+        .settle_refund_reported(&refund, rail, failure)
         .await;
     match settled {
         Ok((r, p)) => {

@@ -38,21 +38,44 @@ pub struct Db<'a> {
     changed: bool,
     /// SQLite's replay guard, in a write job (see [`Db::claim_nonce`]).
     claims: Option<&'a mut Claims>,
-    /// Balance credits staged for the end of the batch (see [`Db::credit`]).
-    credits: Option<&'a mut Credits>,
+    /// Balance changes staged for the end of the batch (see [`Db::credit`], [`Db::try_debit`]).
+    staged: Option<&'a mut Staged>,
 }
 
-/// Credits the jobs of a batch staged, summed per balance row, applied just before COMMIT
-/// (or before anything in the batch reads or debits a balance), so a hot merchant's balance
-/// row is locked for the commit alone, not from its first credit on: two PostgreSQL writers
-/// crediting one merchant no longer wait on each other's whole transaction. Keys in order,
-/// so writers lock rows in one order.
+/// The balance changes the jobs of a batch staged, summed per balance row and applied just
+/// before COMMIT, in key order. So every batch takes its balance rows last, all at once and in
+/// one order: it never holds a hot merchant's balance while it waits for a row another
+/// batch holds (that batch, waiting in turn for the balance, was a deadlock between two
+/// PostgreSQL writers or nodes), and a balance row is locked for the commit alone.
 #[derive(Debug, Default)]
-pub(crate) struct Credits(std::collections::BTreeMap<(String, &'static str), i64>);
+pub(crate) struct Staged {
+    rows: std::collections::BTreeMap<(String, &'static str), Delta>,
+    /// Debits are staged too (a batch of more than one job); alone, a job debits at once.
+    debits: bool,
+}
 
-impl Credits {
+/// One balance row's staged change.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Delta {
+    /// The sum of the staged credits and debits.
+    net: i64,
+    /// The lowest `net` right after a debit: the balance read when the batch's debits were
+    /// approved must still cover it when they are applied (another node may have debited it
+    /// since), so no debit ever overdraws, whatever ran meanwhile.
+    low: Option<i64>,
+}
+
+impl Staged {
+    /// Staging for a batch: credits always, debits when `debits`.
+    pub(crate) fn new(debits: bool) -> Staged {
+        Staged {
+            rows: Default::default(),
+            debits,
+        }
+    }
+
     pub(crate) fn clear(&mut self) {
-        self.0.clear();
+        self.rows.clear();
     }
 }
 
@@ -65,32 +88,34 @@ impl<'a> Db<'a> {
             failure: None,
             changed: false,
             claims: None,
-            credits: None,
+            staged: None,
         }
     }
 
-    /// A write job run without a savepoint gets its batch's staged credits.
-    pub(crate) fn with_credits(mut self, credits: Option<&'a mut Credits>) -> Db<'a> {
-        self.credits = credits;
+    /// A write job run without a savepoint gets its batch's staged balance changes.
+    pub(crate) fn with_staged(mut self, staged: Option<&'a mut Staged>) -> Db<'a> {
+        self.staged = staged;
         self
     }
 
-    /// Applies the batch's staged credits. They are the writes of jobs that already
-    /// succeeded, so they do not count as this job's changes; and one that cannot be applied
-    /// (a balance past its limit) is not this job's failure but the batch's: noted as such,
-    /// the writer retries every job alone, and the one whose credit does not fit gets the
+    /// Applies the batch's staged balance changes, in key order. They are the writes of jobs
+    /// that already succeeded, so they do not count as this job's changes; and one that cannot
+    /// be applied (a balance past its limit, or one a concurrent transaction debited below
+    /// what the batch's debits were approved against) is not this job's failure but the
+    /// batch's: noted as such, the writer retries every job alone, and each gets its own
     /// answer.
-    pub(crate) fn flush_credits(&mut self) -> Result<(), StoreError> {
-        let staged = match self.credits.as_deref_mut() {
-            Some(c) if !c.0.is_empty() => std::mem::take(&mut c.0),
+    pub(crate) fn flush_staged(&mut self) -> Result<(), StoreError> {
+        let rows = match self.staged.as_deref_mut() {
+            Some(c) if !c.rows.is_empty() => std::mem::take(&mut c.rows),
             _ => return Ok(()),
         };
         let changed = self.changed;
-        for ((merchant, currency), minor) in staged {
-            if let Err(e) = self.apply_credit(&merchant, currency, minor) {
+        for ((merchant, currency), delta) in rows {
+            if let Err(e) = self.apply_delta(&merchant, currency, delta) {
                 if self.failure.is_none() {
                     self.failure = Some(match &e {
                         StoreError::BalanceLimit(c) => StoreError::BalanceLimit(c.clone()),
+                        StoreError::Retryable(s) => StoreError::Retryable(s.clone()),
                         other => StoreError::Backend(other.to_string()),
                     });
                 }
@@ -128,7 +153,10 @@ impl<'a> Db<'a> {
             && matches!(e, StoreError::Backend(_) | StoreError::Retryable(_))
             && self.failure.is_none()
         {
-            self.failure = Some(StoreError::Backend(e.to_string()));
+            self.failure = Some(match e {
+                StoreError::Retryable(s) => StoreError::Retryable(s.clone()),
+                other => StoreError::Backend(other.to_string()),
+            });
         }
         r
     }

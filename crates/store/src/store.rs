@@ -102,6 +102,8 @@ struct Inner {
     writers: usize,
     /// Migrations this open applied.
     migrated: usize,
+    /// Batches its writers lost to another transaction (see [`Store::batch_conflicts`]).
+    conflicts: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -126,6 +128,7 @@ impl Store {
         };
         let mut threads = Vec::new();
         let mut checkpointer = None;
+        let conflicts = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (writer_connect, commits) = match backend {
             Backend::Sqlite(_) => {
                 let commits = Arc::new(Commits::default());
@@ -154,6 +157,7 @@ impl Store {
                 max_batch: options.max_batch.max(1),
                 commits: commits.clone(),
                 claims: matches!(backend, Backend::Sqlite(_)).then(Claims::new),
+                conflicts: conflicts.clone(),
             };
             let handle = std::thread::Builder::new()
                 .name(format!("polypay-writer-{i}"))
@@ -171,6 +175,7 @@ impl Store {
             checkpointer: Mutex::new(checkpointer),
             writers,
             migrated,
+            conflicts,
         };
         Ok(Store {
             inner: Arc::new(inner),
@@ -184,6 +189,15 @@ impl Store {
 
     pub fn backend(&self) -> &Backend {
         &self.inner.backend
+    }
+
+    /// Write batches that failed on a conflict with another transaction (a PostgreSQL
+    /// deadlock or serialization failure) since the store opened; their jobs were run again.
+    /// Also the metric `polypay_store_batch_conflicts_total`.
+    pub fn batch_conflicts(&self) -> u64 {
+        self.inner
+            .conflicts
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many migrations opening the store applied (0: the schema was already current).
@@ -204,8 +218,33 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        self.submit(None, f).await
+    }
+
+    /// [`Store::write`] for a job that locks the rows of one object family, named by `key`: a
+    /// payment with its refunds (the payment's id), or a payout (its id). Such a job locks
+    /// the family's root row before any other of its rows, and a batch runs its jobs in key
+    /// order, so batches on several writers or nodes take object rows in one order, and
+    /// balance rows after them all: they cannot wait on each other in a cycle (a deadlock,
+    /// which PostgreSQL breaks after `deadlock_timeout` by failing one of them).
+    pub async fn write_on<T, E, F>(&self, key: impl Into<String>, f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut Db<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.submit(Some(key.into()), f).await
+    }
+
+    async fn submit<T, E, F>(&self, key: Option<String>, f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut Db<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let (reply, wait) = tokio::sync::oneshot::channel();
         let job: Box<dyn Job> = Box::new(TypedJob {
+            key,
             f,
             out: None,
             reply: Some(reply),

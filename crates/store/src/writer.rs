@@ -11,7 +11,7 @@
 //! run again alone, so one bad job cannot take its neighbours down with it.
 
 use crate::claims::Claims;
-use crate::db::{Credits, Db};
+use crate::db::{Db, Staged};
 use crate::error::StoreError;
 use crate::sql::{Conn, Dialect};
 use crate::vault::Vault;
@@ -24,9 +24,14 @@ pub(crate) trait Job: Send {
     fn run(&mut self, db: &mut Db<'_>) -> bool;
     /// Delivers the result once the batch's fate is known.
     fn finish(self: Box<Self>, commit: Result<(), StoreError>);
+    /// The object family whose rows the job locks (see [`Store::write_on`]), if any.
+    ///
+    /// [`Store::write_on`]: crate::Store::write_on
+    fn key(&self) -> Option<&str>;
 }
 
 pub(crate) struct TypedJob<F, T, E> {
+    pub key: Option<String>,
     pub f: F,
     pub out: Option<Result<T, E>>,
     pub reply: Option<tokio::sync::oneshot::Sender<Result<T, E>>>,
@@ -54,7 +59,15 @@ where
             let _ = reply.send(result);
         }
     }
+
+    fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
 }
+
+/// How many times a job alone in its transaction runs when it loses to a concurrent
+/// transaction before that error is its answer.
+const SOLO_TRIES: u32 = 4;
 
 pub(crate) type Connect = Arc<dyn Fn() -> Result<Box<dyn Conn>, StoreError> + Send + Sync>;
 
@@ -67,6 +80,9 @@ pub(crate) struct Writer {
     pub commits: Option<Arc<crate::checkpoint::Commits>>,
     /// SQLite: the replay guard's live claims, kept in step with this writer's transactions.
     pub claims: Option<Claims>,
+    /// Batches that failed on a conflict another transaction caused (a PostgreSQL deadlock or
+    /// serialization failure), shared by the store's writers.
+    pub conflicts: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Writer {
@@ -96,6 +112,7 @@ impl Writer {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
+        lock_order(&mut batch);
         Some(batch)
     }
 
@@ -103,42 +120,66 @@ impl Writer {
     fn commit_batch(
         &mut self,
         mut conn: Box<dyn Conn>,
-        batch: Vec<Box<dyn Job>>,
+        mut batch: Vec<Box<dyn Job>>,
     ) -> Option<Box<dyn Conn>> {
         let solo = batch.len() == 1;
-        match run_in_transaction(conn.as_mut(), &self.vault, self.claims.as_mut(), batch) {
-            Ok(done) => {
-                if let Some(claims) = &mut self.claims {
-                    claims.commit();
-                }
-                if let Some(commits) = &self.commits {
-                    commits.record();
-                }
-                metrics::histogram!("polypay_store_batch_size").record(done.len() as f64);
-                done.into_iter().for_each(|j| j.finish(Ok(())));
-                Some(conn)
-            }
-            Err((e, jobs)) if !solo => {
-                tracing::warn!(error = %e, jobs = jobs.len(), "batch commit failed; retrying its jobs one by one");
-                let _ = conn.batch("ROLLBACK");
-                self.forget_claims();
-                let mut conn = Some(conn);
-                for job in jobs {
-                    let c = conn.take().map_or_else(|| (self.connect)(), Ok);
-                    match c {
-                        Ok(c) => conn = self.commit_batch(c, vec![job]),
-                        Err(e) => job.finish(Err(e)),
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match run_in_transaction(conn.as_mut(), &self.vault, self.claims.as_mut(), batch) {
+                Ok(done) => {
+                    if let Some(claims) = &mut self.claims {
+                        claims.commit();
                     }
+                    if let Some(commits) = &self.commits {
+                        commits.record();
+                    }
+                    metrics::histogram!("polypay_store_batch_size").record(done.len() as f64);
+                    done.into_iter().for_each(|j| j.finish(Ok(())));
+                    return Some(conn);
                 }
-                conn
+                Err((e, jobs)) if !solo => {
+                    self.count_conflict(&e);
+                    if matches!(e, StoreError::Retryable(_)) {
+                        tracing::info!(error = %e, jobs = jobs.len(), "batch lost to a concurrent transaction; retrying its jobs one by one");
+                    } else {
+                        tracing::warn!(error = %e, jobs = jobs.len(), "batch commit failed; retrying its jobs one by one");
+                    }
+                    let _ = conn.batch("ROLLBACK");
+                    self.forget_claims();
+                    let mut conn = Some(conn);
+                    for job in jobs {
+                        let c = conn.take().map_or_else(|| (self.connect)(), Ok);
+                        match c {
+                            Ok(c) => conn = self.commit_batch(c, vec![job]),
+                            Err(e) => job.finish(Err(e)),
+                        }
+                    }
+                    return conn;
+                }
+                Err((e, jobs)) => {
+                    self.count_conflict(&e);
+                    let _ = conn.batch("ROLLBACK");
+                    self.forget_claims();
+                    // A job that lost to a concurrent transaction (a deadlock, a balance
+                    // debited meanwhile) rolled back whole: it runs again, a few times.
+                    if matches!(e, StoreError::Retryable(_)) && tries < SOLO_TRIES {
+                        batch = jobs;
+                        continue;
+                    }
+                    finish_all(jobs, &e);
+                    // A failed connection is replaced; a healthy one is kept.
+                    return conn.query("SELECT 1", &[]).ok().map(|_| conn);
+                }
             }
-            Err((e, jobs)) => {
-                let _ = conn.batch("ROLLBACK");
-                self.forget_claims();
-                finish_all(jobs, &e);
-                // A failed connection is replaced; a healthy one is kept.
-                conn.batch("SELECT 1").ok().map(|_| conn)
-            }
+        }
+    }
+
+    fn count_conflict(&self, e: &StoreError) {
+        if matches!(e, StoreError::Retryable(_)) {
+            self.conflicts
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            metrics::counter!("polypay_store_batch_conflicts_total").increment(1);
         }
     }
 
@@ -147,6 +188,16 @@ impl Writer {
         if let Some(claims) = &mut self.claims {
             claims.rollback();
         }
+    }
+}
+
+/// Puts a batch in the lock order every batch follows, so two writers, or two nodes, never
+/// wait on each other in a cycle: the jobs that lock no object family first, in the order
+/// they came; then the families in key order (the sort is stable: one family's jobs stay in
+/// the order they came); the balance rows last, at COMMIT ([`Staged`]).
+fn lock_order(batch: &mut [Box<dyn Job>]) {
+    if batch.iter().any(|j| j.key().is_some()) {
+        batch.sort_by(|a, b| a.key().cmp(&b.key()));
     }
 }
 
@@ -174,16 +225,18 @@ fn run_in_transaction(
     // First without savepoints: most jobs succeed, and a job that fails usually fails before it
     // writes (a duplicate order, an unknown id). Only a job that fails after changing data
     // needs its own rollback; then the batch starts over with one savepoint per job.
-    // Balance credits are staged by the jobs run without savepoints and applied once per
-    // balance row just before COMMIT (see `Credits`); with savepoints they apply at once.
-    let mut credits = Credits::default();
+    // Balance changes are staged by the jobs run without savepoints and applied once per
+    // balance row just before COMMIT (see `Staged`); with savepoints they apply at once. A job
+    // alone stages its credits but debits at once: its answer must not rest on a balance
+    // another transaction may change before the commit.
+    let mut staged = Staged::new(batch.len() > 1);
     let mut dirty = false;
     for job in batch.iter_mut() {
         match run_plain(
             conn,
             vault,
             claims.as_deref_mut(),
-            &mut credits,
+            &mut staged,
             job.as_mut(),
         ) {
             Ok(Ran::Clean) => {}
@@ -195,7 +248,7 @@ fn run_in_transaction(
         }
     }
     if dirty {
-        credits.clear();
+        staged.clear();
         if let Err(e) = conn.batch("ROLLBACK") {
             return Err((e, batch));
         }
@@ -215,8 +268,8 @@ fn run_in_transaction(
             }
         }
     } else if let Err(e) = Db::new(conn, vault, true)
-        .with_credits(Some(&mut credits))
-        .flush_credits()
+        .with_staged(Some(&mut staged))
+        .flush_staged()
     {
         return Err((e, batch));
     }
@@ -232,17 +285,17 @@ enum Ran {
     FailedAfterWriting,
 }
 
-/// Runs one job directly in the open transaction, staging its credits in `credits`.
+/// Runs one job directly in the open transaction, staging its balance changes in `staged`.
 fn run_plain(
     conn: &mut dyn Conn,
     vault: &Vault,
     claims: Option<&mut Claims>,
-    credits: &mut Credits,
+    staged: &mut Staged,
     job: &mut dyn Job,
 ) -> Result<Ran, StoreError> {
     let mut db = Db::new(conn, vault, true)
         .with_claims(claims)
-        .with_credits(Some(credits));
+        .with_staged(Some(staged));
     let ok = job.run(&mut db);
     if let Some(e) = db.take_failure() {
         return Err(e);
@@ -350,6 +403,7 @@ mod tests {
     /// Inserts `k`; fails with `fail` after (`true`) or instead of (`false`) changing anything.
     fn job(k: &'static str, fail: Option<bool>) -> Box<dyn Job> {
         Box::new(TypedJob {
+            key: None,
             f: move |db: &mut Db<'_>| -> Result<(), StoreError> {
                 let sql = "INSERT INTO t (k) VALUES ($1) ON CONFLICT (k) DO NOTHING";
                 match fail {
@@ -409,6 +463,7 @@ mod tests {
         f: impl FnMut(&mut Db<'_>) -> Result<(), StoreError> + Send + 'static,
     ) -> Box<dyn Job> {
         Box::new(TypedJob {
+            key: None,
             f,
             out: None,
             reply: None,
@@ -552,6 +607,187 @@ mod tests {
             .ok()
             .unwrap();
         assert_eq!(balances(&mut c)[2], ("m3".into(), i64::MIN));
+    }
+
+    fn set_balance(c: &mut Counting, m: &str, minor: i64) {
+        c.inner
+            .execute(
+                "INSERT INTO balances VALUES ($1, 'USD', $2) ON CONFLICT (merchant_id, currency) \
+                 DO UPDATE SET available_minor = $2",
+                &[m.into(), minor.into()],
+            )
+            .unwrap();
+    }
+
+    fn debit(m: &'static str, minor: i64, seen: Arc<Mutex<Vec<bool>>>) -> Box<dyn Job> {
+        boxed(move |db| {
+            let m = polypay_core::MerchantId(m.into());
+            let ok = db.try_debit(&m, polypay_core::Currency::USD, minor)?;
+            seen.lock().unwrap().push(ok);
+            Ok(())
+        })
+    }
+
+    /// A batch's debits are staged like its credits: no balance row is written (on
+    /// PostgreSQL: locked) before the batch's last job has run, yet each job sees the balance
+    /// with what the jobs before it staged.
+    #[test]
+    fn a_batchs_debits_write_its_balance_rows_only_at_commit() {
+        let (mut c, vault) = (conn(), Vault::from_key_bytes(&[7; 32]).unwrap());
+        set_balance(&mut c, "m1", 100);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let read = Arc::new(Mutex::new(None));
+        let reader = read.clone();
+        let look = boxed(move |db| {
+            let m = polypay_core::MerchantId("m1".into());
+            let row = db.int_of(
+                "SELECT available_minor FROM balances WHERE merchant_id = 'm1'",
+                &[],
+            )?;
+            let seen_by_job = db.balance(&m, polypay_core::Currency::USD)?;
+            *reader.lock().unwrap() = Some((row, seen_by_job));
+            Ok(())
+        });
+        let batch = vec![
+            debit("m1", 30, seen.clone()),
+            look,
+            debit("m1", 80, seen.clone()),
+            debit("m1", 70, seen.clone()),
+        ];
+        c.balance_writes = 0;
+        run_in_transaction(&mut c, &vault, None, batch)
+            .ok()
+            .unwrap();
+        assert_eq!(*read.lock().unwrap(), Some((Some(100), 70)));
+        assert_eq!(*seen.lock().unwrap(), [true, false, true]);
+        assert_eq!((c.balance_writes, c.savepoints), (1, 0));
+        assert_eq!(balances(&mut c), [("m1".into(), 0)]);
+    }
+
+    /// Debits approved against a balance another transaction lowered before the batch's
+    /// commit: the batch fails as a whole, retryable, and nothing is overdrawn; alone, the
+    /// debit is refused.
+    #[test]
+    fn debits_approved_against_a_balance_lowered_meanwhile_fail_the_batch() {
+        let (mut c, vault) = (conn(), Vault::from_key_bytes(&[7; 32]).unwrap());
+        set_balance(&mut c, "m1", 100);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        // Stands for another node's debit committed while this batch ran.
+        let elsewhere = boxed(|db| {
+            db.exec(
+                "UPDATE balances SET available_minor = 50 WHERE merchant_id = 'm1'",
+                &[],
+            )
+            .map(drop)
+        });
+        let batch = vec![debit("m1", 80, seen.clone()), elsewhere];
+        match run_in_transaction(&mut c, &vault, None, batch) {
+            Err((StoreError::Retryable(_), jobs)) => assert_eq!(jobs.len(), 2),
+            Err((e, _)) => panic!("{e}"),
+            Ok(_) => panic!("the batch was committed"),
+        }
+        c.batch("ROLLBACK").unwrap();
+        set_balance(&mut c, "m1", 50);
+        let alone = vec![debit("m1", 80, seen.clone())];
+        run_in_transaction(&mut c, &vault, None, alone)
+            .ok()
+            .unwrap();
+        assert_eq!(*seen.lock().unwrap(), [true, false]);
+        assert_eq!(balances(&mut c), [("m1".into(), 50)]);
+    }
+
+    #[test]
+    fn a_batch_runs_unkeyed_jobs_first_then_object_families_in_key_order() {
+        let keyed = |key: Option<&str>| -> Box<dyn Job> {
+            Box::new(TypedJob {
+                key: key.map(str::to_string),
+                f: |_: &mut Db<'_>| -> Result<(), StoreError> { Ok(()) },
+                out: None,
+                reply: None,
+            })
+        };
+        let address = |j: &dyn Job| j as *const dyn Job as *const () as usize;
+        let mut batch = vec![
+            keyed(None),
+            keyed(Some("pay_b")),
+            keyed(None),
+            keyed(Some("pay_a")),
+            keyed(Some("pay_b")),
+        ];
+        let came: Vec<usize> = batch.iter().map(|j| address(&**j)).collect();
+        lock_order(&mut batch);
+        let order: Vec<usize> = batch
+            .iter()
+            .map(|j| came.iter().position(|a| *a == address(&**j)).unwrap())
+            .collect();
+        assert_eq!(order, [0, 2, 3, 1, 4]);
+    }
+
+    /// A connection whose first `n` inserts into `t` fail as a deadlock would.
+    struct Flaky {
+        inner: Counting,
+        failures: usize,
+    }
+
+    impl Conn for Flaky {
+        fn dialect(&self) -> Dialect {
+            Dialect::Sqlite
+        }
+        fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+            if sql.starts_with("INSERT INTO t") && self.failures > 0 {
+                self.failures -= 1;
+                return Err(StoreError::Retryable("deadlock detected".into()));
+            }
+            self.inner.execute(sql, params)
+        }
+        fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+            self.inner.query(sql, params)
+        }
+        fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+            self.inner.batch(sql)
+        }
+    }
+
+    /// A job alone in its transaction that loses to a concurrent one runs again, a few times,
+    /// before the conflict is its answer.
+    #[test]
+    fn a_job_alone_that_loses_a_conflict_runs_again() {
+        let (_tx, rx) = std::sync::mpsc::channel();
+        let mut writer = Writer {
+            connect: Arc::new(|| Err(StoreError::Closed)),
+            jobs: Arc::new(Mutex::new(rx)),
+            vault: Arc::new(Vault::from_key_bytes(&[7; 32]).unwrap()),
+            max_batch: 8,
+            commits: None,
+            claims: None,
+            conflicts: Default::default(),
+        };
+        let run = |writer: &mut Writer, failures: usize| {
+            let (reply, mut answer) = tokio::sync::oneshot::channel();
+            let job: Box<dyn Job> = Box::new(TypedJob {
+                key: None,
+                f: |db: &mut Db<'_>| -> Result<u64, StoreError> {
+                    db.exec("INSERT INTO t (k) VALUES ('a')", &[])
+                },
+                out: None,
+                reply: Some(reply),
+            });
+            let conn = Box::new(Flaky {
+                inner: conn(),
+                failures,
+            });
+            assert!(writer.commit_batch(conn, vec![job]).is_some());
+            answer.try_recv().unwrap()
+        };
+        assert_eq!(run(&mut writer, SOLO_TRIES as usize - 1).ok(), Some(1));
+        assert_eq!(
+            writer.conflicts.load(std::sync::atomic::Ordering::Relaxed),
+            3
+        );
+        assert!(matches!(
+            run(&mut writer, SOLO_TRIES as usize),
+            Err(StoreError::Retryable(_))
+        ));
     }
 
     /// The ingestion cursor's horizon rule needs every PostgreSQL writer transaction to hold

@@ -550,7 +550,7 @@ async fn gateway_refunds_stay_pending_and_can_be_retried_after_failure() {
             .unwrap()
             .remove(0);
         h.engine
-            .settle_refund(&first.id, Some(("DECLINED".into(), "bank said no".into())))
+            .settle_refund(&first, Some(("DECLINED".into(), "bank said no".into())))
             .await
             .unwrap();
         assert_eq!(q().await, OrderStatus::RefundFailed);
@@ -569,7 +569,7 @@ async fn gateway_refunds_stay_pending_and_can_be_retried_after_failure() {
             .iter()
             .find(|r| r.state == RefundState::Pending)
             .unwrap();
-        h.engine.settle_refund(&second.id, None).await.unwrap();
+        h.engine.settle_refund(second, None).await.unwrap();
         assert_eq!(q().await, OrderStatus::RefundCompleted);
     }
 }

@@ -24,21 +24,21 @@ impl Db<'_> {
     /// Adds `minor` (which may be negative) to the merchant's available balance, unconditionally.
     ///
     /// In a write job run without a savepoint the credit is staged for the batch and applied,
-    /// summed with the batch's other credits of that balance, just before COMMIT or before
-    /// the batch next reads or debits a balance ([`Credits`](super::Credits)); inside the
-    /// transaction nothing can tell the difference.
+    /// summed with the batch's other changes of that balance, just before COMMIT
+    /// ([`Staged`](super::Staged)); inside the transaction nothing can tell the difference.
     pub fn credit(
         &mut self,
         m: &MerchantId,
         currency: Currency,
         minor: i64,
     ) -> Result<(), StoreError> {
-        if let Some(credits) = self.credits.as_deref_mut() {
-            let staged = credits
-                .0
+        if let Some(staged) = self.staged.as_deref_mut() {
+            let delta = staged
+                .rows
                 .entry((m.as_str().to_string(), currency.code()))
-                .or_insert(0);
-            *staged = staged
+                .or_default();
+            delta.net = delta
+                .net
                 .checked_add(minor)
                 .ok_or_else(|| StoreError::BalanceLimit(currency.code().into()))?;
             self.changed = true;
@@ -51,12 +51,7 @@ impl Db<'_> {
     /// refuses as an error and SQLite would store as a float): then nothing is written and the
     /// answer is [`StoreError::BalanceLimit`]. The bound is computed here, so the statement
     /// itself never overflows.
-    pub(super) fn apply_credit(
-        &mut self,
-        m: &str,
-        currency: &str,
-        minor: i64,
-    ) -> Result<(), StoreError> {
+    fn apply_credit(&mut self, m: &str, currency: &str, minor: i64) -> Result<(), StoreError> {
         let (sql, bound) = if minor >= 0 {
             (
                 "INSERT INTO balances (merchant_id, currency, available_minor) VALUES ($1, $2, $3) \
@@ -82,15 +77,80 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// Applies one balance row's staged change. With no debit among it (or none the batch's
+    /// own credits did not cover) it is a credit; else the row must still hold what the
+    /// debits were approved against, checked in the same statement.
+    pub(super) fn apply_delta(
+        &mut self,
+        m: &str,
+        currency: &'static str,
+        delta: super::Delta,
+    ) -> Result<(), StoreError> {
+        let Some(low) = delta.low.filter(|low| *low < 0) else {
+            return self.apply_credit(m, currency, delta.net);
+        };
+        let upper = if delta.net > 0 {
+            i64::MAX - delta.net
+        } else {
+            i64::MAX
+        };
+        let n = self.exec(
+            "UPDATE balances SET available_minor = available_minor + $3 \
+             WHERE merchant_id = $1 AND currency = $2 AND available_minor >= $4 AND available_minor <= $5",
+            &[
+                m.into(),
+                currency.into(),
+                delta.net.into(),
+                (-low).into(),
+                upper.into(),
+            ],
+        )?;
+        if n == 0 {
+            let available = self.committed_balance(m, currency)?;
+            if available >= -low {
+                return Err(StoreError::BalanceLimit(currency.into()));
+            }
+            return Err(StoreError::Retryable(format!(
+                "a {currency} balance was debited by another transaction since this batch's debits were approved"
+            )));
+        }
+        Ok(())
+    }
+
     /// Takes `minor` from the available balance only if it covers it; `false` (and no change) if not.
-    /// One conditional UPDATE, so two concurrent debits can never overdraw.
+    /// Alone in its transaction, one conditional UPDATE, so two concurrent debits can never
+    /// overdraw. In a batch, the debit is staged against the balance as last committed plus
+    /// the batch's staged changes, and applied with them just before COMMIT, on the condition
+    /// that the balance still covers it ([`Db::flush_staged`]).
     pub fn try_debit(
         &mut self,
         m: &MerchantId,
         currency: Currency,
         minor: i64,
     ) -> Result<bool, StoreError> {
-        self.flush_credits()?;
+        let key = (m.as_str().to_string(), currency.code());
+        if let Some(staged) = self.staged.as_deref()
+            && staged.debits
+        {
+            let before = staged.rows.get(&key).copied().unwrap_or_default();
+            let committed = self.committed_balance(&key.0, key.1)?;
+            let available = committed.saturating_add(before.net);
+            if available < minor {
+                return Ok(false);
+            }
+            let after = before.net - minor;
+            let delta = self
+                .staged
+                .as_deref_mut()
+                .map(|s| s.rows.entry(key).or_default());
+            if let Some(delta) = delta {
+                delta.net = after;
+                delta.low = Some(delta.low.map_or(after, |low| low.min(after)));
+            }
+            self.changed = true;
+            return Ok(true);
+        }
+        self.flush_staged()?;
         let n = self.exec(
             "UPDATE balances SET available_minor = available_minor - $3 \
              WHERE merchant_id = $1 AND currency = $2 AND available_minor >= $3",
@@ -99,24 +159,46 @@ impl Db<'_> {
         Ok(n == 1)
     }
 
+    /// The available balance, with what this batch staged for it.
     pub fn balance(&mut self, m: &MerchantId, currency: Currency) -> Result<i64, StoreError> {
-        self.flush_credits()?;
+        let committed = self.committed_balance(m.as_str(), currency.code())?;
+        let staged = self
+            .staged
+            .as_deref()
+            .and_then(|s| s.rows.get(&(m.as_str().to_string(), currency.code())))
+            .map_or(0, |d| d.net);
+        Ok(committed.saturating_add(staged))
+    }
+
+    /// The balance row as this transaction sees it (without the batch's staged changes).
+    fn committed_balance(&mut self, m: &str, currency: &str) -> Result<i64, StoreError> {
         let row = self.one(
             "SELECT available_minor FROM balances WHERE merchant_id = $1 AND currency = $2",
-            &[m.as_str().into(), currency.code().into()],
+            &[m.into(), currency.into()],
         )?;
         row.map_or(Ok(0), |r| r.int(0))
     }
 
-    /// Every currency the merchant has a balance in.
+    /// Every currency the merchant has a balance in (with what this batch staged).
     pub fn balances(&mut self, m: &MerchantId) -> Result<Vec<Money>, StoreError> {
-        self.flush_credits()?;
         let rows = self.rows(
             "SELECT currency, available_minor FROM balances WHERE merchant_id = $1 ORDER BY currency",
             &[m.as_str().into()],
         )?;
-        rows.iter()
-            .map(|r| Ok(Money::new(r.int(1)?, currency(&r.text(0)?)?)))
+        let mut out = std::collections::BTreeMap::new();
+        for r in &rows {
+            out.insert(currency(&r.text(0)?)?.code(), r.int(1)?);
+        }
+        if let Some(staged) = self.staged.as_deref() {
+            for ((merchant, code), delta) in &staged.rows {
+                if merchant == m.as_str() {
+                    let v = out.entry(*code).or_insert(0);
+                    *v = v.saturating_add(delta.net);
+                }
+            }
+        }
+        out.into_iter()
+            .map(|(code, minor)| Ok(Money::new(minor, currency(code)?)))
             .collect()
     }
 

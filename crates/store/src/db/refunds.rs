@@ -92,15 +92,15 @@ impl Db<'_> {
         &mut self,
         now: Timestamp,
         limit: i64,
-    ) -> Result<Vec<RefundId>, StoreError> {
+    ) -> Result<Vec<(RefundId, PaymentId)>, StoreError> {
         let sql = format!(
-            "SELECT id FROM refunds WHERE state = 'pending' AND settle_at IS NOT NULL \
+            "SELECT id, payment_id FROM refunds WHERE state = 'pending' AND settle_at IS NOT NULL \
              AND settle_at <= $1 ORDER BY settle_at, id LIMIT {}",
             limit.max(1)
         );
         self.rows(&sql, &[now.0.into()])?
             .iter()
-            .map(|r| Ok(RefundId(r.text(0)?)))
+            .map(|r| Ok((RefundId(r.text(0)?), PaymentId(r.text(1)?))))
             .collect()
     }
 }

@@ -181,7 +181,7 @@ pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outc
         return Err(Failure::System("no free refund number".into()));
     };
     let settled = if ctx.platform.sandbox && !delayed {
-        ctx.engine.settle_refund(&refund.id, None).await.map(|_| ())
+        ctx.engine.settle_refund(&refund, None).await.map(|_| ())
     } else {
         Ok(())
     };

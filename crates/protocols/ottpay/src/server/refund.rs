@@ -81,7 +81,7 @@ async fn settle_in_sandbox(call: &Call<'_>, refund: Refund) -> Refund {
     if !call.ctx.platform.sandbox || call.settings.refund_delay_secs > 0 {
         return refund;
     }
-    match call.ctx.engine.settle_refund(&refund.id, None).await {
+    match call.ctx.engine.settle_refund(&refund, None).await {
         Ok((settled, _)) => settled,
         Err(err) => {
             tracing::error!(error = %err, "ottpay: sandbox refund settlement failed");

@@ -78,7 +78,7 @@ async fn settle_in_sandbox(call: &Call<'_>, refund: Refund) -> Refund {
     if !call.ctx.platform.sandbox {
         return refund;
     }
-    match call.engine().settle_refund(&refund.id, None).await {
+    match call.engine().settle_refund(&refund, None).await {
         Ok((settled, _)) => settled,
         Err(e) => {
             let _ = internal(e, "settle sandbox refund");

@@ -60,7 +60,7 @@ impl Gateway {
     /// Settles a just-created refund as succeeded. If that fails the refund stays PENDING, which
     /// is the truth the answer then shows.
     async fn settle_at_once(&self, refund: Refund) -> Refund {
-        match self.engine.settle_refund(&refund.id, None).await {
+        match self.engine.settle_refund(&refund, None).await {
             Ok((settled, _)) => settled,
             Err(e) => {
                 tracing::error!(error = %e, "v2sha256: immediate sandbox refund settlement failed");
