@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{any, get, post, put};
 use axum::{Json, Router};
 use polypay_core::{Merchant, MerchantId, Protocol};
 use polypay_engine::console::RotatableSecret;
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
+    let routes = Router::new()
         .route(
             "/admin/v1/merchants",
             get(list_merchants).post(create_merchant),
@@ -34,7 +34,55 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/admin/v1/merchants/{id}/public-key/{protocol}",
             put(put_public_key),
         )
+        .route("/admin/v1", any(unknown_route))
+        .route("/admin/v1/{*rest}", any(unknown_route));
+    guarded(routes, state)
+}
+
+/// The layers of every operator API route (`/admin/v1`, `/sandbox/v1`): errors in the API's
+/// JSON shape, then the admin token, outermost, so its `401` and `no-store` cover them all.
+pub(crate) fn guarded(routes: Router<AppState>, state: AppState) -> Router<AppState> {
+    routes
+        .layer(axum::middleware::map_response(json_errors))
         .layer(axum::middleware::from_fn_with_state(state, require_admin))
+}
+
+/// A path under the operator API that names no route: `404` in the API's JSON.
+pub(crate) async fn unknown_route(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    error(
+        StatusCode::NOT_FOUND,
+        &format!("no such route: {method} {path} (README.md lists the operator API)"),
+    )
+}
+
+/// An error the framework answered before a handler ran (a method the route does not have,
+/// a path it could not decode), which comes as plain text or empty: the same status and
+/// headers (`Allow`), in the API's JSON shape.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
+    let message = match text.trim() {
+        "" => reason,
+        text => text.to_string(),
+    };
+    let mut answer = error(status, &message);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
 }
 
 /// Rejects requests without `Authorization: Bearer <admin token>` (compared in constant time;

@@ -1,7 +1,7 @@
 //! The admin API of merchant callbacks under `/admin/v1/callbacks`, behind the admin token:
 //! list deliveries (filter by merchant, payment, state), show one with its attempts, re-send one.
 
-use crate::admin::{error, require_admin};
+use crate::admin::error;
 use crate::state::AppState;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -16,11 +16,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
+    let routes = Router::new()
         .route("/admin/v1/callbacks", get(list))
         .route("/admin/v1/callbacks/{id}", get(show))
-        .route("/admin/v1/callbacks/{id}/resend", post(resend))
-        .layer(axum::middleware::from_fn_with_state(state, require_admin))
+        .route("/admin/v1/callbacks/{id}/resend", post(resend));
+    crate::admin::guarded(routes, state)
 }
 
 #[derive(Deserialize)]

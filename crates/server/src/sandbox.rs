@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
+    let routes = Router::new()
         .route(
             "/sandbox/v1/payments/{reference}/{action}",
             post(payment_action),
@@ -34,10 +34,15 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/sandbox/v1/clock", get(clock))
         .route("/sandbox/v1/clock/advance", post(advance_clock))
-        .layer(axum::middleware::from_fn_with_state(
-            state,
-            crate::admin::require_admin,
-        ))
+        .route(
+            "/sandbox/v1",
+            axum::routing::any(crate::admin::unknown_route),
+        )
+        .route(
+            "/sandbox/v1/{*rest}",
+            axum::routing::any(crate::admin::unknown_route),
+        );
+    crate::admin::guarded(routes, state)
 }
 
 pub(crate) fn engine_error(e: EngineError) -> Response {

@@ -26,17 +26,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
+    let routes = Router::new()
         .route("/admin/v1/payments/{reference}", get(show_payment))
         .route("/admin/v1/payouts/{reference}", get(show_payout))
         .route("/admin/v1/refunds/{reference}", get(show_refund))
         .route("/admin/v1/payments/{reference}/{action}", post(payment))
         .route("/admin/v1/payouts/{reference}/{action}", post(payout))
-        .route("/admin/v1/refunds/{reference}/{action}", post(refund))
-        .layer(axum::middleware::from_fn_with_state(
-            state,
-            crate::admin::require_admin,
-        ))
+        .route("/admin/v1/refunds/{reference}/{action}", post(refund));
+    crate::admin::guarded(routes, state)
 }
 
 /// `GET /admin/v1/payments/{reference}`: the payment any of its references names (polypay's

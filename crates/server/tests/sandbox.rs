@@ -637,3 +637,59 @@ async fn sandbox_time_is_the_installations() {
     );
     assert_eq!(s.clock().offset_ms(), 3_660_000, "nothing moved");
 }
+
+/// Whatever the operator API cannot route (an unknown path, a method the route does not
+/// have, a path that does not decode) answers in its JSON, uncached, and only to the token.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_operator_api_answers_what_it_cannot_route_in_json() {
+    let s = TestServer::start().await;
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, token: bool| {
+        let mut req = client.request(method, format!("{}{path}", s.base_url));
+        if token {
+            req = req.bearer_auth(&s.admin_token);
+        }
+        req.send()
+    };
+    let anonymous = call(reqwest::Method::GET, "/admin/v1/nothing", false)
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401, "the token comes first");
+    for (method, path, status, says) in [
+        (
+            reqwest::Method::GET,
+            "/admin/v1/nothing",
+            404,
+            "no such route: GET /admin/v1/nothing",
+        ),
+        (reqwest::Method::GET, "/admin/v1", 404, "no such route"),
+        (
+            reqwest::Method::POST,
+            "/sandbox/v1/clock/back",
+            404,
+            "no such route",
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/admin/v1/merchants",
+            405,
+            "method not allowed",
+        ),
+        (
+            reqwest::Method::GET,
+            "/admin/v1/merchants/%FF",
+            400,
+            "Invalid URL",
+        ),
+    ] {
+        let r = call(method.clone(), path, true).await.unwrap();
+        assert_eq!(r.status(), status, "{method} {path}");
+        assert_eq!(r.headers()["cache-control"], "no-store", "{method} {path}");
+        if status == 405 {
+            assert_eq!(r.headers()["allow"], "GET,HEAD,POST", "{method} {path}");
+        }
+        let body: serde_json::Value = r.json().await.unwrap();
+        let error = body["error"].as_str().unwrap();
+        assert!(error.contains(says), "{method} {path}: {error}");
+    }
+}
