@@ -40,6 +40,10 @@ async fn open(config: &mut Config, serving: bool) -> anyhow::Result<Bootstrapped
     // database, the demo credentials): a PostgreSQL node with its key in the environment
     // leaves no empty directory behind.
     let env_key = config.master_key.as_ref().map(|s| s.expose().to_string());
+    polypay_store::vault::warn_if_open(
+        &config.data_dir,
+        "the data directory (keys, the demo merchant's credentials); `chmod 700` it",
+    );
     let (vault, master_key_generated) =
         Vault::load_or_create(env_key.as_deref(), &config.data_dir)?;
     let options = StoreOptions {

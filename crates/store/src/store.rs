@@ -342,5 +342,9 @@ fn create_parent(path: &Path) -> Result<(), StoreError> {
     if path.as_os_str() == ":memory:" {
         return Ok(());
     }
+    crate::vault::warn_if_open(
+        path,
+        "the SQLite database (payers' details, sealed secrets); `chmod 600` it and its -wal and -shm files",
+    );
     crate::vault::create_private_file(path)
 }

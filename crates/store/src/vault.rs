@@ -66,13 +66,7 @@ impl Vault {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| StoreError::Config(format!("{}: {e}", path.display())))?;
             let vault = Vault::from_text(&text)?;
-            if let Some(mode) = readable_by_others(&path) {
-                tracing::warn!(
-                    path = %path.display(),
-                    mode = format!("{mode:o}"),
-                    "other users have access to the master key file; `chmod 600` it"
-                );
-            }
+            warn_if_open(&path, "the master key file; `chmod 600` it");
             return Ok((vault, false));
         }
         let mut key = [0u8; 32];
@@ -130,6 +124,18 @@ fn unknown_format(sealed: &str) -> StoreError {
              does not know: it was written by a later version; run that version"
         )),
         None => StoreError::Sealed,
+    }
+}
+
+/// Warns, naming `what`, when other users have any access to `path` (Unix): polypay makes its
+/// data directory and files private, but one made before, or by the operator, keeps its mode.
+pub fn warn_if_open(path: &Path, what: &str) {
+    if let Some(mode) = readable_by_others(path) {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{mode:o}"),
+            "other users have access to {what}"
+        );
     }
 }
 
