@@ -136,16 +136,24 @@ fn parse(line: &str) -> Result<Report, String> {
     let reference = take("reference")?.ok_or("reference is required")?;
     let action = take("action")?.ok_or("action is required")?;
     let merchant = take("merchant")?;
-    let objects = match object.as_str() {
-        "payment" => "payments",
-        "payout" => "payouts",
-        "refund" => "refunds",
+    let (objects, actions): (_, &[&str]) = match object.as_str() {
+        "payment" => ("payments", &["succeed", "fail"]),
+        "payout" => ("payouts", &["process", "succeed", "fail"]),
+        "refund" => ("refunds", &["succeed", "fail"]),
         other => {
             return Err(format!(
                 "object must be payment, payout or refund, not {other}"
             ));
         }
     };
+    if let Some((last, rest)) = actions.split_last()
+        && !actions.contains(&action.as_str())
+    {
+        return Err(format!(
+            "a {object}'s action must be {} or {last}, not {action}",
+            rest.join(", ")
+        ));
+    }
     Ok(Report {
         objects,
         reference,
@@ -273,6 +281,14 @@ mod tests {
             (
                 r#"{"object":"payment","reference":7,"action":"fail"}"#,
                 "reference must be a non-empty string",
+            ),
+            (
+                r#"{"object":"payment","reference":"p","action":"process"}"#,
+                "a payment's action must be succeed or fail, not process",
+            ),
+            (
+                r#"{"object":"refund","reference":"p","action":"SUCCEED"}"#,
+                "a refund's action must be succeed or fail, not SUCCEED",
             ),
         ] {
             assert_eq!(parse(line).err().as_deref(), Some(why), "{line}");
