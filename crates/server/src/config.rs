@@ -210,8 +210,13 @@ impl Overrides {
         let s = |k: &str| get(&format!("POLYPAY_{k}")).filter(|v| !v.is_empty());
         let num = |k: &str| -> anyhow::Result<Option<u64>> {
             s(k).map(|v| {
-                v.parse()
-                    .map_err(|_| anyhow::anyhow!("POLYPAY_{k} must be a number"))
+                v.trim().parse().map_err(|_| {
+                    let shown: String = v.chars().take(40).collect();
+                    anyhow::anyhow!(
+                        "POLYPAY_{k} (the `{}` setting) must be a whole number, not {shown:?}",
+                        k.to_ascii_lowercase()
+                    )
+                })
             })
             .transpose()
         };
@@ -670,9 +675,15 @@ mod tests {
                 .is_err(),
             "an empty token in the file opens every admin route"
         );
-        assert!(
-            Overrides::from_env(|_| Some("x".into())).is_err(),
-            "non-numeric env is refused"
+        let refused =
+            Overrides::from_env(|k| (k == "POLYPAY_REQUEST_TIMEOUT_MS").then(|| "5s".into()));
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "POLYPAY_REQUEST_TIMEOUT_MS (the `request_timeout_ms` setting) must be a whole number, not \"5s\"",
+            "non-numeric env is refused, with the setting's name"
         );
+        let spaced =
+            Overrides::from_env(|k| (k == "POLYPAY_REQUEST_TIMEOUT_MS").then(|| " 500 ".into()));
+        assert_eq!(spaced.unwrap().request_timeout_ms, Some(500));
     }
 }
