@@ -6,7 +6,7 @@ use crate::{Engine, events, ledger, time_ordered_hex};
 use polypay_core::{
     MerchantId, Money, Payment, PaymentCommand, PaymentId, PaymentState, Protocol, Timestamp,
 };
-use polypay_store::{Db, Inserted, NonceArgs, PaymentRow};
+use polypay_store::{Db, Inserted, Locks, NonceArgs, PaymentRow};
 
 /// What a protocol front door asks for when a merchant creates a payment.
 #[derive(Debug, Clone)]
@@ -247,7 +247,7 @@ impl Engine {
         let id = id.clone();
         let clock = self.clock.clone();
         self.store
-            .write_on(id.as_str().to_owned(), move |db| {
+            .write_locking(Locks::Object(id.as_str().to_owned()), move |db| {
                 transition_payment(db, &id, &cmd, clock.now())
             })
             .await
@@ -266,7 +266,7 @@ impl Engine {
         let id = id.clone();
         let clock = self.clock.clone();
         self.store
-            .write_on(id.as_str().to_owned(), move |db| {
+            .write_locking(Locks::Object(id.as_str().to_owned()), move |db| {
                 merge_marks(db, &id, &marks)?;
                 transition_payment(db, &id, &cmd, clock.now())
             })

@@ -5,7 +5,7 @@ use crate::{Engine, events, ledger, time_ordered_hex};
 use polypay_core::{
     MerchantId, Money, Payout, PayoutCommand, PayoutId, PayoutState, Protocol, Timestamp,
 };
-use polypay_store::Db;
+use polypay_store::{Db, Locks};
 
 /// What a protocol front door asks for when a merchant creates a payout.
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ impl Engine {
         let id = id.clone();
         let clock = self.clock.clone();
         self.store
-            .write_on(id.as_str().to_owned(), move |db| {
+            .write_locking(Locks::Object(id.as_str().to_owned()), move |db| {
                 transition_payout(db, &id, &cmd, clock.now())
             })
             .await

@@ -4,7 +4,7 @@
 use crate::Engine;
 use crate::error::EngineError;
 use polypay_core::{Protocol, Timestamp};
-use polypay_store::{Db, ProtocolRecord};
+use polypay_store::{Db, Locks, ProtocolRecord};
 
 impl Engine {
     /// Inserts a record; `false` if one with the same key exists (nothing changes then).
@@ -66,7 +66,9 @@ impl Engine {
     pub async fn next_sequence(&self, name: &str, start: i64) -> Result<i64, EngineError> {
         let name = name.to_string();
         self.store
-            .write(move |db| Ok(db.next_sequence(&name, start)?))
+            .write_locking(Locks::Sequence(name.clone()), move |db| {
+                Ok(db.next_sequence(&name, start)?)
+            })
             .await
     }
 
@@ -82,7 +84,7 @@ impl Engine {
             let key = name.to_string();
             let first = self
                 .store
-                .write(move |db| {
+                .write_locking(Locks::Sequence(key.clone()), move |db| {
                     Ok::<_, EngineError>(db.reserve_sequence(&key, start, NUMBER_BLOCK)?)
                 })
                 .await?;

@@ -3,7 +3,7 @@
 use crate::error::EngineError;
 use crate::{Engine, events, ledger, time_ordered_hex};
 use polypay_core::{Money, Payment, PaymentId, Protocol, Refund, RefundId, RefundState, Timestamp};
-use polypay_store::Db;
+use polypay_store::{Db, Locks};
 
 /// What a protocol front door asks for when a merchant refunds (part of) a payment.
 #[derive(Debug, Clone)]
@@ -43,13 +43,16 @@ impl Engine {
         let now = self.clock.now();
         let family = new.payment_id.as_str().to_string();
         self.store
-            .write_on(family, move |db| insert_refund(db, &new, now))
+            .write_locking(Locks::Object(family), move |db| {
+                insert_refund(db, &new, now)
+            })
             .await
     }
 
     /// Settles, as succeeded, up to `limit` pending refunds whose scheduled settlement
     /// ([`NewRefund::settle_after_ms`]) is due; returns the refunds it settled. A refund settled
-    /// meanwhile by other means is skipped.
+    /// meanwhile by other means (another node's sweep, which reads the same due refunds, or
+    /// the operator) is skipped quietly.
     pub async fn settle_due_refunds(&self, limit: i64) -> Result<Vec<Refund>, EngineError> {
         let now = self.clock.now();
         let due = self
@@ -58,15 +61,26 @@ impl Engine {
             .await?;
         let mut settled = Vec::with_capacity(due.len());
         for (id, payment_id) in due {
-            match self.settle(&id, &payment_id, None, None).await {
-                Ok((refund, _)) => settled.push(refund),
-                // Settled meanwhile (the state test is in the query), or a payment that cannot
-                // take it: unscheduled, so one refund cannot hold the others back every tick.
+            let clock = self.clock.clone();
+            let (job_id, job_payment) = (id.clone(), payment_id.clone());
+            let outcome = self
+                .store
+                .write_locking(Locks::Object(payment_id.as_str().to_owned()), move |db| {
+                    settle_refund(db, &job_id, &job_payment, None, None, clock.now(), true)
+                })
+                .await;
+            match outcome {
+                Ok(Some((refund, _))) => settled.push(refund),
+                Ok(None) => {
+                    tracing::debug!(refund = %id.as_str(), "scheduled refund settled meanwhile")
+                }
+                // A payment that cannot take it: unscheduled, so one refund cannot hold the
+                // others back every tick.
                 Err(EngineError::Rule(e)) => {
                     tracing::warn!(refund = %id.as_str(), error = %e, "scheduled refund settlement refused");
                     let unschedule = id.clone();
                     self.store
-                        .write_on(payment_id.as_str().to_owned(), move |db| {
+                        .write_locking(Locks::Object(payment_id.as_str().to_owned()), move |db| {
                             Ok::<_, EngineError>(db.schedule_refund_settlement(&unschedule, None)?)
                         })
                         .await?;
@@ -150,13 +164,15 @@ impl Engine {
     ) -> Result<(Refund, Payment), EngineError> {
         let (id, payment_id) = (id.clone(), payment_id.clone());
         let clock = self.clock.clone();
-        self.store
-            .write_on(payment_id.as_str().to_owned(), move |db| {
+        let settled = self
+            .store
+            .write_locking(Locks::Object(payment_id.as_str().to_owned()), move |db| {
                 let reference = reference.clone();
                 let failure = failure.clone();
-                settle_refund(db, &id, &payment_id, reference, failure, clock.now())
+                settle_refund(db, &id, &payment_id, reference, failure, clock.now(), false)
             })
-            .await
+            .await?;
+        settled.ok_or(EngineError::NotFound("refund"))
     }
 }
 
@@ -243,7 +259,8 @@ fn insert_refund(
 }
 
 /// The refund settlement, inside a write job: a success with the rail's reference (if any),
-/// or a failure with its code and message.
+/// or a failure with its code and message. `None` when `if_pending` and the refund is no
+/// longer pending (nothing written); without `if_pending` that is the state machine's refusal.
 fn settle_refund(
     db: &mut Db<'_>,
     id: &RefundId,
@@ -251,8 +268,9 @@ fn settle_refund(
     reference: Option<String>,
     failure: Option<(String, String)>,
     now: Timestamp,
-) -> Result<(Refund, Payment), EngineError> {
-    // The payment first: a family's root row is locked before its refunds (`Store::write_on`).
+    if_pending: bool,
+) -> Result<Option<(Refund, Payment)>, EngineError> {
+    // The payment first: a family's root row is locked before its refunds (`polypay_store::Locks::Object`).
     let payment = db
         .payment(payment_id)?
         .ok_or(EngineError::NotFound("refund"))?;
@@ -260,6 +278,9 @@ fn settle_refund(
         .refund(id)?
         .filter(|r| r.payment_id == *payment_id)
         .ok_or(EngineError::NotFound("refund"))?;
+    if if_pending && refund.state != RefundState::Pending {
+        return Ok(None);
+    }
     let succeeded = failure.is_none();
     let mut settled = refund.settle(failure, now)?;
     if succeeded && reference.is_some() {
@@ -297,5 +318,5 @@ fn settle_refund(
         let p = &payment;
         events::emit(db, p, now)?;
     }
-    Ok((settled, payment))
+    Ok(Some((settled, payment)))
 }

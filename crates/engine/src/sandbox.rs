@@ -92,24 +92,28 @@ impl Engine {
         let id = id.clone();
         let now = self.clock.now();
         self.store
-            .write_on(id.as_str().to_owned(), move |db| {
-                let mut current = db.payment(&id)?.ok_or(EngineError::NotFound("payment"))?;
-                if current.state == PaymentState::Pending && current.channel_order_no.is_some() {
-                    return Ok(current);
-                }
-                add_marks(&mut current, &marks);
-                if current.state.is_open() {
-                    current.channel_order_no = Some(channel_order_no(Currency::USDT, now));
-                }
-                db.update_payment(&current)?;
-                if current.state != PaymentState::Pending {
-                    // Created: opened now, the event carrying the marks; final: refused by the
-                    // state machine (and the job's writes undone).
-                    current = transition_payment(db, &id, &PaymentCommand::Open, now)?;
-                }
-                db.schedule_payment_success(&id, now.plus_millis(after_ms.max(0)))?;
-                Ok(current)
-            })
+            .write_locking(
+                polypay_store::Locks::Object(id.as_str().to_owned()),
+                move |db| {
+                    let mut current = db.payment(&id)?.ok_or(EngineError::NotFound("payment"))?;
+                    if current.state == PaymentState::Pending && current.channel_order_no.is_some()
+                    {
+                        return Ok(current);
+                    }
+                    add_marks(&mut current, &marks);
+                    if current.state.is_open() {
+                        current.channel_order_no = Some(channel_order_no(Currency::USDT, now));
+                    }
+                    db.update_payment(&current)?;
+                    if current.state != PaymentState::Pending {
+                        // Created: opened now, the event carrying the marks; final: refused by the
+                        // state machine (and the job's writes undone).
+                        current = transition_payment(db, &id, &PaymentCommand::Open, now)?;
+                    }
+                    db.schedule_payment_success(&id, now.plus_millis(after_ms.max(0)))?;
+                    Ok(current)
+                },
+            )
             .await
     }
 

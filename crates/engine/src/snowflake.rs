@@ -86,7 +86,9 @@ impl Engine {
     async fn reserve_snowflake_worker(&self) -> Result<u64, EngineError> {
         let first = self
             .store
-            .write(|db| Ok::<_, EngineError>(db.reserve_sequence(SEQUENCE, 0, 1)?))
+            .write_locking(polypay_store::Locks::Sequence(SEQUENCE.into()), |db| {
+                Ok::<_, EngineError>(db.reserve_sequence(SEQUENCE, 0, 1)?)
+            })
             .await?;
         Ok(first.rem_euclid(1 << WORKER_BITS) as u64)
     }

@@ -164,7 +164,7 @@ impl Inner {
         let created = self
             .engine
             .store()
-            .write(move |db| {
+            .write_locking(polypay_store::Locks::Ingestion, move |db| {
                 let created = if new.is_empty() {
                     0
                 } else {

@@ -32,3 +32,4 @@ pub use delivery::{
 pub use error::StoreError;
 pub use store::{Backend, Store, StoreOptions};
 pub use vault::Vault;
+pub use writer::Locks;

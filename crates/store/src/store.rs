@@ -9,7 +9,7 @@ use crate::pool::Pool;
 use crate::sql::Conn;
 use crate::sqlite::SqliteConn;
 use crate::vault::Vault;
-use crate::writer::{Connect, Job, TypedJob, Writer};
+use crate::writer::{Connect, Job, Locks, TypedJob, Writer};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -218,25 +218,22 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        self.submit(None, f).await
+        self.submit(Locks::Plain, f).await
     }
 
-    /// [`Store::write`] for a job that locks the rows of one object family, named by `key`: a
-    /// payment with its refunds (the payment's id), or a payout (its id). Such a job locks
-    /// the family's root row before any other of its rows, and a batch runs its jobs in key
-    /// order, so batches on several writers or nodes take object rows in one order, and
-    /// balance rows after them all: they cannot wait on each other in a cycle (a deadlock,
-    /// which PostgreSQL breaks after `deadlock_timeout` by failing one of them).
-    pub async fn write_on<T, E, F>(&self, key: impl Into<String>, f: F) -> Result<T, E>
+    /// [`Store::write`] for a job that locks what `locks` says (a shared sequence, an object
+    /// family, the callback ingestion): a batch runs its jobs in the order of their
+    /// [`Locks`], so batches on several writers or nodes take their locks in one order.
+    pub async fn write_locking<T, E, F>(&self, locks: Locks, f: F) -> Result<T, E>
     where
         F: FnMut(&mut Db<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        self.submit(Some(key.into()), f).await
+        self.submit(locks, f).await
     }
 
-    async fn submit<T, E, F>(&self, key: Option<String>, f: F) -> Result<T, E>
+    async fn submit<T, E, F>(&self, locks: Locks, f: F) -> Result<T, E>
     where
         F: FnMut(&mut Db<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -244,7 +241,7 @@ impl Store {
     {
         let (reply, wait) = tokio::sync::oneshot::channel();
         let job: Box<dyn Job> = Box::new(TypedJob {
-            key,
+            locks,
             f,
             out: None,
             reply: Some(reply),

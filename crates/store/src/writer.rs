@@ -24,14 +24,32 @@ pub(crate) trait Job: Send {
     fn run(&mut self, db: &mut Db<'_>) -> bool;
     /// Delivers the result once the batch's fate is known.
     fn finish(self: Box<Self>, commit: Result<(), StoreError>);
-    /// The object family whose rows the job locks (see [`Store::write_on`]), if any.
-    ///
-    /// [`Store::write_on`]: crate::Store::write_on
-    fn key(&self) -> Option<&str>;
+    /// What the job locks, for the batch's lock order ([`Locks`]).
+    fn locks(&self) -> &Locks;
+}
+
+/// What a write job locks besides the rows it inserts, which places it in its batch: every
+/// batch takes its locks in this order (variants first to last, then by name; jobs of one
+/// place in the order they came), and its balance rows after them all, at COMMIT
+/// ([`Staged`]). So two writers, or two nodes, cannot wait on each other in a cycle (a
+/// deadlock, which PostgreSQL breaks only after `deadlock_timeout`, a second, by failing one).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Locks {
+    /// A shared sequence's row (`sequences`), by name: the hottest rows, taken first.
+    Sequence(String),
+    /// Nothing another node writes at the same time (new rows, its own leases), or rarely (a
+    /// merchant's profile).
+    #[default]
+    Plain,
+    /// An object family, by its root's id: a payment with its refunds, or a payout. The job
+    /// locks the root row before any other row of the family.
+    Object(String),
+    /// The callback ingestion: new deliveries and the shared ingestion cursor.
+    Ingestion,
 }
 
 pub(crate) struct TypedJob<F, T, E> {
-    pub key: Option<String>,
+    pub locks: Locks,
     pub f: F,
     pub out: Option<Result<T, E>>,
     pub reply: Option<tokio::sync::oneshot::Sender<Result<T, E>>>,
@@ -60,8 +78,8 @@ where
         }
     }
 
-    fn key(&self) -> Option<&str> {
-        self.key.as_deref()
+    fn locks(&self) -> &Locks {
+        &self.locks
     }
 }
 
@@ -191,13 +209,11 @@ impl Writer {
     }
 }
 
-/// Puts a batch in the lock order every batch follows, so two writers, or two nodes, never
-/// wait on each other in a cycle: the jobs that lock no object family first, in the order
-/// they came; then the families in key order (the sort is stable: one family's jobs stay in
-/// the order they came); the balance rows last, at COMMIT ([`Staged`]).
+/// Puts a batch in the lock order every batch follows ([`Locks`]); the sort is stable, so
+/// jobs in one place (plain ones, one family's) stay in the order they came.
 fn lock_order(batch: &mut [Box<dyn Job>]) {
-    if batch.iter().any(|j| j.key().is_some()) {
-        batch.sort_by(|a, b| a.key().cmp(&b.key()));
+    if batch.iter().any(|j| *j.locks() != Locks::Plain) {
+        batch.sort_by(|a, b| a.locks().cmp(b.locks()));
     }
 }
 
@@ -403,7 +419,7 @@ mod tests {
     /// Inserts `k`; fails with `fail` after (`true`) or instead of (`false`) changing anything.
     fn job(k: &'static str, fail: Option<bool>) -> Box<dyn Job> {
         Box::new(TypedJob {
-            key: None,
+            locks: Locks::Plain,
             f: move |db: &mut Db<'_>| -> Result<(), StoreError> {
                 let sql = "INSERT INTO t (k) VALUES ($1) ON CONFLICT (k) DO NOTHING";
                 match fail {
@@ -463,7 +479,7 @@ mod tests {
         f: impl FnMut(&mut Db<'_>) -> Result<(), StoreError> + Send + 'static,
     ) -> Box<dyn Job> {
         Box::new(TypedJob {
-            key: None,
+            locks: Locks::Plain,
             f,
             out: None,
             reply: None,
@@ -697,22 +713,26 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_runs_unkeyed_jobs_first_then_object_families_in_key_order() {
-        let keyed = |key: Option<&str>| -> Box<dyn Job> {
+    fn a_batch_takes_sequences_then_plain_jobs_then_families_in_key_order_then_ingestion() {
+        let keyed = |locks: Locks| -> Box<dyn Job> {
             Box::new(TypedJob {
-                key: key.map(str::to_string),
+                locks,
                 f: |_: &mut Db<'_>| -> Result<(), StoreError> { Ok(()) },
                 out: None,
                 reply: None,
             })
         };
         let address = |j: &dyn Job| j as *const dyn Job as *const () as usize;
+        let object = |id: &str| Locks::Object(id.into());
         let mut batch = vec![
-            keyed(None),
-            keyed(Some("pay_b")),
-            keyed(None),
-            keyed(Some("pay_a")),
-            keyed(Some("pay_b")),
+            keyed(Locks::Ingestion),
+            keyed(Locks::Plain),
+            keyed(object("pay_b")),
+            keyed(Locks::Sequence("RF".into())),
+            keyed(Locks::Plain),
+            keyed(object("pay_a")),
+            keyed(object("pay_b")),
+            keyed(Locks::Sequence("PO".into())),
         ];
         let came: Vec<usize> = batch.iter().map(|j| address(&**j)).collect();
         lock_order(&mut batch);
@@ -720,7 +740,7 @@ mod tests {
             .iter()
             .map(|j| came.iter().position(|a| *a == address(&**j)).unwrap())
             .collect();
-        assert_eq!(order, [0, 2, 3, 1, 4]);
+        assert_eq!(order, [7, 3, 1, 4, 5, 2, 6, 0]);
     }
 
     /// A connection whose first `n` inserts into `t` fail as a deadlock would.
@@ -765,7 +785,7 @@ mod tests {
         let run = |writer: &mut Writer, failures: usize| {
             let (reply, mut answer) = tokio::sync::oneshot::channel();
             let job: Box<dyn Job> = Box::new(TypedJob {
-                key: None,
+                locks: Locks::Plain,
                 f: |db: &mut Db<'_>| -> Result<u64, StoreError> {
                     db.exec("INSERT INTO t (k) VALUES ('a')", &[])
                 },
