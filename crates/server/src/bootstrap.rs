@@ -74,6 +74,15 @@ async fn open(config: &mut Config, serving: bool) -> anyhow::Result<Bootstrapped
             other => other.into(),
         });
     }
+    // Secrets an earlier version sealed unbound are bound to their rows.
+    match store.write(|db| db.bind_legacy_secrets()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(secrets = n, "sealed again, each bound to its row"),
+        Err(e) => {
+            store.close();
+            return Err(e.into());
+        }
+    }
     if let Err(e) = installation_mode(&store, config, serving, now).await {
         store.close();
         return Err(e);

@@ -4,6 +4,8 @@
 use crate::error::StoreError;
 use crate::store::{Store, StoreOptions};
 use crate::vault::Vault;
+use polypay_core::merchant::*;
+use polypay_core::{Merchant, MerchantId, Timestamp};
 
 /// A database that lives as long as this value.
 pub struct TestDb {
@@ -73,6 +75,47 @@ impl Drop for TestDb {
 
 pub fn test_vault() -> Vault {
     Vault::from_key_bytes(&[42u8; 32]).expect("32-byte key")
+}
+
+/// A merchant with credentials of every protocol made from `tag` (not real keys).
+pub fn merchant(tag: &str) -> Merchant {
+    Merchant {
+        id: MerchantId::from_random(tag),
+        name: format!("shop {tag}"),
+        notify_url: Some("https://example.com/notify".into()),
+        enabled: true,
+        created_at: Timestamp(1),
+        credentials: Credentials {
+            passtopay: PassToPayCredentials {
+                mch_no: format!("M{tag}"),
+                app_id: format!("app{tag}"),
+                app_secret: Secret::new(format!("p2p-secret-{tag}-9f8e7d")),
+            },
+            blockatm: BlockAtmCredentials {
+                api_key: format!("pk_{tag}"),
+                secret_key: Secret::new(format!("sck_secret_{tag}_4242")),
+                cashier_id: "1".into(),
+                ec_public_key: None,
+            },
+            ottpay: OttPayCredentials {
+                merchant_id: format!("ON{tag}"),
+                sign_key: Secret::new(format!("SIGNKEY{tag}ABCDEF")),
+                operator_id: "1".into(),
+                shop_id: "1".into(),
+            },
+            v2sha256: V2Sha256Credentials {
+                app_id: format!("v2{tag}"),
+                app_secret: Secret::new(format!("v2secret{tag}xyz")),
+            },
+            fintech33: Fintech33Credentials {
+                app_id: format!("F{tag}"),
+                app_secret: Secret::new(format!("f33secret{tag}qq")),
+                aes_key: Secret::new(format!("aeskey{tag}zz")),
+                rsa_public_key: None,
+            },
+        },
+        settings: serde_json::json!({"notify_format": "form"}),
+    }
 }
 
 fn hex_id() -> String {

@@ -2,7 +2,10 @@
 //!
 //! The master key comes from `POLYPAY_MASTER_KEY` (64 hex digits or base64 of 32 bytes) or, when
 //! absent, from `master.key` in the data directory, generated on first start with mode 0600.
-//! A sealed value is `v1:` + base64(nonce || ciphertext || tag).
+//! A sealed value is `v2:` + base64(nonce || ciphertext || tag), the tag also covering what the
+//! value is bound to (the row it is stored in, as associated data): a sealed value copied into
+//! another row does not open there. `v1:` values (no binding) from earlier versions still open,
+//! and are sealed again as `v2:` at start ([`crate::Db::bind_legacy_secrets`]).
 
 use crate::error::StoreError;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
@@ -77,24 +80,54 @@ impl Vault {
         Ok((Vault::from_key_bytes(&key)?, true))
     }
 
-    pub fn seal(&self, plaintext: &[u8]) -> Result<String, StoreError> {
+    /// Seals `plaintext` bound to `binding` (the row it is stored in): it opens only with
+    /// [`Vault::open_for`] and the same binding.
+    pub fn seal_for(&self, binding: &str, plaintext: &[u8]) -> Result<String, StoreError> {
+        self.seal_with("v2", Aad::from(binding.as_bytes()), plaintext)
+    }
+
+    /// Opens a value sealed for `binding`, or an unbound one of an earlier version (`v1:`).
+    pub fn open_for(&self, binding: &str, sealed: &str) -> Result<Vec<u8>, StoreError> {
+        if let Some(body) = sealed.strip_prefix("v2:") {
+            return self.open_with(Aad::from(binding.as_bytes()), body);
+        }
+        match sealed.strip_prefix("v1:") {
+            Some(body) => self.open_with(Aad::from(&[][..]), body),
+            None => Err(unknown_format(sealed)),
+        }
+    }
+
+    /// Whether `sealed` is bound to its row (not an earlier version's `v1:` value).
+    pub fn is_bound(sealed: &str) -> bool {
+        sealed.starts_with("v2:")
+    }
+
+    /// An earlier version's unbound value, for tests of what polypay still reads.
+    #[cfg(test)]
+    pub(crate) fn seal_unbound(&self, plaintext: &[u8]) -> Result<String, StoreError> {
+        self.seal_with("v1", Aad::from(&[][..]), plaintext)
+    }
+
+    fn seal_with(
+        &self,
+        format: &str,
+        aad: Aad<&[u8]>,
+        plaintext: &[u8],
+    ) -> Result<String, StoreError> {
         let mut nonce = [0u8; NONCE_LEN];
         self.rng
             .fill(&mut nonce)
             .map_err(|_| StoreError::Config("no randomness".into()))?;
         let mut buf = plaintext.to_vec();
         self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), aad, &mut buf)
             .map_err(|_| StoreError::Sealed)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
-        Ok(format!("v1:{}", B64.encode(out)))
+        Ok(format!("{format}:{}", B64.encode(out)))
     }
 
-    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, StoreError> {
-        let body = sealed
-            .strip_prefix("v1:")
-            .ok_or_else(|| unknown_format(sealed))?;
+    fn open_with(&self, aad: Aad<&[u8]>, body: &str) -> Result<Vec<u8>, StoreError> {
         let raw = B64.decode(body).map_err(|_| StoreError::Sealed)?;
         if raw.len() < NONCE_LEN {
             return Err(StoreError::Sealed);
@@ -104,7 +137,7 @@ impl Vault {
         let mut buf = ct.to_vec();
         let plain = self
             .key
-            .open_in_place(nonce, Aad::empty(), &mut buf)
+            .open_in_place(nonce, aad, &mut buf)
             .map_err(|_| StoreError::Sealed)?;
         Ok(plain.to_vec())
     }
@@ -116,7 +149,7 @@ fn unknown_format(sealed: &str) -> StoreError {
     let later = sealed.split_once(':').map(|(v, _)| v).filter(|v| {
         v.strip_prefix('v')
             .and_then(|n| n.parse::<u16>().ok())
-            .is_some_and(|n| n > 1)
+            .is_some_and(|n| n > 2)
     });
     match later {
         Some(v) => StoreError::Config(format!(
@@ -264,27 +297,56 @@ mod tests {
     #[test]
     fn seal_open_round_trip_and_tamper() {
         let v = Vault::from_key_bytes(&[7u8; 32]).unwrap();
-        let sealed = v.seal(b"top secret").unwrap();
-        assert!(!sealed.contains("top secret"));
-        assert_eq!(v.open(&sealed).unwrap(), b"top secret");
+        let sealed = v.seal_for("merchants/m1", b"top secret").unwrap();
+        assert!(sealed.starts_with("v2:") && !sealed.contains("top secret"));
+        assert_eq!(v.open_for("merchants/m1", &sealed).unwrap(), b"top secret");
         let other = Vault::from_key_bytes(&[8u8; 32]).unwrap();
-        assert!(matches!(other.open(&sealed), Err(StoreError::Sealed)));
+        assert!(matches!(
+            other.open_for("merchants/m1", &sealed),
+            Err(StoreError::Sealed)
+        ));
         // Flip one ciphertext byte: the GCM tag must reject it.
         use base64::Engine as _;
         let mut raw = B64.decode(&sealed[3..]).unwrap();
         raw[NONCE_LEN] ^= 0x01;
-        let bad = format!("v1:{}", B64.encode(raw));
-        assert!(matches!(v.open(&bad), Err(StoreError::Sealed)));
+        let bad = format!("v2:{}", B64.encode(raw));
+        assert!(matches!(
+            v.open_for("merchants/m1", &bad),
+            Err(StoreError::Sealed)
+        ));
+    }
+
+    /// A sealed value opens only in the row it was sealed for: copied into another merchant's
+    /// row (or passed off as unbound) it is refused, not read as that merchant's.
+    #[test]
+    fn a_sealed_value_is_bound_to_its_row() {
+        let v = Vault::from_key_bytes(&[7u8; 32]).unwrap();
+        let sealed = v.seal_for("merchants/m1", b"m1's secret").unwrap();
+        for elsewhere in ["merchants/m2", "merchants/m1 ", ""] {
+            assert!(
+                matches!(v.open_for(elsewhere, &sealed), Err(StoreError::Sealed)),
+                "{elsewhere:?}"
+            );
+        }
+        let unbound = sealed.replacen("v2:", "v1:", 1);
+        assert!(matches!(
+            v.open_for("merchants/m1", &unbound),
+            Err(StoreError::Sealed)
+        ));
+        // An earlier version's unbound value still opens, wherever it is.
+        let old = v.seal_unbound(b"old").unwrap();
+        assert!(!Vault::is_bound(&old) && Vault::is_bound(&sealed));
+        assert_eq!(v.open_for("merchants/m9", &old).unwrap(), b"old");
     }
 
     #[test]
     fn a_format_from_a_later_version_is_named_as_such() {
         let v = Vault::from_key_bytes(&[7u8; 32]).unwrap();
-        let later = v.seal(b"x").unwrap().replacen("v1:", "v2:", 1);
-        match v.open(&later) {
+        let later = v.seal_for("x", b"x").unwrap().replacen("v2:", "v3:", 1);
+        match v.open_for("x", &later) {
             Err(StoreError::Config(m)) => {
                 assert!(
-                    m.contains("format v2") && m.contains("later version"),
+                    m.contains("format v3") && m.contains("later version"),
                     "{m}"
                 )
             }
@@ -292,7 +354,7 @@ mod tests {
         }
         for not_later in ["garbage", "v0:AAAA", "v:AAAA", "vx:AAAA"] {
             assert!(
-                matches!(v.open(not_later), Err(StoreError::Sealed)),
+                matches!(v.open_for("x", not_later), Err(StoreError::Sealed)),
                 "{not_later}"
             );
         }
@@ -314,6 +376,9 @@ mod tests {
         }
         let (b, created) = Vault::load_or_create(None, dir.path()).unwrap();
         assert!(!created);
-        assert_eq!(b.open(&a.seal(b"x").unwrap()).unwrap(), b"x");
+        assert_eq!(
+            b.open_for("k", &a.seal_for("k", b"x").unwrap()).unwrap(),
+            b"x"
+        );
     }
 }

@@ -6,45 +6,7 @@ use polypay_core::*;
 use polypay_store::testing::TestDb;
 use polypay_store::{Db, LedgerEntry, OutboxEvent, SilentEvents, Store, StoreError};
 
-fn merchant(tag: &str) -> Merchant {
-    Merchant {
-        id: MerchantId::from_random(tag),
-        name: format!("shop {tag}"),
-        notify_url: Some("https://example.com/notify".into()),
-        enabled: true,
-        created_at: Timestamp(1),
-        credentials: Credentials {
-            passtopay: PassToPayCredentials {
-                mch_no: format!("M{tag}"),
-                app_id: format!("app{tag}"),
-                app_secret: Secret::new(format!("p2p-secret-{tag}-9f8e7d")),
-            },
-            blockatm: BlockAtmCredentials {
-                api_key: format!("pk_{tag}"),
-                secret_key: Secret::new(format!("sck_secret_{tag}_4242")),
-                cashier_id: "1".into(),
-                ec_public_key: None,
-            },
-            ottpay: OttPayCredentials {
-                merchant_id: format!("ON{tag}"),
-                sign_key: Secret::new(format!("SIGNKEY{tag}ABCDEF")),
-                operator_id: "1".into(),
-                shop_id: "1".into(),
-            },
-            v2sha256: V2Sha256Credentials {
-                app_id: format!("v2{tag}"),
-                app_secret: Secret::new(format!("v2secret{tag}xyz")),
-            },
-            fintech33: Fintech33Credentials {
-                app_id: format!("F{tag}"),
-                app_secret: Secret::new(format!("f33secret{tag}qq")),
-                aes_key: Secret::new(format!("aeskey{tag}zz")),
-                rsa_public_key: None,
-            },
-        },
-        settings: serde_json::json!({"notify_format": "form"}),
-    }
-}
+use polypay_store::testing::merchant;
 
 fn payment(m: &Merchant, order_no: &str, minor: i64) -> Payment {
     Payment {

@@ -5,13 +5,21 @@ use crate::error::StoreError;
 use crate::sql::Row;
 use polypay_core::{Credentials, Merchant, MerchantId, Protocol, Timestamp};
 
+/// What a merchant's sealed credentials are bound to: their row.
+pub(super) fn credentials_binding(id: &MerchantId) -> String {
+    format!("merchants/{}/credentials", id.as_str())
+}
+
 const MERCHANT_COLS: &str =
     "id, name, notify_url, enabled, created_at, credentials_sealed, settings";
 
 impl Db<'_> {
     /// Inserts a merchant with its sealed credentials and its per-protocol lookup keys.
     pub fn insert_merchant(&mut self, m: &Merchant) -> Result<(), StoreError> {
-        let sealed = self.vault.seal(&serde_json::to_vec(&m.credentials)?)?;
+        let sealed = self.vault.seal_for(
+            &credentials_binding(&m.id),
+            &serde_json::to_vec(&m.credentials)?,
+        )?;
         self.exec(
             &format!("INSERT INTO merchants ({MERCHANT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
             &[
@@ -36,7 +44,10 @@ impl Db<'_> {
     /// Writes a merchant's name, notify URL, enabled flag, credentials (sealed again) and
     /// settings, as given: read it in the same write job ([`Db::merchant`] locks it).
     pub fn update_merchant(&mut self, m: &Merchant) -> Result<(), StoreError> {
-        let sealed = self.vault.seal(&serde_json::to_vec(&m.credentials)?)?;
+        let sealed = self.vault.seal_for(
+            &credentials_binding(&m.id),
+            &serde_json::to_vec(&m.credentials)?,
+        )?;
         self.exec(
             "UPDATE merchants SET name = $2, notify_url = $3, enabled = $4, credentials_sealed = $5, settings = $6 \
              WHERE id = $1",
@@ -102,9 +113,13 @@ impl Db<'_> {
     }
 
     fn merchant_row(&self, r: &Row) -> Result<Merchant, StoreError> {
-        let creds: Credentials = serde_json::from_slice(&self.vault.open(&r.text(5)?)?)?;
+        let id = MerchantId(r.text(0)?);
+        let sealed = self
+            .vault
+            .open_for(&credentials_binding(&id), &r.text(5)?)?;
+        let creds: Credentials = serde_json::from_slice(&sealed)?;
         Ok(Merchant {
-            id: MerchantId(r.text(0)?),
+            id,
             name: r.text(1)?,
             notify_url: r.opt_text(2)?,
             enabled: r.int(3)? != 0,
@@ -158,5 +173,76 @@ mod tests {
             .unwrap();
         assert!(!read.contains(&"RowShareLock".to_string()), "{read:?}");
         store.close();
+    }
+
+    /// A merchant's sealed credentials open only in its own row: copied into another
+    /// merchant's row (by anyone who can write the database but has no master key), they are
+    /// refused, not taken as that merchant's. Unbound values of an earlier version still open,
+    /// and are bound at start.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sealed_credentials_are_bound_to_their_merchant() {
+        for tdb in TestDb::all() {
+            let store = tdb.open().unwrap();
+            let (a, b) = (crate::testing::merchant("a"), crate::testing::merchant("b"));
+            let (a_id, b_id) = (a.id.clone(), b.id.clone());
+            store
+                .write(move |db| {
+                    db.insert_merchant(&a)?;
+                    db.insert_merchant(&b)
+                })
+                .await
+                .unwrap();
+            let swapped = store
+                .write(move |db| {
+                    db.exec(
+                        "UPDATE merchants SET credentials_sealed = \
+                         (SELECT credentials_sealed FROM merchants WHERE id = $1) WHERE id = $2",
+                        &[a_id.as_str().into(), b_id.as_str().into()],
+                    )?;
+                    Ok::<_, crate::StoreError>(db.merchant(&b_id).map(|_| ()))
+                })
+                .await
+                .unwrap();
+            assert!(
+                matches!(swapped, Err(crate::StoreError::Sealed)),
+                "{}: {swapped:?}",
+                tdb.name
+            );
+
+            // An earlier version's unbound value opens, and is bound by the start-up pass.
+            let old = crate::testing::merchant("old");
+            let creds = old.credentials.clone();
+            let sealed = store
+                .vault()
+                .seal_unbound(&serde_json::to_vec(&creds).unwrap())
+                .unwrap();
+            let bound = store
+                .write(move |db| {
+                    db.insert_merchant(&old)?;
+                    db.exec(
+                        "UPDATE merchants SET credentials_sealed = $2 WHERE id = $1",
+                        &[old.id.as_str().into(), sealed.clone().into()],
+                    )?;
+                    let before = db.merchant(&old.id)?.map(|m| m.credentials);
+                    let n = db.bind_legacy_secrets()?;
+                    let after = db.merchant(&old.id)?.map(|m| m.credentials);
+                    let row = db.one(
+                        "SELECT credentials_sealed FROM merchants WHERE id = $1",
+                        &[old.id.as_str().into()],
+                    )?;
+                    let stored = row.map(|r| r.text(0)).transpose()?.unwrap_or_default();
+                    Ok::<_, crate::StoreError>((before, n, after, stored))
+                })
+                .await
+                .unwrap();
+            let (before, n, after, stored) = bound;
+            assert_eq!(before.as_ref(), Some(&creds), "{}", tdb.name);
+            assert_eq!(after.as_ref(), Some(&creds), "{}", tdb.name);
+            assert_eq!(n, 1, "{}: one unbound secret", tdb.name);
+            assert!(crate::Vault::is_bound(&stored), "{}", tdb.name);
+            let again = store.write(|db| db.bind_legacy_secrets()).await.unwrap();
+            assert_eq!(again, 0, "{}", tdb.name);
+            store.close();
+        }
     }
 }

@@ -20,6 +20,11 @@ pub struct ProtocolRecord {
 
 const SANDBOX_OFFSET: &str = "sandbox_clock_offset_ms";
 
+/// What a platform secret is bound to: its row.
+fn platform_binding(name: &str) -> String {
+    format!("platform_secrets/{name}")
+}
+
 impl Db<'_> {
     /// Whether this connection's master key is the database's: it opens the oldest platform
     /// secret, or on a database that has none yet seals one (`vault_check`) for later runs to
@@ -27,11 +32,14 @@ impl Db<'_> {
     /// be unreadable to the nodes that hold the right key.
     pub fn check_vault(&mut self, now: Timestamp) -> Result<(), StoreError> {
         let oldest = self.one(
-            "SELECT value_sealed FROM platform_secrets ORDER BY created_at, name LIMIT 1",
+            "SELECT name, value_sealed FROM platform_secrets ORDER BY created_at, name LIMIT 1",
             &[],
         )?;
         match oldest {
-            Some(row) => self.vault.open(&row.text(0)?).map(drop),
+            Some(row) => {
+                let binding = platform_binding(&row.text(0)?);
+                self.vault.open_for(&binding, &row.text(1)?).map(drop)
+            }
             None => self
                 .platform_secret_or_insert("vault_check", b"polypay", now)
                 .map(drop),
@@ -45,7 +53,7 @@ impl Db<'_> {
         value: &[u8],
         now: Timestamp,
     ) -> Result<Vec<u8>, StoreError> {
-        let sealed = self.vault.seal(value)?;
+        let sealed = self.vault.seal_for(&platform_binding(name), value)?;
         self.exec(
             "INSERT INTO platform_secrets (name, value_sealed, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO NOTHING",
@@ -68,7 +76,46 @@ impl Db<'_> {
             "SELECT value_sealed FROM platform_secrets WHERE name = $1",
             &[name.into()],
         )?;
-        row.map(|r| self.vault.open(&r.text(0)?)).transpose()
+        row.map(|r| self.vault.open_for(&platform_binding(name), &r.text(0)?))
+            .transpose()
+    }
+
+    /// Seals again, bound to its row, every secret an earlier version sealed unbound (`v1:`):
+    /// merchants' credentials and platform secrets. Returns how many; run at start (by every
+    /// node: a value another node sealed meanwhile is left as it is).
+    pub fn bind_legacy_secrets(&mut self) -> Result<usize, StoreError> {
+        let mut bound = 0;
+        let merchants = self.rows(
+            "SELECT id, credentials_sealed FROM merchants WHERE credentials_sealed LIKE 'v1:%'",
+            &[],
+        )?;
+        for r in &merchants {
+            let (id, old) = (polypay_core::MerchantId(r.text(0)?), r.text(1)?);
+            let binding = super::merchants::credentials_binding(&id);
+            let new = self
+                .vault
+                .seal_for(&binding, &self.vault.open_for(&binding, &old)?)?;
+            bound += self.exec(
+                "UPDATE merchants SET credentials_sealed = $2 WHERE id = $1 AND credentials_sealed = $3",
+                &[id.as_str().into(), new.into(), old.into()],
+            )? as usize;
+        }
+        let secrets = self.rows(
+            "SELECT name, value_sealed FROM platform_secrets WHERE value_sealed LIKE 'v1:%'",
+            &[],
+        )?;
+        for r in &secrets {
+            let (name, old) = (r.text(0)?, r.text(1)?);
+            let binding = platform_binding(&name);
+            let new = self
+                .vault
+                .seal_for(&binding, &self.vault.open_for(&binding, &old)?)?;
+            bound += self.exec(
+                "UPDATE platform_secrets SET value_sealed = $2 WHERE name = $1 AND value_sealed = $3",
+                &[name.as_str().into(), new.into(), old.into()],
+            )? as usize;
+        }
+        Ok(bound)
     }
 
     /// Claims a nonce in `scope` until `expires_at`; `false` if it was already claimed and is
