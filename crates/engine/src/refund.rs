@@ -59,16 +59,18 @@ impl Engine {
             .store
             .read(move |db| Ok::<_, EngineError>(db.due_refund_settlements(now, limit)?))
             .await?;
-        let mut settled = Vec::with_capacity(due.len());
-        for (id, payment_id) in due {
+        // All at once: they share commits instead of waiting for one each.
+        let settlements = due.iter().map(|(id, payment_id)| {
             let clock = self.clock.clone();
-            let (job_id, job_payment) = (id.clone(), payment_id.clone());
-            let outcome = self
-                .store
+            let (id, payment_id) = (id.clone(), payment_id.clone());
+            self.store
                 .write_locking(Locks::Object(payment_id.as_str().to_owned()), move |db| {
-                    settle_refund(db, &job_id, &job_payment, None, None, clock.now(), true)
+                    settle_refund(db, &id, &payment_id, None, None, clock.now(), true)
                 })
-                .await;
+        });
+        let outcomes = futures_util::future::join_all(settlements).await;
+        let mut settled = Vec::with_capacity(due.len());
+        for ((id, payment_id), outcome) in due.into_iter().zip(outcomes) {
             match outcome {
                 Ok(Some((refund, _))) => settled.push(refund),
                 Ok(None) => {

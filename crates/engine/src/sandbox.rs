@@ -126,19 +126,14 @@ impl Engine {
             .store
             .read(move |db| Ok::<_, EngineError>(db.due_payment_successes(now, limit)?))
             .await?;
-        let mut done = Vec::with_capacity(due.len());
-        for (id, channel) in due {
+        let transitions = due.into_iter().map(|(id, channel)| {
             // The transfer's hash recorded when it was seen.
             let cmd = PaymentCommand::Succeed {
                 channel_order_no: channel.unwrap_or_else(|| channel_order_no(Currency::USDT, now)),
             };
-            match self.transition_payment(&id, cmd).await {
-                Ok(p) => done.push(p),
-                Err(EngineError::Rule(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(done)
+            async move { self.transition_payment(&id, cmd).await }
+        });
+        collect_transitions(futures_util::future::join_all(transitions).await)
     }
 
     /// Succeeds every open payment whose scenario says it is due (at most `limit`); returns them.
@@ -157,21 +152,34 @@ impl Engine {
             .store
             .read(move |db| db.open_payments_created_before(created_before, limit))
             .await?;
-        let mut done = Vec::new();
-        for p in open {
-            if scenarios.auto_success_due(&p).is_some_and(|due| due <= now) {
+        let transitions = open
+            .into_iter()
+            .filter(|p| scenarios.auto_success_due(p).is_some_and(|due| due <= now))
+            .map(|p| {
                 let cmd = PaymentCommand::Succeed {
                     channel_order_no: channel_order_no(p.amount.currency, now),
                 };
-                match self.transition_payment(&p.id, cmd).await {
-                    Ok(p) => done.push(p),
-                    Err(EngineError::Rule(_)) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        Ok(done)
+                async move { self.transition_payment(&p.id, cmd).await }
+            });
+        collect_transitions(futures_util::future::join_all(transitions).await)
     }
+}
+
+/// A sweep's transitions, run all at once (they share commits instead of waiting for one
+/// each): those made, in order; one refused by the state machine (finished meanwhile by other
+/// means, another node's sweep) is skipped; any other failure is the sweep's.
+fn collect_transitions(
+    outcomes: Vec<Result<Payment, EngineError>>,
+) -> Result<Vec<Payment>, EngineError> {
+    let mut done = Vec::with_capacity(outcomes.len());
+    for outcome in outcomes {
+        match outcome {
+            Ok(p) => done.push(p),
+            Err(EngineError::Rule(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
 }
 
 #[cfg(test)]

@@ -392,6 +392,7 @@ async fn process_payouts(s: &AppState) -> Result<(), EngineError> {
         .read(|db| db.unfinished_payouts(500))
         .await?;
     let scenarios = s.engine().scenarios().unwrap_or_default();
+    let mut moves = Vec::new();
     for p in payouts {
         let processes = crate::protocols::sandbox_processes_payouts(p.protocol);
         let cmd = match p.state {
@@ -414,7 +415,11 @@ async fn process_payouts(s: &AppState) -> Result<(), EngineError> {
             }
             _ => continue,
         };
-        match s.engine().transition_payout(&p.id, cmd).await {
+        moves.push(async move { s.engine().transition_payout(&p.id, cmd).await });
+    }
+    // All at once: they share commits instead of waiting for one each.
+    for outcome in futures_util::future::join_all(moves).await {
+        match outcome {
             Ok(_) | Err(EngineError::Rule(_)) => {}
             Err(e) => return Err(e),
         }

@@ -129,6 +129,8 @@ impl Store {
         let mut threads = Vec::new();
         let mut checkpointer = None;
         let conflicts = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        // Shown from the start (at 0), so a scrape tells "no conflicts" from "not measured".
+        metrics::counter!("polypay_store_batch_conflicts_total").increment(0);
         let (writer_connect, commits) = match backend {
             Backend::Sqlite(_) => {
                 let commits = Arc::new(Commits::default());

@@ -182,8 +182,12 @@ impl Writer {
                     // A job that lost to a concurrent transaction (a deadlock, a balance
                     // debited meanwhile) rolled back whole: it runs again, a few times.
                     if matches!(e, StoreError::Retryable(_)) && tries < SOLO_TRIES {
+                        tracing::info!(error = %e, tries, "a write lost to a concurrent transaction; running it again");
                         batch = jobs;
                         continue;
+                    }
+                    if matches!(e, StoreError::Retryable(_)) {
+                        tracing::warn!(error = %e, tries, "a write lost to concurrent transactions every time; answering with the conflict");
                     }
                     finish_all(jobs, &e);
                     // A failed connection is replaced; a healthy one is kept.
