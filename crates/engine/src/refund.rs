@@ -83,6 +83,8 @@ impl Engine {
                     let unschedule = id.clone();
                     self.store
                         .write_locking(Locks::Object(payment_id.as_str().to_owned()), move |db| {
+                            // The family's root first (`Locks::Object`).
+                            db.payment(&payment_id)?;
                             Ok::<_, EngineError>(db.schedule_refund_settlement(&unschedule, None)?)
                         })
                         .await?;

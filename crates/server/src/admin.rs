@@ -79,7 +79,7 @@ async fn json_errors(response: Response) -> Response {
     let mut answer = error(status, &message);
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            answer.headers_mut().insert(name.clone(), value.clone());
+            answer.headers_mut().append(name.clone(), value.clone());
         }
     }
     answer

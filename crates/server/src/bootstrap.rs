@@ -76,8 +76,13 @@ async fn open(config: &mut Config, serving: bool) -> anyhow::Result<Bootstrapped
     }
     // Secrets an earlier version sealed unbound are bound to their rows.
     match store.write(|db| db.bind_legacy_secrets()).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(secrets = n, "sealed again, each bound to its row"),
+        Ok(n) => {
+            if n > 0 {
+                tracing::info!(secrets = n, "sealed again, each bound to its row");
+            }
+            // The database's own are bound: an unbound value found from now on was put there.
+            store.vault().refuse_unbound();
+        }
         Err(e) => {
             store.close();
             return Err(e.into());

@@ -3,7 +3,7 @@
 //! (the callback deliveries' are in `delivery/queries.rs`).
 //!
 //! Inside a write job (`writing`), single-object reads lock the row on PostgreSQL
-//! (`FOR UPDATE`), so a read-modify-write is safe with several nodes on one database.
+//! (`FOR NO KEY UPDATE`), so a read-modify-write is safe with several nodes on one database.
 //! SQLite has one writer, which already serialises them.
 
 use crate::claims::Claims;
@@ -47,7 +47,7 @@ pub struct Db<'a> {
 /// one order: it never holds a hot merchant's balance while it waits for a row another
 /// batch holds (that batch, waiting in turn for the balance, was a deadlock between two
 /// PostgreSQL writers or nodes), and a balance row is locked for the commit alone.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Staged {
     rows: std::collections::BTreeMap<(String, &'static str), Delta>,
     /// Debits are staged too (a batch of more than one job); alone, a job debits at once.
@@ -211,10 +211,12 @@ impl<'a> Db<'a> {
         self.one(sql, params)?.map_or(Ok(None), |r| r.opt_int(0))
     }
 
-    /// ` FOR UPDATE` inside a PostgreSQL write job, else nothing.
+    /// ` FOR NO KEY UPDATE` inside a PostgreSQL write job, else nothing: it excludes every
+    /// other writer of the row, but not the `KEY SHARE` lock an insert elsewhere takes on a
+    /// row its foreign key names (a payment's on its merchant), which `FOR UPDATE` would.
     pub(crate) fn lock(&self) -> &'static str {
         if self.writing && self.conn.dialect() == Dialect::Postgres {
-            " FOR UPDATE"
+            " FOR NO KEY UPDATE"
         } else {
             ""
         }

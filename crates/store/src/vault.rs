@@ -19,6 +19,9 @@ use std::path::Path;
 pub struct Vault {
     key: LessSafeKey,
     rng: SystemRandom,
+    /// Whether an earlier version's unbound (`v1:`) value still opens: until the start-up
+    /// pass has bound them all ([`Vault::refuse_unbound`]).
+    unbound: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Vault {
@@ -34,6 +37,7 @@ impl Vault {
         Ok(Vault {
             key: LessSafeKey::new(unbound),
             rng: SystemRandom::new(),
+            unbound: std::sync::atomic::AtomicBool::new(true),
         })
     }
 
@@ -92,9 +96,20 @@ impl Vault {
             return self.open_with(Aad::from(binding.as_bytes()), body);
         }
         match sealed.strip_prefix("v1:") {
+            Some(_) if !self.unbound.load(std::sync::atomic::Ordering::Relaxed) => {
+                Err(StoreError::Sealed)
+            }
             Some(body) => self.open_with(Aad::from(&[][..]), body),
             None => Err(unknown_format(sealed)),
         }
+    }
+
+    /// From now on an unbound (`v1:`) value does not open either: the database's own were
+    /// bound at start ([`crate::Db::bind_legacy_secrets`]), so one found later was put there
+    /// since (copied from an old backup into another row, say), and could be anyone's.
+    pub fn refuse_unbound(&self) {
+        self.unbound
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Whether `sealed` is bound to its row (not an earlier version's `v1:` value).
@@ -333,10 +348,17 @@ mod tests {
             v.open_for("merchants/m1", &unbound),
             Err(StoreError::Sealed)
         ));
-        // An earlier version's unbound value still opens, wherever it is.
+        // An earlier version's unbound value still opens, wherever it is, until the start-up
+        // pass has bound the database's own.
         let old = v.seal_unbound(b"old").unwrap();
         assert!(!Vault::is_bound(&old) && Vault::is_bound(&sealed));
         assert_eq!(v.open_for("merchants/m9", &old).unwrap(), b"old");
+        v.refuse_unbound();
+        assert!(matches!(
+            v.open_for("merchants/m9", &old),
+            Err(StoreError::Sealed)
+        ));
+        assert_eq!(v.open_for("merchants/m1", &sealed).unwrap(), b"m1's secret");
     }
 
     #[test]

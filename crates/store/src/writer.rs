@@ -283,11 +283,19 @@ fn run_in_transaction(
             return Err((e, batch));
         }
         for job in batch.iter_mut() {
-            if let Err(e) = run_isolated(conn, vault, claims.as_deref_mut(), job.as_mut()) {
+            let ran = run_isolated(
+                conn,
+                vault,
+                claims.as_deref_mut(),
+                &mut staged,
+                job.as_mut(),
+            );
+            if let Err(e) = ran {
                 return Err((e, batch));
             }
         }
-    } else if let Err(e) = Db::new(conn, vault, true)
+    }
+    if let Err(e) = Db::new(conn, vault, true)
         .with_staged(Some(&mut staged))
         .flush_staged()
     {
@@ -328,16 +336,22 @@ fn run_plain(
 }
 
 /// Runs one job inside a savepoint. A store failure inside the job fails the whole batch
-/// (it will be retried job by job); a domain error just rolls the job's own writes back.
+/// (it will be retried job by job); a domain error just rolls the job's own writes back, its
+/// staged balance changes with them (they stay staged for COMMIT, so this run, too, takes its
+/// balance rows last).
 fn run_isolated(
     conn: &mut dyn Conn,
     vault: &Vault,
     mut claims: Option<&mut Claims>,
+    staged: &mut Staged,
     job: &mut dyn Job,
 ) -> Result<(), StoreError> {
     conn.batch("SAVEPOINT job")?;
     let mark = claims.as_deref().map_or(0, Claims::mark);
-    let mut db = Db::new(conn, vault, true).with_claims(claims.as_deref_mut());
+    let before = staged.clone();
+    let mut db = Db::new(conn, vault, true)
+        .with_claims(claims.as_deref_mut())
+        .with_staged(Some(staged));
     let ok = job.run(&mut db);
     let failure = db.take_failure();
     if let Some(e) = failure {
@@ -347,6 +361,7 @@ fn run_isolated(
         conn.batch("RELEASE SAVEPOINT job")
     } else {
         conn.batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")?;
+        *staged = before;
         if let Some(c) = claims {
             c.rollback_to(mark);
         }
@@ -598,9 +613,9 @@ mod tests {
             [("m1".into(), i64::MAX - 10), ("m2".into(), 5)]
         );
 
-        // Each fits the sum staged so far, not the balance: the flush, here the debit's, fails
-        // the batch (noted as the batch's failure, not the debit's), and the writer's retry of
-        // each job alone refuses the one that does not fit.
+        // Each fits the sum staged so far, not the balance: the flush at COMMIT fails the batch
+        // (noted as the batch's failure, not a job's), and the writer's retry of each job alone
+        // refuses the one that does not fit.
         let debit = boxed(|db| {
             let m = polypay_core::MerchantId("m1".into());
             assert!(db.try_debit(&m, polypay_core::Currency::USD, 1)?);
@@ -682,6 +697,50 @@ mod tests {
         assert_eq!(*seen.lock().unwrap(), [true, false, true]);
         assert_eq!((c.balance_writes, c.savepoints), (1, 0));
         assert_eq!(balances(&mut c), [("m1".into(), 0)]);
+    }
+
+    /// A batch run again with a savepoint per job (a job failed after writing) stages its
+    /// balance changes too: none is written before COMMIT, and the failed job's go with it.
+    #[test]
+    fn the_savepoint_run_stages_balance_changes_and_drops_a_failed_jobs() {
+        let (mut c, vault) = (conn(), Vault::from_key_bytes(&[7; 32]).unwrap());
+        set_balance(&mut c, "m1", 100);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let read = Arc::new(Mutex::new(None));
+        let reader = read.clone();
+        let look = boxed(move |db| {
+            let row = db.int_of(
+                "SELECT available_minor FROM balances WHERE merchant_id = 'm1'",
+                &[],
+            )?;
+            let m = polypay_core::MerchantId("m1".into());
+            *reader.lock().unwrap() = Some((row, db.balance(&m, polypay_core::Currency::USD)?));
+            Ok(())
+        });
+        let failing = boxed(|db| {
+            let m = polypay_core::MerchantId("m1".into());
+            assert!(db.try_debit(&m, polypay_core::Currency::USD, 50)?);
+            db.credit(&m, polypay_core::Currency::USD, 5)?;
+            Err(StoreError::Corrupt("refused after debiting".into()))
+        });
+        let batch = vec![
+            debit("m1", 30, seen.clone()),
+            failing,
+            look,
+            credit("m1", 7),
+        ];
+        c.balance_writes = 0;
+        run_in_transaction(&mut c, &vault, None, batch)
+            .ok()
+            .unwrap();
+        assert_eq!(c.savepoints, 4, "the savepoint run");
+        assert_eq!(
+            *read.lock().unwrap(),
+            Some((Some(100), 70)),
+            "the row unwritten, the failed job's debit gone"
+        );
+        assert_eq!(c.balance_writes, 1, "one write, at COMMIT");
+        assert_eq!(balances(&mut c), [("m1".into(), 77)]);
     }
 
     /// Debits approved against a balance another transaction lowered before the batch's

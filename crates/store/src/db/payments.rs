@@ -162,7 +162,7 @@ impl Db<'_> {
     }
 
     pub fn payment(&mut self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
-        self.payment_where("id = $1", &[id.as_str().into()])
+        self.payment_where("id = $1", &[id.as_str().into()], true)
     }
 
     pub fn payment_by_order_no(
@@ -173,25 +173,27 @@ impl Db<'_> {
         self.payment_where(
             "merchant_id = $1 AND merchant_order_no = $2",
             &[m.as_str().into(), order_no.into()],
+            false,
         )
     }
 
     pub fn payment_by_public_id(&mut self, public_id: &str) -> Result<Option<Payment>, StoreError> {
-        self.payment_where("public_id = $1", &[public_id.into()])
+        self.payment_where("public_id = $1", &[public_id.into()], false)
     }
 
     pub fn payment_by_cashier_token(&mut self, token: &str) -> Result<Option<Payment>, StoreError> {
-        self.payment_where("cashier_token = $1", &[token.into()])
+        self.payment_where("cashier_token = $1", &[token.into()], false)
     }
 
     fn payment_where(
         &mut self,
         cond: &str,
         params: &[Value],
+        by_id: bool,
     ) -> Result<Option<Payment>, StoreError> {
         let sql = format!(
             "SELECT {PAYMENT_COLS} FROM payments WHERE {cond}{}",
-            self.lock()
+            if by_id { self.lock() } else { "" }
         );
         self.one(&sql, params)?.map(|r| payment_row(&r)).transpose()
     }

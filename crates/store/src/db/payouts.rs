@@ -38,7 +38,7 @@ impl Db<'_> {
     }
 
     pub fn payout(&mut self, id: &PayoutId) -> Result<Option<Payout>, StoreError> {
-        self.payout_where("id = $1", &[id.as_str().into()])
+        self.payout_where("id = $1", &[id.as_str().into()], true)
     }
 
     pub fn payout_by_order_no(
@@ -49,17 +49,23 @@ impl Db<'_> {
         self.payout_where(
             "merchant_id = $1 AND merchant_order_no = $2",
             &[m.as_str().into(), order_no.into()],
+            false,
         )
     }
 
     pub fn payout_by_public_id(&mut self, public_id: &str) -> Result<Option<Payout>, StoreError> {
-        self.payout_where("public_id = $1", &[public_id.into()])
+        self.payout_where("public_id = $1", &[public_id.into()], false)
     }
 
-    fn payout_where(&mut self, cond: &str, params: &[Value]) -> Result<Option<Payout>, StoreError> {
+    fn payout_where(
+        &mut self,
+        cond: &str,
+        params: &[Value],
+        by_id: bool,
+    ) -> Result<Option<Payout>, StoreError> {
         let sql = format!(
             "SELECT {PAYOUT_COLS} FROM payouts WHERE {cond}{}",
-            self.lock()
+            if by_id { self.lock() } else { "" }
         );
         self.one(&sql, params)?.map(|r| payout_row(&r)).transpose()
     }

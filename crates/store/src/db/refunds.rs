@@ -38,7 +38,7 @@ impl Db<'_> {
     }
 
     pub fn refund(&mut self, id: &RefundId) -> Result<Option<Refund>, StoreError> {
-        self.refund_where("id = $1", &[id.as_str().into()])
+        self.refund_where("id = $1", &[id.as_str().into()], true)
     }
 
     pub fn refund_by_no(
@@ -49,17 +49,23 @@ impl Db<'_> {
         self.refund_where(
             "merchant_id = $1 AND merchant_refund_no = $2",
             &[m.as_str().into(), refund_no.into()],
+            false,
         )
     }
 
     pub fn refund_by_public_id(&mut self, public_id: &str) -> Result<Option<Refund>, StoreError> {
-        self.refund_where("public_id = $1", &[public_id.into()])
+        self.refund_where("public_id = $1", &[public_id.into()], false)
     }
 
-    fn refund_where(&mut self, cond: &str, params: &[Value]) -> Result<Option<Refund>, StoreError> {
+    fn refund_where(
+        &mut self,
+        cond: &str,
+        params: &[Value],
+        by_id: bool,
+    ) -> Result<Option<Refund>, StoreError> {
         let sql = format!(
             "SELECT {REFUND_COLS} FROM refunds WHERE {cond}{}",
-            self.lock()
+            if by_id { self.lock() } else { "" }
         );
         self.one(&sql, params)?.map(|r| refund_row(&r)).transpose()
     }

@@ -82,40 +82,56 @@ impl Db<'_> {
 
     /// Seals again, bound to its row, every secret an earlier version sealed unbound (`v1:`):
     /// merchants' credentials and platform secrets. Returns how many; run at start (by every
-    /// node: a value another node sealed meanwhile is left as it is).
+    /// node: a value another node sealed meanwhile is left as it is). One that does not open
+    /// is left as it is, with a warning naming its row.
     pub fn bind_legacy_secrets(&mut self) -> Result<usize, StoreError> {
         let mut bound = 0;
         let merchants = self.rows(
-            "SELECT id, credentials_sealed FROM merchants WHERE credentials_sealed LIKE 'v1:%'",
+            "SELECT id, credentials_sealed FROM merchants WHERE credentials_sealed LIKE 'v1:%' \
+             ORDER BY id",
             &[],
         )?;
         for r in &merchants {
             let (id, old) = (polypay_core::MerchantId(r.text(0)?), r.text(1)?);
             let binding = super::merchants::credentials_binding(&id);
-            let new = self
-                .vault
-                .seal_for(&binding, &self.vault.open_for(&binding, &old)?)?;
+            let Some(plain) = self.opened(&binding, &old) else {
+                continue;
+            };
+            let new = self.vault.seal_for(&binding, &plain)?;
             bound += self.exec(
                 "UPDATE merchants SET credentials_sealed = $2 WHERE id = $1 AND credentials_sealed = $3",
                 &[id.as_str().into(), new.into(), old.into()],
             )? as usize;
         }
         let secrets = self.rows(
-            "SELECT name, value_sealed FROM platform_secrets WHERE value_sealed LIKE 'v1:%'",
+            "SELECT name, value_sealed FROM platform_secrets WHERE value_sealed LIKE 'v1:%' \
+             ORDER BY name",
             &[],
         )?;
         for r in &secrets {
             let (name, old) = (r.text(0)?, r.text(1)?);
             let binding = platform_binding(&name);
-            let new = self
-                .vault
-                .seal_for(&binding, &self.vault.open_for(&binding, &old)?)?;
+            let Some(plain) = self.opened(&binding, &old) else {
+                continue;
+            };
+            let new = self.vault.seal_for(&binding, &plain)?;
             bound += self.exec(
                 "UPDATE platform_secrets SET value_sealed = $2 WHERE name = $1 AND value_sealed = $3",
                 &[name.as_str().into(), new.into(), old.into()],
             )? as usize;
         }
         Ok(bound)
+    }
+
+    /// An unbound value opened for binding, or `None` (warned) when it does not open.
+    fn opened(&self, binding: &str, sealed: &str) -> Option<Vec<u8>> {
+        match self.vault.open_for(binding, sealed) {
+            Ok(plain) => Some(plain),
+            Err(e) => {
+                tracing::warn!(row = binding, error = %e, "a sealed secret does not open with this master key; left as it is");
+                None
+            }
+        }
     }
 
     /// Claims a nonce in `scope` until `expires_at`; `false` if it was already claimed and is
