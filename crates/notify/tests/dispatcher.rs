@@ -1126,16 +1126,29 @@ async fn run_ingests_a_backlog_of_several_batches_once_each_without_a_tick() {
     }
 }
 
+/// A second node on the fixture's database, and a dispatcher on each ("a" on the fixture's).
+fn two_nodes(
+    db: &TestDb,
+    f: &Fixture,
+) -> (
+    polypay_engine::Engine,
+    polypay_notify::Dispatcher,
+    polypay_notify::Dispatcher,
+) {
+    let other_node = polypay_engine::Engine::new(db.open().unwrap(), f.clock.clone());
+    let notifier = support::TestNotifier::shared(&[0, 1_000]);
+    let a = polypay_notify::Dispatcher::new(f.engine.clone(), vec![notifier.clone()], config("a"));
+    let b = polypay_notify::Dispatcher::new(other_node.clone(), vec![notifier], config("b"));
+    (other_node, a, b)
+}
+
 #[tokio::test]
 async fn two_dispatchers_on_one_postgres_never_send_the_same_attempt_twice() {
     let Some(db) = TestDb::postgres() else {
         return;
     };
     let f = Fixture::new(&db).await;
-    let other_node = polypay_engine::Engine::new(db.open().unwrap(), f.clock.clone());
-    let notifier = support::TestNotifier::shared(&[0, 1_000]);
-    let a = polypay_notify::Dispatcher::new(f.engine.clone(), vec![notifier.clone()], config("a"));
-    let b = polypay_notify::Dispatcher::new(other_node, vec![notifier], config("b"));
+    let (_, a, b) = two_nodes(&db, &f);
     let mut paths = Vec::new();
     for i in 0..6 {
         let m = f.merchant(&format!("shop{i}"), "/unused").await;
@@ -1191,10 +1204,7 @@ async fn two_nodes_drawing_numbers_while_both_ingest_do_not_deadlock() {
         return;
     };
     let f = Fixture::new(&db).await;
-    let other_node = polypay_engine::Engine::new(db.open().unwrap(), f.clock.clone());
-    let notifier = support::TestNotifier::shared(&[0, 1_000]);
-    let a = polypay_notify::Dispatcher::new(f.engine.clone(), vec![notifier.clone()], config("a"));
-    let b = polypay_notify::Dispatcher::new(other_node.clone(), vec![notifier], config("b"));
+    let (other_node, a, b) = two_nodes(&db, &f);
     let m = f.merchant("shop", "/ok").await;
     const PER_TASK: usize = 100;
     let mut tasks = Vec::new();

@@ -663,6 +663,24 @@ mod tests {
         })
     }
 
+    /// What m1's balance looks like from a job of the batch: its row as the transaction has it,
+    /// and the balance with the batch's staged changes.
+    type Seen = Arc<Mutex<Option<(Option<i64>, i64)>>>;
+
+    fn look_at_m1() -> (Box<dyn Job>, Seen) {
+        let read: Seen = Arc::new(Mutex::new(None));
+        let reader = read.clone();
+        let look = boxed(move |db| {
+            let sql = "SELECT available_minor FROM balances WHERE merchant_id = 'm1'";
+            let row = db.int_of(sql, &[])?;
+            let m = polypay_core::MerchantId("m1".into());
+            let staged = db.balance(&m, polypay_core::Currency::USD)?;
+            *reader.lock().unwrap() = Some((row, staged));
+            Ok(())
+        });
+        (look, read)
+    }
+
     /// A batch's debits are staged like its credits: no balance row is written (on
     /// PostgreSQL: locked) before the batch's last job has run, yet each job sees the balance
     /// with what the jobs before it staged.
@@ -671,18 +689,7 @@ mod tests {
         let (mut c, vault) = (conn(), Vault::from_key_bytes(&[7; 32]).unwrap());
         set_balance(&mut c, "m1", 100);
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let read = Arc::new(Mutex::new(None));
-        let reader = read.clone();
-        let look = boxed(move |db| {
-            let m = polypay_core::MerchantId("m1".into());
-            let row = db.int_of(
-                "SELECT available_minor FROM balances WHERE merchant_id = 'm1'",
-                &[],
-            )?;
-            let seen_by_job = db.balance(&m, polypay_core::Currency::USD)?;
-            *reader.lock().unwrap() = Some((row, seen_by_job));
-            Ok(())
-        });
+        let (look, read) = look_at_m1();
         let batch = vec![
             debit("m1", 30, seen.clone()),
             look,
@@ -706,17 +713,7 @@ mod tests {
         let (mut c, vault) = (conn(), Vault::from_key_bytes(&[7; 32]).unwrap());
         set_balance(&mut c, "m1", 100);
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let read = Arc::new(Mutex::new(None));
-        let reader = read.clone();
-        let look = boxed(move |db| {
-            let row = db.int_of(
-                "SELECT available_minor FROM balances WHERE merchant_id = 'm1'",
-                &[],
-            )?;
-            let m = polypay_core::MerchantId("m1".into());
-            *reader.lock().unwrap() = Some((row, db.balance(&m, polypay_core::Currency::USD)?));
-            Ok(())
-        });
+        let (look, read) = look_at_m1();
         let failing = boxed(|db| {
             let m = polypay_core::MerchantId("m1".into());
             assert!(db.try_debit(&m, polypay_core::Currency::USD, 50)?);

@@ -85,39 +85,42 @@ impl Db<'_> {
     /// node: a value another node sealed meanwhile is left as it is). One that does not open
     /// is left as it is, with a warning naming its row.
     pub fn bind_legacy_secrets(&mut self) -> Result<usize, StoreError> {
+        let merchants = self.bind_unbound_in("merchants", "id", "credentials_sealed", |id| {
+            super::merchants::credentials_binding(&polypay_core::MerchantId(id.to_owned()))
+        })?;
+        let platform =
+            self.bind_unbound_in("platform_secrets", "name", "value_sealed", |name| {
+                platform_binding(name)
+            })?;
+        Ok(merchants + platform)
+    }
+
+    /// [`Db::bind_legacy_secrets`] for one table: its rows' unbound values in column `sealed`,
+    /// keyed by `key`, each sealed again for `binding(key)` (only if still the value read).
+    fn bind_unbound_in(
+        &mut self,
+        table: &str,
+        key: &str,
+        sealed: &str,
+        binding: impl Fn(&str) -> String,
+    ) -> Result<usize, StoreError> {
+        let rows = self.rows(
+            &format!(
+                "SELECT {key}, {sealed} FROM {table} WHERE {sealed} LIKE 'v1:%' ORDER BY {key}"
+            ),
+            &[],
+        )?;
         let mut bound = 0;
-        let merchants = self.rows(
-            "SELECT id, credentials_sealed FROM merchants WHERE credentials_sealed LIKE 'v1:%' \
-             ORDER BY id",
-            &[],
-        )?;
-        for r in &merchants {
-            let (id, old) = (polypay_core::MerchantId(r.text(0)?), r.text(1)?);
-            let binding = super::merchants::credentials_binding(&id);
+        for r in &rows {
+            let (row, old) = (r.text(0)?, r.text(1)?);
+            let binding = binding(&row);
             let Some(plain) = self.opened(&binding, &old) else {
                 continue;
             };
             let new = self.vault.seal_for(&binding, &plain)?;
             bound += self.exec(
-                "UPDATE merchants SET credentials_sealed = $2 WHERE id = $1 AND credentials_sealed = $3",
-                &[id.as_str().into(), new.into(), old.into()],
-            )? as usize;
-        }
-        let secrets = self.rows(
-            "SELECT name, value_sealed FROM platform_secrets WHERE value_sealed LIKE 'v1:%' \
-             ORDER BY name",
-            &[],
-        )?;
-        for r in &secrets {
-            let (name, old) = (r.text(0)?, r.text(1)?);
-            let binding = platform_binding(&name);
-            let Some(plain) = self.opened(&binding, &old) else {
-                continue;
-            };
-            let new = self.vault.seal_for(&binding, &plain)?;
-            bound += self.exec(
-                "UPDATE platform_secrets SET value_sealed = $2 WHERE name = $1 AND value_sealed = $3",
-                &[name.as_str().into(), new.into(), old.into()],
+                &format!("UPDATE {table} SET {sealed} = $2 WHERE {key} = $1 AND {sealed} = $3"),
+                &[row.into(), new.into(), old.into()],
             )? as usize;
         }
         Ok(bound)
