@@ -391,6 +391,41 @@ async fn an_h5pay_link_with_a_redirect_url_sends_the_browser_there_when_the_paym
         .await;
     let location = paid.headers()["location"].to_str().expect("location");
     assert!(location.starts_with("/cashier/"), "{location}");
+
+    // An order that expires while its page is open: the page's reload carries the link's
+    // redirect_url, and the browser goes there too.
+    let created = client
+        .h5_pay(&h5("h5-3"))
+        .await
+        .expect("h5")
+        .into_verified()
+        .expect("ok");
+    let back = "https://m.example/done?order=h5-3&x=1";
+    let customer = Customer::open(&with_redirect_url(&created.payinfo, back)).await;
+    let reload = customer
+        .html
+        .split(";url=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page reloads itself")
+        .replace("&amp;", "&");
+    assert!(reload.contains("/return?redirect_url="), "{reload}");
+    s.clock().advance(3 * 3_600_000);
+    let base = created.payinfo.split("/cashier/").next().expect("base");
+    let expired = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{base}{reload}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), 302);
+    assert_eq!(expired.headers()["location"], back);
+    let (_, order) = s
+        .admin_get(&format!("payments/h5-3?merchant={}", s.merchant.id))
+        .await;
+    assert_eq!(order["state"], "expired", "{order}");
 }
 
 /// On a gateway nothing about the payer is made up: the payer's wallet id is empty until the

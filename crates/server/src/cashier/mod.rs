@@ -334,6 +334,7 @@ fn check(
 async fn returned(
     State(s): State<AppState>,
     Path(token): Path<String>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
     let framed = in_frame(&headers);
@@ -346,16 +347,26 @@ async fn returned(
     if !p.state.is_open() {
         return finish(&s, &p, merchant.as_ref(), framed);
     }
+    // The link's parameters the page carried here (OTT Pay's `redirect_url`).
+    let link = query.map(|Query(q)| q).unwrap_or_default();
+    let form = cashier_form(&s, &p, merchant.as_ref(), &link);
     // Not due yet, or paid and waiting for confirmations (which outlast the expiry).
-    let waiting = cashier_form(&s, &p, merchant.as_ref(), &[])
-        .waiting
-        .is_some();
-    if waiting || p.expires_at > s.engine().clock().now() {
+    if form.waiting.is_some() || p.expires_at > s.engine().clock().now() {
         return page();
     }
+    // What the protocol records when the customer leaves without paying (H5PAY: where the
+    // browser goes), from the parameters the link carried; nothing when it carried none.
+    let marks = match (s.notifier(p.protocol), form.carried.is_empty()) {
+        (Some(n), false) => {
+            let input = CashierInput(&form.carried);
+            n.cashier_submit(&p, CashierAction::Cancel, input, s.engine().clock().now())
+                .unwrap_or_default()
+        }
+        _ => CashierMarks::new(),
+    };
     match s
         .engine()
-        .transition_payment(&p.id, PaymentCommand::Expire)
+        .transition_payment_marked(&p.id, PaymentCommand::Expire, marks)
         .await
     {
         Ok(expired) => finish(&s, &expired, merchant.as_ref(), framed),

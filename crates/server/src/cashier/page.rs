@@ -356,16 +356,22 @@ pub fn cashier(v: &View<'_>) -> Html<String> {
         PaymentState::Cancelled => outcome("Order cancelled", "This order was cancelled."),
     };
     // An open order reloads itself a second after its time is up, through the route that
-    // expires it and sends the browser back to the merchant.
+    // expires it and sends the browser back to the merchant (with the parameters the link
+    // carried: OTT Pay's `redirect_url` is where an H5PAY customer goes).
+    let carried = serde_urlencoded::to_string(&v.form.carried).unwrap_or_default();
+    let returning = match carried.as_str() {
+        "" => format!("/cashier/{}/return", p.cashier_token),
+        query => format!("/cashier/{}/return?{query}", p.cashier_token),
+    };
     let refresh = match p.state {
         PaymentState::Created | PaymentState::Pending if v.form.waiting.is_some() => format!(
-            "<meta http-equiv=\"refresh\" content=\"3;url=/cashier/{}/return\">",
-            escape(&p.cashier_token)
+            "<meta http-equiv=\"refresh\" content=\"3;url={}\">",
+            escape(&returning)
         ),
         PaymentState::Created | PaymentState::Pending if p.expires_at > v.now => format!(
-            "<meta http-equiv=\"refresh\" content=\"{};url=/cashier/{}/return\">",
+            "<meta http-equiv=\"refresh\" content=\"{};url={}\">",
             (p.expires_at.0 - v.now.0) / 1000 + 1,
-            escape(&p.cashier_token)
+            escape(&returning)
         ),
         _ => String::new(),
     };
@@ -382,9 +388,9 @@ pub fn cashier(v: &View<'_>) -> Html<String> {
             .replace('<', "\\u003c")
     };
     let path = format!("/cashier/{}", p.cashier_token);
-    let link = match serde_urlencoded::to_string(&v.form.carried) {
-        Ok(query) if !query.is_empty() => format!("{path}?{query}"),
-        _ => path.clone(),
+    let link = match carried.as_str() {
+        "" => path.clone(),
+        query => format!("{path}?{query}"),
     };
     let (path, link) = (js(path), js(link));
     let restored = format!(
