@@ -319,18 +319,7 @@ pub fn fintech33_client(
 
 /// A 33 Fintech payer in Hong Kong with `email`.
 pub fn fintech33_payer(email: &str) -> polypay_fintech33::wire::Payer {
-    polypay_fintech33::wire::Payer {
-        first_name: "Tai Man".into(),
-        last_name: "Chan".into(),
-        email: email.into(),
-        area_code: 852,
-        phone: "91234567".into(),
-        address: "1 Queens Road".into(),
-        city: "Hong Kong".into(),
-        province: "HK".into(),
-        postcode: "000000".into(),
-        country: "HK".into(),
-    }
+    polypay_fintech33::wire::Payer::example(email)
 }
 
 /// A customer's browser on the hosted cashier: opens a cashier link (with any parameters the

@@ -122,6 +122,23 @@ async fn outcome(client: &Client, token: &str, sn: &str) -> OrderStatus {
     q.result.expect("outcome").outcome
 }
 
+/// A refund of order `sn` is accepted (signed answer) and completes at once (sandbox, no delay).
+async fn refund_completes(client: &Client, token: &str, sn: &str) {
+    let refund = client
+        .refund_order(token, &by_sn(sn))
+        .await
+        .expect("refund");
+    assert!(refund.signature_valid);
+    assert_eq!(
+        refund.result.expect("refund").message,
+        "Refund request submitted"
+    );
+    assert_eq!(
+        outcome(client, token, sn).await,
+        OrderStatus::RefundCompleted
+    );
+}
+
 /// A merchant registers its own RSA public key (§3.2), as a gateway's merchants must: requests
 /// signed with the new private key pass and those signed with the old one are refused.
 #[tokio::test(flavor = "multi_thread")]
@@ -227,19 +244,7 @@ async fn paid_on_the_cashier_notified_and_refunded() {
         assert_eq!(s.payment(&data.link_id).await.amount.minor, 99933);
 
         // Sandbox refund with no delay: accepted, completed at once, two webhooks in order.
-        let refund = client
-            .refund_order(&token, &by_sn("E2E-1"))
-            .await
-            .expect("refund");
-        assert!(refund.signature_valid);
-        assert_eq!(
-            refund.result.expect("refund").message,
-            "Refund request submitted"
-        );
-        assert_eq!(
-            outcome(&client, &token, "E2E-1").await,
-            OrderStatus::RefundCompleted
-        );
+        refund_completes(&client, &token, "E2E-1").await;
         assert_eq!(dispatch_all(&s).await, 2);
         let statuses: Vec<_> = hook.requests()[2..]
             .iter()
@@ -613,19 +618,7 @@ async fn another_protocols_refund_numbered_like_ours_does_not_block_a_refund() {
             .await
             .expect("PassToPay refund");
 
-        let refund = client
-            .refund_order(&token, &by_sn("N-1"))
-            .await
-            .expect("refund");
-        assert!(refund.signature_valid);
-        assert_eq!(
-            refund.result.expect("refund").message,
-            "Refund request submitted"
-        );
-        assert_eq!(
-            outcome(&client, &token, "N-1").await,
-            OrderStatus::RefundCompleted
-        );
+        refund_completes(&client, &token, "N-1").await;
         let ours = s.payment(&data.link_id).await;
         let refunds = s.engine().refunds_of_payment(&ours.id).await.unwrap();
         let numbers: Vec<_> = refunds

@@ -360,12 +360,18 @@ async fn an_h5pay_link_with_a_redirect_url_sends_the_browser_there_when_the_paym
         call_back_url: "https://m.example/cb".into(),
         ..H5PayRequest::default()
     };
-    let created = client
-        .h5_pay(&h5("h5-1"))
-        .await
-        .expect("h5")
-        .into_verified()
-        .expect("ok");
+    let create = |order: &'static str| {
+        let (client, request) = (&client, h5(order));
+        async move {
+            client
+                .h5_pay(&request)
+                .await
+                .expect("h5")
+                .into_verified()
+                .expect("ok")
+        }
+    };
+    let created = create("h5-1").await;
     let back = "https://m.example/done?order=h5-1";
     let customer = Customer::open(&with_redirect_url(&created.payinfo, back)).await;
     let cancelled = customer.press("cancel", &[("redirect_url", back)]).await;
@@ -377,12 +383,7 @@ async fn an_h5pay_link_with_a_redirect_url_sends_the_browser_there_when_the_paym
     );
 
     // Without one (or with one that is not an http(s) URL) the page shows the outcome.
-    let created = client
-        .h5_pay(&h5("h5-2"))
-        .await
-        .expect("h5")
-        .into_verified()
-        .expect("ok");
+    let created = create("h5-2").await;
     let link = with_redirect_url(&created.payinfo, "javascript:alert(1)");
     let customer = Customer::open(&link).await;
     assert!(!customer.html.contains("javascript:"), "{}", customer.html);
@@ -394,12 +395,7 @@ async fn an_h5pay_link_with_a_redirect_url_sends_the_browser_there_when_the_paym
 
     // An order that expires while its page is open: the page's reload carries the link's
     // redirect_url, and the browser goes there too.
-    let created = client
-        .h5_pay(&h5("h5-3"))
-        .await
-        .expect("h5")
-        .into_verified()
-        .expect("ok");
+    let created = create("h5-3").await;
     let back = "https://m.example/done?order=h5-3&x=1";
     let customer = Customer::open(&with_redirect_url(&created.payinfo, back)).await;
     let reload = customer

@@ -124,6 +124,24 @@ pub struct Payer {
     pub country: String,
 }
 
+impl Payer {
+    /// A payer in Hong Kong with `email`: sample data for tests and examples.
+    pub fn example(email: &str) -> Payer {
+        Payer {
+            first_name: "Tai Man".into(),
+            last_name: "Chan".into(),
+            email: email.into(),
+            area_code: 852,
+            phone: "91234567".into(),
+            address: "1 Queens Road".into(),
+            city: "Hong Kong".into(),
+            province: "HK".into(),
+            postcode: "000000".into(),
+            country: "HK".into(),
+        }
+    }
+}
+
 /// updatePayer input: `payerID` plus every createPayer field (full replacement).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpdatePayer {

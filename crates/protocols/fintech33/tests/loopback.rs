@@ -96,18 +96,7 @@ async fn handle(
 }
 
 fn sample_payer() -> Payer {
-    Payer {
-        first_name: "Tai Man".into(),
-        last_name: "Chan".into(),
-        email: "tm.chan@example.com".into(),
-        area_code: 852,
-        phone: "91234567".into(),
-        address: "1 Queens Road".into(),
-        city: "Hong Kong".into(),
-        province: "HK".into(),
-        postcode: "000000".into(),
-        country: "HK".into(),
-    }
+    Payer::example("tm.chan@example.com")
 }
 
 async fn serve(cbc: bool, hash: SignHash) -> String {

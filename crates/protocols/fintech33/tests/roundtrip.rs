@@ -28,18 +28,7 @@ fn p1_order() -> CreateOrder {
 }
 
 fn payer() -> Payer {
-    Payer {
-        first_name: "Tai Man".into(),
-        last_name: "Chan".into(),
-        email: "tm.chan@example.com".into(),
-        area_code: 852,
-        phone: "91234567".into(),
-        address: "1 Queens Road".into(),
-        city: "Hong Kong".into(),
-        province: "HK".into(),
-        postcode: "000000".into(),
-        country: "HK".into(),
-    }
+    Payer::example("tm.chan@example.com")
 }
 
 fn client(cbc: bool, hash: SignHash) -> Client {

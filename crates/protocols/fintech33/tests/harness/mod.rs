@@ -161,18 +161,7 @@ pub async fn serve(engine: &Engine, platform: &Arc<Platform>) -> String {
 }
 
 pub fn payer(email: &str) -> Payer {
-    Payer {
-        first_name: "Tai Man".into(),
-        last_name: "Chan".into(),
-        email: email.into(),
-        area_code: 852,
-        phone: "91234567".into(),
-        address: "1 Queens Road".into(),
-        city: "Hong Kong".into(),
-        province: "HK".into(),
-        postcode: "000000".into(),
-        country: "HK".into(),
-    }
+    Payer::example(email)
 }
 
 pub fn order(order_sn: &str, payer_id: u64, amount: &str) -> CreateOrder {
