@@ -1895,3 +1895,70 @@ async fn a_statement_lists_one_balance_newest_first_in_pages() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_page_by_position_through_ties_and_filter_by_finish() {
+    use polypay_store::console::{ListFilter, Position};
+    each_backend(|s, name| async move {
+        let m = merchant("lists");
+        let m2 = m.clone();
+        w(&s, move |db| db.insert_merchant(&m2)).await;
+        // Seven payments, three created in one millisecond; every other one finished.
+        let created = [10, 30, 30, 30, 40, 50, 60];
+        for (i, at) in created.iter().enumerate() {
+            let mut p = payment(&m, &format!("l{i}"), 100);
+            p.created_at = Timestamp(*at);
+            if i % 2 == 0 {
+                p.state = PaymentState::Succeeded;
+                p.finished_at = Some(Timestamp(100 + i as i64));
+            }
+            w(&s, move |db| db.insert_payment(&p).map(|_| ())).await;
+        }
+        let page = |f: ListFilter| {
+            let s = s.clone();
+            async move {
+                s.read(move |db| db.console_payments(&f))
+                    .await
+                    .expect("list")
+            }
+        };
+        let mut seen: Vec<(i64, String)> = Vec::new();
+        let mut before = None;
+        loop {
+            let got = page(ListFilter {
+                merchant_id: Some(m.id.clone()),
+                limit: 2,
+                before: before.clone(),
+                ..ListFilter::default()
+            })
+            .await;
+            seen.extend(got.items.iter().map(|p| (p.created_at.0, p.id.0.clone())));
+            let Some(last) = got.items.last().filter(|_| got.has_more) else {
+                break;
+            };
+            before = Some(Position {
+                created_at: last.created_at,
+                id: last.id.0.clone(),
+            });
+        }
+        let mut expected: Vec<(i64, String)> = seen.clone();
+        expected.sort_by(|a, b| b.cmp(a));
+        expected.dedup();
+        assert_eq!(seen.len(), 7, "{name}: every payment once");
+        assert_eq!(seen, expected, "{name}: newest first, ties by id");
+        let finished = page(ListFilter {
+            finished_from: Some(Timestamp(102)),
+            finished_before: Some(Timestamp(106)),
+            limit: 10,
+            ..ListFilter::default()
+        })
+        .await;
+        let orders: Vec<&str> = finished
+            .items
+            .iter()
+            .map(|p| p.merchant_order_no.as_str())
+            .collect();
+        assert_eq!(orders, ["l4", "l2"], "{name}: finished in [102, 106)");
+    })
+    .await;
+}
