@@ -3,6 +3,7 @@
 mod bench;
 mod callbacks;
 mod client;
+mod export;
 mod merchant;
 mod sandbox;
 mod settle;
@@ -47,6 +48,8 @@ enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Apply a file of rail reports (one JSON object per line) through the settlement API.
     Settle(settle::SettleArgs),
+    /// Write payments, payouts or refunds matching filters as CSV or JSON Lines (reconciliation).
+    Export(export::ExportArgs),
     /// Measure create-payment throughput and latency per protocol against a bare baseline.
     Bench(bench::BenchArgs),
 }
@@ -172,6 +175,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Client(cmd) => client::run(*cmd).await,
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Settle(args) => settle::run(args).await,
+        Command::Export(args) => export::run(args).await,
         Command::Bench(_) => anyhow::bail!("bench starts its own runtimes"),
     }
 }

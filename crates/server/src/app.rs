@@ -1,7 +1,7 @@
 //! Router composition, the middleware stack, background sweepers and graceful shutdown.
 
 use crate::state::AppState;
-use crate::{admin, callbacks, cashier, health, middleware, protocols, sandbox, settle};
+use crate::{admin, callbacks, cashier, health, lists, middleware, protocols, sandbox, settle};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
@@ -23,6 +23,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(callbacks::router(state.clone()))
         .merge(sandbox::router(state.clone()))
         .merge(settle::router(state.clone()))
+        .merge(lists::router(state.clone()))
         .merge(crate::console::router(state.clone()))
         .layer(axum::middleware::from_fn(middleware::refuse_nul));
     let limit = config.body_limit_bytes;

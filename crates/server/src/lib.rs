@@ -12,6 +12,7 @@ pub mod config;
 pub mod console;
 pub mod health;
 pub mod listen;
+pub mod lists;
 pub mod middleware;
 pub mod protocols;
 pub mod sandbox;

@@ -222,3 +222,110 @@ async fn a_gateways_rail_settles_payments_payouts_and_refunds() {
         }
     }
 }
+
+/// `GET /admin/v1/{payments,payouts,refunds}`: newest first, a page at a time by cursor,
+/// filtered, every parameter checked by name.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_operator_lists_objects_a_page_at_a_time() {
+    for db in TestDb::all() {
+        let name = db.name;
+        let s = TestServer::start_on(db, Overrides::default()).await;
+        let mut created = Vec::new();
+        for i in 0..5 {
+            let p = NewPayment {
+                merchant_id: s.merchant.id.clone(),
+                protocol: Protocol::Passtopay,
+                merchant_order_no: format!("L{i}"),
+                public_id: format!("P-L{i}"),
+                amount: Money::new(1000, Currency::CNY),
+                notify_url: None,
+                return_url: None,
+                ttl_seconds: 900,
+                initial_state: PaymentState::Created,
+                attrs: json!({"wayCode": "ALI_QR"}),
+            };
+            created.push(s.engine().create_payment(p).await.unwrap().id);
+            // Two payments share each creation millisecond: the cursor passes ties in order.
+            if i % 2 == 1 {
+                s.clock().advance(1000);
+            }
+        }
+        let (status, _) = s.sandbox("payments/P-L3/succeed", json!({})).await;
+        assert_eq!(status, 200);
+        let mut walked = Vec::new();
+        let mut path = "payments?limit=2".to_string();
+        loop {
+            let (status, page) = s.admin_get(&path).await;
+            assert_eq!(status, 200, "{name}: {page}");
+            let items = page["payments"].as_array().expect("payments").clone();
+            assert!(items.len() <= 2);
+            walked.extend(items.iter().map(|p| p["id"].as_str().unwrap().to_string()));
+            match page["next_cursor"].as_str() {
+                Some(c) => path = format!("payments?limit=2&cursor={c}"),
+                None => break,
+            }
+        }
+        let newest_first: Vec<String> = created.iter().rev().map(|id| id.0.clone()).collect();
+        let mut sorted = walked.clone();
+        sorted.sort();
+        let mut expected = newest_first.clone();
+        expected.sort();
+        assert_eq!(sorted, expected, "{name}: every payment once");
+        // Across milliseconds time decides (within one, ids).
+        assert_eq!(walked[0], created[4].0, "{name}: the newest first");
+        let mut oldest = walked[3..].to_vec();
+        oldest.sort();
+        let mut first_two = vec![created[0].0.clone(), created[1].0.clone()];
+        first_two.sort();
+        assert_eq!(
+            oldest, first_two,
+            "{name}: the first millisecond's two last"
+        );
+
+        let (_, paid) = s.admin_get("payments?state=succeeded").await;
+        let paid = paid["payments"].as_array().unwrap();
+        assert_eq!(paid.len(), 1);
+        assert_eq!(paid[0]["merchant_order_no"], "L3");
+        let mine = format!("payments?merchant={}&number=L2&limit=1000", s.merchant.id);
+        let (_, one) = s.admin_get(&mine).await;
+        assert_eq!(one["payments"][0]["public_id"], "P-L2", "{one}");
+        assert_eq!(one["next_cursor"], serde_json::Value::Null);
+        let (status, none) = s.admin_get("payouts").await;
+        assert_eq!(
+            (status, none),
+            (200, json!({"payouts": [], "next_cursor": null}))
+        );
+        let (status, none) = s
+            .admin_get("refunds?finished_from=2026-12-06T00:00:00%2B08:00")
+            .await;
+        assert_eq!(
+            (status, none["refunds"].as_array().map(Vec::len)),
+            (200, Some(0))
+        );
+
+        for (query, why) in [
+            ("payments?merchnt=mch_1", "unknown field `merchnt`"),
+            ("payments?merchant=mch_nobody", "no merchant mch_nobody"),
+            ("payments?state=paid", "state must be one of"),
+            ("payouts?state=expired", "state must be one of"),
+            (
+                "payments?limit=0",
+                "limit must be a whole number from 1 to 1000",
+            ),
+            (
+                "payments?created_from=yesterday",
+                "created_from must be an RFC 3339 time",
+            ),
+            ("payments?cursor=1", "cursor must be a next_cursor"),
+        ] {
+            let (status, body) = s.admin_get(query).await;
+            assert_eq!(status, 400, "{query}: {body}");
+            let text = body["error"].as_str().unwrap_or_default();
+            assert!(text.contains(why), "{query}: {text}");
+        }
+        let anonymous = reqwest::get(format!("{}/admin/v1/payments", s.base_url))
+            .await
+            .unwrap();
+        assert_eq!(anonymous.status(), 401);
+    }
+}

@@ -1,0 +1,368 @@
+//! `polypay export payments|payouts|refunds`: every object matching the filters, newest first,
+//! as CSV (a header, then a row each) or JSON Lines (the admin API's objects, whole), read from
+//! the database directly a page at a time through the admin API's own list query
+//! ([`polypay_server::lists`]).
+//!
+//! A file is written as `<file>.partial` (mode 0600: rows name payers' orders, and JSON Lines
+//! hold their details) and renamed when the last row is in, so a reconciliation job never takes
+//! a half-written export for a whole one.
+
+use crate::DbArgs;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use polypay_core::{Money, Payment, Payout, Refund, Timestamp};
+use polypay_server::lists::{self, Listed, Params};
+use polypay_store::console::MAX_PAGE;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Kind {
+    Payments,
+    Payouts,
+    Refunds,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// A header row, then one row per object (RFC 4180).
+    Csv,
+    /// One JSON object per line, as the admin API shows it.
+    Jsonl,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// What to export.
+    kind: Kind,
+    /// Only this merchant's (mch_…).
+    #[arg(long)]
+    merchant: Option<String>,
+    /// Only this protocol's (passtopay, blockatm, ottpay, v2sha256, fintech33).
+    #[arg(long)]
+    protocol: Option<String>,
+    /// Only objects in this state (succeeded, failed, …).
+    #[arg(long)]
+    state: Option<String>,
+    /// Created at or after this time: RFC 3339 with an offset (2026-12-06T00:00:00+08:00), or
+    /// Unix milliseconds.
+    #[arg(long)]
+    created_from: Option<String>,
+    /// Created before this time.
+    #[arg(long)]
+    created_before: Option<String>,
+    /// Finished (succeeded, failed, expired, …) at or after this time.
+    #[arg(long)]
+    finished_from: Option<String>,
+    /// Finished before this time.
+    #[arg(long)]
+    finished_before: Option<String>,
+    /// Only the object with this number (the merchant's, the protocol's id or polypay's id).
+    #[arg(long)]
+    number: Option<String>,
+    #[arg(long, value_enum, default_value = "csv")]
+    format: Format,
+    /// Write to this file (mode 0600, replaced only once complete) instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+/// One CSV field: quoted when it holds a comma, quote or line break (RFC 4180), and a text
+/// that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or CR first) prefixed
+/// with `'`, as OWASP advises: order numbers and failure messages come from merchants and
+/// rails. Amounts and times are written by polypay and never start so.
+fn field(text: &str) -> String {
+    let text = match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+fn time(t: Option<Timestamp>) -> String {
+    t.map(Timestamp::to_rfc3339).unwrap_or_default()
+}
+
+fn opt(text: &Option<String>) -> &str {
+    text.as_deref().unwrap_or_default()
+}
+
+/// The CSV shape of a listed kind: its header and a row.
+trait Csv: Listed {
+    const HEADER: &'static [&'static str];
+    /// The row's raw values (amounts and times rendered), in header order.
+    fn values(&self) -> Vec<String>;
+}
+
+fn amount(m: &Money) -> [String; 2] {
+    [m.currency.code().to_string(), m.to_decimal_string()]
+}
+
+impl Csv for Payment {
+    const HEADER: &'static [&'static str] = &[
+        "id",
+        "merchant_id",
+        "protocol",
+        "merchant_order_no",
+        "public_id",
+        "state",
+        "currency",
+        "amount",
+        "refunded",
+        "refund_pending",
+        "created_at",
+        "finished_at",
+        "channel_order_no",
+        "error_code",
+        "error_message",
+    ];
+
+    fn values(&self) -> Vec<String> {
+        let [currency, amount] = amount(&self.amount);
+        let minor = |m| Money::new(m, self.amount.currency).to_decimal_string();
+        vec![
+            self.id.0.clone(),
+            self.merchant_id.0.clone(),
+            self.protocol.as_str().into(),
+            self.merchant_order_no.clone(),
+            self.public_id.clone(),
+            self.state.as_str().into(),
+            currency,
+            amount,
+            minor(self.refunded_minor),
+            minor(self.refund_pending_minor),
+            time(Some(self.created_at)),
+            time(self.finished_at),
+            opt(&self.channel_order_no).into(),
+            opt(&self.error_code).into(),
+            opt(&self.error_message).into(),
+        ]
+    }
+}
+
+impl Csv for Payout {
+    const HEADER: &'static [&'static str] = &[
+        "id",
+        "merchant_id",
+        "protocol",
+        "merchant_order_no",
+        "public_id",
+        "state",
+        "currency",
+        "amount",
+        "created_at",
+        "finished_at",
+        "channel_order_no",
+        "error_code",
+        "error_message",
+    ];
+
+    fn values(&self) -> Vec<String> {
+        let [currency, amount] = amount(&self.amount);
+        vec![
+            self.id.0.clone(),
+            self.merchant_id.0.clone(),
+            self.protocol.as_str().into(),
+            self.merchant_order_no.clone(),
+            self.public_id.clone(),
+            self.state.as_str().into(),
+            currency,
+            amount,
+            time(Some(self.created_at)),
+            time(self.finished_at),
+            opt(&self.channel_order_no).into(),
+            opt(&self.error_code).into(),
+            opt(&self.error_message).into(),
+        ]
+    }
+}
+
+impl Csv for Refund {
+    const HEADER: &'static [&'static str] = &[
+        "id",
+        "merchant_id",
+        "payment_id",
+        "protocol",
+        "merchant_refund_no",
+        "public_id",
+        "state",
+        "currency",
+        "amount",
+        "reason",
+        "created_at",
+        "finished_at",
+        "channel_order_no",
+        "error_code",
+        "error_message",
+    ];
+
+    fn values(&self) -> Vec<String> {
+        let [currency, amount] = amount(&self.amount);
+        vec![
+            self.id.0.clone(),
+            self.merchant_id.0.clone(),
+            self.payment_id.0.clone(),
+            self.protocol.as_str().into(),
+            self.merchant_refund_no.clone(),
+            self.public_id.clone(),
+            self.state.as_str().into(),
+            currency,
+            amount,
+            opt(&self.reason).into(),
+            time(Some(self.created_at)),
+            time(self.finished_at),
+            opt(&self.channel_order_no).into(),
+            opt(&self.error_code).into(),
+            opt(&self.error_message).into(),
+        ]
+    }
+}
+
+fn csv_line(values: &[String]) -> String {
+    let fields: Vec<String> = values.iter().map(|v| field(v)).collect();
+    format!("{}\r\n", fields.join(","))
+}
+
+/// Writes every object of `T` the parameters select to `out`, page by page; how many.
+async fn write_all<T: Csv>(
+    engine: &polypay_engine::Engine,
+    params: &Params,
+    format: Format,
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
+    let mut filter = params.filter(T::KIND).map_err(anyhow::Error::msg)?;
+    filter.limit = MAX_PAGE;
+    if let Format::Csv = format {
+        let header: Vec<String> = T::HEADER.iter().map(|h| h.to_string()).collect();
+        out.write_all(csv_line(&header).as_bytes())?;
+    }
+    let mut written = 0;
+    loop {
+        let (items, next) = lists::page::<T>(engine, filter.clone()).await?;
+        for item in &items {
+            match format {
+                Format::Csv => out.write_all(csv_line(&item.values()).as_bytes())?,
+                Format::Jsonl => {
+                    serde_json::to_writer(&mut *out, item)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+            written += 1;
+        }
+        match next {
+            Some(position) => filter.before = Some(position),
+            None => return Ok(written),
+        }
+    }
+}
+
+pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
+    let params = Params {
+        merchant: args.merchant.clone(),
+        protocol: args.protocol.clone(),
+        state: args.state.clone(),
+        created_from: args.created_from.clone(),
+        created_before: args.created_before.clone(),
+        finished_from: args.finished_from.clone(),
+        finished_before: args.finished_before.clone(),
+        number: args.number.clone(),
+        limit: None,
+        cursor: None,
+    };
+    // Checked before the database is opened: a typo costs nothing.
+    let kind = match args.kind {
+        Kind::Payments => polypay_store::console::Listing::Payments,
+        Kind::Payouts => polypay_store::console::Listing::Payouts,
+        Kind::Refunds => polypay_store::console::Listing::Refunds,
+    };
+    params.filter(kind).map_err(anyhow::Error::msg)?;
+    let boot = polypay_server::bootstrap(&mut args.db.load_existing()?).await?;
+    let engine = &boot.engine;
+    let (mut sink, partial): (Box<dyn Write>, Option<(PathBuf, PathBuf)>) = match &args.output {
+        None => (
+            Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            None,
+        ),
+        Some(path) => {
+            let mut partial = path.clone().into_os_string();
+            partial.push(".partial");
+            let partial = PathBuf::from(partial);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let file = options
+                .open(&partial)
+                .with_context(|| format!("cannot write {}", partial.display()))?;
+            (
+                Box::new(std::io::BufWriter::new(file)),
+                Some((partial, path.clone())),
+            )
+        }
+    };
+    let out = sink.as_mut();
+    let written = match args.kind {
+        Kind::Payments => write_all::<Payment>(engine, &params, args.format, out).await,
+        Kind::Payouts => write_all::<Payout>(engine, &params, args.format, out).await,
+        Kind::Refunds => write_all::<Refund>(engine, &params, args.format, out).await,
+    };
+    let flushed = written.and_then(|n| {
+        sink.flush()?;
+        Ok(n)
+    });
+    drop(sink);
+    engine.store().close();
+    let written = match (flushed, &partial) {
+        (Ok(n), _) => n,
+        (Err(e), Some((partial, _))) => {
+            let _ = std::fs::remove_file(partial);
+            return Err(e);
+        }
+        (Err(e), None) => return Err(e),
+    };
+    let what = match args.kind {
+        Kind::Payments => "payments",
+        Kind::Payouts => "payouts",
+        Kind::Refunds => "refunds",
+    };
+    if let Some((partial, path)) = partial {
+        // Durable before it takes the final name: a crash never leaves an empty "complete" file.
+        std::fs::File::open(&partial)
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("cannot sync {}", partial.display()))?;
+        std::fs::rename(&partial, &path).with_context(|| {
+            format!("cannot rename {} to {}", partial.display(), path.display())
+        })?;
+        eprintln!("exported {written} {what} to {}", path.display());
+    } else {
+        eprintln!("exported {written} {what}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_quoted_and_formulas_disarmed() {
+        assert_eq!(field("ORDER-1"), "ORDER-1");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(field("-1+1"), "'-1+1");
+        assert_eq!(field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(field(""), "");
+        assert_eq!(
+            csv_line(&["a".into(), "".into(), "c,d".into()]),
+            "a,,\"c,d\"\r\n"
+        );
+    }
+}

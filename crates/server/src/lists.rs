@@ -1,0 +1,363 @@
+//! The admin API's lists (`GET /admin/v1/{payments,payouts,refunds}`, admin token): newest
+//! first, filtered by merchant, protocol, state, number and creation or finish time, a page at
+//! a time by cursor. `polypay export` reads through [`Params`] and [`page`] the same way.
+//!
+//! A page is `{"payments": […], "next_cursor": "…"}` (`null` after the last page); passing the
+//! cursor back as `cursor=` gives the rows after the page's last one, so a walk through a
+//! million rows costs the same per page at its end as at its start, and payments created
+//! meanwhile (which are newer) neither shift it nor repeat a row. Every parameter is checked: a
+//! misspelt one is refused by name rather than ignored (which would list everything).
+
+use crate::admin::error;
+use crate::sandbox::engine_error;
+use crate::state::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use polypay_core::{MerchantId, PaymentState, PayoutState, Protocol, RefundState, Timestamp};
+use polypay_engine::{Engine, EngineError};
+use polypay_store::console::{ListFilter, Listing, MAX_PAGE, Page, Position};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let routes = Router::new()
+        .route("/admin/v1/payments", get(payments))
+        .route("/admin/v1/payouts", get(payouts))
+        .route("/admin/v1/refunds", get(refunds));
+    crate::admin::guarded(routes, state)
+}
+
+/// Rows per page unless `limit` says otherwise.
+pub const DEFAULT_LIMIT: i64 = 100;
+
+/// The query of a list. Every value is text, checked by [`Params::filter`] with a message that
+/// names the parameter.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// A merchant's id (`mch_…`); an unknown one is refused.
+    pub merchant: Option<String>,
+    /// `passtopay`, `blockatm`, `ottpay`, `v2sha256` or `fintech33`.
+    pub protocol: Option<String>,
+    /// A state of the listed kind.
+    pub state: Option<String>,
+    /// Created at or after this time (RFC 3339 with an offset, or Unix milliseconds).
+    pub created_from: Option<String>,
+    /// Created strictly before this time.
+    pub created_before: Option<String>,
+    /// Finished at or after this time.
+    pub finished_from: Option<String>,
+    /// Finished strictly before this time.
+    pub finished_before: Option<String>,
+    /// The merchant's order (refund) number, the protocol's id or polypay's id.
+    pub number: Option<String>,
+    /// Rows per page, 1 to 1000.
+    pub limit: Option<String>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
+}
+
+/// A parameter's value, trimmed; an empty one is as if absent.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// A time as the lists take it: RFC 3339 with an offset (`2026-12-06T00:00:00+08:00`,
+/// `…Z`), or Unix milliseconds.
+pub fn parse_time(name: &str, text: &str) -> Result<Timestamp, String> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(Timestamp(ms));
+    }
+    match text.parse::<jiff::Timestamp>() {
+        Ok(t) => Ok(Timestamp(t.as_millisecond())),
+        Err(_) => Err(format!(
+            "{name} must be an RFC 3339 time with an offset (2026-12-06T00:00:00+08:00) or \
+             Unix milliseconds, not {text:?}"
+        )),
+    }
+}
+
+/// The cursor that continues a list after `created_at`/`id`: opaque to callers.
+pub fn cursor(created_at: Timestamp, id: &str) -> String {
+    format!("{}.{id}", created_at.0)
+}
+
+fn parse_cursor(text: &str) -> Result<Position, String> {
+    let parsed = text.split_once('.').and_then(|(ms, id)| {
+        let created_at = Timestamp(ms.parse().ok()?);
+        (!id.is_empty()).then(|| Position {
+            created_at,
+            id: id.to_string(),
+        })
+    });
+    parsed.ok_or_else(|| "cursor must be a next_cursor of an earlier page".to_string())
+}
+
+/// The states a kind's objects can be in.
+pub fn states(kind: Listing) -> Vec<&'static str> {
+    match kind {
+        Listing::Payments => PaymentState::ALL.iter().map(|s| s.as_str()).collect(),
+        Listing::Payouts => PayoutState::ALL.iter().map(|s| s.as_str()).collect(),
+        Listing::Refunds => RefundState::ALL.iter().map(|s| s.as_str()).collect(),
+    }
+}
+
+impl Params {
+    /// The store filter these parameters ask for, or why they do not make one.
+    pub fn filter(&self, kind: Listing) -> Result<ListFilter, String> {
+        let mut f = ListFilter {
+            limit: DEFAULT_LIMIT,
+            ..ListFilter::default()
+        };
+        f.merchant_id = given(&self.merchant).map(|m| MerchantId(m.to_string()));
+        if let Some(p) = given(&self.protocol) {
+            let names = Protocol::ALL.map(|p| p.as_str()).join(", ");
+            let protocol = Protocol::parse(p);
+            f.protocol = Some(protocol.ok_or(format!("protocol must be one of {names}"))?);
+        }
+        if let Some(s) = given(&self.state) {
+            let states = states(kind);
+            if !states.contains(&s) {
+                return Err(format!("state must be one of {}", states.join(", ")));
+            }
+            f.state = Some(s.to_string());
+        }
+        for (name, value, slot) in [
+            ("created_from", &self.created_from, &mut f.created_from),
+            (
+                "created_before",
+                &self.created_before,
+                &mut f.created_before,
+            ),
+            ("finished_from", &self.finished_from, &mut f.finished_from),
+            (
+                "finished_before",
+                &self.finished_before,
+                &mut f.finished_before,
+            ),
+        ] {
+            if let Some(text) = given(value) {
+                *slot = Some(parse_time(name, text)?);
+            }
+        }
+        f.number = given(&self.number).map(str::to_string);
+        if let Some(text) = given(&self.limit) {
+            f.limit = text
+                .parse()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or(format!("limit must be a whole number from 1 to {MAX_PAGE}"))?;
+        }
+        if let Some(text) = given(&self.cursor) {
+            f.before = Some(parse_cursor(text)?);
+        }
+        Ok(f)
+    }
+}
+
+/// Why a page could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    /// The filter names a merchant that does not exist.
+    #[error("no merchant {0}")]
+    UnknownMerchant(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// Objects a list can hold: where each stands in the list.
+pub trait Listed: serde::Serialize + Send + 'static {
+    const KIND: Listing;
+    fn position(&self) -> Position;
+    fn read(
+        db: &mut polypay_store::Db<'_>,
+        f: &ListFilter,
+    ) -> Result<Page<Self>, polypay_store::StoreError>
+    where
+        Self: Sized;
+}
+
+macro_rules! listed {
+    ($t:ty, $kind:expr, $read:ident) => {
+        impl Listed for $t {
+            const KIND: Listing = $kind;
+            fn position(&self) -> Position {
+                Position {
+                    created_at: self.created_at,
+                    id: self.id.0.clone(),
+                }
+            }
+            fn read(
+                db: &mut polypay_store::Db<'_>,
+                f: &ListFilter,
+            ) -> Result<Page<Self>, polypay_store::StoreError> {
+                db.$read(f)
+            }
+        }
+    };
+}
+
+listed!(polypay_core::Payment, Listing::Payments, console_payments);
+listed!(polypay_core::Payout, Listing::Payouts, console_payouts);
+listed!(polypay_core::Refund, Listing::Refunds, console_refunds);
+
+/// One page of `T` matching `filter`, and the position after its last row when more follow.
+pub async fn page<T: Listed>(
+    engine: &Engine,
+    filter: ListFilter,
+) -> Result<(Vec<T>, Option<Position>), ListError> {
+    let read = engine
+        .store()
+        .read(move |db| {
+            if let Some(m) = &filter.merchant_id
+                && !db.merchant_exists(m)?
+            {
+                return Ok(Err(m.to_string()));
+            }
+            T::read(db, &filter).map(Ok)
+        })
+        .await
+        .map_err(EngineError::Store)?;
+    let page = read.map_err(ListError::UnknownMerchant)?;
+    let next = match page.has_more {
+        true => page.items.last().map(T::position),
+        false => None,
+    };
+    Ok((page.items, next))
+}
+
+async fn list<T: Listed>(s: AppState, query: Result<Query<Params>, QueryRejection>) -> Response {
+    let params = match query {
+        Ok(Query(p)) => p,
+        Err(rejection) => {
+            let why = rejection.body_text();
+            let why = why
+                .strip_prefix("Failed to deserialize query string: ")
+                .unwrap_or(&why);
+            return error(StatusCode::BAD_REQUEST, &format!("query: {why}"));
+        }
+    };
+    let filter = match params.filter(T::KIND) {
+        Ok(f) => f,
+        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
+    };
+    match page::<T>(s.engine(), filter).await {
+        Ok((items, next)) => {
+            let next = next.map(|p| cursor(p.created_at, &p.id));
+            let name = match T::KIND {
+                Listing::Payments => "payments",
+                Listing::Payouts => "payouts",
+                Listing::Refunds => "refunds",
+            };
+            Json(json!({ name: items, "next_cursor": next })).into_response()
+        }
+        Err(ListError::UnknownMerchant(m)) => {
+            error(StatusCode::BAD_REQUEST, &format!("no merchant {m}"))
+        }
+        Err(ListError::Engine(e)) => engine_error(e),
+    }
+}
+
+/// `GET /admin/v1/payments`: payments, newest first.
+async fn payments(s: State<AppState>, q: Result<Query<Params>, QueryRejection>) -> Response {
+    list::<polypay_core::Payment>(s.0, q).await
+}
+
+/// `GET /admin/v1/payouts`: payouts, newest first.
+async fn payouts(s: State<AppState>, q: Result<Query<Params>, QueryRejection>) -> Response {
+    list::<polypay_core::Payout>(s.0, q).await
+}
+
+/// `GET /admin/v1/refunds`: refunds, newest first.
+async fn refunds(s: State<AppState>, q: Result<Query<Params>, QueryRejection>) -> Response {
+    list::<polypay_core::Refund>(s.0, q).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_instants_or_milliseconds() {
+        assert_eq!(
+            parse_time("t", "2026-12-06T00:00:00+08:00"),
+            Ok(Timestamp(1_796_486_400_000))
+        );
+        assert_eq!(
+            parse_time("t", "2026-12-05T16:00:00.000Z"),
+            Ok(Timestamp(1_796_486_400_000))
+        );
+        assert_eq!(
+            parse_time("t", "1796486400000"),
+            Ok(Timestamp(1_796_486_400_000))
+        );
+        let local = parse_time("created_from", "2026-12-06").unwrap_err();
+        assert!(
+            local.starts_with("created_from must be an RFC 3339 time"),
+            "{local}"
+        );
+        assert!(parse_time("t", "2026-12-06T00:00:00").is_err(), "no offset");
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_anything_else() {
+        let c = cursor(Timestamp(17), "pay_0a.b");
+        assert_eq!(
+            parse_cursor(&c),
+            Ok(Position {
+                created_at: Timestamp(17),
+                id: "pay_0a.b".into()
+            })
+        );
+        for bad in ["", "17", "x.pay_1", "17."] {
+            assert!(parse_cursor(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn parameters_are_checked_by_name() {
+        let p = |f: fn(&mut Params)| {
+            let mut p = Params::default();
+            f(&mut p);
+            p.filter(Listing::Payouts)
+        };
+        let f = p(|p| {
+            p.state = Some(" processing ".into());
+            p.protocol = Some("ottpay".into());
+            p.limit = Some("1000".into());
+            p.finished_before = Some("5".into());
+        })
+        .expect("valid");
+        assert_eq!(f.state.as_deref(), Some("processing"));
+        assert_eq!(f.protocol, Some(Protocol::Ottpay));
+        assert_eq!((f.limit, f.finished_before), (1000, Some(Timestamp(5))));
+        assert_eq!(p(|_| {}).expect("empty").limit, DEFAULT_LIMIT);
+        let refused = [
+            p(|p| p.state = Some("expired".into())),
+            p(|p| p.protocol = Some("alipay".into())),
+            p(|p| p.limit = Some("1001".into())),
+            p(|p| p.limit = Some("0".into())),
+            p(|p| p.created_before = Some("yesterday".into())),
+            p(|p| p.cursor = Some("nope".into())),
+        ];
+        let why: Vec<String> = refused.into_iter().map(|r| r.unwrap_err()).collect();
+        assert!(
+            why[0].starts_with("state must be one of pending, processing"),
+            "{}",
+            why[0]
+        );
+        assert!(
+            why[1].starts_with("protocol must be one of passtopay"),
+            "{}",
+            why[1]
+        );
+        assert!(why[2].starts_with("limit must be"), "{}", why[2]);
+        assert!(why[3].starts_with("limit must be"), "{}", why[3]);
+        assert!(why[4].starts_with("created_before must be"), "{}", why[4]);
+        assert!(why[5].starts_with("cursor must be"), "{}", why[5]);
+    }
+}
