@@ -61,7 +61,8 @@ pub fn build_router(state: AppState) -> Router {
 
 /// Serves until SIGINT/SIGTERM; in-flight requests finish, then queued writes commit.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    let sweeper = tokio::spawn(run_sweeper(state.clone()));
+    let (stop_sweeps, sweeps_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sweeper = tokio::spawn(run_sweeper(state.clone(), sweeps_stopped));
     let (stop_callbacks, callbacks_stopped) = tokio::sync::oneshot::channel::<()>();
     let dispatcher = tokio::spawn(callbacks::dispatcher(&state).run(
         callbacks::DISPATCH_TICK,
@@ -72,7 +73,9 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let router = build_router(state.clone());
     let limits = crate::listen::ConnectionLimits::of(state.config());
     crate::listen::serve(listener, router, limits, shutdown_signal()).await;
-    sweeper.abort();
+    // The sweeper ends its tick and gives up its leases, for another node to take at once.
+    let _ = stop_sweeps.send(());
+    let _ = sweeper.await;
     // Callback attempts in flight finish and are recorded before the store closes.
     let _ = stop_callbacks.send(());
     let _ = dispatcher.await;
@@ -86,28 +89,155 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
 /// tokens two hours, so a minute is plenty; each run is a write job even when nothing expired.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Runs the background sweep (expiry; sandbox payouts, auto-success and refund delays) on the
-/// configured tick, and [`housekeep`] once a minute.
-async fn run_sweeper(state: AppState) {
+/// A background sweep a node runs on its own tick: the due work (expiry; sandbox payouts,
+/// auto-success, refund delays and chain confirmations) or the housekeeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sweep {
+    Due,
+    Housekeeping,
+}
+
+impl Sweep {
+    pub fn name(self) -> &'static str {
+        match self {
+            Sweep::Due => "sweep",
+            Sweep::Housekeeping => "housekeeping",
+        }
+    }
+}
+
+/// Which node sweeps. On PostgreSQL, where nodes share a database, a node runs a sweep only
+/// while it holds that sweep's lease (`sweep_leases`): renewed at each of its ticks for
+/// [`SWEEP_LEASE_TICKS`] ticks, taken over by another node once it has lapsed (a node that
+/// stopped or lost its database), given up when the node stops. Without it every node read
+/// the same due list each tick and raced the others to the same transitions. Lease times are
+/// the wall clock, not the sandbox's travelled one. A SQLite installation has one node: it
+/// always sweeps and writes no lease.
+pub struct SweepLeases {
+    shared: bool,
+    held: Vec<Sweep>,
+}
+
+/// A lease lasts this many of its sweep's ticks: a node that misses a few (a slow tick, a
+/// pause) keeps it; one that stopped is replaced within as many.
+pub const SWEEP_LEASE_TICKS: i64 = 5;
+
+impl SweepLeases {
+    pub fn of(state: &AppState) -> SweepLeases {
+        let shared = matches!(
+            state.engine().store().backend(),
+            polypay_store::Backend::Postgres(_)
+        );
+        if shared {
+            for sweep in [Sweep::Due, Sweep::Housekeeping] {
+                metrics::gauge!("polypay_sweep_lease_held", "sweep" => sweep.name()).set(0.0);
+            }
+        }
+        SweepLeases {
+            shared,
+            held: Vec::new(),
+        }
+    }
+
+    /// Whether this node runs `sweep` now: it takes or renews the lease for `tick`s
+    /// [`SWEEP_LEASE_TICKS`]. A lease that cannot be written (the database away) is not held.
+    pub async fn hold(&mut self, state: &AppState, sweep: Sweep, tick: Duration) -> bool {
+        if !self.shared {
+            return true;
+        }
+        let node = state.inner.node_id.clone();
+        let now = polypay_core::Clock::wall(state.inner.clock.as_ref()).0;
+        let ttl = i64::try_from(tick.as_millis())
+            .unwrap_or(i64::MAX)
+            .saturating_mul(SWEEP_LEASE_TICKS);
+        let until = now.saturating_add(ttl);
+        let name = sweep.name();
+        let taken = state
+            .engine()
+            .store()
+            .write(move |db| db.take_sweep_lease(name, &node, now, until))
+            .await;
+        let holds = taken.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, sweep = name, "could not take or renew the sweep lease");
+            false
+        });
+        let held = self.held.contains(&sweep);
+        if holds != held {
+            let node = &state.inner.node_id;
+            match holds {
+                true => {
+                    tracing::info!(sweep = name, node = %node, "this node runs the sweep now");
+                    self.held.push(sweep);
+                }
+                false => {
+                    tracing::info!(sweep = name, node = %node, "another node runs the sweep now");
+                    self.held.retain(|s| *s != sweep);
+                }
+            }
+            metrics::gauge!("polypay_sweep_lease_held", "sweep" => name)
+                .set(f64::from(u8::from(holds)));
+        }
+        holds
+    }
+
+    /// Gives up the leases this node holds (it is stopping).
+    pub async fn release(&mut self, state: &AppState) {
+        for sweep in std::mem::take(&mut self.held) {
+            let node = state.inner.node_id.clone();
+            let name = sweep.name();
+            let released = state
+                .engine()
+                .store()
+                .write(move |db| db.release_sweep_lease(name, &node))
+                .await;
+            if let Err(e) = released {
+                tracing::warn!(error = %e, sweep = name, "could not give up the sweep lease");
+            }
+        }
+    }
+}
+
+/// One tick of the due sweep: this node sweeps when it holds the lease ([`SweepLeases`]);
+/// otherwise it only follows the installation's sandbox clock, as every node must. Whether it
+/// swept.
+pub async fn sweep_tick(state: &AppState, leases: &mut SweepLeases, tick: Duration) -> bool {
+    if !leases.hold(state, Sweep::Due, tick).await {
+        if let Err(e) = sandbox::follow_clock(state).await {
+            tracing::warn!(error = %e, "could not read the sandbox clock");
+        }
+        return false;
+    }
+    if let Err(e) = sandbox::sweep(state).await {
+        tracing::warn!(error = %e, "sweep failed");
+    }
+    true
+}
+
+/// Runs the due sweep on the configured tick and [`housekeep`] once a minute, each while this
+/// node holds its lease, until `stop`; then gives the leases up.
+async fn run_sweeper(state: AppState, mut stop: tokio::sync::oneshot::Receiver<()>) {
     let period = Duration::from_millis(state.config().sweep_interval_ms.max(10));
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut housekeeping = tokio::time::interval(HOUSEKEEPING_INTERVAL);
     housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut leases = SweepLeases::of(&state);
     loop {
         tokio::select! {
+            _ = &mut stop => break,
             _ = tick.tick() => {
-                if let Err(e) = sandbox::sweep(&state).await {
-                    tracing::warn!(error = %e, "sweep failed");
-                }
+                sweep_tick(&state, &mut leases, period).await;
             }
             _ = housekeeping.tick() => {
-                if let Err(e) = housekeep(&state).await {
+                if leases.hold(&state, Sweep::Housekeeping, HOUSEKEEPING_INTERVAL).await
+                    && let Err(e) = housekeep(&state).await
+                {
                     tracing::warn!(error = %e, "housekeeping failed");
                 }
             }
         }
     }
+    leases.release(&state).await;
 }
 
 /// Deletes state past its life, in both modes: replay-guard claims past their window

@@ -118,16 +118,11 @@ pub const DISPATCH_TICK: std::time::Duration = std::time::Duration::from_millis(
 /// This node's callback dispatcher, configured from the server configuration.
 pub fn dispatcher(state: &AppState) -> polypay_notify::Dispatcher {
     let c = state.config();
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "polypay".into());
     let config = polypay_notify::DispatchConfig {
         concurrency: c.callback_concurrency,
         timeout_cap: c.callback_timeout_ms.map(std::time::Duration::from_millis),
         allow_private: c.allow_private_callbacks,
-        node_id: format!(
-            "{host}-{}-{}",
-            std::process::id(),
-            polypay_engine::random_hex(3)
-        ),
+        node_id: state.inner.node_id.clone(),
         lease_ms: 60_000,
         // One cycle per writer: a second cycle's statements run beside the first's.
         cycles: state.engine().store().writers(),

@@ -353,11 +353,10 @@ async fn advance_clock(
     clock(State(s)).await
 }
 
-/// One pass of the background work: expiry always; in sandbox mode, payout processing and
-/// scenario auto-success too.
-pub async fn sweep(s: &AppState) -> Result<(), EngineError> {
+/// In sandbox mode, moves this node's clock as far as the installation's time travel: another
+/// node's reaches this one within a tick.
+pub async fn follow_clock(s: &AppState) -> Result<(), EngineError> {
     if s.engine().scenarios().is_some() {
-        // Another node's time travel reaches this one within a sweep.
         let offset = s
             .engine()
             .store()
@@ -365,6 +364,13 @@ pub async fn sweep(s: &AppState) -> Result<(), EngineError> {
             .await?;
         s.inner.clock.follow(offset);
     }
+    Ok(())
+}
+
+/// One pass of the background work: expiry always; in sandbox mode, payout processing and
+/// scenario auto-success too.
+pub async fn sweep(s: &AppState) -> Result<(), EngineError> {
+    follow_clock(s).await?;
     let expired = s.engine().expire_due_payments(500).await?;
     if !expired.is_empty() {
         tracing::info!(count = expired.len(), "expired payments");

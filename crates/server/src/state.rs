@@ -26,6 +26,20 @@ pub struct AppInner {
     /// The key of the cashier's CSRF tokens ([`crate::cashier`]), derived once from the
     /// platform's EC private key, so every node of an installation has the same.
     pub cashier_csrf_key: aws_lc_rs::hmac::Key,
+    /// This node among the installation's: `<host>-<pid>-<random>`, the holder of its callback
+    /// and sweep leases.
+    pub node_id: String,
+}
+
+/// A name for this node, unique among the installation's: the host, the process and a random
+/// part (two nodes in one process, as in tests, differ too).
+fn node_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "polypay".into());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        polypay_engine::random_hex(3)
+    )
 }
 
 impl AppState {
@@ -49,6 +63,7 @@ impl AppState {
                 platform,
                 metrics,
                 cashier_csrf_key,
+                node_id: node_id(),
             }),
         }
     }

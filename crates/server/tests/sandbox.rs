@@ -693,3 +693,84 @@ async fn the_operator_api_answers_what_it_cannot_route_in_json() {
         assert!(error.contains(says), "{method} {path}: {error}");
     }
 }
+
+/// On PostgreSQL one node sweeps at a time: the holder of the sweep's lease. Another node's
+/// tick only follows the sandbox clock until the lease lapses or is given up. SQLite's one
+/// node always sweeps and writes no lease.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_node_sweeps_while_it_holds_the_lease() {
+    use polypay_core::Clock;
+    use polypay_server::app::{SWEEP_LEASE_TICKS, SweepLeases, sweep_tick};
+    use polypay_store::testing::TestDb;
+    let tick = std::time::Duration::from_secs(1);
+    for db in TestDb::all() {
+        let name = db.name;
+        let s = TestServer::start_on(db, Default::default()).await;
+        let made = s.engine().create_payment(payment(&s, "l1", 1000, 60));
+        let id = made.await.unwrap().id;
+        s.clock().advance(61_000);
+        let state_of = || async {
+            let p = s
+                .engine()
+                .store()
+                .read(move |db| db.payment_by_public_id("PUB-l1"));
+            p.await.unwrap().expect("payment").state
+        };
+        let lease = || async {
+            s.engine()
+                .store()
+                .read(|db| db.sweep_lease("sweep"))
+                .await
+                .unwrap()
+        };
+        let mut leases = SweepLeases::of(&s.state);
+        if name == "sqlite" {
+            assert!(sweep_tick(&s.state, &mut leases, tick).await);
+            assert_eq!(state_of().await, PaymentState::Expired);
+            assert_eq!(lease().await, None, "no lease on SQLite");
+            continue;
+        }
+        // Another node holds the lease for a minute.
+        let wall = s.clock().wall().0;
+        let other = move |db: &mut polypay_store::Db<'_>| {
+            db.take_sweep_lease("sweep", "other-node", wall, wall + 60_000)
+        };
+        assert!(s.engine().store().write(other).await.unwrap());
+        assert!(
+            !sweep_tick(&s.state, &mut leases, tick).await,
+            "{name}: not ours"
+        );
+        assert_eq!(
+            state_of().await,
+            PaymentState::Created,
+            "{name}: left to the holder"
+        );
+        // It stops renewing; a minute later the lease has lapsed and this node takes it over.
+        s.clock().elapse(60_001);
+        assert!(
+            sweep_tick(&s.state, &mut leases, tick).await,
+            "{name}: taken over"
+        );
+        assert_eq!(state_of().await, PaymentState::Expired, "{name}: {id}");
+        let (holder, until) = lease().await.expect("lease");
+        assert_eq!(holder, s.state.inner.node_id, "{name}");
+        let wall = s.clock().wall().0;
+        assert!(
+            until > wall && until <= wall + SWEEP_LEASE_TICKS * 1000,
+            "{name}: {until}"
+        );
+        let retake = move |db: &mut polypay_store::Db<'_>| {
+            db.take_sweep_lease("sweep", "other-node", wall, wall + 60_000)
+        };
+        assert!(
+            !s.engine().store().write(retake).await.unwrap(),
+            "{name}: held"
+        );
+        // A node that stops gives its lease up: the other takes it at its next tick.
+        leases.release(&s.state).await;
+        assert!(
+            s.engine().store().write(retake).await.unwrap(),
+            "{name}: given up"
+        );
+    }
+}

@@ -12,6 +12,7 @@ use crate::sql::{Conn, Dialect, Row, Value};
 use crate::vault::Vault;
 use polypay_core::{Currency, Protocol};
 
+mod leases;
 mod ledger;
 mod merchants;
 mod outbox;

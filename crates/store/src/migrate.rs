@@ -53,6 +53,7 @@ const MIGRATIONS: &[Migration] = &[
         online: true,
         ..step(11, include_str!("migrations/0011_lists_by_created.sql"))
     },
+    step(12, include_str!("migrations/0012_sweep_leases.sql")),
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {

@@ -1962,3 +1962,39 @@ async fn lists_page_by_position_through_ties_and_filter_by_finish() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sweep_lease_has_one_holder_until_it_lapses_or_is_released() {
+    each_backend(|s, name| async move {
+        let take = |holder: &'static str, now: i64| {
+            let s = s.clone();
+            async move {
+                s.write(move |db| db.take_sweep_lease("sweep", holder, now, now + 5000))
+                    .await
+                    .expect("lease")
+            }
+        };
+        assert!(take("a", 1000).await, "{name}: nobody had it");
+        assert!(!take("b", 1500).await, "{name}: a holds it");
+        assert!(take("a", 2000).await, "{name}: a renews (until 7000)");
+        assert!(!take("b", 6999).await, "{name}: not lapsed yet");
+        assert!(take("b", 7001).await, "{name}: lapsed, b takes it");
+        assert!(!take("a", 7002).await, "{name}: a lost it");
+        let held = s.read(|db| db.sweep_lease("sweep")).await.expect("read");
+        assert_eq!(held, Some(("b".into(), 12_001)), "{name}");
+        s.write(|db| db.release_sweep_lease("sweep", "a"))
+            .await
+            .expect("not a's to release");
+        assert!(!take("a", 7003).await, "{name}: b still holds it");
+        s.write(|db| db.release_sweep_lease("sweep", "b"))
+            .await
+            .expect("release");
+        assert!(
+            take("a", 7004).await,
+            "{name}: released, a takes it at once"
+        );
+        let other = s.read(|db| db.sweep_lease("other")).await.expect("read");
+        assert_eq!(other, None, "{name}: leases are per sweep");
+    })
+    .await;
+}

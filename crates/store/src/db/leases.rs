@@ -1,0 +1,47 @@
+//! Sweep leases: which node runs a background sweep (expiry, sandbox completions,
+//! housekeeping) at a time. A holder renews its lease at each tick; another node takes it only
+//! once it has lapsed. Times are the nodes' real clocks (never the sandbox's travelled one).
+
+use crate::db::Db;
+use crate::error::StoreError;
+
+impl Db<'_> {
+    /// Takes or renews the lease `name` for `holder` until `until_ms`; true when `holder` has
+    /// it now (it had it, or nobody had, or the last holder's lease ended before `now_ms`).
+    pub fn take_sweep_lease(
+        &mut self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let taken = self.exec(
+            "INSERT INTO sweep_leases (name, holder, until_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms \
+             WHERE sweep_leases.holder = excluded.holder OR sweep_leases.until_ms < $4",
+            &[name.into(), holder.into(), until_ms.into(), now_ms.into()],
+        )?;
+        Ok(taken == 1)
+    }
+
+    /// Gives up `holder`'s lease `name` (a node stopping), so another node takes it at its
+    /// next tick instead of when it would have lapsed.
+    pub fn release_sweep_lease(&mut self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE sweep_leases SET until_ms = 0 WHERE name = $1 AND holder = $2",
+            &[name.into(), holder.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Who holds the lease `name` and until when, if anyone ever took it.
+    pub fn sweep_lease(&mut self, name: &str) -> Result<Option<(String, i64)>, StoreError> {
+        let rows = self.rows(
+            "SELECT holder, until_ms FROM sweep_leases WHERE name = $1",
+            &[name.into()],
+        )?;
+        rows.first()
+            .map(|r| Ok((r.text(0)?, r.int(1)?)))
+            .transpose()
+    }
+}
