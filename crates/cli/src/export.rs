@@ -3,9 +3,11 @@
 //! the database directly a page at a time through the admin API's own list query
 //! ([`polypay_server::lists`]).
 //!
-//! A file is written as `<file>.partial` (mode 0600: rows name payers' orders, and JSON Lines
-//! hold their details) and renamed when the last row is in, so a reconciliation job never takes
-//! a half-written export for a whole one.
+//! A file is written under a temporary name of its own beside it (`<file>.<random>.partial`,
+//! created new, mode 0600: rows name payers' orders, and JSON Lines hold their details; never
+//! an existing file or a link someone left there) and renamed when the last row is in and
+//! synced, so a reconciliation job never takes a half-written export for a whole one, and two
+//! runs to one file leave one whole export.
 
 use crate::DbArgs;
 use anyhow::Context;
@@ -238,13 +240,16 @@ async fn write_all<T: Csv>(
 ) -> anyhow::Result<u64> {
     let mut filter = params.filter(T::KIND).map_err(anyhow::Error::msg)?;
     filter.limit = MAX_PAGE;
+    // The first page before the header: a filter the database refuses (an unknown merchant)
+    // writes nothing.
+    let mut page = lists::page::<T>(engine, filter.clone()).await?;
     if let Format::Csv = format {
         let header: Vec<String> = T::HEADER.iter().map(|h| h.to_string()).collect();
         out.write_all(csv_line(&header).as_bytes())?;
     }
     let mut written = 0;
     loop {
-        let (items, next) = lists::page::<T>(engine, filter.clone()).await?;
+        let (items, next) = page;
         for item in &items {
             match format {
                 Format::Csv => out.write_all(csv_line(&item.values()).as_bytes())?,
@@ -259,6 +264,7 @@ async fn write_all<T: Csv>(
             Some(position) => filter.before = Some(position),
             None => return Ok(written),
         }
+        page = lists::page::<T>(engine, filter.clone()).await?;
     }
 }
 
@@ -291,10 +297,11 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
         ),
         Some(path) => {
             let mut partial = path.clone().into_os_string();
-            partial.push(".partial");
+            partial.push(format!(".{}.partial", polypay_engine::random_hex(6)));
             let partial = PathBuf::from(partial);
             let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
+            // O_CREAT | O_EXCL: a file or symbolic link already there is an error, not a target.
+            options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             let file = options
@@ -324,6 +331,10 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
             let _ = std::fs::remove_file(partial);
             return Err(e);
         }
+        (Err(e), None) if closed_pipe(&e) => {
+            // `polypay export … | head`: the reader has what it wanted; end as a Unix tool does.
+            std::process::exit(141)
+        }
         (Err(e), None) => return Err(e),
     };
     let what = match args.kind {
@@ -333,17 +344,32 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     };
     if let Some((partial, path)) = partial {
         // Durable before it takes the final name: a crash never leaves an empty "complete" file.
-        std::fs::File::open(&partial)
-            .and_then(|f| f.sync_all())
-            .with_context(|| format!("cannot sync {}", partial.display()))?;
-        std::fs::rename(&partial, &path).with_context(|| {
-            format!("cannot rename {} to {}", partial.display(), path.display())
-        })?;
+        let synced = std::fs::File::open(&partial).and_then(|f| f.sync_all());
+        let done = synced
+            .with_context(|| format!("cannot sync {}", partial.display()))
+            .and_then(|()| {
+                std::fs::rename(&partial, &path).with_context(|| {
+                    format!("cannot rename {} to {}", partial.display(), path.display())
+                })
+            });
+        if let Err(e) = done {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
         eprintln!("exported {written} {what} to {}", path.display());
     } else {
         eprintln!("exported {written} {what}");
     }
     Ok(())
+}
+
+/// Whether `e` is a write to a pipe whose reader has gone.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 #[cfg(test)]

@@ -56,6 +56,15 @@ async fn payments_are_exported_once_each_across_pages() {
 
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("payments.csv");
+    // What was there is replaced whole; a link left where a fixed temporary name would be is
+    // not followed (the temporary name is new each run).
+    std::fs::write(&file, "yesterday's").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        dir.path().join("victim"),
+        dir.path().join("payments.csv.partial"),
+    )
+    .unwrap();
     let out = export(&s, &["payments", "--output", file.to_str().unwrap()]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -63,7 +72,16 @@ async fn payments_are_exported_once_each_across_pages() {
         "{}",
         stderr(&out)
     );
-    assert!(!dir.path().join("payments.csv.partial").exists());
+    assert!(
+        !dir.path().join("victim").exists(),
+        "the link was not followed"
+    );
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial") && n != "payments.csv.partial")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -142,6 +160,29 @@ async fn payments_are_exported_once_each_across_pages() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(stderr(&out).contains(why), "{args:?}: {}", stderr(&out));
         assert!(!refused.exists(), "{args:?}");
-        assert!(!dir.path().join("none.csv.partial").exists(), "{args:?}");
     }
+    let left = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(left, 2, "payments.csv, the link, nothing else");
+    let out = export(&s, &["payments", "--merchant", "mch_nobody"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "not even the CSV header");
+
+    // A reader that goes away (`| head -1`) ends the export quietly, as a Unix tool.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    // std's `output` keeps the closed pipe as stdout (tokio's would capture it).
+    let closed = std::process::Command::new(env!("CARGO_BIN_EXE_polypay"))
+        .args([
+            "export",
+            "payments",
+            "--database-url",
+            &s.state.config().database_url,
+        ])
+        .env("POLYPAY_MASTER_KEY", "00".repeat(32))
+        .env_remove("POLYPAY_CONFIG")
+        .stdout(writer)
+        .output()
+        .expect("run polypay export");
+    assert_eq!(closed.status.code(), Some(141), "{}", stderr(&closed));
+    assert!(closed.stderr.is_empty(), "{}", stderr(&closed));
 }

@@ -61,19 +61,38 @@ pub struct Params {
     pub cursor: Option<String>,
 }
 
-/// A parameter's value, trimmed; an empty one is as if absent.
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+/// A parameter's value, trimmed. An empty one is refused, not taken as absent: a script whose
+/// variable was unset (`merchant=$M`) would otherwise list every merchant's objects.
+fn given<'a>(name: &str, value: &'a Option<String>) -> Result<Option<&'a str>, String> {
+    match value.as_deref().map(str::trim) {
+        None => Ok(None),
+        Some("") => Err(format!("{name} is empty: give a value or leave it out")),
+        Some(v) => Ok(Some(v)),
+    }
 }
 
 /// A time as the lists take it: RFC 3339 with an offset (`2026-12-06T00:00:00+08:00`,
 /// `…Z`), or Unix milliseconds.
+///
+/// A time between two milliseconds counts as the later one, so that `from` and `before` both
+/// compare as written (a row finished at .316 is before .3165 and not from .3161). A number
+/// under 10^11 (before March 1973 in milliseconds) is refused as the Unix seconds it most
+/// likely is, rather than read as a moment in 1970.
 pub fn parse_time(name: &str, text: &str) -> Result<Timestamp, String> {
     if let Ok(ms) = text.parse::<i64>() {
+        if ms != 0 && ms.unsigned_abs() < 100_000_000_000 {
+            return Err(format!(
+                "{name} looks like Unix seconds ({text}); give Unix milliseconds or an RFC 3339 time"
+            ));
+        }
         return Ok(Timestamp(ms));
     }
     match text.parse::<jiff::Timestamp>() {
-        Ok(t) => Ok(Timestamp(t.as_millisecond())),
+        Ok(t) => {
+            let ns = t.as_nanosecond();
+            let ms = ns.div_euclid(1_000_000) + i128::from(ns.rem_euclid(1_000_000) != 0);
+            Ok(Timestamp(i64::try_from(ms).unwrap_or(i64::MAX)))
+        }
         Err(_) => Err(format!(
             "{name} must be an RFC 3339 time with an offset (2026-12-06T00:00:00+08:00) or \
              Unix milliseconds, not {text:?}"
@@ -113,13 +132,24 @@ impl Params {
             limit: DEFAULT_LIMIT,
             ..ListFilter::default()
         };
-        f.merchant_id = given(&self.merchant).map(|m| MerchantId(m.to_string()));
-        if let Some(p) = given(&self.protocol) {
+        if let Some(m) = given("merchant", &self.merchant)? {
+            let id = m.strip_prefix(MerchantId::PREFIX).unwrap_or_default();
+            let fits = !id.is_empty() && id.len() <= 60;
+            if !fits
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err("merchant must be a merchant's id (mch_…)".into());
+            }
+            f.merchant_id = Some(MerchantId(m.to_string()));
+        }
+        if let Some(p) = given("protocol", &self.protocol)? {
             let names = Protocol::ALL.map(|p| p.as_str()).join(", ");
             let protocol = Protocol::parse(p);
             f.protocol = Some(protocol.ok_or(format!("protocol must be one of {names}"))?);
         }
-        if let Some(s) = given(&self.state) {
+        if let Some(s) = given("state", &self.state)? {
             let states = states(kind);
             if !states.contains(&s) {
                 return Err(format!("state must be one of {}", states.join(", ")));
@@ -140,19 +170,21 @@ impl Params {
                 &mut f.finished_before,
             ),
         ] {
-            if let Some(text) = given(value) {
+            if let Some(text) = given(name, value)? {
                 *slot = Some(parse_time(name, text)?);
             }
         }
-        f.number = given(&self.number).map(str::to_string);
-        if let Some(text) = given(&self.limit) {
+        // Exactly as given: an order number may start or end with a space.
+        given("number", &self.number)?;
+        f.number = self.number.clone();
+        if let Some(text) = given("limit", &self.limit)? {
             f.limit = text
                 .parse()
                 .ok()
                 .filter(|n| (1..=MAX_PAGE).contains(n))
                 .ok_or(format!("limit must be a whole number from 1 to {MAX_PAGE}"))?;
         }
-        if let Some(text) = given(&self.cursor) {
+        if let Some(text) = given("cursor", &self.cursor)? {
             f.before = Some(parse_cursor(text)?);
         }
         Ok(f)
@@ -295,6 +327,14 @@ mod tests {
             parse_time("t", "1796486400000"),
             Ok(Timestamp(1_796_486_400_000))
         );
+        // Between two milliseconds: the later one, whichever side of a range it bounds.
+        assert_eq!(
+            parse_time("t", "2026-12-05T16:00:00.0005Z"),
+            Ok(Timestamp(1_796_486_400_001))
+        );
+        assert_eq!(parse_time("t", "0"), Ok(Timestamp(0)));
+        let seconds = parse_time("created_from", "1796486400").unwrap_err();
+        assert!(seconds.contains("looks like Unix seconds"), "{seconds}");
         let local = parse_time("created_from", "2026-12-06").unwrap_err();
         assert!(
             local.starts_with("created_from must be an RFC 3339 time"),
@@ -329,12 +369,21 @@ mod tests {
             p.state = Some(" processing ".into());
             p.protocol = Some("ottpay".into());
             p.limit = Some("1000".into());
-            p.finished_before = Some("5".into());
+            p.finished_before = Some("100000000005".into());
+            p.number = Some(" SP ".into());
         })
         .expect("valid");
+        assert_eq!(
+            f.number.as_deref(),
+            Some(" SP "),
+            "numbers are taken exactly"
+        );
         assert_eq!(f.state.as_deref(), Some("processing"));
         assert_eq!(f.protocol, Some(Protocol::Ottpay));
-        assert_eq!((f.limit, f.finished_before), (1000, Some(Timestamp(5))));
+        assert_eq!(
+            (f.limit, f.finished_before),
+            (1000, Some(Timestamp(100_000_000_005)))
+        );
         assert_eq!(p(|_| {}).expect("empty").limit, DEFAULT_LIMIT);
         let refused = [
             p(|p| p.state = Some("expired".into())),
@@ -343,6 +392,10 @@ mod tests {
             p(|p| p.limit = Some("0".into())),
             p(|p| p.created_before = Some("yesterday".into())),
             p(|p| p.cursor = Some("nope".into())),
+            p(|p| p.merchant = Some(" ".into())),
+            p(|p| p.number = Some(String::new())),
+            p(|p| p.merchant = Some(format!("mch_{}", "x".repeat(61)))),
+            p(|p| p.merchant = Some("mch_1' OR 1=1".into())),
         ];
         let why: Vec<String> = refused.into_iter().map(|r| r.unwrap_err()).collect();
         assert!(
@@ -359,5 +412,17 @@ mod tests {
         assert!(why[3].starts_with("limit must be"), "{}", why[3]);
         assert!(why[4].starts_with("created_before must be"), "{}", why[4]);
         assert!(why[5].starts_with("cursor must be"), "{}", why[5]);
+        assert!(why[6].starts_with("merchant is empty"), "{}", why[6]);
+        assert!(why[7].starts_with("number is empty"), "{}", why[7]);
+        assert!(
+            why[8].starts_with("merchant must be a merchant's id"),
+            "{}",
+            why[8]
+        );
+        assert!(
+            why[9].starts_with("merchant must be a merchant's id"),
+            "{}",
+            why[9]
+        );
     }
 }
