@@ -7,14 +7,14 @@
 //! created new, mode 0600: rows name payers' orders, and JSON Lines hold their details; never
 //! an existing file or a link someone left there) and renamed when the last row is in and
 //! synced, so a reconciliation job never takes a half-written export for a whole one, and two
-//! runs to one file leave one whole export.
+//! runs to one file leave one whole export. A failed or interrupted (Ctrl-C) run removes it.
 
 use crate::DbArgs;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use polypay_core::{Money, Payment, Payout, Refund, Timestamp};
 use polypay_server::lists::{self, Listed, Params};
-use polypay_store::console::MAX_PAGE;
+use polypay_store::console::{Listing, MAX_PAGE};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -254,7 +254,7 @@ async fn write_all<T: Csv>(
             match format {
                 Format::Csv => out.write_all(csv_line(&item.values()).as_bytes())?,
                 Format::Jsonl => {
-                    serde_json::to_writer(&mut *out, item)?;
+                    serde_json::to_writer(&mut *out, &item.listed())?;
                     out.write_all(b"\n")?;
                 }
             }
@@ -265,6 +265,90 @@ async fn write_all<T: Csv>(
             None => return Ok(written),
         }
         page = lists::page::<T>(engine, filter.clone()).await?;
+    }
+}
+
+/// Where the rows go: standard output, or a new temporary file that becomes the output.
+enum Sink {
+    Stdout(std::io::BufWriter<std::io::StdoutLock<'static>>),
+    File {
+        file: std::io::BufWriter<std::fs::File>,
+        partial: PathBuf,
+        path: PathBuf,
+    },
+}
+
+impl Sink {
+    fn open(output: Option<&PathBuf>) -> anyhow::Result<Sink> {
+        let Some(path) = output else {
+            return Ok(Sink::Stdout(std::io::BufWriter::new(
+                std::io::stdout().lock(),
+            )));
+        };
+        let mut partial = path.clone().into_os_string();
+        partial.push(format!(".{}.partial", polypay_engine::random_hex(6)));
+        let partial = PathBuf::from(partial);
+        let mut options = std::fs::OpenOptions::new();
+        // O_CREAT | O_EXCL: a file or symbolic link already there is an error, not a target.
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options
+            .open(&partial)
+            .with_context(|| format!("cannot write {}", partial.display()))?;
+        Ok(Sink::File {
+            file: std::io::BufWriter::new(file),
+            partial,
+            path: path.clone(),
+        })
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Sink::Stdout(out) => out,
+            Sink::File { file, .. } => file,
+        }
+    }
+
+    /// The temporary file, if any, to remove when the export does not finish.
+    fn partial(&self) -> Option<PathBuf> {
+        match self {
+            Sink::Stdout(_) => None,
+            Sink::File { partial, .. } => Some(partial.clone()),
+        }
+    }
+
+    /// Flushes; a file is synced, renamed to its name and its directory synced, so a crash
+    /// never leaves an empty or partial file under the final name. The name written, if any.
+    fn finish(self) -> anyhow::Result<Option<PathBuf>> {
+        match self {
+            Sink::Stdout(mut out) => {
+                out.flush()?;
+                Ok(None)
+            }
+            Sink::File {
+                file,
+                partial,
+                path,
+            } => {
+                let file = file.into_inner().map_err(|e| e.into_error())?;
+                file.sync_all()
+                    .with_context(|| format!("cannot sync {}", partial.display()))?;
+                std::fs::rename(&partial, &path).with_context(|| {
+                    format!("cannot rename {} to {}", partial.display(), path.display())
+                })?;
+                #[cfg(unix)]
+                if let Some(dir) = path.parent() {
+                    let dir = if dir.as_os_str().is_empty() {
+                        std::path::Path::new(".")
+                    } else {
+                        dir
+                    };
+                    std::fs::File::open(dir).and_then(|d| d.sync_all())?;
+                }
+                Ok(Some(path))
+            }
+        }
     }
 }
 
@@ -281,84 +365,49 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
         limit: None,
         cursor: None,
     };
-    // Checked before the database is opened: a typo costs nothing.
     let kind = match args.kind {
-        Kind::Payments => polypay_store::console::Listing::Payments,
-        Kind::Payouts => polypay_store::console::Listing::Payouts,
-        Kind::Refunds => polypay_store::console::Listing::Refunds,
+        Kind::Payments => Listing::Payments,
+        Kind::Payouts => Listing::Payouts,
+        Kind::Refunds => Listing::Refunds,
     };
+    // Checked before the database is opened: a typo costs nothing.
     params.filter(kind).map_err(anyhow::Error::msg)?;
     let boot = polypay_server::bootstrap(&mut args.db.load_existing()?).await?;
     let engine = &boot.engine;
-    let (mut sink, partial): (Box<dyn Write>, Option<(PathBuf, PathBuf)>) = match &args.output {
-        None => (
-            Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-            None,
-        ),
-        Some(path) => {
-            let mut partial = path.clone().into_os_string();
-            partial.push(format!(".{}.partial", polypay_engine::random_hex(6)));
-            let partial = PathBuf::from(partial);
-            let mut options = std::fs::OpenOptions::new();
-            // O_CREAT | O_EXCL: a file or symbolic link already there is an error, not a target.
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let file = options
-                .open(&partial)
-                .with_context(|| format!("cannot write {}", partial.display()))?;
-            (
-                Box::new(std::io::BufWriter::new(file)),
-                Some((partial, path.clone())),
-            )
+    let mut sink = Sink::open(args.output.as_ref())?;
+    let partial = sink.partial();
+    let out = sink.writer();
+    let export = async {
+        match kind {
+            Listing::Payments => write_all::<Payment>(engine, &params, args.format, out).await,
+            Listing::Payouts => write_all::<Payout>(engine, &params, args.format, out).await,
+            Listing::Refunds => write_all::<Refund>(engine, &params, args.format, out).await,
         }
     };
-    let out = sink.as_mut();
-    let written = match args.kind {
-        Kind::Payments => write_all::<Payment>(engine, &params, args.format, out).await,
-        Kind::Payouts => write_all::<Payout>(engine, &params, args.format, out).await,
-        Kind::Refunds => write_all::<Refund>(engine, &params, args.format, out).await,
+    // Ctrl-C removes the temporary file rather than leave a part of an export behind.
+    let written = tokio::select! {
+        written = export => written,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
     };
-    let flushed = written.and_then(|n| {
-        sink.flush()?;
-        Ok(n)
-    });
-    drop(sink);
+    let finished = written.and_then(|n| Ok((n, sink.finish()?)));
     engine.store().close();
-    let written = match (flushed, &partial) {
-        (Ok(n), _) => n,
-        (Err(e), Some((partial, _))) => {
-            let _ = std::fs::remove_file(partial);
+    let (written, path) = match finished {
+        Ok(done) => done,
+        Err(e) => {
+            if let Some(partial) = partial {
+                let _ = std::fs::remove_file(partial);
+            } else if closed_pipe(&e) {
+                // `polypay export … | head`: the reader has what it wanted; end as a Unix
+                // tool does.
+                std::process::exit(141)
+            }
             return Err(e);
         }
-        (Err(e), None) if closed_pipe(&e) => {
-            // `polypay export … | head`: the reader has what it wanted; end as a Unix tool does.
-            std::process::exit(141)
-        }
-        (Err(e), None) => return Err(e),
     };
-    let what = match args.kind {
-        Kind::Payments => "payments",
-        Kind::Payouts => "payouts",
-        Kind::Refunds => "refunds",
-    };
-    if let Some((partial, path)) = partial {
-        // Durable before it takes the final name: a crash never leaves an empty "complete" file.
-        let synced = std::fs::File::open(&partial).and_then(|f| f.sync_all());
-        let done = synced
-            .with_context(|| format!("cannot sync {}", partial.display()))
-            .and_then(|()| {
-                std::fs::rename(&partial, &path).with_context(|| {
-                    format!("cannot rename {} to {}", partial.display(), path.display())
-                })
-            });
-        if let Err(e) = done {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e);
-        }
-        eprintln!("exported {written} {what} to {}", path.display());
-    } else {
-        eprintln!("exported {written} {what}");
+    let what = kind.name();
+    match path {
+        Some(path) => eprintln!("exported {written} {what} to {}", path.display()),
+        None => eprintln!("exported {written} {what}"),
     }
     Ok(())
 }

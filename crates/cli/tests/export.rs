@@ -56,15 +56,9 @@ async fn payments_are_exported_once_each_across_pages() {
 
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("payments.csv");
-    // What was there is replaced whole; a link left where a fixed temporary name would be is
-    // not followed (the temporary name is new each run).
-    std::fs::write(&file, "yesterday's").unwrap();
+    // A link someone left under the output's name is replaced, not written through.
     #[cfg(unix)]
-    std::os::unix::fs::symlink(
-        dir.path().join("victim"),
-        dir.path().join("payments.csv.partial"),
-    )
-    .unwrap();
+    std::os::unix::fs::symlink(dir.path().join("victim"), &file).unwrap();
     let out = export(&s, &["payments", "--output", file.to_str().unwrap()]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -76,12 +70,12 @@ async fn payments_are_exported_once_each_across_pages() {
         !dir.path().join("victim").exists(),
         "the link was not followed"
     );
-    let left: Vec<String> = std::fs::read_dir(dir.path())
+    assert!(!std::fs::symlink_metadata(&file).unwrap().is_symlink());
+    let names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".partial") && n != "payments.csv.partial")
         .collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(names, ["payments.csv"], "no temporary file left");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -140,6 +134,10 @@ async fn payments_are_exported_once_each_across_pages() {
         rows[0]["attrs"]["wayCode"], "ALI_QR",
         "whole, as the admin API shows it"
     );
+    assert!(
+        rows[0].get("cashier_token").is_none(),
+        "not the live payment link"
+    );
 
     // A filter that is refused writes nothing.
     let refused = dir.path().join("none.csv");
@@ -162,7 +160,7 @@ async fn payments_are_exported_once_each_across_pages() {
         assert!(!refused.exists(), "{args:?}");
     }
     let left = std::fs::read_dir(dir.path()).unwrap().count();
-    assert_eq!(left, 2, "payments.csv, the link, nothing else");
+    assert_eq!(left, 1, "payments.csv, nothing else");
     let out = export(&s, &["payments", "--merchant", "mch_nobody"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "not even the CSV header");

@@ -61,8 +61,8 @@ pub fn build_router(state: AppState) -> Router {
 
 /// Serves until SIGINT/SIGTERM; in-flight requests finish, then queued writes commit.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    let (stop_sweeps, sweeps_stopped) = tokio::sync::oneshot::channel::<()>();
-    let sweeper = tokio::spawn(run_sweeper(state.clone(), sweeps_stopped));
+    let (stop_sweeps, sweeps_stopped) = tokio::sync::watch::channel(false);
+    let mut sweeper = tokio::spawn(run_sweeper(state.clone(), sweeps_stopped));
     let (stop_callbacks, callbacks_stopped) = tokio::sync::oneshot::channel::<()>();
     let dispatcher = tokio::spawn(callbacks::dispatcher(&state).run(
         callbacks::DISPATCH_TICK,
@@ -73,9 +73,16 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let router = build_router(state.clone());
     let limits = crate::listen::ConnectionLimits::of(state.config());
     crate::listen::serve(listener, router, limits, shutdown_signal()).await;
-    // The sweeper ends its tick and gives up its leases, for another node to take at once.
-    let _ = stop_sweeps.send(());
-    let _ = sweeper.await;
+    // The sweeper ends its tick and gives up its leases, for another node to take at once; a
+    // tick stuck on the database is not waited for long (its leases then lapse).
+    let _ = stop_sweeps.send(true);
+    if tokio::time::timeout(SWEEPER_STOP, &mut sweeper)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the sweep did not end in time; stopping without it");
+        sweeper.abort();
+    }
     // Callback attempts in flight finish and are recorded before the store closes.
     let _ = stop_callbacks.send(());
     let _ = dispatcher.await;
@@ -84,6 +91,9 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     tracing::info!("stopped cleanly");
     Ok(())
 }
+
+/// How long a stopping node waits for its sweeps to end their tick and give up their leases.
+const SWEEPER_STOP: Duration = Duration::from_secs(5);
 
 /// How often a node deletes state past its life ([`housekeep`]). Claims live ten minutes and
 /// tokens two hours, so a minute is plenty; each run is a write job even when nothing expired.
@@ -98,110 +108,123 @@ pub enum Sweep {
 }
 
 impl Sweep {
+    /// Its lease's name, and its label in `polypay_sweep_lease_held`.
     pub fn name(self) -> &'static str {
         match self {
-            Sweep::Due => "sweep",
+            Sweep::Due => "due",
             Sweep::Housekeeping => "housekeeping",
         }
     }
 }
 
-/// Which node sweeps. On PostgreSQL, where nodes share a database, a node runs a sweep only
-/// while it holds that sweep's lease (`sweep_leases`): renewed at each of its ticks for
-/// [`SWEEP_LEASE_TICKS`] ticks, taken over by another node once it has lapsed (a node that
-/// stopped or lost its database), given up when the node stops. Without it every node read
-/// the same due list each tick and raced the others to the same transitions. Lease times are
-/// the wall clock, not the sandbox's travelled one. A SQLite installation has one node: it
-/// always sweeps and writes no lease.
-pub struct SweepLeases {
+/// A lease lasts this many of its sweep's ticks, and at least [`SWEEP_LEASE_MIN`]: a node that
+/// misses a few (a slow tick, a pause) keeps it; one that stopped is replaced within as long.
+pub const SWEEP_LEASE_TICKS: u32 = 5;
+
+/// The shortest lease, whatever the tick: a sweep of 500 due objects under load can take
+/// seconds, and a lease that lapses mid-sweep lets a second node start the same work.
+pub const SWEEP_LEASE_MIN: Duration = Duration::from_secs(10);
+
+/// Whether this node runs one sweep. On PostgreSQL, where nodes share a database, a node runs
+/// a sweep only while it holds that sweep's lease (`sweep_leases`): renewed at each of its
+/// ticks, taken over by another node once it has lapsed (a node that stopped or lost its
+/// database), given up when the node stops. Without it every node read the same due list each
+/// tick and raced the others to the same transitions. Lease times are the nodes' wall clocks
+/// (kept in step by NTP), not the sandbox's travelled one. A SQLite installation has one node:
+/// it always sweeps and writes no lease.
+pub struct SweepLease {
+    sweep: Sweep,
     shared: bool,
-    held: Vec<Sweep>,
+    held: bool,
 }
 
-/// A lease lasts this many of its sweep's ticks: a node that misses a few (a slow tick, a
-/// pause) keeps it; one that stopped is replaced within as many.
-pub const SWEEP_LEASE_TICKS: i64 = 5;
-
-impl SweepLeases {
-    pub fn of(state: &AppState) -> SweepLeases {
+impl SweepLease {
+    pub fn of(state: &AppState, sweep: Sweep) -> SweepLease {
         let shared = matches!(
             state.engine().store().backend(),
             polypay_store::Backend::Postgres(_)
         );
         if shared {
-            for sweep in [Sweep::Due, Sweep::Housekeeping] {
-                metrics::gauge!("polypay_sweep_lease_held", "sweep" => sweep.name()).set(0.0);
-            }
+            metrics::gauge!("polypay_sweep_lease_held", "sweep" => sweep.name()).set(0.0);
         }
-        SweepLeases {
+        SweepLease {
+            sweep,
             shared,
-            held: Vec::new(),
+            held: false,
         }
     }
 
-    /// Whether this node runs `sweep` now: it takes or renews the lease for `tick`s
-    /// [`SWEEP_LEASE_TICKS`]. A lease that cannot be written (the database away) is not held.
-    pub async fn hold(&mut self, state: &AppState, sweep: Sweep, tick: Duration) -> bool {
+    /// How long a lease renewed at every `tick` lasts.
+    pub fn length(tick: Duration) -> Duration {
+        tick.saturating_mul(SWEEP_LEASE_TICKS).max(SWEEP_LEASE_MIN)
+    }
+
+    /// Whether this node runs the sweep now: it takes or renews the lease for
+    /// [`SweepLease::length`]. When the lease cannot be written (the database away) the node
+    /// does not sweep this tick, and keeps what it believed it held.
+    pub async fn hold(&mut self, state: &AppState, tick: Duration) -> bool {
         if !self.shared {
             return true;
         }
         let node = state.inner.node_id.clone();
         let now = polypay_core::Clock::wall(state.inner.clock.as_ref()).0;
-        let ttl = i64::try_from(tick.as_millis())
-            .unwrap_or(i64::MAX)
-            .saturating_mul(SWEEP_LEASE_TICKS);
-        let until = now.saturating_add(ttl);
-        let name = sweep.name();
+        let length = i64::try_from(Self::length(tick).as_millis()).unwrap_or(i64::MAX);
+        let until = now.saturating_add(length);
+        let name = self.sweep.name();
+        let lock = polypay_store::Locks::Lease(name.into());
         let taken = state
             .engine()
             .store()
-            .write(move |db| db.take_sweep_lease(name, &node, now, until))
+            .write_locking(lock, move |db| db.take_sweep_lease(name, &node, now, until))
             .await;
-        let holds = taken.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, sweep = name, "could not take or renew the sweep lease");
-            false
-        });
-        let held = self.held.contains(&sweep);
-        if holds != held {
+        let holds = match taken {
+            Ok(holds) => holds,
+            Err(e) => {
+                tracing::warn!(error = %e, sweep = name, "could not take or renew the sweep lease");
+                return false;
+            }
+        };
+        if holds != self.held {
             let node = &state.inner.node_id;
             match holds {
-                true => {
-                    tracing::info!(sweep = name, node = %node, "this node runs the sweep now");
-                    self.held.push(sweep);
-                }
+                true => tracing::info!(sweep = name, node = %node, "this node runs the sweep now"),
                 false => {
-                    tracing::info!(sweep = name, node = %node, "another node runs the sweep now");
-                    self.held.retain(|s| *s != sweep);
+                    tracing::info!(sweep = name, node = %node, "another node runs the sweep now")
                 }
             }
+            self.held = holds;
             metrics::gauge!("polypay_sweep_lease_held", "sweep" => name)
                 .set(f64::from(u8::from(holds)));
         }
         holds
     }
 
-    /// Gives up the leases this node holds (it is stopping).
+    /// Gives the lease up if this node holds it (it is stopping), for another node to take at
+    /// its next tick.
     pub async fn release(&mut self, state: &AppState) {
-        for sweep in std::mem::take(&mut self.held) {
-            let node = state.inner.node_id.clone();
-            let name = sweep.name();
-            let released = state
-                .engine()
-                .store()
-                .write(move |db| db.release_sweep_lease(name, &node))
-                .await;
-            if let Err(e) = released {
-                tracing::warn!(error = %e, sweep = name, "could not give up the sweep lease");
-            }
+        if !self.held {
+            return;
+        }
+        self.held = false;
+        let node = state.inner.node_id.clone();
+        let name = self.sweep.name();
+        let lock = polypay_store::Locks::Lease(name.into());
+        let released = state
+            .engine()
+            .store()
+            .write_locking(lock, move |db| db.release_sweep_lease(name, &node))
+            .await;
+        if let Err(e) = released {
+            tracing::warn!(error = %e, sweep = name, "could not give up the sweep lease");
         }
     }
 }
 
-/// One tick of the due sweep: this node sweeps when it holds the lease ([`SweepLeases`]);
+/// One tick of the due sweep: this node sweeps when it holds the lease ([`SweepLease`]);
 /// otherwise it only follows the installation's sandbox clock, as every node must. Whether it
 /// swept.
-pub async fn sweep_tick(state: &AppState, leases: &mut SweepLeases, tick: Duration) -> bool {
-    if !leases.hold(state, Sweep::Due, tick).await {
+pub async fn sweep_tick(state: &AppState, lease: &mut SweepLease, tick: Duration) -> bool {
+    if !lease.hold(state, tick).await {
         if let Err(e) = sandbox::follow_clock(state).await {
             tracing::warn!(error = %e, "could not read the sandbox clock");
         }
@@ -213,31 +236,45 @@ pub async fn sweep_tick(state: &AppState, leases: &mut SweepLeases, tick: Durati
     true
 }
 
-/// Runs the due sweep on the configured tick and [`housekeep`] once a minute, each while this
-/// node holds its lease, until `stop`; then gives the leases up.
-async fn run_sweeper(state: AppState, mut stop: tokio::sync::oneshot::Receiver<()>) {
-    let period = Duration::from_millis(state.config().sweep_interval_ms.max(10));
-    let mut tick = tokio::time::interval(period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut housekeeping = tokio::time::interval(HOUSEKEEPING_INTERVAL);
-    housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut leases = SweepLeases::of(&state);
+/// Runs `sweep` on its `tick` while this node holds its lease, until `stop` says so; then
+/// gives the lease up.
+async fn run_sweep(
+    state: AppState,
+    sweep: Sweep,
+    tick: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(tick);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut lease = SweepLease::of(&state, sweep);
     loop {
         tokio::select! {
-            _ = &mut stop => break,
-            _ = tick.tick() => {
-                sweep_tick(&state, &mut leases, period).await;
-            }
-            _ = housekeeping.tick() => {
-                if leases.hold(&state, Sweep::Housekeeping, HOUSEKEEPING_INTERVAL).await
-                    && let Err(e) = housekeep(&state).await
-                {
-                    tracing::warn!(error = %e, "housekeeping failed");
+            _ = stop.changed() => break,
+            _ = ticks.tick() => match sweep {
+                Sweep::Due => {
+                    sweep_tick(&state, &mut lease, tick).await;
                 }
-            }
+                Sweep::Housekeeping => {
+                    if lease.hold(&state, tick).await
+                        && let Err(e) = housekeep(&state).await
+                    {
+                        tracing::warn!(error = %e, "housekeeping failed");
+                    }
+                }
+            },
         }
     }
-    leases.release(&state).await;
+    lease.release(&state).await;
+}
+
+/// Runs the due sweep on the configured tick and [`housekeep`] once a minute, side by side
+/// (a long housekeeping run does not hold the due sweep's lease back), until `stop`.
+async fn run_sweeper(state: AppState, stop: tokio::sync::watch::Receiver<bool>) {
+    let period = Duration::from_millis(state.config().sweep_interval_ms.max(10));
+    tokio::join!(
+        run_sweep(state.clone(), Sweep::Due, period, stop.clone()),
+        run_sweep(state, Sweep::Housekeeping, HOUSEKEEPING_INTERVAL, stop),
+    );
 }
 
 /// Deletes state past its life, in both modes: replay-guard claims past their window

@@ -9,7 +9,6 @@
 //! misspelt one is refused by name rather than ignored (which would list everything).
 
 use crate::admin::error;
-use crate::sandbox::engine_error;
 use crate::state::AppState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -205,6 +204,16 @@ pub enum ListError {
 pub trait Listed: serde::Serialize + Send + 'static {
     const KIND: Listing;
     fn position(&self) -> Position;
+    /// The object as a list shows it: whole, but for a payment's cashier token, a live link
+    /// to its payment page that a bulk listing or file has no use for (`GET
+    /// /admin/v1/payments/{reference}` shows it).
+    fn listed(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(fields) = value.as_object_mut() {
+            fields.remove("cashier_token");
+        }
+        value
+    }
     fn read(
         db: &mut polypay_store::Db<'_>,
         f: &ListFilter,
@@ -280,17 +289,14 @@ async fn list<T: Listed>(s: AppState, query: Result<Query<Params>, QueryRejectio
     match page::<T>(s.engine(), filter).await {
         Ok((items, next)) => {
             let next = next.map(|p| cursor(p.created_at, &p.id));
-            let name = match T::KIND {
-                Listing::Payments => "payments",
-                Listing::Payouts => "payouts",
-                Listing::Refunds => "refunds",
-            };
-            Json(json!({ name: items, "next_cursor": next })).into_response()
+            let items: Vec<serde_json::Value> = items.iter().map(T::listed).collect();
+            Json(json!({ T::KIND.name(): items, "next_cursor": next })).into_response()
         }
-        Err(ListError::UnknownMerchant(m)) => {
-            error(StatusCode::BAD_REQUEST, &format!("no merchant {m}"))
+        Err(e @ ListError::UnknownMerchant(_)) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(ListError::Engine(e)) => {
+            tracing::error!(error = %e, list = T::KIND.name(), "admin list failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }
-        Err(ListError::Engine(e)) => engine_error(e),
     }
 }
 

@@ -700,7 +700,7 @@ async fn the_operator_api_answers_what_it_cannot_route_in_json() {
 #[tokio::test(flavor = "multi_thread")]
 async fn one_node_sweeps_while_it_holds_the_lease() {
     use polypay_core::Clock;
-    use polypay_server::app::{SWEEP_LEASE_TICKS, SweepLeases, sweep_tick};
+    use polypay_server::app::{Sweep, SweepLease, sweep_tick};
     use polypay_store::testing::TestDb;
     let tick = std::time::Duration::from_secs(1);
     for db in TestDb::all() {
@@ -719,11 +719,11 @@ async fn one_node_sweeps_while_it_holds_the_lease() {
         let lease = || async {
             s.engine()
                 .store()
-                .read(|db| db.sweep_lease("sweep"))
+                .read(|db| db.sweep_lease("due"))
                 .await
                 .unwrap()
         };
-        let mut leases = SweepLeases::of(&s.state);
+        let mut leases = SweepLease::of(&s.state, Sweep::Due);
         if name == "sqlite" {
             assert!(sweep_tick(&s.state, &mut leases, tick).await);
             assert_eq!(state_of().await, PaymentState::Expired);
@@ -733,7 +733,7 @@ async fn one_node_sweeps_while_it_holds_the_lease() {
         // Another node holds the lease for a minute.
         let wall = s.clock().wall().0;
         let other = move |db: &mut polypay_store::Db<'_>| {
-            db.take_sweep_lease("sweep", "other-node", wall, wall + 60_000)
+            db.take_sweep_lease("due", "other-node", wall, wall + 60_000)
         };
         assert!(s.engine().store().write(other).await.unwrap());
         assert!(
@@ -755,12 +755,11 @@ async fn one_node_sweeps_while_it_holds_the_lease() {
         let (holder, until) = lease().await.expect("lease");
         assert_eq!(holder, s.state.inner.node_id, "{name}");
         let wall = s.clock().wall().0;
-        assert!(
-            until > wall && until <= wall + SWEEP_LEASE_TICKS * 1000,
-            "{name}: {until}"
-        );
+        let length = SweepLease::length(tick).as_millis() as i64;
+        assert_eq!(length, 10_000, "five ticks, but at least ten seconds");
+        assert!(until > wall && until <= wall + length, "{name}: {until}");
         let retake = move |db: &mut polypay_store::Db<'_>| {
-            db.take_sweep_lease("sweep", "other-node", wall, wall + 60_000)
+            db.take_sweep_lease("due", "other-node", wall, wall + 60_000)
         };
         assert!(
             !s.engine().store().write(retake).await.unwrap(),

@@ -67,6 +67,11 @@ pub enum Listing {
 }
 
 impl Listing {
+    /// The kind's name, in the plural (`payments`): its table, the admin API's path and key.
+    pub fn name(self) -> &'static str {
+        self.table()
+    }
+
     fn table(self) -> &'static str {
         match self {
             Listing::Payments => "payments",

@@ -66,7 +66,7 @@ fn render(sql: &str, dialect: Dialect) -> String {
 }
 
 /// The statements of an online migration, without comments.
-fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {
+fn statements(sql: &str) -> Vec<String> {
     let code: String = sql
         .lines()
         .filter(|l| !l.trim_start().starts_with("--"))
@@ -75,12 +75,20 @@ fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {
     code.split(';')
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .into_iter()
+        .collect()
 }
 
 /// Builds an online migration's indexes on PostgreSQL without taking a lock that stops writes.
 fn build_online(conn: &mut dyn Conn, sql: &str) -> Result<(), StoreError> {
+    // A build cut off by the role's statement timeout would leave an invalid index that the
+    // next start drops and begins again, for ever.
+    conn.batch("SET statement_timeout = 0")?;
+    let built = build_indexes(conn, sql);
+    conn.batch("RESET statement_timeout")?;
+    built
+}
+
+fn build_indexes(conn: &mut dyn Conn, sql: &str) -> Result<(), StoreError> {
     for statement in statements(sql) {
         let Some(rest) = statement.strip_prefix("CREATE INDEX {concurrently} ") else {
             return Err(StoreError::Backend(format!(
@@ -109,13 +117,23 @@ fn build_online(conn: &mut dyn Conn, sql: &str) -> Result<(), StoreError> {
 pub fn migrate(conn: &mut dyn Conn, now_ms: i64) -> Result<usize, StoreError> {
     let dialect = conn.dialect();
     if dialect == Dialect::Postgres {
-        conn.batch("SELECT pg_advisory_lock(7201120)")?;
+        // Polled rather than waited on: a node blocked in `pg_advisory_lock` holds a snapshot,
+        // which another's `CREATE INDEX CONCURRENTLY` would wait for while holding the lock.
+        while !try_lock(conn)? {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
     let result = apply_pending(conn, now_ms, i64::MAX);
     if dialect == Dialect::Postgres {
         conn.batch("SELECT pg_advisory_unlock(7201120)")?;
     }
     result
+}
+
+/// Takes the migration lock if no other session holds it.
+fn try_lock(conn: &mut dyn Conn) -> Result<bool, StoreError> {
+    let rows = conn.query("SELECT pg_try_advisory_lock(7201120)::int", &[])?;
+    Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) == 1)
 }
 
 /// Applies the pending migrations up to `last` (every one in production; tests stop earlier
@@ -255,6 +273,38 @@ mod tests {
                 .expect("versions");
             assert_eq!(recorded.len(), 1);
             drop(conn);
+            drop(db);
+        });
+    }
+
+    /// Nodes that start together on an existing database: one builds the indexes concurrently
+    /// while the others wait for the migration lock. A node blocked in `pg_advisory_lock` held
+    /// a snapshot the build waited for, while the build's node held the lock: PostgreSQL broke
+    /// the cycle by failing one of them ("deadlock detected").
+    #[test]
+    fn postgres_nodes_migrating_at_once_build_online_without_a_deadlock() {
+        let Some(db) = crate::testing::TestDb::postgres() else {
+            return;
+        };
+        crate::store::off_runtime(move || {
+            let mut first = crate::pg::PgConn::connect(&db.url).expect("connect");
+            assert_eq!(apply_pending(&mut first, 0, 10).expect("v10"), 10);
+            drop(first);
+            let nodes: Vec<_> = (0..3)
+                .map(|_| {
+                    let url = db.url.clone();
+                    std::thread::spawn(move || {
+                        let mut conn = crate::pg::PgConn::connect(&url).expect("connect");
+                        migrate(&mut conn, 0)
+                    })
+                })
+                .collect();
+            let applied: Vec<usize> = nodes
+                .into_iter()
+                .map(|n| n.join().expect("thread").expect("migrated"))
+                .collect();
+            let pending = MIGRATIONS.iter().filter(|m| m.version > 10).count();
+            assert_eq!(applied.iter().sum::<usize>(), pending, "{applied:?}");
             drop(db);
         });
     }

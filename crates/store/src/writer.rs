@@ -35,10 +35,13 @@ pub(crate) trait Job: Send {
 /// deadlock, which PostgreSQL breaks only after `deadlock_timeout`, a second, by failing one).
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Locks {
-    /// A shared sequence's row (`sequences`), by name: the hottest rows, taken first.
+    /// A sweep lease's row (`sweep_leases`), by name: every node writes it each tick, so it
+    /// goes first (a node that does not hold the lease locks nothing).
+    Lease(String),
+    /// A shared sequence's row (`sequences`), by name: the hottest rows after the leases.
     Sequence(String),
-    /// Nothing another node writes at the same time (new rows, its own leases), or rarely (a
-    /// merchant's profile).
+    /// Nothing another node writes at the same time (new rows, its own callback leases), or
+    /// rarely (a merchant's profile).
     #[default]
     Plain,
     /// An object family, by its root's id: a payment with its refunds, or a payout. The job

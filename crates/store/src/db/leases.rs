@@ -8,6 +8,9 @@ use crate::error::StoreError;
 impl Db<'_> {
     /// Takes or renews the lease `name` for `holder` until `until_ms`; true when `holder` has
     /// it now (it had it, or nobody had, or the last holder's lease ended before `now_ms`).
+    /// Run it as a job of [`crate::Locks::Lease`]. A node that does not get the lease locks no
+    /// row: the update matches none, and the insert does nothing on the existing one (where an
+    /// upsert's `DO UPDATE … WHERE` would lock it even when its condition fails).
     pub fn take_sweep_lease(
         &mut self,
         name: &str,
@@ -15,11 +18,18 @@ impl Db<'_> {
         now_ms: i64,
         until_ms: i64,
     ) -> Result<bool, StoreError> {
+        let renewed = self.exec(
+            "UPDATE sweep_leases SET holder = $2, until_ms = $3 \
+             WHERE name = $1 AND (holder = $2 OR until_ms < $4)",
+            &[name.into(), holder.into(), until_ms.into(), now_ms.into()],
+        )?;
+        if renewed == 1 {
+            return Ok(true);
+        }
         let taken = self.exec(
             "INSERT INTO sweep_leases (name, holder, until_ms) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms \
-             WHERE sweep_leases.holder = excluded.holder OR sweep_leases.until_ms < $4",
-            &[name.into(), holder.into(), until_ms.into(), now_ms.into()],
+             ON CONFLICT (name) DO NOTHING",
+            &[name.into(), holder.into(), until_ms.into()],
         )?;
         Ok(taken == 1)
     }
