@@ -220,9 +220,10 @@ impl SweepLease {
     }
 }
 
-/// One tick of the due sweep: this node sweeps when it holds the lease ([`SweepLease`]);
-/// otherwise it only follows the installation's sandbox clock, as every node must. Whether it
-/// swept.
+/// One tick of the due sweep: this node sweeps when it holds the lease ([`SweepLease`]),
+/// batch after batch while they come back full (a backlog drains at the writer's pace, not a
+/// batch per tick), renewing the lease before each; otherwise it only follows the
+/// installation's sandbox clock, as every node must. Whether it swept.
 pub async fn sweep_tick(state: &AppState, lease: &mut SweepLease, tick: Duration) -> bool {
     if !lease.hold(state, tick).await {
         if let Err(e) = sandbox::follow_clock(state).await {
@@ -230,10 +231,16 @@ pub async fn sweep_tick(state: &AppState, lease: &mut SweepLease, tick: Duration
         }
         return false;
     }
-    if let Err(e) = sandbox::sweep(state).await {
-        tracing::warn!(error = %e, "sweep failed");
+    loop {
+        match sandbox::sweep(state).await {
+            Ok(true) if lease.hold(state, tick).await => continue,
+            Ok(_) => return true,
+            Err(e) => {
+                tracing::warn!(error = %e, "sweep failed");
+                return true;
+            }
+        }
     }
-    true
 }
 
 /// Runs `sweep` on its `tick` while this node holds its lease, until `stop` says so; then

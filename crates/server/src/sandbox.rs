@@ -369,22 +369,31 @@ pub async fn follow_clock(s: &AppState) -> Result<(), EngineError> {
 
 /// One pass of the background work: expiry always; in sandbox mode, payout processing and
 /// scenario auto-success too.
-pub async fn sweep(s: &AppState) -> Result<(), EngineError> {
+///
+/// Each kind of due work is taken [`SWEEP_BATCH`] at a time; true when a batch was full, so
+/// more may be due at once (the caller sweeps again rather than wait for its next tick).
+pub async fn sweep(s: &AppState) -> Result<bool, EngineError> {
     follow_clock(s).await?;
-    let expired = s.engine().expire_due_payments(500).await?;
+    let full = |done: usize| done as i64 >= SWEEP_BATCH;
+    let expired = s.engine().expire_due_payments(SWEEP_BATCH).await?;
     if !expired.is_empty() {
         tracing::info!(count = expired.len(), "expired payments");
     }
+    let mut more = full(expired.len());
     if let Some(scenarios) = s.engine().scenarios() {
-        s.engine().run_auto_success(scenarios, 500).await?;
+        let succeeded = s.engine().run_auto_success(scenarios, SWEEP_BATCH).await?;
         process_payouts(s).await?;
         // Refunds created with a sandbox settlement delay (OTT Pay, V2_SHA256, 33 Fintech).
-        s.engine().settle_due_refunds(500).await?;
+        let settled = s.engine().settle_due_refunds(SWEEP_BATCH).await?;
         // Chain transfers that have gathered their confirmations (BlockATM).
-        s.engine().succeed_due_payments(500).await?;
+        let confirmed = s.engine().succeed_due_payments(SWEEP_BATCH).await?;
+        more |= full(succeeded.len()) || full(settled.len()) || full(confirmed.len());
     }
-    Ok(())
+    Ok(more)
 }
+
+/// How many due objects of a kind one sweep takes.
+pub const SWEEP_BATCH: i64 = 500;
 
 /// Sandbox payout processor: pending -> processing at once (where the protocol's sandbox does
 /// that, [`crate::protocols::sandbox_processes_payouts`]); then, after the configured delay,
@@ -395,7 +404,7 @@ async fn process_payouts(s: &AppState) -> Result<(), EngineError> {
     let payouts = s
         .engine()
         .store()
-        .read(|db| db.unfinished_payouts(500))
+        .read(|db| db.unfinished_payouts(SWEEP_BATCH))
         .await?;
     let scenarios = s.engine().scenarios().unwrap_or_default();
     let mut moves = Vec::new();

@@ -773,3 +773,30 @@ async fn one_node_sweeps_while_it_holds_the_lease() {
         );
     }
 }
+
+/// A tick drains a backlog batch after batch rather than one batch per tick: after a pause
+/// (or a node taking a lapsed lease over) due work does not wait for as many ticks.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tick_sweeps_a_backlog_batch_after_batch() {
+    use polypay_server::app::{Sweep, SweepLease, sweep_tick};
+    use polypay_server::sandbox::SWEEP_BATCH;
+    let s = TestServer::start().await;
+    let due = 2 * SWEEP_BATCH + 1;
+    let creates = (0..due).map(|i| {
+        s.engine()
+            .create_payment(payment(&s, &format!("b{i}"), 1000, 60))
+    });
+    for made in futures_util::future::join_all(creates).await {
+        made.unwrap();
+    }
+    s.clock().advance(61_000);
+    let mut lease = SweepLease::of(&s.state, Sweep::Due);
+    assert!(sweep_tick(&s.state, &mut lease, std::time::Duration::from_secs(1)).await);
+    let open = s
+        .engine()
+        .store()
+        .read(|db| db.payments_due_for_expiry(polypay_core::Timestamp(i64::MAX), 10))
+        .await
+        .unwrap();
+    assert!(open.is_empty(), "{} left for the next tick", open.len());
+}
