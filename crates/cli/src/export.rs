@@ -91,139 +91,79 @@ fn time(t: Option<Timestamp>) -> String {
     t.map(Timestamp::to_rfc3339).unwrap_or_default()
 }
 
-fn opt(text: &Option<String>) -> &str {
-    text.as_deref().unwrap_or_default()
+fn opt(text: &Option<String>) -> String {
+    text.clone().unwrap_or_default()
 }
 
-/// The CSV shape of a listed kind: its header and a row.
-trait Csv: Listed {
-    const HEADER: &'static [&'static str];
-    /// The row's raw values (amounts and times rendered), in header order.
-    fn values(&self) -> Vec<String>;
-}
+/// A CSV column: its header and how a row's value is written (amounts in major units, times
+/// in UTC), side by side so the two cannot drift apart.
+type Column<T> = (&'static str, fn(&T) -> String);
 
-fn amount(m: &Money) -> [String; 2] {
-    [m.currency.code().to_string(), m.to_decimal_string()]
+/// The CSV shape of a listed kind.
+trait Csv: Listed + Sized {
+    const COLUMNS: &'static [Column<Self>];
 }
 
 impl Csv for Payment {
-    const HEADER: &'static [&'static str] = &[
-        "id",
-        "merchant_id",
-        "protocol",
-        "merchant_order_no",
-        "public_id",
-        "state",
-        "currency",
-        "amount",
-        "refunded",
-        "refund_pending",
-        "created_at",
-        "finished_at",
-        "channel_order_no",
-        "error_code",
-        "error_message",
+    const COLUMNS: &'static [Column<Payment>] = &[
+        ("id", |p| p.id.0.clone()),
+        ("merchant_id", |p| p.merchant_id.0.clone()),
+        ("protocol", |p| p.protocol.as_str().into()),
+        ("merchant_order_no", |p| p.merchant_order_no.clone()),
+        ("public_id", |p| p.public_id.clone()),
+        ("state", |p| p.state.as_str().into()),
+        ("currency", |p| p.amount.currency.code().into()),
+        ("amount", |p| p.amount.to_decimal_string()),
+        ("refunded", |p| {
+            Money::new(p.refunded_minor, p.amount.currency).to_decimal_string()
+        }),
+        ("refund_pending", |p| {
+            Money::new(p.refund_pending_minor, p.amount.currency).to_decimal_string()
+        }),
+        ("created_at", |p| time(Some(p.created_at))),
+        ("finished_at", |p| time(p.finished_at)),
+        ("channel_order_no", |p| opt(&p.channel_order_no)),
+        ("error_code", |p| opt(&p.error_code)),
+        ("error_message", |p| opt(&p.error_message)),
     ];
-
-    fn values(&self) -> Vec<String> {
-        let [currency, amount] = amount(&self.amount);
-        let minor = |m| Money::new(m, self.amount.currency).to_decimal_string();
-        vec![
-            self.id.0.clone(),
-            self.merchant_id.0.clone(),
-            self.protocol.as_str().into(),
-            self.merchant_order_no.clone(),
-            self.public_id.clone(),
-            self.state.as_str().into(),
-            currency,
-            amount,
-            minor(self.refunded_minor),
-            minor(self.refund_pending_minor),
-            time(Some(self.created_at)),
-            time(self.finished_at),
-            opt(&self.channel_order_no).into(),
-            opt(&self.error_code).into(),
-            opt(&self.error_message).into(),
-        ]
-    }
 }
 
 impl Csv for Payout {
-    const HEADER: &'static [&'static str] = &[
-        "id",
-        "merchant_id",
-        "protocol",
-        "merchant_order_no",
-        "public_id",
-        "state",
-        "currency",
-        "amount",
-        "created_at",
-        "finished_at",
-        "channel_order_no",
-        "error_code",
-        "error_message",
+    const COLUMNS: &'static [Column<Payout>] = &[
+        ("id", |p| p.id.0.clone()),
+        ("merchant_id", |p| p.merchant_id.0.clone()),
+        ("protocol", |p| p.protocol.as_str().into()),
+        ("merchant_order_no", |p| p.merchant_order_no.clone()),
+        ("public_id", |p| p.public_id.clone()),
+        ("state", |p| p.state.as_str().into()),
+        ("currency", |p| p.amount.currency.code().into()),
+        ("amount", |p| p.amount.to_decimal_string()),
+        ("created_at", |p| time(Some(p.created_at))),
+        ("finished_at", |p| time(p.finished_at)),
+        ("channel_order_no", |p| opt(&p.channel_order_no)),
+        ("error_code", |p| opt(&p.error_code)),
+        ("error_message", |p| opt(&p.error_message)),
     ];
-
-    fn values(&self) -> Vec<String> {
-        let [currency, amount] = amount(&self.amount);
-        vec![
-            self.id.0.clone(),
-            self.merchant_id.0.clone(),
-            self.protocol.as_str().into(),
-            self.merchant_order_no.clone(),
-            self.public_id.clone(),
-            self.state.as_str().into(),
-            currency,
-            amount,
-            time(Some(self.created_at)),
-            time(self.finished_at),
-            opt(&self.channel_order_no).into(),
-            opt(&self.error_code).into(),
-            opt(&self.error_message).into(),
-        ]
-    }
 }
 
 impl Csv for Refund {
-    const HEADER: &'static [&'static str] = &[
-        "id",
-        "merchant_id",
-        "payment_id",
-        "protocol",
-        "merchant_refund_no",
-        "public_id",
-        "state",
-        "currency",
-        "amount",
-        "reason",
-        "created_at",
-        "finished_at",
-        "channel_order_no",
-        "error_code",
-        "error_message",
+    const COLUMNS: &'static [Column<Refund>] = &[
+        ("id", |r| r.id.0.clone()),
+        ("merchant_id", |r| r.merchant_id.0.clone()),
+        ("payment_id", |r| r.payment_id.0.clone()),
+        ("protocol", |r| r.protocol.as_str().into()),
+        ("merchant_refund_no", |r| r.merchant_refund_no.clone()),
+        ("public_id", |r| r.public_id.clone()),
+        ("state", |r| r.state.as_str().into()),
+        ("currency", |r| r.amount.currency.code().into()),
+        ("amount", |r| r.amount.to_decimal_string()),
+        ("reason", |r| opt(&r.reason)),
+        ("created_at", |r| time(Some(r.created_at))),
+        ("finished_at", |r| time(r.finished_at)),
+        ("channel_order_no", |r| opt(&r.channel_order_no)),
+        ("error_code", |r| opt(&r.error_code)),
+        ("error_message", |r| opt(&r.error_message)),
     ];
-
-    fn values(&self) -> Vec<String> {
-        let [currency, amount] = amount(&self.amount);
-        vec![
-            self.id.0.clone(),
-            self.merchant_id.0.clone(),
-            self.payment_id.0.clone(),
-            self.protocol.as_str().into(),
-            self.merchant_refund_no.clone(),
-            self.public_id.clone(),
-            self.state.as_str().into(),
-            currency,
-            amount,
-            opt(&self.reason).into(),
-            time(Some(self.created_at)),
-            time(self.finished_at),
-            opt(&self.channel_order_no).into(),
-            opt(&self.error_code).into(),
-            opt(&self.error_message).into(),
-        ]
-    }
 }
 
 fn csv_line(values: &[String]) -> String {
@@ -244,7 +184,7 @@ async fn write_all<T: Csv>(
     // writes nothing.
     let mut page = lists::page::<T>(engine, filter.clone()).await?;
     if let Format::Csv = format {
-        let header: Vec<String> = T::HEADER.iter().map(|h| h.to_string()).collect();
+        let header: Vec<String> = T::COLUMNS.iter().map(|(h, _)| h.to_string()).collect();
         out.write_all(csv_line(&header).as_bytes())?;
     }
     let mut written = 0;
@@ -252,7 +192,10 @@ async fn write_all<T: Csv>(
         let (items, next) = page;
         for item in &items {
             match format {
-                Format::Csv => out.write_all(csv_line(&item.values()).as_bytes())?,
+                Format::Csv => {
+                    let values: Vec<String> = T::COLUMNS.iter().map(|(_, v)| v(item)).collect();
+                    out.write_all(csv_line(&values).as_bytes())?
+                }
                 Format::Jsonl => {
                     serde_json::to_writer(&mut *out, &item.listed())?;
                     out.write_all(b"\n")?;
