@@ -223,17 +223,24 @@ impl SweepLease {
 /// One tick of the due sweep: this node sweeps when it holds the lease ([`SweepLease`]),
 /// batch after batch while they come back full (a backlog drains at the writer's pace, not a
 /// batch per tick), renewing the lease before each; otherwise it only follows the
-/// installation's sandbox clock, as every node must. Whether it swept.
-pub async fn sweep_tick(state: &AppState, lease: &mut SweepLease, tick: Duration) -> bool {
+/// installation's sandbox clock, as every node must. A node told to `stop` ends after the
+/// batch it is in. Whether it swept.
+pub async fn sweep_tick(
+    state: &AppState,
+    lease: &mut SweepLease,
+    tick: Duration,
+    stop: Option<&tokio::sync::watch::Receiver<bool>>,
+) -> bool {
     if !lease.hold(state, tick).await {
         if let Err(e) = sandbox::follow_clock(state).await {
             tracing::warn!(error = %e, "could not read the sandbox clock");
         }
         return false;
     }
+    let stopping = || stop.is_some_and(|s| *s.borrow());
     loop {
         match sandbox::sweep(state).await {
-            Ok(true) if lease.hold(state, tick).await => continue,
+            Ok(true) if !stopping() && lease.hold(state, tick).await => continue,
             Ok(_) => return true,
             Err(e) => {
                 tracing::warn!(error = %e, "sweep failed");
@@ -259,7 +266,7 @@ async fn run_sweep(
             _ = stop.changed() => break,
             _ = ticks.tick() => match sweep {
                 Sweep::Due => {
-                    sweep_tick(&state, &mut lease, tick).await;
+                    sweep_tick(&state, &mut lease, tick, Some(&stop)).await;
                 }
                 Sweep::Housekeeping => {
                     if lease.hold(&state, tick).await

@@ -725,7 +725,7 @@ async fn one_node_sweeps_while_it_holds_the_lease() {
         };
         let mut leases = SweepLease::of(&s.state, Sweep::Due);
         if name == "sqlite" {
-            assert!(sweep_tick(&s.state, &mut leases, tick).await);
+            assert!(sweep_tick(&s.state, &mut leases, tick, None).await);
             assert_eq!(state_of().await, PaymentState::Expired);
             assert_eq!(lease().await, None, "no lease on SQLite");
             continue;
@@ -737,7 +737,7 @@ async fn one_node_sweeps_while_it_holds_the_lease() {
         };
         assert!(s.engine().store().write(other).await.unwrap());
         assert!(
-            !sweep_tick(&s.state, &mut leases, tick).await,
+            !sweep_tick(&s.state, &mut leases, tick, None).await,
             "{name}: not ours"
         );
         assert_eq!(
@@ -748,7 +748,7 @@ async fn one_node_sweeps_while_it_holds_the_lease() {
         // It stops renewing; a minute later the lease has lapsed and this node takes it over.
         s.clock().elapse(60_001);
         assert!(
-            sweep_tick(&s.state, &mut leases, tick).await,
+            sweep_tick(&s.state, &mut leases, tick, None).await,
             "{name}: taken over"
         );
         assert_eq!(state_of().await, PaymentState::Expired, "{name}: {id}");
@@ -791,12 +791,19 @@ async fn a_tick_sweeps_a_backlog_batch_after_batch() {
     }
     s.clock().advance(61_000);
     let mut lease = SweepLease::of(&s.state, Sweep::Due);
-    assert!(sweep_tick(&s.state, &mut lease, std::time::Duration::from_secs(1)).await);
-    let open = s
-        .engine()
-        .store()
-        .read(|db| db.payments_due_for_expiry(polypay_core::Timestamp(i64::MAX), 10))
-        .await
-        .unwrap();
-    assert!(open.is_empty(), "{} left for the next tick", open.len());
+    let tick = std::time::Duration::from_secs(1);
+    let open = || async {
+        let any = polypay_core::Timestamp(i64::MAX);
+        let due = s
+            .engine()
+            .store()
+            .read(move |db| db.payments_due_for_expiry(any, 10_000));
+        due.await.unwrap().len() as i64
+    };
+    // A node told to stop ends after the batch it is in.
+    let (_stop_tx, stop) = tokio::sync::watch::channel(true);
+    assert!(sweep_tick(&s.state, &mut lease, tick, Some(&stop)).await);
+    assert_eq!(open().await, due - SWEEP_BATCH, "one batch, then the stop");
+    assert!(sweep_tick(&s.state, &mut lease, tick, None).await);
+    assert_eq!(open().await, 0, "the rest in one tick");
 }
