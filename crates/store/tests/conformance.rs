@@ -1998,3 +1998,30 @@ async fn a_sweep_lease_has_one_holder_until_it_lapses_or_is_released() {
     })
     .await;
 }
+
+/// Deliveries waiting behind an earlier one of their key are no lease candidates: however many
+/// of them fell due first, they cannot fill the candidate window and starve every other
+/// merchant's callbacks (seen in QA: 900 refund callbacks behind their payments' retries
+/// stopped 17,000 others for good).
+#[tokio::test(flavor = "multi_thread")]
+async fn deliveries_waiting_for_their_key_do_not_starve_the_rest() {
+    each_backend(|s, name| async move {
+        // The head of key k is retried later; five of its followers fell due long before.
+        let mut rows = vec![new_delivery(1, "mch_a", "k", 1_000)];
+        rows.extend((2..=6).map(|outbox| new_delivery(outbox, "mch_a", "k", 10)));
+        rows.push(new_delivery(7, "mch_b", "other", 20));
+        assert_eq!(
+            w(&s, move |db| db.insert_deliveries(&rows)).await,
+            7,
+            "{name}"
+        );
+        // One delivery per lease: a candidate window of four.
+        let mut req = lease(30, "n1", 10);
+        req.limit = 1;
+        req.reserve = 0;
+        let leased = w(&s, move |db| db.lease_deliveries(&req)).await;
+        let outboxes: Vec<i64> = leased.iter().map(|d| d.outbox_id).collect();
+        assert_eq!(outboxes, [7], "{name}: the other merchant's callback goes out");
+    })
+    .await;
+}

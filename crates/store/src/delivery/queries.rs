@@ -29,15 +29,19 @@ const OUTBOX_COLS: &str =
 const NOT_INGESTED: &str = "FROM outbox o WHERE o.id > $1 \
     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_id = o.id AND d.outbox_id > $1)";
 
-/// The earliest due, unleased, pending deliveries: the lease's candidates (`$1` is now, `$2`
-/// real time, which leases follow; the
+/// The earliest due, unleased, pending deliveries that no earlier pending delivery of their key
+/// holds back: the lease's candidates (`$1` is now, `$2` real time, which leases follow; the
 /// window size is appended as a literal, see `lease_deliveries`). Only a bounded window is
 /// considered, so the cost of a lease does not grow with the backlog (a backlog of 21k made an
 /// unbounded lease 50-70 ms, on the writer). The price: while one merchant alone has that many
 /// deliveries due before another's, the other waits for them to be attempted (each attempt
-/// either succeeds or moves its delivery later).
-const LEASE_CANDIDATES: &str = "SELECT id, merchant_id, lease_owner, leased_at, attempts FROM deliveries \
+/// either succeeds or moves its delivery later). A delivery held back by its key could not be
+/// attempted, so it stays out of the window (one probe of `deliveries_in_order` each): a
+/// window full of them, due before the retries they wait for, stopped every callback.
+const LEASE_CANDIDATES: &str = "SELECT id, merchant_id, lease_owner, leased_at, attempts FROM deliveries d \
     WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $2) \
+    AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.order_key = d.order_key \
+      AND e.state = 'pending' AND e.outbox_id < d.outbox_id) \
     ORDER BY next_attempt_at, id LIMIT ";
 
 /// Leases are held by a merchant's deliveries (`$1` the merchant, `$2` real time).
