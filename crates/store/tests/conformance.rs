@@ -1995,6 +1995,17 @@ async fn a_sweep_lease_has_one_holder_until_it_lapses_or_is_released() {
         );
         let other = s.read(|db| db.sweep_lease("other")).await.expect("read");
         assert_eq!(other, None, "{name}: leases are per sweep");
+        // A lease no node would write (a clock far ahead, a hand-edited row) does not hold.
+        let ghost = |db: &mut Db<'_>| db.take_sweep_lease("sweep", "ghost", 1, 9_000_000_000_000);
+        assert!(!w(&s, ghost).await, "{name}: a holds it");
+        s.write(|db| db.release_sweep_lease("sweep", "a"))
+            .await
+            .expect("release");
+        assert!(w(&s, ghost).await, "{name}: ghost takes it far ahead");
+        assert!(
+            take("a", 7005).await,
+            "{name}: a lease ending that far ahead is void"
+        );
     })
     .await;
 }
@@ -2021,7 +2032,11 @@ async fn deliveries_waiting_for_their_key_do_not_starve_the_rest() {
         req.reserve = 0;
         let leased = w(&s, move |db| db.lease_deliveries(&req)).await;
         let outboxes: Vec<i64> = leased.iter().map(|d| d.outbox_id).collect();
-        assert_eq!(outboxes, [7], "{name}: the other merchant's callback goes out");
+        assert_eq!(
+            outboxes,
+            [7],
+            "{name}: the other merchant's callback goes out"
+        );
     })
     .await;
 }

@@ -7,7 +7,9 @@ use crate::error::StoreError;
 
 impl Db<'_> {
     /// Takes or renews the lease `name` for `holder` until `until_ms`; true when `holder` has
-    /// it now (it had it, or nobody had, or the last holder's lease ended before `now_ms`).
+    /// it now (it had it, or nobody had, or the last holder's lease ended before `now_ms`, or
+    /// ends past `until_ms` plus as long again: no node writes such a lease, so it is a clock
+    /// far ahead or a hand-edited row, and would otherwise stop the sweep for its length).
     /// Run it as a job of [`crate::Locks::Lease`]. A node that does not get the lease locks no
     /// row: the update matches none, and the insert does nothing on the existing one (where an
     /// upsert's `DO UPDATE … WHERE` would lock it even when its condition fails).
@@ -20,8 +22,16 @@ impl Db<'_> {
     ) -> Result<bool, StoreError> {
         let renewed = self.exec(
             "UPDATE sweep_leases SET holder = $2, until_ms = $3 \
-             WHERE name = $1 AND (holder = $2 OR until_ms < $4)",
-            &[name.into(), holder.into(), until_ms.into(), now_ms.into()],
+             WHERE name = $1 AND (holder = $2 OR until_ms < $4 OR until_ms > $5)",
+            &[
+                name.into(),
+                holder.into(),
+                until_ms.into(),
+                now_ms.into(),
+                until_ms
+                    .saturating_add(until_ms.saturating_sub(now_ms))
+                    .into(),
+            ],
         )?;
         if renewed == 1 {
             return Ok(true);
