@@ -5,11 +5,15 @@
 use crate::db::Db;
 use crate::error::StoreError;
 
+/// How far past the end of a lease a node would write another node's may end before it is
+/// taken for void: an hour, well beyond any lease length (nodes may run different ticks).
+pub const VOID_AHEAD_MS: i64 = 3_600_000;
+
 impl Db<'_> {
     /// Takes or renews the lease `name` for `holder` until `until_ms`; true when `holder` has
     /// it now (it had it, or nobody had, or the last holder's lease ended before `now_ms`, or
-    /// ends past `until_ms` plus as long again: no node writes such a lease, so it is a clock
-    /// far ahead or a hand-edited row, and would otherwise stop the sweep for its length).
+    /// ends more than [`VOID_AHEAD_MS`] past `until_ms`: no node writes such a lease, so it is a
+    /// clock far ahead or a hand-edited row, and would otherwise stop the sweep that long).
     /// Run it as a job of [`crate::Locks::Lease`]. A node that does not get the lease locks no
     /// row: the update matches none, and the insert does nothing on the existing one (where an
     /// upsert's `DO UPDATE … WHERE` would lock it even when its condition fails).
@@ -28,9 +32,7 @@ impl Db<'_> {
                 holder.into(),
                 until_ms.into(),
                 now_ms.into(),
-                until_ms
-                    .saturating_add(until_ms.saturating_sub(now_ms))
-                    .into(),
+                until_ms.saturating_add(VOID_AHEAD_MS).into(),
             ],
         )?;
         if renewed == 1 {
