@@ -8,12 +8,8 @@ use super::{Console, engine_error, merchant_name, timeline};
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use polypay_core::{Payment, PaymentId, PaymentState, Refund};
+use polypay_core::{Payment, PaymentId, Refund};
 use polypay_engine::EngineError;
-
-fn states() -> Vec<&'static str> {
-    PaymentState::ALL.iter().map(|s| s.as_str()).collect()
-}
 
 fn row(p: &Payment, merchant: &str) -> String {
     let refunded = if p.refunded_minor > 0 {
@@ -44,7 +40,7 @@ pub async fn list(
     Extension(s): Extension<Session>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let states = states();
+    let states = crate::lists::states(polypay_store::console::Listing::Payments);
     let parsed = filters::parse(&q, &states);
     let filter = parsed.filter.clone();
     let page = match c

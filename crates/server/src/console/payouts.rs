@@ -9,8 +9,9 @@ use super::{Console, engine_error, merchant_name, timeline};
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use polypay_core::{Merchant, Payout, PayoutId, PayoutState, Refund, RefundState};
+use polypay_core::{Merchant, Payout, PayoutId, Refund};
 use polypay_engine::EngineError;
+use polypay_store::console::Listing;
 
 fn payout_row(p: &Payout, merchant: &str) -> String {
     format!(
@@ -75,7 +76,7 @@ pub async fn list(
     Extension(s): Extension<Session>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let states: Vec<&str> = PayoutState::ALL.iter().map(|s| s.as_str()).collect();
+    let states = crate::lists::states(Listing::Payouts);
     let parsed = filters::parse(&q, &states);
     let filter = parsed.filter.clone();
     let store = c.app.engine().store();
@@ -117,7 +118,7 @@ pub async fn refunds(
     Extension(s): Extension<Session>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let states: Vec<&str> = RefundState::ALL.iter().map(|s| s.as_str()).collect();
+    let states = crate::lists::states(Listing::Refunds);
     let parsed = filters::parse(&q, &states);
     let filter = parsed.filter.clone();
     let store = c.app.engine().store();
