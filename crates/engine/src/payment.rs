@@ -75,6 +75,7 @@ impl Engine {
         claim: Option<NonceClaim>,
     ) -> Result<Payment, EngineError> {
         let decline = self.declines(&payment);
+        let succeed_at = self.auto_success_at(&payment);
         // Everything the insert needs is built here, off the writer's critical path.
         let row = PaymentRow::of(&payment);
         let created_event = events::prepare(&payment, payment.created_at)?;
@@ -97,6 +98,9 @@ impl Engine {
                     &created_event,
                     claim.as_ref(),
                 )?;
+                if let Some(at) = succeed_at {
+                    db.schedule_payment_success(&id, at)?;
+                }
                 decline
                     .then(|| transition_payment(db, &id, &decline_command(), created_at))
                     .transpose()
@@ -140,6 +144,7 @@ impl Engine {
         }
         let template = self.new_payment(new)?;
         let decline = self.declines(&template);
+        let succeed_at = self.auto_success_at(&template);
         let sequence = sequence.to_string();
         self.store
             .write(move |db| {
@@ -158,6 +163,9 @@ impl Engine {
                 let row = PaymentRow::of(&payment);
                 let created_event = events::prepare(&payment, payment.created_at)?;
                 let created = insert_payment(db, &payment, &row, &created_event)?;
+                if let Some(at) = succeed_at {
+                    db.schedule_payment_success(&created.id, at)?;
+                }
                 finish_create(db, created, decline)
             })
             .await
@@ -195,6 +203,16 @@ impl Engine {
     /// Whether a sandbox amount rule declines this payment at creation.
     fn declines(&self, payment: &Payment) -> bool {
         self.scenarios.and_then(|s| s.for_amount(payment.amount)) == Some(Scenario::Decline)
+    }
+
+    /// When a sandbox scenario (`.03`, `auto_succeed_after_ms`) has this new payment succeed by
+    /// itself, if before it expires: scheduled in the create's own write job, so the sweeper
+    /// finds it by the due time's index ([`Engine::succeed_due_payments`]) however many other
+    /// payments are open. Decided once, at creation, like a decline.
+    fn auto_success_at(&self, payment: &Payment) -> Option<Timestamp> {
+        self.scenarios?
+            .auto_success_due(payment)
+            .filter(|due| *due < payment.expires_at)
     }
 
     pub async fn payment(&self, id: &PaymentId) -> Result<Payment, EngineError> {

@@ -117,50 +117,23 @@ impl Engine {
             .await
     }
 
-    /// Succeeds up to `limit` open payments whose scheduled success
-    /// ([`Engine::confirm_payment_later`]) is due; returns them. One finished meanwhile by
-    /// other means is skipped.
+    /// Succeeds up to `limit` open payments whose scheduled success is due, earliest first:
+    /// a transfer that has gathered its confirmations ([`Engine::confirm_payment_later`]), a
+    /// scenario's automatic success (scheduled at creation); returns them. One finished
+    /// meanwhile by other means is skipped.
     pub async fn succeed_due_payments(&self, limit: i64) -> Result<Vec<Payment>, EngineError> {
         let now = self.clock.now();
         let due = self
             .store
             .read(move |db| Ok::<_, EngineError>(db.due_payment_successes(now, limit)?))
             .await?;
-        let transitions = due.into_iter().map(|(id, channel)| {
-            // The transfer's hash recorded when it was seen.
+        let transitions = due.into_iter().map(|(id, channel, currency)| {
+            // The transfer's hash recorded when it was seen; else a new provider-like number.
             let cmd = PaymentCommand::Succeed {
-                channel_order_no: channel.unwrap_or_else(|| channel_order_no(Currency::USDT, now)),
+                channel_order_no: channel.unwrap_or_else(|| channel_order_no(currency, now)),
             };
             async move { self.transition_payment(&id, cmd).await }
         });
-        collect_transitions(futures_util::future::join_all(transitions).await)
-    }
-
-    /// Succeeds every open payment whose scenario says it is due (at most `limit`); returns them.
-    pub async fn run_auto_success(
-        &self,
-        scenarios: Scenarios,
-        limit: i64,
-    ) -> Result<Vec<Payment>, EngineError> {
-        let now = self.clock.now();
-        // Nothing can be due before the shorter of the two delays has passed since creation.
-        let shortest = scenarios
-            .auto_succeed_after_ms
-            .map_or(5_000, |ms| ms.min(5_000));
-        let created_before = now.plus_millis(-shortest);
-        let open = self
-            .store
-            .read(move |db| db.open_payments_created_before(created_before, limit))
-            .await?;
-        let transitions = open
-            .into_iter()
-            .filter(|p| scenarios.auto_success_due(p).is_some_and(|due| due <= now))
-            .map(|p| {
-                let cmd = PaymentCommand::Succeed {
-                    channel_order_no: channel_order_no(p.amount.currency, now),
-                };
-                async move { self.transition_payment(&p.id, cmd).await }
-            });
         collect_transitions(futures_util::future::join_all(transitions).await)
     }
 }

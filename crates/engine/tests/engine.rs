@@ -317,7 +317,7 @@ async fn sandbox_scenarios_decline_hold_and_auto_succeed() {
     let (plain, clock) = engine(&db);
     let rules = Scenarios {
         amount_rules: true,
-        auto_succeed_after_ms: Some(60_000),
+        auto_succeed_after_ms: Some(30_000),
     };
     let e = plain.with_scenarios(rules);
     let m = shop(&e).await;
@@ -327,26 +327,72 @@ async fn sandbox_scenarios_decline_hold_and_auto_succeed() {
     let held = e.create_payment(new_payment(&m, "h", 1002)).await.unwrap();
     let quick = e.create_payment(new_payment(&m, "q", 1003)).await.unwrap();
     let normal = e.create_payment(new_payment(&m, "n", 1000)).await.unwrap();
+    // Numbered creates (PassToPay's, BlockATM's) take the same rules.
+    let numbered = e
+        .create_numbered_payment(
+            new_payment(&m, "nq", 2003),
+            "scenario_test",
+            1,
+            |v, p| {
+                p.public_id = format!("N{v}");
+                Ok(())
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let mut short = new_payment(&m, "s", 3000);
+    short.ttl_seconds = 20;
+    let short = e.create_payment(short).await.unwrap();
+    let ids = |done: Vec<Payment>| done.into_iter().map(|p| p.id).collect::<Vec<_>>();
     assert!(
-        e.run_auto_success(rules, 100).await.unwrap().is_empty(),
+        e.succeed_due_payments(100).await.unwrap().is_empty(),
         "nothing due yet"
     );
     clock.advance(5_000);
-    let done = e.run_auto_success(rules, 100).await.unwrap();
-    assert_eq!(
-        done.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
-        vec![quick.id]
+    let done = e.succeed_due_payments(100).await.unwrap();
+    // A card or wallet payment's reference, not a chain transfer's hash.
+    assert!(
+        done.iter()
+            .all(|p| p.channel_order_no.as_ref().is_some_and(|n| n.len() == 28)),
+        "{done:?}"
     );
-    clock.advance(55_000);
-    let done = e.run_auto_success(rules, 100).await.unwrap();
+    assert_eq!(ids(done), vec![quick.id, numbered.id]);
+    clock.advance(25_000);
+    let done = e.succeed_due_payments(100).await.unwrap();
+    assert_eq!(ids(done), vec![normal.id], "not the one that expired first");
+    assert!(e.expire_due_payments(100).await.unwrap().len() == 1);
     assert_eq!(
-        done.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
-        vec![normal.id]
+        e.payment(&short.id).await.unwrap().state,
+        PaymentState::Expired
     );
     assert_eq!(
         e.payment(&held.id).await.unwrap().state,
         PaymentState::Created,
         ".02 stays open"
+    );
+}
+
+/// A `.03` payment succeeds on time however many older payments are open: the sweep reads
+/// the due ones, not the oldest open ones (it used to read a batch of the oldest and filter,
+/// so a batch of open payments ahead of it kept it open until they expired).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_due_scenario_success_is_not_held_up_by_older_open_payments() {
+    let db = TestDb::sqlite();
+    let (plain, clock) = engine(&db);
+    let e = plain.with_scenarios(polypay_engine::Scenarios::default());
+    let m = shop(&e).await;
+    for i in 0..30 {
+        e.create_payment(new_payment(&m, &format!("open{i}"), 1000))
+            .await
+            .unwrap();
+    }
+    let quick = e.create_payment(new_payment(&m, "q", 1003)).await.unwrap();
+    clock.advance(5_000);
+    let done = e.succeed_due_payments(10).await.unwrap();
+    assert_eq!(
+        done.into_iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![quick.id]
     );
 }
 

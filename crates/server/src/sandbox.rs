@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use polypay_core::{
     MerchantId, PaymentCommand, PaymentId, PayoutCommand, PayoutId, PayoutState, RefundId,
+    Timestamp,
 };
 use polypay_engine::{EngineError, sandbox::channel_order_no};
 use polypay_store::{Db, StoreError};
@@ -321,7 +322,8 @@ pub(crate) async fn travel(s: &AppState, delta_ms: i64) -> Result<bool, EngineEr
 }
 
 /// Time travel: moves the sandbox clock forward; expiries, payout delays and callback
-/// schedules all follow it. The sweepers run at once so the effects are visible on return.
+/// schedules all follow it. The due work is swept at once, batch after batch until none is
+/// left, so the effects are visible on return.
 async fn advance_clock(
     State(s): State<AppState>,
     body: Result<Json<Advance>, axum::extract::rejection::JsonRejection>,
@@ -347,8 +349,16 @@ async fn advance_clock(
         Ok(false) => return error(StatusCode::BAD_REQUEST, TOO_FAR),
         Err(e) => return engine_error(e),
     }
-    if let Err(e) = sweep(&s).await {
-        tracing::warn!(error = %e, "sweep after time travel failed");
+    // Every batch that fell due, not one: the answer shows the sandbox as it is at the new time.
+    loop {
+        match sweep(&s).await {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "sweep after time travel failed");
+                break;
+            }
+        }
     }
     clock(State(s)).await
 }
@@ -380,14 +390,14 @@ pub async fn sweep(s: &AppState) -> Result<bool, EngineError> {
         tracing::info!(count = expired.len(), "expired payments");
     }
     let mut more = full(expired.len());
-    if let Some(scenarios) = s.engine().scenarios() {
-        let succeeded = s.engine().run_auto_success(scenarios, SWEEP_BATCH).await?;
-        process_payouts(s).await?;
+    if s.engine().scenarios().is_some() {
+        let moved = process_payouts(s).await?;
         // Refunds created with a sandbox settlement delay (OTT Pay, V2_SHA256, 33 Fintech).
         let settled = s.engine().settle_due_refunds(SWEEP_BATCH).await?;
-        // Chain transfers that have gathered their confirmations (BlockATM).
-        let confirmed = s.engine().succeed_due_payments(SWEEP_BATCH).await?;
-        more |= full(succeeded.len()) || full(settled.len()) || full(confirmed.len());
+        // Chain transfers that have gathered their confirmations (BlockATM) and scenarios'
+        // automatic successes (`.03`, `auto_succeed_after_ms`), scheduled at creation.
+        let succeeded = s.engine().succeed_due_payments(SWEEP_BATCH).await?;
+        more |= full(moved) || full(settled.len()) || full(succeeded.len());
     }
     Ok(more)
 }
@@ -397,47 +407,79 @@ pub const SWEEP_BATCH: i64 = 500;
 
 /// Sandbox payout processor: pending -> processing at once (where the protocol's sandbox does
 /// that, [`crate::protocols::sandbox_processes_payouts`]); then, after the configured delay,
-/// succeeded, or failed when its amount ends in .01 (the decline rule).
-async fn process_payouts(s: &AppState) -> Result<(), EngineError> {
+/// succeeded, or failed when its amount ends in .01 (the decline rule). Moves at most
+/// [`SWEEP_BATCH`], the oldest first, and returns how many it moved: it reads on past payouts
+/// it leaves as they are (held by `.02`, locked), which never stand in the way of due ones.
+async fn process_payouts(s: &AppState) -> Result<usize, EngineError> {
     let now = s.engine().clock().now();
     let delay = s.config().payout_delay_ms;
-    let payouts = s
-        .engine()
-        .store()
-        .read(|db| db.unfinished_payouts(SWEEP_BATCH))
-        .await?;
+    let created_by = now.plus_millis(-delay);
     let scenarios = s.engine().scenarios().unwrap_or_default();
     let mut moves = Vec::new();
-    for p in payouts {
-        let processes = crate::protocols::sandbox_processes_payouts(p.protocol);
-        let cmd = match p.state {
-            PayoutState::Pending if processes => PayoutCommand::Process,
-            // A BlockATM payout that was locked stays locked until the control API acts.
-            PayoutState::Pending | PayoutState::Processing
-                if (p.state == PayoutState::Processing) == processes
-                    && p.created_at.plus_millis(delay) <= now =>
-            {
-                match scenarios.for_amount(p.amount) {
-                    Some(polypay_engine::Scenario::Decline) => PayoutCommand::Fail {
-                        code: "SANDBOX_DECLINED".into(),
-                        message: "declined by a sandbox amount rule".into(),
-                    },
-                    Some(polypay_engine::Scenario::HoldUntilExpiry) => continue,
-                    _ => PayoutCommand::Succeed {
-                        channel_order_no: channel_order_no(p.amount.currency, now),
-                    },
-                }
+    let mut after: Option<(Timestamp, PayoutId)> = None;
+    loop {
+        let position = after.clone();
+        let page = s
+            .engine()
+            .store()
+            .read(move |db| {
+                let after = position.as_ref().map(|(at, id)| (*at, id));
+                db.unfinished_payouts(created_by, after, SWEEP_BATCH)
+            })
+            .await?;
+        let last_page = (page.len() as i64) < SWEEP_BATCH;
+        after = page.last().map(|p| (p.created_at, p.id.clone()));
+        for p in page {
+            if moves.len() as i64 == SWEEP_BATCH {
+                break;
             }
-            _ => continue,
-        };
-        moves.push(async move { s.engine().transition_payout(&p.id, cmd).await });
+            if let Some(cmd) = payout_move(&p, now, delay, &scenarios) {
+                moves.push(async move { s.engine().transition_payout(&p.id, cmd).await });
+            }
+        }
+        if last_page || moves.len() as i64 == SWEEP_BATCH {
+            break;
+        }
     }
     // All at once: they share commits instead of waiting for one each.
+    let mut moved = 0;
     for outcome in futures_util::future::join_all(moves).await {
         match outcome {
-            Ok(_) | Err(EngineError::Rule(_)) => {}
+            Ok(_) => moved += 1,
+            // Moved meanwhile by a control call or another node.
+            Err(EngineError::Rule(_)) => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    Ok(moved)
+}
+
+/// What the sandbox payout processor does to a payout not yet final, if anything now.
+fn payout_move(
+    p: &polypay_core::Payout,
+    now: Timestamp,
+    delay: i64,
+    scenarios: &polypay_engine::Scenarios,
+) -> Option<PayoutCommand> {
+    let processes = crate::protocols::sandbox_processes_payouts(p.protocol);
+    match p.state {
+        PayoutState::Pending if processes => Some(PayoutCommand::Process),
+        // A BlockATM payout that was locked stays locked until the control API acts.
+        PayoutState::Pending | PayoutState::Processing
+            if (p.state == PayoutState::Processing) == processes
+                && p.created_at.plus_millis(delay) <= now =>
+        {
+            match scenarios.for_amount(p.amount) {
+                Some(polypay_engine::Scenario::Decline) => Some(PayoutCommand::Fail {
+                    code: "SANDBOX_DECLINED".into(),
+                    message: "declined by a sandbox amount rule".into(),
+                }),
+                Some(polypay_engine::Scenario::HoldUntilExpiry) => None,
+                _ => Some(PayoutCommand::Succeed {
+                    channel_order_no: channel_order_no(p.amount.currency, now),
+                }),
+            }
+        }
+        _ => None,
+    }
 }

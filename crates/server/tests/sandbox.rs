@@ -807,3 +807,76 @@ async fn a_tick_sweeps_a_backlog_batch_after_batch() {
     assert!(sweep_tick(&s.state, &mut lease, tick, None).await);
     assert_eq!(open().await, 0, "the rest in one tick");
 }
+
+/// Payouts the sandbox leaves as they are (held by `.02`) never stand in the way of due ones,
+/// however many came first: the processor reads on past them (it used to read the oldest batch
+/// of unfinished payouts and stop, and a batch of held ones stopped every payout behind them).
+#[tokio::test(flavor = "multi_thread")]
+async fn held_payouts_do_not_hold_up_the_payouts_behind_them() {
+    use polypay_server::sandbox::SWEEP_BATCH;
+    let s = TestServer::start().await;
+    s.engine()
+        .create_payment(payment(&s, "in", 10_000_000, 600))
+        .await
+        .unwrap();
+    s.sandbox("payments/PUB-in/succeed", json!({})).await;
+    let payout = |no: String, minor: i64| NewPayout {
+        merchant_id: s.merchant.id.clone(),
+        protocol: Protocol::V2sha256,
+        merchant_order_no: no.clone(),
+        public_id: format!("PO-{no}"),
+        amount: Money::new(minor, Currency::USD),
+        notify_url: None,
+        start_processing: false,
+        attrs: json!({}),
+    };
+    let held = (0..=SWEEP_BATCH).map(|i| s.engine().create_payout(payout(format!("h{i}"), 102)));
+    for made in futures_util::future::join_all(held).await {
+        made.unwrap();
+    }
+    s.sweep().await;
+    s.sweep().await;
+    s.engine()
+        .create_payout(payout("due".into(), 100))
+        .await
+        .unwrap();
+    s.sweep().await;
+    let state = || async {
+        s.engine()
+            .payout_by_public_id("PO-due")
+            .await
+            .unwrap()
+            .state
+    };
+    assert_eq!(state().await, PayoutState::Processing, "picked up at once");
+    s.clock().advance(s.state.config().payout_delay_ms + 1);
+    s.sweep().await;
+    assert_eq!(state().await, PayoutState::Succeeded);
+    let h0 = s.engine().payout_by_public_id("PO-h0").await.unwrap();
+    assert_eq!(h0.state, PayoutState::Processing, ".02 is held");
+}
+
+/// Time travel answers with every batch that fell due swept, not just the first.
+#[tokio::test(flavor = "multi_thread")]
+async fn time_travel_sweeps_all_that_fell_due() {
+    use polypay_server::sandbox::SWEEP_BATCH;
+    let s = TestServer::start().await;
+    let due = SWEEP_BATCH + 1;
+    let creates = (0..due).map(|i| {
+        s.engine()
+            .create_payment(payment(&s, &format!("t{i}"), 1000, 60))
+    });
+    for made in futures_util::future::join_all(creates).await {
+        made.unwrap();
+    }
+    let (status, body) = s.sandbox("clock/advance", json!({"seconds": 61})).await;
+    assert_eq!(status, 200, "{body}");
+    let any = polypay_core::Timestamp(i64::MAX);
+    let open = s
+        .engine()
+        .store()
+        .read(move |db| db.payments_due_for_expiry(any, 10_000))
+        .await
+        .unwrap();
+    assert!(open.is_empty(), "{} still open", open.len());
+}

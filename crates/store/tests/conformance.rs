@@ -304,7 +304,7 @@ async fn a_payment_waiting_for_confirmations_is_due_to_succeed_not_to_expire() {
             s.read(move |db| {
                 let due = db.due_payment_successes(Timestamp(at), 10)?;
                 Ok::<_, polypay_store::StoreError>(
-                    due.into_iter().map(|(id, _)| id).collect::<Vec<_>>(),
+                    due.into_iter().map(|(id, ..)| id).collect::<Vec<_>>(),
                 )
             })
         };

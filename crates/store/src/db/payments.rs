@@ -3,7 +3,7 @@
 use super::{Db, OutboxAppend, currency, json, protocol};
 use crate::error::StoreError;
 use crate::sql::{Dialect, Row, Value};
-use polypay_core::{MerchantId, Money, Payment, PaymentId, PaymentState, Timestamp};
+use polypay_core::{Currency, MerchantId, Money, Payment, PaymentId, PaymentState, Timestamp};
 
 /// A replay-guard claim made with an insert ([`Db::insert_payment_with_event`]), as
 /// [`Db::claim_nonce`] takes it.
@@ -212,22 +212,6 @@ impl Db<'_> {
         rows.iter().map(|r| r.text(0).map(PaymentId)).collect()
     }
 
-    /// Open payments created at or before `before`, oldest first (sandbox auto-completion).
-    pub fn open_payments_created_before(
-        &mut self,
-        before: Timestamp,
-        limit: i64,
-    ) -> Result<Vec<Payment>, StoreError> {
-        let sql = format!(
-            "SELECT {PAYMENT_COLS} FROM payments WHERE state IN ('created', 'pending') AND created_at <= $1 \
-             ORDER BY created_at LIMIT {limit}"
-        );
-        self.rows(&sql, &[before.0.into()])?
-            .iter()
-            .map(payment_row)
-            .collect()
-    }
-
     /// A merchant's payments, newest first (all merchants when `merchant` is None).
     pub fn payments(
         &mut self,
@@ -266,20 +250,26 @@ impl Db<'_> {
     }
 
     /// Open payments whose scheduled success is due at `now`, earliest first, each with its
-    /// channel reference (a seen transfer's hash, which the success keeps).
+    /// channel reference (a seen transfer's hash, which the success keeps) and currency.
     pub fn due_payment_successes(
         &mut self,
         now: Timestamp,
         limit: i64,
-    ) -> Result<Vec<(PaymentId, Option<String>)>, StoreError> {
+    ) -> Result<Vec<(PaymentId, Option<String>, Currency)>, StoreError> {
         let sql = format!(
-            "SELECT id, channel_order_no FROM payments WHERE state IN ('created', 'pending') \
+            "SELECT id, channel_order_no, currency FROM payments WHERE state IN ('created', 'pending') \
              AND succeed_at IS NOT NULL AND succeed_at <= $1 ORDER BY succeed_at, id LIMIT {}",
             limit.max(1)
         );
         self.rows(&sql, &[now.0.into()])?
             .iter()
-            .map(|r| Ok((PaymentId(r.text(0)?), r.opt_text(1)?)))
+            .map(|r| {
+                Ok((
+                    PaymentId(r.text(0)?),
+                    r.opt_text(1)?,
+                    currency(&r.text(2)?)?,
+                ))
+            })
             .collect()
     }
 }

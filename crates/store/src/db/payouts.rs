@@ -70,15 +70,29 @@ impl Db<'_> {
         self.one(&sql, params)?.map(|r| payout_row(&r)).transpose()
     }
 
-    /// Payouts not yet final, oldest first (the sandbox payout processor's work list).
-    pub fn unfinished_payouts(&mut self, limit: i64) -> Result<Vec<Payout>, StoreError> {
+    /// Payouts not yet final that the sandbox payout processor may have to move: every pending
+    /// one, and those created at or before `created_by` (whose delay has passed), in `(created
+    /// at, id)` order after `after` (the last one of the page before), at most `limit`. The
+    /// processor pages on past those it leaves as they are (held by an amount rule, locked).
+    pub fn unfinished_payouts(
+        &mut self,
+        created_by: Timestamp,
+        after: Option<(Timestamp, &PayoutId)>,
+        limit: i64,
+    ) -> Result<Vec<Payout>, StoreError> {
+        let mut params: Vec<Value> = vec![created_by.0.into(), limit.into()];
+        let position = match after {
+            Some((at, id)) => {
+                params.extend([at.0.into(), id.as_str().into()]);
+                " AND (created_at > $3 OR (created_at = $3 AND id > $4))"
+            }
+            None => "",
+        };
         let sql = format!(
-            "SELECT {PAYOUT_COLS} FROM payouts WHERE state IN ('pending', 'processing') ORDER BY created_at LIMIT $1"
+            "SELECT {PAYOUT_COLS} FROM payouts WHERE state IN ('pending', 'processing') \
+             AND (state = 'pending' OR created_at <= $1){position} ORDER BY created_at, id LIMIT $2"
         );
-        self.rows(&sql, &[limit.into()])?
-            .iter()
-            .map(payout_row)
-            .collect()
+        self.rows(&sql, &params)?.iter().map(payout_row).collect()
     }
 
     /// The merchant's payouts in flight (pending or processing), summed per currency, in
