@@ -111,7 +111,8 @@ pub async fn run(cmd: CallbacksCommand) -> anyhow::Result<()> {
             let boot = polypay_server::bootstrap(&mut config).await?;
             let platform = polypay_server::bootstrap::platform(&boot.engine, &config).await?;
             let notifiers = polypay_server::protocols::notifiers(&platform);
-            operator::resend(&boot.engine, &notifiers, id).await?;
+            let op = polypay_server::audit::Operator::cli();
+            polypay_server::callbacks::resend_audited(&boot.engine, &notifiers, &op, id).await?;
             boot.engine.store().close();
             println!(
                 "callback {id} is due now; a running polypay server sends it on its next tick"

@@ -1,5 +1,6 @@
 //! The `polypay` binary: serve, migrate, and the operator's merchant commands.
 
+mod audit;
 mod bench;
 mod callbacks;
 mod client;
@@ -50,6 +51,8 @@ enum Command {
     Settle(settle::SettleArgs),
     /// Write payments, payouts or refunds matching filters as CSV or JSON Lines (reconciliation).
     Export(export::ExportArgs),
+    /// Show the audit log of operator changes (admin API, console, these commands), newest first.
+    Audit(audit::AuditArgs),
     /// Measure create-payment throughput and latency per protocol against a bare baseline.
     Bench(bench::BenchArgs),
 }
@@ -176,6 +179,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Settle(args) => settle::run(args).await,
         Command::Export(args) => export::run(args).await,
+        Command::Audit(args) => audit::run(args).await,
         Command::Bench(_) => anyhow::bail!("bench starts its own runtimes"),
     }
 }

@@ -6,6 +6,7 @@ use crate::DbArgs;
 use clap::Subcommand;
 use polypay_core::MerchantId;
 use polypay_engine::{MerchantUpdate, NewMerchant};
+use polypay_server::audit::Operator;
 use polypay_server::{Mode, Overrides};
 
 #[derive(Subcommand)]
@@ -125,7 +126,18 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
                 notify_url,
                 generate_keys: config.mode == Mode::Sandbox,
             };
-            let (m, keys) = boot.engine.create_merchant(new).await?;
+            let (m, keys) = boot.engine.prepare_merchant(new)?;
+            let detail = serde_json::json!({"name": m.name});
+            Operator::cli()
+                .engine(
+                    &boot.engine,
+                    "merchant.create",
+                    ("merchant", m.id.as_str()),
+                    Some(&m.id),
+                    detail,
+                )
+                .store_merchant(&m)
+                .await?;
             let platform = polypay_server::bootstrap::platform(&boot.engine, &config).await?;
             let out = polypay_server::admin::merchant_created_json(&m, keys.as_ref(), &platform);
             if json {
@@ -176,7 +188,16 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
                     let value: serde_json::Value = serde_json::from_str(&text)
                         .map_err(|e| anyhow::anyhow!("settings are not JSON: {e}"))?;
                     checked_protocol_settings(protocol, &value).map_err(anyhow::Error::msg)?;
-                    boot.engine
+                    let detail =
+                        serde_json::json!({"protocol": protocol.as_str(), "settings": value});
+                    Operator::cli()
+                        .engine(
+                            &boot.engine,
+                            "merchant.settings",
+                            ("merchant", id.as_str()),
+                            Some(&id),
+                            detail,
+                        )
                         .set_merchant_settings(&id, protocol.as_str(), value)
                         .await?
                 }
@@ -207,9 +228,17 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
                 );
             }
             let boot = polypay_server::bootstrap(&mut db.load_existing()?).await?;
-            let m = boot
-                .engine
-                .update_merchant_profile(&MerchantId(id), change)
+            let id = MerchantId(id);
+            let detail = polypay_server::audit::profile_change(&change);
+            let m = Operator::cli()
+                .engine(
+                    &boot.engine,
+                    "merchant.update",
+                    ("merchant", id.as_str()),
+                    Some(&id),
+                    detail,
+                )
+                .update_merchant_profile(&id, change)
                 .await?;
             let v = polypay_server::admin::merchant_summary(&m);
             println!("{}", serde_json::to_string_pretty(&v)?);
@@ -220,7 +249,18 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
             let which =
                 polypay_server::admin::rotatable_named(&secret).map_err(anyhow::Error::msg)?;
             let boot = polypay_server::bootstrap(&mut db.load_existing()?).await?;
-            let (m, value) = boot.engine.rotate_secret(&MerchantId(id), which).await?;
+            let id = MerchantId(id);
+            let detail = serde_json::json!({"secret": which.as_str()});
+            let (m, value) = Operator::cli()
+                .engine(
+                    &boot.engine,
+                    "merchant.rotate",
+                    ("merchant", id.as_str()),
+                    Some(&id),
+                    detail,
+                )
+                .rotate_secret(&id, which)
+                .await?;
             let answer =
                 serde_json::json!({"id": m.id, "secret": which.as_str(), "value": value.expose()});
             println!("{}", serde_json::to_string_pretty(&answer)?);
@@ -286,9 +326,17 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
             let key = polypay_server::protocols::checked_public_key(protocol, &text)
                 .map_err(anyhow::Error::msg)?;
             let boot = polypay_server::bootstrap(&mut db.load_existing()?).await?;
-            let m = boot
-                .engine
-                .set_public_key(&MerchantId(id), protocol, Some(key.clone()))
+            let id = MerchantId(id);
+            let detail = serde_json::json!({"protocol": protocol.as_str(), "public_key": key});
+            let m = Operator::cli()
+                .engine(
+                    &boot.engine,
+                    "merchant.public_key",
+                    ("merchant", id.as_str()),
+                    Some(&id),
+                    detail,
+                )
+                .set_public_key(&id, protocol, Some(key.clone()))
                 .await?;
             let answer =
                 serde_json::json!({"id": m.id, "protocol": protocol.as_str(), "publicKey": key});

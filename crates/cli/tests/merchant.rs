@@ -86,6 +86,33 @@ fn a_merchant_is_updated_disabled_and_enabled_from_the_command_line() {
     assert!(fresh.len() >= 32 && fresh != before, "{rotated}");
     assert_eq!(rotated["secret"], "v2sha256.appSecret");
 
+    // Each change is in the audit log, newest first, with the OS user who ran the command.
+    let out = polypay(dir.path(), &["audit", "--merchant", &id, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = String::from_utf8_lossy(&out.stdout);
+    let entries: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let actions: Vec<_> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions[0], "merchant.rotate", "{log}");
+    assert_eq!(actions.last(), Some(&"merchant.create"), "{log}");
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["actor"].as_str().unwrap().starts_with("cli:")
+                && e["source"].as_str().unwrap().starts_with("local:")),
+        "{log}"
+    );
+    assert!(!log.contains(fresh), "a rotated value is never recorded");
+
     let statement = json_of(&polypay(
         dir.path(),
         &["merchant", "ledger", &id, "--currency", "usd", "--json"],

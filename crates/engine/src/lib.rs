@@ -78,6 +78,16 @@ impl Engine {
         self.scenarios
     }
 
+    /// This engine with every write job appending `entry` to the operator's audit log in the
+    /// job's own transaction ([`Store::audited`]): for one operator action, whose change is
+    /// one write job (a settlement, a merchant change, a rotation, a resend).
+    pub fn audited(&self, entry: polypay_store::AuditEntry) -> Engine {
+        Engine {
+            store: self.store.audited(entry),
+            ..self.clone()
+        }
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }

@@ -167,11 +167,16 @@ impl Engine {
         new: NewMerchant,
     ) -> Result<(Merchant, Option<SandboxKeys>), EngineError> {
         let (merchant, sandbox_keys) = self.prepare_merchant(new)?;
+        self.store_merchant(&merchant).await?;
+        Ok((merchant, sandbox_keys))
+    }
+
+    /// Stores a merchant [`Engine::prepare_merchant`] made, in one write job.
+    pub async fn store_merchant(&self, merchant: &Merchant) -> Result<(), EngineError> {
         let m = merchant.clone();
         self.store
             .write(move |db| Ok::<_, EngineError>(db.insert_merchant(&m)?))
-            .await?;
-        Ok((merchant, sandbox_keys))
+            .await
     }
 
     /// A new merchant with its credentials issued (and sandbox keys generated when asked),

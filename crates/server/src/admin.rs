@@ -1,7 +1,9 @@
 //! The admin API under `/admin/v1`, behind the admin bearer token: merchants, their profile,
 //! per-protocol settings and secret rotation.
 
+use crate::audit::Operator;
 use crate::state::AppState;
+use axum::Extension;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
@@ -101,6 +103,9 @@ pub(crate) async fn require_admin(State(s): State<AppState>, req: Request, next:
         })
         .unwrap_or("");
     let mut response = if s.admin_token_matches(presented) {
+        let mut req = req;
+        let op = Operator::of("admin-api".into(), &req);
+        req.extensions_mut().insert(op);
         next.run(req).await
     } else {
         error(StatusCode::UNAUTHORIZED, "missing or wrong admin token")
@@ -180,6 +185,7 @@ struct CreateMerchant {
 
 async fn create_merchant(
     State(s): State<AppState>,
+    Extension(op): Extension<Operator>,
     body: Result<Json<CreateMerchant>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let body = match body {
@@ -194,8 +200,19 @@ async fn create_merchant(
         notify_url: body.notify_url,
         generate_keys: s.mode() == crate::config::Mode::Sandbox,
     };
-    match s.engine().create_merchant(new).await {
-        Ok((m, keys)) => (
+    let (m, keys) = match s.engine().prepare_merchant(new) {
+        Ok(made) => made,
+        Err(e) => return engine_error(e),
+    };
+    let audited = op.engine(
+        s.engine(),
+        "merchant.create",
+        ("merchant", m.id.as_str()),
+        Some(&m.id),
+        json!({"name": m.name}),
+    );
+    match audited.store_merchant(&m).await {
+        Ok(()) => (
             StatusCode::CREATED,
             Json(merchant_created_json(&m, keys.as_ref(), &s.inner.platform)),
         )
@@ -236,6 +253,7 @@ fn merchant_update(body: &Value) -> Result<MerchantUpdate, String> {
 /// `PATCH /admin/v1/merchants/{id}`: name, default notify URL, enabled flag.
 async fn update_merchant(
     State(s): State<AppState>,
+    Extension(op): Extension<Operator>,
     Path(id): Path<String>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
@@ -247,11 +265,16 @@ async fn update_merchant(
         Ok(change) => change,
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
-    match s
-        .engine()
-        .update_merchant_profile(&MerchantId(id), change)
-        .await
-    {
+    let id = MerchantId(id);
+    let detail = crate::audit::profile_change(&change);
+    let audited = op.engine(
+        s.engine(),
+        "merchant.update",
+        ("merchant", id.as_str()),
+        Some(&id),
+        detail,
+    );
+    match audited.update_merchant_profile(&id, change).await {
         Ok(m) => Json(merchant_summary(&m)).into_response(),
         Err(e) => engine_error(e),
     }
@@ -275,6 +298,7 @@ struct Rotate {
 /// (within a second on other nodes).
 async fn rotate_secret(
     State(s): State<AppState>,
+    Extension(op): Extension<Operator>,
     Path(id): Path<String>,
     body: Result<Json<Rotate>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
@@ -288,7 +312,15 @@ async fn rotate_secret(
         Ok(which) => which,
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
-    match s.engine().rotate_secret(&MerchantId(id), which).await {
+    let id = MerchantId(id);
+    let audited = op.engine(
+        s.engine(),
+        "merchant.rotate",
+        ("merchant", id.as_str()),
+        Some(&id),
+        json!({"secret": which.as_str()}),
+    );
+    match audited.rotate_secret(&id, which).await {
         Ok((m, secret)) => {
             tracing::info!(merchant = %m.id, secret = which.as_str(), "merchant secret rotated through the admin API");
             Json(json!({"id": m.id, "secret": which.as_str(), "value": secret.expose()}))
@@ -309,6 +341,7 @@ struct PublicKey {
 /// specs have merchants do; answers the form stored.
 async fn put_public_key(
     State(s): State<AppState>,
+    Extension(op): Extension<Operator>,
     Path((id, protocol)): Path<(String, String)>,
     body: Result<Json<PublicKey>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
@@ -330,11 +363,15 @@ async fn put_public_key(
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
     let stored = key.clone();
-    match s
-        .engine()
-        .set_public_key(&MerchantId(id), protocol, Some(key))
-        .await
-    {
+    let id = MerchantId(id);
+    let audited = op.engine(
+        s.engine(),
+        "merchant.public_key",
+        ("merchant", id.as_str()),
+        Some(&id),
+        json!({"protocol": protocol.as_str(), "public_key": stored}),
+    );
+    match audited.set_public_key(&id, protocol, Some(key)).await {
         Ok(m) => {
             tracing::info!(merchant = %m.id, protocol = protocol.as_str(), "merchant public key registered through the admin API");
             Json(json!({"id": m.id, "protocol": protocol.as_str(), "publicKey": stored}))
@@ -368,6 +405,7 @@ pub fn checked_protocol_settings(protocol: Protocol, value: &Value) -> Result<()
 /// change within their one-second merchant cache.
 async fn put_protocol_settings(
     State(s): State<AppState>,
+    Extension(op): Extension<Operator>,
     Path((id, protocol)): Path<(String, String)>,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
@@ -382,9 +420,16 @@ async fn put_protocol_settings(
     if let Err(message) = checked_protocol_settings(protocol, &value) {
         return error(StatusCode::BAD_REQUEST, &message);
     }
-    match s
-        .engine()
-        .set_merchant_settings(&MerchantId(id), protocol.as_str(), value)
+    let id = MerchantId(id);
+    let audited = op.engine(
+        s.engine(),
+        "merchant.settings",
+        ("merchant", id.as_str()),
+        Some(&id),
+        json!({"protocol": protocol.as_str(), "settings": value}),
+    );
+    match audited
+        .set_merchant_settings(&id, protocol.as_str(), value)
         .await
     {
         Ok(m) => Json(merchant_summary(&m)).into_response(),

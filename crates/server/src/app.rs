@@ -20,6 +20,7 @@ pub fn build_router(state: AppState) -> Router {
     let request_id = middleware::REQUEST_ID.clone();
     let operator = Router::new()
         .merge(admin::router(state.clone()))
+        .merge(crate::audit::router(state.clone()))
         .merge(callbacks::router(state.clone()))
         .merge(sandbox::router(state.clone()))
         .merge(settle::router(state.clone()))

@@ -2,7 +2,9 @@
 //! list deliveries (filter by merchant, payment, state), show one with its attempts, re-send one.
 
 use crate::admin::error;
+use crate::audit::Operator;
 use crate::state::AppState;
+use axum::Extension;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -98,11 +100,15 @@ async fn show(State(s): State<AppState>, id: Result<Path<i64>, PathRejection>) -
 }
 
 /// Makes the callback due now with a fresh schedule; the dispatcher sends it on its next tick.
-async fn resend(State(s): State<AppState>, id: Result<Path<i64>, PathRejection>) -> Response {
+async fn resend(
+    State(s): State<AppState>,
+    Extension(op): Extension<Operator>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Response {
     let Ok(Path(id)) = id else {
         return error(StatusCode::NOT_FOUND, "callback not found");
     };
-    match operator::resend(s.engine(), &s.inner.notifiers, id).await {
+    match resend_audited(s.engine(), &s.inner.notifiers, &op, id).await {
         Ok(()) => (
             StatusCode::ACCEPTED,
             Json(json!({"id": id, "state": "pending", "resend": "queued"})),
@@ -110,6 +116,28 @@ async fn resend(State(s): State<AppState>, id: Result<Path<i64>, PathRejection>)
             .into_response(),
         Err(e) => notify_error(e),
     }
+}
+
+/// Resends callback `id` ([`operator::resend`]), its write recorded in the audit log with the
+/// callback's merchant and event.
+pub async fn resend_audited(
+    engine: &polypay_engine::Engine,
+    notifiers: &[std::sync::Arc<dyn polypay_notify::ProtocolNotifier>],
+    op: &Operator,
+    id: i64,
+) -> Result<(), polypay_notify::NotifyError> {
+    let found = engine.store().read(move |db| db.delivery(id)).await?;
+    let Some(d) = found else {
+        return Err(polypay_notify::NotifyError::NotFound(id));
+    };
+    let audited = op.engine(
+        engine,
+        "callback.resend",
+        ("callback", &id.to_string()),
+        Some(&d.merchant_id),
+        json!({"event": d.event, "object_id": d.object_id}),
+    );
+    operator::resend(&audited, notifiers, id).await
 }
 
 /// How often the dispatcher looks for due callbacks.

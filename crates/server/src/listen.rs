@@ -83,7 +83,7 @@ pub async fn serve(
         };
         // `Listener::accept` retries by itself on errors (it backs off when the process is
         // out of file descriptors).
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             biased;
             () = &mut shutdown => break,
             accepted = Listener::accept(&mut listener) => accepted,
@@ -100,8 +100,14 @@ pub async fn serve(
             }
             response
         };
-        let service =
-            ServiceExt::<Request<Incoming>>::map_response(router.clone(), close_when_draining);
+        // The peer's address, for the audit log of operator actions.
+        let with_peer = move |mut request: Request<Incoming>| {
+            let info = axum::extract::ConnectInfo(peer);
+            request.extensions_mut().insert(info);
+            request
+        };
+        let service = ServiceExt::<Request<Incoming>>::map_request(router.clone(), with_peer)
+            .map_response(close_when_draining);
         let service = TowerToHyperService::new(service);
         let mut stopping = stopping.clone();
         let open = open.clone();

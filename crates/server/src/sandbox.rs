@@ -4,7 +4,9 @@
 //! Every action enters the engine as a command, exactly like a cashier click would.
 
 use crate::admin::error;
+use crate::audit::Operator;
 use crate::state::AppState;
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -145,6 +147,7 @@ pub(crate) async fn find_payment(
 /// `succeed`, `fail`, `cancel` or `expire` a payment.
 async fn payment_action(
     State(s): State<AppState>,
+    Extension(op): Extension<Operator>,
     Path((reference, action)): Path<(String, String)>,
     Query(owner): Query<Owner>,
 ) -> Response {
@@ -174,7 +177,14 @@ async fn payment_action(
             );
         }
     };
-    match s.engine().transition_payment(&payment.id, cmd).await {
+    let audited = op.engine(
+        s.engine(),
+        &format!("payment.{action}"),
+        ("payment", payment.id.as_str()),
+        Some(&payment.merchant_id),
+        json!({"through": "sandbox"}),
+    );
+    match audited.transition_payment(&payment.id, cmd).await {
         Ok(p) => Json(p).into_response(),
         Err(e) => engine_error(e),
     }
@@ -223,6 +233,7 @@ pub(crate) async fn find_refund(
 /// `succeed` or `fail` a payout.
 async fn payout_action(
     State(s): State<AppState>,
+    Extension(op): Extension<Operator>,
     Path((reference, action)): Path<(String, String)>,
     Query(owner): Query<Owner>,
 ) -> Response {
@@ -252,7 +263,19 @@ async fn payout_action(
             );
         }
     };
-    match s.engine().transition_payout(&payout.id, cmd).await {
+    let verb = if action == "lock" {
+        "process"
+    } else {
+        action.as_str()
+    };
+    let audited = op.engine(
+        s.engine(),
+        &format!("payout.{verb}"),
+        ("payout", payout.id.as_str()),
+        Some(&payout.merchant_id),
+        json!({"through": "sandbox"}),
+    );
+    match audited.transition_payout(&payout.id, cmd).await {
         Ok(p) => Json(p).into_response(),
         Err(e) => engine_error(e),
     }
@@ -261,6 +284,7 @@ async fn payout_action(
 /// `succeed` or `fail` a pending refund.
 async fn refund_action(
     State(s): State<AppState>,
+    Extension(op): Extension<Operator>,
     Path((reference, action)): Path<(String, String)>,
     Query(owner): Query<Owner>,
 ) -> Response {
@@ -277,7 +301,14 @@ async fn refund_action(
         "fail" => Some(("SANDBOX_FAIL".to_string(), "refund failed".to_string())),
         _ => return error(StatusCode::NOT_FOUND, "action must be succeed or fail"),
     };
-    match s.engine().settle_refund(&refund, failure).await {
+    let audited = op.engine(
+        s.engine(),
+        &format!("refund.{action}"),
+        ("refund", refund.id.as_str()),
+        Some(&refund.merchant_id),
+        json!({"through": "sandbox"}),
+    );
+    match audited.settle_refund(&refund, failure).await {
         Ok((r, p)) => Json(json!({"refund": r, "payment": p})).into_response(),
         Err(e) => engine_error(e),
     }
@@ -309,10 +340,22 @@ pub(crate) const TOO_FAR: &str = "the sandbox clock goes at most 100 years ahead
 /// Moves the installation's sandbox clock `delta_ms` forward (the shared offset, then this
 /// node's clock); `false`, and nothing moved, past [`MOST_AHEAD_MS`]. The control API and the
 /// console both travel through here, so every node and restart sees the jump.
-pub(crate) async fn travel(s: &AppState, delta_ms: i64) -> Result<bool, EngineError> {
+pub(crate) async fn travel(
+    s: &AppState,
+    op: &Operator,
+    delta_ms: i64,
+) -> Result<bool, EngineError> {
+    let entry = op.entry(
+        s.engine(),
+        "clock.advance",
+        ("sandbox_clock", "installation"),
+        None,
+        json!({"ms": delta_ms}),
+    );
     let moved = s
         .engine()
         .store()
+        .audited(entry)
         .write(move |db| db.advance_sandbox_clock(delta_ms, MOST_AHEAD_MS))
         .await?;
     if let Some(offset) = moved {
@@ -326,6 +369,7 @@ pub(crate) async fn travel(s: &AppState, delta_ms: i64) -> Result<bool, EngineEr
 /// left, so the effects are visible on return.
 async fn advance_clock(
     State(s): State<AppState>,
+    Extension(op): Extension<Operator>,
     body: Result<Json<Advance>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     if let Some(r) = sandbox_only(&s) {
@@ -344,14 +388,20 @@ async fn advance_clock(
     if delta <= 0 {
         return error(StatusCode::BAD_REQUEST, "the clock only moves forward");
     }
-    match travel(&s, delta).await {
+    match travel(&s, &op, delta).await {
         Ok(true) => {}
         Ok(false) => return error(StatusCode::BAD_REQUEST, TOO_FAR),
         Err(e) => return engine_error(e),
     }
-    // Every batch that fell due, not one: the answer shows the sandbox as it is at the new time.
+    sweep_all_due(&s).await;
+    clock(State(s)).await
+}
+
+/// After time travel: sweeps batch after batch until nothing due is left (not one batch), so
+/// the answer shows the sandbox as it is at the new time.
+pub(crate) async fn sweep_all_due(s: &AppState) {
     loop {
-        match sweep(&s).await {
+        match sweep(s).await {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
@@ -360,7 +410,6 @@ async fn advance_clock(
             }
         }
     }
-    clock(State(s)).await
 }
 
 /// In sandbox mode, moves this node's clock as far as the installation's time travel: another

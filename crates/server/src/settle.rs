@@ -9,11 +9,13 @@
 //! which the protocols report to the merchant, and a failure the rail's code and message.
 
 use crate::admin::error;
+use crate::audit::Operator;
 use crate::sandbox::{
     Owner, PAYMENT_REFS, PAYOUT_REFS, REFUND_REFS, engine_error, find_payment, find_payout,
     find_refund,
 };
 use crate::state::AppState;
+use axum::Extension;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -151,6 +153,7 @@ impl Refused {
 /// settlement form both report through here.
 pub(crate) async fn settle_payment(
     s: &AppState,
+    op: &Operator,
     payment: &Payment,
     action: &str,
     r: Report,
@@ -173,8 +176,15 @@ pub(crate) async fn settle_payment(
         }
         _ => serde_json::Map::new(),
     };
-    let settled = s
-        .engine()
+    let detail = json!({"through": "settlement", "report": report_detail(&cmd), "details": marks});
+    let audited = op.engine(
+        s.engine(),
+        &format!("payment.{action}"),
+        ("payment", payment.id.as_str()),
+        Some(&payment.merchant_id),
+        detail,
+    );
+    let settled = audited
         .transition_payment_marked(&payment.id, cmd, marks)
         .await
         .map_err(Refused::Engine)?;
@@ -186,6 +196,7 @@ pub(crate) async fn settle_payment(
 /// `channel_order_no`) or `fail` (with its `code`; the money goes back to the balance).
 pub(crate) async fn settle_payout(
     s: &AppState,
+    op: &Operator,
     payout: &Payout,
     action: &str,
     r: Report,
@@ -202,8 +213,14 @@ pub(crate) async fn settle_payout(
         _ => return Err(Refused::Action("action must be process, succeed or fail")),
     }
     .map_err(Refused::Invalid)?;
-    let settled = s
-        .engine()
+    let audited = op.engine(
+        s.engine(),
+        &format!("payout.{action}"),
+        ("payout", payout.id.as_str()),
+        Some(&payout.merchant_id),
+        json!({"through": "settlement", "report": payout_report_detail(&cmd)}),
+    );
+    let settled = audited
         .transition_payout(&payout.id, cmd)
         .await
         .map_err(Refused::Engine)?;
@@ -211,27 +228,51 @@ pub(crate) async fn settle_payout(
     Ok(settled)
 }
 
+/// What a payment report said, for the audit log.
+fn report_detail(cmd: &PaymentCommand) -> serde_json::Value {
+    match cmd {
+        PaymentCommand::Succeed { channel_order_no } => {
+            json!({"channel_order_no": channel_order_no})
+        }
+        PaymentCommand::Fail { code, message } => json!({"code": code, "message": message}),
+        _ => json!({}),
+    }
+}
+
+/// What a payout report said, for the audit log.
+fn payout_report_detail(cmd: &PayoutCommand) -> serde_json::Value {
+    match cmd {
+        PayoutCommand::Succeed { channel_order_no } => {
+            json!({"channel_order_no": channel_order_no})
+        }
+        PayoutCommand::Fail { code, message } => json!({"code": code, "message": message}),
+        _ => json!({}),
+    }
+}
+
 /// `POST /admin/v1/payments/{reference}/{action}` ([`settle_payment`]).
 async fn payment(
     State(s): State<AppState>,
+    Extension(op): Extension<Operator>,
     Path((reference, action)): Path<(String, String)>,
     Query(owner): Query<Owner>,
     body: Result<Json<Report>, JsonRejection>,
 ) -> Response {
     let found = find_payment(&s, &reference, &owner);
-    let settle = async |p: Payment, r| settle_payment(&s, &p, &action, r).await;
+    let settle = async |p: Payment, r| settle_payment(&s, &op, &p, &action, r).await;
     reported(body, found, PAYMENT_REFS, settle).await
 }
 
 /// `POST /admin/v1/payouts/{reference}/{action}` ([`settle_payout`]).
 async fn payout(
     State(s): State<AppState>,
+    Extension(op): Extension<Operator>,
     Path((reference, action)): Path<(String, String)>,
     Query(owner): Query<Owner>,
     body: Result<Json<Report>, JsonRejection>,
 ) -> Response {
     let found = find_payout(&s, &reference, &owner);
-    let settle = async |p: Payout, r| settle_payout(&s, &p, &action, r).await;
+    let settle = async |p: Payout, r| settle_payout(&s, &op, &p, &action, r).await;
     reported(body, found, PAYOUT_REFS, settle).await
 }
 
@@ -263,6 +304,7 @@ async fn reported<T, U: serde::Serialize>(
 /// back to the balance) a pending refund.
 async fn refund(
     State(s): State<AppState>,
+    Extension(op): Extension<Operator>,
     Path((reference, action)): Path<(String, String)>,
     Query(owner): Query<Owner>,
     body: Result<Json<Report>, JsonRejection>,
@@ -288,10 +330,15 @@ async fn refund(
         Ok(None) => return error(StatusCode::NOT_FOUND, REFUND_REFS),
         Err(e) => return engine_error(e),
     };
-    let settled = s
-        .engine()
-        .settle_refund_reported(&refund, rail, failure)
-        .await;
+    let detail = json!({"through": "settlement", "channel_order_no": rail, "failure": failure});
+    let audited = op.engine(
+        s.engine(),
+        &format!("refund.{action}"),
+        ("refund", refund.id.as_str()),
+        Some(&refund.merchant_id),
+        detail,
+    );
+    let settled = audited.settle_refund_reported(&refund, rail, failure).await;
     match settled {
         Ok((r, p)) => {
             tracing::info!(refund = %r.id, state = ?r.state, "refund settled through the admin API");

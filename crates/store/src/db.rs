@@ -12,6 +12,7 @@ use crate::sql::{Conn, Dialect, Row, Value};
 use crate::vault::Vault;
 use polypay_core::{Currency, Protocol};
 
+mod audit;
 mod leases;
 mod ledger;
 mod merchants;
@@ -21,6 +22,7 @@ mod payouts;
 mod refunds;
 mod secrets;
 
+pub use audit::{AuditEntry, AuditFilter};
 pub use ledger::LedgerEntry;
 pub use outbox::{OutboxAppend, OutboxEvent};
 pub use payments::{Inserted, NonceArgs, PaymentRow};

@@ -23,7 +23,8 @@ pub mod vault;
 mod writer;
 
 pub use db::{
-    Db, Inserted, LedgerEntry, NonceArgs, OutboxAppend, OutboxEvent, PaymentRow, ProtocolRecord,
+    AuditEntry, AuditFilter, Db, Inserted, LedgerEntry, NonceArgs, OutboxAppend, OutboxEvent,
+    PaymentRow, ProtocolRecord,
 };
 pub use delivery::{
     AfterAttempt, AttemptOutcome, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryState,

@@ -54,6 +54,7 @@ const MIGRATIONS: &[Migration] = &[
         ..step(11, include_str!("migrations/0011_lists_by_created.sql"))
     },
     step(12, include_str!("migrations/0012_sweep_leases.sql")),
+    step(13, include_str!("migrations/0013_audit_log.sql")),
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {

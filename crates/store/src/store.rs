@@ -86,6 +86,8 @@ impl Default for StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
+    /// Set on a handle from [`Store::audited`]: appended by each of its write jobs.
+    audit: Option<Arc<crate::db::AuditEntry>>,
 }
 
 struct Inner {
@@ -181,6 +183,7 @@ impl Store {
         };
         Ok(Store {
             inner: Arc::new(inner),
+            audit: None,
         })
     }
 
@@ -235,7 +238,34 @@ impl Store {
         self.submit(locks, f).await
     }
 
-    async fn submit<T, E, F>(&self, locks: Locks, f: F) -> Result<T, E>
+    /// A handle to the same database whose every write job also appends `entry` to the audit
+    /// log, in the job's own transaction: the entry commits with the change or not at all (a
+    /// job that fails leaves neither). For an operator's action, made with one write job.
+    pub fn audited(&self, entry: crate::db::AuditEntry) -> Store {
+        Store {
+            inner: self.inner.clone(),
+            audit: Some(Arc::new(entry)),
+        }
+    }
+
+    async fn submit<T, E, F>(&self, locks: Locks, mut f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut Db<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        if let Some(entry) = self.audit.clone() {
+            let audited = move |db: &mut Db<'_>| {
+                let out = f(db)?;
+                db.append_audit(&entry)?;
+                Ok(out)
+            };
+            return self.submit_job(locks, audited).await;
+        }
+        self.submit_job(locks, f).await
+    }
+
+    async fn submit_job<T, E, F>(&self, locks: Locks, f: F) -> Result<T, E>
     where
         F: FnMut(&mut Db<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,

@@ -2040,3 +2040,56 @@ async fn deliveries_waiting_for_their_key_do_not_starve_the_rest() {
     })
     .await;
 }
+
+/// An audited handle's entry commits with its job's writes or not at all: a job that wrote and
+/// then failed leaves neither its rows nor the entry, beside a job that succeeded in the same
+/// batch.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_audit_entry_commits_with_its_change_or_not_at_all() {
+    use polypay_store::{AuditEntry, AuditFilter};
+    each_backend(|s, name| async move {
+        let entry = |action: &str| AuditEntry {
+            id: 0,
+            at: Timestamp(1),
+            actor: "test".into(),
+            source: "local".into(),
+            action: action.into(),
+            object_kind: "merchant".into(),
+            object_id: action.into(),
+            merchant_id: None,
+            detail: serde_json::json!({"n": 1}),
+        };
+        let (kept, lost) = (merchant("au1"), merchant("au2"));
+        let kept_id = kept.id.clone();
+        let (good_store, bad_store) = (s.audited(entry("kept")), s.audited(entry("lost")));
+        let good = good_store.write(move |db| db.insert_merchant(&kept));
+        let bad = bad_store.write(move |db| {
+            db.insert_merchant(&lost)?;
+            Err::<(), _>(StoreError::Backend("refused after writing".into()))
+        });
+        let (good, bad) = tokio::join!(good, bad);
+        good.expect("the good job");
+        assert!(bad.is_err(), "{name}");
+        let (entries, more) = s
+            .read(|db| {
+                db.audit_log(&AuditFilter {
+                    limit: 10,
+                    ..Default::default()
+                })
+            })
+            .await
+            .unwrap();
+        assert!(!more);
+        let actions: Vec<_> = entries.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["kept"], "{name}");
+        assert_eq!(entries[0].detail, serde_json::json!({"n": 1}));
+        let merchants = s.read(|db| db.merchants()).await.unwrap();
+        let ids: Vec<_> = merchants.iter().map(|m| m.id.clone()).collect();
+        assert_eq!(
+            ids,
+            [kept_id],
+            "{name}: the failed job's merchant is gone too"
+        );
+    })
+    .await;
+}

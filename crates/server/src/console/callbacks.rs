@@ -6,6 +6,7 @@
 use super::layout::{self, action_button, badge, escape, opt_time, time};
 use super::session::Session;
 use super::{Console, merchant_name};
+use crate::audit::Operator;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -360,8 +361,12 @@ pub async fn show(
 }
 
 /// `POST /console/callbacks/{id}/resend`: due now with a fresh schedule, whatever its state.
-pub async fn resend(State(c): State<Console>, Path(id): Path<i64>) -> Response {
-    match operator::resend(c.app.engine(), &c.app.inner.notifiers, id).await {
+pub async fn resend(
+    State(c): State<Console>,
+    Extension(op): Extension<Operator>,
+    Path(id): Path<i64>,
+) -> Response {
+    match crate::callbacks::resend_audited(c.app.engine(), &c.app.inner.notifiers, &op, id).await {
         Ok(()) => Redirect::to(&format!("/console/callbacks/{id}?resent=1")).into_response(),
         Err(e) => notify_error(e),
     }

@@ -5,6 +5,7 @@
 use super::layout::{self, csrf_field, escape, money, time};
 use super::session::Session;
 use super::{Console, engine_error};
+use crate::audit::Operator;
 use crate::config::Mode;
 use axum::Extension;
 use axum::extract::{Form, Path, Query, State};
@@ -86,6 +87,7 @@ pub struct CreateForm {
 /// `POST /console/merchants`: onboards a merchant and shows its credentials once.
 pub async fn create(
     State(c): State<Console>,
+    Extension(op): Extension<Operator>,
     Extension(s): Extension<Session>,
     Form(f): Form<CreateForm>,
 ) -> Response {
@@ -96,10 +98,20 @@ pub async fn create(
         notify_url: Some(f.notify_url),
         generate_keys: c.app.mode() == Mode::Sandbox,
     };
-    let (m, keys) = match c.app.engine().create_merchant(new).await {
-        Ok(created) => created,
+    let (m, keys) = match c.app.engine().prepare_merchant(new) {
+        Ok(made) => made,
         Err(e) => return engine_error(e),
     };
+    let audited = op.engine(
+        c.app.engine(),
+        "merchant.create",
+        ("merchant", m.id.as_str()),
+        Some(&m.id),
+        serde_json::json!({"name": m.name}),
+    );
+    if let Err(e) = audited.store_merchant(&m).await {
+        return engine_error(e);
+    }
     tracing::info!(merchant = %m.id, "merchant created from the console");
     let credentials = crate::admin::merchant_created_json(&m, keys.as_ref(), &c.app.inner.platform);
     let body = format!(
@@ -149,6 +161,7 @@ pub struct ProfileForm {
 /// creation; back to the merchant's page when saved.
 pub async fn profile(
     State(c): State<Console>,
+    Extension(op): Extension<Operator>,
     Path(id): Path<String>,
     Form(f): Form<ProfileForm>,
 ) -> Response {
@@ -157,12 +170,15 @@ pub async fn profile(
         notify_url: Some(Some(f.notify_url)),
         enabled: Some(f.enabled.is_some()),
     };
-    match c
-        .app
-        .engine()
-        .update_merchant_profile(&MerchantId(id), change)
-        .await
-    {
+    let id = MerchantId(id);
+    let audited = op.engine(
+        c.app.engine(),
+        "merchant.update",
+        ("merchant", id.as_str()),
+        Some(&id),
+        crate::audit::profile_change(&change),
+    );
+    match audited.update_merchant_profile(&id, change).await {
         Ok(m) => {
             tracing::info!(merchant = %m.id, enabled = m.enabled, "merchant profile changed from the console");
             Redirect::to(&format!(
@@ -330,6 +346,7 @@ pub struct RotateForm {
 /// `POST /console/merchants/{id}/rotate`: issues a new value for one secret and shows it once.
 pub async fn rotate(
     State(c): State<Console>,
+    Extension(op): Extension<Operator>,
     Extension(s): Extension<Session>,
     Path(id): Path<String>,
     Form(f): Form<RotateForm>,
@@ -341,7 +358,15 @@ pub async fn rotate(
             "Choose a secret to rotate.",
         );
     };
-    let (m, secret) = match c.app.engine().rotate_secret(&MerchantId(id), which).await {
+    let id = MerchantId(id);
+    let audited = op.engine(
+        c.app.engine(),
+        "merchant.rotate",
+        ("merchant", id.as_str()),
+        Some(&id),
+        serde_json::json!({"secret": which.as_str()}),
+    );
+    let (m, secret) = match audited.rotate_secret(&id, which).await {
         Ok(done) => done,
         Err(e) => return engine_error(e),
     };

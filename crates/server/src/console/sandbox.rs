@@ -5,6 +5,7 @@
 use super::layout::{self, csrf_field, time};
 use super::session::Session;
 use super::{Console, engine_error};
+use crate::audit::Operator;
 use axum::Extension;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
@@ -29,6 +30,7 @@ fn sandbox_only(c: &Console) -> Option<Response> {
 /// `POST /console/payments/{id}/{pay|fail|cancel|expire}`.
 pub async fn payment_action(
     State(c): State<Console>,
+    Extension(op): Extension<Operator>,
     Path((id, action)): Path<(String, String)>,
 ) -> Response {
     if let Some(r) = sandbox_only(&c) {
@@ -57,7 +59,21 @@ pub async fn payment_action(
             );
         }
     };
-    match engine.transition_payment(&p.id, cmd).await {
+    let audited = op.engine(
+        c.app.engine(),
+        &format!(
+            "payment.{}",
+            if action == "pay" {
+                "succeed"
+            } else {
+                action.as_str()
+            }
+        ),
+        ("payment", p.id.as_str()),
+        Some(&p.merchant_id),
+        serde_json::json!({"through": "sandbox"}),
+    );
+    match audited.transition_payment(&p.id, cmd).await {
         Ok(done) => {
             tracing::info!(payment = %done.id, state = %done.state, "sandbox payment action from the console");
             Redirect::to(&format!("/console/payments/{}", done.id)).into_response()
@@ -69,6 +85,7 @@ pub async fn payment_action(
 /// `POST /console/payouts/{id}/{complete|fail}`.
 pub async fn payout_action(
     State(c): State<Console>,
+    Extension(op): Extension<Operator>,
     Path((id, action)): Path<(String, String)>,
 ) -> Response {
     if let Some(r) = sandbox_only(&c) {
@@ -89,7 +106,21 @@ pub async fn payout_action(
         },
         _ => return layout::message(StatusCode::NOT_FOUND, "Not found", "Unknown payout action."),
     };
-    match engine.transition_payout(&p.id, cmd).await {
+    let audited = op.engine(
+        c.app.engine(),
+        &format!(
+            "payout.{}",
+            if action == "complete" {
+                "succeed"
+            } else {
+                action.as_str()
+            }
+        ),
+        ("payout", p.id.as_str()),
+        Some(&p.merchant_id),
+        serde_json::json!({"through": "sandbox"}),
+    );
+    match audited.transition_payout(&p.id, cmd).await {
         Ok(done) => {
             tracing::info!(payout = %done.id, state = %done.state, "sandbox payout action from the console");
             Redirect::to(&format!("/console/payouts/{}", done.id)).into_response()
@@ -151,8 +182,13 @@ pub struct AdvanceForm {
     seconds: String,
 }
 
-/// `POST /console/sandbox/clock`: time travel, then one sweep so its effects are visible.
-pub async fn advance(State(c): State<Console>, Form(f): Form<AdvanceForm>) -> Response {
+/// `POST /console/sandbox/clock`: time travel, then the due work swept so its effects are
+/// visible.
+pub async fn advance(
+    State(c): State<Console>,
+    Extension(op): Extension<Operator>,
+    Form(f): Form<AdvanceForm>,
+) -> Response {
     if let Some(r) = sandbox_only(&c) {
         return r;
     }
@@ -166,7 +202,7 @@ pub async fn advance(State(c): State<Console>, Form(f): Form<AdvanceForm>) -> Re
             );
         }
     };
-    match crate::sandbox::travel(&c.app, secs * 1000).await {
+    match crate::sandbox::travel(&c.app, &op, secs * 1000).await {
         Ok(true) => {}
         Ok(false) => {
             return layout::message(
@@ -178,8 +214,6 @@ pub async fn advance(State(c): State<Console>, Form(f): Form<AdvanceForm>) -> Re
         Err(e) => return engine_error(e),
     }
     tracing::info!(seconds = secs, "sandbox clock advanced from the console");
-    if let Err(e) = crate::sandbox::sweep(&c.app).await {
-        tracing::warn!(error = %e, "sweep after time travel failed");
-    }
+    crate::sandbox::sweep_all_due(&c.app).await;
     Redirect::to(&format!("/console/sandbox?moved={secs}")).into_response()
 }

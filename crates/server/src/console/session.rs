@@ -32,6 +32,9 @@ const MAX_FORM_BYTES: usize = 2 << 20;
 pub struct Session {
     pub id: String,
     pub csrf: String,
+    /// A short random name of the sign-in for the audit log (`console:<label>`): tells one
+    /// operator's session from another's without revealing its cookie.
+    pub label: String,
 }
 
 impl fmt::Debug for Session {
@@ -42,6 +45,7 @@ impl fmt::Debug for Session {
 
 struct Entry {
     csrf: String,
+    label: String,
     expires: Instant,
 }
 
@@ -57,6 +61,7 @@ impl Sessions {
         let session = Session {
             id: polypay_engine::random_hex(32),
             csrf: polypay_engine::random_hex(16),
+            label: polypay_engine::random_hex(4),
         };
         let now = Instant::now();
         if let Ok(mut map) = self.map.lock() {
@@ -72,6 +77,7 @@ impl Sessions {
             }
             let entry = Entry {
                 csrf: session.csrf.clone(),
+                label: session.label.clone(),
                 expires: now + TTL,
             };
             map.insert(session.id.clone(), entry);
@@ -86,6 +92,7 @@ impl Sessions {
             Some(e) if e.expires > Instant::now() => Some(Session {
                 id: id.to_string(),
                 csrf: e.csrf.clone(),
+                label: e.label.clone(),
             }),
             Some(_) => {
                 map.remove(id);
@@ -224,6 +231,8 @@ pub async fn require(State(c): State<Console>, req: Request, next: Next) -> Resp
         }
         req = Request::from_parts(parts, Body::from(bytes));
     }
+    let op = crate::audit::Operator::of(format!("console:{}", session.label), &req);
+    req.extensions_mut().insert(op);
     req.extensions_mut().insert(session);
     next.run(req).await
 }

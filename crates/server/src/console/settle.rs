@@ -5,7 +5,9 @@
 use super::layout::{self, csrf_field, escape};
 use super::session::Session;
 use super::{Console, engine_error};
+use crate::audit::Operator;
 use crate::settle::{Refused, Report, settle_payment, settle_payout};
+use axum::Extension;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -98,6 +100,7 @@ fn refused(r: Refused) -> Response {
 /// `POST /console/payments/{id}/settle`.
 pub async fn payment(
     State(c): State<Console>,
+    Extension(op): Extension<Operator>,
     Path(id): Path<String>,
     Form(f): Form<SettleForm>,
 ) -> Response {
@@ -106,7 +109,7 @@ pub async fn payment(
         Err(e) => return engine_error(e),
     };
     let (action, report) = f.report();
-    match settle_payment(&c.app, &p, &action, report).await {
+    match settle_payment(&c.app, &op, &p, &action, report).await {
         Ok(done) => Redirect::to(&format!("/console/payments/{}", done.id)).into_response(),
         Err(r) => refused(r),
     }
@@ -115,6 +118,7 @@ pub async fn payment(
 /// `POST /console/payouts/{id}/settle`.
 pub async fn payout(
     State(c): State<Console>,
+    Extension(op): Extension<Operator>,
     Path(id): Path<String>,
     Form(f): Form<SettleForm>,
 ) -> Response {
@@ -123,7 +127,7 @@ pub async fn payout(
         Err(e) => return engine_error(e),
     };
     let (action, report) = f.report();
-    match settle_payout(&c.app, &p, &action, report).await {
+    match settle_payout(&c.app, &op, &p, &action, report).await {
         Ok(done) => Redirect::to(&format!("/console/payouts/{}", done.id)).into_response(),
         Err(r) => refused(r),
     }

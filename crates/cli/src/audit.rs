@@ -1,0 +1,70 @@
+//! `polypay audit`: the audit log of operator changes, read on the database (no server
+//! needed), newest first, as `GET /admin/v1/audit` lists it.
+
+use crate::DbArgs;
+use clap::Args;
+use polypay_server::audit::Params;
+
+#[derive(Args)]
+pub struct AuditArgs {
+    /// Only entries about this merchant and its objects (mch_…).
+    #[arg(long)]
+    merchant: Option<String>,
+    /// Only entries about this object (polypay's id: pay_…, po_…, rf_…, mch_…, a callback's number).
+    #[arg(long)]
+    object: Option<String>,
+    /// At most this many entries (1 to 1000).
+    #[arg(long, default_value = "50")]
+    limit: String,
+    /// Entries older than this one (the id of the last entry shown).
+    #[arg(long)]
+    before: Option<String>,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
+    let params = Params {
+        merchant: args.merchant,
+        object: args.object,
+        limit: Some(args.limit),
+        cursor: args.before,
+    };
+    let filter = params
+        .filter()
+        .map_err(|why| anyhow::anyhow!(why.replace("cursor", "--before")))?;
+    let boot = polypay_server::bootstrap(&mut args.db.load_existing()?).await?;
+    let (entries, more) = boot
+        .engine
+        .store()
+        .read(move |db| db.audit_log(&filter))
+        .await?;
+    boot.engine.store().close();
+    for e in &entries {
+        if args.json {
+            println!("{}", serde_json::to_string(e)?);
+        } else {
+            println!(
+                "{:>6}  {}  {:<16}  {:<24}  {:<18}  {} {}  {}",
+                e.id,
+                e.at.to_rfc3339(),
+                e.actor,
+                e.source,
+                e.action,
+                e.object_kind,
+                e.object_id,
+                e.detail
+            );
+        }
+    }
+    if more
+        && !args.json
+        && let Some(last) = entries.last()
+    {
+        println!("older entries: --before {}", last.id);
+    }
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! The operator's audit log: every change made through the admin API, the sandbox control API
+//! or the console is recorded with who made it and from where, in the change's own write job
+//! ([`Operator::engine`]); `GET /admin/v1/audit` reads it, newest first.
+//!
+//! Who: the admin API has one credential, the admin token, so its entries say `admin-api`; the
+//! console says `console:<session>` (a short label of the sign-in, not its cookie), and the
+//! `polypay` commands that write to the database say `cli:<OS user>`. From where: the TCP
+//! peer's address (behind a proxy, the proxy's; no forwarded header is trusted).
+
+use crate::admin::error;
+use crate::state::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use polypay_core::MerchantId;
+use polypay_engine::Engine;
+use polypay_store::{AuditEntry, AuditFilter};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let routes = Router::new().route("/admin/v1/audit", get(list));
+    crate::admin::guarded(routes, state)
+}
+
+/// Who is acting on a request, put there by the admin token's check or the console's session.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub actor: String,
+    pub source: String,
+}
+
+impl Operator {
+    /// The operator of a request its guard let through: `actor`, from the request's peer.
+    pub fn of(actor: String, request: &axum::extract::Request) -> Operator {
+        let source = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+        Operator { actor, source }
+    }
+
+    /// Who runs a `polypay` command on the database: `cli:<OS user>` on `local:<host>`.
+    pub fn cli() -> Operator {
+        let user = ["USER", "LOGNAME"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+            .unwrap_or_else(|| "unknown".into());
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_default();
+        Operator {
+            actor: format!("cli:{user}"),
+            source: format!("local:{host}"),
+        }
+    }
+
+    /// The entry recording `action` on an object (`kind`, polypay's `id`), at the engine's
+    /// real time (not the sandbox's travelled one).
+    pub fn entry(
+        &self,
+        engine: &Engine,
+        action: &str,
+        (kind, id): (&str, &str),
+        merchant: Option<&MerchantId>,
+        detail: Value,
+    ) -> AuditEntry {
+        AuditEntry {
+            id: 0,
+            at: engine.clock().wall(),
+            actor: self.actor.clone(),
+            source: self.source.clone(),
+            action: action.to_owned(),
+            object_kind: kind.to_owned(),
+            object_id: id.to_owned(),
+            merchant_id: merchant.map(|m| m.as_str().to_owned()),
+            detail,
+        }
+    }
+
+    /// The engine to make the change with: its write job appends the entry
+    /// ([`Operator::entry`]), so the change and its record commit together.
+    pub fn engine(
+        &self,
+        engine: &Engine,
+        action: &str,
+        object: (&str, &str),
+        merchant: Option<&MerchantId>,
+        detail: Value,
+    ) -> Engine {
+        engine.audited(self.entry(engine, action, object, merchant, detail))
+    }
+}
+
+/// What a merchant profile change records: the fields it sets, with their new values (a
+/// name, a URL, the flag: none of them a secret).
+pub fn profile_change(change: &polypay_engine::MerchantUpdate) -> Value {
+    let mut detail = serde_json::Map::new();
+    if let Some(name) = &change.name {
+        detail.insert("name".into(), json!(name));
+    }
+    if let Some(url) = &change.notify_url {
+        detail.insert("notify_url".into(), json!(url));
+    }
+    if let Some(enabled) = change.enabled {
+        detail.insert("enabled".into(), json!(enabled));
+    }
+    Value::Object(detail)
+}
+
+/// The query of `GET /admin/v1/audit`.
+/// `polypay audit` reads through it too.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// A merchant's id: the entries about it and its objects.
+    pub merchant: Option<String>,
+    /// polypay's id of one object (a payment, a payout, a refund, a merchant, a callback).
+    pub object: Option<String>,
+    /// Entries per page, 1 to 1000 (default 100).
+    pub limit: Option<String>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
+}
+
+impl Params {
+    /// The filter these parameters ask for, or what is wrong with them (naming the parameter).
+    pub fn filter(&self) -> Result<AuditFilter, String> {
+        let given = |name: &str, v: &Option<String>| match v.as_deref().map(str::trim) {
+            None => Ok(None),
+            Some("") => Err(format!("{name} is empty: give a value or leave it out")),
+            Some(v) => Ok(Some(v.to_owned())),
+        };
+        let number = |name: &str, v: Option<String>, most: i64| {
+            v.map(|t| match t.parse::<i64>() {
+                Ok(n) if (1..=most).contains(&n) && n.to_string() == t => Ok(n),
+                _ => Err(format!("{name} must be a whole number from 1 to {most}")),
+            })
+            .transpose()
+        };
+        let merchant = given("merchant", &self.merchant)?;
+        if let Some(m) = &merchant {
+            let id = m.strip_prefix(MerchantId::PREFIX).unwrap_or_default();
+            let fits = !id.is_empty() && id.len() <= 60;
+            if !fits
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err("merchant must be a merchant's id (mch_…)".into());
+            }
+        }
+        Ok(AuditFilter {
+            merchant_id: merchant,
+            object_id: given("object", &self.object)?,
+            before_id: number("cursor", given("cursor", &self.cursor)?, i64::MAX)?,
+            limit: number(
+                "limit",
+                given("limit", &self.limit)?,
+                polypay_store::console::MAX_PAGE,
+            )?
+            .unwrap_or(crate::lists::DEFAULT_LIMIT),
+        })
+    }
+}
+
+/// `GET /admin/v1/audit`: `{"entries": […], "next_cursor": "…"}`, newest first; the cursor
+/// (the last entry's id) gives the page after.
+async fn list(State(s): State<AppState>, query: Result<Query<Params>, QueryRejection>) -> Response {
+    let params = match query {
+        Ok(Query(p)) => p,
+        Err(rejection) => {
+            let why = rejection.body_text();
+            let why = why
+                .strip_prefix("Failed to deserialize query string: ")
+                .unwrap_or(&why);
+            return error(StatusCode::BAD_REQUEST, &format!("query: {why}"));
+        }
+    };
+    let filter = match params.filter() {
+        Ok(f) => f,
+        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
+    };
+    let read = s
+        .engine()
+        .store()
+        .read(move |db| db.audit_log(&filter))
+        .await;
+    match read {
+        Ok((entries, more)) => {
+            let next = more
+                .then(|| entries.last().map(|e| e.id.to_string()))
+                .flatten();
+            Json(json!({"entries": entries, "next_cursor": next})).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "audit log read failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
