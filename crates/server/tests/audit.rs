@@ -178,4 +178,23 @@ async fn console_changes_name_their_session() {
         "not the cookie"
     );
     assert_eq!(entry["detail"], json!({"secret": "passtopay.appSecret"}));
+
+    // The console's page shows it, filtered by merchant; a bad filter is said, not obeyed.
+    let shown = op.get(&format!("/console/audit?merchant={id}")).await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert!(
+        shown.body.contains("data-action=\"merchant.rotate\""),
+        "{}",
+        shown.body
+    );
+    assert!(shown.body.contains(actor));
+    let other = op.get("/console/audit?merchant=mch_other").await;
+    assert!(
+        other.body.contains("No operator changes yet."),
+        "{}",
+        other.body
+    );
+    let bad = op.get("/console/audit?before=x").await;
+    assert!(bad.body.contains("id=\"filter-problem\""), "{}", bad.body);
+    assert!(bad.body.contains("data-action=\"merchant.rotate\""));
 }

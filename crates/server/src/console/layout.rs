@@ -32,7 +32,7 @@ details summary{cursor:pointer;color:#2563eb}.card>h2:first-child{margin-top:0}o
 @media(min-width:900px){dl.wide{grid-template-columns:max-content 1fr max-content 1fr}}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:12px}";
 
 /// Navigation entries: path, label.
-const NAV: [(&str, &str); 8] = [
+const NAV: [(&str, &str); 9] = [
     ("/console", "Overview"),
     ("/console/merchants", "Merchants"),
     ("/console/payments", "Payments"),
@@ -40,6 +40,7 @@ const NAV: [(&str, &str); 8] = [
     ("/console/refunds", "Refunds"),
     ("/console/callbacks", "Callbacks"),
     ("/console/balances", "Balances"),
+    ("/console/audit", "Audit log"),
     ("/console/signature", "Signature debugger"),
 ];
 

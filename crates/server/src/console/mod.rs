@@ -6,6 +6,7 @@
 //! carries the session's CSRF token. Reads go through the engine's store and the notifier's
 //! operator API; actions enter the engine as commands, like every other entry point.
 
+mod audit;
 mod balances;
 mod callbacks;
 mod filters;
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/callbacks/{id}", get(callbacks::show))
         .route("/console/callbacks/{id}/resend", post(callbacks::resend))
         .route("/console/balances", get(balances::page))
+        .route("/console/audit", get(audit::page))
         .route("/console/sandbox", get(sandbox::page))
         .route("/console/sandbox/clock", post(sandbox::advance))
         .route(
