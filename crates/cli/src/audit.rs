@@ -51,12 +51,12 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
                 "{:>6}  {}  {:<16}  {:<24}  {:<18}  {} {}  {}",
                 e.id,
                 e.at.to_rfc3339(),
-                e.actor,
-                e.source,
-                e.action,
-                e.object_kind,
-                e.object_id,
-                e.detail
+                shown(&e.actor),
+                shown(&e.source),
+                shown(&e.action),
+                shown(&e.object_kind),
+                shown(&e.object_id),
+                shown(&e.detail.to_string())
             );
         }
     }
@@ -67,4 +67,18 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
         println!("older entries: --before {}", last.id);
     }
     Ok(())
+}
+
+/// Text as the table prints it: control characters escaped (`\n`, `\u{1b}`), so no stored
+/// value can forge a row or drive the terminal.
+fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

@@ -112,6 +112,26 @@ fn a_merchant_is_updated_disabled_and_enabled_from_the_command_line() {
         "{log}"
     );
     assert!(!log.contains(fresh), "a rotated value is never recorded");
+    // The user is the process's account, not whatever `$USER` says; the table escapes what
+    // it prints.
+    let out = Command::new(env!("CARGO_BIN_EXE_polypay"))
+        .args(["merchant", "update", &id, "--name", "renamed", "--data-dir"])
+        .arg(dir.path())
+        .env("USER", "alice\nforged row")
+        .env("LOGNAME", "alice")
+        .env_remove("POLYPAY_DATABASE_URL")
+        .env_remove("POLYPAY_CONFIG")
+        .output()
+        .expect("run polypay");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = json_of(&polypay(dir.path(), &["audit", "--limit", "1", "--json"]));
+    assert_eq!(last["action"], "merchant.update");
+    assert_eq!(last["actor"], entries[0]["actor"], "{last}");
+    assert!(!last["actor"].as_str().unwrap().contains("alice"));
 
     let statement = json_of(&polypay(
         dir.path(),

@@ -21,6 +21,37 @@ pub mod sandbox;
 pub mod snowflake;
 
 pub use error::EngineError;
+
+/// What one batch of a sweep did: the objects it moved, and how many were due when it read
+/// them (at most its limit). A batch that read its limit may have left more due (also when
+/// another node moved some of them first), so the caller sweeps again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Swept<T> {
+    pub done: Vec<T>,
+    pub due: usize,
+}
+
+impl<T> Swept<T> {
+    /// Whether the batch read as many as `limit`: more may be due.
+    pub fn full(&self, limit: i64) -> bool {
+        self.due as i64 >= limit
+    }
+}
+
+impl<T> std::ops::Deref for Swept<T> {
+    type Target = Vec<T>;
+    fn deref(&self) -> &Vec<T> {
+        &self.done
+    }
+}
+
+impl<T> IntoIterator for Swept<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.done.into_iter()
+    }
+}
 pub use merchant::{MerchantUpdate, NewMerchant, SandboxKeys};
 pub use payment::{NewPayment, NonceClaim};
 pub use payout::NewPayout;

@@ -292,7 +292,10 @@ impl Engine {
     }
 
     /// Expires every open payment due at the engine's current time (at most `limit`); returns them.
-    pub async fn expire_due_payments(&self, limit: i64) -> Result<Vec<Payment>, EngineError> {
+    pub async fn expire_due_payments(
+        &self,
+        limit: i64,
+    ) -> Result<crate::Swept<Payment>, EngineError> {
         let now = self.clock.now();
         let due = self
             .store
@@ -311,7 +314,10 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        Ok(expired)
+        Ok(crate::Swept {
+            done: expired,
+            due: due.len(),
+        })
     }
 }
 

@@ -53,7 +53,10 @@ impl Engine {
     /// ([`NewRefund::settle_after_ms`]) is due; returns the refunds it settled. A refund settled
     /// meanwhile by other means (another node's sweep, which reads the same due refunds, or
     /// the operator) is skipped quietly.
-    pub async fn settle_due_refunds(&self, limit: i64) -> Result<Vec<Refund>, EngineError> {
+    pub async fn settle_due_refunds(
+        &self,
+        limit: i64,
+    ) -> Result<crate::Swept<Refund>, EngineError> {
         let now = self.clock.now();
         let due = self
             .store
@@ -69,6 +72,7 @@ impl Engine {
                 })
         });
         let outcomes = futures_util::future::join_all(settlements).await;
+        let read = due.len();
         let mut settled = Vec::with_capacity(due.len());
         for ((id, payment_id), outcome) in due.into_iter().zip(outcomes) {
             match outcome {
@@ -92,7 +96,10 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        Ok(settled)
+        Ok(crate::Swept {
+            done: settled,
+            due: read,
+        })
     }
 
     pub async fn refund(&self, id: &RefundId) -> Result<Refund, EngineError> {

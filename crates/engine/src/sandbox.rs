@@ -120,13 +120,20 @@ impl Engine {
     /// Succeeds up to `limit` open payments whose scheduled success is due, earliest first:
     /// a transfer that has gathered its confirmations ([`Engine::confirm_payment_later`]), a
     /// scenario's automatic success (scheduled at creation); returns them. One finished
-    /// meanwhile by other means is skipped.
-    pub async fn succeed_due_payments(&self, limit: i64) -> Result<Vec<Payment>, EngineError> {
+    /// meanwhile by other means is skipped; one the state machine refuses (its credit would
+    /// overflow the balance) is unscheduled: it stays open, expires as any other, and never
+    /// holds the due ones behind it back.
+    pub async fn succeed_due_payments(
+        &self,
+        limit: i64,
+    ) -> Result<crate::Swept<Payment>, EngineError> {
         let now = self.clock.now();
         let due = self
             .store
             .read(move |db| Ok::<_, EngineError>(db.due_payment_successes(now, limit)?))
             .await?;
+        let read = due.len();
+        let ids: Vec<PaymentId> = due.iter().map(|(id, ..)| id.clone()).collect();
         let transitions = due.into_iter().map(|(id, channel, currency)| {
             // The transfer's hash recorded when it was seen; else a new provider-like number.
             let cmd = PaymentCommand::Succeed {
@@ -134,25 +141,28 @@ impl Engine {
             };
             async move { self.transition_payment(&id, cmd).await }
         });
-        collect_transitions(futures_util::future::join_all(transitions).await)
-    }
-}
-
-/// A sweep's transitions, run all at once (they share commits instead of waiting for one
-/// each): those made, in order; one refused by the state machine (finished meanwhile by other
-/// means, another node's sweep) is skipped; any other failure is the sweep's.
-fn collect_transitions(
-    outcomes: Vec<Result<Payment, EngineError>>,
-) -> Result<Vec<Payment>, EngineError> {
-    let mut done = Vec::with_capacity(outcomes.len());
-    for outcome in outcomes {
-        match outcome {
-            Ok(p) => done.push(p),
-            Err(EngineError::Rule(_)) => {}
-            Err(e) => return Err(e),
+        let outcomes = futures_util::future::join_all(transitions).await;
+        let mut done = Vec::with_capacity(read);
+        for (id, outcome) in ids.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(p) => done.push(p),
+                Err(EngineError::Rule(e)) => {
+                    tracing::warn!(payment = %id.as_str(), error = %e, "scheduled payment success refused; unscheduled");
+                    let unschedule = id.clone();
+                    self.store
+                        .write_locking(
+                            polypay_store::Locks::Object(id.as_str().to_owned()),
+                            move |db| {
+                                Ok::<_, EngineError>(db.unschedule_payment_success(&unschedule)?)
+                            },
+                        )
+                        .await?;
+                }
+                Err(e) => return Err(e),
+            }
         }
+        Ok(crate::Swept { done, due: read })
     }
-    Ok(done)
 }
 
 #[cfg(test)]

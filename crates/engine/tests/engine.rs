@@ -344,7 +344,8 @@ async fn sandbox_scenarios_decline_hold_and_auto_succeed() {
     let mut short = new_payment(&m, "s", 3000);
     short.ttl_seconds = 20;
     let short = e.create_payment(short).await.unwrap();
-    let ids = |done: Vec<Payment>| done.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    let ids =
+        |done: polypay_engine::Swept<Payment>| done.into_iter().map(|p| p.id).collect::<Vec<_>>();
     assert!(
         e.succeed_due_payments(100).await.unwrap().is_empty(),
         "nothing due yet"
@@ -394,6 +395,63 @@ async fn a_due_scenario_success_is_not_held_up_by_older_open_payments() {
         done.into_iter().map(|p| p.id).collect::<Vec<_>>(),
         vec![quick.id]
     );
+}
+
+/// A scheduled success the balance cannot take is dropped from the schedule: it no longer holds
+/// the due ones behind it back (it used to be read first at every sweep, forever), and the
+/// payment expires as any open one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_scheduled_success_is_unscheduled_and_expires() {
+    for db in TestDb::all() {
+        let (plain, clock) = engine(&db);
+        let e = plain.with_scenarios(polypay_engine::Scenarios {
+            amount_rules: true,
+            auto_succeed_after_ms: Some(1_000),
+        });
+        let m = shop(&e).await;
+        let full = e
+            .create_payment(new_payment(&m, "full", i64::MAX))
+            .await
+            .unwrap();
+        let over = e
+            .create_payment(new_payment(&m, "over", 1000))
+            .await
+            .unwrap();
+        let next = e
+            .create_payment(new_payment(&m, "next", 1000))
+            .await
+            .unwrap();
+        // The balance at its limit: the next credit cannot fit.
+        e.transition_payment(
+            &full.id,
+            PaymentCommand::Succeed {
+                channel_order_no: "X".into(),
+            },
+        )
+        .await
+        .unwrap();
+        clock.advance(1_000);
+        // `over` is due first and refused; `next` is refused too (same balance).
+        let swept = e.succeed_due_payments(1).await.unwrap();
+        assert!(swept.is_empty() && swept.full(1), "{}", db.name);
+        let swept = e.succeed_due_payments(10).await.unwrap();
+        assert!(swept.is_empty() && !swept.full(10), "{}", db.name);
+        assert_eq!(swept.due, 1, "{}: only next was still due", db.name);
+        assert!(
+            e.succeed_due_payments(10).await.unwrap().due == 0,
+            "{}",
+            db.name
+        );
+        clock.advance(60_000);
+        let expired: Vec<_> = e
+            .expire_due_payments(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(expired, vec![over.id, next.id], "{}", db.name);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -37,25 +37,58 @@ pub struct Operator {
 impl Operator {
     /// The operator of a request its guard let through: `actor`, from the request's peer.
     pub fn of(actor: String, request: &axum::extract::Request) -> Operator {
-        let source = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+        let peer = request.extensions().get::<ConnectInfo<SocketAddr>>();
+        Operator::at(actor, peer.map(|c| c.0))
+    }
+
+    /// `actor` connected from `peer` (`unknown` when the server did not say).
+    pub fn at(actor: String, peer: Option<SocketAddr>) -> Operator {
+        let source = peer.map_or_else(|| "unknown".to_owned(), |p| p.ip().to_string());
         Operator { actor, source }
     }
 
-    /// Who runs a `polypay` command on the database: `cli:<OS user>` on `local:<host>`.
+    /// Records `action` on its own (a console sign-in or sign-out: nothing else is written).
+    pub async fn record(
+        &self,
+        engine: &Engine,
+        action: &str,
+        object: (&str, &str),
+    ) -> Result<(), polypay_engine::EngineError> {
+        let entry = self.entry(engine, action, object, None, json!({}));
+        engine
+            .store()
+            .write(move |db| Ok::<_, polypay_engine::EngineError>(db.append_audit(&entry)?))
+            .await
+    }
+
+    /// Who runs a `polypay` command on the database: `cli:<OS user>` on `local:<host>`. The
+    /// user is the process's real uid's name in `/etc/passwd` (not `$USER`, which the caller
+    /// sets at will), else `uid<n>`. Anyone who can run these commands can also write the
+    /// database directly, so this names the account, it does not prove it.
     pub fn cli() -> Operator {
-        let user = ["USER", "LOGNAME"]
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        let uid = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| {
+                let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+                line.split_whitespace().next().map(str::to_owned)
+            });
+        let name = uid.as_deref().and_then(|uid| {
+            let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+            passwd.lines().find_map(|l| {
+                let mut fields = l.split(':');
+                let name = fields.next()?;
+                (fields.nth(1)? == uid).then(|| name.to_owned())
+            })
+        });
+        let user = name
+            .or(uid.map(|u| format!("uid{u}")))
             .unwrap_or_else(|| "unknown".into());
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_owned())
             .unwrap_or_default();
         Operator {
-            actor: format!("cli:{user}"),
-            source: format!("local:{host}"),
+            actor: format!("cli:{}", printable(&user)),
+            source: format!("local:{}", printable(&host)),
         }
     }
 
@@ -94,6 +127,15 @@ impl Operator {
     ) -> Engine {
         engine.audited(self.entry(engine, action, object, merchant, detail))
     }
+}
+
+/// `text` with anything but visible ASCII replaced by `?`, at most 64 characters: names from
+/// the system, kept to what prints as itself in a terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .take(64)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect()
 }
 
 /// What a merchant profile change records: the fields it sets, with their new values (a

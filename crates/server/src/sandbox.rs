@@ -324,6 +324,7 @@ async fn clock(State(s): State<AppState>) -> Response {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Advance {
     #[serde(default)]
     seconds: i64,
@@ -352,16 +353,24 @@ pub(crate) async fn travel(
         None,
         json!({"ms": delta_ms}),
     );
+    // A jump too far fails the job, so its audit entry goes with it.
     let moved = s
         .engine()
         .store()
         .audited(entry)
-        .write(move |db| db.advance_sandbox_clock(delta_ms, MOST_AHEAD_MS))
-        .await?;
-    if let Some(offset) = moved {
-        s.inner.clock.follow(offset);
+        .write(move |db| {
+            db.advance_sandbox_clock(delta_ms, MOST_AHEAD_MS)?
+                .ok_or(EngineError::Invalid(TOO_FAR.into()))
+        })
+        .await;
+    match moved {
+        Ok(offset) => {
+            s.inner.clock.follow(offset);
+            Ok(true)
+        }
+        Err(EngineError::Invalid(why)) if why == TOO_FAR => Ok(false),
+        Err(e) => Err(e),
     }
-    Ok(moved.is_some())
 }
 
 /// Time travel: moves the sandbox clock forward; expiries, payout delays and callback
@@ -433,20 +442,27 @@ pub async fn follow_clock(s: &AppState) -> Result<(), EngineError> {
 /// more may be due at once (the caller sweeps again rather than wait for its next tick).
 pub async fn sweep(s: &AppState) -> Result<bool, EngineError> {
     follow_clock(s).await?;
-    let full = |done: usize| done as i64 >= SWEEP_BATCH;
     let expired = s.engine().expire_due_payments(SWEEP_BATCH).await?;
     if !expired.is_empty() {
         tracing::info!(count = expired.len(), "expired payments");
     }
-    let mut more = full(expired.len());
+    // A kind whose batch read its limit may have more due, also when another node (the lease
+    // holder, during time travel) moved some of them first.
+    let mut more = expired.full(SWEEP_BATCH);
     if s.engine().scenarios().is_some() {
-        let moved = process_payouts(s).await?;
+        let first = process_payouts(s).await?;
+        let mut payouts_full = first.moved as i64 >= SWEEP_BATCH;
+        if first.processed > 0 {
+            // Those just taken to processing whose delay has already passed (time travel, a
+            // backlog) complete in this sweep, not the next.
+            payouts_full |= process_payouts(s).await?.moved as i64 >= SWEEP_BATCH;
+        }
         // Refunds created with a sandbox settlement delay (OTT Pay, V2_SHA256, 33 Fintech).
         let settled = s.engine().settle_due_refunds(SWEEP_BATCH).await?;
         // Chain transfers that have gathered their confirmations (BlockATM) and scenarios'
         // automatic successes (`.03`, `auto_succeed_after_ms`), scheduled at creation.
         let succeeded = s.engine().succeed_due_payments(SWEEP_BATCH).await?;
-        more |= full(moved) || full(settled.len()) || full(succeeded.len());
+        more |= payouts_full || settled.full(SWEEP_BATCH) || succeeded.full(SWEEP_BATCH);
     }
     Ok(more)
 }
@@ -457,9 +473,9 @@ pub const SWEEP_BATCH: i64 = 500;
 /// Sandbox payout processor: pending -> processing at once (where the protocol's sandbox does
 /// that, [`crate::protocols::sandbox_processes_payouts`]); then, after the configured delay,
 /// succeeded, or failed when its amount ends in .01 (the decline rule). Moves at most
-/// [`SWEEP_BATCH`], the oldest first, and returns how many it moved: it reads on past payouts
+/// [`SWEEP_BATCH`], the oldest first, and says how many it moved: it reads on past payouts
 /// it leaves as they are (held by `.02`, locked), which never stand in the way of due ones.
-async fn process_payouts(s: &AppState) -> Result<usize, EngineError> {
+async fn process_payouts(s: &AppState) -> Result<PayoutsMoved, EngineError> {
     let now = s.engine().clock().now();
     let delay = s.config().payout_delay_ms;
     let created_by = now.plus_millis(-delay);
@@ -491,16 +507,28 @@ async fn process_payouts(s: &AppState) -> Result<usize, EngineError> {
         }
     }
     // All at once: they share commits instead of waiting for one each.
-    let mut moved = 0;
+    let mut moved = PayoutsMoved::default();
     for outcome in futures_util::future::join_all(moves).await {
         match outcome {
-            Ok(_) => moved += 1,
+            Ok(p) => {
+                moved.moved += 1;
+                moved.processed += usize::from(p.state == PayoutState::Processing);
+            }
             // Moved meanwhile by a control call or another node.
             Err(EngineError::Rule(_)) => {}
             Err(e) => return Err(e),
         }
     }
     Ok(moved)
+}
+
+/// What one pass of the payout processor did.
+#[derive(Debug, Default, Clone, Copy)]
+struct PayoutsMoved {
+    /// Payouts moved, whatever to.
+    moved: usize,
+    /// Of them, those taken to processing (which a second pass may complete).
+    processed: usize,
 }
 
 /// What the sandbox payout processor does to a payout not yet final, if anything now.

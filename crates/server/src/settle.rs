@@ -330,7 +330,12 @@ async fn refund(
         Ok(None) => return error(StatusCode::NOT_FOUND, REFUND_REFS),
         Err(e) => return engine_error(e),
     };
-    let detail = json!({"through": "settlement", "channel_order_no": rail, "failure": failure});
+    let report = match (&rail, &failure) {
+        (Some(reference), _) => json!({"channel_order_no": reference}),
+        (None, Some((code, message))) => json!({"code": code, "message": message}),
+        (None, None) => json!({}),
+    };
+    let detail = json!({"through": "settlement", "report": report});
     let audited = op.engine(
         s.engine(),
         &format!("refund.{action}"),

@@ -120,6 +120,15 @@ async fn operator_changes_are_recorded_with_who_where_and_what() {
             .await;
         assert_eq!(status, 409, "{name}: {body}");
         assert_eq!(audit(&s, "").await["entries"].as_array().unwrap().len(), 5);
+        // So is a jump the clock refuses, and a body with a field it does not take.
+        for refused in [
+            json!({"seconds": 99_999_999_999i64}),
+            json!({"seconds": 1, "x": 2}),
+        ] {
+            let (status, body) = s.sandbox("clock/advance", refused).await;
+            assert_eq!(status, 400, "{name}: {body}");
+        }
+        assert_eq!(audit(&s, "").await["entries"].as_array().unwrap().len(), 5);
 
         // Filters and paging.
         let mine = audit(&s, &format!("?merchant={m}")).await;
@@ -173,6 +182,14 @@ async fn console_changes_name_their_session() {
         label.len() == 8 && label.chars().all(|c| c.is_ascii_hexdigit()),
         "{actor}"
     );
+    // The sign-in before it ties the label to a time and an address.
+    let signed_in = &page["entries"][1];
+    assert_eq!(signed_in["action"], "console.sign_in", "{page}");
+    assert_eq!(
+        (&signed_in["actor"], &signed_in["object_id"]),
+        (&entry["actor"], &json!(label))
+    );
+    assert_eq!(signed_in["source"], "127.0.0.1");
     assert!(
         !rotated.body.is_empty() && !op.cookie.contains(label),
         "not the cookie"

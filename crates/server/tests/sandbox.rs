@@ -856,6 +856,33 @@ async fn held_payouts_do_not_hold_up_the_payouts_behind_them() {
     assert_eq!(h0.state, PayoutState::Processing, ".02 is held");
 }
 
+/// A payout still pending when the clock jumps past its delay is paid out in the answer, not
+/// only taken to processing.
+#[tokio::test(flavor = "multi_thread")]
+async fn time_travel_completes_a_payout_it_finds_pending() {
+    let s = TestServer::start().await;
+    s.engine()
+        .create_payment(payment(&s, "in", 1000, 600))
+        .await
+        .unwrap();
+    s.sandbox("payments/PUB-in/succeed", json!({})).await;
+    let new_payout = NewPayout {
+        merchant_id: s.merchant.id.clone(),
+        protocol: Protocol::V2sha256,
+        merchant_order_no: "tp".into(),
+        public_id: "PO-TP".into(),
+        amount: Money::new(300, Currency::USD),
+        notify_url: None,
+        start_processing: false,
+        attrs: json!({}),
+    };
+    s.engine().create_payout(new_payout).await.unwrap();
+    let (status, body) = s.sandbox("clock/advance", json!({"seconds": 3600})).await;
+    assert_eq!(status, 200, "{body}");
+    let po = s.engine().payout_by_public_id("PO-TP").await.unwrap();
+    assert_eq!(po.state, PayoutState::Succeeded);
+}
+
 /// Time travel answers with every batch that fell due swept, not just the first.
 #[tokio::test(flavor = "multi_thread")]
 async fn time_travel_sweeps_all_that_fell_due() {

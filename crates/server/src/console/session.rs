@@ -164,6 +164,7 @@ pub struct LoginForm {
 /// `POST /console/login`: the admin token opens a session.
 pub async fn login(
     State(c): State<Console>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let token = form.map(|Form(f)| f.token).unwrap_or_default();
@@ -173,6 +174,24 @@ pub async fn login(
         return layout::bare(StatusCode::UNAUTHORIZED, "Sign in", &body);
     }
     let session = c.sessions.open();
+    // The audit log ties the session's label to when and where it signed in.
+    let op = crate::audit::Operator::at(
+        format!("console:{}", session.label),
+        peer.map(|axum::Extension(p)| p.0),
+    );
+    if let Err(e) = op
+        .record(
+            c.app.engine(),
+            "console.sign_in",
+            ("session", &session.label),
+        )
+        .await
+    {
+        c.sessions.close(&session.id);
+        tracing::error!(error = %e, "console sign-in not recorded; refused");
+        let body = login_form(Some("Signing in is not possible right now; try again."));
+        return layout::bare(StatusCode::SERVICE_UNAVAILABLE, "Sign in", &body);
+    }
     tracing::info!("console sign-in");
     let cookie = session_cookie(&c, &session.id, TTL.as_secs());
     ([(header::SET_COOKIE, cookie)], Redirect::to("/console")).into_response()
@@ -182,8 +201,19 @@ pub async fn login(
 pub async fn logout(
     State(c): State<Console>,
     axum::Extension(session): axum::Extension<Session>,
+    axum::Extension(op): axum::Extension<crate::audit::Operator>,
 ) -> Response {
     c.sessions.close(&session.id);
+    let recorded = op
+        .record(
+            c.app.engine(),
+            "console.sign_out",
+            ("session", &session.label),
+        )
+        .await;
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e, "console sign-out not recorded");
+    }
     let cookie = session_cookie(&c, "", 0);
     (
         [(header::SET_COOKIE, cookie)],

@@ -249,6 +249,16 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// Drops a payment's scheduled success (one the state machine refused): it stays open
+    /// and the expiry sweep sees it again.
+    pub fn unschedule_payment_success(&mut self, id: &PaymentId) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE payments SET succeed_at = NULL WHERE id = $1",
+            &[id.as_str().into()],
+        )?;
+        Ok(())
+    }
+
     /// Open payments whose scheduled success is due at `now`, earliest first, each with its
     /// channel reference (a seen transfer's hash, which the success keeps) and currency.
     pub fn due_payment_successes(
