@@ -27,6 +27,14 @@ pub fn router(state: AppState) -> Router<AppState> {
     crate::admin::guarded(routes, state)
 }
 
+/// Whether a request to `path` may be an operator's, whose peer address the audit log records
+/// (the admin and sandbox control APIs, the console).
+pub fn records_peer(path: &str) -> bool {
+    ["/admin/", "/sandbox/", "/console"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+}
+
 /// Who is acting on a request, put there by the admin token's check or the console's session.
 #[derive(Debug, Clone)]
 pub struct Operator {

@@ -100,10 +100,13 @@ pub async fn serve(
             }
             response
         };
-        // The peer's address, for the audit log of operator actions.
+        // The peer's address, for the audit log of operator actions (only there: the
+        // merchants' and customers' requests are spared the extension's allocation).
         let with_peer = move |mut request: Request<Incoming>| {
-            let info = axum::extract::ConnectInfo(peer);
-            request.extensions_mut().insert(info);
+            if crate::audit::records_peer(request.uri().path()) {
+                let info = axum::extract::ConnectInfo(peer);
+                request.extensions_mut().insert(info);
+            }
             request
         };
         let service = ServiceExt::<Request<Incoming>>::map_request(router.clone(), with_peer)
