@@ -37,12 +37,25 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
         .filter()
         .map_err(|why| anyhow::anyhow!(why.replace("cursor", "--before")))?;
     let boot = polypay_server::bootstrap(&mut args.db.load_existing()?).await?;
-    let (entries, more) = boot
+    let read = boot
         .engine
         .store()
-        .read(move |db| db.audit_log(&filter))
-        .await?;
+        .read(move |db| {
+            if let Some(m) = &filter.merchant_id
+                && !db.merchant_exists(&polypay_core::MerchantId(m.clone()))?
+            {
+                return Ok(None);
+            }
+            db.audit_log(&filter).map(Some)
+        })
+        .await;
     boot.engine.store().close();
+    let Some((entries, more)) = read? else {
+        anyhow::bail!(
+            "no merchant {}",
+            params.merchant.as_deref().unwrap_or("").trim()
+        );
+    };
     for e in &entries {
         if args.json {
             println!("{}", serde_json::to_string(e)?);

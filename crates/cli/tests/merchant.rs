@@ -158,6 +158,14 @@ fn a_merchant_is_updated_disabled_and_enabled_from_the_command_line() {
             "unknown currency \"EURO\"",
         ),
         (
+            vec!["audit", "--merchant", "mch_nobody"],
+            "no merchant mch_nobody",
+        ),
+        (
+            vec!["audit", "--limit", "0"],
+            "limit must be a whole number",
+        ),
+        (
             vec!["merchant", "rotate", id.as_str(), "v2sha256.password"],
             "unknown secret \"v2sha256.password\" (passtopay.appSecret,",
         ),

@@ -235,13 +235,28 @@ async fn list(State(s): State<AppState>, query: Result<Query<Params>, QueryRejec
         Ok(f) => f,
         Err(why) => return error(StatusCode::BAD_REQUEST, &why),
     };
+    // An unknown merchant is refused, as the lists refuse it: a typo is not an empty log.
     let read = s
         .engine()
         .store()
-        .read(move |db| db.audit_log(&filter))
+        .read(move |db| {
+            if let Some(m) = &filter.merchant_id
+                && !db.merchant_exists(&MerchantId(m.clone()))?
+            {
+                return Ok(None);
+            }
+            db.audit_log(&filter).map(Some)
+        })
         .await;
     match read {
-        Ok((entries, more)) => {
+        Ok(None) => error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "no merchant {}",
+                params.merchant.as_deref().unwrap_or("").trim()
+            ),
+        ),
+        Ok(Some((entries, more))) => {
             let next = more
                 .then(|| entries.last().map(|e| e.id.to_string()))
                 .flatten();

@@ -151,6 +151,7 @@ async fn operator_changes_are_recorded_with_who_where_and_what() {
             "?limit=0",
             "?limit=1001",
             "?merchant=",
+            "?merchant=mch_nobody",
             "?cursor=x",
             "?merchnt=1",
         ] {
