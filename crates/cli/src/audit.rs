@@ -35,7 +35,10 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
     };
     let filter = params
         .filter()
-        .map_err(|why| anyhow::anyhow!(why.replace("cursor", "--before")))?;
+        .map_err(|why| match why.starts_with("cursor") {
+            true => anyhow::anyhow!("--before must be the id of an entry shown"),
+            false => anyhow::anyhow!(why),
+        })?;
     let boot = polypay_server::bootstrap(&mut args.db.load_existing()?).await?;
     let read = boot
         .engine

@@ -180,40 +180,18 @@ pub struct Params {
 impl Params {
     /// The filter these parameters ask for, or what is wrong with them (naming the parameter).
     pub fn filter(&self) -> Result<AuditFilter, String> {
-        let given = |name: &str, v: &Option<String>| match v.as_deref().map(str::trim) {
-            None => Ok(None),
-            Some("") => Err(format!("{name} is empty: give a value or leave it out")),
-            Some(v) => Ok(Some(v.to_owned())),
-        };
-        let number = |name: &str, v: Option<String>, most: i64| {
-            v.map(|t| match t.parse::<i64>() {
-                Ok(n) if (1..=most).contains(&n) && n.to_string() == t => Ok(n),
-                _ => Err(format!("{name} must be a whole number from 1 to {most}")),
+        use crate::lists::given;
+        let cursor = given("cursor", &self.cursor)?
+            .map(|text| match text.parse::<i64>() {
+                Ok(id) if id > 0 && id.to_string() == text => Ok(id),
+                _ => Err("cursor must be the next_cursor of the page before".to_owned()),
             })
-            .transpose()
-        };
-        let merchant = given("merchant", &self.merchant)?;
-        if let Some(m) = &merchant {
-            let id = m.strip_prefix(MerchantId::PREFIX).unwrap_or_default();
-            let fits = !id.is_empty() && id.len() <= 60;
-            if !fits
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return Err("merchant must be a merchant's id (mch_…)".into());
-            }
-        }
+            .transpose()?;
         Ok(AuditFilter {
-            merchant_id: merchant,
-            object_id: given("object", &self.object)?,
-            before_id: number("cursor", given("cursor", &self.cursor)?, i64::MAX)?,
-            limit: number(
-                "limit",
-                given("limit", &self.limit)?,
-                polypay_store::console::MAX_PAGE,
-            )?
-            .unwrap_or(crate::lists::DEFAULT_LIMIT),
+            merchant_id: crate::lists::merchant_param(&self.merchant)?.map(|m| m.0),
+            object_id: given("object", &self.object)?.map(str::to_owned),
+            before_id: cursor,
+            limit: crate::lists::limit_param(&self.limit)?,
         })
     }
 }

@@ -62,11 +62,41 @@ pub struct Params {
 
 /// A parameter's value, trimmed. An empty one is refused, not taken as absent: a script whose
 /// variable was unset (`merchant=$M`) would otherwise list every merchant's objects.
-fn given<'a>(name: &str, value: &'a Option<String>) -> Result<Option<&'a str>, String> {
+pub(crate) fn given<'a>(name: &str, value: &'a Option<String>) -> Result<Option<&'a str>, String> {
     match value.as_deref().map(str::trim) {
         None => Ok(None),
         Some("") => Err(format!("{name} is empty: give a value or leave it out")),
         Some(v) => Ok(Some(v)),
+    }
+}
+
+/// The `merchant` parameter: a merchant's id (`mch_…`, letters, digits, `_` and `-`), not
+/// looked up.
+pub(crate) fn merchant_param(value: &Option<String>) -> Result<Option<MerchantId>, String> {
+    let Some(m) = given("merchant", value)? else {
+        return Ok(None);
+    };
+    let id = m.strip_prefix(MerchantId::PREFIX).unwrap_or_default();
+    let fits = !id.is_empty() && id.len() <= 60;
+    if !fits
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err("merchant must be a merchant's id (mch_…)".into());
+    }
+    Ok(Some(MerchantId(m.to_string())))
+}
+
+/// The `limit` parameter: 1 to [`MAX_PAGE`], [`DEFAULT_LIMIT`] when absent.
+pub(crate) fn limit_param(value: &Option<String>) -> Result<i64, String> {
+    match given("limit", value)? {
+        None => Ok(DEFAULT_LIMIT),
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or(format!("limit must be a whole number from 1 to {MAX_PAGE}")),
     }
 }
 
@@ -131,18 +161,7 @@ impl Params {
             limit: DEFAULT_LIMIT,
             ..ListFilter::default()
         };
-        if let Some(m) = given("merchant", &self.merchant)? {
-            let id = m.strip_prefix(MerchantId::PREFIX).unwrap_or_default();
-            let fits = !id.is_empty() && id.len() <= 60;
-            if !fits
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return Err("merchant must be a merchant's id (mch_…)".into());
-            }
-            f.merchant_id = Some(MerchantId(m.to_string()));
-        }
+        f.merchant_id = merchant_param(&self.merchant)?;
         if let Some(p) = given("protocol", &self.protocol)? {
             let names = Protocol::ALL.map(|p| p.as_str()).join(", ");
             let protocol = Protocol::parse(p);
@@ -176,13 +195,7 @@ impl Params {
         // Exactly as given: an order number may start or end with a space.
         given("number", &self.number)?;
         f.number = self.number.clone();
-        if let Some(text) = given("limit", &self.limit)? {
-            f.limit = text
-                .parse()
-                .ok()
-                .filter(|n| (1..=MAX_PAGE).contains(n))
-                .ok_or(format!("limit must be a whole number from 1 to {MAX_PAGE}"))?;
-        }
+        f.limit = limit_param(&self.limit)?;
         if let Some(text) = given("cursor", &self.cursor)? {
             f.before = Some(parse_cursor(text)?);
         }
