@@ -326,10 +326,8 @@ async fn clock(State(s): State<AppState>) -> Response {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Advance {
-    #[serde(default)]
-    seconds: i64,
-    #[serde(default)]
-    ms: i64,
+    seconds: Option<i64>,
+    ms: Option<i64>,
 }
 
 /// How far time travel may take the sandbox clock: 100 years of 365.25 days.
@@ -393,7 +391,16 @@ async fn advance_clock(
             );
         }
     };
-    let delta = a.seconds.saturating_mul(1000).saturating_add(a.ms);
+    let delta = match (a.seconds, a.ms) {
+        (Some(seconds), None) => seconds.saturating_mul(1000),
+        (None, Some(ms)) => ms,
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "body must be {\"seconds\": N} or {\"ms\": N}, one of them",
+            );
+        }
+    };
     if delta <= 0 {
         return error(StatusCode::BAD_REQUEST, "the clock only moves forward");
     }

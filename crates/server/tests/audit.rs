@@ -124,6 +124,8 @@ async fn operator_changes_are_recorded_with_who_where_and_what() {
         for refused in [
             json!({"seconds": 99_999_999_999i64}),
             json!({"seconds": 1, "x": 2}),
+            json!({"seconds": 1, "ms": 5}),
+            json!({}),
         ] {
             let (status, body) = s.sandbox("clock/advance", refused).await;
             assert_eq!(status, 400, "{name}: {body}");
