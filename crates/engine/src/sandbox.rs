@@ -119,9 +119,9 @@ impl Engine {
 
     /// Succeeds up to `limit` open payments whose scheduled success is due, earliest first:
     /// a transfer that has gathered its confirmations ([`Engine::confirm_payment_later`]), a
-    /// scenario's automatic success (scheduled at creation); returns them. One finished
-    /// meanwhile by other means is skipped; one the state machine refuses (its credit would
-    /// overflow the balance) is unscheduled: it stays open, expires as any other, and never
+    /// scenario's automatic success (scheduled at creation); returns them. One the state
+    /// machine refuses (finished meanwhile by other means, or its credit would overflow the
+    /// balance) is unscheduled: it stays as it is (open, it expires as any other) and never
     /// holds the due ones behind it back.
     pub async fn succeed_due_payments(
         &self,
@@ -147,13 +147,19 @@ impl Engine {
             match outcome {
                 Ok(p) => done.push(p),
                 Err(EngineError::Rule(e)) => {
-                    tracing::warn!(payment = %id.as_str(), error = %e, "scheduled payment success refused; unscheduled");
+                    if matches!(e, polypay_core::CoreError::BalanceLimit { .. }) {
+                        tracing::warn!(payment = %id.as_str(), error = %e, "scheduled payment success refused; unscheduled");
+                    } else {
+                        tracing::debug!(payment = %id.as_str(), error = %e, "scheduled payment success moot");
+                    }
                     let unschedule = id.clone();
                     self.store
                         .write_locking(
                             polypay_store::Locks::Object(id.as_str().to_owned()),
                             move |db| {
-                                Ok::<_, EngineError>(db.unschedule_payment_success(&unschedule)?)
+                                Ok::<_, EngineError>(
+                                    db.unschedule_payment_success(&unschedule, now)?,
+                                )
                             },
                         )
                         .await?;

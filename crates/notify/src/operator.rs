@@ -140,12 +140,15 @@ pub async fn resend(
         .or(d.request.as_ref())
         .filter(|_| !d.order_key.contains(['#', '@']))
         .map(|r| crate::schedule::keyed_at(&d.order_key, &r.url));
-    let found = store
-        .write(move |db| db.resend_delivery(id, now, request.as_ref(), key.as_deref()))
+    // Not found fails the job (an audited resend records nothing then).
+    store
+        .write(
+            move |db| match db.resend_delivery(id, now, request.as_ref(), key.as_deref())? {
+                true => Ok(()),
+                false => Err(NotifyError::NotFound(id)),
+            },
+        )
         .await?;
-    if !found {
-        return Err(NotifyError::NotFound(id));
-    }
     tracing::info!(delivery = id, merchant = %d.merchant_id, event = %d.event, "callback re-send requested");
     Ok(())
 }

@@ -146,15 +146,30 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
+/// A URL as the audit log keeps it, for good: without user information, query or fragment,
+/// where a merchant may have put a token.
+fn redacted_url(url: &str) -> String {
+    match reqwest::Url::parse(url.trim()) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => String::new(),
+    }
+}
+
 /// What a merchant profile change records: the fields it sets, with their new values (a
-/// name, a URL, the flag: none of them a secret).
+/// name, the flag, the notify URL without what could hold a token).
 pub fn profile_change(change: &polypay_engine::MerchantUpdate) -> Value {
     let mut detail = serde_json::Map::new();
     if let Some(name) = &change.name {
         detail.insert("name".into(), json!(name));
     }
     if let Some(url) = &change.notify_url {
-        detail.insert("notify_url".into(), json!(url));
+        detail.insert("notify_url".into(), json!(url.as_deref().map(redacted_url)));
     }
     if let Some(enabled) = change.enabled {
         detail.insert("enabled".into(), json!(enabled));
@@ -243,6 +258,48 @@ async fn list(State(s): State<AppState>, query: Result<Query<Params>, QueryRejec
         Err(e) => {
             tracing::error!(error = %e, "audit log read failed");
             error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notify_urls_are_kept_without_what_could_hold_a_token() {
+        assert_eq!(
+            redacted_url("https://user:pass@shop.example:8443/notify?token=s3cret#x"),
+            "https://shop.example:8443/notify"
+        );
+        assert_eq!(redacted_url("not a url"), "");
+        let change = polypay_engine::MerchantUpdate {
+            notify_url: Some(None),
+            enabled: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(
+            profile_change(&change),
+            json!({"notify_url": null, "enabled": true})
+        );
+    }
+
+    #[test]
+    fn operator_requests_carry_their_peer_and_merchants_do_not() {
+        for path in [
+            "/admin/v1/audit",
+            "/sandbox/v1/clock/advance",
+            "/console/login",
+        ] {
+            assert!(records_peer(path), "{path}");
+        }
+        for path in [
+            "/api/pay/unifiedOrder",
+            "/processV2",
+            "/cashier/abc",
+            "/administrator",
+        ] {
+            assert!(!records_peer(path), "{path}");
         }
     }
 }

@@ -414,9 +414,16 @@ async fn advance_clock(
 }
 
 /// After time travel: sweeps batch after batch until nothing due is left (not one batch), so
-/// the answer shows the sandbox as it is at the new time.
+/// the answer shows the sandbox as it is at the new time; for at most [`TRAVEL_SWEEP`] (due
+/// work arriving faster than it drains must not hold the answer, nor a stopping node, for
+/// ever): what is left, the sweeper finishes.
 pub(crate) async fn sweep_all_due(s: &AppState) {
+    let started = std::time::Instant::now();
     loop {
+        if started.elapsed() >= TRAVEL_SWEEP {
+            tracing::info!("time travel answers before its sweep ended; the sweeper goes on");
+            break;
+        }
         match sweep(s).await {
             Ok(true) => {}
             Ok(false) => break,
@@ -458,11 +465,11 @@ pub async fn sweep(s: &AppState) -> Result<bool, EngineError> {
     let mut more = expired.full(SWEEP_BATCH);
     if s.engine().scenarios().is_some() {
         let first = process_payouts(s).await?;
-        let mut payouts_full = first.moved as i64 >= SWEEP_BATCH;
+        let mut payouts_full = first.full();
         if first.processed > 0 {
             // Those just taken to processing whose delay has already passed (time travel, a
             // backlog) complete in this sweep, not the next.
-            payouts_full |= process_payouts(s).await?.moved as i64 >= SWEEP_BATCH;
+            payouts_full |= process_payouts(s).await?.full();
         }
         // Refunds created with a sandbox settlement delay (OTT Pay, V2_SHA256, 33 Fintech).
         let settled = s.engine().settle_due_refunds(SWEEP_BATCH).await?;
@@ -473,6 +480,9 @@ pub async fn sweep(s: &AppState) -> Result<bool, EngineError> {
     }
     Ok(more)
 }
+
+/// The longest time travel sweeps before it answers.
+const TRAVEL_SWEEP: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// How many due objects of a kind one sweep takes.
 pub const SWEEP_BATCH: i64 = 500;
@@ -514,7 +524,10 @@ async fn process_payouts(s: &AppState) -> Result<PayoutsMoved, EngineError> {
         }
     }
     // All at once: they share commits instead of waiting for one each.
-    let mut moved = PayoutsMoved::default();
+    let mut moved = PayoutsMoved {
+        tried: moves.len(),
+        ..PayoutsMoved::default()
+    };
     for outcome in futures_util::future::join_all(moves).await {
         match outcome {
             Ok(p) => {
@@ -532,10 +545,21 @@ async fn process_payouts(s: &AppState) -> Result<PayoutsMoved, EngineError> {
 /// What one pass of the payout processor did.
 #[derive(Debug, Default, Clone, Copy)]
 struct PayoutsMoved {
+    /// Moves it tried: a full batch may have left more due.
+    tried: usize,
     /// Payouts moved, whatever to.
     moved: usize,
     /// Of them, those taken to processing (which a second pass may complete).
     processed: usize,
+}
+
+impl PayoutsMoved {
+    /// Whether to sweep again: a full batch was tried (some may have been moved by another
+    /// node first) and some of it moved. A batch refused whole is not tried again at once: a
+    /// payout the state machine keeps refusing would otherwise loop the sweep.
+    fn full(&self) -> bool {
+        self.tried as i64 >= SWEEP_BATCH && self.moved > 0
+    }
 }
 
 /// What the sandbox payout processor does to a payout not yet final, if anything now.

@@ -84,18 +84,24 @@ pub async fn page(
         })
         .collect();
     let notice = problem
+        .as_ref()
         .map(|why| {
             format!(
                 "<div class=\"notice warn\" id=\"filter-problem\">{}</div>",
-                escape(&why)
+                escape(why)
             )
         })
         .unwrap_or_default();
+    // After a refused filter the page is unfiltered, and so is its next one.
+    let (merchant, object) = match &problem {
+        None => (q.merchant.trim(), q.object.trim()),
+        Some(_) => ("", ""),
+    };
     let older = match entries.last() {
         Some(last) if more => format!(
             "<p><a id=\"older\" href=\"/console/audit?merchant={}&object={}&before={}\">Older</a></p>",
-            url_encode(q.merchant.trim()),
-            url_encode(q.object.trim()),
+            url_encode(merchant),
+            url_encode(object),
             last.id
         ),
         _ => String::new(),

@@ -11,13 +11,15 @@ use serde::Serialize;
 /// One operator action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
-    /// Assigned when stored (increasing); 0 before.
+    /// Assigned when stored, increasing in the order of insertion (on PostgreSQL two nodes'
+    /// entries may commit in the other order); 0 before.
     pub id: i64,
     /// Real time of the change (never the sandbox's travelled clock).
     pub at: Timestamp,
     /// Who: `admin-api`, `console` (with the session's short id), `cli` (with the OS user).
     pub actor: String,
-    /// From where: the client's address (the peer of the TCP connection), or `local`.
+    /// From where: the client's address (the peer of the TCP connection), `local:<host>` for a
+    /// command on the database, `unknown` when the server did not say.
     pub source: String,
     /// What, as `<kind>.<verb>`: `merchant.create`, `payment.settle`, `clock.advance`, …
     pub action: String,

@@ -249,12 +249,17 @@ impl Db<'_> {
         Ok(())
     }
 
-    /// Drops a payment's scheduled success (one the state machine refused): it stays open
-    /// and the expiry sweep sees it again.
-    pub fn unschedule_payment_success(&mut self, id: &PaymentId) -> Result<(), StoreError> {
+    /// Drops a payment's scheduled success that was due at `due_by` (one the state machine
+    /// refused): it stays open and the expiry sweep sees it again. A success scheduled later
+    /// meanwhile (a transfer seen since) is kept.
+    pub fn unschedule_payment_success(
+        &mut self,
+        id: &PaymentId,
+        due_by: Timestamp,
+    ) -> Result<(), StoreError> {
         self.exec(
-            "UPDATE payments SET succeed_at = NULL WHERE id = $1",
-            &[id.as_str().into()],
+            "UPDATE payments SET succeed_at = NULL WHERE id = $1 AND succeed_at <= $2",
+            &[id.as_str().into(), due_by.0.into()],
         )?;
         Ok(())
     }
