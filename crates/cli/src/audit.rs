@@ -40,18 +40,7 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
             false => anyhow::anyhow!(why),
         })?;
     let boot = polypay_server::bootstrap(&mut args.db.load_existing()?).await?;
-    let read = boot
-        .engine
-        .store()
-        .read(move |db| {
-            if let Some(m) = &filter.merchant_id
-                && !db.merchant_exists(&polypay_core::MerchantId(m.clone()))?
-            {
-                return Ok(None);
-            }
-            db.audit_log(&filter).map(Some)
-        })
-        .await;
+    let read = polypay_server::audit::read_log(&boot.engine, filter).await;
     boot.engine.store().close();
     let Some((entries, more)) = read? else {
         anyhow::bail!(

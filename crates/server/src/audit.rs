@@ -102,7 +102,7 @@ impl Operator {
 
     /// The entry recording `action` on an object (`kind`, polypay's `id`), at the engine's
     /// real time (not the sandbox's travelled one).
-    pub fn entry(
+    fn entry(
         &self,
         engine: &Engine,
         action: &str,
@@ -203,12 +203,32 @@ impl Params {
             })
             .transpose()?;
         Ok(AuditFilter {
-            merchant_id: crate::lists::merchant_param(&self.merchant)?.map(|m| m.0),
+            merchant_id: crate::lists::merchant_param(&self.merchant)?,
             object_id: given("object", &self.object)?.map(str::to_owned),
             before_id: cursor,
             limit: crate::lists::limit_param(&self.limit)?,
         })
     }
+}
+
+/// One page of the log and whether more follow (the API's and `polypay audit`'s read);
+/// `None` when the filter names a merchant that does not exist: refused, as the lists refuse
+/// it, since a typo is not an empty log.
+pub async fn read_log(
+    engine: &Engine,
+    filter: AuditFilter,
+) -> Result<Option<(Vec<AuditEntry>, bool)>, polypay_store::StoreError> {
+    engine
+        .store()
+        .read(move |db| {
+            if let Some(m) = &filter.merchant_id
+                && !db.merchant_exists(m)?
+            {
+                return Ok(None);
+            }
+            db.audit_log(&filter).map(Some)
+        })
+        .await
 }
 
 /// `GET /admin/v1/audit`: `{"entries": […], "next_cursor": "…"}`, newest first; the cursor
@@ -228,20 +248,7 @@ async fn list(State(s): State<AppState>, query: Result<Query<Params>, QueryRejec
         Ok(f) => f,
         Err(why) => return error(StatusCode::BAD_REQUEST, &why),
     };
-    // An unknown merchant is refused, as the lists refuse it: a typo is not an empty log.
-    let read = s
-        .engine()
-        .store()
-        .read(move |db| {
-            if let Some(m) = &filter.merchant_id
-                && !db.merchant_exists(&MerchantId(m.clone()))?
-            {
-                return Ok(None);
-            }
-            db.audit_log(&filter).map(Some)
-        })
-        .await;
-    match read {
+    match read_log(s.engine(), filter).await {
         Ok(None) => error(
             StatusCode::BAD_REQUEST,
             &format!(

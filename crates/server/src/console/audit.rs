@@ -38,11 +38,11 @@ pub async fn page(
     let (filter, problem) = match params.filter() {
         Ok(f) => (f, None),
         Err(why) => {
-            let all = crate::audit::Params {
-                limit: Some(PAGE.to_string()),
+            let all = polypay_store::AuditFilter {
+                limit: PAGE,
                 ..Default::default()
             };
-            (all.filter().unwrap_or_default(), Some(why))
+            (all, Some(why))
         }
     };
     let read = c

@@ -5,7 +5,7 @@
 use crate::db::Db;
 use crate::error::StoreError;
 use crate::sql::{Row, Value};
-use polypay_core::Timestamp;
+use polypay_core::{MerchantId, Timestamp};
 use serde::Serialize;
 
 /// One operator action.
@@ -35,7 +35,7 @@ pub struct AuditEntry {
 /// Filters of the audit log; `None` matches everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
-    pub merchant_id: Option<String>,
+    pub merchant_id: Option<MerchantId>,
     /// polypay's id of the object.
     pub object_id: Option<String>,
     /// Entries with an id below this one (the last of the page before).
