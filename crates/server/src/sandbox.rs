@@ -344,7 +344,7 @@ pub(crate) async fn travel(
     op: &Operator,
     delta_ms: i64,
 ) -> Result<bool, EngineError> {
-    let entry = op.entry(
+    let audited = op.engine(
         s.engine(),
         "clock.advance",
         ("sandbox_clock", "installation"),
@@ -352,10 +352,8 @@ pub(crate) async fn travel(
         json!({"ms": delta_ms}),
     );
     // A jump too far fails the job, so its audit entry goes with it.
-    let moved = s
-        .engine()
+    let moved = audited
         .store()
-        .audited(entry)
         .write(move |db| {
             db.advance_sandbox_clock(delta_ms, MOST_AHEAD_MS)?
                 .ok_or(EngineError::Invalid(TOO_FAR.into()))
@@ -464,13 +462,7 @@ pub async fn sweep(s: &AppState) -> Result<bool, EngineError> {
     // holder, during time travel) moved some of them first.
     let mut more = expired.full(SWEEP_BATCH);
     if s.engine().scenarios().is_some() {
-        let first = process_payouts(s).await?;
-        let mut payouts_full = first.full();
-        if first.processed > 0 {
-            // Those just taken to processing whose delay has already passed (time travel, a
-            // backlog) complete in this sweep, not the next.
-            payouts_full |= process_payouts(s).await?.full();
-        }
+        let payouts_full = process_payouts(s).await?;
         // Refunds created with a sandbox settlement delay (OTT Pay, V2_SHA256, 33 Fintech).
         let settled = s.engine().settle_due_refunds(SWEEP_BATCH).await?;
         // Chain transfers that have gathered their confirmations (BlockATM) and scenarios'
@@ -490,9 +482,10 @@ pub const SWEEP_BATCH: i64 = 500;
 /// Sandbox payout processor: pending -> processing at once (where the protocol's sandbox does
 /// that, [`crate::protocols::sandbox_processes_payouts`]); then, after the configured delay,
 /// succeeded, or failed when its amount ends in .01 (the decline rule). Moves at most
-/// [`SWEEP_BATCH`], the oldest first, and says how many it moved: it reads on past payouts
-/// it leaves as they are (held by `.02`, locked), which never stand in the way of due ones.
-async fn process_payouts(s: &AppState) -> Result<PayoutsMoved, EngineError> {
+/// [`SWEEP_BATCH`], the oldest first, and says whether to sweep again: it reads on past
+/// payouts it leaves as they are (held by `.02`, locked), which never stand in the way of due
+/// ones.
+async fn process_payouts(s: &AppState) -> Result<bool, EngineError> {
     let now = s.engine().clock().now();
     let delay = s.config().payout_delay_ms;
     let created_by = now.plus_millis(-delay);
@@ -516,7 +509,17 @@ async fn process_payouts(s: &AppState) -> Result<PayoutsMoved, EngineError> {
                 break;
             }
             if let Some(cmd) = payout_move(&p, now, delay, &scenarios) {
-                moves.push(async move { s.engine().transition_payout(&p.id, cmd).await });
+                moves.push(async move {
+                    let moved = s.engine().transition_payout(&p.id, cmd).await?;
+                    // Taken to processing with its delay already past (time travel, a
+                    // backlog): completed now, not at the next sweep.
+                    match payout_move(&moved, now, delay, &scenarios) {
+                        Some(next) if moved.state == PayoutState::Processing => {
+                            s.engine().transition_payout(&moved.id, next).await
+                        }
+                        _ => Ok(moved),
+                    }
+                });
             }
         }
         if last_page || moves.len() as i64 == SWEEP_BATCH {
@@ -524,42 +527,20 @@ async fn process_payouts(s: &AppState) -> Result<PayoutsMoved, EngineError> {
         }
     }
     // All at once: they share commits instead of waiting for one each.
-    let mut moved = PayoutsMoved {
-        tried: moves.len(),
-        ..PayoutsMoved::default()
-    };
+    let tried = moves.len();
+    let mut moved = 0;
     for outcome in futures_util::future::join_all(moves).await {
         match outcome {
-            Ok(p) => {
-                moved.moved += 1;
-                moved.processed += usize::from(p.state == PayoutState::Processing);
-            }
+            Ok(_) => moved += 1,
             // Moved meanwhile by a control call or another node.
             Err(EngineError::Rule(_)) => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(moved)
-}
-
-/// What one pass of the payout processor did.
-#[derive(Debug, Default, Clone, Copy)]
-struct PayoutsMoved {
-    /// Moves it tried: a full batch may have left more due.
-    tried: usize,
-    /// Payouts moved, whatever to.
-    moved: usize,
-    /// Of them, those taken to processing (which a second pass may complete).
-    processed: usize,
-}
-
-impl PayoutsMoved {
-    /// Whether to sweep again: a full batch was tried (some may have been moved by another
-    /// node first) and some of it moved. A batch refused whole is not tried again at once: a
-    /// payout the state machine keeps refusing would otherwise loop the sweep.
-    fn full(&self) -> bool {
-        self.tried as i64 >= SWEEP_BATCH && self.moved > 0
-    }
+    // Sweep again when a full batch was tried (another node may have moved some first) and
+    // some of it moved; a batch refused whole is not: a payout the state machine keeps
+    // refusing would otherwise loop the sweep.
+    Ok(tried as i64 >= SWEEP_BATCH && moved > 0)
 }
 
 /// What the sandbox payout processor does to a payout not yet final, if anything now.
