@@ -55,6 +55,10 @@ pub(crate) struct Staged {
     rows: std::collections::BTreeMap<(String, &'static str), Delta>,
     /// Debits are staged too (a batch of more than one job); alone, a job debits at once.
     debits: bool,
+    /// Each credit is checked against the balance it will be added to (read once per row),
+    /// so a credit the balance cannot hold fails its own job, not the flush at COMMIT: set
+    /// on the run that follows a batch whose flush hit the limit (see the writer).
+    bounded: bool,
 }
 
 /// One balance row's staged change.
@@ -66,6 +70,8 @@ pub(crate) struct Delta {
     /// approved must still cover it when they are applied (another node may have debited it
     /// since), so no debit ever overdraws, whatever ran meanwhile.
     low: Option<i64>,
+    /// The balance row as this transaction read it, when [`Staged::bounded`] had a credit read it.
+    committed: Option<i64>,
 }
 
 impl Staged {
@@ -74,7 +80,19 @@ impl Staged {
         Staged {
             rows: Default::default(),
             debits,
+            bounded: false,
         }
+    }
+
+    /// Staging whose credits are checked against the balance as they are staged
+    /// ([`Staged::bounded`]).
+    pub(crate) fn bounded(mut self) -> Staged {
+        self.bounded = true;
+        self
+    }
+
+    pub(crate) fn is_bounded(&self) -> bool {
+        self.bounded
     }
 
     pub(crate) fn clear(&mut self) {

@@ -285,24 +285,43 @@ fn run_in_transaction(
         if let Err(e) = conn.batch(begin) {
             return Err((e, batch));
         }
-        for job in batch.iter_mut() {
-            let ran = run_isolated(
-                conn,
-                vault,
-                claims.as_deref_mut(),
-                &mut staged,
-                job.as_mut(),
-            );
-            if let Err(e) = ran {
-                return Err((e, batch));
-            }
+        if let Err(e) =
+            run_all_isolated(conn, vault, claims.as_deref_mut(), &mut staged, &mut batch)
+        {
+            return Err((e, batch));
         }
     }
-    if let Err(e) = Db::new(conn, vault, true)
+    match Db::new(conn, vault, true)
         .with_staged(Some(&mut staged))
         .flush_staged()
     {
-        return Err((e, batch));
+        Ok(()) => {}
+        // A balance cannot hold what the batch staged for it: some job's credit does not fit.
+        // The batch runs again, a savepoint per job, each credit checked against its balance
+        // as it is staged, so that job fails alone and the others commit together (not each
+        // alone, as after any other failed flush).
+        Err(StoreError::BalanceLimit(_)) if batch.len() > 1 && !staged.is_bounded() => {
+            if let Err(e) = conn.batch("ROLLBACK") {
+                return Err((e, batch));
+            }
+            if let Some(c) = claims.as_deref_mut() {
+                c.rollback();
+            }
+            if let Err(e) = conn.batch(begin) {
+                return Err((e, batch));
+            }
+            let mut staged = Staged::new(true).bounded();
+            if let Err(e) = run_all_isolated(conn, vault, claims, &mut staged, &mut batch) {
+                return Err((e, batch));
+            }
+            if let Err(e) = Db::new(conn, vault, true)
+                .with_staged(Some(&mut staged))
+                .flush_staged()
+            {
+                return Err((e, batch));
+            }
+        }
+        Err(e) => return Err((e, batch)),
     }
     match conn.batch("COMMIT") {
         Ok(()) => Ok(batch),
@@ -336,6 +355,20 @@ fn run_plain(
     } else {
         Ran::FailedAfterWriting
     })
+}
+
+/// Runs every job of the batch inside its own savepoint ([`run_isolated`]).
+fn run_all_isolated(
+    conn: &mut dyn Conn,
+    vault: &Vault,
+    mut claims: Option<&mut Claims>,
+    staged: &mut Staged,
+    batch: &mut [Box<dyn Job>],
+) -> Result<(), StoreError> {
+    for job in batch.iter_mut() {
+        run_isolated(conn, vault, claims.as_deref_mut(), staged, job.as_mut())?;
+    }
+    Ok(())
 }
 
 /// Runs one job inside a savepoint. A store failure inside the job fails the whole batch
@@ -518,6 +551,27 @@ mod tests {
         })
     }
 
+    /// A credit that notes what it answered (`Err` with the currency of a refused one).
+    fn noted_credit(
+        m: &'static str,
+        minor: i64,
+        said: Arc<Mutex<Vec<Result<(), String>>>>,
+    ) -> Box<dyn Job> {
+        boxed(move |db| {
+            let out = db.credit(
+                &polypay_core::MerchantId(m.into()),
+                polypay_core::Currency::USD,
+                minor,
+            );
+            said.lock().unwrap().push(match &out {
+                Err(StoreError::BalanceLimit(c)) => Err(c.clone()),
+                Err(e) => Err(e.to_string()),
+                Ok(()) => Ok(()),
+            });
+            out
+        })
+    }
+
     fn balances(c: &mut Counting) -> Vec<(String, i64)> {
         let rows = c
             .query(
@@ -616,25 +670,47 @@ mod tests {
             [("m1".into(), i64::MAX - 10), ("m2".into(), 5)]
         );
 
-        // Each fits the sum staged so far, not the balance: the flush at COMMIT fails the batch
-        // (noted as the batch's failure, not a job's), and the writer's retry of each job alone
-        // refuses the one that does not fit.
+        // Each fits the sum staged so far, not the balance: the flush at COMMIT fails, and the
+        // batch runs again with a savepoint per job and each credit checked against the
+        // balance as it is staged. The second credit fails alone; the other two commit together.
+        let said = Arc::new(Mutex::new(Vec::new()));
         let debit = boxed(|db| {
             let m = polypay_core::MerchantId("m1".into());
             assert!(db.try_debit(&m, polypay_core::Currency::USD, 1)?);
             Ok(())
         });
-        let batch = vec![credit("m1", 6), credit("m1", 6), debit];
-        let (currency, jobs) = limit(run_in_transaction(&mut c, &vault, None, batch));
-        assert_eq!((currency.as_str(), jobs), ("USD", 3));
-        c.batch("ROLLBACK").unwrap();
-        assert_eq!(balances(&mut c)[0], ("m1".into(), i64::MAX - 10));
+        let batch = vec![
+            noted_credit("m1", 6, said.clone()),
+            noted_credit("m1", 6, said.clone()),
+            debit,
+        ];
+        c.savepoints = 0;
+        let done = run_in_transaction(&mut c, &vault, None, batch)
+            .ok()
+            .unwrap();
+        assert_eq!(done.len(), 3);
+        assert_eq!(c.savepoints, 3, "run again once, a savepoint per job");
+        let said: Vec<_> = said.lock().unwrap().drain(..).collect();
+        let usd = || Err("USD".to_string());
+        assert_eq!(
+            said,
+            [Ok(()), Ok(()), Ok(()), usd()],
+            "staged twice, then refused"
+        );
+        assert_eq!(balances(&mut c)[0], ("m1".into(), i64::MAX - 5));
+        // Alone, a credit is bounded by its own statement.
         let alone = |c: &mut Counting, job| run_in_transaction(c, &vault, None, vec![job]);
-        assert!(alone(&mut c, credit("m1", 6)).is_ok());
-        let (currency, _) = limit(alone(&mut c, credit("m1", 6)));
+        assert!(alone(&mut c, credit("m1", 5)).is_ok());
+        let (currency, _) = limit(alone(&mut c, credit("m1", 1)));
         assert_eq!(currency, "USD");
         c.batch("ROLLBACK").unwrap();
-        assert_eq!(balances(&mut c)[0], ("m1".into(), i64::MAX - 4));
+        assert_eq!(balances(&mut c)[0], ("m1".into(), i64::MAX));
+        c.inner
+            .execute(
+                "UPDATE balances SET available_minor = $1 WHERE merchant_id = 'm1'",
+                &[(i64::MAX - 4).into()],
+            )
+            .unwrap();
         // Negative credits have their own bound.
         let batch = vec![
             credit("m3", i64::MIN + 1),

@@ -348,6 +348,41 @@ async fn conditional_debit_never_overdraws() {
     .await;
 }
 
+/// Credits that together do not fit a balance: only the ones past `i64::MAX` are refused
+/// (`BalanceLimit`), however the writer batched them, and the balance is exact.
+#[tokio::test(flavor = "multi_thread")]
+async fn credits_past_the_balance_limit_are_refused_one_by_one() {
+    each_backend(|s, name| async move {
+        let m = merchant("bl1");
+        let m1 = m.clone();
+        w(&s, move |db| db.insert_merchant(&m1)).await;
+        let id = m.id.clone();
+        let i = id.clone();
+        w(&s, move |db| db.credit(&i, Currency::USD, i64::MAX - 20)).await;
+        let credits: Vec<_> = (0..8)
+            .map(|_| {
+                let (s, i) = (s.clone(), id.clone());
+                tokio::spawn(
+                    async move { s.write(move |db| db.credit(&i, Currency::USD, 6)).await },
+                )
+            })
+            .collect();
+        let mut said = Vec::new();
+        for c in credits {
+            said.push(c.await.expect("credit task"));
+        }
+        let refused = said
+            .iter()
+            .filter(|r| matches!(r, Err(StoreError::BalanceLimit(c)) if c == "USD"))
+            .count();
+        assert_eq!(refused, 5, "{name}: {said:?}");
+        assert_eq!(said.iter().filter(|r| r.is_ok()).count(), 3, "{name}");
+        let bal = s.read(move |db| db.balances(&id)).await.unwrap();
+        assert_eq!(bal, vec![Money::new(i64::MAX - 2, Currency::USD)], "{name}");
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn ledger_outbox_and_platform_secrets() {
     each_backend(|s, name| async move {

@@ -1,6 +1,6 @@
 //! Balances and the double-entry ledger.
 
-use super::{Db, currency};
+use super::{Db, Delta, currency};
 use crate::error::StoreError;
 use polypay_core::{Currency, MerchantId, Money, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -21,26 +21,46 @@ pub struct LedgerEntry {
 }
 
 impl Db<'_> {
-    /// Adds `minor` (which may be negative) to the merchant's available balance, unconditionally.
+    /// Adds `minor` (which may be negative) to the merchant's available balance, whatever the
+    /// balance (no overdraft check), unless the sum would leave `i64`:
+    /// [`StoreError::BalanceLimit`].
     ///
-    /// In a write job run without a savepoint the credit is staged for the batch and applied,
-    /// summed with the batch's other changes of that balance, just before COMMIT
-    /// ([`Staged`](super::Staged)); inside the transaction nothing can tell the difference.
+    /// In a write job the credit is staged for the batch and applied, summed with the batch's
+    /// other changes of that balance, just before COMMIT ([`Staged`](super::Staged)); inside
+    /// the transaction nothing can tell the difference. Staged, only the batch's own sum is
+    /// checked here, unless the staging is bounded (the run after a flush that hit the limit),
+    /// which checks it against the balance row too.
     pub fn credit(
         &mut self,
         m: &MerchantId,
         currency: Currency,
         minor: i64,
     ) -> Result<(), StoreError> {
-        if let Some(staged) = self.staged.as_deref_mut() {
-            let delta = staged
-                .rows
-                .entry((m.as_str().to_string(), currency.code()))
-                .or_default();
-            delta.net = delta
-                .net
-                .checked_add(minor)
-                .ok_or_else(|| StoreError::BalanceLimit(currency.code().into()))?;
+        if let Some(staged) = self.staged.as_deref() {
+            let key = (m.as_str().to_string(), currency.code());
+            let limit = || StoreError::BalanceLimit(currency.code().into());
+            let committed = match (staged.bounded, staged.rows.get(&key)) {
+                (false, _) => None,
+                (
+                    true,
+                    Some(Delta {
+                        committed: Some(c), ..
+                    }),
+                ) => Some(*c),
+                (true, _) => Some(self.committed_balance(&key.0, key.1)?),
+            };
+            let Some(staged) = self.staged.as_deref_mut() else {
+                return Err(StoreError::Corrupt(
+                    "staged balance changes vanished".into(),
+                ));
+            };
+            let delta = staged.rows.entry(key).or_default();
+            let net = delta.net.checked_add(minor).ok_or_else(limit)?;
+            if let Some(c) = committed {
+                c.checked_add(net).ok_or_else(limit)?;
+                delta.committed = Some(c);
+            }
+            delta.net = net;
             self.changed = true;
             return Ok(());
         }
