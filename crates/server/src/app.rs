@@ -71,9 +71,19 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
             let _ = callbacks_stopped.await;
         },
     ));
+    let (outgrown_tx, outgrown) = tokio::sync::watch::channel(None::<String>);
+    let schema_watch = tokio::spawn(watch_schema(state.clone(), outgrown_tx));
+    let mut told = outgrown.clone();
+    let stop = async move {
+        tokio::select! {
+            _ = shutdown_signal() => {}
+            _ = told.wait_for(Option::is_some) => {}
+        }
+    };
     let router = build_router(state.clone());
     let limits = crate::listen::ConnectionLimits::of(state.config());
-    crate::listen::serve(listener, router, limits, shutdown_signal()).await;
+    crate::listen::serve(listener, router, limits, stop).await;
+    schema_watch.abort();
     // The sweeper ends its tick and gives up its leases, for another node to take at once; a
     // tick stuck on the database is not waited for long (its leases then lapse).
     let _ = stop_sweeps.send(true);
@@ -89,8 +99,37 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let _ = dispatcher.await;
     let store = state.engine().store().clone();
     tokio::task::spawn_blocking(move || store.close()).await?;
+    if let Some(why) = outgrown.borrow().clone() {
+        anyhow::bail!("stopped: {why}");
+    }
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// How often every node checks that no newer node has migrated the database past it.
+pub const SCHEMA_CHECK: Duration = Duration::from_secs(10);
+
+/// Checks on every [`SCHEMA_CHECK`] that this node may still run on its database; once a
+/// newer node has migrated it past what this one knows, with a migration older nodes must not
+/// run beside (`schema_compat`), says why on `outgrown` and returns: the node then stops as on
+/// SIGTERM (in-flight requests finish, queued writes commit) and exits with the reason. A node
+/// of the older version restarted meanwhile refuses to start with the same reason.
+pub async fn watch_schema(state: AppState, outgrown: tokio::sync::watch::Sender<Option<String>>) {
+    let mut ticks = tokio::time::interval(SCHEMA_CHECK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let checked = state.engine().store().read(|db| db.outgrown_schema()).await;
+        match checked {
+            Ok(None) => {}
+            Ok(Some(why)) => {
+                tracing::error!(reason = %why, "a newer polypay migrated the database past this node; stopping");
+                let _ = outgrown.send(Some(why));
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not check the database's schema version"),
+        }
+    }
 }
 
 /// How long a stopping node waits for its sweeps to end their tick and give up their leases.

@@ -1,4 +1,4 @@
-//! `/healthz` (alive, mode, backend), `/readyz` (the database answers) and `/metrics` (Prometheus).
+//! `/healthz` (alive, mode, backend, version and schema), `/readyz` (the database answers) and `/metrics` (Prometheus).
 
 use crate::state::AppState;
 use axum::Json;
@@ -12,6 +12,8 @@ pub async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
         "mode": s.mode().as_str(),
         "backend": s.engine().store().backend().kind(),
         "version": env!("CARGO_PKG_VERSION"),
+        // The last migration this node knows (see README, "Upgrading").
+        "schema": polypay_store::schema_version(),
     }))
 }
 

@@ -12,6 +12,7 @@ pub mod db;
 pub mod delivery;
 pub mod error;
 mod migrate;
+pub use migrate::schema_version;
 mod pg;
 mod pool;
 pub mod seed;

@@ -18,6 +18,11 @@ struct Migration {
     /// and made again), then the version is recorded. SQLite, and a new PostgreSQL database,
     /// run them in one transaction like the others.
     online: bool,
+    /// The oldest node that may run on a database holding this migration, by the last
+    /// migration its binary knows (`schema_compat`, from migration 14 on): the version itself
+    /// unless nodes of earlier versions go on working correctly beside it (an added index or
+    /// a table only the new version uses).
+    min_known: i64,
 }
 
 const fn step(version: i64, sql: &'static str) -> Migration {
@@ -26,7 +31,16 @@ const fn step(version: i64, sql: &'static str) -> Migration {
         only: None,
         sql,
         online: false,
+        min_known: version,
     }
+}
+
+/// The first migration recorded in `schema_compat` (the one that makes the table).
+const COMPAT_FROM: i64 = 14;
+
+/// The last migration this binary knows.
+pub fn schema_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
 }
 
 const MIGRATIONS: &[Migration] = &[
@@ -55,6 +69,11 @@ const MIGRATIONS: &[Migration] = &[
     },
     step(12, include_str!("migrations/0012_sweep_leases.sql")),
     step(13, include_str!("migrations/0013_audit_log.sql")),
+    // A table nodes of version 13 never read: they may run beside it.
+    Migration {
+        min_known: 13,
+        ..step(14, include_str!("migrations/0014_schema_compat.sql"))
+    },
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {
@@ -137,6 +156,48 @@ fn try_lock(conn: &mut dyn Conn) -> Result<bool, StoreError> {
     Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) == 1)
 }
 
+/// Why a node whose binary knows migrations up to `known` must not run on a database holding
+/// the migrations `done`: one newer than it whose `min_known` is above `known`, or that has no
+/// `schema_compat` row (made by a version that did not say). `None` when it may.
+fn outgrown(conn: &mut dyn Conn, done: &[i64], known: i64) -> Result<Option<String>, StoreError> {
+    let Some(&newest) = done.iter().filter(|v| **v > known).max() else {
+        return Ok(None);
+    };
+    let rows = conn.query(
+        "SELECT version, min_known FROM schema_compat WHERE version > $1",
+        &[known.into()],
+    )?;
+    let said: std::collections::HashMap<i64, i64> = rows
+        .iter()
+        .map(|r| Ok((r.int(0)?, r.int(1)?)))
+        .collect::<Result<_, StoreError>>()?;
+    let mut newer: Vec<i64> = done.iter().copied().filter(|v| *v > known).collect();
+    newer.sort_unstable();
+    for version in newer {
+        let needs = said.get(&version).copied().unwrap_or(version);
+        if needs > known {
+            return Ok(Some(format!(
+                "the database's schema is at version {newest}, migrated by a newer polypay; its \
+                 migration {version} needs a polypay that knows migration {needs} or later, and \
+                 this one knows up to {known}: run the newer version (this one would write by \
+                 rules the newer one has changed)"
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a node of this binary may still run on the database (see [`outgrown`]): the
+/// reason it may not, if a newer node migrated it past what this one knows since it started.
+pub(crate) fn check_schema(conn: &mut dyn Conn) -> Result<Option<String>, StoreError> {
+    let done = conn.query(
+        "SELECT version FROM schema_migrations WHERE version > $1",
+        &[schema_version().into()],
+    )?;
+    let done: Vec<i64> = done.iter().map(|r| r.int(0)).collect::<Result<_, _>>()?;
+    outgrown(conn, &done, schema_version())
+}
+
 /// Applies the pending migrations up to `last` (every one in production; tests stop earlier
 /// to upgrade an older schema).
 fn apply_pending(conn: &mut dyn Conn, now_ms: i64, last: i64) -> Result<usize, StoreError> {
@@ -153,6 +214,9 @@ fn apply_pending(conn: &mut dyn Conn, now_ms: i64, last: i64) -> Result<usize, S
     }
     let done = conn.query("SELECT version FROM schema_migrations", &[])?;
     let done: Vec<i64> = done.iter().map(|r| r.int(0)).collect::<Result<_, _>>()?;
+    if let Some(problem) = outgrown(conn, &done, schema_version())? {
+        return Err(StoreError::Config(problem));
+    }
     // A new database has no rows to lock: its online migrations run like the others.
     let live = !done.is_empty();
     let mut applied = 0;
@@ -179,6 +243,13 @@ fn apply_pending(conn: &mut dyn Conn, now_ms: i64, last: i64) -> Result<usize, S
                 &[version.into(), now_ms.into()],
             )
         });
+        let step = step.and_then(|_| match version >= COMPAT_FROM {
+            true => conn.execute(
+                "INSERT INTO schema_compat (version, min_known) VALUES ($1, $2)",
+                &[version.into(), m.min_known.into()],
+            ),
+            false => Ok(0),
+        });
         match step {
             Ok(_) => conn.batch("COMMIT")?,
             Err(e) => {
@@ -196,6 +267,73 @@ fn apply_pending(conn: &mut dyn Conn, now_ms: i64, last: i64) -> Result<usize, S
 mod tests {
     use super::*;
     use crate::sqlite::SqliteConn;
+
+    /// A node runs on a database a newer node migrated only if each newer migration says
+    /// nodes knowing what this one knows may run beside it; one that says nothing, or needs
+    /// more, stops it, at start and (`check_schema`) while it runs.
+    #[test]
+    fn a_node_refuses_a_schema_migrated_past_what_it_knows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = SqliteConn::open(&dir.path().join("m.db")).expect("open");
+        let known = schema_version();
+        assert!(migrate(&mut conn, 0).expect("migrate") >= 14);
+        let compat = conn
+            .query("SELECT version, min_known FROM schema_compat", &[])
+            .expect("compat");
+        let compat: Vec<(i64, i64)> = compat
+            .iter()
+            .map(|r| (r.int(0).unwrap(), r.int(1).unwrap()))
+            .collect();
+        assert_eq!(compat[0], (14, 13), "{compat:?}");
+        assert_eq!(compat.len() as i64, known - 13);
+        let newer = |conn: &mut SqliteConn, version: i64, min_known: Option<i64>| {
+            conn.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)",
+                &[version.into()],
+            )
+            .expect("version");
+            if let Some(min_known) = min_known {
+                conn.execute(
+                    "INSERT INTO schema_compat (version, min_known) VALUES ($1, $2)",
+                    &[version.into(), min_known.into()],
+                )
+                .expect("compat");
+            }
+        };
+        // A newer migration that lets this node run beside it.
+        newer(&mut conn, known + 1, Some(known));
+        assert_eq!(migrate(&mut conn, 0).expect("runs beside it"), 0);
+        assert_eq!(check_schema(&mut conn).expect("check"), None);
+        // One that needs a node knowing it.
+        newer(&mut conn, known + 2, Some(known + 2));
+        let refused = |conn: &mut SqliteConn| match migrate(conn, 0) {
+            Err(StoreError::Config(why)) => why,
+            other => panic!("started: {other:?}"),
+        };
+        let why = refused(&mut conn);
+        let expected = format!(
+            "the database's schema is at version {}, migrated by a newer polypay; its migration \
+             {} needs a polypay that knows migration {} or later, and this one knows up to {known}",
+            known + 2,
+            known + 2,
+            known + 2
+        );
+        assert!(why.starts_with(&expected), "{why}");
+        assert_eq!(check_schema(&mut conn).expect("check"), Some(why));
+        // One that says nothing, as from a version before `schema_compat`.
+        conn.execute(
+            "DELETE FROM schema_compat WHERE version = $1",
+            &[(known + 2).into()],
+        )
+        .expect("delete");
+        newer(&mut conn, known + 3, Some(0));
+        let why = refused(&mut conn);
+        assert!(
+            why.contains(&format!("its migration {} needs", known + 2)),
+            "{why}"
+        );
+        assert!(why.contains(&format!("at version {}", known + 3)), "{why}");
+    }
 
     #[test]
     fn sqlite_nonce_claims_move_to_the_log() {

@@ -124,3 +124,28 @@ fn hex_id() -> String {
     rand::rngs::OsRng.fill_bytes(&mut b);
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// Records migration `version` as applied by a newer polypay, which said nodes knowing up to
+/// `min_known` may run beside it (`None`: it said nothing, as a version without
+/// `schema_compat` would). For tests of what an older node does.
+pub async fn pretend_migrated(
+    store: &Store,
+    version: i64,
+    min_known: Option<i64>,
+) -> Result<(), StoreError> {
+    store
+        .write(move |db| {
+            db.exec(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)",
+                &[version.into()],
+            )?;
+            if let Some(min_known) = min_known {
+                db.exec(
+                    "INSERT INTO schema_compat (version, min_known) VALUES ($1, $2)",
+                    &[version.into(), min_known.into()],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+}

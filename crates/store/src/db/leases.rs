@@ -1,6 +1,7 @@
 //! Sweep leases: which node runs a background sweep (expiry, sandbox completions,
 //! housekeeping) at a time. A holder renews its lease at each tick; another node takes it only
 //! once it has lapsed. Times are the nodes' real clocks (never the sandbox's travelled one).
+//! And the check every node makes that no newer node has migrated the schema past it.
 
 use crate::db::Db;
 use crate::error::StoreError;
@@ -65,5 +66,15 @@ impl Db<'_> {
         rows.first()
             .map(|r| Ok((r.text(0)?, r.int(1)?)))
             .transpose()
+    }
+}
+
+impl Db<'_> {
+    /// Why this node must stop: a newer node migrated the database past what this binary
+    /// knows, with a migration older nodes cannot run beside (`schema_compat`, migration 14);
+    /// `None` while it may run.
+    pub fn outgrown_schema(&mut self) -> Result<Option<String>, StoreError> {
+        let r = crate::migrate::check_schema(&mut *self.conn);
+        self.note(r)
     }
 }
