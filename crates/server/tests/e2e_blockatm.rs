@@ -180,6 +180,19 @@ async fn pay_in_webhook_redirect_and_payout() {
     let detail = status().await;
     assert_eq!(detail.status, PaymentStatus::Success);
     assert_eq!(detail.tx_id.as_deref(), Some(tx.as_str()));
+    // On the wire E2 and E3 give `chainId` as a string (spec 5), an EVM chain's number too.
+    let prepared = client
+        .build_payment_detail("E2E-1", merchant_ms(&s))
+        .unwrap();
+    let raw: serde_json::Value = call(&client, prepared).await;
+    assert_eq!(raw["chainId"], "1", "{raw}");
+    let filter = polypay_blockatm::client::PaymentListFilter {
+        order_no: "E2E-1".into(),
+        ..Default::default()
+    };
+    let prepared = client.build_payment_list(&filter, merchant_ms(&s)).unwrap();
+    let raw: serde_json::Value = call(&client, prepared).await;
+    assert_eq!(raw[0]["chainId"], "1", "{raw}");
     assert_eq!(detail.from_address, pending.from_address);
     // The console and admin API show the same transfer as the channel reference.
     let stored = s

@@ -28,6 +28,13 @@ impl Decimal {
     }
 }
 
+impl Decimal {
+    /// Serializes as a JSON string whatever the text (a field the spec types as a string).
+    pub fn serialize_text<S: Serializer>(d: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&d.0)
+    }
+}
+
 impl From<Amount> for Decimal {
     fn from(amount: Amount) -> Decimal {
         Decimal(amount.to_string())
@@ -123,6 +130,9 @@ pub struct PayOrder<S> {
     pub block_time: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub cashier_id: Option<i64>,
+    /// A string on the wire (spec 5 E2, as in webhooks), also for an EVM chain's numeric id;
+    /// read either way.
+    #[serde(serialize_with = "Decimal::serialize_text")]
     pub chain_id: Decimal,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub create_time: Option<i64>,
