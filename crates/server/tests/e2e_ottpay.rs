@@ -422,6 +422,34 @@ async fn an_h5pay_link_with_a_redirect_url_sends_the_browser_there_when_the_paym
         .admin_get(&format!("payments/h5-3?merchant={}", s.merchant.id))
         .await;
     assert_eq!(order["state"], "expired", "{order}");
+
+    // The sweeper may expire it before the reload comes: the browser still goes there.
+    let created = create("h5-4").await;
+    let back = "https://m.example/done?order=h5-4";
+    let customer = Customer::open(&with_redirect_url(&created.payinfo, back)).await;
+    let reload = customer
+        .html
+        .split(";url=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page reloads itself")
+        .replace("&amp;", "&");
+    s.clock().advance(3 * 3_600_000);
+    s.sweep().await;
+    let (_, order) = s
+        .admin_get(&format!("payments/h5-4?merchant={}", s.merchant.id))
+        .await;
+    assert_eq!(order["state"], "expired", "{order}");
+    let expired = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{base}{reload}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), 302);
+    assert_eq!(expired.headers()["location"], back);
 }
 
 /// On a gateway nothing about the payer is made up: the payer's wallet id is empty until the

@@ -344,11 +344,14 @@ async fn returned(
     };
     let page = || framable(&s, &p, Redirect::to(&format!("/cashier/{token}")));
     let merchant = merchant_of(&s, &p).await;
-    if !p.state.is_open() {
-        return finish(&s, &p, merchant.as_ref(), framed);
-    }
     // The link's parameters the page carried here (OTT Pay's `redirect_url`).
     let link = query.map(|Query(q)| q).unwrap_or_default();
+    if !p.state.is_open() {
+        // It ended before the reload came (the sweeper expired it first, or time travel did):
+        // the browser still goes where the link said, as if the reload had come first.
+        let p = with_link_return(&s, &p, merchant.as_ref(), &link);
+        return finish(&s, &p, merchant.as_ref(), framed);
+    }
     let form = cashier_form(&s, &p, merchant.as_ref(), &link);
     // Not due yet, or paid and waiting for confirmations (which outlast the expiry).
     if form.waiting.is_some() || p.expires_at > s.engine().clock().now() {
@@ -377,6 +380,33 @@ async fn returned(
             page()
         }
     }
+}
+
+/// A finished payment with no return URL of its own, given the one its page's link carried
+/// (H5PAY's `redirect_url`: the protocol's Cancel marks, checked as on the page), in memory
+/// only; as it is otherwise.
+fn with_link_return(
+    s: &AppState,
+    p: &Payment,
+    merchant: Option<&Merchant>,
+    link: &[(String, String)],
+) -> Payment {
+    let (Some(n), Some(m)) = (s.notifier(p.protocol), merchant) else {
+        return p.clone();
+    };
+    let now = s.engine().clock().now();
+    if link.is_empty() || n.redirect_url(p, m, s.engine().clock().wall()).is_some() {
+        return p.clone();
+    }
+    let marks = n
+        .cashier_submit(p, CashierAction::Cancel, CashierInput(link), now)
+        .unwrap_or_default();
+    let mut p = p.clone();
+    match p.attrs.as_object_mut() {
+        Some(attrs) => attrs.extend(marks),
+        None => p.attrs = serde_json::Value::Object(marks),
+    }
+    p
 }
 
 /// After an action: to the merchant's return URL in the protocol's format (HTTP 302), or the
