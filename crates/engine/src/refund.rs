@@ -22,8 +22,9 @@ pub struct NewRefund {
     /// back if the refund fails.
     pub fee_minor: i64,
     /// Sandbox only: settle the refund as succeeded this many milliseconds after it is created
-    /// ([`Engine::settle_due_refunds`], run by the sandbox sweeper). `None`: it stays pending
-    /// until something settles it.
+    /// ([`Engine::settle_due_refunds`], run by the sandbox sweeper); `Some(0)`: in the commit
+    /// that creates it, so no other request ever sees it pending (an exclusive refund right
+    /// after it is not refused for it). `None`: it stays pending until something settles it.
     pub settle_after_ms: Option<i64>,
     pub attrs: serde_json::Value,
 }
@@ -261,11 +262,16 @@ fn insert_refund(
             EngineError::DuplicateRefund(Box::new(e))
         }));
     }
-    if let Some(ms) = new.settle_after_ms {
-        db.schedule_refund_settlement(&r.id, Some(now.plus_millis(ms.max(0))))?;
+    let at_once = matches!(new.settle_after_ms, Some(ms) if ms <= 0);
+    if let (Some(ms), false) = (new.settle_after_ms, at_once) {
+        db.schedule_refund_settlement(&r.id, Some(now.plus_millis(ms)))?;
     }
     db.update_payment(&held)?;
     events::emit(db, r, now)?;
+    if at_once {
+        return settle_refund(db, &r.id, &r.payment_id, None, None, now, false)?
+            .ok_or(EngineError::NotFound("refund"));
+    }
     Ok((refund, held))
 }
 

@@ -212,6 +212,48 @@ async fn refunds_partial_then_full_never_more_than_paid() {
     }
 }
 
+/// A refund settled at once (`settle_after_ms: Some(0)`, the sandbox without a delay) is
+/// never seen pending: exclusive refunds of one payment sent together all succeed while they
+/// fit (QA: with the settlement a second commit, 6 of 10 were refused as "in progress").
+#[tokio::test(flavor = "multi_thread")]
+async fn exclusive_refunds_settled_at_once_do_not_refuse_each_other() {
+    for db in TestDb::all() {
+        let (e, _) = engine(&db);
+        let m = shop(&e).await;
+        let p = paid(&e, &m, "in", 1000).await;
+        let refunds = (0..12).map(|i| {
+            let new = NewRefund {
+                exclusive: true,
+                ..new_refund(&p, &format!("r{i}"), 100, Some(0))
+            };
+            let e = e.clone();
+            tokio::spawn(async move { e.create_refund(new).await })
+        });
+        let mut said = Vec::new();
+        for r in refunds.collect::<Vec<_>>() {
+            said.push(r.await.unwrap());
+        }
+        let done: Vec<_> = said.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(done.len(), 10, "{}: {said:?}", db.name);
+        assert!(done.iter().all(|(r, _)| r.state == RefundState::Succeeded));
+        assert!(
+            said.iter()
+                .filter_map(|r| r.as_ref().err())
+                .all(|e| matches!(
+                    e,
+                    EngineError::Rule(CoreError::RefundExceeds { .. })
+                        | EngineError::Rule(CoreError::Transition(_))
+                )),
+            "{}: {said:?}",
+            db.name
+        );
+        let after = e.payment(&p.id).await.unwrap();
+        assert_eq!(after.state, PaymentState::Refunded, "{}", db.name);
+        assert_eq!(after.refund_pending_minor, 0);
+        assert_eq!(e.balances(&m.id).await.unwrap()[0].minor, 0);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refund_scheduled_to_settle_is_settled_once_due_and_not_before() {
     for db in TestDb::all() {

@@ -123,7 +123,6 @@ pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outc
     let n = u32::try_from(refunds.len() + 1).map_err(|_| Failure::System("refund count".into()))?;
     let settings = MerchantSettings::of(merchant)?;
     let delay_ms = i64::from(settings.refund_delay_ms);
-    let delayed = ctx.platform.sandbox && delay_ms > 0;
     let attrs = RefundAttrs {
         n,
         order: OrderFacts::of_payment(&payment)?,
@@ -142,7 +141,9 @@ pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outc
         notify_url: None,
         exclusive: true,
         fee_minor: settings.refund_fee_minor()?,
-        settle_after_ms: delayed.then_some(delay_ms),
+        // In the sandbox it succeeds the delay later (the sweeper), or with none in the commit
+        // that creates it.
+        settle_after_ms: ctx.platform.sandbox.then_some(delay_ms),
         attrs: serde_json::to_value(&attrs).map_err(crate::Error::from)?,
     };
     let mut refund = None;
@@ -177,17 +178,8 @@ pub(super) async fn refund(ctx: &Ctx, merchant: &Merchant, r: &OrderRef) -> Outc
             Err(e) => return Err(e.into()),
         }
     }
-    let Some(refund) = refund else {
+    if refund.is_none() {
         return Err(Failure::System("no free refund number".into()));
-    };
-    let settled = if ctx.platform.sandbox && !delayed {
-        ctx.engine.settle_refund(&refund, None).await.map(|_| ())
-    } else {
-        Ok(())
-    };
-    if let Err(e) = settled {
-        // The refund stays accepted and pending; the sandbox control API can settle it.
-        tracing::error!(refund = %refund.id, error = %e, "fintech33: sandbox refund settlement failed");
     }
     Ok(ResponseData::RefundOrder(RefundOrderData::submitted()))
 }

@@ -7,7 +7,7 @@ use super::{Call, internal};
 use crate::envelope::{OttError, ResponseData};
 use crate::inbound::Refund as RefundRequest;
 use crate::wire::{RefundResponse, generate_order_id, refund_status};
-use polypay_core::{CoreError, Money, Protocol, Refund};
+use polypay_core::{CoreError, Money, Protocol};
 use polypay_engine::{EngineError, NewRefund};
 
 /// How often a generated refund order id is redrawn when it happens to be taken.
@@ -41,8 +41,12 @@ pub async fn refund(call: &Call<'_>, req: RefundRequest) -> Result<ResponseData,
             // Spec §4 row 16: not while another refund of the payment is pending.
             exclusive: true,
             fee_minor: 0,
-            // Spec §8: with a sandbox refund delay the sweeper settles it that much later.
-            settle_after_ms: (call.ctx.platform.sandbox && call.settings.refund_delay_secs > 0)
+            // Spec §8: in the sandbox it succeeds within the request (delay 0, in the commit
+            // that creates it), or the sweeper settles it the delay later.
+            settle_after_ms: call
+                .ctx
+                .platform
+                .sandbox
                 .then(|| call.settings.refund_delay_secs.saturating_mul(1000)),
             attrs: serde_json::to_value(RefundAttrs {
                 order_id,
@@ -63,7 +67,6 @@ pub async fn refund(call: &Call<'_>, req: RefundRequest) -> Result<ResponseData,
         tracing::error!("ottpay: could not draw a free refund order_id");
         return Err(OttError::System);
     };
-    let refund = settle_in_sandbox(call, refund).await;
     let attrs = RefundAttrs::of(&refund).unwrap_or_default();
     Ok(ResponseData::Refund(RefundResponse {
         order_id: attrs.order_id,
@@ -73,21 +76,6 @@ pub async fn refund(call: &Call<'_>, req: RefundRequest) -> Result<ResponseData,
         currency_type: refund.amount.currency.code().to_owned(),
         trade_time: refund_trade_time(call, &refund),
     }))
-}
-
-/// Spec §8 / §5.6: with the sandbox refund delay at 0 the refund completes within the request.
-/// If settling fails the refund stays pending and the answer says PROCESSING.
-async fn settle_in_sandbox(call: &Call<'_>, refund: Refund) -> Refund {
-    if !call.ctx.platform.sandbox || call.settings.refund_delay_secs > 0 {
-        return refund;
-    }
-    match call.ctx.engine.settle_refund(&refund, None).await {
-        Ok((settled, _)) => settled,
-        Err(err) => {
-            tracing::error!(error = %err, "ottpay: sandbox refund settlement failed");
-            refund
-        }
-    }
 }
 
 /// Maps the engine's refusals onto spec §4 rows 14-18.

@@ -7,7 +7,7 @@ use super::{Call, internal, view};
 use crate::envelope::{ApiError, HttpResponse};
 use crate::inbound::RefundOrder;
 use crate::wire::{RefundOrderData, RefundRef, refund_state_code};
-use polypay_core::{CoreError, Money, Protocol, Refund};
+use polypay_core::{CoreError, Money, Protocol};
 use polypay_engine::{EngineError, NewRefund};
 
 pub(super) async fn refund_order(
@@ -50,7 +50,8 @@ pub(super) async fn refund_order(
         // PassToPay refuses a refund while another of the same payment is in state 0–1.
         exclusive: true,
         fee_minor: 0,
-        settle_after_ms: None,
+        // Sandbox refunds succeed at once, in the commit that creates them.
+        settle_after_ms: call.ctx.platform.sandbox.then_some(0),
         attrs: attrs::to_value(&attrs),
     };
     let (refund, _) = call
@@ -58,7 +59,6 @@ pub(super) async fn refund_order(
         .create_refund(new)
         .await
         .map_err(refund_error)?;
-    let refund = settle_in_sandbox(call, refund).await;
     let data = RefundOrderData {
         channel_order_no: refund.channel_order_no.clone(),
         err_code: refund.error_code.clone(),
@@ -70,21 +70,6 @@ pub(super) async fn refund_order(
         state: refund_state_code(refund.state),
     };
     call.ok(&data)
-}
-
-/// Sandbox refunds succeed at once. If settling fails the refund exists and stays pending:
-/// answer truthfully with state 1 rather than an error a retry would turn into a duplicate.
-async fn settle_in_sandbox(call: &Call<'_>, refund: Refund) -> Refund {
-    if !call.ctx.platform.sandbox {
-        return refund;
-    }
-    match call.engine().settle_refund(&refund, None).await {
-        Ok((settled, _)) => settled,
-        Err(e) => {
-            let _ = internal(e, "settle sandbox refund");
-            refund
-        }
-    }
 }
 
 fn refund_error(e: EngineError) -> ApiError {

@@ -8,7 +8,7 @@ use crate::envelope::ApiError;
 use crate::objects::{attr, refund_data};
 use crate::validate::{Lookup, RefundCreate};
 use crate::wire::ResponseData;
-use polypay_core::{Money, Protocol, Refund};
+use polypay_core::{Money, Protocol};
 use polypay_engine::{EngineError, NewRefund};
 use serde_json::{Map, Value};
 
@@ -36,8 +36,11 @@ impl Gateway {
             notify_url: req.notify_url.or_else(|| payment.notify_url.clone()),
             exclusive: false,
             fee_minor: 0,
-            // §8: PENDING, then REFUNDED after the configured delay (the sandbox sweeper).
-            settle_after_ms: (self.platform.sandbox && caller.settings.refund_delay_ms > 0)
+            // §8: in the sandbox PENDING, then REFUNDED after the configured delay (the
+            // sweeper); with none, REFUNDED in the commit that creates it.
+            settle_after_ms: self
+                .platform
+                .sandbox
                 .then_some(caller.settings.refund_delay_ms),
             attrs: Value::Object(attrs),
         };
@@ -46,27 +49,10 @@ impl Gateway {
             .create_refund(new)
             .await
             .map_err(errors::refund)?;
-        let refund = if self.platform.sandbox && caller.settings.refund_delay_ms == 0 {
-            self.settle_at_once(refund).await
-        } else {
-            refund
-        };
         Ok(ResponseData::Refund(refund_data(
             &refund,
             caller.settings.offset,
         )))
-    }
-
-    /// Settles a just-created refund as succeeded. If that fails the refund stays PENDING, which
-    /// is the truth the answer then shows.
-    async fn settle_at_once(&self, refund: Refund) -> Refund {
-        match self.engine.settle_refund(&refund, None).await {
-            Ok((settled, _)) => settled,
-            Err(e) => {
-                tracing::error!(error = %e, "v2sha256: immediate sandbox refund settlement failed");
-                refund
-            }
-        }
     }
 
     pub(crate) async fn query_refund(
