@@ -4,7 +4,6 @@
 use crate::DbArgs;
 use anyhow::Context;
 use clap::Subcommand;
-use polypay_core::MerchantId;
 use polypay_notify::operator;
 use polypay_store::DeliveryFilter;
 
@@ -24,6 +23,9 @@ pub enum CallbacksCommand {
         /// At most this many, newest first (1-500).
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=500))]
         limit: i64,
+        /// Older deliveries: those with an id below this one (the list's last id).
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+        before: Option<i64>,
         /// Print JSON instead of one line per delivery.
         #[arg(long)]
         json: bool,
@@ -51,6 +53,7 @@ pub async fn run(cmd: CallbacksCommand) -> anyhow::Result<()> {
             payment,
             state,
             limit,
+            before,
             json,
             db,
         } => {
@@ -61,16 +64,28 @@ pub async fn run(cmd: CallbacksCommand) -> anyhow::Result<()> {
                     })
                 })
                 .transpose()?;
+            let merchant_id = merchant
+                .map(|m| {
+                    polypay_server::lists::merchant_param(&Some(m))
+                        .map_err(|why| anyhow::anyhow!("--{why}"))
+                })
+                .transpose()?
+                .flatten();
             let filter = DeliveryFilter {
-                merchant_id: merchant.map(MerchantId),
+                merchant_id: merchant_id.clone(),
                 payment,
                 state: named.map(|(state, _)| state),
                 attempted: named.is_some_and(|(_, attempted)| attempted),
-                before_id: None,
+                before_id: before,
                 limit,
             };
             let boot = polypay_server::bootstrap(&mut db.load_existing()?).await?;
-            let list = operator::list_deliveries(&boot.engine, filter).await?;
+            let page = operator::deliveries_page(&boot.engine, filter).await;
+            boot.engine.store().close();
+            let Some((list, more)) = page? else {
+                let m = merchant_id.map(|m| m.0).unwrap_or_default();
+                anyhow::bail!("no merchant {m}");
+            };
             if json {
                 let v: Vec<_> = list.iter().map(operator::delivery_summary_json).collect();
                 println!("{}", serde_json::to_string_pretty(&v)?);
@@ -96,6 +111,9 @@ pub async fn run(cmd: CallbacksCommand) -> anyhow::Result<()> {
                     d.object_id,
                     d.attempts
                 );
+            }
+            if more && let Some(last) = list.last() {
+                println!("older deliveries: --before {}", last.id);
             }
             Ok(())
         }

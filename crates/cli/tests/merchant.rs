@@ -237,6 +237,28 @@ fn an_operator_command_in_the_wrong_directory_creates_nothing_there() {
     assert!(!dir.exists(), "no data dir, key or database was made");
 }
 
+/// `callbacks list` names a merchant that does not exist as such, not as "no callbacks".
+#[test]
+fn callbacks_list_refuses_a_merchant_that_does_not_exist() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(polypay(dir.path(), &["migrate"]).status.success());
+    for (merchant, why) in [
+        ("mch_nope", "no merchant mch_nope"),
+        ("bob", "--merchant must be a merchant's id"),
+    ] {
+        let out = polypay(dir.path(), &["callbacks", "list", "--merchant", merchant]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{merchant}: {stderr}");
+        assert!(stderr.contains(why), "{merchant}: {stderr}");
+    }
+    let all = polypay(dir.path(), &["callbacks", "list"]);
+    assert!(
+        all.status.success(),
+        "{}",
+        String::from_utf8_lossy(&all.stderr)
+    );
+}
+
 /// The first command that asks for a mode records the installation's; later commands take it,
 /// and one that asks for the other mode is refused.
 #[test]

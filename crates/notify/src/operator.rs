@@ -28,6 +28,32 @@ pub fn state_named(name: &str) -> Option<(DeliveryState, bool)> {
 /// Most deliveries one listing returns.
 pub const MAX_LIST: i64 = 500;
 
+/// One page of the deliveries matching `filter`, newest first (the limit is clamped to
+/// 1..=500), and whether more follow (below the page's last id); `None` when the filter names
+/// a merchant that does not exist (an operator's typo is not "no callbacks").
+pub async fn deliveries_page(
+    engine: &Engine,
+    mut filter: DeliveryFilter,
+) -> Result<Option<(Vec<Delivery>, bool)>, NotifyError> {
+    let limit = filter.limit.clamp(1, MAX_LIST);
+    filter.limit = limit + 1;
+    let page = engine
+        .store()
+        .read(move |db| {
+            if let Some(m) = &filter.merchant_id
+                && !db.merchant_exists(m)?
+            {
+                return Ok(None);
+            }
+            let mut rows = db.deliveries(&filter)?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            Ok::<_, polypay_store::StoreError>(Some((rows, more)))
+        })
+        .await?;
+    Ok(page)
+}
+
 /// Deliveries matching `filter`, newest first (the limit is clamped to 1..=500).
 pub async fn list_deliveries(
     engine: &Engine,

@@ -437,7 +437,20 @@ async fn put_protocol_settings(
     }
 }
 
-async fn list_merchants(State(s): State<AppState>) -> Response {
+/// `GET /admin/v1/merchants` lists them all and takes no parameter: one given is a 400, not
+/// a list that looks filtered and is not.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoParams {}
+
+async fn list_merchants(
+    State(s): State<AppState>,
+    query: Result<Query<NoParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if query.is_err() {
+        let why = "GET /admin/v1/merchants takes no parameters: it lists every merchant";
+        return error(StatusCode::BAD_REQUEST, why);
+    }
     match s.engine().merchants().await {
         Ok(ms) => Json(json!({"merchants": ms.iter().map(merchant_summary).collect::<Vec<_>>()}))
             .into_response(),

@@ -11,7 +11,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use polypay_core::MerchantId;
 use polypay_notify::{NotifyError, operator};
 use polypay_store::DeliveryFilter;
 use serde::Deserialize;
@@ -25,14 +24,60 @@ pub fn router(state: AppState) -> Router<AppState> {
     crate::admin::guarded(routes, state)
 }
 
+/// `GET /admin/v1/callbacks`'s parameters; one it does not know, or an empty one, is a 400
+/// naming it, never an unfiltered list.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ListQuery {
     merchant: Option<String>,
     payment: Option<String>,
     state: Option<String>,
-    limit: Option<i64>,
-    /// Paging: only deliveries with a smaller id.
-    before: Option<i64>,
+    limit: Option<String>,
+    /// The `next_cursor` of the page before: deliveries with a smaller id.
+    cursor: Option<String>,
+    /// The same as `cursor` (the name earlier versions took).
+    before: Option<String>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> Result<DeliveryFilter, String> {
+        use crate::lists::given;
+        let (state, attempted) = match given("state", &self.state)? {
+            None => (None, false),
+            Some(text) => operator::state_named(text)
+                .map(|(state, attempted)| (Some(state), attempted))
+                .ok_or(format!("state must be {}", operator::STATE_NAMES))?,
+        };
+        let limit = match given("limit", &self.limit)? {
+            None => 100,
+            Some(text) => text
+                .parse()
+                .ok()
+                .filter(|n| (1..=operator::MAX_LIST).contains(n))
+                .ok_or(format!("limit must be from 1 to {}", operator::MAX_LIST))?,
+        };
+        let cursor = match (
+            given("cursor", &self.cursor)?,
+            given("before", &self.before)?,
+        ) {
+            (Some(_), Some(_)) => return Err("give cursor or before, not both".into()),
+            (Some(text), None) | (None, Some(text)) => Some(
+                text.parse::<i64>()
+                    .ok()
+                    .filter(|id| *id > 0 && id.to_string() == text)
+                    .ok_or("cursor must be the next_cursor of the page before")?,
+            ),
+            (None, None) => None,
+        };
+        Ok(DeliveryFilter {
+            merchant_id: crate::lists::merchant_param(&self.merchant)?,
+            payment: given("payment", &self.payment)?.map(str::to_owned),
+            state,
+            attempted,
+            before_id: cursor,
+            limit,
+        })
+    }
 }
 
 fn notify_error(e: NotifyError) -> Response {
@@ -51,39 +96,30 @@ async fn list(
     State(s): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Response {
-    let Ok(Query(q)) = query else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "query: merchant, payment, state, limit, before",
-        );
+    let q = match query {
+        Ok(Query(q)) => q,
+        Err(rejection) => {
+            let why = rejection.body_text();
+            let why = why
+                .strip_prefix("Failed to deserialize query string: ")
+                .unwrap_or(&why);
+            return error(StatusCode::BAD_REQUEST, &format!("query: {why}"));
+        }
     };
-    let (state, attempted) = match q.state.as_deref().filter(|s| !s.is_empty()) {
-        None => (None, false),
-        Some(text) => match operator::state_named(text) {
-            Some((state, attempted)) => (Some(state), attempted),
-            None => {
-                let why = format!("state must be {}", operator::STATE_NAMES);
-                return error(StatusCode::BAD_REQUEST, &why);
-            }
-        },
+    let filter = match q.filter() {
+        Ok(f) => f,
+        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
     };
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=operator::MAX_LIST).contains(&limit) {
-        let why = format!("limit must be from 1 to {}", operator::MAX_LIST);
-        return error(StatusCode::BAD_REQUEST, &why);
-    }
-    let filter = DeliveryFilter {
-        merchant_id: q.merchant.filter(|m| !m.is_empty()).map(MerchantId),
-        payment: q.payment.filter(|p| !p.is_empty()),
-        state,
-        attempted,
-        before_id: q.before,
-        limit,
-    };
-    match operator::list_deliveries(s.engine(), filter).await {
-        Ok(list) => {
+    let merchant = filter.merchant_id.clone();
+    match operator::deliveries_page(s.engine(), filter).await {
+        Ok(Some((list, more))) => {
             let callbacks: Vec<_> = list.iter().map(operator::delivery_summary_json).collect();
-            Json(json!({ "callbacks": callbacks })).into_response()
+            let next = list.last().filter(|_| more).map(|d| d.id.to_string());
+            Json(json!({ "callbacks": callbacks, "next_cursor": next })).into_response()
+        }
+        Ok(None) => {
+            let m = merchant.map(|m| m.0).unwrap_or_default();
+            error(StatusCode::BAD_REQUEST, &format!("no merchant {m}"))
         }
         Err(e) => notify_error(e),
     }

@@ -62,7 +62,7 @@ pub struct Params {
 
 /// A parameter's value, trimmed. An empty one is refused, not taken as absent: a script whose
 /// variable was unset (`merchant=$M`) would otherwise list every merchant's objects.
-pub(crate) fn given<'a>(name: &str, value: &'a Option<String>) -> Result<Option<&'a str>, String> {
+pub fn given<'a>(name: &str, value: &'a Option<String>) -> Result<Option<&'a str>, String> {
     match value.as_deref().map(str::trim) {
         None => Ok(None),
         Some("") => Err(format!("{name} is empty: give a value or leave it out")),
@@ -72,7 +72,7 @@ pub(crate) fn given<'a>(name: &str, value: &'a Option<String>) -> Result<Option<
 
 /// The `merchant` parameter: a merchant's id (`mch_…`, letters, digits, `_` and `-`), not
 /// looked up.
-pub(crate) fn merchant_param(value: &Option<String>) -> Result<Option<MerchantId>, String> {
+pub fn merchant_param(value: &Option<String>) -> Result<Option<MerchantId>, String> {
     let Some(m) = given("merchant", value)? else {
         return Ok(None);
     };

@@ -907,3 +907,79 @@ async fn time_travel_sweeps_all_that_fell_due() {
         .unwrap();
     assert!(open.is_empty(), "{} still open", open.len());
 }
+
+/// `GET /admin/v1/callbacks` refuses what it does not take, naming it (a parameter it does not
+/// know, an empty one, an unknown merchant), never an unfiltered or empty list instead, and
+/// pages by `next_cursor`; `GET /admin/v1/merchants` takes no parameter (QA).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_callbacks_and_merchants_lists_refuse_what_they_do_not_take() {
+    let s = TestServer::start().await;
+    for n in 0..3 {
+        let order = format!("cb-{n}");
+        s.engine()
+            .create_payment(payment(&s, &order, 1000, 600))
+            .await
+            .unwrap();
+        let (status, body) = s
+            .sandbox(&format!("payments/PUB-{order}/succeed"), json!({}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    s.dispatch().await;
+    let m = &s.merchant.id;
+    for (query, why) in [
+        ("protocol=nope", "unknown field `protocol`"),
+        ("foo=1", "unknown field `foo`"),
+        ("merchant=", "merchant is empty"),
+        ("merchant=mch_doesnotexist", "no merchant mch_doesnotexist"),
+        ("merchant=bob", "merchant must be a merchant's id"),
+        ("state=", "state is empty"),
+        ("state=lost", "state must be pending, failing"),
+        ("cursor=abc", "cursor must be the next_cursor"),
+        ("cursor=0", "cursor must be the next_cursor"),
+        ("cursor=5&before=5", "not both"),
+        ("limit=x", "limit must be from 1 to 500"),
+    ] {
+        let (status, body) = s.admin_get(&format!("callbacks?{query}")).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        let error = body["error"].as_str().unwrap();
+        assert!(error.contains(why), "{query}: {error}");
+    }
+    let (status, all) = s.admin_get(&format!("callbacks?merchant={m}")).await;
+    assert_eq!(status, 200, "{all}");
+    let ids = |page: &serde_json::Value| -> Vec<i64> {
+        page["callbacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    let every = ids(&all);
+    assert_eq!(every.len(), 3, "{all}");
+    assert!(all["next_cursor"].is_null());
+    let mut paged = Vec::new();
+    let mut query = format!("callbacks?merchant={m}&limit=2");
+    loop {
+        let (status, page) = s.admin_get(&query).await;
+        assert_eq!(status, 200, "{page}");
+        paged.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => query = format!("callbacks?merchant={m}&limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, every, "pages of 2 hold what one page holds");
+    for query in ["limit=1", "enabled=false", "foo=1"] {
+        let (status, body) = s.admin_get(&format!("merchants?{query}")).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("takes no parameters")
+        );
+    }
+    let (status, body) = s.admin_get("merchants").await;
+    assert_eq!(status, 200, "{body}");
+}
