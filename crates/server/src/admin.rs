@@ -138,6 +138,20 @@ pub(crate) fn refused_body(
                 .unwrap_or(&text);
             error(StatusCode::BAD_REQUEST, &format!("{shape} ({why})"))
         }
+        JsonRejection::MissingJsonContentType(_) => error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &format!("send the body as JSON, with Content-Type: application/json: {shape}"),
+        ),
+        JsonRejection::JsonSyntaxError(e) => {
+            let text = e.body_text();
+            let why = text
+                .strip_prefix("Failed to parse the request body as JSON: ")
+                .unwrap_or(&text);
+            error(
+                StatusCode::BAD_REQUEST,
+                &format!("{shape} (not JSON: {why})"),
+            )
+        }
         _ => error(StatusCode::BAD_REQUEST, shape),
     }
 }

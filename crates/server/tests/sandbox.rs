@@ -475,6 +475,35 @@ async fn the_admin_api_refuses_a_malformed_merchant_and_says_why() {
         body.to_string().contains("unknown field `notifyUrl`"),
         "{body}"
     );
+    // The right shape sent as a form (curl -d without a content type): the type is named,
+    // and so is a body that is not JSON at all (QA).
+    let sent = |content_type: &'static str, body: &'static str| {
+        reqwest::Client::new()
+            .post(format!("{}/admin/v1/merchants", s.base_url))
+            .bearer_auth(&s.admin_token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let r = sent("application/x-www-form-urlencoded", r#"{"name":"x"}"#)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("Content-Type: application/json"),
+        "{body}"
+    );
+    let r = sent("application/json", "name=x").await.unwrap();
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("not JSON"),
+        "{body}"
+    );
     let r = create(" shop ", Some(" https://example.com/cb "))
         .await
         .unwrap();

@@ -230,7 +230,9 @@ fn order_ref(obj: &JsonObject) -> Checked<OrderRef> {
     };
     let link_id = match obj.raw("linkID") {
         Raw::Missing => None,
-        _ => Some(text(obj, "linkID", 1, 64)?),
+        // A UUID's hex digits in either case (RFC 4122: case-insensitive on input); polypay
+        // writes them in lower case (spec 5.3).
+        _ => Some(text(obj, "linkID", 1, 64)?.to_ascii_lowercase()),
     };
     if order_sn.is_none() && link_id.is_none() {
         return Err(BusinessError::invalid(
@@ -280,16 +282,17 @@ fn integer(obj: &JsonObject, field: &str, min: u64, max: u64) -> Checked<u64> {
     };
     match digits.parse::<u64>() {
         Ok(v) if (min..=max).contains(&v) => Ok(v),
-        _ => Err(out_of_range(field, min, max)),
+        Ok(_) => Err(out_of_range(field, min, max)),
+        // More digits than any u64: too large, not too small.
+        Err(_) => Err(BusinessError::invalid(
+            field,
+            &format!("must be at most {max}"),
+        )),
     }
 }
 
 fn out_of_range(field: &str, min: u64, max: u64) -> BusinessError {
-    if max == u64::MAX {
-        BusinessError::invalid(field, &format!("must be at least {min}"))
-    } else {
-        BusinessError::invalid(field, &format!("must be between {min} and {max}"))
-    }
+    BusinessError::invalid(field, &format!("must be between {min} and {max}"))
 }
 
 fn email(obj: &JsonObject) -> Checked<String> {

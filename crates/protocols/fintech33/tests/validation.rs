@@ -220,8 +220,19 @@ fn get_and_update_payer() {
     assert_eq!(u.payer_id, 10001);
     assert_eq!(
         check(Service::UpdatePayer, &payer_with("payerID", Some("0"))).unwrap_err(),
-        "payerID: must be at least 1"
+        "payerID: must be between 1 and 18446744073709551615"
     );
+    // Too large for any id: said so, not "at least 1" (QA).
+    for huge in ["99999999999999999999999", r#""99999999999999999999999""#] {
+        // The raw text (serde_json would read the number as a float).
+        let body = payer_with("payerID", Some("7"))
+            .replace(r#""payerID":7"#, &format!(r#""payerID":{huge}"#));
+        assert!(body.contains(huge), "{body}");
+        assert_eq!(
+            check(Service::UpdatePayer, &body).unwrap_err(),
+            "payerID: must be at most 18446744073709551615"
+        );
+    }
 }
 
 #[test]
@@ -384,6 +395,15 @@ fn order_reference_rules() {
     assert_eq!(
         (r.order_sn.as_deref(), r.link_id.as_deref()),
         (Some("A"), Some("b"))
+    );
+    // A UUID in upper case names the order written in lower case (QA).
+    let upper = r#"{"linkID":"0F8FAD5B-D9CB-469F-A165-70867728950E"}"#;
+    let Ok(ServiceRequest::QueryOrder(r)) = check(Service::QueryOrder, upper) else {
+        panic!()
+    };
+    assert_eq!(
+        r.link_id.as_deref(),
+        Some("0f8fad5b-d9cb-469f-a165-70867728950e")
     );
 }
 
