@@ -472,6 +472,42 @@ async fn merchants_show_credentials_once_and_rotate_one_secret() {
     assert_eq!(saved.status, 303);
     assert!(s.engine().merchant(&m.id).await.unwrap().enabled);
 
+    // The page's form is one-time: posted again (a refresh of the credentials page, a double
+    // click) it makes no second merchant and says which one it made (QA). A refused one may be
+    // corrected and sent again.
+    let page = op.get("/console/merchants").await;
+    let marker = "name=\"form\" value=\"";
+    let start = page.body.find(marker).expect("a one-time form id") + marker.len();
+    let form = page.body[start..].split('"').next().unwrap().to_string();
+    let count = || async { s.engine().merchants().await.unwrap().len() };
+    let before = count().await;
+    let refused = op
+        .post("/console/merchants", &[("name", ""), ("form", &form)])
+        .await;
+    assert_eq!(refused.status, 400);
+    let first = op
+        .post("/console/merchants", &[("name", "once"), ("form", &form)])
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let again = op
+        .post("/console/merchants", &[("name", "once"), ("form", &form)])
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert_eq!(count().await, before + 1);
+    let made = s
+        .engine()
+        .merchants()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.name == "once")
+        .unwrap();
+    assert!(again.body.contains(made.id.as_str()), "{}", again.body);
+    assert!(
+        !again.body.contains("appSecret"),
+        "no credentials a second time"
+    );
+
     let bad = op.post("/console/merchants", &[("name", "")]).await;
     assert_eq!(bad.status, 400);
     assert!(

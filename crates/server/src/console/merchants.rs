@@ -3,7 +3,7 @@
 //! (name, notify URL, enabled), and rotating one secret (the new value is likewise shown once).
 
 use super::layout::{self, csrf_field, escape, money, time};
-use super::session::Session;
+use super::session::{FormClaim, Session};
 use super::{Console, engine_error};
 use crate::audit::Operator;
 use crate::config::Mode;
@@ -34,8 +34,12 @@ fn public_ids(m: &Merchant) -> [(&'static str, String); 5] {
 }
 
 fn create_form(s: &Session) -> String {
+    // A one-time id: a refresh or double click of the credentials page re-posts it, and makes
+    // no second merchant.
+    let form = polypay_engine::random_hex(12);
     format!(
         "<div class=\"card\"><h2>New merchant</h2><form method=\"post\" action=\"/console/merchants\" class=\"filters\">{}\
+         <input type=\"hidden\" name=\"form\" value=\"{form}\">\
          <label>Name<input name=\"name\" id=\"merchant-name\" required maxlength=\"128\"></label>\
          <label>Notify URL (optional)<input name=\"notify_url\" id=\"merchant-notify-url\" type=\"url\" size=\"40\"></label>\
          <button class=\"primary\" type=\"submit\" id=\"merchant-create\">Create</button></form>\
@@ -82,6 +86,9 @@ pub struct CreateForm {
     name: String,
     #[serde(default)]
     notify_url: String,
+    /// The page's one-time form id (absent from a form not made by the page: no check).
+    #[serde(default)]
+    form: Option<String>,
 }
 
 /// `POST /console/merchants`: onboards a merchant and shows its credentials once.
@@ -91,6 +98,49 @@ pub async fn create(
     Extension(s): Extension<Session>,
     Form(f): Form<CreateForm>,
 ) -> Response {
+    let form = f.form.clone().filter(|id| !id.is_empty());
+    if let Some(id) = &form
+        && let FormClaim::Repeated(made) = c.sessions.claim_form(&s.id, id)
+    {
+        return already_created(&c, &s, made.as_deref());
+    }
+    let created = create_merchant(&c, &op, &s, f).await;
+    if let Some(id) = &form {
+        c.sessions.finish_form(&s.id, id, created.1);
+    }
+    created.0
+}
+
+/// The answer to a create form posted again: the merchant it made, whose credentials were
+/// shown once, and no second one.
+fn already_created(c: &Console, s: &Session, made: Option<&str>) -> Response {
+    let link = match made {
+        Some(id) => format!(
+            "It made merchant <a href=\"/console/merchants/{0}\" id=\"merchant-link\">{0}</a>, whose \
+             credentials were shown once, on that page.",
+            escape(id)
+        ),
+        None => "It is still being handled.".to_owned(),
+    };
+    let body = format!(
+        "<div class=\"notice warn\" id=\"form-repeated\">This form was already sent (a refresh or a \
+         second click): no other merchant was created. {link}</div>"
+    );
+    let page = layout::page(
+        &c.frame(s, "/console/merchants"),
+        "Merchant already created",
+        &body,
+    );
+    (StatusCode::CONFLICT, page).into_response()
+}
+
+/// Creates the merchant of a form; the page, and the merchant's id when one was made.
+async fn create_merchant(
+    c: &Console,
+    op: &Operator,
+    s: &Session,
+    f: CreateForm,
+) -> (Response, Option<String>) {
     // The engine trims both, takes an empty URL as none, checks them
     // (`NewMerchant::checked`) and says what is wrong.
     let new = NewMerchant {
@@ -100,7 +150,7 @@ pub async fn create(
     };
     let (m, keys) = match c.app.engine().prepare_merchant(new) {
         Ok(made) => made,
-        Err(e) => return engine_error(e),
+        Err(e) => return (engine_error(e), None),
     };
     let audited = op.engine(
         c.app.engine(),
@@ -110,7 +160,7 @@ pub async fn create(
         serde_json::json!({"name": m.name}),
     );
     if let Err(e) = audited.store_merchant(&m).await {
-        return engine_error(e);
+        return (engine_error(e), None);
     }
     tracing::info!(merchant = %m.id, "merchant created from the console");
     let credentials = crate::admin::merchant_created_json(&m, keys.as_ref(), &c.app.inner.platform);
@@ -123,11 +173,8 @@ pub async fn create(
         escape(&m.name),
         escape(&serde_json::to_string_pretty(&credentials).unwrap_or_default()),
     );
-    layout::page(
-        &c.frame(&s, "/console/merchants"),
-        "Merchant created",
-        &body,
-    )
+    let page = layout::page(&c.frame(s, "/console/merchants"), "Merchant created", &body);
+    (page, Some(m.id.0.clone()))
 }
 
 fn profile_form(s: &Session, m: &Merchant) -> String {

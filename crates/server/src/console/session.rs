@@ -47,6 +47,21 @@ struct Entry {
     csrf: String,
     label: String,
     expires: Instant,
+    /// One-time forms of this session submitted lately, oldest first, with what each made
+    /// (`None` while its submission runs).
+    forms: std::collections::VecDeque<(String, Option<String>)>,
+}
+
+/// One-time forms a session remembers (the latest ones; a browser re-posting an older one
+/// after that many others is not a refresh).
+const MAX_FORMS: usize = 32;
+
+/// A one-time form's first submission, or a repeated one (a refresh, a double click).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormClaim {
+    Fresh,
+    /// Submitted before: what it made (`None` while that submission still runs).
+    Repeated(Option<String>),
 }
 
 /// Every live session of this node.
@@ -79,6 +94,7 @@ impl Sessions {
                 csrf: session.csrf.clone(),
                 label: session.label.clone(),
                 expires: now + TTL,
+                forms: Default::default(),
             };
             map.insert(session.id.clone(), entry);
         }
@@ -99,6 +115,44 @@ impl Sessions {
                 None
             }
             None => None,
+        }
+    }
+
+    /// Claims one-time form `form` of session `id` for its submission: [`FormClaim::Fresh`]
+    /// the first time (then [`Sessions::finish_form`] says how it ended), else what the first
+    /// submission made. A session that is gone claims nothing new.
+    pub fn claim_form(&self, id: &str, form: &str) -> FormClaim {
+        let Ok(mut map) = self.map.lock() else {
+            return FormClaim::Repeated(None);
+        };
+        let Some(entry) = map.get_mut(id) else {
+            return FormClaim::Repeated(None);
+        };
+        if let Some((_, made)) = entry.forms.iter().find(|(f, _)| f == form) {
+            return FormClaim::Repeated(made.clone());
+        }
+        if entry.forms.len() >= MAX_FORMS {
+            entry.forms.pop_front();
+        }
+        entry.forms.push_back((form.to_owned(), None));
+        FormClaim::Fresh
+    }
+
+    /// Ends a claimed form's submission: `Some(what it made)`, or `None` when it changed
+    /// nothing (refused input), which frees the form to be corrected and sent again.
+    pub fn finish_form(&self, id: &str, form: &str, made: Option<String>) {
+        let Ok(mut map) = self.map.lock() else {
+            return;
+        };
+        if let Some(entry) = map.get_mut(id) {
+            match made {
+                Some(made) => {
+                    if let Some(slot) = entry.forms.iter_mut().find(|(f, _)| f == form) {
+                        slot.1 = Some(made);
+                    }
+                }
+                None => entry.forms.retain(|(f, _)| f != form),
+            }
         }
     }
 
@@ -280,6 +334,35 @@ mod tests {
         s.close(&a.id);
         assert!(s.get(&a.id).is_none());
         assert_eq!(format!("{a:?}"), "Session(***)");
+    }
+
+    #[test]
+    fn a_one_time_form_is_fresh_once_and_free_again_when_refused() {
+        let s = Sessions::default();
+        let a = s.open();
+        assert_eq!(s.claim_form(&a.id, "f1"), FormClaim::Fresh);
+        assert_eq!(
+            s.claim_form(&a.id, "f1"),
+            FormClaim::Repeated(None),
+            "running"
+        );
+        s.finish_form(&a.id, "f1", Some("mch_1".into()));
+        assert_eq!(
+            s.claim_form(&a.id, "f1"),
+            FormClaim::Repeated(Some("mch_1".into()))
+        );
+        assert_eq!(s.claim_form(&a.id, "f2"), FormClaim::Fresh);
+        s.finish_form(&a.id, "f2", None);
+        assert_eq!(
+            s.claim_form(&a.id, "f2"),
+            FormClaim::Fresh,
+            "refused: sent again"
+        );
+        assert_eq!(s.claim_form("nobody", "f3"), FormClaim::Repeated(None));
+        for n in 0..MAX_FORMS {
+            s.claim_form(&a.id, &format!("g{n}"));
+        }
+        assert_eq!(s.claim_form(&a.id, "f1"), FormClaim::Fresh, "forgotten");
     }
 
     #[test]
