@@ -316,6 +316,32 @@ async fn fintech33_a_signature_over_re_serialised_json_is_explained() {
         "the spaces are the difference: {page}"
     );
 
+    // The other way round, as Python's json.dumps writes it: compact bytes encrypted, the
+    // re-serialised ones (", ", ": ", non-ASCII as \u) signed (QA).
+    let tight = r#"{"product":"Café/1","amount":10}"#;
+    let sealed_tight = seal(tight.as_bytes(), &cipher, &key, SignHash::Sha256).unwrap();
+    let python = key
+        .sign_b64(
+            SignHash::Sha256,
+            br#"{"product": "Caf\u00e9/1", "amount": 10}"#,
+        )
+        .unwrap();
+    let page = explain(&op, &ask(&sealed_tight.biz_content, &python)).await;
+    assert_eq!(verdict(&page), "does not match", "{page}");
+    assert!(
+        page.contains("Python&#39;s json.dumps writes it")
+            || page.contains("Python's json.dumps writes it"),
+        "{page}"
+    );
+    let php = key
+        .sign_b64(
+            SignHash::Sha256,
+            br#"{"product":"Caf\u00e9\/1","amount":10}"#,
+        )
+        .unwrap();
+    let page = explain(&op, &ask(&sealed_tight.biz_content, &php)).await;
+    assert!(page.contains("PHP"), "{page}");
+
     let sha1 = key.sign_b64(SignHash::Sha1, plain.as_bytes()).unwrap();
     let hashed = explain(&op, &ask(&sealed.biz_content, &sha1)).await;
     assert!(

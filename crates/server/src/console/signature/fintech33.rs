@@ -37,35 +37,195 @@ pub async fn token_owner(engine: &Engine, p: &Pasted) -> Option<TokenOwner> {
     })
 }
 
-/// A JSON value with every object's keys sorted, compact.
-fn sorted(v: &Value) -> String {
-    match v {
-        Value::Object(map) => {
-            let mut members: Vec<(&String, &Value)> = map.iter().collect();
-            members.sort_by(|a, b| a.0.cmp(b.0));
-            let inner: Vec<String> = members
-                .iter()
-                .map(|(k, v)| format!("{}:{}", Value::String((*k).clone()), sorted(v)))
-                .collect();
-            format!("{{{}}}", inner.join(","))
+/// A JSON value as read, members in their order (serde_json's `Value` sorts them).
+enum Json {
+    Null,
+    Bool(bool),
+    Number(String),
+    Str(String),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+impl<'de> serde::Deserialize<'de> for Json {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Json, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Json;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_unit<E>(self) -> Result<Json, E> {
+                Ok(Json::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
+                Ok(Json::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
+                Ok(Json::Number(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
+                Ok(Json::Number(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Json, E> {
+                Ok(Json::Number(Value::from(v).to_string()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Json, E> {
+                Ok(Json::Str(v.to_owned()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Json, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = a.next_element()? {
+                    items.push(item);
+                }
+                Ok(Json::Array(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Json, A::Error> {
+                let mut members = Vec::new();
+                while let Some((k, v)) = a.next_entry::<String, Json>()? {
+                    members.push((k, v));
+                }
+                Ok(Json::Object(members))
+            }
         }
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(sorted).collect::<Vec<_>>().join(",")
-        ),
-        other => other.to_string(),
+        d.deserialize_any(Visit)
     }
 }
 
-/// Plaintexts a merchant's code commonly signs instead of the exact encrypted bytes.
+/// How a JSON library writes a value: separators, key order, which characters it escapes.
+#[derive(Clone, Copy)]
+struct Style {
+    /// Between members (`,` or `, `) and after a key (`:` or `: `).
+    comma: &'static str,
+    colon: &'static str,
+    sorted: bool,
+    /// Non-ASCII as `\uXXXX` (UTF-16 units).
+    ascii: bool,
+    /// `/` as `\/` (PHP).
+    slash: bool,
+}
+
+const COMPACT: Style = Style {
+    comma: ",",
+    colon: ":",
+    sorted: false,
+    ascii: false,
+    slash: false,
+};
+
+fn write(v: &Json, style: Style, out: &mut String) {
+    match v {
+        Json::Null => out.push_str("null"),
+        Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Json::Number(n) => out.push_str(n),
+        Json::Str(s) => quote(s, style, out),
+        Json::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(style.comma);
+                }
+                write(item, style, out);
+            }
+            out.push(']');
+        }
+        Json::Object(members) => {
+            let mut order: Vec<&(String, Json)> = members.iter().collect();
+            if style.sorted {
+                order.sort_by(|a, b| a.0.cmp(&b.0));
+            }
+            out.push('{');
+            for (i, (k, v)) in order.into_iter().enumerate() {
+                if i > 0 {
+                    out.push_str(style.comma);
+                }
+                quote(k, style, out);
+                out.push_str(style.colon);
+                write(v, style, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn quote(s: &str, style: Style, out: &mut String) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '/' if style.slash => out.push_str("\\/"),
+            c if (c as u32) < 0x20 || (style.ascii && !c.is_ascii()) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn styled(v: &Json, style: Style) -> String {
+    let mut out = String::new();
+    write(v, style, &mut out);
+    out
+}
+
+/// Plaintexts a merchant's code commonly signs instead of the exact encrypted bytes: the
+/// JSON re-serialised by a library (spec §10), or trimmed.
 fn variants(plain: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
+    if let Ok(v) = serde_json::from_str::<Json>(plain) {
+        let python = Style {
+            comma: ", ",
+            colon: ": ",
+            ascii: true,
+            ..COMPACT
+        };
+        for (what, style) in [
+            (
+                "the JSON re-serialised compactly (JSON.stringify, Jackson)",
+                COMPACT,
+            ),
+            (
+                "the JSON as Python's json.dumps writes it (\", \" and \": \", non-ASCII as \\u)",
+                python,
+            ),
+            (
+                "the JSON as Python's json.dumps(…, ensure_ascii=False) writes it (\", \" and \": \")",
+                Style {
+                    ascii: false,
+                    ..python
+                },
+            ),
+            (
+                "the JSON as PHP's json_encode writes it (\\/ and non-ASCII as \\u)",
+                Style {
+                    ascii: true,
+                    slash: true,
+                    ..COMPACT
+                },
+            ),
+            (
+                "the JSON with its keys sorted",
+                Style {
+                    sorted: true,
+                    ..COMPACT
+                },
+            ),
+        ] {
+            out.push((what.to_string(), styled(&v, style)));
+        }
+    }
     if let Ok(v) = serde_json::from_str::<Value>(plain) {
-        out.push((
-            "the JSON re-serialised compactly".to_string(),
-            v.to_string(),
-        ));
-        out.push(("the JSON with its keys sorted".to_string(), sorted(&v)));
         out.push((
             "the JSON pretty-printed".to_string(),
             serde_json::to_string_pretty(&v).unwrap_or_default(),
@@ -75,6 +235,9 @@ fn variants(plain: &str) -> Vec<(String, String)> {
         "the plaintext with surrounding whitespace trimmed".into(),
         plain.trim().to_string(),
     ));
+    // One text per mistake: the first name that produces it.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|(_, text)| text != plain && seen.insert(text.clone()));
     out
 }
 
