@@ -102,12 +102,24 @@ pub(crate) async fn require_admin(State(s): State<AppState>, req: Request, next:
                 .then_some(token.trim_start_matches(' '))
         })
         .unwrap_or("");
-    let mut response = if s.admin_token_matches(presented) {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let throttle = &s.inner.auth_throttle;
+    let now = std::time::Instant::now();
+    let mut response = if let Err(wait) = throttle.check(peer, now) {
+        locked_out(wait)
+    } else if s.admin_token_matches(presented) {
+        throttle.succeeded(peer);
         let mut req = req;
         let op = Operator::of("admin-api".into(), &req);
         req.extensions_mut().insert(op);
         next.run(req).await
     } else {
+        if throttle.failed(peer, now) {
+            tracing::warn!(peer = ?peer, "admin token: too many wrong attempts from this address; refusing it for a minute");
+        }
         error(StatusCode::UNAUTHORIZED, "missing or wrong admin token")
     };
     response.headers_mut().insert(
@@ -115,6 +127,16 @@ pub(crate) async fn require_admin(State(s): State<AppState>, req: Request, next:
         header::HeaderValue::from_static("no-store"),
     );
     response
+}
+
+/// The answer to an address locked out for wrong admin tokens.
+pub(crate) fn locked_out(wait: std::time::Duration) -> Response {
+    let secs = crate::auth_throttle::retry_after_secs(wait);
+    let message = format!("too many wrong admin tokens from this address; try again in {secs} s");
+    let mut r = error(StatusCode::TOO_MANY_REQUESTS, &message);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    r
 }
 
 pub fn error(status: StatusCode, message: &str) -> Response {

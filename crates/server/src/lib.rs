@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod app;
 pub mod audit;
+pub mod auth_throttle;
 pub mod bootstrap;
 pub mod bounded;
 pub mod callbacks;

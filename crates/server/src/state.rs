@@ -29,6 +29,8 @@ pub struct AppInner {
     /// This node among the installation's: `<host>-<pid>-<random>`, the holder of its callback
     /// and sweep leases.
     pub node_id: String,
+    /// Wrong admin tokens per client address ([`crate::auth_throttle`]).
+    pub auth_throttle: crate::auth_throttle::AuthThrottle,
 }
 
 /// A name for this node, unique among the installation's: the host, the process and a random
@@ -64,6 +66,7 @@ impl AppState {
                 metrics,
                 cashier_csrf_key,
                 node_id: node_id(),
+                auth_throttle: Default::default(),
             }),
         }
     }

@@ -80,3 +80,65 @@ async fn a_body_over_the_node_limit_gets_each_protocols_own_envelope() {
         "{answer}"
     );
 }
+
+/// Wrong admin tokens from one address lock it out of the admin API, the sandbox control API
+/// and the console's sign-in for a minute after ten, the right token too; other addresses and
+/// loopback are not held up.
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_admin_tokens_lock_an_address_out() {
+    use tower::ServiceExt;
+    let s = TestServer::start().await;
+    let router = polypay_server::build_router(s.state.clone());
+    let from = |peer: &str, path: &str, token: &str| {
+        let mut req = axum::http::Request::get(path)
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let addr: std::net::SocketAddr = peer.parse().unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+        router.clone().oneshot(req)
+    };
+    let attacker = "203.0.113.7:40000";
+    for n in 0..polypay_server::auth_throttle::MAX_FAILURES {
+        let r = from(attacker, "/admin/v1/merchants", &format!("guess-{n}"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "attempt {n}");
+    }
+    for path in ["/admin/v1/merchants", "/admin/v1/audit"] {
+        let r = from(attacker, path, "test-admin-token").await.unwrap();
+        assert_eq!(r.status(), 429, "{path}: the right token is refused too");
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((59..=60).contains(&wait), "{wait}");
+    }
+    // The console's sign-in counts the same address as locked out.
+    let mut login = axum::http::Request::post("/console/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from("token=test-admin-token"))
+        .unwrap();
+    login
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo::<std::net::SocketAddr>(
+            attacker.parse().unwrap(),
+        ));
+    assert_eq!(router.clone().oneshot(login).await.unwrap().status(), 429);
+    // Another address, and loopback whatever it tried, are served.
+    let r = from("198.51.100.2:1", "/admin/v1/merchants", "test-admin-token")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for n in 0..20 {
+        from("127.0.0.1:1", "/admin/v1/merchants", &format!("typo-{n}"))
+            .await
+            .unwrap();
+    }
+    let r = from("127.0.0.1:1", "/admin/v1/merchants", "test-admin-token")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}

@@ -222,11 +222,30 @@ pub async fn login(
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let token = form.map(|Form(f)| f.token).unwrap_or_default();
+    let ip = peer.as_ref().map(|axum::Extension(p)| p.0.ip());
+    let throttle = &c.app.inner.auth_throttle;
+    let now = std::time::Instant::now();
+    if let Err(wait) = throttle.check(ip, now) {
+        let secs = crate::auth_throttle::retry_after_secs(wait);
+        let why = format!("Too many wrong admin tokens from this address: try again in {secs} s.");
+        let mut r = layout::bare(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Sign in",
+            &login_form(Some(&why)),
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        return r;
+    }
     if !c.app.admin_token_matches(token.trim()) {
         tracing::warn!("console sign-in refused: wrong admin token");
+        if throttle.failed(ip, now) {
+            tracing::warn!(peer = ?ip, "admin token: too many wrong attempts from this address; refusing it for a minute");
+        }
         let body = login_form(Some("That is not the admin token."));
         return layout::bare(StatusCode::UNAUTHORIZED, "Sign in", &body);
     }
+    throttle.succeeded(ip);
     let session = c.sessions.open();
     // The audit log ties the session's label to when and where it signed in.
     let op = crate::audit::Operator::at(
