@@ -234,28 +234,13 @@ pub async fn read_log(
 /// `GET /admin/v1/audit`: `{"entries": […], "next_cursor": "…"}`, newest first; the cursor
 /// (the last entry's id) gives the page after.
 async fn list(State(s): State<AppState>, query: Result<Query<Params>, QueryRejection>) -> Response {
-    let params = match query {
-        Ok(Query(p)) => p,
-        Err(rejection) => {
-            let why = rejection.body_text();
-            let why = why
-                .strip_prefix("Failed to deserialize query string: ")
-                .unwrap_or(&why);
-            return error(StatusCode::BAD_REQUEST, &format!("query: {why}"));
-        }
-    };
-    let filter = match params.filter() {
+    let filter = match crate::lists::checked(query, Params::filter) {
         Ok(f) => f,
         Err(why) => return error(StatusCode::BAD_REQUEST, &why),
     };
+    let merchant = filter.merchant_id.clone().map(|m| m.0).unwrap_or_default();
     match read_log(s.engine(), filter).await {
-        Ok(None) => error(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "no merchant {}",
-                params.merchant.as_deref().unwrap_or("").trim()
-            ),
-        ),
+        Ok(None) => error(StatusCode::BAD_REQUEST, &format!("no merchant {merchant}")),
         Ok(Some((entries, more))) => {
             let next = more
                 .then(|| entries.last().map(|e| e.id.to_string()))

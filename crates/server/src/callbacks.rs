@@ -96,17 +96,7 @@ async fn list(
     State(s): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Response {
-    let q = match query {
-        Ok(Query(q)) => q,
-        Err(rejection) => {
-            let why = rejection.body_text();
-            let why = why
-                .strip_prefix("Failed to deserialize query string: ")
-                .unwrap_or(&why);
-            return error(StatusCode::BAD_REQUEST, &format!("query: {why}"));
-        }
-    };
-    let filter = match q.filter() {
+    let filter = match crate::lists::checked(query, ListQuery::filter) {
         Ok(f) => f,
         Err(why) => return error(StatusCode::BAD_REQUEST, &why),
     };

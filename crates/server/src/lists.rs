@@ -284,7 +284,12 @@ pub async fn page<T: Listed>(
     Ok((page.items, next))
 }
 
-async fn list<T: Listed>(s: AppState, query: Result<Query<Params>, QueryRejection>) -> Response {
+/// The filter a list's query asks for, or what is wrong with it (the `400`'s message): a
+/// parameter the list does not know (or repeated), or one `filter` refuses.
+pub(crate) fn checked<P, F>(
+    query: Result<Query<P>, QueryRejection>,
+    filter: impl FnOnce(&P) -> Result<F, String>,
+) -> Result<F, String> {
     let params = match query {
         Ok(Query(p)) => p,
         Err(rejection) => {
@@ -292,10 +297,14 @@ async fn list<T: Listed>(s: AppState, query: Result<Query<Params>, QueryRejectio
             let why = why
                 .strip_prefix("Failed to deserialize query string: ")
                 .unwrap_or(&why);
-            return error(StatusCode::BAD_REQUEST, &format!("query: {why}"));
+            return Err(format!("query: {why}"));
         }
     };
-    let filter = match params.filter(T::KIND) {
+    filter(&params)
+}
+
+async fn list<T: Listed>(s: AppState, query: Result<Query<Params>, QueryRejection>) -> Response {
+    let filter = match checked(query, |p| p.filter(T::KIND)) {
         Ok(f) => f,
         Err(why) => return error(StatusCode::BAD_REQUEST, &why),
     };
