@@ -346,6 +346,15 @@ async fn the_prepay_method_chosen_on_the_cashier_fixes_the_bizpay_order_id() {
     assert!(bizpay.starts_with("UP"), "{bizpay}");
 }
 
+/// Where an open page sends itself when its time is up (its meta refresh).
+fn reload_of(html: &str) -> String {
+    html.split(";url=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page reloads itself")
+        .replace("&amp;", "&")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_h5pay_link_with_a_redirect_url_sends_the_browser_there_when_the_payment_ends() {
     let s = TestServer::start().await;
@@ -398,13 +407,7 @@ async fn an_h5pay_link_with_a_redirect_url_sends_the_browser_there_when_the_paym
     let created = create("h5-3").await;
     let back = "https://m.example/done?order=h5-3&x=1";
     let customer = Customer::open(&with_redirect_url(&created.payinfo, back)).await;
-    let reload = customer
-        .html
-        .split(";url=")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the page reloads itself")
-        .replace("&amp;", "&");
+    let reload = reload_of(&customer.html);
     assert!(reload.contains("/return?redirect_url="), "{reload}");
     s.clock().advance(3 * 3_600_000);
     let base = created.payinfo.split("/cashier/").next().expect("base");
@@ -427,13 +430,7 @@ async fn an_h5pay_link_with_a_redirect_url_sends_the_browser_there_when_the_paym
     let created = create("h5-4").await;
     let back = "https://m.example/done?order=h5-4";
     let customer = Customer::open(&with_redirect_url(&created.payinfo, back)).await;
-    let reload = customer
-        .html
-        .split(";url=")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the page reloads itself")
-        .replace("&amp;", "&");
+    let reload = reload_of(&customer.html);
     s.clock().advance(3 * 3_600_000);
     s.sweep().await;
     let (_, order) = s
