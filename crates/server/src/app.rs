@@ -74,10 +74,16 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let (outgrown_tx, outgrown) = tokio::sync::watch::channel(None::<String>);
     let schema_watch = tokio::spawn(watch_schema(state.clone(), outgrown_tx));
     let mut told = outgrown.clone();
+    let outgrown_said = async move {
+        // A watcher that ended without a reason (it cannot, short of a panic) stops nothing.
+        if told.wait_for(Option::is_some).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
     let stop = async move {
         tokio::select! {
             _ = shutdown_signal() => {}
-            _ = told.wait_for(Option::is_some) => {}
+            _ = outgrown_said => {}
         }
     };
     let router = build_router(state.clone());
