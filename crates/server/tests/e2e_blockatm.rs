@@ -390,6 +390,122 @@ async fn cashier_link_and_v1_webhooks() {
     assert_eq!(expired, 1);
 }
 
+/// W without `amount`: the link opens polypay's amount page, whose form posts the link back
+/// with the amount typed; the order is then the one a link with that `amount` makes.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_amount_less_widget_link_asks_the_customer_for_the_amount() {
+    let s = TestServer::start().await;
+    let client = sdk(&s, false);
+    let link = client
+        .widget_url(
+            &format!("{}/cashier", s.base_url),
+            &[
+                ("custNo", Some("C86002201")),
+                ("orderNo", Some("W-AMOUNT")),
+                ("chainId", Some("ETH")),
+                ("redirectURL", Some("https://shop.example/done?a=1&b=2")),
+            ],
+        )
+        .unwrap();
+    let query = link.split_once('?').unwrap().1.to_owned();
+    let opened = no_redirects()
+        .get(&link)
+        .header("sec-fetch-dest", "iframe")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    // The widget frames it: nothing on it forbids that.
+    assert!(opened.headers().get("x-frame-options").is_none());
+    let csp = opened.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(!csp.contains("frame-ancestors"), "{csp}");
+    let html = opened.text().await.unwrap();
+    assert!(
+        html.contains(r#"<form method="post" action="/cashier">"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"name="amount""#), "{html}");
+    let hidden = format!(r#"name="link" value="{}""#, query.replace('&', "&amp;"));
+    assert!(html.contains(&hidden), "{html}");
+    assert!(
+        html.contains(">Ethereum</dd>") && html.contains(">USDT</dd>"),
+        "{html}"
+    );
+
+    let cashier = format!("{}/cashier", s.base_url);
+    let post = |link: String, amount: &'static str| {
+        let request = no_redirects()
+            .post(&cashier)
+            .header("sec-fetch-dest", "iframe")
+            .form(&[("link", link.as_str()), ("amount", amount)]);
+        async move { request.send().await.unwrap() }
+    };
+    // A refused amount: the form again, with the reason and the text as typed.
+    let refused = post(query.clone(), "1.5.0").await;
+    assert_eq!(refused.status(), 400);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("plain number") && html.contains(r#"value="1.5.0""#),
+        "{html}"
+    );
+
+    let created = post(query.clone(), "12.5").await;
+    assert_eq!(created.status(), 302);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(&format!("{}/cashier/", s.base_url)),
+        "{location}"
+    );
+    let detail = client.payment_detail("W-AMOUNT").await.unwrap().data;
+    assert_eq!(detail.amount.as_str(), "12.5");
+    assert_eq!(detail.symbol, "USDT");
+    assert_eq!(detail.chain_id.as_str(), "1");
+    assert_eq!(detail.network.as_deref(), Some("Ethereum"));
+    assert_eq!(detail.cust_no.as_deref(), Some("C86002201"));
+    assert_eq!(detail.order_no.as_deref(), Some("W-AMOUNT"));
+    assert_eq!(detail.status, PaymentStatus::WaitingPayment);
+    let token = location.rsplit('/').next().unwrap();
+    let payment = s.engine().payment_by_cashier_token(token).await.unwrap();
+    assert_eq!(payment.amount.minor, 12_500_000);
+    assert_eq!(payment.amount.currency.code(), "USDT");
+    // The hosted page it leads to opens in the frame too.
+    let hosted = no_redirects()
+        .get(&location)
+        .header("sec-fetch-dest", "iframe")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hosted.status(), 200);
+    assert!(hosted.headers().get("x-frame-options").is_none());
+
+    // The same link with the same orderNo resumes the order.
+    let again = no_redirects().get(&link).send().await.unwrap();
+    assert_eq!(again.status(), 302);
+    assert_eq!(again.headers()["location"].to_str().unwrap(), location);
+
+    // A tampered link is refused as its GET would be.
+    let tampered = query.replace("C86002201", "C86002202");
+    let forged = post(tampered, "12.5").await;
+    assert_eq!(forged.status(), 403);
+    assert!(forged.text().await.unwrap().contains(r#"data-code="1003""#));
+
+    // A form past the page's bound, or past the node's body limit, is refused with the
+    // widget's error page (not read whole: the node bounds every protocol body).
+    for size in [100 << 10, 3 << 20] {
+        let padding = "x".repeat(size);
+        let huge = no_redirects()
+            .post(format!("{}/cashier", s.base_url))
+            .form(&[("link", query.as_str()), ("amount", "1"), ("pad", &padding)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(huge.status(), 400, "{size}");
+        assert!(huge.text().await.unwrap().contains(r#"data-code="1001""#));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cashier_shows_network_token_and_a_deposit_address() {
     let s = TestServer::start().await;

@@ -6,13 +6,17 @@
 //! (`000103` / `000102`, ownership `000105`). Rate limiting happens before all of this, in the
 //! server, with [`crate::ratelimit::RateLimiter`] keyed by [`api_key_of`].
 
+mod amount_page;
 mod cashier;
 mod envelope;
 mod fields;
 mod request;
 
+pub use amount_page::{AMOUNT_PAGE_CSP, AmountPage};
 pub use cashier::{
-    CashierPage, DEFAULT_EXPIRE_MINUTES, LANGUAGES, WIDGET_SCRIPT, WIDGET_SCRIPT_PATH,
+    AMOUNT_FORM_MAX_BYTES, AmountForm, AmountProblem, CashierPage, DEFAULT_CHAIN,
+    DEFAULT_EXPIRE_MINUTES, DEFAULT_SYMBOL, LANGUAGES, WIDGET_SCRIPT, WIDGET_SCRIPT_PATH,
+    typed_amount,
 };
 pub use envelope::{
     ApiError, HTML_CONTENT_TYPE, HttpResponse, InboundError, JSON_CONTENT_TYPE, WidgetError,
@@ -93,7 +97,10 @@ pub enum Endpoint {
     CashierInfo,
     SymbolList,
     AllNetworks,
+    /// W: the signed link.
     Cashier,
+    /// W: the amount page's form (a link without `amount`, and the amount typed).
+    CashierAmount,
 }
 
 /// Whether an endpoint needs, checks or ignores a request signature (3.1).
@@ -105,7 +112,7 @@ pub enum SignatureRule {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 9] = [
+    pub const ALL: [Endpoint; 10] = [
         Endpoint::CreateOrder,
         Endpoint::PaymentDetail,
         Endpoint::PaymentList,
@@ -115,6 +122,7 @@ impl Endpoint {
         Endpoint::SymbolList,
         Endpoint::AllNetworks,
         Endpoint::Cashier,
+        Endpoint::CashierAmount,
     ];
 
     /// `(method, path)` of the endpoint.
@@ -129,6 +137,7 @@ impl Endpoint {
             Endpoint::SymbolList => ("GET", "/admin/api/v2/pub/symbolList"),
             Endpoint::AllNetworks => ("GET", "/admin/api/v2/pub/allNetworks"),
             Endpoint::Cashier => ("GET", "/cashier"),
+            Endpoint::CashierAmount => ("POST", "/cashier"),
         }
     }
 
@@ -145,7 +154,10 @@ impl Endpoint {
     pub fn keyed(self) -> bool {
         !matches!(
             self,
-            Endpoint::SymbolList | Endpoint::AllNetworks | Endpoint::Cashier
+            Endpoint::SymbolList
+                | Endpoint::AllNetworks
+                | Endpoint::Cashier
+                | Endpoint::CashierAmount
         )
     }
 
@@ -157,9 +169,10 @@ impl Endpoint {
             Endpoint::PaymentDetail | Endpoint::PaymentList | Endpoint::CashierInfo => {
                 SignatureRule::VerifiedIfSent
             }
-            Endpoint::SymbolList | Endpoint::AllNetworks | Endpoint::Cashier => {
-                SignatureRule::Ignored
-            }
+            Endpoint::SymbolList
+            | Endpoint::AllNetworks
+            | Endpoint::Cashier
+            | Endpoint::CashierAmount => SignatureRule::Ignored,
         }
     }
 }
@@ -192,6 +205,17 @@ pub fn parse(
         let scheme = Some(page.scheme);
         return Ok(Inbound {
             request: Request::Cashier(page),
+            credentials: Some(credentials),
+            scheme,
+        });
+    }
+    if endpoint == Endpoint::CashierAmount {
+        let content_type = crate::header(req.headers, "Content-Type");
+        let (form, credentials) =
+            cashier::parse_form(content_type, req.body, &lookup, opts, now_ms)?;
+        let scheme = Some(form.page.scheme);
+        return Ok(Inbound {
+            request: Request::CashierAmount(form),
             credentials: Some(credentials),
             scheme,
         });

@@ -11,7 +11,7 @@ mod widget;
 
 use crate::inbound::{
     self, ApiError, Endpoint, HttpResponse, InboundError, InboundOptions, RawRequest, Request,
-    ResponseData, render_success,
+    ResponseData, WidgetError, WidgetErrorCode, render_success,
 };
 use crate::merchant::{Numbers, Settings};
 use crate::network::NetworkTable;
@@ -65,8 +65,14 @@ pub fn router_with(engine: Engine, platform: Arc<Platform>, limits: RateLimitCon
         limiter: Mutex::new(RateLimiter::new(limits)),
     }));
     let mut router = Router::new();
+    let mut paths: Vec<&str> = Vec::new();
+    // `/cashier` serves two endpoints (the link's GET, the amount form's POST): routed once.
     for endpoint in Endpoint::ALL {
-        router = router.route(endpoint.route().1, any(handle));
+        let path = endpoint.route().1;
+        if !paths.contains(&path) {
+            paths.push(path);
+            router = router.route(path, any(handle));
+        }
     }
     router
         .route("/order/{*rest}", any(handle))
@@ -117,8 +123,13 @@ async fn handle(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let trace = inbound::new_trace();
-    // A body the HTTP layer refused (too large, broken stream) still gets the envelope.
+    // A body the HTTP layer refused (too large, broken stream) still gets the envelope, or the
+    // amount form its error page.
     let Ok(body) = body else {
+        if Endpoint::find(method.as_str(), uri.path()) == Some(Endpoint::CashierAmount) {
+            let refused = WidgetError::new(WidgetErrorCode::Parameter, "body");
+            return into_response(refused.render());
+        }
         return into_response(ApiError::illegal_parameter("body").render(&trace));
     };
     let headers = header_pairs(&headers);
@@ -144,7 +155,7 @@ async fn serve(
 ) -> Result<Answer, InboundError> {
     let now = inner.now_ms();
     let endpoint = Endpoint::find(method.as_str(), uri.path());
-    let key = endpoint.and_then(|e| key_of(e, headers, uri.query()));
+    let key = endpoint.and_then(|e| key_of(e, headers, uri.query(), body));
     let merchant = match &key {
         Some(key) => lookup(&inner.engine, key).await?,
         None => None,
@@ -168,7 +179,8 @@ async fn serve(
     // request that proved nothing but the key (an unsigned detail, list or cashier info: the
     // API key is public, it is in every widget link) counts in a window of its own, so
     // whoever holds a link cannot exhaust, or block, the merchant's signed traffic.
-    // (A keyed endpoint's key is its header's; the cashier link's, in its query, is not limited.)
+    // (A keyed endpoint's key is its header's; the cashier link's, in its query or in the
+    // amount form's `link`, is not limited: the form's POST counts as its link's GET does.)
     if let Some(key) = key.filter(|_| endpoint.is_some_and(Endpoint::keyed)) {
         match parsed.scheme {
             Some(_) => rate_limit(inner, &key, now)?,
@@ -192,13 +204,34 @@ fn rate_limit(inner: &Inner, key: &str, now: u64) -> Result<(), ApiError> {
     }
 }
 
-/// The API key a request names: the header on API endpoints, `apiKey` on the cashier link.
-fn key_of(endpoint: Endpoint, headers: &[(String, String)], query: Option<&str>) -> Option<String> {
-    match endpoint {
-        Endpoint::Cashier => crate::sign::widget::url_search_params(query.unwrap_or(""))
+/// The API key a request names: the header on API endpoints, `apiKey` on the cashier link
+/// (the query of the GET, the `link` field of the amount form's POST).
+fn key_of(
+    endpoint: Endpoint,
+    headers: &[(String, String)],
+    query: Option<&str>,
+    body: &[u8],
+) -> Option<String> {
+    use crate::sign::widget::url_search_params;
+    let api_key = |link: &str| {
+        url_search_params(link)
             .into_iter()
             .find(|(name, _)| name == "apiKey")
-            .map(|(_, value)| value),
+            .map(|(_, value)| value)
+    };
+    match endpoint {
+        Endpoint::Cashier => api_key(query.unwrap_or("")),
+        Endpoint::CashierAmount => {
+            if body.len() > inbound::AMOUNT_FORM_MAX_BYTES {
+                return None;
+            }
+            let form = std::str::from_utf8(body).ok()?;
+            let link = url_search_params(form)
+                .into_iter()
+                .find(|(name, _)| name == "link")?
+                .1;
+            api_key(&link)
+        }
         e if e.keyed() => inbound::api_key_of(headers).map(str::to_owned),
         _ => None,
     }
@@ -228,6 +261,10 @@ async fn dispatch(
         Request::Cashier(page) => {
             let merchant = merchant.ok_or_else(ApiError::system_error)?;
             return widget::open(inner, merchant, page).await.map(Answer::Raw);
+        }
+        Request::CashierAmount(form) => {
+            let merchant = merchant.ok_or_else(ApiError::system_error)?;
+            return widget::submit(inner, merchant, form).await.map(Answer::Raw);
         }
         keyed => {
             let merchant = merchant.ok_or_else(ApiError::system_error)?;

@@ -488,7 +488,7 @@ async fn cashier_links_redirect_to_the_hosted_page() {
         let closed = h.http.get(link("W-1")).send().await.unwrap();
         assert_eq!(closed.status().as_u16(), 400);
         assert!(closed.text().await.unwrap().contains("data-code=\"1001\""));
-        // Tampered signature → 1003; no amount → 1001; V1-signed links verify too.
+        // Tampered signature → 1003; no amount → the amount page; V1-signed links verify too.
         let tampered = link("W-2").replace("amount=12.5", "amount=1");
         let refused = h.http.get(tampered).send().await.unwrap();
         assert_eq!(refused.status().as_u16(), 403);
@@ -506,7 +506,7 @@ async fn cashier_links_redirect_to_the_hosted_page() {
                 .unwrap()
                 .status()
                 .as_u16(),
-            400
+            200
         );
         let v1 = h
             .client(true)
@@ -532,6 +532,160 @@ async fn cashier_links_redirect_to_the_hosted_page() {
                 .unwrap()
                 .contains("generateUrlForSigning")
         );
+    }
+}
+
+/// The amount page's form as a browser posts it.
+async fn post_amount(h: &Harness, link: &str, amount: &str) -> (u16, String, String) {
+    use polypay_blockatm::sign::widget::form_encode;
+    let response = h
+        .http
+        .post(format!("{}/cashier", h.base_url))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "link={}&amount={}",
+            form_encode(link),
+            form_encode(amount)
+        ))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, location, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn links_without_an_amount_ask_the_customer_for_it() {
+    for h in Harness::all().await {
+        let client = h.client(false);
+        let url = client
+            .widget_url(
+                &format!("{}/cashier", h.base_url),
+                &[
+                    ("custNo", Some("C86002201")),
+                    ("orderNo", Some("W-TYPED")),
+                    ("defaultChainId", Some("56")),
+                    ("currency", Some("USDC")),
+                ],
+            )
+            .unwrap();
+        let query = url.split_once('?').unwrap().1.to_owned();
+        let page = h.http.get(&url).send().await.unwrap();
+        assert_eq!(page.status().as_u16(), 200, "{}", h.backend);
+        let header = |name: &str| {
+            page.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        assert_eq!(header("cache-control").as_deref(), Some("no-store"));
+        assert_eq!(header("x-frame-options"), None, "the widget frames it");
+        assert!(
+            !header("content-security-policy")
+                .unwrap()
+                .contains("frame-ancestors")
+        );
+        let html = page.text().await.unwrap();
+        assert!(html.contains("<dd id=\"network\">BSC</dd>"), "{html}");
+        assert!(html.contains("<dd id=\"token\">USDC</dd>"), "{html}");
+        let hidden = format!("name=\"link\" value=\"{}\"", query.replace('&', "&amp;"));
+        assert!(html.contains(&hidden), "{html}");
+        assert!(
+            h.engine
+                .payment_by_order_no(&h.merchant.id, "W-TYPED")
+                .await
+                .is_err(),
+            "no order before the amount"
+        );
+
+        // A refused amount: the page again, 400, the reason and the text as typed (escaped).
+        for (typed, reason) in [
+            ("", "Enter an amount."),
+            ("0", "greater than 0"),
+            ("-3", "greater than 0"),
+            ("1.0000001", "at most 6 decimal places"),
+            ("\"><b>x", "plain number"),
+            ("10000000000000", "too large"),
+        ] {
+            let (status, _, html) = post_amount(&h, &query, typed).await;
+            assert_eq!(status, 400, "{typed:?}");
+            assert!(html.contains(reason), "{typed:?}: {html}");
+            let shown = typed
+                .replace('"', "&quot;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            assert!(
+                html.contains(&format!("name=\"amount\" value=\"{shown}\"")),
+                "{html}"
+            );
+            assert!(html.contains(&hidden), "the link is carried again");
+        }
+        assert!(
+            h.engine
+                .payment_by_order_no(&h.merchant.id, "W-TYPED")
+                .await
+                .is_err()
+        );
+
+        // A valid amount makes the order the link would have made with it.
+        let (status, location, _) = post_amount(&h, &query, "12.5").await;
+        assert_eq!(status, 302);
+        let payment = h
+            .engine
+            .payment_by_order_no(&h.merchant.id, "W-TYPED")
+            .await
+            .unwrap();
+        assert_eq!(location, h.platform.cashier_url(&payment.cashier_token));
+        assert_eq!(payment.amount.minor, 12_500_000);
+        assert_eq!(payment.amount.currency.code(), "USDC");
+        assert_eq!(payment.attrs["chainId"], "56");
+        assert_eq!(payment.attrs["custNo"], "C86002201");
+        assert_eq!(payment.attrs["orderNo"], "W-TYPED");
+        // The link (or its form, sent again) resumes the open order.
+        let again = h.http.get(&url).send().await.unwrap();
+        assert_eq!(again.status().as_u16(), 302);
+        assert_eq!(again.headers()["location"].to_str().unwrap(), location);
+        let (status, resent, _) = post_amount(&h, &query, "12.5").await;
+        assert_eq!((status, resent.as_str()), (302, location.as_str()));
+
+        // The form takes only amount-less links, verified as the GET verifies them.
+        let fixed = client
+            .widget_url(
+                &format!("{}/cashier", h.base_url),
+                &[("custNo", Some("C1")), ("amount", Some("3"))],
+            )
+            .unwrap();
+        let fixed = fixed.split_once('?').unwrap().1;
+        let (status, _, html) = post_amount(&h, fixed, "12.5").await;
+        assert_eq!(status, 400);
+        assert!(html.contains("data-code=\"1001\""), "{html}");
+        let forged = query.replace("W-TYPED", "W-FORGED");
+        let (status, _, html) = post_amount(&h, &forged, "12.5").await;
+        assert_eq!(status, 403);
+        assert!(html.contains("data-code=\"1003\""), "{html}");
+
+        // Without `orderNo`, each form makes its own order; V1 links work too.
+        let v1 = h
+            .client(true)
+            .widget_url(
+                &format!("{}/cashier", h.base_url),
+                &[("custNo", Some("C2"))],
+            )
+            .unwrap();
+        let v1 = v1.split_once('?').unwrap().1.to_owned();
+        let (status, first, _) = post_amount(&h, &v1, "0.000001").await;
+        assert_eq!(status, 302);
+        let (_, second, _) = post_amount(&h, &v1, "7").await;
+        assert_ne!(first, second);
+        let token = first.rsplit('/').next().unwrap();
+        let tiny = h.engine.payment_by_cashier_token(token).await.unwrap();
+        assert_eq!(tiny.amount.minor, 1);
+        assert_eq!(tiny.amount.currency.code(), "USDT");
+        assert_eq!(tiny.attrs["network"], "TRON");
     }
 }
 
@@ -619,6 +773,32 @@ async fn unsigned_and_unknown_keys_cannot_exhaust_a_merchants_limit() {
         assert_eq!(send(false, None).await, 200, "signed traffic untouched");
         assert_eq!(send(false, None).await, 200);
         assert_eq!(send(false, None).await, 429);
+    }
+}
+
+/// The amount page's POST counts as its link's GET does: neither touches the key's limit.
+#[tokio::test]
+async fn the_amount_form_is_limited_as_its_link_is() {
+    for h in Harness::all_with(TWO_PER_MINUTE).await {
+        let client = h.client(false);
+        let url = client
+            .widget_url(
+                &format!("{}/cashier", h.base_url),
+                &[("custNo", Some("C1"))],
+            )
+            .unwrap();
+        let query = url.split_once('?').unwrap().1.to_owned();
+        for _ in 0..3 {
+            let page = h.http.get(&url).send().await.unwrap();
+            assert_eq!(page.status().as_u16(), 200);
+            assert_eq!(post_amount(&h, &query, "0").await.0, 400);
+        }
+        assert_eq!(post_amount(&h, &query, "1").await.0, 302);
+        let now = h.now_ms();
+        for _ in 0..2 {
+            let info = client.build_cashier_info(h.cashier_id(), now).unwrap();
+            assert!(h.call::<CashierInfo>(&client, info).await.is_ok());
+        }
     }
 }
 

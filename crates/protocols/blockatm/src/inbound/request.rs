@@ -1,7 +1,7 @@
 //! The validated request of each endpoint (section 5 field tables) and the validation itself.
 
 use super::fields::{self, Query};
-use super::{ApiError, CashierPage, Credentials, Endpoint, InboundOptions};
+use super::{AmountForm, ApiError, CashierPage, Credentials, Endpoint, InboundOptions};
 use crate::amount::Amount;
 use crate::network::Network;
 use crate::sign::Json;
@@ -30,6 +30,8 @@ pub enum Request {
     AllNetworks,
     /// W: the hosted cashier page.
     Cashier(CashierPage),
+    /// W: the amount page's form, for a link without `amount`.
+    CashierAmount(AmountForm),
 }
 
 /// E1, validated.
