@@ -166,6 +166,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let boot = polypay_server::bootstrap(&mut config).await?;
             let store = boot.engine.store();
             let kind = store.backend().kind();
+            let newest = store.read(|db| db.newest_migration()).await?;
+            let known = polypay_store::schema_version();
+            if newest > known {
+                // `bootstrap` refused one whose newer migrations do not allow this version.
+                println!(
+                    "database schema {newest} is newer than this polypay's {known}; its newer \
+                     migrations let this version run on it ({kind})"
+                );
+                store.close();
+                return Ok(());
+            }
             match store.migrations_applied() {
                 0 => println!("database is up to date ({kind})"),
                 n => println!("applied {n} migration(s); database is up to date ({kind})"),

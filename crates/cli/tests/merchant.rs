@@ -237,6 +237,58 @@ fn an_operator_command_in_the_wrong_directory_creates_nothing_there() {
     assert!(!dir.exists(), "no data dir, key or database was made");
 }
 
+/// A database a newer polypay migrated: `migrate` says so when the newer migrations let this
+/// version run, and every command refuses, naming why, when one does not.
+#[test]
+fn commands_on_a_database_a_newer_polypay_migrated() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(polypay(dir.path(), &["migrate"]).status.success());
+    let known = polypay_store::schema_version();
+    let url = format!("sqlite://{}", dir.path().join("polypay.db").display());
+    let newer = |version: i64, min_known: i64| {
+        let url = url.clone();
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                let vault = polypay_store::testing::test_vault();
+                let store = polypay_store::Store::open(&url, vault, Default::default()).unwrap();
+                polypay_store::testing::pretend_migrated(&store, version, Some(min_known))
+                    .await
+                    .unwrap();
+                store.close();
+            })
+    };
+    newer(known + 1, known);
+    let out = polypay(dir.path(), &["migrate"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "database schema {} is newer than this polypay's {known}",
+            known + 1
+        )),
+        "{stdout}"
+    );
+    newer(known + 2, known + 2);
+    for args in [
+        vec!["migrate"],
+        vec!["merchant", "list"],
+        vec!["callbacks", "list"],
+    ] {
+        let out = polypay(dir.path(), &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "its migration {} needs a polypay that knows migration {}",
+                known + 2,
+                known + 2
+            )),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
 /// `callbacks list` names a merchant that does not exist as such, not as "no callbacks".
 #[test]
 fn callbacks_list_refuses_a_merchant_that_does_not_exist() {

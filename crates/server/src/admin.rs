@@ -111,7 +111,6 @@ pub(crate) async fn require_admin(State(s): State<AppState>, req: Request, next:
     let mut response = if let Err(wait) = throttle.check(peer, now) {
         locked_out(wait)
     } else if s.admin_token_matches(presented) {
-        throttle.succeeded(peer);
         let mut req = req;
         let op = Operator::of("admin-api".into(), &req);
         req.extensions_mut().insert(op);

@@ -74,11 +74,14 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let (outgrown_tx, outgrown) = tokio::sync::watch::channel(None::<String>);
     let schema_watch = tokio::spawn(watch_schema(state.clone(), outgrown_tx));
     let mut told = outgrown.clone();
+    let sweeps_of_outgrown = stop_sweeps.clone();
     let outgrown_said = async move {
         // A watcher that ended without a reason (it cannot, short of a panic) stops nothing.
         if told.wait_for(Option::is_some).await.is_err() {
             std::future::pending::<()>().await;
         }
+        // No sweep is begun, or lease taken, from here on (QA saw one taken while stopping).
+        let _ = sweeps_of_outgrown.send(true);
     };
     let stop = async move {
         tokio::select! {

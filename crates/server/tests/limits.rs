@@ -105,6 +105,14 @@ async fn wrong_admin_tokens_lock_an_address_out() {
             .await
             .unwrap();
         assert_eq!(r.status(), 401, "attempt {n}");
+        // The right token in between (an operator behind the same proxy) does not clear the
+        // count (QA: it gave a guesser nine more tries each time).
+        if n % 4 == 3 {
+            let r = from(attacker, "/admin/v1/merchants", "test-admin-token")
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
     }
     for path in ["/admin/v1/merchants", "/admin/v1/audit"] {
         let r = from(attacker, path, "test-admin-token").await.unwrap();

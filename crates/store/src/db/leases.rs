@@ -77,4 +77,12 @@ impl Db<'_> {
         let r = crate::migrate::check_schema(&mut *self.conn);
         self.note(r)
     }
+
+    /// The newest migration the database holds (a newer polypay's, when above
+    /// [`crate::schema_version`]).
+    pub fn newest_migration(&mut self) -> Result<i64, StoreError> {
+        Ok(self
+            .int_of("SELECT MAX(version) FROM schema_migrations", &[])?
+            .unwrap_or(0))
+    }
 }
