@@ -44,20 +44,7 @@ fieldset{border:0;padding:0;margin:12px 0}legend,label{display:block;font-size:.
 input[type=text]{width:100%;box-sizing:border-box;font-size:1rem;padding:10px;border:1px solid #d0d7de;border-radius:8px}\
 fieldset label{display:inline-block;margin-right:16px}small{display:block;color:#65676b;font-size:.75rem;margin-top:2px}.badge{display:inline-block;padding:2px 8px;border-radius:10px;background:#fff8c5;font-size:.75rem}";
 
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use polypay_core::text::escape_html as escape;
 
 fn document(title: &str, body: &str) -> String {
     document_with(title, "", body)

@@ -44,21 +44,7 @@ const NAV: [(&str, &str); 9] = [
     ("/console/signature", "Signature debugger"),
 ];
 
-/// HTML-escapes text for element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use polypay_core::text::escape_html as escape;
 
 /// Percent-encodes a query value (everything but unreserved characters).
 pub fn url_encode(text: &str) -> String {

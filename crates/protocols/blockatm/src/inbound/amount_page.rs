@@ -89,21 +89,7 @@ impl AmountPage<'_> {
     }
 }
 
-/// Text as HTML text or a quoted attribute value.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use polypay_core::text::escape_html as escape;
 
 #[cfg(test)]
 mod tests {
