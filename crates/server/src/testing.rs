@@ -91,6 +91,28 @@ impl TestServer {
         &self.state.inner.clock
     }
 
+    /// A V2_SHA256 payment of the test merchant in USD, `PUB-<order_no>` its protocol id,
+    /// open for `ttl_seconds`, as the engine takes it.
+    pub fn new_payment(
+        &self,
+        order_no: &str,
+        minor: i64,
+        ttl_seconds: i64,
+    ) -> polypay_engine::NewPayment {
+        polypay_engine::NewPayment {
+            merchant_id: self.merchant.id.clone(),
+            protocol: polypay_core::Protocol::V2sha256,
+            merchant_order_no: order_no.into(),
+            public_id: format!("PUB-{order_no}"),
+            amount: polypay_core::Money::new(minor, polypay_core::Currency::USD),
+            notify_url: None,
+            return_url: None,
+            ttl_seconds,
+            initial_state: polypay_core::PaymentState::Created,
+            attrs: serde_json::json!({}),
+        }
+    }
+
     /// `credentials.<protocol>` of the test merchant.
     pub fn credentials_of(&self, protocol: &str) -> &Value {
         &self.credentials["credentials"][protocol]

@@ -4,25 +4,8 @@
 
 mod console_support;
 
-use polypay_core::{Currency, Money, PaymentState, Protocol};
-use polypay_engine::NewPayment;
 use polypay_server::testing::TestServer;
 use serde_json::{Value, json};
-
-fn payment(s: &TestServer, order_no: &str, minor: i64) -> NewPayment {
-    NewPayment {
-        merchant_id: s.merchant.id.clone(),
-        protocol: Protocol::V2sha256,
-        merchant_order_no: order_no.into(),
-        public_id: format!("PUB-{order_no}"),
-        amount: Money::new(minor, Currency::USD),
-        notify_url: None,
-        return_url: None,
-        ttl_seconds: 600,
-        initial_state: PaymentState::Created,
-        attrs: json!({}),
-    }
-}
 
 async fn audit(s: &TestServer, query: &str) -> Value {
     let (status, body) = s.admin_get(&format!("audit{query}")).await;
@@ -62,7 +45,7 @@ async fn operator_changes_are_recorded_with_who_where_and_what() {
         assert_eq!(status, 200, "{name}");
         let p = s
             .engine()
-            .create_payment(payment(&s, "a1", 1000))
+            .create_payment(s.new_payment("a1", 1000, 600))
             .await
             .unwrap();
         let (status, body) = s

@@ -346,6 +346,15 @@ async fn the_prepay_method_chosen_on_the_cashier_fixes_the_bizpay_order_id() {
     assert!(bizpay.starts_with("UP"), "{bizpay}");
 }
 
+/// A GET whose redirect is answered, not followed.
+async fn unfollowed(url: &str) -> reqwest::Response {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    client.get(url).send().await.unwrap()
+}
+
 /// Where an open page sends itself when its time is up (its meta refresh).
 fn reload_of(html: &str) -> String {
     html.split(";url=")
@@ -411,14 +420,7 @@ async fn an_h5pay_link_with_a_redirect_url_sends_the_browser_there_when_the_paym
     assert!(reload.contains("/return?redirect_url="), "{reload}");
     s.clock().advance(3 * 3_600_000);
     let base = created.payinfo.split("/cashier/").next().expect("base");
-    let expired = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(format!("{base}{reload}"))
-        .send()
-        .await
-        .unwrap();
+    let expired = unfollowed(&format!("{base}{reload}")).await;
     assert_eq!(expired.status(), 302);
     assert_eq!(expired.headers()["location"], back);
     let (_, order) = s
@@ -437,14 +439,7 @@ async fn an_h5pay_link_with_a_redirect_url_sends_the_browser_there_when_the_paym
         .admin_get(&format!("payments/h5-4?merchant={}", s.merchant.id))
         .await;
     assert_eq!(order["state"], "expired", "{order}");
-    let expired = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(format!("{base}{reload}"))
-        .send()
-        .await
-        .unwrap();
+    let expired = unfollowed(&format!("{base}{reload}")).await;
     assert_eq!(expired.status(), 302);
     assert_eq!(expired.headers()["location"], back);
 }

@@ -1,30 +1,44 @@
 //! The sandbox control API and time travel, through HTTP, on a whole node.
 
 use polypay_core::{Currency, MerchantId, Money, PaymentState, PayoutState, Protocol};
-use polypay_engine::{NewPayment, NewPayout};
+use polypay_engine::NewPayout;
 use polypay_server::testing::TestServer;
 use serde_json::json;
 
-fn payment(s: &TestServer, order_no: &str, minor: i64, ttl: i64) -> NewPayment {
-    NewPayment {
+/// A payout of the test merchant, numbered `order_no` (`public_id` is the protocol's id).
+fn payout(
+    s: &TestServer,
+    protocol: Protocol,
+    (order_no, public_id): (&str, &str),
+    minor: i64,
+    start_processing: bool,
+) -> NewPayout {
+    NewPayout {
         merchant_id: s.merchant.id.clone(),
-        protocol: Protocol::V2sha256,
+        protocol,
         merchant_order_no: order_no.into(),
-        public_id: format!("PUB-{order_no}"),
+        public_id: public_id.into(),
         amount: Money::new(minor, Currency::USD),
         notify_url: None,
-        return_url: None,
-        ttl_seconds: ttl,
-        initial_state: PaymentState::Created,
+        start_processing,
         attrs: json!({}),
     }
+}
+
+/// Gives the test merchant a balance of `minor` (a payment `in`, paid).
+async fn funded(s: &TestServer, minor: i64) {
+    s.engine()
+        .create_payment(s.new_payment("in", minor, 600))
+        .await
+        .unwrap();
+    s.sandbox("payments/PUB-in/succeed", json!({})).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn control_api_moves_payments_and_needs_the_admin_token() {
     let s = TestServer::start().await;
     s.engine()
-        .create_payment(payment(&s, "a", 1000, 600))
+        .create_payment(s.new_payment("a", 1000, 600))
         .await
         .unwrap();
     let anonymous = reqwest::Client::new()
@@ -76,12 +90,12 @@ async fn a_payment_is_found_by_the_merchants_order_number_or_its_cashier_token()
     let s = TestServer::start().await;
     let a = s
         .engine()
-        .create_payment(payment(&s, "order 7/a", 1000, 600))
+        .create_payment(s.new_payment("order 7/a", 1000, 600))
         .await
         .unwrap();
     let b = s
         .engine()
-        .create_payment(payment(&s, "b", 1000, 600))
+        .create_payment(s.new_payment("b", 1000, 600))
         .await
         .unwrap();
     let mine = format!("payments/order%207%2Fa/succeed?merchant={}", s.merchant.id);
@@ -127,7 +141,7 @@ async fn a_refund_is_found_by_the_merchants_refund_number() {
     let s = TestServer::start().await;
     let paid = s
         .engine()
-        .create_payment(payment(&s, "r", 1000, 600))
+        .create_payment(s.new_payment("r", 1000, 600))
         .await
         .unwrap();
     s.sandbox("payments/PUB-r/succeed", json!({})).await;
@@ -160,24 +174,15 @@ async fn a_refund_is_found_by_the_merchants_refund_number() {
 async fn time_travel_expires_unpaid_orders_and_completes_payouts() {
     let s = TestServer::start().await;
     s.engine()
-        .create_payment(payment(&s, "slow", 1000, 3600))
+        .create_payment(s.new_payment("slow", 1000, 3600))
         .await
         .unwrap();
     s.sandbox("payments/PUB-slow/succeed", json!({})).await;
     s.engine()
-        .create_payment(payment(&s, "unpaid", 500, 3600))
+        .create_payment(s.new_payment("unpaid", 500, 3600))
         .await
         .unwrap();
-    let new_payout = NewPayout {
-        merchant_id: s.merchant.id.clone(),
-        protocol: Protocol::V2sha256,
-        merchant_order_no: "po1".into(),
-        public_id: "PO-1".into(),
-        amount: Money::new(300, Currency::USD),
-        notify_url: None,
-        start_processing: false,
-        attrs: json!({}),
-    };
+    let new_payout = payout(&s, Protocol::V2sha256, ("po1", "PO-1"), 300, false);
     s.engine().create_payout(new_payout).await.unwrap();
     s.sweep().await;
     let po = s.engine().payout_by_public_id("PO-1").await.unwrap();
@@ -198,21 +203,8 @@ async fn time_travel_expires_unpaid_orders_and_completes_payouts() {
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_payout_by_control_call_restores_the_balance() {
     let s = TestServer::start().await;
-    s.engine()
-        .create_payment(payment(&s, "in", 1000, 600))
-        .await
-        .unwrap();
-    s.sandbox("payments/PUB-in/succeed", json!({})).await;
-    let new_payout = NewPayout {
-        merchant_id: s.merchant.id.clone(),
-        protocol: Protocol::Passtopay,
-        merchant_order_no: "po".into(),
-        public_id: "PO-X".into(),
-        amount: Money::new(700, Currency::USD),
-        notify_url: None,
-        start_processing: true,
-        attrs: json!({}),
-    };
+    funded(&s, 1000).await;
+    let new_payout = payout(&s, Protocol::Passtopay, ("po", "PO-X"), 700, true);
     s.engine().create_payout(new_payout).await.unwrap();
     assert_eq!(
         s.engine().balances(&s.merchant.id).await.unwrap()[0].minor,
@@ -560,7 +552,7 @@ async fn a_payment_the_balance_cannot_hold_is_refused_and_passed_over() {
         let s = TestServer::start_on(db, auto).await;
         for no in ["big-1", "big-2"] {
             s.engine()
-                .create_payment(payment(&s, no, i64::MAX, 600))
+                .create_payment(s.new_payment(no, i64::MAX, 600))
                 .await
                 .unwrap();
         }
@@ -588,7 +580,7 @@ async fn a_payment_the_balance_cannot_hold_is_refused_and_passed_over() {
         );
 
         // The sweep's auto-success meets big-2 first, passes over it, and pays the next.
-        let mut other = payment(&s, "small", 300, 600);
+        let mut other = s.new_payment("small", 300, 600);
         other.amount = Money::new(300, Currency::CNY);
         s.engine().create_payment(other).await.unwrap();
         s.clock().advance(60_000);
@@ -735,7 +727,7 @@ async fn one_node_sweeps_while_it_holds_the_lease() {
     for db in TestDb::all() {
         let name = db.name;
         let s = TestServer::start_on(db, Default::default()).await;
-        let made = s.engine().create_payment(payment(&s, "l1", 1000, 60));
+        let made = s.engine().create_payment(s.new_payment("l1", 1000, 60));
         let id = made.await.unwrap().id;
         s.clock().advance(61_000);
         let state_of = || async {
@@ -813,7 +805,7 @@ async fn a_tick_sweeps_a_backlog_batch_after_batch() {
     let due = 2 * SWEEP_BATCH + 1;
     let creates = (0..due).map(|i| {
         s.engine()
-            .create_payment(payment(&s, &format!("b{i}"), 1000, 60))
+            .create_payment(s.new_payment(&format!("b{i}"), 1000, 60))
     });
     for made in futures_util::future::join_all(creates).await {
         made.unwrap();
@@ -844,20 +836,15 @@ async fn a_tick_sweeps_a_backlog_batch_after_batch() {
 async fn held_payouts_do_not_hold_up_the_payouts_behind_them() {
     use polypay_server::sandbox::SWEEP_BATCH;
     let s = TestServer::start().await;
-    s.engine()
-        .create_payment(payment(&s, "in", 10_000_000, 600))
-        .await
-        .unwrap();
-    s.sandbox("payments/PUB-in/succeed", json!({})).await;
-    let payout = |no: String, minor: i64| NewPayout {
-        merchant_id: s.merchant.id.clone(),
-        protocol: Protocol::V2sha256,
-        merchant_order_no: no.clone(),
-        public_id: format!("PO-{no}"),
-        amount: Money::new(minor, Currency::USD),
-        notify_url: None,
-        start_processing: false,
-        attrs: json!({}),
+    funded(&s, 10_000_000).await;
+    let payout = |no: String, minor: i64| {
+        payout(
+            &s,
+            Protocol::V2sha256,
+            (&no, &format!("PO-{no}")),
+            minor,
+            false,
+        )
     };
     let held = (0..=SWEEP_BATCH).map(|i| s.engine().create_payout(payout(format!("h{i}"), 102)));
     for made in futures_util::future::join_all(held).await {
@@ -890,21 +877,8 @@ async fn held_payouts_do_not_hold_up_the_payouts_behind_them() {
 #[tokio::test(flavor = "multi_thread")]
 async fn time_travel_completes_a_payout_it_finds_pending() {
     let s = TestServer::start().await;
-    s.engine()
-        .create_payment(payment(&s, "in", 1000, 600))
-        .await
-        .unwrap();
-    s.sandbox("payments/PUB-in/succeed", json!({})).await;
-    let new_payout = NewPayout {
-        merchant_id: s.merchant.id.clone(),
-        protocol: Protocol::V2sha256,
-        merchant_order_no: "tp".into(),
-        public_id: "PO-TP".into(),
-        amount: Money::new(300, Currency::USD),
-        notify_url: None,
-        start_processing: false,
-        attrs: json!({}),
-    };
+    funded(&s, 1000).await;
+    let new_payout = payout(&s, Protocol::V2sha256, ("tp", "PO-TP"), 300, false);
     s.engine().create_payout(new_payout).await.unwrap();
     let (status, body) = s.sandbox("clock/advance", json!({"seconds": 3600})).await;
     assert_eq!(status, 200, "{body}");
@@ -920,7 +894,7 @@ async fn time_travel_sweeps_all_that_fell_due() {
     let due = SWEEP_BATCH + 1;
     let creates = (0..due).map(|i| {
         s.engine()
-            .create_payment(payment(&s, &format!("t{i}"), 1000, 60))
+            .create_payment(s.new_payment(&format!("t{i}"), 1000, 60))
     });
     for made in futures_util::future::join_all(creates).await {
         made.unwrap();
@@ -946,7 +920,7 @@ async fn the_callbacks_and_merchants_lists_refuse_what_they_do_not_take() {
     for n in 0..3 {
         let order = format!("cb-{n}");
         s.engine()
-            .create_payment(payment(&s, &order, 1000, 600))
+            .create_payment(s.new_payment(&order, 1000, 600))
             .await
             .unwrap();
         let (status, body) = s
