@@ -159,8 +159,27 @@ async fn payment_action(
         Ok(None) => return error(StatusCode::NOT_FOUND, PAYMENT_REFS),
         Err(e) => return engine_error(e),
     };
+    match move_payment(&s, &op, &payment, &action).await {
+        None => error(
+            StatusCode::NOT_FOUND,
+            "action must be succeed, fail, cancel or expire",
+        ),
+        Some(Ok(p)) => Json(p).into_response(),
+        Some(Err(e)) => engine_error(e),
+    }
+}
+
+/// A sandbox move of a payment (`succeed`, `fail`, `cancel`, `expire`), as the control API
+/// and the console make it: the engine command, audited as `payment.<action>`; `None` for an
+/// action there is none of.
+pub(crate) async fn move_payment(
+    s: &AppState,
+    op: &Operator,
+    payment: &polypay_core::Payment,
+    action: &str,
+) -> Option<Result<polypay_core::Payment, EngineError>> {
     let now = s.engine().clock().now();
-    let cmd = match action.as_str() {
+    let cmd = match action {
         "succeed" => PaymentCommand::Succeed {
             channel_order_no: channel_order_no(payment.amount.currency, now),
         },
@@ -170,12 +189,7 @@ async fn payment_action(
         },
         "cancel" => PaymentCommand::Cancel,
         "expire" => PaymentCommand::Expire,
-        _ => {
-            return error(
-                StatusCode::NOT_FOUND,
-                "action must be succeed, fail, cancel or expire",
-            );
-        }
+        _ => return None,
     };
     let audited = op.engine(
         s.engine(),
@@ -184,10 +198,45 @@ async fn payment_action(
         Some(&payment.merchant_id),
         json!({"through": "sandbox"}),
     );
-    match audited.transition_payment(&payment.id, cmd).await {
-        Ok(p) => Json(p).into_response(),
-        Err(e) => engine_error(e),
-    }
+    Some(audited.transition_payment(&payment.id, cmd).await)
+}
+
+/// A sandbox move of a payout (`succeed`, `fail`, `process`; `lock` is `process`, as
+/// BlockATM reports it), as the control API and the console make it, audited as
+/// `payout.<action>`; `None` for an action there is none of.
+pub(crate) async fn move_payout(
+    s: &AppState,
+    op: &Operator,
+    payout: &polypay_core::Payout,
+    action: &str,
+) -> Option<Result<polypay_core::Payout, EngineError>> {
+    let now = s.engine().clock().now();
+    let (verb, cmd) = match action {
+        "succeed" => (
+            "succeed",
+            PayoutCommand::Succeed {
+                channel_order_no: channel_order_no(payout.amount.currency, now),
+            },
+        ),
+        "fail" => (
+            "fail",
+            PayoutCommand::Fail {
+                code: "SANDBOX_FAIL".into(),
+                message: "payout failed".into(),
+            },
+        ),
+        // Pending -> processing, which BlockATM reports as "locked" (status 3).
+        "lock" | "process" => ("process", PayoutCommand::Process),
+        _ => return None,
+    };
+    let audited = op.engine(
+        s.engine(),
+        &format!("payout.{verb}"),
+        ("payout", payout.id.as_str()),
+        Some(&payout.merchant_id),
+        json!({"through": "sandbox"}),
+    );
+    Some(audited.transition_payout(&payout.id, cmd).await)
 }
 
 /// A payout by polypay id (`po_…`) or the protocol's public id, or with an owner by the
@@ -245,39 +294,13 @@ async fn payout_action(
         Ok(None) => return error(StatusCode::NOT_FOUND, PAYOUT_REFS),
         Err(e) => return engine_error(e),
     };
-    let now = s.engine().clock().now();
-    let cmd = match action.as_str() {
-        "succeed" => PayoutCommand::Succeed {
-            channel_order_no: channel_order_no(payout.amount.currency, now),
-        },
-        "fail" => PayoutCommand::Fail {
-            code: "SANDBOX_FAIL".into(),
-            message: "payout failed".into(),
-        },
-        // Pending -> processing, which BlockATM reports as "locked" (status 3).
-        "lock" | "process" => PayoutCommand::Process,
-        _ => {
-            return error(
-                StatusCode::NOT_FOUND,
-                "action must be succeed, fail or lock (process)",
-            );
-        }
-    };
-    let verb = if action == "lock" {
-        "process"
-    } else {
-        action.as_str()
-    };
-    let audited = op.engine(
-        s.engine(),
-        &format!("payout.{verb}"),
-        ("payout", payout.id.as_str()),
-        Some(&payout.merchant_id),
-        json!({"through": "sandbox"}),
-    );
-    match audited.transition_payout(&payout.id, cmd).await {
-        Ok(p) => Json(p).into_response(),
-        Err(e) => engine_error(e),
+    match move_payout(&s, &op, &payout, &action).await {
+        None => error(
+            StatusCode::NOT_FOUND,
+            "action must be succeed, fail or lock (process)",
+        ),
+        Some(Ok(p)) => Json(p).into_response(),
+        Some(Err(e)) => engine_error(e),
     }
 }
 

@@ -10,8 +10,7 @@ use axum::Extension;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use polypay_core::{PaymentCommand, PaymentId, PayoutCommand, PayoutId};
-use polypay_engine::sandbox::channel_order_no;
+use polypay_core::{PaymentId, PayoutId};
 use serde::Deserialize;
 
 /// Longest single jump of the clock (a year), so a typo cannot move it to the far future.
@@ -41,44 +40,23 @@ pub async fn payment_action(
         Ok(p) => p,
         Err(e) => return engine_error(e),
     };
-    let cmd = match action.as_str() {
-        "pay" => PaymentCommand::Succeed {
-            channel_order_no: channel_order_no(p.amount.currency, engine.clock().now()),
-        },
-        "fail" => PaymentCommand::Fail {
-            code: "SANDBOX_FAIL".into(),
-            message: "payment failed".into(),
-        },
-        "cancel" => PaymentCommand::Cancel,
-        "expire" => PaymentCommand::Expire,
-        _ => {
-            return layout::message(
-                StatusCode::NOT_FOUND,
-                "Not found",
-                "Unknown payment action.",
-            );
-        }
+    // The console's buttons say "pay"; the control API, and the audit log, "succeed".
+    let action = match action.as_str() {
+        "pay" => "succeed",
+        "fail" | "cancel" | "expire" => action.as_str(),
+        _ => "",
     };
-    let audited = op.engine(
-        c.app.engine(),
-        &format!(
-            "payment.{}",
-            if action == "pay" {
-                "succeed"
-            } else {
-                action.as_str()
-            }
+    match crate::sandbox::move_payment(&c.app, &op, &p, action).await {
+        None => layout::message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "Unknown payment action.",
         ),
-        ("payment", p.id.as_str()),
-        Some(&p.merchant_id),
-        serde_json::json!({"through": "sandbox"}),
-    );
-    match audited.transition_payment(&p.id, cmd).await {
-        Ok(done) => {
+        Some(Ok(done)) => {
             tracing::info!(payment = %done.id, state = %done.state, "sandbox payment action from the console");
             Redirect::to(&format!("/console/payments/{}", done.id)).into_response()
         }
-        Err(e) => engine_error(e),
+        Some(Err(e)) => engine_error(e),
     }
 }
 
@@ -96,36 +74,19 @@ pub async fn payout_action(
         Ok(p) => p,
         Err(e) => return engine_error(e),
     };
-    let cmd = match action.as_str() {
-        "complete" => PayoutCommand::Succeed {
-            channel_order_no: channel_order_no(p.amount.currency, engine.clock().now()),
-        },
-        "fail" => PayoutCommand::Fail {
-            code: "SANDBOX_FAIL".into(),
-            message: "payout failed".into(),
-        },
-        _ => return layout::message(StatusCode::NOT_FOUND, "Not found", "Unknown payout action."),
+    // The console's button says "complete"; the control API, and the audit log, "succeed".
+    let action = match action.as_str() {
+        "complete" => "succeed",
+        "fail" => "fail",
+        _ => "",
     };
-    let audited = op.engine(
-        c.app.engine(),
-        &format!(
-            "payout.{}",
-            if action == "complete" {
-                "succeed"
-            } else {
-                action.as_str()
-            }
-        ),
-        ("payout", p.id.as_str()),
-        Some(&p.merchant_id),
-        serde_json::json!({"through": "sandbox"}),
-    );
-    match audited.transition_payout(&p.id, cmd).await {
-        Ok(done) => {
+    match crate::sandbox::move_payout(&c.app, &op, &p, action).await {
+        None => layout::message(StatusCode::NOT_FOUND, "Not found", "Unknown payout action."),
+        Some(Ok(done)) => {
             tracing::info!(payout = %done.id, state = %done.state, "sandbox payout action from the console");
             Redirect::to(&format!("/console/payouts/{}", done.id)).into_response()
         }
-        Err(e) => engine_error(e),
+        Some(Err(e)) => engine_error(e),
     }
 }
 
