@@ -143,22 +143,21 @@ pub fn typed_amount(typed: &str) -> Result<Amount, AmountProblem> {
     if text.is_empty() {
         return Err(AmountProblem::Missing);
     }
-    match fields::amount_text(text, "amount") {
-        Ok(amount) if i64::try_from(amount.micros()).is_ok() => Ok(amount),
-        Ok(_) => Err(AmountProblem::TooLarge),
-        Err(_)
-            if text
-                .strip_prefix('-')
-                .is_some_and(|n| Amount::parse(n).is_ok()) =>
-        {
-            Err(AmountProblem::NotPositive)
-        }
-        Err(_) => Err(match Amount::parse(text) {
-            Ok(_) => AmountProblem::NotPositive,
-            Err(AmountError::Format) => AmountProblem::Format,
-            Err(AmountError::Precision) => AmountProblem::Precision,
-            Err(AmountError::Overflow) => AmountProblem::TooLarge,
-        }),
+    // A number with a minus sign is a number, just not above 0.
+    if text
+        .strip_prefix('-')
+        .is_some_and(|n| Amount::parse(n).is_ok())
+    {
+        return Err(AmountProblem::NotPositive);
+    }
+    // `fields::amount_text`'s rule (the parse, and not zero), each failure named.
+    match Amount::parse(text) {
+        Ok(amount) if amount.is_zero() => Err(AmountProblem::NotPositive),
+        Ok(amount) if i64::try_from(amount.micros()).is_err() => Err(AmountProblem::TooLarge),
+        Ok(amount) => Ok(amount),
+        Err(AmountError::Format) => Err(AmountProblem::Format),
+        Err(AmountError::Precision) => Err(AmountProblem::Precision),
+        Err(AmountError::Overflow) => Err(AmountProblem::TooLarge),
     }
 }
 
@@ -236,16 +235,15 @@ pub(super) fn parse(
     if link_expires_at_ms.is_some_and(|et| now_ms > et) {
         return Err(WidgetError::new(WidgetErrorCode::Expired, "et"));
     }
-    let mut page = page_fields(&query, opts, scheme, link_expires_at_ms)?;
-    page.link = raw_query.to_owned();
+    let page = page_fields(raw_query, &query, opts, (scheme, link_expires_at_ms))?;
     Ok((page, creds))
 }
 
 fn page_fields(
+    raw_query: &str,
     query: &Query,
     opts: &InboundOptions,
-    scheme: Scheme,
-    link_expires_at_ms: Option<u64>,
+    (scheme, link_expires_at_ms): (Scheme, Option<u64>),
 ) -> Result<CashierPage, WidgetError> {
     let cust_no = query.get("custNo").ok_or_else(|| param_error("custNo"))?;
     let cust_no = fields::cust_no(cust_no, "custNo").map_err(|_| param_error("custNo"))?;
@@ -292,7 +290,7 @@ fn page_fields(
         None => DEFAULT_EXPIRE_MINUTES,
     };
     Ok(CashierPage {
-        link: String::new(),
+        link: raw_query.to_owned(),
         cust_no,
         order_no,
         amount,
